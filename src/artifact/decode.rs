@@ -1,0 +1,91 @@
+//! Artifact reading (runtime side): checks the header, the length and the checksum before it
+//! trusts a single payload byte, then deserializes and validates every automaton.
+
+use super::{BYTE_ORDER_MARK, FORMAT_VERSION, HEADER_LEN, LoadError, MAGIC, align4};
+use crate::ir::Program;
+use regex_automata::dfa::dense::DFA;
+use sha2::{Digest, Sha256};
+
+/// A decoded artifact.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    pub program: Program,
+    pub dfas: Vec<DFA<Vec<u32>>>,
+    pub digest: [u8; 32],
+}
+
+/// Decodes and verifies an artifact.
+pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, LoadError> {
+    let header = bytes
+        .get(..HEADER_LEN)
+        .ok_or(LoadError::TooShort { len: bytes.len(), header: HEADER_LEN })?;
+    if header.get(..8) != Some(&MAGIC[..]) {
+        return Err(LoadError::BadMagic);
+    }
+    let version = u16::from_le_bytes([header[8], header[9]]);
+    if version != FORMAT_VERSION {
+        return Err(LoadError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+    }
+    if u16::from_ne_bytes([header[10], header[11]]) != BYTE_ORDER_MARK {
+        return Err(LoadError::WrongByteOrder);
+    }
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&header[16..24]);
+    let expected = u64::from_le_bytes(len);
+    let payload = &bytes[HEADER_LEN..];
+    if payload.len() as u64 != expected {
+        return Err(LoadError::LengthMismatch { expected, found: payload.len() });
+    }
+    let digest: [u8; 32] = Sha256::digest(payload).into();
+    if header[24..56] != digest {
+        return Err(LoadError::ChecksumMismatch);
+    }
+    let mut reader = Reader { bytes: payload, pos: 0 };
+    let body = reader.section()?;
+    let program: Program = postcard::from_bytes(body)
+        .map_err(|e| LoadError::Malformed(format!("rule program does not decode ({e})")))?;
+    let count = reader.u32()?;
+    let mut dfas = Vec::new();
+    for i in 0..count {
+        let raw = reader.section()?;
+        dfas.push(load_dfa(raw).map_err(|e| LoadError::Malformed(format!("automaton {i}: {e}")))?);
+    }
+    if reader.pos != payload.len() {
+        return Err(LoadError::Malformed("trailing bytes after the last section".into()));
+    }
+    Ok(Decoded { program, dfas, digest })
+}
+
+/// Copies a DFA into 4-byte-aligned memory, validates it, and keeps an owned copy.
+fn load_dfa(raw: &[u8]) -> Result<DFA<Vec<u32>>, String> {
+    let mut words = vec![0u32; raw.len().div_ceil(4)];
+    bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..raw.len()].copy_from_slice(raw);
+    let aligned: &[u8] = bytemuck::cast_slice(&words);
+    let (dfa, _) = DFA::from_bytes(aligned).map_err(|e| e.to_string())?;
+    Ok(dfa.to_owned())
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn u32(&mut self) -> Result<u32, LoadError> {
+        let b = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| LoadError::Malformed("section header past the end".into()))?;
+        self.pos += 4;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn section(&mut self) -> Result<&'a [u8], LoadError> {
+        let len = self.u32()? as usize;
+        let end = self.pos.checked_add(len).filter(|&e| e <= self.bytes.len());
+        let end = end.ok_or_else(|| LoadError::Malformed("section runs past the end".into()))?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = align4(end).min(self.bytes.len());
+        Ok(s)
+    }
+}

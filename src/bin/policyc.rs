@@ -1,0 +1,5 @@
+//! The `policyc` command.
+
+fn main() -> std::process::ExitCode {
+    policyc::cli::main()
+}

@@ -1,0 +1,117 @@
+//! Reads a policy file and, transitively, the files it imports.
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::syntax::ast::File;
+use crate::syntax::parse;
+use crate::syntax::span::{FileId, SourceMap, Span};
+use std::path::{Path, PathBuf};
+
+/// Largest policy file read, in bytes.
+pub const MAX_SOURCE_BYTES: usize = 1 << 20;
+
+/// Every file of one compilation, parsed. The first is the one the user named.
+#[derive(Debug, Default)]
+pub(crate) struct Loaded {
+    pub files: Vec<(FileId, File)>,
+}
+
+/// Loads `path` and its imports. Files that fail to parse are reported and skipped.
+pub(crate) fn load_path(path: &Path, sources: &mut SourceMap, diags: &mut Diagnostics) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut seen = Vec::new();
+    load_one(path, None, sources, diags, &mut loaded, &mut seen);
+    loaded
+}
+
+/// Loads a policy given as text (its imports are read relative to `path`'s folder).
+pub(crate) fn load_text(
+    path: &Path,
+    text: &str,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut seen = vec![canonical(path)];
+    let id = sources.add(path, text);
+    parse_and_follow(id, path, text, sources, diags, &mut loaded, &mut seen);
+    loaded
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn load_one(
+    path: &Path,
+    imported_at: Option<Span>,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+    loaded: &mut Loaded,
+    seen: &mut Vec<PathBuf>,
+) {
+    let key = canonical(path);
+    if seen.contains(&key) {
+        return;
+    }
+    seen.push(key);
+    let fail = |message: String| match imported_at {
+        Some(span) => Diagnostic::error(message, span, "imported here"),
+        None => Diagnostic::global(message),
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.push(fail(format!("cannot read policy file `{}`: {e}", path.display())));
+            return;
+        }
+    };
+    if bytes.len() > MAX_SOURCE_BYTES {
+        diags.push(fail(format!(
+            "policy file `{}` is {} bytes; the limit is {MAX_SOURCE_BYTES}",
+            path.display(),
+            bytes.len()
+        )));
+        return;
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let good = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+            let (line, col) =
+                crate::syntax::span::SourceFile { path: path.to_path_buf(), text: good }
+                    .line_col(valid);
+            diags.push(fail(format!(
+                "policy file `{}` is not valid UTF-8 (line {line}, column {col}, byte {valid})",
+                path.display()
+            )));
+            return;
+        }
+    };
+    let id = sources.add(path, text.clone());
+    parse_and_follow(id, path, &text, sources, diags, loaded, seen);
+}
+
+fn parse_and_follow(
+    id: FileId,
+    path: &Path,
+    text: &str,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+    loaded: &mut Loaded,
+    seen: &mut Vec<PathBuf>,
+) {
+    let file = match parse(text, id) {
+        Ok(f) => f,
+        Err(d) => {
+            diags.extend(d);
+            return;
+        }
+    };
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let imports = file.imports.clone();
+    loaded.files.push((id, file));
+    for import in imports {
+        load_one(&dir.join(&import.value), Some(import.span), sources, diags, loaded, seen);
+    }
+}

@@ -1,0 +1,458 @@
+//! Lowering of one rule or condition from syntax to the rule program, with the checks that need
+//! only that rule: bounds, classes, regexes, attributes.
+
+use super::sets::{self, Scope, Set};
+use super::{Checked, Placed, lints};
+use crate::automata::{DfaLimits, RegexError, build_regex};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::ir::{
+    self, Attribute, Bounds, CharClass, ClassId, Containment, Predicate, Program, RuleId, Severity,
+};
+use crate::runtime::{MAX_CLASSES, MAX_INPUT_BYTES};
+use crate::syntax::ast::{self, Bound, CmpOp, SetExpr, SeverityKw, Spanned};
+use crate::syntax::span::{SourceMap, Span};
+use std::collections::HashMap;
+
+/// The Active Directory complexity name checks (`not contains ad_names`): the whole
+/// sAMAccountName when it has 3+ characters, and displayName tokens of 3+ characters split on
+/// comma, period, hyphen, underscore, space, `#` and tab.
+pub const AD_DISPLAY_NAME_DELIMITERS: [char; 7] = [',', '.', '-', '_', ' ', '#', '\t'];
+
+pub(crate) struct Lowerer<'s> {
+    sources: &'s SourceMap,
+    limits: DfaLimits,
+    /// Every class used so far, deduplicated by content.
+    classes: Vec<CharClass>,
+    /// Built automata by pattern (`None`: the pattern failed and was reported).
+    regexes: HashMap<String, Option<Vec<u8>>>,
+}
+
+impl<'s> Lowerer<'s> {
+    pub(crate) fn new(sources: &'s SourceMap, limits: DfaLimits) -> Lowerer<'s> {
+        Lowerer { sources, limits, classes: Vec::new(), regexes: HashMap::new() }
+    }
+
+    pub(crate) fn rule(
+        &mut self,
+        r: &ast::Rule,
+        conds: &[ir::Condition],
+        scope: &Scope,
+        diags: &mut Diagnostics,
+    ) -> Option<ir::Rule> {
+        if r.message.value.trim().is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    "rule message is empty",
+                    r.message.span,
+                    "users see this text when the rule fails",
+                )
+                .with_help("say what to do, e.g. \"Use at least 8 characters.\""),
+            );
+        }
+        let predicate = self.predicate(&r.predicate, &r.id, scope, diags)?;
+        let severity = match r.severity.as_ref().map(|s| s.value) {
+            Some(SeverityKw::Audit) => Severity::Audit,
+            _ => Severity::Enforce,
+        };
+        Some(ir::Rule {
+            id: RuleId(r.id.value.clone()),
+            message: r.message.value.clone(),
+            severity,
+            conditions: conds.to_vec(),
+            predicate,
+        })
+    }
+
+    pub(crate) fn condition(
+        &mut self,
+        c: &ast::Condition,
+        diags: &mut Diagnostics,
+    ) -> Option<ir::Condition> {
+        match c {
+            ast::Condition::Length { op, value, span } => {
+                if op.value == CmpOp::Lt && value.value == 0 {
+                    diags.push(Diagnostic::warning(
+                        "condition can never hold",
+                        *span,
+                        "no password is shorter than 0 characters",
+                    ));
+                }
+                Some(ir::Condition::Length(compare_bounds(op, value, diags)?))
+            }
+            ast::Condition::Has { attribute, value, .. } => Some(ir::Condition::Has {
+                attribute: attribute_of(attribute, diags)?,
+                value: value.value.clone(),
+            }),
+        }
+    }
+
+    fn predicate(
+        &mut self,
+        p: &ast::Predicate,
+        id: &Spanned<String>,
+        scope: &Scope,
+        diags: &mut Diagnostics,
+    ) -> Option<Predicate> {
+        Some(match p {
+            ast::Predicate::Length(b) => {
+                let bounds = bounds(b, diags)?;
+                if bounds.min as usize > MAX_INPUT_BYTES {
+                    diags.push(Diagnostic::error(
+                        "no password can pass this rule",
+                        b.span(),
+                        format!(
+                            "the validator checks passwords of at most {MAX_INPUT_BYTES} bytes"
+                        ),
+                    ));
+                }
+                Predicate::Length(bounds)
+            }
+            ast::Predicate::Only(e) => {
+                let (class, set) = self.class(e, scope, diags)?;
+                if set.ranges().is_empty() {
+                    diags.push(Diagnostic::error(
+                        "`only` an empty set: no password can pass",
+                        e.span(),
+                        "this set contains no character",
+                    ));
+                }
+                Predicate::Only(class)
+            }
+            ast::Predicate::No(e) => {
+                let (class, set) = self.class(e, scope, diags)?;
+                if set.ranges().is_empty() {
+                    diags.push(Diagnostic::warning(
+                        "rule can never fail",
+                        e.span(),
+                        "this set contains no character",
+                    ));
+                }
+                Predicate::NoneOf(class)
+            }
+            ast::Predicate::AtLeast { n, sets } => {
+                let mut classes = Vec::new();
+                for e in sets {
+                    let (class, set) = self.class(e, scope, diags)?;
+                    if set.ranges().is_empty() {
+                        diags.push(Diagnostic::warning(
+                            "empty class can never be present",
+                            e.span(),
+                            "this set contains no character",
+                        ));
+                    }
+                    classes.push(class);
+                }
+                let m = sets.len() as u64;
+                if n.value > m {
+                    diags.push(
+                        Diagnostic::error(
+                            format!("`at least {} of` {m} classes can never hold", n.value),
+                            n.span,
+                            format!("larger than the {m} classes listed"),
+                        )
+                        .with_help(format!("use a number from 1 to {m}")),
+                    );
+                } else if n.value == 0 {
+                    diags.push(Diagnostic::warning(
+                        "rule can never fail",
+                        n.span,
+                        "`at least 0` always holds",
+                    ));
+                }
+                Predicate::AtLeastOf { n: n.value.min(m) as u32, classes }
+            }
+            ast::Predicate::Count(e, b) => {
+                let (class, _) = self.class(e, scope, diags)?;
+                Predicate::Count { class, bounds: bounds(b, diags)? }
+            }
+            ast::Predicate::Matches { negated, pattern } => {
+                let ok = self.regex(pattern, &id.value, diags);
+                ok.then(|| Predicate::Regex {
+                    pattern: pattern.value.clone(),
+                    negated: *negated,
+                    dfa: 0,
+                })?
+            }
+            ast::Predicate::LongestRepeat(op, n) | ast::Predicate::LongestSequence(op, n) => {
+                let max = match op.value {
+                    CmpOp::Le => n.value,
+                    CmpOp::Lt => n.value.saturating_sub(1),
+                    _ => {
+                        diags.push(
+                            Diagnostic::error(
+                                "a `longest` limit must be `<=` or `<`",
+                                op.span,
+                                "expected `<=` or `<`",
+                            )
+                            .with_help(format!("write `<= {}`", n.value)),
+                        );
+                        return None;
+                    }
+                };
+                if max == 0 {
+                    diags.push(Diagnostic::error(
+                        "no non-empty password can pass this rule",
+                        n.span,
+                        "every password has a run of at least 1",
+                    ));
+                }
+                let max = u32::try_from(max).unwrap_or(u32::MAX);
+                if matches!(p, ast::Predicate::LongestRepeat(..)) {
+                    Predicate::MaxRepeat(max)
+                } else {
+                    Predicate::MaxSequence(max)
+                }
+            }
+            ast::Predicate::NotContains { attribute, split_on, skip_shorter_than } => {
+                let attribute = attribute_of(attribute, diags)?;
+                let mut delimiters: Vec<char> = Vec::new();
+                if let Some(s) = split_on {
+                    if s.value.is_empty() {
+                        diags.push(Diagnostic::error(
+                            "no delimiters to split on",
+                            s.span,
+                            "this string is empty",
+                        ));
+                    }
+                    for c in s.value.chars() {
+                        if !delimiters.contains(&c) {
+                            delimiters.push(c);
+                        }
+                    }
+                }
+                let min_chars = skip_shorter_than
+                    .as_ref()
+                    .map_or(0, |n| u32::try_from(n.value).unwrap_or(u32::MAX));
+                Predicate::NotContains(vec![Containment { attribute, delimiters, min_chars }])
+            }
+            ast::Predicate::NotContainsAdNames(_) => Predicate::NotContains(vec![
+                Containment {
+                    attribute: Attribute::SamAccountName,
+                    delimiters: Vec::new(),
+                    min_chars: 3,
+                },
+                Containment {
+                    attribute: Attribute::DisplayName,
+                    delimiters: AD_DISPLAY_NAME_DELIMITERS.to_vec(),
+                    min_chars: 3,
+                },
+            ]),
+        })
+    }
+
+    /// Evaluates a set expression and interns it as a class.
+    fn class(
+        &mut self,
+        e: &SetExpr,
+        scope: &Scope,
+        diags: &mut Diagnostics,
+    ) -> Option<(ClassId, Set)> {
+        let set = scope.eval(e, diags)?;
+        let ranges = sets::ranges(&set);
+        let index = match self.classes.iter().position(|c| c.ranges == ranges) {
+            Some(i) => i,
+            None => {
+                let name = match e {
+                    SetExpr::Name(n) => n.value.clone(),
+                    _ => self.sources.text(e.span()).to_string(),
+                };
+                self.classes.push(CharClass { name, ranges });
+                self.classes.len() - 1
+            }
+        };
+        Some((ClassId(u16::try_from(index).ok()?), set))
+    }
+
+    /// Builds (once per pattern) the automaton of a regex rule; reports errors at the pattern.
+    fn regex(&mut self, pattern: &Spanned<String>, rule: &str, diags: &mut Diagnostics) -> bool {
+        if let Some(done) = self.regexes.get(&pattern.value) {
+            return done.is_some();
+        }
+        let built = match build_regex(&pattern.value, self.limits) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                diags.push(self.regex_error(e, pattern, rule));
+                None
+            }
+        };
+        let ok = built.is_some();
+        self.regexes.insert(pattern.value.clone(), built);
+        ok
+    }
+
+    fn regex_error(&self, e: RegexError, pattern: &Spanned<String>, rule: &str) -> Diagnostic {
+        match e {
+            RegexError::Syntax { message, span } => {
+                let source = self.sources.text(pattern.span);
+                let at = |offset: usize| pattern.span.start + source_offset(source, offset);
+                let span = Span::new(pattern.span.file, at(span.start), at(span.end));
+                Diagnostic::error("invalid regular expression", span, message)
+            }
+            RegexError::TooLarge { limit } => Diagnostic::error(
+                format!("size limit exceeded: the automaton for rule `{rule}` would be larger than {limit} bytes"),
+                pattern.span,
+                "this pattern",
+            )
+            .with_help("simplify the pattern: avoid large counted repetitions such as `{8,256}` and Unicode classes inside them"),
+            RegexError::Unsupported(message) => Diagnostic::error(
+                format!("regular expression cannot be compiled to an automaton: {message}"),
+                pattern.span,
+                "this pattern",
+            )
+            .with_help("Unicode word boundaries (`\\b`) are not supported; use `(?-u:\\b)` for ASCII ones"),
+        }
+    }
+
+    /// Finishes the program: keeps only the classes the final rules use, numbers the automata in
+    /// rule order, and runs the whole-policy checks.
+    pub(crate) fn finish(
+        &mut self,
+        name: &str,
+        description: String,
+        reference: String,
+        mut placed: Vec<Placed>,
+        diags: &mut Diagnostics,
+    ) -> Option<Checked> {
+        let mut remap: HashMap<u16, ClassId> = HashMap::new();
+        let mut classes: Vec<CharClass> = Vec::new();
+        let mut dfas = Vec::new();
+        for p in &mut placed {
+            let mut too_many = false;
+            let mut map = |c: &mut ClassId| {
+                let next = classes.len();
+                let new = *remap.entry(c.0).or_insert_with(|| {
+                    classes.push(
+                        self.classes
+                            .get(c.0 as usize)
+                            .cloned()
+                            .unwrap_or(CharClass { name: String::new(), ranges: Vec::new() }),
+                    );
+                    ClassId(u16::try_from(next).unwrap_or(u16::MAX))
+                });
+                too_many |= new.0 as usize >= MAX_CLASSES;
+                *c = new;
+            };
+            match &mut p.rule.predicate {
+                Predicate::Only(c) | Predicate::NoneOf(c) => map(c),
+                Predicate::Count { class, .. } => map(class),
+                Predicate::AtLeastOf { classes, .. } => classes.iter_mut().for_each(map),
+                Predicate::Regex { pattern, dfa, .. } => {
+                    *dfa = u32::try_from(dfas.len()).unwrap_or(u32::MAX);
+                    dfas.push(
+                        self.regexes.get(pattern.as_str()).cloned().flatten().unwrap_or_default(),
+                    );
+                }
+                _ => {}
+            }
+            if too_many {
+                diags.push(
+                    Diagnostic::error(format!("size limit exceeded: rule `{}` needs more than {MAX_CLASSES} distinct character classes in the policy", p.rule.id), p.span, "one class too many")
+                        .with_help("reuse classes: define a set once with `class` and refer to it"),
+                );
+                return None;
+            }
+        }
+        let program = Program {
+            name: name.to_string(),
+            description,
+            reference,
+            classes,
+            rules: placed.iter().map(|p| p.rule.clone()).collect(),
+        };
+        lints::check_program(&program, &placed, diags);
+        Some(Checked { program, dfas })
+    }
+}
+
+/// Maps a byte offset in a pattern (where `\/` became `/`) back to the source text.
+fn source_offset(source: &str, pattern_offset: usize) -> usize {
+    let mut pat = 0;
+    let mut src = 0;
+    let bytes = source.as_bytes();
+    while pat < pattern_offset && src < bytes.len() {
+        if bytes[src] == b'\\' && bytes.get(src + 1) == Some(&b'/') {
+            src += 2;
+        } else {
+            src += 1;
+        }
+        pat += 1;
+    }
+    src
+}
+
+fn attribute_of(a: &Spanned<String>, diags: &mut Diagnostics) -> Option<Attribute> {
+    match a.value.parse::<Attribute>() {
+        Ok(attr) => Some(attr),
+        Err(_) => {
+            let names = Attribute::ALL.iter().map(|a| a.ldap_name());
+            diags.push(
+                sets::unknown_name("user attribute", &a.value, a.span, names)
+                    .with_help(match sets::suggest(&a.value, Attribute::ALL.iter().map(|a| a.ldap_name())) {
+                        Some(s) => format!("did you mean `{s}`? known attributes: sAMAccountName, userPrincipalName, displayName, givenName, sn, mail, memberOf"),
+                        None => "known attributes: sAMAccountName, userPrincipalName, displayName, givenName, sn, mail, memberOf".to_string(),
+                    }),
+            );
+            None
+        }
+    }
+}
+
+fn number(n: &Spanned<u64>, diags: &mut Diagnostics) -> Option<u32> {
+    match u32::try_from(n.value) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            diags.push(Diagnostic::error(
+                format!("number `{}` is too large", n.value),
+                n.span,
+                format!("at most {}", u32::MAX),
+            ));
+            None
+        }
+    }
+}
+
+fn compare_bounds(
+    op: &Spanned<CmpOp>,
+    n: &Spanned<u64>,
+    diags: &mut Diagnostics,
+) -> Option<Bounds> {
+    let v = number(n, diags)?;
+    Some(match op.value {
+        CmpOp::Lt => Bounds { min: 0, max: Some(v.saturating_sub(1)) },
+        CmpOp::Le => Bounds { min: 0, max: Some(v) },
+        CmpOp::Eq => Bounds { min: v, max: Some(v) },
+        CmpOp::Ge => Bounds { min: v, max: None },
+        CmpOp::Gt => Bounds { min: v.saturating_add(1), max: None },
+    })
+}
+
+fn bounds(b: &Bound, diags: &mut Diagnostics) -> Option<Bounds> {
+    match b {
+        Bound::Compare(op, n) => {
+            if op.value == CmpOp::Lt && n.value == 0 {
+                diags.push(Diagnostic::error(
+                    "`< 0` can never hold",
+                    b.span(),
+                    "no count is below 0",
+                ));
+                return None;
+            }
+            compare_bounds(op, n, diags)
+        }
+        Bound::Between(lo, hi) => {
+            let (a, z) = (number(lo, diags)?, number(hi, diags)?);
+            if a > z {
+                diags.push(
+                    Diagnostic::error(
+                        format!("empty range: minimum {a} is larger than maximum {z}"),
+                        b.span(),
+                        "min > max",
+                    )
+                    .with_help(format!("write `between {z} and {a}`")),
+                );
+                return None;
+            }
+            Some(Bounds { min: a, max: Some(z) })
+        }
+    }
+}

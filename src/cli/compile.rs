@@ -1,0 +1,58 @@
+//! `policyc compile`.
+
+use super::{EXIT_ERROR, EXIT_OK};
+use crate::{CompileOptions, Validator, compile_path};
+use std::path::PathBuf;
+
+/// Check a policy and compile it into an artifact.
+///
+/// Every error in the policy is reported at once, with file, line, column and what was expected.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  policyc compile policies/office365.policy -o office365.policyc"
+)]
+pub(crate) struct Args {
+    /// The policy file.
+    policy: PathBuf,
+    /// Where to write the artifact [default: the policy's path with the extension `.policyc`].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// The policy to compile when the file defines several.
+    #[arg(long)]
+    policy_name: Option<String>,
+}
+
+pub(crate) fn run(args: Args) -> u8 {
+    let options = CompileOptions { policy: args.policy_name, ..CompileOptions::default() };
+    let compiled = match compile_path(&args.policy, &options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_ERROR;
+        }
+    };
+    if !compiled.warnings.is_empty() {
+        eprint!("{}", compiled.warnings.render(&compiled.sources));
+    }
+    let out = args.output.unwrap_or_else(|| args.policy.with_extension("policyc"));
+    if let Err(e) = std::fs::write(&out, &compiled.artifact) {
+        eprintln!("error: cannot write `{}`: {e}", out.display());
+        return EXIT_ERROR;
+    }
+    let digest = match Validator::from_bytes(&compiled.artifact) {
+        Ok(v) => v.digest_hex(),
+        Err(e) => {
+            eprintln!("error: internal: compiled artifact does not load: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    eprintln!(
+        "compiled policy `{}`: {} rules, {} bytes, sha256 {} -> {}",
+        compiled.program.name,
+        compiled.program.rules.len(),
+        compiled.artifact.len(),
+        digest.get(..16).unwrap_or(&digest),
+        out.display()
+    );
+    EXIT_OK
+}

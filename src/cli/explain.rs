@@ -1,0 +1,220 @@
+//! `policyc explain`: every rule, pass or fail, why, and how to fix it, in plain words.
+
+use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK, input, policy_arg};
+use crate::ir::{Bounds, Severity};
+use crate::runtime::{Detail, Explanation, Outcome};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// Explain, rule by rule, why one password (read from standard input) passes or fails.
+///
+/// The report names rules, counts and character positions, never the password itself.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  printf '%s' 'Summer2024' | policyc explain policies/ad-default.policy --user sAMAccountName=jdoe"
+)]
+pub(crate) struct Args {
+    /// A compiled artifact or a policy file.
+    policy: PathBuf,
+    /// A user attribute, ATTR=VALUE (repeatable).
+    #[arg(long = "user", value_name = "ATTR=VALUE")]
+    user: Vec<String>,
+    /// The policy to compile when a policy file defines several.
+    #[arg(long)]
+    policy_name: Option<String>,
+}
+
+pub(crate) fn run(args: Args) -> u8 {
+    let validator = match policy_arg::load(&args.policy, args.policy_name.as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_ERROR;
+        }
+    };
+    let ctx = match input::user_context(&args.user) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_ERROR;
+        }
+    };
+    let line = match input::read_line(&mut std::io::stdin().lock()) {
+        Ok(Some(Ok(bytes))) => bytes,
+        Ok(Some(Err(_))) => {
+            eprintln!("error: the password is longer than {} bytes", input::MAX_LINE_BYTES);
+            return EXIT_ERROR;
+        }
+        Ok(None) => {
+            eprintln!("error: no password on standard input");
+            return EXIT_ERROR;
+        }
+        Err(e) => {
+            eprintln!("error: reading standard input: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let password = match input::utf8(line) {
+        Ok(p) => p,
+        Err(input::Problem::Invalid(m)) => {
+            eprintln!("error: the password is {m}");
+            return EXIT_ERROR;
+        }
+        Err(input::Problem::TooLong) => return EXIT_ERROR,
+    };
+    let explanation = validator.explain(&password, &ctx);
+    let program = validator.program();
+    print!("{}", render(&program.name, &program.description, &explanation));
+    if explanation.is_compliant() { EXIT_OK } else { EXIT_NONCOMPLIANT }
+}
+
+/// The report, as printed.
+pub(crate) fn render(name: &str, description: &str, e: &Explanation<'_>) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "policy {name}");
+    if !description.is_empty() {
+        let _ = write!(out, " ({description})");
+    }
+    out.push('\n');
+    if let Some(limit) = e.refused_input {
+        let _ = writeln!(
+            out,
+            "result: NONCOMPLIANT: the password is longer than {limit} bytes and was not checked."
+        );
+        return out;
+    }
+    if e.is_compliant() {
+        out.push_str("result: COMPLIANT: the password can be set.\n");
+    } else {
+        out.push_str("result: NONCOMPLIANT: the password would be refused.\n");
+    }
+    let width = e.rules.iter().map(|r| r.rule.id.as_str().len()).max().unwrap_or(0);
+    for r in &e.rules {
+        let status = match (r.outcome, r.rule.severity) {
+            (Outcome::Passed, _) => "PASS ",
+            (Outcome::Failed, Severity::Enforce) => "FAIL ",
+            (Outcome::Failed, Severity::Audit) => "AUDIT",
+            (Outcome::NotApplicable, _) => "n/a  ",
+        };
+        let _ = writeln!(out, "\n  {status}  {:width$}  {}", r.rule.id.as_str(), r.rule.message);
+        let why = match r.outcome {
+            Outcome::NotApplicable => {
+                "Does not apply to this password or user (its `when` condition does not hold)."
+                    .to_string()
+            }
+            _ => describe(&r.detail, r.outcome == Outcome::Passed),
+        };
+        let _ = writeln!(out, "  {:5}  {:width$}  {why}", "", "");
+        if r.outcome == Outcome::Failed && r.rule.severity == Severity::Audit {
+            let _ = writeln!(
+                out,
+                "  {:5}  {:width$}  (audit rule: reported only, the password is not refused for it)",
+                "", ""
+            );
+        }
+    }
+    out
+}
+
+fn positions(p: &[u32]) -> String {
+    let shown: Vec<String> = p.iter().take(10).map(u32::to_string).collect();
+    let more = if p.len() > 10 { format!(" and {} more", p.len() - 10) } else { String::new() };
+    format!("{}{more}", shown.join(", "))
+}
+
+fn chars(n: u32) -> String {
+    if n == 1 { "1 character".into() } else { format!("{n} characters") }
+}
+
+fn range(b: &Bounds) -> String {
+    format!("{b}")
+}
+
+/// One sentence on what was measured and, for a failure, what to change.
+fn describe(d: &Detail, passed: bool) -> String {
+    match d {
+        Detail::Length { actual, bounds } => {
+            let fix = if passed {
+                String::new()
+            } else if *actual < bounds.min {
+                format!(" Add {} or more.", chars(bounds.min - actual))
+            } else {
+                format!(" Remove {} or more.", chars(actual - bounds.max.unwrap_or(*actual)))
+            };
+            format!("The password has {}; the rule allows {}.{fix}", chars(*actual), range(bounds))
+        }
+        Detail::Only { class, positions: p } => {
+            if p.is_empty() {
+                format!("Every character is in `{class}`.")
+            } else {
+                format!(
+                    "{} not allowed (not in `{class}`): position {}. Replace them.",
+                    count_chars(p.len()),
+                    positions(p)
+                )
+            }
+        }
+        Detail::NoneOf { class, positions: p } => {
+            if p.is_empty() {
+                format!("No character is in `{class}`.")
+            } else {
+                format!(
+                    "{} forbidden (in `{class}`): position {}. Replace them.",
+                    count_chars(p.len()),
+                    positions(p)
+                )
+            }
+        }
+        Detail::AtLeastOf { n, present, missing } => {
+            let have = if present.is_empty() { "none".to_string() } else { present.join(", ") };
+            let fix = if passed {
+                String::new()
+            } else {
+                format!(
+                    " Add characters from {} more of: {}.",
+                    *n as usize - present.len(),
+                    missing.join(", ")
+                )
+            };
+            format!("It uses {} of the kinds ({have}); the rule needs {n}.{fix}", present.len())
+        }
+        Detail::Count { class, actual, bounds } => {
+            format!("It has {} from `{class}`; the rule allows {}.", chars(*actual), range(bounds))
+        }
+        Detail::Regex { pattern, matched, negated } => match (matched, negated) {
+            (true, true) => {
+                format!("It matches the forbidden pattern /{pattern}/. Change that part.")
+            }
+            (false, true) => format!("It does not match the forbidden pattern /{pattern}/."),
+            (true, false) => format!("It matches the required pattern /{pattern}/."),
+            (false, false) => format!("It does not match the required pattern /{pattern}/."),
+        },
+        Detail::Repeat { longest, max } => {
+            let fix = if passed { "" } else { " Break up the repeated characters." };
+            format!(
+                "The longest run of one repeated character is {longest}; at most {max} allowed.{fix}"
+            )
+        }
+        Detail::Sequence { longest, max } => {
+            let fix = if passed { "" } else { " Avoid runs like abcd or 4321." };
+            format!(
+                "The longest run of consecutive characters is {longest}; at most {max} allowed.{fix}"
+            )
+        }
+        Detail::Contains { checked, found } => {
+            if found.is_empty() {
+                let names: Vec<&str> = checked.iter().map(|a| a.ldap_name()).collect();
+                format!("It contains none of the user's {} values.", names.join(", "))
+            } else {
+                let parts: Vec<String> =
+                    found.iter().map(|(a, t)| format!("`{t}` (from {a})")).collect();
+                format!("It contains {}, ignoring case. Remove it.", parts.join(", "))
+            }
+        }
+        Detail::None => String::new(),
+    }
+}
+
+fn count_chars(n: usize) -> String {
+    if n == 1 { "1 character is".into() } else { format!("{n} characters are") }
+}

@@ -1,0 +1,143 @@
+//! Reading passwords (stdin lines or JSON lines) and user attributes, without ever copying a
+//! password into an unwiped buffer we own.
+
+use crate::Context;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use zeroize::Zeroizing;
+
+/// Longest input line kept in memory; longer lines are skipped to their end and refused.
+pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// One password to check, or why it could not be read.
+pub(crate) struct Entry {
+    pub password: Result<Zeroizing<String>, Problem>,
+    pub ctx: Context,
+}
+
+/// Why an input line is not a password we can check.
+#[derive(Debug)]
+pub(crate) enum Problem {
+    /// Longer than [`MAX_LINE_BYTES`]: refused like any oversized password.
+    TooLong,
+    /// An input error (bad UTF-8, bad JSON, unknown attribute): reported, exit code 2.
+    Invalid(String),
+}
+
+/// Parses `--user ATTR=VALUE` arguments.
+pub(crate) fn user_context(args: &[String]) -> Result<Context, String> {
+    let mut ctx = Context::new();
+    for a in args {
+        let (name, value) = a.split_once('=').ok_or_else(|| {
+            format!("error: `--user {a}`: expected ATTR=VALUE, e.g. --user sAMAccountName=jdoe")
+        })?;
+        ctx.add_named(name, value).map_err(|e| format!("error: `--user {name}=...`: {e}"))?;
+    }
+    Ok(ctx)
+}
+
+/// Reads one line (without its `\n` or `\r\n`) into a wiped buffer. `None` at end of input.
+pub(crate) fn read_line(
+    r: &mut impl BufRead,
+) -> std::io::Result<Option<Result<Zeroizing<Vec<u8>>, Problem>>> {
+    let mut line = Zeroizing::new(Vec::new());
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        any = true;
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        if !too_long {
+            if line.len() + chunk.len() > MAX_LINE_BYTES {
+                too_long = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        let used = done.unwrap_or(buf.len());
+        r.consume(used);
+        if done.is_some() {
+            break;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    if too_long {
+        return Ok(Some(Err(Problem::TooLong)));
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(Some(Ok(line)))
+}
+
+/// A line's bytes as a password.
+pub(crate) fn utf8(bytes: Zeroizing<Vec<u8>>) -> Result<Zeroizing<String>, Problem> {
+    match std::str::from_utf8(&bytes) {
+        Ok(s) => Ok(Zeroizing::new(s.to_string())),
+        Err(e) => Err(Problem::Invalid(format!("not valid UTF-8 (at byte {})", e.valid_up_to()))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonEntry {
+    password: Zeroizing<String>,
+    #[serde(default)]
+    user: BTreeMap<String, OneOrMany>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Parses one JSON-lines entry; `base` holds the `--user` attributes it adds to.
+pub(crate) fn json_entry(line: &[u8], base: &Context) -> Entry {
+    let parsed: Result<JsonEntry, _> = serde_json::from_slice(line);
+    let entry = match parsed {
+        Ok(e) => e,
+        Err(e) => {
+            // serde_json's messages quote no input for these errors, only positions and kinds.
+            let msg = format!("not a valid entry: {}", json_problem(&e));
+            return Entry { password: Err(Problem::Invalid(msg)), ctx: base.clone() };
+        }
+    };
+    let mut ctx = base.clone();
+    for (name, values) in entry.user {
+        let values = match values {
+            OneOrMany::One(v) => vec![v],
+            OneOrMany::Many(v) => v,
+        };
+        for v in values {
+            if let Err(e) = ctx.add_named(&name, v) {
+                return Entry { password: Err(Problem::Invalid(e.to_string())), ctx };
+            }
+        }
+    }
+    Entry { password: Ok(entry.password), ctx }
+}
+
+/// A JSON error described by kind and position only: serde_json can quote input (a password) in
+/// "invalid type" messages, so those are never shown.
+fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax => "malformed JSON",
+        Category::Eof => "incomplete JSON",
+        Category::Io => "read error",
+        Category::Data => "expected {\"password\": \"...\", \"user\": {\"ATTR\": \"VALUE\"}}",
+    };
+    format!("{what} at column {}", e.column())
+}

@@ -1,0 +1,62 @@
+//! The `policyc` command line: clap definitions and one module per command. This is the only
+//! place that prints for humans.
+
+mod check;
+mod compile;
+mod explain;
+mod fmt;
+mod input;
+mod policy_arg;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit code: every password complies / the command succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: at least one password does not comply (or `fmt --check` found changes).
+pub const EXIT_NONCOMPLIANT: u8 = 1;
+/// Exit code: usage, policy, artifact or input error.
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "policyc",
+    version,
+    about = "Password-policy compiler: compile a policy, check passwords against it",
+    long_about = "policyc compiles password policies written in a small language into a fast, \
+self-contained validator, and checks passwords against them.\n\n\
+Passwords are read from standard input or files, never from the command line.",
+    after_help = "Example:\n  policyc compile policies/office365.policy -o office365.policyc\n  \
+printf '%s\\n' 'Tr0ub4dor&3' | policyc check office365.policyc"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Compile(compile::Args),
+    Check(check::Args),
+    Explain(explain::Args),
+    Fmt(fmt::Args),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Compile(a) => compile::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Fmt(a) => fmt::run(a),
+    };
+    ExitCode::from(code)
+}

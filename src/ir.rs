@@ -1,0 +1,267 @@
+//! The rule program: what a checked policy means, as a flat list of rules.
+//!
+//! The compiler produces it from the syntax tree; it is stored (with serde) in the artifact; the
+//! embedded [`Validator`](crate::Validator) runs it with compiled tables and automata, and the
+//! reference evaluator interprets it plainly. It lives on the runtime side of the line because the
+//! runtime must read it without the compiler.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A checked, resolved policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Program {
+    /// The policy's name (`office365`).
+    pub name: String,
+    /// Its description, if given.
+    pub description: String,
+    /// Where its rules come from, if given.
+    pub reference: String,
+    /// The character classes the rules refer to, by [`ClassId`].
+    pub classes: Vec<CharClass>,
+    /// The rules, in source order (base policy first).
+    pub rules: Vec<Rule>,
+}
+
+/// A set of Unicode scalar values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CharClass {
+    /// How the class is named in messages (`symbol`, `[a-z]`).
+    pub name: String,
+    /// Sorted, disjoint, non-adjacent inclusive ranges of scalar values.
+    pub ranges: Vec<(u32, u32)>,
+}
+
+impl CharClass {
+    /// Whether `c` is in the class (a plain scan; the validator uses compiled tables).
+    pub fn contains(&self, c: char) -> bool {
+        let c = c as u32;
+        self.ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi)
+    }
+}
+
+/// Index of a class in [`Program::classes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClassId(pub u16);
+
+/// A rule's stable id, as written in the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RuleId(pub String);
+
+impl RuleId {
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether a failing rule rejects the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Severity {
+    /// A violation makes the password noncompliant.
+    Enforce,
+    /// A violation is reported but never rejects (like Entra's audit mode).
+    Audit,
+}
+
+impl Severity {
+    /// `enforce` or `audit`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Enforce => "enforce",
+            Severity::Audit => "audit",
+        }
+    }
+}
+
+/// One rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Stable id.
+    pub id: RuleId,
+    /// What the user should do when the rule fails.
+    pub message: String,
+    /// Enforce or audit.
+    pub severity: Severity,
+    /// The rule applies only when all of these hold.
+    pub conditions: Vec<Condition>,
+    /// What the password must satisfy.
+    pub predicate: Predicate,
+}
+
+/// An inclusive range of counts; `max: None` is unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounds {
+    /// Smallest allowed value.
+    pub min: u32,
+    /// Largest allowed value, if any.
+    pub max: Option<u32>,
+}
+
+impl Bounds {
+    /// Whether `n` is within the bounds.
+    pub fn contains(&self, n: u32) -> bool {
+        n >= self.min && self.max.is_none_or(|m| n <= m)
+    }
+}
+
+impl fmt::Display for Bounds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.max {
+            None => write!(f, "at least {}", self.min),
+            Some(m) if m == self.min => write!(f, "exactly {m}"),
+            Some(m) if self.min == 0 => write!(f, "at most {m}"),
+            Some(m) => write!(f, "{} to {}", self.min, m),
+        }
+    }
+}
+
+/// When a rule applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Condition {
+    /// The password's length (in scalar values) is within the bounds.
+    Length(Bounds),
+    /// One of the user's values of the attribute equals `value`, ignoring case.
+    Has {
+        /// The attribute.
+        attribute: Attribute,
+        /// The value looked for.
+        value: String,
+    },
+}
+
+/// What a rule requires of the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Predicate {
+    /// The number of scalar values is within the bounds.
+    Length(Bounds),
+    /// Every character is in the class.
+    Only(ClassId),
+    /// No character is in the class.
+    NoneOf(ClassId),
+    /// At least `n` of the classes have a character in the password.
+    AtLeastOf {
+        /// How many must be present.
+        n: u32,
+        /// The classes, as listed.
+        classes: Vec<ClassId>,
+    },
+    /// The number of characters in the class is within the bounds.
+    Count {
+        /// The class counted.
+        class: ClassId,
+        /// The allowed counts.
+        bounds: Bounds,
+    },
+    /// The password matches (or, negated, does not match) a regular expression anywhere.
+    Regex {
+        /// The pattern as written.
+        pattern: String,
+        /// `not matches`.
+        negated: bool,
+        /// Index of its automaton in the artifact.
+        dfa: u32,
+    },
+    /// No character is repeated more than this many times in a row.
+    MaxRepeat(u32),
+    /// No run of consecutive code points (`abc`, `4321`) is longer than this.
+    MaxSequence(u32),
+    /// The password does not contain, ignoring case, any of these attribute values or tokens.
+    NotContains(Vec<Containment>),
+}
+
+/// One attribute-containment check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Containment {
+    /// The attribute whose values are looked for.
+    pub attribute: Attribute,
+    /// Characters the value is split on; empty means the whole value.
+    pub delimiters: Vec<char>,
+    /// Values or tokens with fewer characters than this are not checked.
+    pub min_chars: u32,
+}
+
+/// A user attribute, by its directory (LDAP) name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Attribute {
+    /// `sAMAccountName`: the pre-Windows 2000 logon name.
+    SamAccountName,
+    /// `userPrincipalName`: `user@example.com`.
+    UserPrincipalName,
+    /// `displayName`: the full name.
+    DisplayName,
+    /// `givenName`: the first name.
+    GivenName,
+    /// `sn`: the surname.
+    Surname,
+    /// `mail`.
+    Mail,
+    /// `memberOf`: group DNs (multi-valued).
+    MemberOf,
+}
+
+impl Attribute {
+    /// Every attribute, in a fixed order.
+    pub const ALL: [Attribute; 7] = [
+        Attribute::SamAccountName,
+        Attribute::UserPrincipalName,
+        Attribute::DisplayName,
+        Attribute::GivenName,
+        Attribute::Surname,
+        Attribute::Mail,
+        Attribute::MemberOf,
+    ];
+
+    /// The LDAP name.
+    pub fn ldap_name(self) -> &'static str {
+        match self {
+            Attribute::SamAccountName => "sAMAccountName",
+            Attribute::UserPrincipalName => "userPrincipalName",
+            Attribute::DisplayName => "displayName",
+            Attribute::GivenName => "givenName",
+            Attribute::Surname => "sn",
+            Attribute::Mail => "mail",
+            Attribute::MemberOf => "memberOf",
+        }
+    }
+
+    /// Position in [`Attribute::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.ldap_name())
+    }
+}
+
+/// An attribute name that is not one of [`Attribute::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown user attribute `{name}`; known attributes: sAMAccountName, userPrincipalName, displayName, givenName, sn, mail, memberOf"
+)]
+pub struct UnknownAttribute {
+    /// The name given.
+    pub name: String,
+}
+
+impl FromStr for Attribute {
+    type Err = UnknownAttribute;
+
+    /// LDAP attribute names are case-insensitive.
+    fn from_str(s: &str) -> Result<Attribute, UnknownAttribute> {
+        Attribute::ALL
+            .into_iter()
+            .find(|a| a.ldap_name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownAttribute { name: s.to_string() })
+    }
+}

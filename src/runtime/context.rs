@@ -1,0 +1,54 @@
+//! The user a password is checked for: directory attributes by LDAP name.
+
+use crate::ir::{Attribute, UnknownAttribute};
+
+/// The user's attributes, as the directory knows them. Values are not secrets, but they are
+/// personal data: policyc never logs them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    values: [Vec<String>; Attribute::ALL.len()],
+}
+
+impl Context {
+    /// A user with no attributes.
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    /// Sets an attribute to one value, replacing earlier values.
+    pub fn with(mut self, attribute: Attribute, value: impl Into<String>) -> Context {
+        self.set(attribute, value);
+        self
+    }
+
+    /// Sets an attribute to one value, replacing earlier values.
+    pub fn set(&mut self, attribute: Attribute, value: impl Into<String>) {
+        let slot = &mut self.values[attribute.index()];
+        slot.clear();
+        slot.push(value.into());
+    }
+
+    /// Adds a value (for multi-valued attributes such as `memberOf`).
+    pub fn add(&mut self, attribute: Attribute, value: impl Into<String>) {
+        self.values[attribute.index()].push(value.into());
+    }
+
+    /// Adds a value by attribute name (case-insensitive LDAP name).
+    ///
+    /// # Errors
+    /// [`UnknownAttribute`] when the name is not a supported attribute.
+    pub fn add_named(
+        &mut self,
+        name: &str,
+        value: impl Into<String>,
+    ) -> Result<(), UnknownAttribute> {
+        let attribute: Attribute = name.parse()?;
+        self.add(attribute, value);
+        Ok(())
+    }
+
+    /// The values of an attribute (empty when unset).
+    pub fn get(&self, attribute: Attribute) -> &[String] {
+        &self.values[attribute.index()]
+    }
+}

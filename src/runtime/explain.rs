@@ -1,0 +1,120 @@
+//! A rule-by-rule account of one check, for `policyc explain` and help desks.
+
+use crate::ir::{Attribute, Bounds, Rule};
+
+/// Every rule of the policy with its outcome for one password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation<'v> {
+    /// The password was refused before any rule ran (too large); the limit in bytes.
+    pub refused_input: Option<usize>,
+    /// One entry per rule, in policy order.
+    pub rules: Vec<RuleReport<'v>>,
+}
+
+impl Explanation<'_> {
+    /// Whether the password complies (same answer as [`Verdict::is_compliant`](crate::Verdict::is_compliant)).
+    pub fn is_compliant(&self) -> bool {
+        self.refused_input.is_none()
+            && self.rules.iter().all(|r| {
+                r.outcome != Outcome::Failed || r.rule.severity == crate::ir::Severity::Audit
+            })
+    }
+}
+
+/// What happened to one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleReport<'v> {
+    /// The rule.
+    pub rule: &'v Rule,
+    /// Pass, fail, or not applicable.
+    pub outcome: Outcome,
+    /// What was measured (never the password itself).
+    pub detail: Detail,
+}
+
+/// A rule's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The rule holds.
+    Passed,
+    /// The rule is violated.
+    Failed,
+    /// A `when` condition does not hold, so the rule does not apply.
+    NotApplicable,
+}
+
+/// What a rule measured, in terms a person can act on. Positions are 1-based character positions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    /// Length in characters against the allowed bounds.
+    Length {
+        /// Characters in the password.
+        actual: u32,
+        /// Allowed.
+        bounds: Bounds,
+    },
+    /// `only`: positions of characters outside the class.
+    Only {
+        /// The class.
+        class: String,
+        /// Positions of offending characters.
+        positions: Vec<u32>,
+    },
+    /// `no`: positions of characters inside the class.
+    NoneOf {
+        /// The class.
+        class: String,
+        /// Positions of offending characters.
+        positions: Vec<u32>,
+    },
+    /// `at least N of`: which classes are present and which are missing.
+    AtLeastOf {
+        /// How many are needed.
+        n: u32,
+        /// Present classes.
+        present: Vec<String>,
+        /// Missing classes.
+        missing: Vec<String>,
+    },
+    /// `count`: how many characters of the class.
+    Count {
+        /// The class.
+        class: String,
+        /// How many the password has.
+        actual: u32,
+        /// Allowed.
+        bounds: Bounds,
+    },
+    /// A regular-expression rule.
+    Regex {
+        /// The pattern.
+        pattern: String,
+        /// Whether it matched.
+        matched: bool,
+        /// Whether the rule forbids a match.
+        negated: bool,
+    },
+    /// Longest repeated run.
+    Repeat {
+        /// Longest run found.
+        longest: u32,
+        /// Allowed.
+        max: u32,
+    },
+    /// Longest consecutive sequence.
+    Sequence {
+        /// Longest run found.
+        longest: u32,
+        /// Allowed.
+        max: u32,
+    },
+    /// Attribute containment: which attribute values or tokens were found.
+    Contains {
+        /// Attributes checked.
+        checked: Vec<Attribute>,
+        /// (attribute, the value or token found in the password).
+        found: Vec<(Attribute, String)>,
+    },
+    /// Nothing to report (the rule did not apply).
+    None,
+}

@@ -1,0 +1,15 @@
+//! The embedded validator: artifact bytes → [`Validator`] → `check(password, &context)` →
+//! [`Verdict`]. Nothing here depends on the compiler.
+
+mod context;
+mod explain;
+pub mod fold;
+mod scan;
+mod validator;
+mod verdict;
+
+pub use context::Context;
+pub use explain::{Detail, Explanation, Outcome, RuleReport};
+pub use scan::MAX_CLASSES;
+pub use validator::{INPUT_SIZE_RULE, MAX_INPUT_BYTES, Validator};
+pub use verdict::{Verdict, Violation};

@@ -1,0 +1,301 @@
+//! The embedded validator: load an artifact, check passwords.
+
+use super::context::Context;
+use super::explain::{Detail, Explanation, Outcome, RuleReport};
+use super::fold::{contains_folded, eq_ignore_case, fold};
+use super::scan::{ClassTable, MAX_CLASSES, Needs, Scan};
+use super::verdict::{Verdict, Violation};
+use crate::artifact::{self, LoadError};
+use crate::ir::{Condition, Containment, Predicate, Program, Rule};
+use regex_automata::Input;
+use regex_automata::dfa::{Automaton, dense::DFA};
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// Largest password accepted for checking, in bytes. Larger inputs are refused unprocessed
+/// with the [`INPUT_SIZE_RULE`] violation (the cloud's own limit is 256 characters).
+pub const MAX_INPUT_BYTES: usize = 4096;
+
+/// The id of the violation reported for inputs over [`MAX_INPUT_BYTES`].
+pub const INPUT_SIZE_RULE: &str = "input_size";
+pub(crate) const INPUT_SIZE_MESSAGE: &str =
+    "The password is too long to check (more than 4096 bytes).";
+
+/// A loaded, verified policy, ready to check passwords. `Send + Sync`: share it across threads.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    program: Program,
+    dfas: Vec<DFA<Vec<u32>>>,
+    table: ClassTable,
+    needs: Needs,
+    digest: [u8; 32],
+}
+
+impl Validator {
+    /// Loads an artifact from memory, verifying its header, checksum and every automaton.
+    ///
+    /// # Errors
+    /// A [`LoadError`] that says what is wrong with the bytes; never a validator built from a
+    /// damaged artifact.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Validator, LoadError> {
+        let decoded = artifact::decode(bytes)?;
+        let program = decoded.program;
+        verify_program(&program, decoded.dfas.len())?;
+        let table = ClassTable::new(&program.classes);
+        let mut needs = Needs::default();
+        for rule in &program.rules {
+            match rule.predicate {
+                Predicate::Count { .. } => needs.counts = true,
+                Predicate::MaxRepeat(_) | Predicate::MaxSequence(_) => needs.runs = true,
+                _ => {}
+            }
+        }
+        Ok(Validator { program, dfas: decoded.dfas, table, needs, digest: decoded.digest })
+    }
+
+    /// Loads an artifact file.
+    ///
+    /// # Errors
+    /// [`LoadError::Io`] when the file cannot be read, else as [`Validator::from_bytes`].
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Validator, LoadError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+        Validator::from_bytes(&bytes)
+    }
+
+    /// The rule program this validator runs.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// SHA-256 of the artifact's payload: identifies the exact policy version.
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+
+    /// The digest as lowercase hex.
+    pub fn digest_hex(&self) -> String {
+        self.digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Checks a password for a user. Lists every violated rule; allocates nothing when an ASCII
+    /// password violates no rule and the policy has no attribute-containment rule.
+    pub fn check<'v>(&'v self, password: &str, ctx: &Context) -> Verdict<'v> {
+        if password.len() > MAX_INPUT_BYTES {
+            return Verdict::oversized();
+        }
+        let mut violations = Vec::new();
+        let scan = self.table.scan(password, self.needs);
+        let mut folded = None;
+        for rule in &self.program.rules {
+            if self.applies(rule, &scan, ctx)
+                && !self.holds(rule, &scan, password, ctx, &mut folded)
+            {
+                violations.push(Violation {
+                    rule: rule.id.as_str(),
+                    message: &rule.message,
+                    severity: rule.severity,
+                });
+            }
+        }
+        Verdict { violations }
+    }
+
+    /// Checks a password and reports on every rule: pass, fail or not applicable, and why.
+    pub fn explain<'v>(&'v self, password: &str, ctx: &Context) -> Explanation<'v> {
+        if password.len() > MAX_INPUT_BYTES {
+            return Explanation { refused_input: Some(MAX_INPUT_BYTES), rules: Vec::new() };
+        }
+        let all = Needs { counts: true, runs: true };
+        let scan = self.table.scan(password, all);
+        let mut folded = None;
+        let rules = self
+            .program
+            .rules
+            .iter()
+            .map(|rule| {
+                if !self.applies(rule, &scan, ctx) {
+                    return RuleReport {
+                        rule,
+                        outcome: Outcome::NotApplicable,
+                        detail: Detail::None,
+                    };
+                }
+                let passed = self.holds(rule, &scan, password, ctx, &mut folded);
+                RuleReport {
+                    rule,
+                    outcome: if passed { Outcome::Passed } else { Outcome::Failed },
+                    detail: self.detail(&rule.predicate, &scan, password, ctx),
+                }
+            })
+            .collect();
+        Explanation { refused_input: None, rules }
+    }
+
+    fn applies(&self, rule: &Rule, scan: &Scan, ctx: &Context) -> bool {
+        rule.conditions.iter().all(|c| match c {
+            Condition::Length(b) => b.contains(scan.chars),
+            Condition::Has { attribute, value } => {
+                ctx.get(*attribute).iter().any(|v| eq_ignore_case(v, value))
+            }
+        })
+    }
+
+    fn holds(
+        &self,
+        rule: &Rule,
+        scan: &Scan,
+        password: &str,
+        ctx: &Context,
+        folded: &mut Option<Zeroizing<Vec<char>>>,
+    ) -> bool {
+        match &rule.predicate {
+            Predicate::Length(b) => b.contains(scan.chars),
+            Predicate::Only(c) => scan.every & bit(c.0) != 0,
+            Predicate::NoneOf(c) => scan.seen & bit(c.0) == 0,
+            Predicate::AtLeastOf { n, classes } => {
+                let present = classes.iter().filter(|c| scan.seen & bit(c.0) != 0).count();
+                present >= *n as usize
+            }
+            Predicate::Count { class, bounds } => {
+                bounds.contains(scan.counts.get(class.0 as usize).copied().unwrap_or(0))
+            }
+            Predicate::Regex { negated, dfa, .. } => match self.regex_matches(*dfa, password) {
+                Some(matched) => matched != *negated,
+                None => false,
+            },
+            Predicate::MaxRepeat(max) => scan.longest_repeat <= *max,
+            Predicate::MaxSequence(max) => scan.longest_sequence <= *max,
+            Predicate::NotContains(checks) => {
+                checks.iter().all(|c| found_tokens(c, password, ctx, folded).next().is_none())
+            }
+        }
+    }
+
+    /// Whether the rule's automaton matches anywhere; `None` if the search gave up (fail closed).
+    fn regex_matches(&self, dfa: u32, password: &str) -> Option<bool> {
+        let dfa = self.dfas.get(dfa as usize)?;
+        dfa.try_search_fwd(&Input::new(password).earliest(true)).ok().map(|m| m.is_some())
+    }
+
+    fn detail(&self, predicate: &Predicate, scan: &Scan, password: &str, ctx: &Context) -> Detail {
+        let name = |c: crate::ir::ClassId| {
+            self.program.classes.get(c.0 as usize).map(|c| c.name.clone()).unwrap_or_default()
+        };
+        let positions = |want: bool, c: crate::ir::ClassId| -> Vec<u32> {
+            password
+                .chars()
+                .zip(1u32..)
+                .filter(|(ch, _)| (self.table.mask(*ch) & bit(c.0) != 0) == want)
+                .map(|(_, i)| i)
+                .collect()
+        };
+        match predicate {
+            Predicate::Length(bounds) => Detail::Length { actual: scan.chars, bounds: *bounds },
+            Predicate::Only(c) => Detail::Only { class: name(*c), positions: positions(false, *c) },
+            Predicate::NoneOf(c) => {
+                Detail::NoneOf { class: name(*c), positions: positions(true, *c) }
+            }
+            Predicate::AtLeastOf { n, classes } => {
+                let (present, missing): (Vec<&crate::ir::ClassId>, Vec<&crate::ir::ClassId>) =
+                    classes.iter().partition(|c| scan.seen & bit(c.0) != 0);
+                Detail::AtLeastOf {
+                    n: *n,
+                    present: present.into_iter().map(|c| name(*c)).collect(),
+                    missing: missing.into_iter().map(|c| name(*c)).collect(),
+                }
+            }
+            Predicate::Count { class, bounds } => Detail::Count {
+                class: name(*class),
+                actual: scan.counts.get(class.0 as usize).copied().unwrap_or(0),
+                bounds: *bounds,
+            },
+            Predicate::Regex { pattern, negated, dfa } => Detail::Regex {
+                pattern: pattern.clone(),
+                matched: self.regex_matches(*dfa, password).unwrap_or(false),
+                negated: *negated,
+            },
+            Predicate::MaxRepeat(max) => Detail::Repeat { longest: scan.longest_repeat, max: *max },
+            Predicate::MaxSequence(max) => {
+                Detail::Sequence { longest: scan.longest_sequence, max: *max }
+            }
+            Predicate::NotContains(checks) => {
+                let mut folded = None;
+                let mut found = Vec::new();
+                for c in checks {
+                    for token in found_tokens(c, password, ctx, &mut folded) {
+                        found.push((c.attribute, token.to_string()));
+                    }
+                }
+                Detail::Contains { checked: checks.iter().map(|c| c.attribute).collect(), found }
+            }
+        }
+    }
+}
+
+fn bit(class: u16) -> u32 {
+    1u32.checked_shl(u32::from(class)).unwrap_or(0)
+}
+
+/// The values or tokens of `check`'s attribute that occur in the password, ignoring case.
+fn found_tokens<'c>(
+    check: &'c Containment,
+    password: &'c str,
+    ctx: &'c Context,
+    folded: &'c mut Option<Zeroizing<Vec<char>>>,
+) -> impl Iterator<Item = &'c str> + 'c {
+    let min = check.min_chars.max(1) as usize;
+    let tokens = ctx.get(check.attribute).iter().flat_map(move |v| {
+        let split: Box<dyn Iterator<Item = &str>> = if check.delimiters.is_empty() {
+            Box::new(std::iter::once(v.as_str()))
+        } else {
+            Box::new(v.split(|c| check.delimiters.contains(&c)))
+        };
+        split.filter(move |t| t.chars().count() >= min)
+    });
+    tokens.filter(move |token| {
+        if password.is_ascii() && token.is_ascii() {
+            let n = token.len();
+            return password
+                .as_bytes()
+                .windows(n)
+                .any(|w| w.eq_ignore_ascii_case(token.as_bytes()));
+        }
+        let hay =
+            folded.get_or_insert_with(|| Zeroizing::new(password.chars().map(fold).collect()));
+        let needle: Vec<char> = token.chars().map(fold).collect();
+        contains_folded(hay, &needle)
+    })
+}
+
+/// Refuses programs whose indices point outside the artifact (a crafted file).
+fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
+    let bad = |what: &str| Err(LoadError::Malformed(what.to_string()));
+    if program.classes.len() > MAX_CLASSES {
+        return bad("more character classes than the validator supports");
+    }
+    for class in &program.classes {
+        let mut prev: Option<u32> = None;
+        for &(lo, hi) in &class.ranges {
+            if lo > hi || hi > 0x10FFFF || prev.is_some_and(|p| lo <= p) {
+                return bad("a character class has unsorted or invalid ranges");
+            }
+            prev = Some(hi);
+        }
+    }
+    let class_ok = |c: &crate::ir::ClassId| (c.0 as usize) < program.classes.len();
+    for rule in &program.rules {
+        let ok = match &rule.predicate {
+            Predicate::Only(c) | Predicate::NoneOf(c) => class_ok(c),
+            Predicate::Count { class, .. } => class_ok(class),
+            Predicate::AtLeastOf { classes, .. } => classes.iter().all(class_ok),
+            Predicate::Regex { dfa, .. } => (*dfa as usize) < dfas,
+            _ => true,
+        };
+        if !ok {
+            return bad("a rule refers to a class or automaton that is not in the artifact");
+        }
+    }
+    Ok(())
+}

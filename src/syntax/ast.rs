@@ -1,0 +1,306 @@
+//! The syntax tree of a policy file. Every node carries the [`Span`] it was parsed from, so that
+//! every later diagnostic can point at the source.
+
+use super::span::Span;
+
+/// A value with the span it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A name (policy, class or rule id) as written.
+pub type Ident = Spanned<String>;
+
+/// One parsed source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// `import "path"` lines, in order.
+    pub imports: Vec<Spanned<String>>,
+    /// The policies the file defines, in order.
+    pub policies: Vec<Policy>,
+    /// Every comment in the file, in order (the formatter puts them back).
+    pub comments: Vec<Comment>,
+}
+
+/// A `# ...` comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// The text, including the leading `#`, without the line break.
+    pub text: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// `policy NAME [extends BASE] { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The policy's name.
+    pub name: Ident,
+    /// The policy it extends, if any.
+    pub extends: Option<Ident>,
+    /// Its items, in order.
+    pub items: Vec<Item>,
+    /// The whole policy.
+    pub span: Span,
+}
+
+/// One item in a policy body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// `description "..."`.
+    Description(Spanned<String>),
+    /// `reference "..."`.
+    Reference(Spanned<String>),
+    /// `class NAME = SET`.
+    Class(ClassDef),
+    /// `rule ...`.
+    Rule(Rule),
+    /// `override rule ...`: replaces a rule of the base policy.
+    Override(Rule),
+    /// `drop rule ID`: removes a rule of the base policy.
+    Drop(DropRule),
+    /// `when CONDITION { ... }`.
+    When(When),
+}
+
+impl Item {
+    /// The span of the whole item.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Description(s) | Item::Reference(s) => s.span,
+            Item::Class(c) => c.span,
+            Item::Rule(r) | Item::Override(r) => r.span,
+            Item::Drop(d) => d.span,
+            Item::When(w) => w.span,
+        }
+    }
+}
+
+/// `class NAME = SET`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassDef {
+    /// The class name.
+    pub name: Ident,
+    /// Its definition.
+    pub set: SetExpr,
+    /// The whole definition.
+    pub span: Span,
+}
+
+/// `drop rule ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropRule {
+    /// The id of the dropped rule.
+    pub id: Ident,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// Whether a rule rejects or only reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeverityKw {
+    /// `enforce`: a violation makes the password noncompliant.
+    Enforce,
+    /// `audit`: a violation is reported but never rejects.
+    Audit,
+}
+
+/// `[enforce|audit] rule ID "message" : PREDICATE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// The severity keyword, if written (the default is enforce).
+    pub severity: Option<Spanned<SeverityKw>>,
+    /// The rule's stable id.
+    pub id: Ident,
+    /// The message shown to the user when the rule fails.
+    pub message: Spanned<String>,
+    /// What the password must satisfy.
+    pub predicate: Predicate,
+    /// The whole rule.
+    pub span: Span,
+}
+
+/// `when CONDITION { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct When {
+    /// The conditions, all of which must hold (`and`).
+    pub conditions: Vec<Condition>,
+    /// Rules and nested `when` blocks.
+    pub items: Vec<Item>,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// One condition of a `when` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// `length OP N`.
+    Length {
+        /// The comparison.
+        op: Spanned<CmpOp>,
+        /// The number compared with.
+        value: Spanned<u64>,
+        /// The whole condition.
+        span: Span,
+    },
+    /// `user.ATTR has "value"`.
+    Has {
+        /// The attribute name as written (without `user.`).
+        attribute: Spanned<String>,
+        /// The value looked for.
+        value: Spanned<String>,
+        /// The whole condition.
+        span: Span,
+    },
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `==`
+    Eq,
+    /// `>=`
+    Ge,
+    /// `>`
+    Gt,
+}
+
+impl CmpOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Eq => "==",
+            CmpOp::Ge => ">=",
+            CmpOp::Gt => ">",
+        }
+    }
+}
+
+/// A numeric bound: `OP N` or `between A and B`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bound {
+    /// `OP N`.
+    Compare(Spanned<CmpOp>, Spanned<u64>),
+    /// `between A and B`, both ends included.
+    Between(Spanned<u64>, Spanned<u64>),
+}
+
+impl Bound {
+    /// The span of the whole bound.
+    pub fn span(&self) -> Span {
+        match self {
+            Bound::Compare(op, n) => op.span.to(n.span),
+            Bound::Between(a, b) => a.span.to(b.span),
+        }
+    }
+}
+
+/// What a rule requires of the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Predicate {
+    /// `length BOUND`.
+    Length(Bound),
+    /// `only SET`: every character is in the set.
+    Only(SetExpr),
+    /// `no SET`: no character is in the set.
+    No(SetExpr),
+    /// `at least N of { SET, ... }`.
+    AtLeast {
+        /// How many of the sets must be present.
+        n: Spanned<u64>,
+        /// The sets.
+        sets: Vec<SetExpr>,
+    },
+    /// `count SET BOUND`.
+    Count(SetExpr, Bound),
+    /// `[not] matches /regex/`.
+    Matches {
+        /// `not matches`.
+        negated: bool,
+        /// The pattern, with `\/` already turned into `/`.
+        pattern: Spanned<String>,
+    },
+    /// `longest repeat OP N`.
+    LongestRepeat(Spanned<CmpOp>, Spanned<u64>),
+    /// `longest sequence OP N`.
+    LongestSequence(Spanned<CmpOp>, Spanned<u64>),
+    /// `not contains user.ATTR [split on "..."] [skip shorter than N]`.
+    NotContains {
+        /// The attribute name as written.
+        attribute: Spanned<String>,
+        /// Delimiters to split the value on.
+        split_on: Option<Spanned<String>>,
+        /// Values or tokens shorter than this are not checked.
+        skip_shorter_than: Option<Spanned<u64>>,
+    },
+    /// `not contains ad_names`: the Active Directory complexity name checks.
+    NotContainsAdNames(Span),
+}
+
+/// A character-set expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetExpr {
+    /// `[...]`.
+    Literal(SetLiteral),
+    /// A class name (built-in or defined with `class`).
+    Name(Ident),
+    /// `( SET )`.
+    Group(Box<SetExpr>, Span),
+    /// `A | B`, `A - B`, `A & B`.
+    Binary(Box<SetExpr>, Spanned<SetOp>, Box<SetExpr>),
+}
+
+impl SetExpr {
+    /// The span of the whole expression.
+    pub fn span(&self) -> Span {
+        match self {
+            SetExpr::Literal(l) => l.span,
+            SetExpr::Name(n) => n.span,
+            SetExpr::Group(_, s) => *s,
+            SetExpr::Binary(l, _, r) => l.span().to(r.span()),
+        }
+    }
+}
+
+/// A set operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    /// `|`: union.
+    Union,
+    /// `-`: difference.
+    Difference,
+    /// `&`: intersection.
+    Intersection,
+}
+
+/// `[a-z0-9\-\p{Greek}]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetLiteral {
+    /// The items in order.
+    pub items: Vec<SetItem>,
+    /// The literal as written, brackets included (the formatter keeps it).
+    pub text: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// One item of a set literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetItem {
+    /// One character.
+    Char(Spanned<char>),
+    /// `a-z`, both ends included.
+    Range(Spanned<char>, Spanned<char>),
+    /// `\p{Name}`: a Unicode property or category.
+    Property(Spanned<String>),
+}

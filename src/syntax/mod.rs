@@ -1,0 +1,8 @@
+//! Syntax: the pest grammar, the syntax tree with spans, and the canonical printer.
+
+pub mod ast;
+pub mod parser;
+pub mod printer;
+pub mod span;
+
+pub use parser::parse;

@@ -1,0 +1,539 @@
+//! Text → [`ast::File`], with the pest grammar in `grammar/policy.pest`.
+//!
+//! Syntax errors become [`Diagnostic`]s that say what was expected; numbers that do not fit and
+//! malformed escapes are reported here too, all at once where the grammar allows.
+
+use super::ast::{
+    self, Bound, ClassDef, CmpOp, Comment, Condition, DropRule, File, Ident, Item, Policy,
+    Predicate, SetExpr, SetItem, SetLiteral, SetOp, SeverityKw, Spanned, When,
+};
+use super::span::{FileId, Span};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use pest::Parser as _;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/policy.pest"]
+struct PolicyParser;
+
+/// Parses one file. All syntax errors are returned as diagnostics.
+pub fn parse(text: &str, file: FileId) -> Result<File, Diagnostics> {
+    // Bounds the parser's work on hostile input; a real policy needs a tiny fraction of it.
+    pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
+    let mut pairs = match PolicyParser::parse(Rule::file, text) {
+        Ok(p) => p,
+        Err(e) => return Err(syntax_error(&e, file, text).into()),
+    };
+    let Some(root) = pairs.next() else {
+        return Err(Diagnostic::global("empty parse tree").into());
+    };
+    let mut b = Builder { file, text, diags: Diagnostics::new() };
+    let comments = root
+        .clone()
+        .into_inner()
+        .flatten()
+        .filter(|p| p.as_rule() == Rule::COMMENT)
+        .map(|p| Comment { text: p.as_str().trim_end().to_string(), span: b.span(&p) })
+        .collect();
+    let mut out = File { imports: Vec::new(), policies: Vec::new(), comments };
+    for p in inner(root) {
+        match p.as_rule() {
+            Rule::import => {
+                if let Some(s) = inner(p).find(|p| p.as_rule() == Rule::string) {
+                    out.imports.push(b.string(s));
+                }
+            }
+            Rule::policy => out.policies.push(b.policy(p)),
+            _ => {}
+        }
+    }
+    if b.diags.has_errors() { Err(b.diags) } else { Ok(out) }
+}
+
+/// The children of a pair, without comments.
+fn inner(p: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+    p.into_inner().filter(|p| p.as_rule() != Rule::COMMENT && p.as_rule() != Rule::EOI)
+}
+
+/// The children that are not keywords.
+fn parts(p: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
+    inner(p).filter(|p| !is_keyword(p.as_rule())).collect()
+}
+
+fn is_keyword(r: Rule) -> bool {
+    keyword_text(r).is_some()
+}
+
+/// The text of a keyword rule, or `None` for other rules.
+fn keyword_text(r: Rule) -> Option<&'static str> {
+    Some(match r {
+        Rule::kw_import => "import",
+        Rule::kw_policy => "policy",
+        Rule::kw_extends => "extends",
+        Rule::kw_description => "description",
+        Rule::kw_reference => "reference",
+        Rule::kw_class => "class",
+        Rule::kw_drop => "drop",
+        Rule::kw_override => "override",
+        Rule::kw_rule => "rule",
+        Rule::kw_enforce => "enforce",
+        Rule::kw_audit => "audit",
+        Rule::kw_when => "when",
+        Rule::kw_and => "and",
+        Rule::kw_has => "has",
+        Rule::kw_length => "length",
+        Rule::kw_only => "only",
+        Rule::kw_no => "no",
+        Rule::kw_at => "at",
+        Rule::kw_least => "least",
+        Rule::kw_of => "of",
+        Rule::kw_count => "count",
+        Rule::kw_not => "not",
+        Rule::kw_matches => "matches",
+        Rule::kw_longest => "longest",
+        Rule::kw_repeat => "repeat",
+        Rule::kw_sequence => "sequence",
+        Rule::kw_contains => "contains",
+        Rule::kw_ad_names => "ad_names",
+        Rule::kw_split => "split",
+        Rule::kw_on => "on",
+        Rule::kw_skip => "skip",
+        Rule::kw_shorter => "shorter",
+        Rule::kw_than => "than",
+        Rule::kw_between => "between",
+        _ => return None,
+    })
+}
+
+/// How a grammar rule is named in "expected ..." messages.
+fn describe(r: Rule) -> String {
+    if let Some(k) = keyword_text(r) {
+        return format!("`{k}`");
+    }
+    match r {
+        Rule::EOI => "end of file",
+        Rule::ident => "a name",
+        Rule::number => "a number",
+        Rule::string | Rule::string_inner => "a quoted string",
+        Rule::regex | Rule::regex_body => "a regular expression `/.../`",
+        Rule::cmp_op => "a comparison (`<`, `<=`, `==`, `>=`, `>`)",
+        Rule::set_expr | Rule::set_literal | Rule::set_group => "a character set",
+        Rule::set_op => "a set operator (`|`, `-`, `&`)",
+        Rule::set_char | Rule::set_range | Rule::set_property => "a character",
+        Rule::property_name => "a Unicode property name",
+        Rule::escape => "an escape (`\\t`, `\\n`, `\\s`, `\\u{...}` or `\\` before punctuation)",
+        Rule::attribute => "a user attribute (`user.NAME`)",
+        Rule::policy => "`policy`",
+        Rule::import => "`import`",
+        Rule::severity => "`enforce` or `audit`",
+        Rule::rule => "a rule",
+        Rule::description => "`description`",
+        Rule::reference => "`reference`",
+        Rule::class_def => "`class`",
+        Rule::drop => "`drop`",
+        Rule::override_rule => "`override`",
+        Rule::when => "`when`",
+        Rule::condition | Rule::cond_length | Rule::cond_has => "a condition",
+        Rule::between | Rule::compare => "a bound (`>= N` or `between A and B`)",
+        Rule::negation => "`not`",
+        Rule::split_on => "`split`",
+        Rule::skip_shorter => "`skip`",
+        Rule::pred_length
+        | Rule::pred_only
+        | Rule::pred_no
+        | Rule::pred_at_least
+        | Rule::pred_count
+        | Rule::pred_matches
+        | Rule::pred_repeat
+        | Rule::pred_sequence
+        | Rule::pred_not_contains => "a predicate",
+        _ => "something else",
+    }
+    .to_string()
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(mut items: Vec<String>) -> String {
+    items.dedup();
+    match items.len() {
+        0 => "something else".to_string(),
+        1 => items.remove(0),
+        n => format!("{} or {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
+fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagnostic {
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let span = Span::new(file, pos, pos);
+    let found = match text.get(pos..).and_then(|r| r.chars().next()) {
+        None => "end of file".to_string(),
+        Some('\n') | Some('\r') => "end of line".to_string(),
+        Some(c) => {
+            let word: String = text[pos..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .take(24)
+                .collect();
+            if word.is_empty() { format!("`{}`", c.escape_default()) } else { format!("`{word}`") }
+        }
+    };
+    match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut expected: Vec<String> = positives.iter().map(|r| describe(*r)).collect();
+            expected.sort();
+            let expected = one_of(expected);
+            Diagnostic::error(
+                format!("syntax error: expected {expected}, found {found}"),
+                span,
+                format!("expected {expected}"),
+            )
+        }
+        ErrorVariant::CustomError { message } => {
+            Diagnostic::error(format!("syntax error: {message}"), span, "here")
+        }
+    }
+}
+
+/// Decodes the escape at the start of `s` (which begins with `\\`): the character and how many
+/// characters of `s` it used.
+pub(crate) fn decode_escape(s: &str) -> Option<(char, usize)> {
+    let mut it = s.chars();
+    if it.next() != Some('\\') {
+        return None;
+    }
+    let c = it.next()?;
+    Some(match c {
+        't' => ('\t', 2),
+        'n' => ('\n', 2),
+        'r' => ('\r', 2),
+        's' => (' ', 2),
+        'u' => {
+            let rest = s.get(2..)?;
+            let close = rest.find('}')?;
+            let hex = rest.get(1..close)?;
+            if !rest.starts_with('{') || hex.is_empty() || hex.len() > 6 {
+                return None;
+            }
+            let v = u32::from_str_radix(hex, 16).ok()?;
+            (char::from_u32(v)?, 3 + close)
+        }
+        c if c.is_ascii_punctuation() => (c, 2),
+        _ => return None,
+    })
+}
+
+struct Builder<'a> {
+    file: FileId,
+    text: &'a str,
+    diags: Diagnostics,
+}
+
+impl<'a> Builder<'a> {
+    fn span(&self, p: &Pair<'_, Rule>) -> Span {
+        let s = p.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn ident(&self, p: Pair<'_, Rule>) -> Ident {
+        Spanned { value: p.as_str().to_string(), span: self.span(&p) }
+    }
+
+    fn number(&mut self, p: Pair<'_, Rule>) -> Spanned<u64> {
+        let span = self.span(&p);
+        let value = p.as_str().parse::<u64>().unwrap_or_else(|_| {
+            self.diags.push(Diagnostic::error(
+                format!("number `{}` is too large", p.as_str()),
+                span,
+                "too large",
+            ));
+            0
+        });
+        Spanned { value, span }
+    }
+
+    /// Decodes the escapes of `raw`, which starts at byte `offset` of the file.
+    fn unescape(&mut self, raw: &str, offset: usize) -> String {
+        let mut value = String::new();
+        let mut rest = raw;
+        let mut at = offset;
+        while let Some(c) = rest.chars().next() {
+            let used = if c == '\\' {
+                match decode_escape(rest) {
+                    Some((decoded, n)) => {
+                        value.push(decoded);
+                        rest.char_indices().nth(n).map_or(rest.len(), |(i, _)| i)
+                    }
+                    None => {
+                        let len = rest.chars().take(2).map(char::len_utf8).sum();
+                        self.diags.push(
+                            Diagnostic::error(
+                                "invalid escape",
+                                Span::new(self.file, at, at + len),
+                                "not a known escape",
+                            )
+                            .with_help("escapes are `\\t`, `\\n`, `\\r`, `\\s` (space), `\\u{HEX}`, or `\\` before punctuation"),
+                        );
+                        len
+                    }
+                }
+            } else {
+                value.push(c);
+                c.len_utf8()
+            };
+            rest = rest.get(used..).unwrap_or("");
+            at += used;
+        }
+        value
+    }
+
+    fn string(&mut self, p: Pair<'_, Rule>) -> Spanned<String> {
+        let span = self.span(&p);
+        let raw = self.text.get(span.start + 1..span.end.saturating_sub(1)).unwrap_or("");
+        let value = self.unescape(raw, span.start + 1);
+        Spanned { value, span }
+    }
+
+    fn policy(&mut self, p: Pair<'_, Rule>) -> Policy {
+        let span = self.span(&p);
+        let mut name = None;
+        let mut extends = None;
+        let mut items = Vec::new();
+        for c in parts(p) {
+            match c.as_rule() {
+                Rule::ident => name = Some(self.ident(c)),
+                Rule::extends => extends = parts(c).into_iter().next().map(|i| self.ident(i)),
+                _ => items.extend(self.item(c)),
+            }
+        }
+        let name = name.unwrap_or(Spanned { value: String::new(), span });
+        Policy { name, extends, items, span }
+    }
+
+    fn item(&mut self, p: Pair<'_, Rule>) -> Option<Item> {
+        let span = self.span(&p);
+        Some(match p.as_rule() {
+            Rule::description => Item::Description(self.first_string(p)?),
+            Rule::reference => Item::Reference(self.first_string(p)?),
+            Rule::class_def => {
+                let mut it = parts(p).into_iter();
+                let name = self.ident(it.next()?);
+                let set = self.set_expr(it.next()?)?;
+                Item::Class(ClassDef { name, set, span })
+            }
+            Rule::drop => {
+                Item::Drop(DropRule { id: self.ident(parts(p).into_iter().next()?), span })
+            }
+            Rule::override_rule => Item::Override(self.rule(parts(p).into_iter().next()?)?),
+            Rule::rule => Item::Rule(self.rule(p)?),
+            Rule::when => {
+                let mut it = parts(p).into_iter();
+                let conditions = self.condition(it.next()?);
+                let items = it.filter_map(|i| self.item(i)).collect();
+                Item::When(When { conditions, items, span })
+            }
+            _ => return None,
+        })
+    }
+
+    fn first_string(&mut self, p: Pair<'_, Rule>) -> Option<Spanned<String>> {
+        let s = parts(p).into_iter().find(|p| p.as_rule() == Rule::string)?;
+        Some(self.string(s))
+    }
+
+    fn rule(&mut self, p: Pair<'_, Rule>) -> Option<ast::Rule> {
+        let span = self.span(&p);
+        let mut severity = None;
+        let mut it = parts(p).into_iter().peekable();
+        if it.peek().map(|p| p.as_rule()) == Some(Rule::severity) {
+            let s = it.next()?;
+            let audit = inner(s.clone()).any(|k| k.as_rule() == Rule::kw_audit);
+            let value = if audit { SeverityKw::Audit } else { SeverityKw::Enforce };
+            severity = Some(Spanned { value, span: self.span(&s) });
+        }
+        let id = self.ident(it.next()?);
+        let message = self.string(it.next()?);
+        let predicate = self.predicate(it.next()?)?;
+        Some(ast::Rule { severity, id, message, predicate, span })
+    }
+
+    fn condition(&mut self, p: Pair<'_, Rule>) -> Vec<Condition> {
+        let mut out = Vec::new();
+        for c in parts(p) {
+            let span = self.span(&c);
+            let kind = c.as_rule();
+            let mut it = parts(c).into_iter();
+            let (Some(a), Some(b)) = (it.next(), it.next()) else { continue };
+            out.push(match kind {
+                Rule::cond_length => {
+                    Condition::Length { op: self.cmp(a), value: self.number(b), span }
+                }
+                _ => Condition::Has { attribute: self.attribute(a), value: self.string(b), span },
+            });
+        }
+        out
+    }
+
+    /// `user.NAME`: keeps NAME, with its own span.
+    fn attribute(&self, p: Pair<'_, Rule>) -> Spanned<String> {
+        match inner(p.clone()).find(|p| p.as_rule() == Rule::ident) {
+            Some(i) => self.ident(i),
+            None => self.ident(p),
+        }
+    }
+
+    fn cmp(&self, p: Pair<'_, Rule>) -> Spanned<CmpOp> {
+        let value = match p.as_str() {
+            "<" => CmpOp::Lt,
+            "<=" => CmpOp::Le,
+            "==" => CmpOp::Eq,
+            ">=" => CmpOp::Ge,
+            _ => CmpOp::Gt,
+        };
+        Spanned { value, span: self.span(&p) }
+    }
+
+    fn bound(&mut self, p: Pair<'_, Rule>) -> Option<Bound> {
+        let kind = p.as_rule();
+        let mut it = parts(p).into_iter();
+        let (a, b) = (it.next()?, it.next()?);
+        Some(match kind {
+            Rule::between => Bound::Between(self.number(a), self.number(b)),
+            _ => Bound::Compare(self.cmp(a), self.number(b)),
+        })
+    }
+
+    fn predicate(&mut self, p: Pair<'_, Rule>) -> Option<Predicate> {
+        let span = self.span(&p);
+        let kind = p.as_rule();
+        if kind == Rule::pred_not_contains {
+            return self.not_contains(p, span);
+        }
+        let mut it = parts(p).into_iter();
+        Some(match kind {
+            Rule::pred_length => Predicate::Length(self.bound(it.next()?)?),
+            Rule::pred_only => Predicate::Only(self.set_expr(it.next()?)?),
+            Rule::pred_no => Predicate::No(self.set_expr(it.next()?)?),
+            Rule::pred_at_least => {
+                let n = self.number(it.next()?);
+                let sets = it.filter_map(|s| self.set_expr(s)).collect();
+                Predicate::AtLeast { n, sets }
+            }
+            Rule::pred_count => {
+                let set = self.set_expr(it.next()?)?;
+                Predicate::Count(set, self.bound(it.next()?)?)
+            }
+            Rule::pred_matches => {
+                let mut negated = false;
+                let mut pattern = None;
+                for c in it {
+                    match c.as_rule() {
+                        Rule::negation => negated = true,
+                        Rule::regex => {
+                            let body = inner(c).next()?;
+                            let value = body.as_str().replace("\\/", "/");
+                            pattern = Some(Spanned { value, span: self.span(&body) });
+                        }
+                        _ => {}
+                    }
+                }
+                Predicate::Matches { negated, pattern: pattern? }
+            }
+            Rule::pred_repeat => {
+                let op = self.cmp(it.next()?);
+                Predicate::LongestRepeat(op, self.number(it.next()?))
+            }
+            Rule::pred_sequence => {
+                let op = self.cmp(it.next()?);
+                Predicate::LongestSequence(op, self.number(it.next()?))
+            }
+            _ => return None,
+        })
+    }
+
+    fn not_contains(&mut self, p: Pair<'_, Rule>, span: Span) -> Option<Predicate> {
+        let mut attribute = None;
+        let mut split_on = None;
+        let mut skip_shorter_than = None;
+        for c in inner(p) {
+            match c.as_rule() {
+                Rule::kw_ad_names => return Some(Predicate::NotContainsAdNames(self.span(&c))),
+                Rule::attribute => attribute = Some(self.attribute(c)),
+                Rule::split_on => {
+                    split_on = parts(c).into_iter().next().map(|s| self.string(s));
+                }
+                Rule::skip_shorter => {
+                    skip_shorter_than = parts(c).into_iter().next().map(|n| self.number(n));
+                }
+                _ => {}
+            }
+        }
+        let attribute = attribute.unwrap_or(Spanned { value: String::new(), span });
+        Some(Predicate::NotContains { attribute, split_on, skip_shorter_than })
+    }
+
+    fn set_expr(&mut self, p: Pair<'_, Rule>) -> Option<SetExpr> {
+        match p.as_rule() {
+            Rule::set_expr => {
+                let mut it = parts(p).into_iter();
+                let mut lhs = self.set_expr(it.next()?)?;
+                while let (Some(op), Some(rhs)) = (it.next(), it.next()) {
+                    let value = match op.as_str() {
+                        "|" => SetOp::Union,
+                        "-" => SetOp::Difference,
+                        _ => SetOp::Intersection,
+                    };
+                    let op = Spanned { value, span: self.span(&op) };
+                    let rhs = self.set_expr(rhs)?;
+                    lhs = SetExpr::Binary(Box::new(lhs), op, Box::new(rhs));
+                }
+                Some(lhs)
+            }
+            Rule::set_group => {
+                let span = self.span(&p);
+                let e = self.set_expr(parts(p).into_iter().next()?)?;
+                Some(SetExpr::Group(Box::new(e), span))
+            }
+            Rule::ident => Some(SetExpr::Name(self.ident(p))),
+            Rule::set_literal => Some(SetExpr::Literal(self.set_literal(p))),
+            _ => None,
+        }
+    }
+
+    fn set_literal(&mut self, p: Pair<'_, Rule>) -> SetLiteral {
+        let span = self.span(&p);
+        let text = p.as_str().to_string();
+        let mut items = Vec::new();
+        for c in inner(p) {
+            match c.as_rule() {
+                Rule::set_char => {
+                    if let Some(ch) = self.set_char(c) {
+                        items.push(SetItem::Char(ch));
+                    }
+                }
+                Rule::set_range => {
+                    let mut ends = inner(c).filter_map(|e| self.set_char(e));
+                    if let (Some(a), Some(b)) = (ends.next(), ends.next()) {
+                        items.push(SetItem::Range(a, b));
+                    }
+                }
+                Rule::set_property => {
+                    if let Some(n) = inner(c).next() {
+                        items.push(SetItem::Property(self.ident(n)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        SetLiteral { items, text, span }
+    }
+
+    fn set_char(&mut self, p: Pair<'_, Rule>) -> Option<Spanned<char>> {
+        let span = self.span(&p);
+        let value = self.unescape(p.as_str(), span.start).chars().next()?;
+        Some(Spanned { value, span })
+    }
+}

@@ -1,0 +1,295 @@
+//! The canonical printer behind `policyc fmt`: two-space indentation, one item per line, single
+//! spaces around operators, at most one blank line between items (where the source had one), and
+//! every comment kept (a comment inside an item moves above it). Printing is idempotent.
+
+use super::ast::{
+    Bound, Comment, Condition, File, Item, Policy, Predicate, Rule, SetExpr, SetOp, SeverityKw,
+};
+
+/// Formats a parsed file; `source` is the text it was parsed from.
+pub fn format(file: &File, source: &str) -> String {
+    let mut p = Printer { source, comments: &file.comments, next: 0, out: String::new() };
+    let mut prev_end: Option<usize> = None;
+    for import in &file.imports {
+        p.leading(import.span.start, 0, &mut prev_end);
+        p.line(0, &format!("import {}", string(&import.value)));
+        p.trailing(import.span.end);
+        prev_end = Some(import.span.end);
+    }
+    for policy in &file.policies {
+        let after_item = prev_end.is_some();
+        let printed = p.next;
+        p.leading(policy.span.start, 0, &mut prev_end);
+        // Policies are separated from the items before them by a blank line.
+        if after_item && printed == p.next && !p.out.ends_with("\n\n") {
+            p.out.push('\n');
+        }
+        p.policy(policy);
+        prev_end = Some(policy.span.end);
+    }
+    p.leading(usize::MAX, 0, &mut prev_end);
+    p.out
+}
+
+struct Printer<'a> {
+    source: &'a str,
+    comments: &'a [Comment],
+    /// Index of the first comment not printed yet.
+    next: usize,
+    out: String,
+}
+
+impl Printer<'_> {
+    fn line(&mut self, indent: usize, text: &str) {
+        for _ in 0..indent {
+            self.out.push_str("  ");
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    /// Whether the source has a blank line between two offsets.
+    fn blank_between(&self, from: usize, to: usize) -> bool {
+        let gap = self.source.get(from..to.min(self.source.len())).unwrap_or("");
+        let mut newlines = 0;
+        for c in gap.chars() {
+            match c {
+                '\n' => newlines += 1,
+                ' ' | '\t' | '\r' => {}
+                _ => newlines = 0,
+            }
+            if newlines >= 2 {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Prints the comments that start before `before`, each on its own line, keeping blank
+    /// lines between elements.
+    fn leading(&mut self, before: usize, indent: usize, prev_end: &mut Option<usize>) {
+        while let Some(c) = self.comments.get(self.next) {
+            if c.span.start >= before {
+                break;
+            }
+            self.separate(*prev_end, c.span.start);
+            self.line(indent, &c.text);
+            *prev_end = Some(c.span.end);
+            self.next += 1;
+        }
+        if before != usize::MAX {
+            self.separate(*prev_end, before);
+        }
+    }
+
+    fn separate(&mut self, prev_end: Option<usize>, start: usize) {
+        if let Some(end) = prev_end
+            && self.blank_between(end, start)
+                && !self.out.ends_with("\n\n")
+                && !self.out.ends_with("{\n")
+            {
+                self.out.push('\n');
+            }
+    }
+
+    /// Appends a comment that follows `end` on the same source line.
+    fn trailing(&mut self, end: usize) {
+        let Some(c) = self.comments.get(self.next) else { return };
+        let gap = self.source.get(end..c.span.start).unwrap_or("\n");
+        if c.span.start >= end && !gap.contains('\n') {
+            self.out.pop();
+            self.out.push(' ');
+            self.out.push_str(&c.text);
+            self.out.push('\n');
+            self.next += 1;
+        }
+    }
+
+    fn policy(&mut self, policy: &Policy) {
+        let mut head = format!("policy {}", policy.name.value);
+        if let Some(b) = &policy.extends {
+            head.push_str(&format!(" extends {}", b.value));
+        }
+        head.push_str(" {");
+        self.line(0, &head);
+        self.trailing_at_line_of(policy.name.span.end);
+        self.block(&policy.items, 1, policy.span.end);
+        self.line(0, "}");
+        self.trailing(policy.span.end);
+    }
+
+    /// A trailing comment on the header line of a block (`policy x { # ...`).
+    fn trailing_at_line_of(&mut self, pos: usize) {
+        let line_end = self
+            .source
+            .get(pos..)
+            .and_then(|r| r.find('\n'))
+            .map_or(self.source.len(), |i| pos + i);
+        if let Some(c) = self.comments.get(self.next)
+            && c.span.start >= pos && c.span.start < line_end {
+                self.trailing(c.span.start);
+            }
+    }
+
+    fn block(&mut self, items: &[Item], indent: usize, end: usize) {
+        let mut prev_end = None;
+        for item in items {
+            let span = item.span();
+            self.leading(span.end, indent, &mut prev_end);
+            match item {
+                Item::When(w) => {
+                    let conds: Vec<String> = w.conditions.iter().map(condition).collect();
+                    self.line(indent, &format!("when {} {{", conds.join(" and ")));
+                    self.trailing_at_line_of(w.span.start);
+                    self.block(&w.items, indent + 1, w.span.end);
+                    self.line(indent, "}");
+                }
+                other => self.line(indent, &item_text(other)),
+            }
+            self.trailing(span.end);
+            prev_end = Some(span.end);
+        }
+        // Comments after the last item, before the closing brace.
+        let close = end.saturating_sub(1);
+        while let Some(c) = self.comments.get(self.next) {
+            if c.span.start >= close {
+                break;
+            }
+            self.separate(prev_end, c.span.start);
+            self.line(indent, &c.text);
+            prev_end = Some(c.span.end);
+            self.next += 1;
+        }
+    }
+}
+
+fn item_text(item: &Item) -> String {
+    match item {
+        Item::Description(s) => format!("description {}", string(&s.value)),
+        Item::Reference(s) => format!("reference {}", string(&s.value)),
+        Item::Class(c) => format!("class {} = {}", c.name.value, set(&c.set)),
+        Item::Rule(r) => rule(r),
+        Item::Override(r) => format!("override {}", rule(r)),
+        Item::Drop(d) => format!("drop rule {}", d.id.value),
+        Item::When(_) => String::new(),
+    }
+}
+
+fn rule(r: &Rule) -> String {
+    let severity = match r.severity.as_ref().map(|s| s.value) {
+        Some(SeverityKw::Audit) => "audit ",
+        Some(SeverityKw::Enforce) => "enforce ",
+        None => "",
+    };
+    format!(
+        "{severity}rule {} {} : {}",
+        r.id.value,
+        string(&r.message.value),
+        predicate(&r.predicate)
+    )
+}
+
+fn predicate(p: &Predicate) -> String {
+    match p {
+        Predicate::Length(b) => format!("length {}", bound(b)),
+        Predicate::Only(s) => format!("only {}", set(s)),
+        Predicate::No(s) => format!("no {}", set(s)),
+        Predicate::AtLeast { n, sets } => {
+            let sets: Vec<String> = sets.iter().map(set).collect();
+            format!("at least {} of {{ {} }}", n.value, sets.join(", "))
+        }
+        Predicate::Count(s, b) => format!("count {} {}", set(s), bound(b)),
+        Predicate::Matches { negated, pattern } => {
+            let not = if *negated { "not " } else { "" };
+            format!("{not}matches /{}/", regex(&pattern.value))
+        }
+        Predicate::LongestRepeat(op, n) => {
+            format!("longest repeat {} {}", op.value.as_str(), n.value)
+        }
+        Predicate::LongestSequence(op, n) => {
+            format!("longest sequence {} {}", op.value.as_str(), n.value)
+        }
+        Predicate::NotContains { attribute, split_on, skip_shorter_than } => {
+            let mut s = format!("not contains user.{}", attribute.value);
+            if let Some(d) = split_on {
+                s.push_str(&format!(" split on {}", string(&d.value)));
+            }
+            if let Some(n) = skip_shorter_than {
+                s.push_str(&format!(" skip shorter than {}", n.value));
+            }
+            s
+        }
+        Predicate::NotContainsAdNames(_) => "not contains ad_names".to_string(),
+    }
+}
+
+fn condition(c: &Condition) -> String {
+    match c {
+        Condition::Length { op, value, .. } => {
+            format!("length {} {}", op.value.as_str(), value.value)
+        }
+        Condition::Has { attribute, value, .. } => {
+            format!("user.{} has {}", attribute.value, string(&value.value))
+        }
+    }
+}
+
+fn bound(b: &Bound) -> String {
+    match b {
+        Bound::Compare(op, n) => format!("{} {}", op.value.as_str(), n.value),
+        Bound::Between(a, z) => format!("between {} and {}", a.value, z.value),
+    }
+}
+
+fn set(e: &SetExpr) -> String {
+    match e {
+        SetExpr::Literal(l) => l.text.clone(),
+        SetExpr::Name(n) => n.value.clone(),
+        SetExpr::Group(inner, _) => format!("({})", set(inner)),
+        SetExpr::Binary(l, op, r) => {
+            let op = match op.value {
+                SetOp::Union => "|",
+                SetOp::Difference => "-",
+                SetOp::Intersection => "&",
+            };
+            format!("{} {op} {}", set(l), set(r))
+        }
+    }
+}
+
+/// A string literal with the canonical escapes.
+pub fn string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A pattern with `/` escaped so that it fits between slashes.
+fn regex(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push('\\');
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '/' => out.push_str("\\/"),
+            c => out.push(c),
+        }
+    }
+    out
+}
