@@ -2,6 +2,8 @@
 pub mod artifact;
 #[cfg(feature = "compiler")]
 pub mod automata;
+#[cfg(feature = "cli")]
+pub mod cases;
 #[cfg(feature = "compiler")]
 mod check;
 #[cfg(feature = "cli")]
@@ -11,6 +13,8 @@ pub mod compile;
 #[cfg(feature = "compiler")]
 pub mod diagnostic;
 pub mod ir;
+#[cfg(feature = "compiler")]
+pub mod reference;
 pub mod runtime;
 #[cfg(feature = "compiler")]
 pub mod syntax;

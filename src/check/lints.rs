@@ -105,13 +105,14 @@ pub(crate) fn check_program(program: &Program, placed: &[Placed], diags: &mut Di
     for p in placed {
         for c in &p.rule.conditions {
             if let Condition::Length(b) = c
-                && intersect(length, *b).is_none() {
-                    diags.push(Diagnostic::warning(
+                && intersect(length, *b).is_none()
+            {
+                diags.push(Diagnostic::warning(
                         format!("rule `{}` never applies: its condition needs a length of {b}, but {} require {length}", p.rule.id, list(&length_rules)),
                         p.span,
                         "this rule is dead",
                     ));
-                }
+            }
         }
     }
 }

@@ -186,6 +186,12 @@ pub(crate) fn unknown_name<'a>(
 pub(crate) fn suggest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     known
         .map(|k| (strsim::damerau_levenshtein(&name.to_lowercase(), &k.to_lowercase()), k))
+        .map(|(d, k)| {
+            let (a, b) = (name.to_lowercase(), k.to_lowercase());
+            // A prefix of a long name (`samaccount` for `sAMAccountName`) is a likely typo too.
+            let prefix = a.len() >= 4 && (b.starts_with(&a) || a.starts_with(&b));
+            (if prefix { d.min(1) } else { d }, k)
+        })
         .filter(|(d, k)| *d <= 2.max(k.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)

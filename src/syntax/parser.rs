@@ -61,8 +61,19 @@ fn parts(p: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
     inner(p).filter(|p| !is_keyword(p.as_rule())).collect()
 }
 
+/// Keywords and punctuation: syntax that carries no value of its own.
 fn is_keyword(r: Rule) -> bool {
     keyword_text(r).is_some()
+        || matches!(
+            r,
+            Rule::lbrace
+                | Rule::rbrace
+                | Rule::lparen
+                | Rule::rparen
+                | Rule::colon
+                | Rule::comma
+                | Rule::equals
+        )
 }
 
 /// The text of a keyword rule, or `None` for other rules.
@@ -113,6 +124,13 @@ fn describe(r: Rule) -> String {
     }
     match r {
         Rule::EOI => "end of file",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::lparen => "`(`",
+        Rule::rparen => "`)`",
+        Rule::colon => "`:`",
+        Rule::comma => "`,`",
+        Rule::equals => "`=`",
         Rule::ident => "a name",
         Rule::number => "a number",
         Rule::string | Rule::string_inner => "a quoted string",
@@ -168,22 +186,23 @@ fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagn
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let span = Span::new(file, pos, pos);
-    let found = match text.get(pos..).and_then(|r| r.chars().next()) {
+    let rest = text.get(pos..).unwrap_or("");
+    let word: String =
+        rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').take(24).collect();
+    let span = Span::new(file, pos, pos + word.len());
+    let found = match rest.chars().next() {
         None => "end of file".to_string(),
         Some('\n') | Some('\r') => "end of line".to_string(),
-        Some(c) => {
-            let word: String = text[pos..]
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .take(24)
-                .collect();
-            if word.is_empty() { format!("`{}`", c.escape_default()) } else { format!("`{word}`") }
-        }
+        Some(c) if word.is_empty() => format!("`{}`", c.escape_default()),
+        Some(_) => format!("`{word}`"),
     };
     match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut expected: Vec<String> = positives.iter().map(|r| describe(*r)).collect();
+            let mut expected: Vec<String> = positives
+                .iter()
+                .filter(|r| !matches!(r, Rule::COMMENT | Rule::WHITESPACE))
+                .map(|r| describe(*r))
+                .collect();
             expected.sort();
             let expected = one_of(expected);
             Diagnostic::error(

@@ -85,11 +85,11 @@ impl Printer<'_> {
     fn separate(&mut self, prev_end: Option<usize>, start: usize) {
         if let Some(end) = prev_end
             && self.blank_between(end, start)
-                && !self.out.ends_with("\n\n")
-                && !self.out.ends_with("{\n")
-            {
-                self.out.push('\n');
-            }
+            && !self.out.ends_with("\n\n")
+            && !self.out.ends_with("{\n")
+        {
+            self.out.push('\n');
+        }
     }
 
     /// Appends a comment that follows `end` on the same source line.
@@ -126,9 +126,11 @@ impl Printer<'_> {
             .and_then(|r| r.find('\n'))
             .map_or(self.source.len(), |i| pos + i);
         if let Some(c) = self.comments.get(self.next)
-            && c.span.start >= pos && c.span.start < line_end {
-                self.trailing(c.span.start);
-            }
+            && c.span.start >= pos
+            && c.span.start < line_end
+        {
+            self.trailing(c.span.start);
+        }
     }
 
     fn block(&mut self, items: &[Item], indent: usize, end: usize) {

@@ -1,0 +1,167 @@
+//! Table-driven policy test cases in YAML: a policy, and passwords with user attributes and the
+//! verdict each must get.
+//!
+//! ```yaml
+//! policy: ../office365.policy      # relative to this file
+//! policy_name: office365           # optional: when the file defines several policies
+//! cases:
+//!   - name: seven characters
+//!     password: "Short1!"
+//!     user: { sAMAccountName: jdoe, memberOf: ["CN=Admins,DC=example,DC=com"] }
+//!     compliant: false
+//!     fails: [length]               # optional: exactly these rules, in policy order
+//! ```
+
+use crate::{CompileOptions, Context, Validator, compile_path};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// A case file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseFile {
+    /// The policy, relative to the case file.
+    pub policy: PathBuf,
+    /// Which policy of the file, when it defines several.
+    #[serde(default)]
+    pub policy_name: Option<String>,
+    /// The cases.
+    pub cases: Vec<Case>,
+}
+
+/// One case.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// What the case shows.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The password (test data, not a secret).
+    pub password: Zeroizing<String>,
+    /// User attributes by LDAP name; a list for multi-valued ones.
+    #[serde(default)]
+    pub user: BTreeMap<String, Values>,
+    /// The expected verdict.
+    pub compliant: bool,
+    /// The exact violated rule ids, in policy order, when given.
+    #[serde(default)]
+    pub fails: Option<Vec<String>>,
+}
+
+/// One value or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Values {
+    /// `attr: value`.
+    One(String),
+    /// `attr: [a, b]`.
+    Many(Vec<String>),
+}
+
+impl Case {
+    /// The case's user as a [`Context`].
+    ///
+    /// # Errors
+    /// The message for an unknown attribute.
+    pub fn context(&self) -> Result<Context, String> {
+        let mut ctx = Context::new();
+        for (name, values) in &self.user {
+            let values = match values {
+                Values::One(v) => std::slice::from_ref(v),
+                Values::Many(v) => v.as_slice(),
+            };
+            for v in values {
+                ctx.add_named(name, v.clone()).map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// A label for reports: the name, else the case's position.
+    pub fn label(&self, index: usize) -> String {
+        self.name.clone().unwrap_or_else(|| format!("case {}", index + 1))
+    }
+}
+
+/// The outcome of one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The case's label.
+    pub case: String,
+    /// What differed.
+    pub difference: String,
+}
+
+/// A loaded case file with its compiled policy.
+#[derive(Debug)]
+pub struct Suite {
+    /// The cases.
+    pub file: CaseFile,
+    /// The compiled policy.
+    pub validator: Validator,
+    /// The checked program (for the reference evaluator).
+    pub program: crate::ir::Program,
+}
+
+/// Reads a case file and compiles its policy.
+///
+/// # Errors
+/// A message naming the file and what is wrong (YAML, policy diagnostics).
+pub fn load(path: &Path) -> Result<Suite, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let file: CaseFile =
+        serde_yaml::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    let policy = path.parent().unwrap_or(Path::new(".")).join(&file.policy);
+    let options = CompileOptions { policy: file.policy_name.clone(), ..CompileOptions::default() };
+    let compiled = compile_path(&policy, &options).map_err(|e| e.to_string())?;
+    let validator = Validator::from_bytes(&compiled.artifact).map_err(|e| e.to_string())?;
+    Ok(Suite { file, validator, program: compiled.program })
+}
+
+impl Suite {
+    /// Runs every case; returns the number run and the failures.
+    pub fn run(&self) -> (usize, Vec<Failure>) {
+        let mut failures = Vec::new();
+        for (i, case) in self.file.cases.iter().enumerate() {
+            let label = case.label(i);
+            let ctx = match case.context() {
+                Ok(c) => c,
+                Err(e) => {
+                    failures.push(Failure { case: label, difference: e });
+                    continue;
+                }
+            };
+            let verdict = self.validator.check(&case.password, &ctx);
+            let got: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+            let mut diffs = Vec::new();
+            if verdict.is_compliant() != case.compliant {
+                diffs.push(format!(
+                    "expected {}, got {} (violations: [{}])",
+                    verdict_word(case.compliant),
+                    verdict_word(verdict.is_compliant()),
+                    got.join(", ")
+                ));
+            }
+            if let Some(want) = &case.fails {
+                if want.iter().map(String::as_str).ne(got.iter().copied()) {
+                    diffs.push(format!(
+                        "expected violations [{}], got [{}]",
+                        want.join(", "),
+                        got.join(", ")
+                    ));
+                }
+            }
+            if !diffs.is_empty() {
+                failures.push(Failure { case: label, difference: diffs.join("; ") });
+            }
+        }
+        (self.file.cases.len(), failures)
+    }
+}
+
+fn verdict_word(compliant: bool) -> &'static str {
+    if compliant { "compliant" } else { "noncompliant" }
+}

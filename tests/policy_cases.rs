@@ -1,0 +1,54 @@
+//! Runs every case table (the shipped policies' own cases and the rule-kind table) with the
+//! compiled validator, and holds the reference evaluator to the same answers.
+
+use policyc::reference;
+use std::path::Path;
+
+fn run(path: &str) {
+    let suite = policyc::cases::load(Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
+    let (n, failures) = suite.run();
+    assert!(n > 0, "{path} has no cases");
+    for f in &failures {
+        eprintln!("{path}: {}: {}", f.case, f.difference);
+    }
+    assert!(failures.is_empty(), "{} of {n} cases failed in {path}", failures.len());
+    for (i, case) in suite.file.cases.iter().enumerate() {
+        let ctx = case.context().unwrap();
+        let compiled: Vec<&str> = suite
+            .validator
+            .check(&case.password, &ctx)
+            .violations()
+            .iter()
+            .map(|v| v.rule)
+            .collect();
+        let oracle = reference::violations(&suite.program, &case.password, &ctx);
+        assert_eq!(compiled, oracle, "{path}: {}: validator and reference disagree", case.label(i));
+    }
+}
+
+#[test]
+fn office365_cases() {
+    run("policies/tests/office365.yaml");
+}
+
+#[test]
+fn ad_default_cases() {
+    run("policies/tests/ad-default.yaml");
+}
+
+#[test]
+fn every_rule_kind() {
+    run("tests/cases/all_rules.yaml");
+}
+
+#[test]
+fn every_shipped_policy_has_cases() {
+    for entry in std::fs::read_dir("policies").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "policy") {
+            let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+            let cases = Path::new("policies/tests").join(format!("{stem}.yaml"));
+            assert!(cases.exists(), "{} has no case file {}", path.display(), cases.display());
+        }
+    }
+}
