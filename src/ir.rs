@@ -22,6 +22,11 @@ pub struct Program {
     pub classes: Vec<CharClass>,
     /// The rules, in source order (base policy first).
     pub rules: Vec<Rule>,
+    /// Unicode simple case folding, for the rules that compare ignoring case: `(c, r)` for every
+    /// non-ASCII character `c` whose folding representative `r` differs from it, sorted by `c`.
+    /// Empty when no rule ignores case. Shipping the table keeps case-insensitive matching
+    /// pinned to the compiler's Unicode version, whatever the runtime's standard library knows.
+    pub case_folds: Vec<(u32, u32)>,
 }
 
 /// A set of Unicode scalar values.

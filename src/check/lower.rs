@@ -352,12 +352,17 @@ impl<'s> Lowerer<'s> {
                 return None;
             }
         }
+        let ignores_case = placed.iter().any(|p| {
+            matches!(p.rule.predicate, Predicate::NotContains(_))
+                || p.rule.conditions.iter().any(|c| matches!(c, ir::Condition::Has { .. }))
+        });
         let program = Program {
             name: name.to_string(),
             description,
             reference,
             classes,
             rules: placed.iter().map(|p| p.rule.clone()).collect(),
+            case_folds: if ignores_case { sets::case_fold_table() } else { Vec::new() },
         };
         lints::check_program(&program, &placed, diags);
         Some(Checked { program, dfas })

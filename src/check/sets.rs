@@ -210,3 +210,25 @@ pub(crate) fn from_ranges(ranges: &[(u32, u32)]) -> Set {
         }),
     )
 }
+
+/// The simple-case-folding table for the rule program (see [`crate::ir::Program::case_folds`]).
+pub(crate) fn case_fold_table() -> Vec<(u32, u32)> {
+    // Every character in a non-trivial folding class changes under case folding or case mapping.
+    let candidates = regex_class(r"[\p{Changes_When_Casefolded}\p{Changes_When_Casemapped}]")
+        .unwrap_or_else(ClassUnicode::empty);
+    let mut table = Vec::new();
+    for c in candidates.iter().flat_map(|r| r.start()..=r.end()) {
+        if c.is_ascii() {
+            continue;
+        }
+        let mut orbit = single(c, c);
+        orbit.case_fold_simple();
+        let members: Vec<char> = orbit.iter().flat_map(|r| r.start()..=r.end()).collect();
+        let ascii = members.iter().copied().find(char::is_ascii_lowercase);
+        let rep = ascii.or_else(|| members.iter().copied().min()).unwrap_or(c);
+        if rep != c {
+            table.push((c as u32, rep as u32));
+        }
+    }
+    table
+}

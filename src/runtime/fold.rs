@@ -1,35 +1,43 @@
 //! Unicode simple case folding, for case-insensitive comparisons.
 //!
-//! `fold(c)` maps every character of a simple-case-folding equivalence class to one member, using
-//! only the standard library's case tables: a character whose lowercase is a single character is
-//! lowercased, then round-tripped through its single-character uppercase (this sends `ſ`, `ς`,
-//! `ϐ` and the Kelvin sign to `s`, `σ`, `β`, `k`). Characters whose only case mappings are
-//! multi-character (`ß`, `İ`, `ΐ`) have no simple folding and stay as they are. A test checks the
-//! result against regex-syntax's simple case folding tables.
+//! The compiler ships the folding table in the artifact ([`Program::case_folds`]); ASCII folds to
+//! lowercase without it. Every member of a simple-case-folding class maps to one representative:
+//! the ASCII lowercase letter when the class has one (`K`, `k` and the Kelvin sign fold to `k`),
+//! else the smallest member.
+//!
+//! [`Program::case_folds`]: crate::ir::Program::case_folds
 
-/// The representative of `c`'s simple-case-folding class.
-pub fn fold(c: char) -> char {
-    if c.is_ascii() {
-        return c.to_ascii_lowercase();
+/// A view of a folding table.
+#[derive(Debug, Clone, Copy)]
+pub struct Folding<'a> {
+    table: &'a [(u32, u32)],
+}
+
+impl<'a> Folding<'a> {
+    /// Wraps a table sorted by its first column.
+    pub fn new(table: &'a [(u32, u32)]) -> Folding<'a> {
+        Folding { table }
     }
-    let lower = single(c.to_lowercase()).unwrap_or(c);
-    match single(lower.to_uppercase()).and_then(|u| single(u.to_lowercase())) {
-        Some(l) => l,
-        None => lower,
+
+    /// The representative of `c`'s simple-case-folding class.
+    #[inline]
+    pub fn fold(self, c: char) -> char {
+        if c.is_ascii() {
+            return c.to_ascii_lowercase();
+        }
+        match self.table.binary_search_by_key(&(c as u32), |p| p.0) {
+            Ok(i) => self.table.get(i).and_then(|p| char::from_u32(p.1)).unwrap_or(c),
+            Err(_) => c,
+        }
+    }
+
+    /// Whether `a` and `b` are equal ignoring case.
+    pub fn eq(self, a: &str, b: &str) -> bool {
+        a.chars().map(|c| self.fold(c)).eq(b.chars().map(|c| self.fold(c)))
     }
 }
 
-fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
-    let c = it.next()?;
-    if it.next().is_some() { None } else { Some(c) }
-}
-
-/// Whether `a` and `b` are equal ignoring case.
-pub fn eq_ignore_case(a: &str, b: &str) -> bool {
-    a.chars().map(fold).eq(b.chars().map(fold))
-}
-
-/// Whether `needle` (already folded) occurs in `haystack` (already folded).
+/// Whether `needle` occurs in `haystack` (both already folded).
 pub fn contains_folded(haystack: &[char], needle: &[char]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }

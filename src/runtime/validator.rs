@@ -2,7 +2,7 @@
 
 use super::context::Context;
 use super::explain::{Detail, Explanation, Outcome, RuleReport};
-use super::fold::{contains_folded, eq_ignore_case, fold};
+use super::fold::{Folding, contains_folded};
 use super::scan::{ClassTable, MAX_CLASSES, Needs, Scan};
 use super::verdict::{Verdict, Violation};
 use crate::artifact::{self, LoadError};
@@ -137,7 +137,7 @@ impl Validator {
         rule.conditions.iter().all(|c| match c {
             Condition::Length(b) => b.contains(scan.chars),
             Condition::Has { attribute, value } => {
-                ctx.get(*attribute).iter().any(|v| eq_ignore_case(v, value))
+                ctx.get(*attribute).iter().any(|v| self.folding().eq(v, value))
             }
         })
     }
@@ -167,10 +167,14 @@ impl Validator {
             },
             Predicate::MaxRepeat(max) => scan.longest_repeat <= *max,
             Predicate::MaxSequence(max) => scan.longest_sequence <= *max,
-            Predicate::NotContains(checks) => {
-                checks.iter().all(|c| found_tokens(c, password, ctx, folded).next().is_none())
-            }
+            Predicate::NotContains(checks) => checks
+                .iter()
+                .all(|c| found_tokens(c, self.folding(), password, ctx, folded).next().is_none()),
         }
+    }
+
+    fn folding(&self) -> Folding<'_> {
+        Folding::new(&self.program.case_folds)
     }
 
     /// Whether the rule's automaton matches anywhere; `None` if the search gave up (fail closed).
@@ -224,7 +228,7 @@ impl Validator {
                 let mut folded = None;
                 let mut found = Vec::new();
                 for c in checks {
-                    for token in found_tokens(c, password, ctx, &mut folded) {
+                    for token in found_tokens(c, self.folding(), password, ctx, &mut folded) {
                         found.push((c.attribute, token.to_string()));
                     }
                 }
@@ -241,6 +245,7 @@ fn bit(class: u16) -> u32 {
 /// The values or tokens of `check`'s attribute that occur in the password, ignoring case.
 fn found_tokens<'c>(
     check: &'c Containment,
+    folding: Folding<'c>,
     password: &'c str,
     ctx: &'c Context,
     folded: &'c mut Option<Zeroizing<Vec<char>>>,
@@ -262,9 +267,10 @@ fn found_tokens<'c>(
                 .windows(n)
                 .any(|w| w.eq_ignore_ascii_case(token.as_bytes()));
         }
-        let hay =
-            folded.get_or_insert_with(|| Zeroizing::new(password.chars().map(fold).collect()));
-        let needle: Vec<char> = token.chars().map(fold).collect();
+        let hay = folded.get_or_insert_with(|| {
+            Zeroizing::new(password.chars().map(|c| folding.fold(c)).collect())
+        });
+        let needle: Vec<char> = token.chars().map(|c| folding.fold(c)).collect();
         contains_folded(hay, &needle)
     })
 }
@@ -283,6 +289,12 @@ fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
             }
             prev = Some(hi);
         }
+    }
+    let folds = &program.case_folds;
+    if folds.windows(2).any(|w| w[0].0 >= w[1].0)
+        || folds.iter().any(|p| char::from_u32(p.1).is_none())
+    {
+        return bad("the case-folding table is unsorted or invalid");
     }
     let class_ok = |c: &crate::ir::ClassId| (c.0 as usize) < program.classes.len();
     for rule in &program.rules {

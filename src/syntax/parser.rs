@@ -28,14 +28,22 @@ pub fn parse(text: &str, file: FileId) -> Result<File, Diagnostics> {
     let Some(root) = pairs.next() else {
         return Err(Diagnostic::global("empty parse tree").into());
     };
-    let mut b = Builder { file, text, diags: Diagnostics::new() };
-    let comments = root
+    let comments: Vec<Comment> = root
         .clone()
         .into_inner()
         .flatten()
         .filter(|p| p.as_rule() == Rule::COMMENT)
-        .map(|p| Comment { text: p.as_str().trim_end().to_string(), span: b.span(&p) })
+        .map(|p| {
+            let s = p.as_span();
+            Comment {
+                text: p.as_str().trim_end().to_string(),
+                span: Span::new(file, s.start(), s.end()),
+            }
+        })
         .collect();
+    let comment_ranges =
+        comments.iter().map(|c| (c.span.start, c.span.start + c.text.len())).collect();
+    let mut b = Builder { file, text, comments: comment_ranges, diags: Diagnostics::new() };
     let mut out = File { imports: Vec::new(), policies: Vec::new(), comments };
     for p in inner(root) {
         match p.as_rule() {
@@ -248,13 +256,26 @@ pub(crate) fn decode_escape(s: &str) -> Option<(char, usize)> {
 struct Builder<'a> {
     file: FileId,
     text: &'a str,
+    /// Byte ranges of the comments, to keep them out of node spans.
+    comments: Vec<(usize, usize)>,
     diags: Diagnostics,
 }
 
 impl<'a> Builder<'a> {
+    /// A node's span, without the whitespace and comments pest leaves at the end of rules that
+    /// end in a repetition.
     fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
-        Span::new(self.file, s.start(), s.end())
+        let mut end = s.end();
+        loop {
+            let trimmed = self.text.get(s.start()..end).unwrap_or("").trim_end();
+            end = s.start() + trimmed.len();
+            match self.comments.iter().find(|c| c.1 == end && c.0 >= s.start()) {
+                Some(c) => end = c.0,
+                None => break,
+            }
+        }
+        Span::new(self.file, s.start(), end)
     }
 
     fn ident(&self, p: Pair<'_, Rule>) -> Ident {

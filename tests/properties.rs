@@ -1,0 +1,229 @@
+//! Property tests: the compiled validator agrees with the reference evaluator on every shipped
+//! policy over generated passwords and users; case folding agrees with regex-syntax; untrusted
+//! inputs (policy text, artifact bytes) never panic; formatting is idempotent and keeps meaning.
+
+use policyc::ir::Attribute;
+use policyc::runtime::fold::Folding;
+use policyc::{CompileOptions, Context, Validator, compile_path, compile_str, reference};
+use proptest::prelude::*;
+use std::sync::OnceLock;
+
+struct Policy {
+    program: policyc::ir::Program,
+    validator: Validator,
+    artifact: Vec<u8>,
+}
+
+fn compiled(path: &str, name: Option<&str>) -> Policy {
+    let options = CompileOptions { policy: name.map(str::to_string), ..CompileOptions::default() };
+    let c = compile_path(path, &options).unwrap_or_else(|e| panic!("{e}"));
+    Policy {
+        validator: Validator::from_bytes(&c.artifact).unwrap(),
+        program: c.program,
+        artifact: c.artifact,
+    }
+}
+
+fn policies() -> &'static [Policy] {
+    static P: OnceLock<Vec<Policy>> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut v: Vec<Policy> = std::fs::read_dir("policies")
+            .unwrap()
+            .filter_map(|e| {
+                let p = e.unwrap().path();
+                (p.extension()? == "policy").then(|| compiled(p.to_str().unwrap(), None))
+            })
+            .collect();
+        v.push(compiled("tests/policies/all_rules.policy", Some("all_rules")));
+        assert!(v.len() >= 3);
+        v
+    })
+}
+
+/// Characters that exercise every class boundary: ASCII, symbols, controls, accented and
+/// case-folding oddities (Kelvin sign, long s, final sigma, dotted I, sharp s), Greek, CJK, emoji.
+fn interesting_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        6 => proptest::char::range(' ', '~'),
+        1 => proptest::sample::select(vec![
+            '\t', '\0', '\n', 'é', 'É', 'ß', 'ẞ', 'K', 'ſ', 'ς', 'Σ', 'İ', 'ı', 'α', 'β', 'γ', 'Ω', 'ǅ',
+            '日', '本', '😀', '€', '£', 'ª', 'Ⅻ', '\u{345}', 'П', 'а', '\u{a0}',
+        ]),
+        1 => any::<char>(),
+    ]
+}
+
+fn password() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => proptest::collection::vec(interesting_char(), 0..24).prop_map(|v| v.into_iter().collect()),
+        1 => proptest::collection::vec(interesting_char(), 24..300).prop_map(|v| v.into_iter().collect()),
+        // Passwords built around a user's name, to exercise the containment rules.
+        2 => (name(), proptest::collection::vec(interesting_char(), 0..8), any::<bool>()).prop_map(|(n, tail, upper)| {
+            let n = if upper { n.to_uppercase() } else { n };
+            let tail: String = tail.into_iter().collect();
+            format!("{tail}{n}{tail}")
+        }),
+        1 => "[a-zA-Z0-9]{1,3}".prop_map(|s| s.repeat(1500)),
+    ]
+}
+
+fn name() -> impl Strategy<Value = String> {
+    proptest::sample::select(vec![
+        "jdoe",
+        "Erin",
+        "Hagens",
+        "Ödön",
+        "smith",
+        "Mary-Ann",
+        "al",
+        "ΣΊΣΥΦΟΣ",
+        "kelvin",
+        "Root",
+    ])
+    .prop_map(str::to_string)
+}
+
+fn user() -> impl Strategy<Value = Context> {
+    (
+        proptest::option::of(name()),
+        proptest::option::of((
+            name(),
+            name(),
+            proptest::sample::select(vec![" ", ", ", ".", "-", "\t", "#", "_"]),
+        )),
+        proptest::option::of(name()),
+        any::<bool>(),
+    )
+        .prop_map(|(sam, display, given, admin)| {
+            let mut ctx = Context::new();
+            if let Some(s) = sam {
+                ctx.set(Attribute::SamAccountName, s);
+            }
+            if let Some((a, b, sep)) = display {
+                ctx.set(Attribute::DisplayName, format!("{a}{sep}{b}"));
+            }
+            if let Some(g) = given {
+                ctx.set(Attribute::GivenName, g.clone());
+                ctx.set(Attribute::Mail, format!("{g}@example.com"));
+            }
+            if admin {
+                ctx.add(Attribute::MemberOf, "cn=ADMINS,dc=example,dc=com");
+            }
+            ctx
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 768, ..ProptestConfig::default() })]
+
+    #[test]
+    fn compiled_validator_agrees_with_reference(pw in password(), ctx in user()) {
+        for p in policies() {
+            let verdict = p.validator.check(&pw, &ctx);
+            let compiled: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+            let oracle = reference::violations(&p.program, &pw, &ctx);
+            prop_assert_eq!(&compiled, &oracle, "policy {}", p.program.name);
+            // explain gives the same outcome as check.
+            let explained = p.validator.explain(&pw, &ctx);
+            prop_assert_eq!(explained.is_compliant(), verdict.is_compliant());
+        }
+    }
+
+    #[test]
+    fn artifact_decoder_never_panics_or_accepts_damage(
+        which in 0usize..3,
+        flips in proptest::collection::vec((any::<usize>(), 1u8..=255), 1..4),
+        cut in proptest::option::of(any::<usize>()),
+    ) {
+        let p = &policies()[which % policies().len()];
+        let mut bytes = p.artifact.clone();
+        for (at, x) in &flips {
+            let i = at % bytes.len();
+            bytes[i] ^= x;
+        }
+        if let Some(c) = cut {
+            bytes.truncate(c % bytes.len());
+        }
+        // Any damage outside the reserved header bytes must be refused.
+        let reserved = |i: usize| (12..16).contains(&i) || (56..64).contains(&i);
+        let damaged = cut.is_some() || flips.iter().any(|(at, _)| !reserved(at % p.artifact.len()));
+        let loaded = Validator::from_bytes(&bytes);
+        if damaged {
+            prop_assert!(loaded.is_err());
+        }
+    }
+
+    #[test]
+    fn parser_never_panics(text in "(policy|rule|class|when|[a-z{}\\[\\]\"/:=|&()#\n ]|[0-9]|length|only|at least){0,60}") {
+        let _ = compile_str("fuzz.policy", &text, &CompileOptions::default());
+    }
+
+    #[test]
+    fn fold_matches_simple_case_folding(c in any::<char>()) {
+        check_fold(c);
+    }
+}
+
+/// The folding table the compiler ships for policies that compare ignoring case.
+fn folds() -> &'static [(u32, u32)] {
+    let p = policies().iter().find(|p| p.program.name == "ad_default").unwrap();
+    assert!(!p.program.case_folds.is_empty());
+    &p.program.case_folds
+}
+
+fn check_fold(c: char) {
+    let fold = |c| Folding::new(folds()).fold(c);
+    use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+    let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
+    class.case_fold_simple();
+    let orbit: Vec<char> = class.iter().flat_map(|r| r.start()..=r.end()).collect();
+    assert!(orbit.contains(&fold(c)), "fold({c:?}) = {:?} is not in {orbit:?}", fold(c));
+    for other in orbit {
+        assert_eq!(fold(other), fold(c), "{c:?} and {other:?} fold differently");
+    }
+}
+
+#[test]
+fn fold_matches_simple_case_folding_everywhere() {
+    for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+        check_fold(c);
+    }
+}
+
+#[test]
+fn formatting_is_idempotent_and_keeps_meaning() {
+    let mut files: Vec<String> = ["policies", "tests/policies", "tests/golden/fmt"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "policy"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut sources = policyc::syntax::span::SourceMap::new();
+        let id = sources.add(&path, text.clone());
+        let Ok(ast) = policyc::syntax::parse(&text, id) else { continue };
+        let once = policyc::syntax::printer::format(&ast, &text);
+        let ast2 = policyc::syntax::parse(&once, id)
+            .unwrap_or_else(|e| panic!("{path}: formatted output does not parse: {e:?}"));
+        let twice = policyc::syntax::printer::format(&ast2, &once);
+        assert_eq!(once, twice, "{path}: formatting is not idempotent");
+        let comments = |a: &policyc::syntax::ast::File| {
+            a.comments.iter().map(|c| c.text.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(comments(&ast), comments(&ast2), "{path}: comments changed");
+        // Same meaning: both compile to the same program (or fail alike).
+        let names: Vec<String> = ast.policies.iter().map(|p| p.name.value.clone()).collect();
+        for name in names {
+            let options =
+                CompileOptions { policy: Some(name.clone()), ..CompileOptions::default() };
+            let a = compile_str(&path, &text, &options).map(|c| c.program).map_err(|_| ());
+            let b = compile_str(&path, &once, &options).map(|c| c.program).map_err(|_| ());
+            assert_eq!(a, b, "{path}: policy `{name}` means something else after formatting");
+        }
+    }
+}
