@@ -145,14 +145,14 @@ impl Suite {
                     got.join(", ")
                 ));
             }
-            if let Some(want) = &case.fails {
-                if want.iter().map(String::as_str).ne(got.iter().copied()) {
-                    diffs.push(format!(
-                        "expected violations [{}], got [{}]",
-                        want.join(", "),
-                        got.join(", ")
-                    ));
-                }
+            if let Some(want) = &case.fails
+                && want.iter().map(String::as_str).ne(got.iter().copied())
+            {
+                diffs.push(format!(
+                    "expected violations [{}], got [{}]",
+                    want.join(", "),
+                    got.join(", ")
+                ));
             }
             if !diffs.is_empty() {
                 failures.push(Failure { case: label, difference: diffs.join("; ") });
