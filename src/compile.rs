@@ -83,7 +83,7 @@ fn finish(
     mut diags: Diagnostics,
     options: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
-    let checked = if diags.has_errors() {
+    let checked = if loaded.incomplete {
         None
     } else {
         check::check(&loaded, &sources, options.policy.as_deref(), options.limits, &mut diags)

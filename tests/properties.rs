@@ -2,6 +2,13 @@
 //! policy over generated passwords and users; case folding agrees with regex-syntax; untrusted
 //! inputs (policy text, artifact bytes) never panic; formatting is idempotent and keeps meaning.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use policyc::ir::Attribute;
 use policyc::runtime::fold::Folding;
 use policyc::{CompileOptions, Context, Validator, compile_path, compile_str, reference};

@@ -54,7 +54,7 @@ pub(crate) fn check_program(program: &Program, placed: &[Placed], diags: &mut Di
     if allowed.ranges().is_empty() && length.min > 0 {
         if let Some(p) = always.iter().rev().find(|p| limiting.contains(&p.rule.id.as_str())) {
             diags.push(Diagnostic::error(
-                format!("no password can pass: {} leave no character allowed", list(&limiting)),
+                format!("no password can pass: no character is allowed (see {})", list(&limiting)),
                 p.span,
                 "no character is left",
             ));
@@ -69,7 +69,7 @@ pub(crate) fn check_program(program: &Program, placed: &[Placed], diags: &mut Di
                 if s.ranges().is_empty() {
                     diags.push(
                         Diagnostic::error(
-                            format!("no password can pass: rule `{}` requires characters that {} forbid", p.rule.id, list(&limiting)),
+                            format!("no password can pass: rule `{}` requires characters that are not allowed (see {})", p.rule.id, list(&limiting)),
                             p.span,
                             "requires a class outside the allowed characters",
                         )
@@ -89,7 +89,7 @@ pub(crate) fn check_program(program: &Program, placed: &[Placed], diags: &mut Di
                 if possible < *n as usize {
                     diags.push(
                         Diagnostic::error(
-                            format!("no password can pass: rule `{}` needs {n} of its classes, but only {possible} can occur under {}", p.rule.id, list(&limiting)),
+                            format!("no password can pass: rule `{}` needs {n} of its classes, but only {possible} can occur (see {})", p.rule.id, list(&limiting)),
                             p.span,
                             "requires classes outside the allowed characters",
                         )
@@ -108,7 +108,7 @@ pub(crate) fn check_program(program: &Program, placed: &[Placed], diags: &mut Di
                 && intersect(length, *b).is_none()
             {
                 diags.push(Diagnostic::warning(
-                        format!("rule `{}` never applies: its condition needs a length of {b}, but {} require {length}", p.rule.id, list(&length_rules)),
+                        format!("rule `{}` never applies: its condition needs a length of {b}, but every password has a length of {length} (see {})", p.rule.id, list(&length_rules)),
                         p.span,
                         "this rule is dead",
                     ));

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::syntax::ast::File;
-use crate::syntax::parse;
+use crate::syntax::parse_recovering;
 use crate::syntax::span::{FileId, SourceMap, Span};
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,8 @@ pub const MAX_SOURCE_BYTES: usize = 1 << 20;
 #[derive(Debug, Default)]
 pub(crate) struct Loaded {
     pub files: Vec<(FileId, File)>,
+    /// Some file could not be read or parsed: checking the rest would report phantom errors.
+    pub incomplete: bool,
 }
 
 /// Loads `path` and its imports. Files that fail to parse are reported and skipped.
@@ -62,6 +64,7 @@ fn load_one(
         Ok(b) => b,
         Err(e) => {
             diags.push(fail(format!("cannot read policy file `{}`: {e}", path.display())));
+            loaded.incomplete = true;
             return;
         }
     };
@@ -71,6 +74,7 @@ fn load_one(
             path.display(),
             bytes.len()
         )));
+        loaded.incomplete = true;
         return;
     }
     let text = match String::from_utf8(bytes) {
@@ -85,6 +89,7 @@ fn load_one(
                 "policy file `{}` is not valid UTF-8 (line {line}, column {col}, byte {valid})",
                 path.display()
             )));
+            loaded.incomplete = true;
             return;
         }
     };
@@ -101,12 +106,11 @@ fn parse_and_follow(
     loaded: &mut Loaded,
     seen: &mut Vec<PathBuf>,
 ) {
-    let file = match parse(text, id) {
-        Ok(f) => f,
-        Err(d) => {
-            diags.extend(d);
-            return;
-        }
+    let (file, found) = parse_recovering(text, id);
+    diags.extend(found);
+    let Some(file) = file else {
+        loaded.incomplete = true;
+        return;
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let imports = file.imports.clone();

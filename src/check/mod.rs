@@ -167,31 +167,36 @@ impl<'a> Resolver<'a, '_> {
             return None;
         }
         self.stack.push(name.to_string());
+        // When the base cannot be resolved (reported already), the policy's own items are still
+        // checked, against an empty base, so that all of its errors are reported at once.
+        let mut broken = false;
         let base = match &policy.extends {
             Some(b) => match self.resolve(&b.value, Some(b.span)) {
                 Some(r) => Some((b.value.clone(), r)),
                 None => {
-                    self.stack.pop();
-                    self.done.insert(name.to_string(), None);
-                    return None;
+                    broken = true;
+                    None
                 }
             },
             None => None,
         };
-        let (base_name, mut state) = match base {
-            Some((n, r)) => (Some(n), r),
-            None => (
-                None,
-                Resolved {
-                    description: String::new(),
-                    reference: String::new(),
-                    scope: Scope::new(),
-                    rules: Vec::new(),
-                },
-            ),
+        let base_name = policy.extends.as_ref().map(|b| b.value.as_str());
+        let mut state = match base {
+            Some((_, r)) => r,
+            None => Resolved {
+                description: String::new(),
+                reference: String::new(),
+                scope: Scope::new(),
+                rules: Vec::new(),
+            },
         };
-        let ctx = PolicyCtx { name, base: base_name.as_deref() };
+        let ctx = PolicyCtx { name, base: base_name, broken };
         self.items(&policy.items, &[], &mut state, &ctx);
+        if broken {
+            self.stack.pop();
+            self.done.insert(name.to_string(), None);
+            return None;
+        }
         self.stack.pop();
         self.done.insert(name.to_string(), Some(state.clone()));
         Some(state)
@@ -305,7 +310,7 @@ impl<'a> Resolver<'a, '_> {
             return None;
         };
         let pos = state.rules.iter().position(|p| p.rule.id.as_str() == id && p.origin != ctx.name);
-        if pos.is_none() {
+        if pos.is_none() && !ctx.broken {
             let known: Vec<&str> = state.rules.iter().map(|p| p.rule.id.as_str()).collect();
             let d = Diagnostic::error(
                 format!("no rule `{id}` in base policy `{base}` to {verb}"),
@@ -325,6 +330,8 @@ impl<'a> Resolver<'a, '_> {
 struct PolicyCtx<'n> {
     name: &'n str,
     base: Option<&'n str>,
+    /// The base failed to resolve: its rules are unknown, so `override`/`drop` are not checked.
+    broken: bool,
 }
 
 /// The character set of a class in a finished program.

@@ -5,4 +5,4 @@ pub mod parser;
 pub mod printer;
 pub mod span;
 
-pub use parser::parse;
+pub use parser::{parse, parse_recovering};

@@ -17,16 +17,26 @@ use pest::iterators::Pair;
 #[grammar = "../grammar/policy.pest"]
 struct PolicyParser;
 
-/// Parses one file. All syntax errors are returned as diagnostics.
+/// Parses one file; any diagnostic is an error.
 pub fn parse(text: &str, file: FileId) -> Result<File, Diagnostics> {
+    match parse_recovering(text, file) {
+        (Some(f), d) if !d.has_errors() => Ok(f),
+        (_, d) => Err(d),
+    }
+}
+
+/// Parses one file. A grammar error yields no tree; errors inside well-formed tokens (bad
+/// escapes, numbers too large) are reported beside the tree, so that later checks can report
+/// theirs too.
+pub fn parse_recovering(text: &str, file: FileId) -> (Option<File>, Diagnostics) {
     // Bounds the parser's work on hostile input; a real policy needs a tiny fraction of it.
     pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
     let mut pairs = match PolicyParser::parse(Rule::file, text) {
         Ok(p) => p,
-        Err(e) => return Err(syntax_error(&e, file, text).into()),
+        Err(e) => return (None, syntax_error(&e, file, text).into()),
     };
     let Some(root) = pairs.next() else {
-        return Err(Diagnostic::global("empty parse tree").into());
+        return (None, Diagnostic::global("empty parse tree").into());
     };
     let comments: Vec<Comment> = root
         .clone()
@@ -56,7 +66,7 @@ pub fn parse(text: &str, file: FileId) -> Result<File, Diagnostics> {
             _ => {}
         }
     }
-    if b.diags.has_errors() { Err(b.diags) } else { Ok(out) }
+    (Some(out), b.diags)
 }
 
 /// The children of a pair, without comments.
@@ -201,9 +211,18 @@ fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagn
     let found = match rest.chars().next() {
         None => "end of file".to_string(),
         Some('\n') | Some('\r') => "end of line".to_string(),
-        Some(c) if word.is_empty() => format!("`{}`", c.escape_default()),
+        Some(c) if word.is_empty() && c.is_control() => format!("`{}`", c.escape_default()),
+        Some(c) if word.is_empty() => format!("`{c}`"),
         Some(_) => format!("`{word}`"),
     };
+    if rest.starts_with('"') {
+        return Diagnostic::error(
+            "unterminated string",
+            Span::new(file, pos, pos + 1),
+            "this string is not closed on its line",
+        )
+        .with_help("close it with `\"`; write `\\\"` for a quote inside a string");
+    }
     match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let mut expected: Vec<String> = positives
@@ -308,6 +327,8 @@ impl<'a> Builder<'a> {
                         rest.char_indices().nth(n).map_or(rest.len(), |(i, _)| i)
                     }
                     None => {
+                        // Keep the escaped character, so that one error does not cause others.
+                        value.extend(rest.chars().nth(1));
                         let len = rest.chars().take(2).map(char::len_utf8).sum();
                         self.diags.push(
                             Diagnostic::error(

@@ -137,7 +137,9 @@ impl Printer<'_> {
         let mut prev_end = None;
         for item in items {
             let span = item.span();
-            self.leading(span.end, indent, &mut prev_end);
+            // Comments inside a one-line item move above it; a block keeps its own comments.
+            let before = if matches!(item, Item::When(_)) { span.start } else { span.end };
+            self.leading(before, indent, &mut prev_end);
             match item {
                 Item::When(w) => {
                     let conds: Vec<String> = w.conditions.iter().map(condition).collect();

@@ -1,0 +1,47 @@
+//! Golden files for everything a person reads: compiler diagnostics and `policyc fmt` output.
+//! Review changes with `cargo insta review` (or `INSTA_UPDATE=always cargo test --test golden`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
+use policyc::{CompileOptions, compile_path};
+use std::path::Path;
+
+/// The path relative to the crate root, so that snapshots do not depend on the checkout.
+fn relative(path: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned()
+}
+
+#[test]
+fn diagnostics() {
+    insta::glob!("golden/diagnostics/*.policy", |path| {
+        let rel = relative(path);
+        let rendered = match compile_path(&rel, &CompileOptions::default()) {
+            Ok(c) => {
+                assert!(
+                    !c.warnings.is_empty(),
+                    "{rel} compiles cleanly: a diagnostics golden file must produce a diagnostic"
+                );
+                c.warnings.render(&c.sources)
+            }
+            Err(e) => e.to_string(),
+        };
+        insta::assert_snapshot!(rendered);
+    });
+}
+
+#[test]
+fn formatter() {
+    insta::glob!("golden/fmt/*.policy", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut sources = policyc::syntax::span::SourceMap::new();
+        let id = sources.add(path, text.clone());
+        let ast = policyc::syntax::parse(&text, id).unwrap();
+        insta::assert_snapshot!(policyc::syntax::printer::format(&ast, &text));
+    });
+}
