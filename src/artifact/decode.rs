@@ -16,12 +16,14 @@ pub(crate) struct Decoded {
 
 /// Decodes and verifies an artifact.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, LoadError> {
+    // A file that does not even start like an artifact is "not an artifact", not "truncated".
+    let n = bytes.len().min(MAGIC.len());
+    if bytes.get(..n) != MAGIC.get(..n) {
+        return Err(LoadError::BadMagic);
+    }
     let header = bytes
         .get(..HEADER_LEN)
         .ok_or(LoadError::TooShort { len: bytes.len(), header: HEADER_LEN })?;
-    if header.get(..8) != Some(&MAGIC[..]) {
-        return Err(LoadError::BadMagic);
-    }
     let version = u16::from_le_bytes([header[8], header[9]]);
     if version != FORMAT_VERSION {
         return Err(LoadError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });

@@ -1,0 +1,197 @@
+//! The artifact: golden files keep loading and mean the same; every kind of damage is refused
+//! with a clear error, never a panic, never a validator that accepts.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
+use policyc::artifact::{FORMAT_VERSION, HEADER_LEN, LoadError};
+use policyc::ir::Attribute;
+use policyc::{CompileOptions, Context, Validator, compile_path};
+use sha2::{Digest, Sha256};
+
+const GOLDEN: &[(&str, Option<&str>)] =
+    &[("office365", None), ("ad-default", None), ("all_rules", Some("all_rules"))];
+
+fn golden_path(name: &str) -> String {
+    format!("tests/golden/artifacts/{name}.policyc")
+}
+
+fn compile(name: &str, policy: Option<&str>) -> Vec<u8> {
+    let options =
+        CompileOptions { policy: policy.map(str::to_string), ..CompileOptions::default() };
+    compile_path(format!("tests/golden/artifacts/{name}.policy"), &options).unwrap().artifact
+}
+
+/// Committed artifacts must keep loading. When the encoding changes on purpose, bump
+/// `FORMAT_VERSION` and regenerate them with `UPDATE_GOLDEN_ARTIFACTS=1 cargo test --test artifact`.
+#[test]
+fn golden_artifacts_load_and_match_the_compiler() {
+    for (name, policy) in GOLDEN {
+        let fresh = compile(name, *policy);
+        if std::env::var_os("UPDATE_GOLDEN_ARTIFACTS").is_some() {
+            std::fs::write(golden_path(name), &fresh).unwrap();
+        }
+        let committed = std::fs::read(golden_path(name)).unwrap();
+        Validator::from_bytes(&committed)
+            .unwrap_or_else(|e| panic!("golden {name} no longer loads: {e}"));
+        assert!(
+            committed == fresh,
+            "the compiler now writes different bytes for {name}: if the format changed on purpose, bump \
+             FORMAT_VERSION (now {FORMAT_VERSION}) and run UPDATE_GOLDEN_ARTIFACTS=1 cargo test --test artifact"
+        );
+    }
+}
+
+#[test]
+fn golden_artifacts_give_the_documented_verdicts() {
+    let o365 = Validator::from_path(golden_path("office365")).unwrap();
+    let none = Context::new();
+    assert!(o365.check("Tr0ub4dor&3", &none).is_compliant());
+    let ids = |v: &Validator, pw: &str, ctx: &Context| -> Vec<String> {
+        v.check(pw, ctx).violations().iter().map(|x| x.rule.to_string()).collect()
+    };
+    assert_eq!(ids(&o365, "Résumé12", &none), ["charset"]);
+    assert_eq!(ids(&o365, "Short1!", &none), ["length"]);
+    let ad = Validator::from_path(golden_path("ad-default")).unwrap();
+    let erin = Context::new().with(Attribute::DisplayName, "Erin M. Hagens");
+    assert!(ad.check("Pässwörd1", &erin).is_compliant());
+    assert_eq!(ids(&ad, "Erin2024!", &erin), ["names"]);
+    let all = Validator::from_path(golden_path("all_rules")).unwrap();
+    assert_eq!(ids(&all, "Bk#mNp 1987", &none), ["years"]);
+}
+
+fn office365() -> Vec<u8> {
+    std::fs::read(golden_path("office365")).unwrap()
+}
+
+fn all_rules() -> Vec<u8> {
+    std::fs::read(golden_path("all_rules")).unwrap()
+}
+
+fn refused(bytes: &[u8]) -> LoadError {
+    match Validator::from_bytes(bytes) {
+        Ok(_) => panic!("a damaged artifact was accepted"),
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(
+                !msg.contains("Error {") && !msg.contains("Some("),
+                "debug dump in error: {msg}"
+            );
+            e
+        }
+    }
+}
+
+/// Re-seals a payload so that only the structure checks stand between it and the validator.
+fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
+    let payload_len = (bytes.len() - HEADER_LEN) as u64;
+    bytes[16..24].copy_from_slice(&payload_len.to_le_bytes());
+    let digest = Sha256::digest(&bytes[HEADER_LEN..]);
+    bytes[24..56].copy_from_slice(&digest);
+    bytes
+}
+
+#[test]
+fn every_truncation_is_refused() {
+    let bytes = all_rules();
+    for len in 0..bytes.len() {
+        let e = refused(&bytes[..len]);
+        assert!(e.is_corruption(), "truncated to {len}: {e}");
+    }
+}
+
+#[test]
+fn trailing_bytes_are_refused() {
+    let mut bytes = office365();
+    bytes.extend_from_slice(b"junk");
+    assert!(matches!(refused(&bytes), LoadError::LengthMismatch { .. }));
+}
+
+#[test]
+fn wrong_magic_version_and_byte_order_are_refused() {
+    let good = office365();
+    let mut b = good.clone();
+    b[0] = b'X';
+    assert!(matches!(refused(&b), LoadError::BadMagic));
+    assert!(
+        refused(b"#!/bin/sh\necho not an artifact\n")
+            .to_string()
+            .contains("not a policyc artifact")
+    );
+
+    let mut b = good.clone();
+    b[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    let e = refused(&b);
+    assert!(
+        matches!(e, LoadError::UnsupportedVersion { found, .. } if found == FORMAT_VERSION + 1)
+    );
+    assert!(e.to_string().contains("recompile"));
+
+    let mut b = good;
+    b.swap(10, 11);
+    assert!(matches!(refused(&b), LoadError::WrongByteOrder));
+}
+
+#[test]
+fn every_flipped_payload_byte_is_refused() {
+    let bytes = all_rules();
+    for i in HEADER_LEN..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x40;
+        assert!(matches!(refused(&b), LoadError::ChecksumMismatch), "byte {i}");
+    }
+    let mut b = bytes;
+    b[30] ^= 1; // the stored hash itself
+    assert!(matches!(refused(&b), LoadError::ChecksumMismatch));
+}
+
+#[test]
+fn resealed_garbage_is_refused_by_the_structure_checks() {
+    let bytes = all_rules();
+    let mut refused_count = 0;
+    // Flip bytes throughout the payload and fix the checksum: a crafted file, not a damaged one.
+    for i in (HEADER_LEN..bytes.len()).step_by(7) {
+        let mut b = bytes.clone();
+        b[i] ^= 0xA5;
+        let b = reseal(b);
+        if let Err(e) = Validator::from_bytes(&b) {
+            assert!(matches!(e, LoadError::Malformed(_)), "byte {i}: {e}");
+            refused_count += 1;
+        }
+    }
+    assert!(refused_count > 0);
+    // A payload cut short inside a section and resealed.
+    let short = reseal(bytes[..bytes.len() - 9].to_vec());
+    assert!(matches!(refused(&short), LoadError::Malformed(_)));
+}
+
+#[test]
+fn a_missing_file_is_an_io_error() {
+    let e = Validator::from_path("tests/golden/artifacts/no-such.policyc").unwrap_err();
+    assert!(matches!(e, LoadError::Io { .. }));
+    assert!(e.to_string().contains("no-such.policyc"));
+}
+
+#[test]
+fn oversized_passwords_are_refused_unprocessed() {
+    let v = Validator::from_bytes(&office365()).unwrap();
+    let big = "Aa1!".repeat(1 << 18); // 1 MiB
+    let verdict = v.check(&big, &Context::new());
+    assert!(!verdict.is_compliant());
+    let ids: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+    assert_eq!(ids, [policyc::runtime::INPUT_SIZE_RULE]);
+    let at_limit = "a".repeat(policyc::runtime::MAX_INPUT_BYTES);
+    assert!(
+        v.check(&at_limit, &Context::new()).violations().iter().all(|v| v.rule != "input_size")
+    );
+}
+
+#[test]
+fn validator_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Validator>();
+}
