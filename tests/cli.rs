@@ -1,0 +1,329 @@
+//! The real `policyc` binary: commands, formats, exit codes, bad input, and no password ever in
+//! the output.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn policyc(args: &[&str], stdin: &[u8]) -> Out {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let o = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!o.stderr.contains("panicked"), "policyc panicked: {}", o.stderr);
+    assert!(!o.stderr.contains("RUST_BACKTRACE"), "policyc panicked: {}", o.stderr);
+    o
+}
+
+fn assert_secret_absent(out: &Out, secrets: &[&str]) {
+    for s in secrets {
+        assert!(!out.stdout.contains(s), "password {s:?} leaked to stdout:\n{}", out.stdout);
+        assert!(!out.stderr.contains(s), "password {s:?} leaked to stderr:\n{}", out.stderr);
+    }
+}
+
+const O365: &str = "policies/office365.policy";
+
+fn compiled_o365(dir: &tempfile::TempDir) -> String {
+    let path = dir.path().join("o365.policyc").to_string_lossy().into_owned();
+    let out = policyc(&["compile", O365, "-o", &path], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    path
+}
+
+#[test]
+fn help_for_every_command_has_an_example() {
+    for cmd in [
+        &["--help"][..],
+        &["compile", "--help"],
+        &["check", "--help"],
+        &["explain", "--help"],
+        &["fmt", "--help"],
+    ] {
+        let out = policyc(cmd, b"");
+        assert_eq!(out.code, 0, "{cmd:?}");
+        assert!(out.stdout.contains("Example"), "{cmd:?} help has no example:\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(policyc(&[], b"").code, 2);
+    assert_eq!(policyc(&["check"], b"").code, 2);
+    assert_eq!(policyc(&["frobnicate"], b"").code, 2);
+}
+
+#[test]
+fn compile_writes_a_loadable_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.policyc");
+    let out = policyc(&["compile", O365, "-o", path.to_str().unwrap()], b"");
+    assert_eq!(out.code, 0);
+    assert!(out.stderr.contains("compiled policy `office365`: 3 rules"), "{}", out.stderr);
+    assert!(policyc::Validator::from_path(&path).is_ok());
+}
+
+#[test]
+fn compile_errors_are_diagnostics_with_exit_2() {
+    let out =
+        policyc(&["compile", "tests/golden/diagnostics/bounds.policy", "-o", "/dev/null"], b"");
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--> tests/golden/diagnostics/bounds.policy:2:43"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("^^^^^^^^ min > max"));
+    assert!(out.stderr.contains("policy rejected: 7 errors"));
+    let out = policyc(&["compile", "no/such.policy"], b"");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("cannot read policy file `no/such.policy`"));
+}
+
+#[test]
+fn check_text_reports_every_violation_and_never_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = compiled_o365(&dir);
+    let pws = ["Tr0ub4dor&3xQ", "shrtZq", "RésuméZq12"];
+    let stdin = format!("{}\n{}\r\n{}", pws[0], pws[1], pws[2]);
+    for policy in [artifact.as_str(), O365] {
+        let out = policyc(&["check", policy], stdin.as_bytes());
+        assert_eq!(out.code, 1);
+        assert_eq!(
+            out.stdout,
+            "line 1: compliant\n\
+             line 2: noncompliant\n  - length: Use 8 to 256 characters.\n  - classes: Use at least three of: lowercase letters, uppercase letters, digits, symbols.\n\
+             line 3: noncompliant\n  - charset: Use only letters A-Z and a-z, digits, spaces and the symbols @ # $ % ^ & * - _ ! + = [ ] { } | \\ : ' , . ? / ` ~ \" ( ) ; < >.\n"
+        );
+        assert_secret_absent(&out, &pws);
+    }
+}
+
+#[test]
+fn check_exits_0_when_all_comply() {
+    let out = policyc(&["check", O365], b"Tr0ub4dor&3\nCorrect Horse 9\n");
+    assert_eq!(out.code, 0);
+    assert_eq!(out.stdout.lines().count(), 2);
+}
+
+#[test]
+fn check_json_is_one_object_per_input_in_order() {
+    let out =
+        policyc(&["check", O365, "--format", "json"], "Tr0ub4dor&3\nshort\nRésumé12\n".as_bytes());
+    assert_eq!(out.code, 1);
+    let lines: Vec<serde_json::Value> =
+        out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0], serde_json::json!({"compliant": true, "violations": []}));
+    assert_eq!(lines[1]["compliant"], false);
+    assert_eq!(lines[1]["violations"][0]["rule"], "length");
+    assert_eq!(lines[1]["violations"][0]["severity"], "enforce");
+    assert_eq!(lines[1]["violations"][1]["rule"], "classes");
+    assert_eq!(lines[2]["violations"][0]["rule"], "charset");
+    assert_secret_absent(&out, &["Tr0ub4dor&3", "Résumé12"]);
+}
+
+#[test]
+fn check_jsonl_input_with_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("resets.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"password": "Pässwörd1", "user": {"sAMAccountName": "jdoe", "displayName": "Erin M. Hagens"}}"#, "\n",
+            r#"{"password": "Erin2024!x", "user": {"displayName": "Erin M. Hagens"}}"#, "\n",
+            "\n",
+            r#"{"password": "Jdoe!2345", "user": {"samaccountname": "jdoe", "memberOf": ["CN=A", "CN=B"]}}"#, "\n",
+            r#"{"password": "Secret123!", "user": {"favouriteColour": "blue"}}"#, "\n",
+            r#"{"password": 12345678}"#, "\n",
+            r#"{"password": "AbcdEf12!"}"#, "\n",
+        ),
+    )
+    .unwrap();
+    let out = policyc(
+        &[
+            "check",
+            "policies/ad-default.policy",
+            "--input",
+            input.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 2, "input errors make the exit code 2: {}", out.stderr);
+    let lines: Vec<serde_json::Value> =
+        out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 6, "{}", out.stdout);
+    assert_eq!(lines[0]["compliant"], true);
+    assert_eq!(lines[1]["violations"][0]["rule"], "names");
+    assert_eq!(lines[2]["violations"][0]["rule"], "names");
+    assert!(
+        lines[3]["error"].as_str().unwrap().contains("unknown user attribute `favouriteColour`")
+    );
+    assert!(lines[4]["error"].as_str().unwrap().contains("expected {\"password\""));
+    assert_eq!(lines[5]["compliant"], true, "entries after bad ones are still checked");
+    assert!(out.stderr.contains("input line 5"), "{}", out.stderr);
+    assert_secret_absent(
+        &out,
+        &["Pässwörd1", "Erin2024!x", "Jdoe!2345", "Secret123!", "12345678", "AbcdEf12!"],
+    );
+}
+
+#[test]
+fn check_user_attributes_from_the_command_line() {
+    let args = [
+        "check",
+        "policies/ad-default.policy",
+        "--user",
+        "sAMAccountName=jdoe",
+        "--user",
+        "displayName=Erin M. Hagens",
+    ];
+    let out = policyc(&args, b"hAgEnS#2024\nxxM.xx12A\n");
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.starts_with("line 1: noncompliant\n  - names:"), "{}", out.stdout);
+    assert!(out.stdout.contains("line 2: compliant"));
+    let out = policyc(&["check", O365, "--user", "shoeSize=42"], b"x\n");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("unknown user attribute `shoeSize`"), "{}", out.stderr);
+    let out = policyc(&["check", O365, "--user", "sAMAccountName"], b"x\n");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("expected ATTR=VALUE"));
+}
+
+#[test]
+fn invalid_utf8_is_an_input_error_and_later_lines_still_count() {
+    let out = policyc(&["check", O365], b"Tr0ub4dor&3\nbad\xff\xfeinput\nTr0ub4dor&3\n");
+    assert_eq!(out.code, 2);
+    assert!(out.stdout.contains("line 2: error: not valid UTF-8"), "{}", out.stdout);
+    assert!(out.stdout.contains("line 3: compliant"));
+    assert!(out.stderr.contains("input line 2: not valid UTF-8"));
+}
+
+#[test]
+fn huge_passwords_are_refused_not_processed() {
+    let mut stdin = "Aa1!".repeat(256 * 1024).into_bytes(); // 1 MiB
+    stdin.push(b'\n');
+    stdin.extend_from_slice(&vec![b'a'; 3 << 20]); // 3 MiB line, over the line limit
+    stdin.extend_from_slice(b"\nTr0ub4dor&3\n");
+    let out = policyc(&["check", O365, "--format", "json"], &stdin);
+    assert_eq!(out.code, 1);
+    let lines: Vec<serde_json::Value> =
+        out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["violations"][0]["rule"], "input_size");
+    assert_eq!(lines[1]["violations"][0]["rule"], "input_size");
+    assert_eq!(lines[2]["compliant"], true);
+}
+
+#[test]
+fn damaged_artifacts_are_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = compiled_o365(&dir);
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xFF;
+    std::fs::write(&artifact, &bytes).unwrap();
+    let out = policyc(&["check", &artifact], b"Tr0ub4dor&3\n");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("artifact is corrupted"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "nothing may be judged with a damaged artifact");
+    std::fs::write(&artifact, &bytes[..100]).unwrap();
+    let out = policyc(&["check", &artifact], b"Tr0ub4dor&3\n");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("truncated"), "{}", out.stderr);
+}
+
+#[test]
+fn several_policies_need_a_name() {
+    let file = "tests/golden/diagnostics/two_policies.policy";
+    let out = policyc(&["check", file], b"Tr0ub4dor&3\n");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("choose one with `--policy NAME`"));
+    let out = policyc(&["check", file, "--policy-name", "second"], b"Tr0ub4dor&3\n");
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("Use 12 characters."));
+}
+
+#[test]
+fn explain_speaks_plainly_about_every_rule() {
+    let out = policyc(
+        &[
+            "explain",
+            "tests/policies/all_rules.policy",
+            "--policy-name",
+            "all_rules",
+            "--user",
+            "givenName=Root",
+        ],
+        "BkBk12345#é".as_bytes(),
+    );
+    assert_eq!(out.code, 1);
+    let s = &out.stdout;
+    assert!(s.starts_with("policy all_rules (Every rule kind)\nresult: NONCOMPLIANT"), "{s}");
+    assert!(s.contains("FAIL   overridden"), "{s}");
+    assert!(s.contains("It has 5 characters from `digit`; the rule allows at most 4."), "{s}");
+    assert!(s.contains("1 character is forbidden (in `odd`): position 11."), "{s}");
+    assert!(
+        s.contains("The longest run of consecutive characters is 5; at most 3 allowed."),
+        "{s}"
+    );
+    assert!(s.contains("n/a    short_needs_symbol"), "{s}");
+    assert!(s.contains("PASS   root_no_slash"), "{s}");
+    assert_secret_absent(&out, &["BkBk12345#é"]);
+    let out = policyc(&["explain", O365], b"Tr0ub4dor&3");
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("result: COMPLIANT"));
+    let out = policyc(&["explain", O365], b"");
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn fmt_check_and_rewrite() {
+    let out = policyc(
+        &["fmt", "--check", "policies/office365.policy", "policies/ad-default.policy"],
+        b"",
+    );
+    assert_eq!(out.code, 0, "shipped policies are formatted: {}", out.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let messy = dir.path().join("messy.policy");
+    std::fs::copy("tests/golden/fmt/messy.policy", &messy).unwrap();
+    let out = policyc(&["fmt", "--check", messy.to_str().unwrap()], b"");
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("not formatted"));
+    let out = policyc(&["fmt", messy.to_str().unwrap()], b"");
+    assert_eq!(out.code, 0);
+    let out = policyc(&["fmt", "--check", messy.to_str().unwrap()], b"");
+    assert_eq!(out.code, 0);
+    let out = policyc(&["fmt", "tests/golden/diagnostics/syntax_missing_colon.policy"], b"");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("expected `:`"));
+}
