@@ -1,4 +1,46 @@
-//! policyc
+//! policyc: a password-policy compiler and its embedded validator.
+//!
+//! A policy written in the policyc language is parsed, checked and compiled into a
+//! self-contained, versioned artifact; the [`Validator`] loads that artifact and checks
+//! passwords against it, reporting every violated rule.
+//!
+//! ```
+//! use policyc::{CompileOptions, Context, Validator, compile_str};
+//! use policyc::ir::Attribute;
+//!
+//! // Compile (needs the default `compiler` feature)…
+//! let source = r#"
+//!     policy corp {
+//!       rule length "Use 12 to 256 characters." : length between 12 and 256
+//!       rule classes "Mix three of: lowercase, uppercase, digits, symbols."
+//!         : at least 3 of { lower, upper, digit, punct }
+//!       rule names "Do not use your name." : not contains ad_names
+//!     }
+//! "#;
+//! let compiled = compile_str("corp.policy", source, &CompileOptions::default())?;
+//!
+//! // …then load the artifact bytes (this part is all a sync agent needs)…
+//! let validator = Validator::from_bytes(&compiled.artifact)?;
+//!
+//! // …and check passwords for a user.
+//! let user = Context::new().with(Attribute::SamAccountName, "jdoe");
+//! let verdict = validator.check("Jdoe-Summer-2024", &user);
+//! assert!(!verdict.is_compliant());
+//! assert_eq!(verdict.violations()[0].rule, "names");
+//! assert!(validator.check("correct-Horse-battery-9", &user).is_compliant());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Layers
+//! `syntax` (pest grammar → AST with spans) → `check` (names, types, limits, conflicts; every
+//! diagnostic at once) → [`ir`] (the rule program) → [`automata`] (regex rules as dense DFAs)
+//! → [`artifact`] (versioned, checksummed bytes) → [`runtime`] (the [`Validator`]). The runtime
+//! never depends on the compiler: with default features off, this crate is the validator alone.
+//!
+//! # Features
+//! - `compiler` (default): the language, checks, automata construction and artifact encoding.
+//! - `cli` (default): the `policyc` command line.
+
 pub mod artifact;
 #[cfg(feature = "compiler")]
 pub mod automata;
