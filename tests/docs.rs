@@ -1,6 +1,11 @@
 //! The policies shown in the README and the language reference compile.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails by panicking")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use policyc::{CompileOptions, Validator, compile_str};
 
@@ -12,7 +17,9 @@ fn policy_blocks(markdown: &str) -> Vec<String> {
         match (&mut current, line.trim_start().starts_with("```")) {
             (None, true) => current = (line.trim() == "```").then(String::new),
             (Some(block), true) => {
-                let first = block.lines().find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+                let first = block
+                    .lines()
+                    .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
                 if first.is_some_and(|l| l.starts_with("policy ")) && block.contains(" rule ") {
                     blocks.push(block.clone());
                 }
@@ -40,8 +47,10 @@ fn documented_policies_compile() {
                 .map(|l| l.split_whitespace().next().unwrap().to_string())
                 .collect();
             for name in names {
-                let options = CompileOptions { policy: Some(name.clone()), ..CompileOptions::default() };
-                let c = compile_str(doc, &block, &options).unwrap_or_else(|e| panic!("{doc}: policy `{name}`:\n{e}"));
+                let options =
+                    CompileOptions { policy: Some(name.clone()), ..CompileOptions::default() };
+                let c = compile_str(doc, &block, &options)
+                    .unwrap_or_else(|e| panic!("{doc}: policy `{name}`:\n{e}"));
                 Validator::from_bytes(&c.artifact).unwrap();
                 compiled += 1;
             }
