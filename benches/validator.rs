@@ -1,6 +1,8 @@
 //! Throughput of the embedded validator, and the cost of compiling and loading a policy.
 //! Run: `cargo bench --bench validator` (CI runs it once in test mode: `-- --test`).
 
+#![allow(clippy::panic, reason = "a benchmark with a broken setup should stop loudly")]
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_path};
