@@ -19,21 +19,14 @@ policyc check office365.policyc --user sAMAccountName=jdoe --format json < passw
 policyc check ad.policyc --input resets.jsonl   # {\"password\": \"...\", \"user\": {\"sAMAccountName\": \"jdoe\"}}"
 )]
 pub(crate) struct Args {
-    /// A compiled artifact or a policy file.
-    policy: PathBuf,
-    /// A user attribute, ATTR=VALUE (repeatable): sAMAccountName, userPrincipalName,
-    /// displayName, givenName, sn, mail, memberOf.
-    #[arg(long = "user", value_name = "ATTR=VALUE")]
-    user: Vec<String>,
+    #[command(flatten)]
+    target: policy_arg::Target,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Read JSON lines ({"password": ..., "user": {...}}) from this file instead of stdin lines.
     #[arg(long, value_name = "FILE.jsonl")]
     input: Option<PathBuf>,
-    /// The policy to compile when a policy file defines several.
-    #[arg(long)]
-    policy_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,15 +55,8 @@ struct JsonError<'a> {
 }
 
 pub(crate) fn run(args: Args) -> u8 {
-    let validator = match policy_arg::load(&args.policy, args.policy_name.as_deref()) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_ERROR;
-        }
-    };
-    let base = match input::user_context(&args.user) {
-        Ok(c) => c,
+    let (validator, base) = match args.target.load() {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("{e}");
             return EXIT_ERROR;

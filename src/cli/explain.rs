@@ -4,7 +4,6 @@ use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK, input, policy_arg};
 use crate::ir::{Bounds, Severity};
 use crate::runtime::{Detail, Explanation, Outcome};
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 /// Explain, rule by rule, why one password (read from standard input) passes or fails.
 ///
@@ -14,26 +13,13 @@ use std::path::PathBuf;
     after_help = "Example:\n  printf '%s' 'Summer2024' | policyc explain policies/ad-default.policy --user sAMAccountName=jdoe"
 )]
 pub(crate) struct Args {
-    /// A compiled artifact or a policy file.
-    policy: PathBuf,
-    /// A user attribute, ATTR=VALUE (repeatable).
-    #[arg(long = "user", value_name = "ATTR=VALUE")]
-    user: Vec<String>,
-    /// The policy to compile when a policy file defines several.
-    #[arg(long)]
-    policy_name: Option<String>,
+    #[command(flatten)]
+    target: policy_arg::Target,
 }
 
 pub(crate) fn run(args: Args) -> u8 {
-    let validator = match policy_arg::load(&args.policy, args.policy_name.as_deref()) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_ERROR;
-        }
-    };
-    let ctx = match input::user_context(&args.user) {
-        Ok(c) => c,
+    let (validator, ctx) = match args.target.load() {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("{e}");
             return EXIT_ERROR;

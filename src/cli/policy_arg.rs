@@ -1,8 +1,31 @@
 //! `POLICY_OR_ARTIFACT`: a compiled artifact, or policy source compiled on the fly.
 
+use super::input;
 use crate::artifact::MAGIC;
-use crate::{CompileOptions, Validator, compile_path};
-use std::path::Path;
+use crate::{CompileOptions, Context, Validator, compile_path};
+use std::path::{Path, PathBuf};
+
+/// The policy to check against and the user to check for (shared by `check` and `explain`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct Target {
+    /// A compiled artifact or a policy file.
+    policy: PathBuf,
+    /// A user attribute, ATTR=VALUE (repeatable): sAMAccountName, userPrincipalName,
+    /// displayName, givenName, sn, mail, memberOf.
+    #[arg(long = "user", value_name = "ATTR=VALUE")]
+    user: Vec<String>,
+    /// The policy to compile when a policy file defines several.
+    #[arg(long)]
+    policy_name: Option<String>,
+}
+
+impl Target {
+    /// The validator and the user. On failure, the message to print.
+    pub(crate) fn load(&self) -> Result<(Validator, Context), String> {
+        let validator = load(&self.policy, self.policy_name.as_deref())?;
+        Ok((validator, input::user_context(&self.user)?))
+    }
+}
 
 /// Loads a validator from an artifact file or a policy file. On failure, the message to print.
 pub(crate) fn load(path: &Path, policy: Option<&str>) -> Result<Validator, String> {

@@ -251,14 +251,12 @@ fn found_tokens<'c>(
     folded: &'c mut Option<Zeroizing<Vec<char>>>,
 ) -> impl Iterator<Item = &'c str> + 'c {
     let min = check.min_chars.max(1) as usize;
-    let tokens = ctx.get(check.attribute).iter().flat_map(move |v| {
-        let split: Box<dyn Iterator<Item = &str>> = if check.delimiters.is_empty() {
-            Box::new(std::iter::once(v.as_str()))
-        } else {
-            Box::new(v.split(|c| check.delimiters.contains(&c)))
-        };
-        split.filter(move |t| t.chars().count() >= min)
-    });
+    // With no delimiters, `split` yields the whole value once.
+    let tokens = ctx
+        .get(check.attribute)
+        .iter()
+        .flat_map(move |v| v.split(|c| check.delimiters.contains(&c)))
+        .filter(move |t| t.chars().count() >= min);
     tokens.filter(move |token| {
         if password.is_ascii() && token.is_ascii() {
             let n = token.len();
