@@ -33,7 +33,7 @@ pub fn parse_recovering(text: &str, file: FileId) -> (Option<File>, Diagnostics)
     pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
     let mut pairs = match PolicyParser::parse(Rule::file, text) {
         Ok(p) => p,
-        Err(e) => return (None, syntax_error(&e, file, text).into()),
+        Err(e) => return (None, syntax_errors(&e, file, text)),
     };
     let Some(root) = pairs.next() else {
         return (None, Diagnostic::global("empty parse tree").into());
@@ -199,11 +199,90 @@ fn one_of(mut items: Vec<String>) -> String {
     }
 }
 
-fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagnostic {
-    let pos = match e.location {
+/// At most this many syntax errors are reported for one file.
+const MAX_SYNTAX_ERRORS: usize = 10;
+
+/// Item keywords: a line starting with one of these starts a new item, where parsing resumes
+/// after a syntax error.
+const ITEM_STARTS: &[&str] = &[
+    "rule ",
+    "audit ",
+    "enforce ",
+    "override ",
+    "drop ",
+    "class ",
+    "when ",
+    "description ",
+    "reference ",
+    "}",
+];
+
+/// The first syntax error, then the next ones: the item that failed is blanked out (with
+/// spaces, so offsets stay valid) and the file parsed again, as long as the blanked text holds
+/// no brace (which would make the errors that follow spurious).
+fn syntax_errors(first: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    diags.push(syntax_error(first, file, text));
+    let mut work = text.to_string();
+    let mut pos = error_pos(first);
+    while diags.iter().count() < MAX_SYNTAX_ERRORS {
+        if !blank_item(&mut work, pos) {
+            break;
+        }
+        match PolicyParser::parse(Rule::file, &work) {
+            Ok(_) => break,
+            Err(e) => {
+                let next = error_pos(&e);
+                if next <= pos {
+                    break;
+                }
+                diags.push(syntax_error(&e, file, &work));
+                pos = next;
+            }
+        }
+    }
+    diags
+}
+
+/// Replaces the item around `pos` with spaces, from the start of its line to the next line that
+/// starts an item. Returns false when that is not safe or not possible.
+fn blank_item(work: &mut String, pos: usize) -> bool {
+    let Some(before) = work.get(..pos) else { return false };
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let mut end = work.len();
+    let mut offset = work.get(pos..).and_then(|r| r.find('\n')).map(|i| pos + i + 1);
+    while let Some(line_start) = offset {
+        let line = work.get(line_start..).unwrap_or("");
+        if ITEM_STARTS.iter().any(|k| line.trim_start().starts_with(k)) {
+            end = line_start;
+            break;
+        }
+        offset = line.find('\n').map(|i| line_start + i + 1);
+    }
+    let Some(region) = work.get(start..end) else { return false };
+    if end <= start || end == work.len() || region.contains(['{', '}']) {
+        return false;
+    }
+    let blanked: String = region
+        .chars()
+        .flat_map(|c| {
+            let n = if c == '\n' { 0 } else { c.len_utf8() };
+            std::iter::repeat_n(' ', n).chain((c == '\n').then_some('\n'))
+        })
+        .collect();
+    work.replace_range(start..end, &blanked);
+    true
+}
+
+fn error_pos(e: &pest::error::Error<Rule>) -> usize {
+    match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
-    };
+    }
+}
+
+fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagnostic {
+    let pos = error_pos(e);
     let rest = text.get(pos..).unwrap_or("");
     let word: String =
         rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').take(24).collect();
