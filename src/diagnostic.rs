@@ -135,7 +135,7 @@ impl Diagnostics {
         self.items.is_empty()
     }
 
-    /// The diagnostics, sorted by file and position (global ones first).
+    /// The diagnostics, in the order recorded (source order after [`Diagnostics::sort`]).
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.items.iter()
     }

@@ -181,3 +181,43 @@ impl ClassTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(ranges: &[(u32, u32)]) -> CharClass {
+        CharClass { name: String::new(), ranges: ranges.to_vec() }
+    }
+
+    #[test]
+    fn masks_merge_overlapping_non_ascii_ranges() {
+        // Bit 0: a-z and U+00E0-U+00FF; bit 1: U+00F0-U+0100; bit 2: everything.
+        let t = ClassTable::new(&[
+            class(&[(0x61, 0x7A), (0xE0, 0xFF)]),
+            class(&[(0xF0, 0x100)]),
+            class(&[(0, 0xD7FF), (0xE000, 0x10FFFF)]),
+        ]);
+        assert_eq!(t.mask('a'), 0b101);
+        assert_eq!(t.mask('A'), 0b100);
+        assert_eq!(t.mask('\u{E0}'), 0b101);
+        assert_eq!(t.mask('\u{F5}'), 0b111);
+        assert_eq!(t.mask('\u{100}'), 0b110);
+        assert_eq!(t.mask('\u{101}'), 0b100);
+        assert_eq!(t.mask('\u{10FFFF}'), 0b100);
+    }
+
+    #[test]
+    fn scan_measures_runs_and_counts() {
+        let t = ClassTable::new(&[class(&[(0x30, 0x39)])]);
+        let s = t.scan("aab1234321x", Needs { counts: true, runs: true });
+        assert_eq!(s.chars, 11);
+        assert_eq!(s.counts[0], 7);
+        assert_eq!(s.longest_repeat, 2);
+        assert_eq!(s.longest_sequence, 4);
+        assert_eq!(s.seen, 1);
+        assert_eq!(s.every, 0);
+        let empty = t.scan("", Needs::default());
+        assert_eq!((empty.chars, empty.seen, empty.every), (0, 0, u32::MAX));
+    }
+}

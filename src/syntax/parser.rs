@@ -677,3 +677,19 @@ impl<'a> Builder<'a> {
         Some(Spanned { value, span })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::decode_escape;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(decode_escape("\\t"), Some(('\t', 2)));
+        assert_eq!(decode_escape("\\s"), Some((' ', 2)));
+        assert_eq!(decode_escape("\\]x"), Some((']', 2)));
+        assert_eq!(decode_escape("\\u{E9}rest"), Some(('é', 6)));
+        assert_eq!(decode_escape("\\u{D800}"), None, "surrogates are not scalar values");
+        assert_eq!(decode_escape("\\q"), None);
+        assert_eq!(decode_escape("\\u{}"), None);
+    }
+}
