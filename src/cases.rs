@@ -43,6 +43,9 @@ pub struct Case {
     /// User attributes by LDAP name; a list for multi-valued ones.
     #[serde(default)]
     pub user: BTreeMap<String, Values>,
+    /// The tenant (organization) name, for Entra scoring.
+    #[serde(default)]
+    pub tenant: Option<String>,
     /// The expected verdict.
     pub compliant: bool,
     /// The exact violated rule ids, in policy order, when given.
@@ -75,6 +78,9 @@ impl Case {
             for v in values {
                 ctx.add_named(name, v.clone()).map_err(|e| e.to_string())?;
             }
+        }
+        if let Some(t) = &self.tenant {
+            ctx.set_tenant(t.clone());
         }
         Ok(ctx)
     }

@@ -22,6 +22,8 @@ pub struct Program {
     pub classes: Vec<CharClass>,
     /// The rules, in source order (base policy first).
     pub rules: Vec<Rule>,
+    /// Banned-term sets, each normalized with its own table, by index.
+    pub term_sets: Vec<TermSet>,
     /// Unicode simple case folding, for the rules that compare ignoring case: `(c, r)` for every
     /// non-ASCII character `c` whose folding representative `r` differs from it, sorted by `c`.
     /// Empty when no rule ignores case. Shipping the table keeps case-insensitive matching
@@ -180,6 +182,125 @@ pub enum Predicate {
     MaxSequence(u32),
     /// The password does not contain, ignoring case, any of these attribute values or tokens.
     NotContains(Vec<Containment>),
+    /// The normalized password does not match a term of the set in the given mode.
+    Avoid {
+        /// Index in [`Program::term_sets`].
+        set: u32,
+        /// How a term must occur to count.
+        mode: MatchMode,
+    },
+    /// Entra Password Protection: normalize, reject the user's first or last name, then score
+    /// the password against the sets (fuzzy) and the tenant name; at least `min_points` passes.
+    EntraScore {
+        /// Indices in [`Program::term_sets`] (normalized with the Entra table).
+        sets: Vec<u32>,
+        /// Points needed (Entra: 5).
+        min_points: u32,
+    },
+    /// zxcvbn's score (0-4) of the password, with the user's attributes as user inputs.
+    Strength {
+        /// Lowest accepted score.
+        min_score: u8,
+    },
+}
+
+/// How a banned term must occur in the normalized password to match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MatchMode {
+    /// The whole password equals the term.
+    Exact,
+    /// The term occurs anywhere in the password.
+    Contains,
+    /// The term occurs anywhere with at most one edit (substitution, insertion, deletion).
+    Fuzzy,
+}
+
+impl MatchMode {
+    /// `exact`, `contains` or `fuzzy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchMode::Exact => "exact",
+            MatchMode::Contains => "contains",
+            MatchMode::Fuzzy => "fuzzy",
+        }
+    }
+}
+
+/// A normalization table: optional case folding, then single-character substitutions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Normalization {
+    /// How the table is named (`entra`, `leet`).
+    pub name: String,
+    /// Apply Unicode simple case folding first.
+    pub lowercase: bool,
+    /// Substitutions, sorted by the character replaced.
+    pub map: Vec<(char, char)>,
+}
+
+impl Normalization {
+    /// Entra Password Protection's documented normalization: lowercase, then
+    /// `0→o`, `1→l`, `$→s`, `@→a`.
+    pub fn entra() -> Normalization {
+        Normalization {
+            name: "entra".to_string(),
+            lowercase: true,
+            map: vec![('$', 's'), ('0', 'o'), ('1', 'l'), ('@', 'a')],
+        }
+    }
+}
+
+/// A banned-term list, normalized: distinct terms, sorted, stored as one string and end offsets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermSet {
+    /// The list's name in the policy.
+    pub name: String,
+    /// The normalization applied to the terms and, at check time, to the password.
+    pub normalization: Normalization,
+    /// The terms, concatenated.
+    pub text: String,
+    /// End offset of each term in `text`.
+    pub ends: Vec<u32>,
+}
+
+impl TermSet {
+    /// Builds a set from normalized terms (sorted and deduplicated here).
+    pub fn new(name: String, normalization: Normalization, mut terms: Vec<String>) -> TermSet {
+        terms.sort_unstable();
+        terms.dedup();
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(terms.len());
+        for t in &terms {
+            text.push_str(t);
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        TermSet { name, normalization, text, ends }
+    }
+
+    /// The terms, in sorted order.
+    pub fn terms(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(a, b)| self.text.get(a as usize..b as usize).unwrap_or(""))
+    }
+
+    /// The term with this index.
+    pub fn term(&self, index: u32) -> &str {
+        let i = index as usize;
+        let start = if i == 0 { 0 } else { self.ends.get(i - 1).copied().unwrap_or(0) };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.text.get(start as usize..end as usize).unwrap_or("")
+    }
+
+    /// How many terms.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the set has no term.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
 }
 
 /// One attribute-containment check.

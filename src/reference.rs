@@ -8,7 +8,12 @@
 //! [`Validator`]: crate::Validator
 
 use crate::Context;
-use crate::ir::{Condition, Containment, Predicate, Program, Rule};
+use crate::ir::{
+    Attribute, Condition, Containment, MatchMode, Normalization, Predicate, Program, Rule,
+    Severity, TermSet,
+};
+use crate::runtime::fold::Folding;
+use crate::runtime::terms::{FUZZY_MIN_CHARS, normalize_into};
 use crate::runtime::{INPUT_SIZE_RULE, MAX_INPUT_BYTES};
 use regex_automata::nfa::thompson::pikevm::PikeVM;
 
@@ -17,10 +22,22 @@ pub fn violations(program: &Program, password: &str, ctx: &Context) -> Vec<Strin
     if password.len() > MAX_INPUT_BYTES {
         return vec![INPUT_SIZE_RULE.to_string()];
     }
+    let failed = |r: &&Rule| applies(r, password, ctx) && !holds(program, r, password, ctx);
+    let is_strength = |r: &&Rule| matches!(r.predicate, Predicate::Strength { .. });
+    // Strength rules are judged only when every other enforce rule passes.
+    let others: Vec<&Rule> =
+        program.rules.iter().filter(|r| !is_strength(r)).filter(failed).collect();
+    let gate = others.iter().all(|r| r.severity == Severity::Audit);
     program
         .rules
         .iter()
-        .filter(|r| applies(r, password, ctx) && !holds(program, r, password, ctx))
+        .filter(|r| {
+            if is_strength(r) {
+                gate && failed(r)
+            } else {
+                others.iter().any(|o| std::ptr::eq(*o, *r))
+            }
+        })
         .map(|r| r.id.as_str().to_string())
         .collect()
 }
@@ -68,7 +85,129 @@ fn holds(program: &Program, rule: &Rule, password: &str, ctx: &Context) -> bool 
         Predicate::NotContains(checks) => {
             !checks.iter().any(|c| contains_attribute(c, password, ctx))
         }
+        Predicate::Avoid { set, mode } => match program.term_sets.get(*set as usize) {
+            Some(ts) => !matches_terms(program, ts, *mode, password),
+            None => false,
+        },
+        Predicate::EntraScore { sets, min_points } => {
+            let sets: Vec<&TermSet> =
+                sets.iter().filter_map(|&i| program.term_sets.get(i as usize)).collect();
+            entra_passes(program, &sets, password, ctx, *min_points)
+        }
+        Predicate::Strength { min_score } => strength(password, ctx) >= *min_score,
     }
+}
+
+#[cfg(feature = "strength")]
+fn strength(password: &str, ctx: &Context) -> u8 {
+    crate::runtime::strength::score(password, ctx)
+}
+
+#[cfg(not(feature = "strength"))]
+fn strength(_password: &str, _ctx: &Context) -> u8 {
+    0
+}
+
+fn normalized(program: &Program, norm: &Normalization, text: &str) -> Vec<char> {
+    let mut out = String::new();
+    normalize_into(norm, Folding::new(&program.case_folds), text, &mut out);
+    out.chars().collect()
+}
+
+/// Whether `a` and `b` are at most one edit apart: past their first difference, the rest must
+/// be equal after skipping one character of the longer (or one of each, if equally long).
+fn within_one_edit(a: &[char], b: &[char]) -> bool {
+    let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    match long.iter().zip(short).position(|(x, y)| x != y) {
+        None => true,
+        Some(i) if long.len() == short.len() => long[i + 1..] == short[i + 1..],
+        Some(i) => long[i + 1..] == short[i..],
+    }
+}
+
+/// Edits between a substring and a term, if it is a match: exact only for short terms.
+fn term_edits(sub: &[char], term: &[char], fuzzy: bool) -> Option<u8> {
+    if sub == term {
+        Some(0)
+    } else if fuzzy
+        && term.len() >= FUZZY_MIN_CHARS as usize
+        && !sub.is_empty()
+        && within_one_edit(sub, term)
+    {
+        Some(1)
+    } else {
+        None
+    }
+}
+
+fn matches_terms(program: &Program, ts: &TermSet, mode: MatchMode, password: &str) -> bool {
+    let p = normalized(program, &ts.normalization, password);
+    ts.terms().any(|t| {
+        let t: Vec<char> = t.chars().collect();
+        match mode {
+            MatchMode::Exact => p == t,
+            MatchMode::Contains => p.windows(t.len().max(1)).any(|w| w == t.as_slice()),
+            MatchMode::Fuzzy => (0..p.len()).any(|i| {
+                // Substrings within one character of the term's length.
+                let lo = (i + t.len()).saturating_sub(1).max(i + 1);
+                let hi = (i + t.len() + 1).min(p.len());
+                (lo..=hi).any(|j| term_edits(&p[i..j], &t, true).is_some())
+            }),
+        }
+    })
+}
+
+fn entra_passes(
+    program: &Program,
+    sets: &[&TermSet],
+    password: &str,
+    ctx: &Context,
+    min: u32,
+) -> bool {
+    let norm = Normalization::entra();
+    let p = normalized(program, &norm, password);
+    let has = |needle: &[char]| needle.len() >= 4 && p.windows(needle.len()).any(|w| w == needle);
+    for a in [Attribute::GivenName, Attribute::Surname] {
+        if ctx.get(a).iter().any(|name| has(&normalized(program, &norm, name))) {
+            return false;
+        }
+    }
+    let tenant: Vec<char> = ctx.tenant().map(|t| normalized(program, &norm, t)).unwrap_or_default();
+    // Terms by length: a substring is only compared with terms within one character of its length.
+    let mut by_len: std::collections::HashMap<usize, Vec<Vec<char>>> =
+        std::collections::HashMap::new();
+    for t in sets.iter().flat_map(|s| s.terms()) {
+        let t: Vec<char> = t.chars().collect();
+        by_len.entry(t.len()).or_default().push(t);
+    }
+    let longest = by_len.keys().copied().max().unwrap_or(0).max(tenant.len()) + 1;
+    let mut points = 0;
+    let mut i = 0;
+    while i < p.len() {
+        // The best candidate starting at i: fewest edits, then longest.
+        let mut best: Option<(u8, usize)> = None;
+        for j in i + 1..=p.len().min(i + longest) {
+            let sub = &p[i..j];
+            let near = (sub.len().saturating_sub(1)..=sub.len() + 1)
+                .filter_map(|n| by_len.get(&n))
+                .flatten();
+            let mut edits = near.filter_map(|t| term_edits(sub, t, true)).min();
+            if tenant.len() >= 4 && sub == tenant.as_slice() {
+                edits = Some(0);
+            }
+            if let Some(e) = edits
+                && best.is_none_or(|(be, bj)| e < be || (e == be && j > bj))
+            {
+                best = Some((e, j));
+            }
+        }
+        points += 1;
+        i = best.map_or(i + 1, |(_, j)| j);
+    }
+    points >= min
 }
 
 /// Length of the longest run of characters where each follows the previous by `next`.

@@ -44,6 +44,16 @@ fn ad_default_cases() {
 }
 
 #[test]
+fn banned_terms_and_entra_scoring() {
+    run("tests/cases/terms.yaml");
+}
+
+#[test]
+fn entra_password_protection_cases() {
+    run("policies/tests/entra-password-protection.yaml");
+}
+
+#[test]
 fn every_rule_kind() {
     run("tests/cases/all_rules.yaml");
 }

@@ -42,6 +42,7 @@ fn policies() -> &'static [Policy] {
             })
             .collect();
         v.push(compiled("tests/policies/all_rules.policy", Some("all_rules")));
+        v.push(compiled("tests/policies/terms.policy", None));
         assert!(v.len() >= 3);
         v
     })
@@ -125,7 +126,9 @@ proptest! {
 
     #[test]
     fn compiled_validator_agrees_with_reference(pw in password(), ctx in user()) {
-        for p in policies() {
+        // Policies with large term lists have their own, smaller test below: the brute-force
+        // oracle is slow on them.
+        for p in policies().iter().filter(|p| p.program.term_sets.iter().all(|s| s.len() < 1000)) {
             let verdict = p.validator.check(&pw, &ctx);
             let compiled: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
             let oracle = reference::violations(&p.program, &pw, &ctx);
@@ -176,6 +179,68 @@ fn folds() -> &'static [(u32, u32)] {
     let p = policies().iter().find(|p| p.program.name == "ad_default").unwrap();
     assert!(!p.program.case_folds.is_empty());
     &p.program.case_folds
+}
+
+/// Characters that make banned-term matches likely: a tiny alphabet plus Entra's substitutions.
+fn term_text(len: std::ops::Range<usize>) -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        proptest::sample::select(vec!['a', 'b', 'c', 'A', '0', '1', '$', '@', 's', 'l', 'é', ' ']),
+        len,
+    )
+    .prop_map(|v| v.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The trie search agrees with brute force over every substring and term, in every mode,
+    /// and so does the Entra score, on random lists.
+    #[test]
+    fn term_matching_agrees_with_brute_force(
+        terms in proptest::collection::vec(term_text(1..7), 1..12),
+        pw in term_text(0..14),
+        given in proptest::option::of(term_text(3..6)),
+        tenant in proptest::option::of(term_text(3..7)),
+    ) {
+        let list: Vec<String> = terms.iter().map(|t| format!("{:?}", t.trim())).filter(|t| t != "\"\"").collect();
+        prop_assume!(!list.is_empty());
+        let source = format!(
+            "policy p {{\n  terms t = [{}]\n  normalization n = lowercase then \"a\" -> \"b\"\n  \
+             rule e \"m\" : avoid t exact\n  rule c \"m\" : avoid t contains after entra\n  \
+             rule f \"m\" : avoid t fuzzy after n\n  rule s \"m\" : entra score >= 5 using {{ t }}\n}}\n",
+            list.join(", ")
+        );
+        let c = compile_str("prop.policy", &source, &CompileOptions::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let v = Validator::from_bytes(&c.artifact).unwrap();
+        let mut ctx = Context::new();
+        if let Some(g) = given {
+            ctx.set(Attribute::GivenName, g);
+        }
+        if let Some(t) = tenant {
+            ctx.set_tenant(t);
+        }
+        let compiled: Vec<&str> = v.check(&pw, &ctx).violations().iter().map(|x| x.rule).collect();
+        prop_assert_eq!(compiled, reference::violations(&c.program, &pw, &ctx));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The shipped Entra policy (30,000-term list) against the oracle, on short passwords.
+    #[test]
+    fn large_lists_agree_with_reference(
+        pw in prop_oneof![
+            term_text(0..20),
+            "(pass|word|love|summer|dragon|[a-z0-9!@$]){1,6}",
+        ],
+        ctx in user(),
+    ) {
+        for p in policies().iter().filter(|p| p.program.term_sets.iter().any(|s| s.len() >= 1000)) {
+            let compiled: Vec<&str> = p.validator.check(&pw, &ctx).violations().iter().map(|v| v.rule).collect();
+            prop_assert_eq!(compiled, reference::violations(&p.program, &pw, &ctx), "policy {}", p.program.name);
+        }
+    }
 }
 
 fn check_fold(c: char) {

@@ -57,6 +57,11 @@ pub enum LoadError {
         "artifact is corrupted: the SHA-256 of its payload does not match its header; recompile the policy"
     )]
     ChecksumMismatch,
+    /// The artifact needs a capability this build does not have.
+    #[error(
+        "artifact needs {0}, which this build of policyc does not include; use a build with the default features"
+    )]
+    Unsupported(String),
     /// The payload's structure is invalid even though its checksum matches.
     #[error("artifact is malformed: {0}; recompile the policy")]
     Malformed(String),

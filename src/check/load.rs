@@ -2,17 +2,24 @@
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::syntax::ast::File;
+use crate::syntax::ast::{Item, TermsSource};
 use crate::syntax::parse_recovering;
 use crate::syntax::span::{FileId, SourceMap, Span};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Largest policy file read, in bytes.
 pub const MAX_SOURCE_BYTES: usize = 1 << 20;
 
+/// Largest term-list file read, in bytes.
+pub const MAX_LIST_BYTES: usize = 64 << 20;
+
 /// Every file of one compilation, parsed. The first is the one the user named.
 #[derive(Debug, Default)]
 pub(crate) struct Loaded {
     pub files: Vec<(FileId, File)>,
+    /// Term-list files, by the span of the path that names them.
+    pub lists: HashMap<Span, FileId>,
     /// Some file could not be read or parsed: checking the rest would report phantom errors.
     pub incomplete: bool,
 }
@@ -114,8 +121,71 @@ fn parse_and_follow(
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let imports = file.imports.clone();
+    for policy in &file.policies {
+        for item in &policy.items {
+            if let Item::Terms(t) = item
+                && let TermsSource::File(f) = &t.source
+            {
+                load_list(&dir.join(&f.value), f.span, sources, diags, loaded);
+            }
+        }
+    }
     loaded.files.push((id, file));
     for import in imports {
         load_one(&dir.join(&import.value), Some(import.span), sources, diags, loaded, seen);
+    }
+}
+
+/// Reads a term list named at `span`; problems are reported there.
+fn load_list(
+    path: &Path,
+    span: Span,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+    loaded: &mut Loaded,
+) {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                format!("cannot read term list `{}`: {e}", path.display()),
+                span,
+                "named here",
+            ));
+            return;
+        }
+    };
+    if bytes.len() > MAX_LIST_BYTES {
+        diags.push(Diagnostic::error(
+            format!(
+                "term list `{}` is {} bytes; the limit is {MAX_LIST_BYTES}",
+                path.display(),
+                bytes.len()
+            ),
+            span,
+            "named here",
+        ));
+        return;
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let id = sources.add(path, text);
+            loaded.lists.insert(span, id);
+        }
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
+            diags.push(
+                Diagnostic::error(
+                    format!(
+                        "term list `{}` is not valid UTF-8 (line {line}, byte {valid})",
+                        path.display()
+                    ),
+                    span,
+                    "named here",
+                )
+                .with_help("save the list as UTF-8"),
+            );
+        }
     }
 }

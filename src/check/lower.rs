@@ -8,7 +8,9 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::ir::{
     self, Attribute, Bounds, CharClass, ClassId, Containment, Predicate, Program, RuleId, Severity,
 };
+use crate::ir::{MatchMode, Normalization, TermSet};
 use crate::runtime::{MAX_CLASSES, MAX_INPUT_BYTES};
+use crate::syntax::ast::ModeKw;
 use crate::syntax::ast::{self, Bound, CmpOp, SetExpr, SeverityKw, Spanned};
 use crate::syntax::span::{SourceMap, Span};
 use std::collections::HashMap;
@@ -25,11 +27,24 @@ pub(crate) struct Lowerer<'s> {
     classes: Vec<CharClass>,
     /// Built automata by pattern (`None`: the pattern failed and was reported).
     regexes: HashMap<String, Option<Vec<u8>>>,
+    /// Term sets built so far, by (list, normalization).
+    term_sets: Vec<TermSet>,
+    term_index: HashMap<(String, String), u32>,
+    /// The case-folding table, computed when first needed.
+    folds: Option<Vec<(u32, u32)>>,
 }
 
 impl<'s> Lowerer<'s> {
     pub(crate) fn new(sources: &'s SourceMap, limits: DfaLimits) -> Lowerer<'s> {
-        Lowerer { sources, limits, classes: Vec::new(), regexes: HashMap::new() }
+        Lowerer {
+            sources,
+            limits,
+            classes: Vec::new(),
+            regexes: HashMap::new(),
+            term_sets: Vec::new(),
+            term_index: HashMap::new(),
+            folds: None,
+        }
     }
 
     pub(crate) fn rule(
@@ -237,7 +252,104 @@ impl<'s> Lowerer<'s> {
                     min_chars: 3,
                 },
             ]),
+            ast::Predicate::Avoid { list, mode, after } => {
+                let norm = match after {
+                    Some(n) => match scope.norm(&n.value) {
+                        Some(norm) => norm,
+                        None => {
+                            diags.push(sets::unknown_name(
+                                "normalization",
+                                &n.value,
+                                n.span,
+                                scope.norm_names(),
+                            ));
+                            return None;
+                        }
+                    },
+                    None => {
+                        Normalization { name: "none".into(), lowercase: false, map: Vec::new() }
+                    }
+                };
+                let set = self.term_set(list, &norm, scope, diags)?;
+                let mode = match mode.value {
+                    ModeKw::Exact => MatchMode::Exact,
+                    ModeKw::Contains => MatchMode::Contains,
+                    ModeKw::Fuzzy => MatchMode::Fuzzy,
+                };
+                Predicate::Avoid { set, mode }
+            }
+            ast::Predicate::EntraScore { op, points, lists } => {
+                let min_points = match op.value {
+                    CmpOp::Ge => points.value,
+                    CmpOp::Gt => points.value + 1,
+                    _ => {
+                        diags.push(
+                            Diagnostic::error("an `entra score` takes a lower limit", op.span, "expected `>=` or `>`")
+                                .with_help("Entra passes a password with at least 5 points: write `entra score >= 5`"),
+                        );
+                        return None;
+                    }
+                };
+                let mut sets = Vec::new();
+                for l in lists {
+                    sets.push(self.term_set(l, &Normalization::entra(), scope, diags)?);
+                }
+                Predicate::EntraScore {
+                    sets,
+                    min_points: u32::try_from(min_points).unwrap_or(u32::MAX),
+                }
+            }
+            ast::Predicate::Strength(op, n) => {
+                if n.value > 4 {
+                    diags.push(
+                        Diagnostic::error(
+                            format!("strength score {} is out of range", n.value),
+                            n.span,
+                            "zxcvbn scores run from 0 to 4",
+                        )
+                        .with_help("3 is \"safely unguessable\", 4 \"very unguessable\""),
+                    );
+                    return None;
+                }
+                let min_score = match op.value {
+                    CmpOp::Ge => n.value,
+                    CmpOp::Gt if n.value < 4 => n.value + 1,
+                    _ => {
+                        diags.push(Diagnostic::error(
+                            "a `strength` rule takes a lower limit",
+                            op.span,
+                            "expected `>=`, or `>` below 4",
+                        ));
+                        return None;
+                    }
+                };
+                Predicate::Strength { min_score: u8::try_from(min_score).unwrap_or(4) }
+            }
         })
+    }
+
+    /// The index of the term set for a list under a normalization, building it once.
+    fn term_set(
+        &mut self,
+        list: &Spanned<String>,
+        norm: &Normalization,
+        scope: &Scope,
+        diags: &mut Diagnostics,
+    ) -> Option<u32> {
+        let Some(terms) = scope.list(&list.value) else {
+            diags.push(sets::unknown_name("term list", &list.value, list.span, scope.list_names()));
+            return None;
+        };
+        let key = (list.value.clone(), norm.name.clone());
+        if let Some(&i) = self.term_index.get(&key) {
+            return Some(i);
+        }
+        let folds = self.folds.get_or_insert_with(sets::case_fold_table);
+        let normalized = super::terms::normalize_terms(&terms, norm, folds);
+        let i = u32::try_from(self.term_sets.len()).ok()?;
+        self.term_sets.push(TermSet::new(list.value.clone(), norm.clone(), normalized));
+        self.term_index.insert(key, i);
+        Some(i)
     }
 
     /// Evaluates a set expression and interns it as a class.
@@ -316,6 +428,9 @@ impl<'s> Lowerer<'s> {
         let mut remap: HashMap<u16, ClassId> = HashMap::new();
         let mut classes: Vec<CharClass> = Vec::new();
         let mut dfas = Vec::new();
+        // Old term-set index -> new, and the old indices kept, in first-use order.
+        let mut set_map: HashMap<u32, u32> = HashMap::new();
+        let mut term_sets: Vec<u32> = Vec::new();
         for p in &mut placed {
             let mut too_many = false;
             let mut map = |c: &mut ClassId| {
@@ -342,6 +457,12 @@ impl<'s> Lowerer<'s> {
                         self.regexes.get(pattern.as_str()).cloned().flatten().unwrap_or_default(),
                     );
                 }
+                Predicate::Avoid { set, .. } => *set = keep_set(*set, &mut set_map, &mut term_sets),
+                Predicate::EntraScore { sets, .. } => {
+                    for s in sets.iter_mut() {
+                        *s = keep_set(*s, &mut set_map, &mut term_sets);
+                    }
+                }
                 _ => {}
             }
             if too_many {
@@ -352,21 +473,37 @@ impl<'s> Lowerer<'s> {
                 return None;
             }
         }
-        let ignores_case = placed.iter().any(|p| {
-            matches!(p.rule.predicate, Predicate::NotContains(_))
-                || p.rule.conditions.iter().any(|c| matches!(c, ir::Condition::Has { .. }))
-        });
+        let term_sets: Vec<TermSet> =
+            term_sets.into_iter().filter_map(|i| self.term_sets.get(i as usize).cloned()).collect();
+        let ignores_case = term_sets.iter().any(|s| s.normalization.lowercase)
+            || placed.iter().any(|p| {
+                matches!(p.rule.predicate, Predicate::NotContains(_) | Predicate::EntraScore { .. })
+                    || p.rule.conditions.iter().any(|c| matches!(c, ir::Condition::Has { .. }))
+            });
         let program = Program {
             name: name.to_string(),
             description,
             reference,
             classes,
             rules: placed.iter().map(|p| p.rule.clone()).collect(),
-            case_folds: if ignores_case { sets::case_fold_table() } else { Vec::new() },
+            term_sets,
+            case_folds: if ignores_case {
+                self.folds.take().unwrap_or_else(sets::case_fold_table)
+            } else {
+                Vec::new()
+            },
         };
         lints::check_program(&program, &placed, diags);
         Some(Checked { program, dfas })
     }
+}
+
+/// The new index of a used term set, recording it on first use.
+fn keep_set(old: u32, map: &mut HashMap<u32, u32>, kept: &mut Vec<u32>) -> u32 {
+    *map.entry(old).or_insert_with(|| {
+        kept.push(old);
+        u32::try_from(kept.len() - 1).unwrap_or(u32::MAX)
+    })
 }
 
 /// Maps a byte offset in a pattern (where `\/` became `/`) back to the source text.

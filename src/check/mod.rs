@@ -5,6 +5,7 @@ mod lints;
 pub(crate) mod load;
 mod lower;
 pub(crate) mod sets;
+mod terms;
 
 use crate::automata::DfaLimits;
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -76,6 +77,8 @@ pub(crate) fn check(
     let mut r = lower::Lowerer::new(sources, limits);
     let mut resolver = Resolver {
         policies: &policies,
+        lists: &loaded.lists,
+        sources,
         lowerer: &mut r,
         stack: Vec::new(),
         done: HashMap::new(),
@@ -138,6 +141,8 @@ fn quoted(names: &[&str]) -> String {
 
 struct Resolver<'a, 'l> {
     policies: &'a HashMap<&'a str, &'a Policy>,
+    lists: &'a HashMap<Span, crate::syntax::span::FileId>,
+    sources: &'a SourceMap,
     lowerer: &'l mut lower::Lowerer<'a>,
     stack: Vec<String>,
     done: HashMap<String, Option<Resolved>>,
@@ -276,6 +281,46 @@ impl<'a> Resolver<'a, '_> {
                 Item::Drop(d) => {
                     if let Some(pos) = self.base_rule(state, &d.id.value, d.id.span, ctx, "drop") {
                         state.rules.remove(pos);
+                    }
+                }
+                Item::Terms(t) => {
+                    if state.scope.has_list(&t.name.value) {
+                        let d = Diagnostic::error(
+                            format!("term list `{}` is already defined", t.name.value),
+                            t.name.span,
+                            "choose another name",
+                        );
+                        self.diags.push(d);
+                        continue;
+                    }
+                    if let Some(list) = terms::read_list(t, self.lists, self.sources, self.diags) {
+                        if list.is_empty() {
+                            self.diags.push(Diagnostic::warning(
+                                format!("term list `{}` is empty", t.name.value),
+                                t.name.span,
+                                "no term",
+                            ));
+                        }
+                        state.scope.define_list(&t.name.value, list);
+                    }
+                }
+                Item::Normalization(n) => {
+                    if state.scope.has_norm(&n.name.value) {
+                        let what = if terms::BUILTIN_NORMALIZATIONS.contains(&n.name.value.as_str())
+                        {
+                            "a built-in normalization"
+                        } else {
+                            "already defined"
+                        };
+                        self.diags.push(Diagnostic::error(
+                            format!("normalization `{}` is {what}", n.name.value),
+                            n.name.span,
+                            "choose another name",
+                        ));
+                        continue;
+                    }
+                    if let Some(norm) = terms::normalization(n, self.diags) {
+                        state.scope.define_norm(norm);
                     }
                 }
                 Item::When(w) => {

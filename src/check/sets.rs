@@ -1,10 +1,13 @@
 //! Character-set expressions → sets of scalar values; the built-in classes.
 
+use super::terms::{BUILTIN_NORMALIZATIONS, builtin_normalization};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::ir::Normalization;
 use crate::syntax::ast::{SetExpr, SetItem, SetOp};
 use crate::syntax::span::Span;
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, HirKind};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// A set of scalar values (regex-syntax's interval set).
 pub(crate) type Set = ClassUnicode;
@@ -69,11 +72,47 @@ fn single(a: char, b: char) -> Set {
 #[derive(Debug, Clone)]
 pub(crate) struct Scope {
     user: BTreeMap<String, Set>,
+    /// Term lists by name: their terms as written (shared: a list can be large).
+    lists: BTreeMap<String, Rc<Vec<String>>>,
+    /// User-defined normalization tables by name.
+    norms: BTreeMap<String, Normalization>,
 }
 
 impl Scope {
     pub(crate) fn new() -> Scope {
-        Scope { user: BTreeMap::new() }
+        Scope { user: BTreeMap::new(), lists: BTreeMap::new(), norms: BTreeMap::new() }
+    }
+
+    pub(crate) fn list(&self, name: &str) -> Option<Rc<Vec<String>>> {
+        self.lists.get(name).cloned()
+    }
+
+    pub(crate) fn has_list(&self, name: &str) -> bool {
+        self.lists.contains_key(name)
+    }
+
+    pub(crate) fn define_list(&mut self, name: &str, terms: Vec<String>) {
+        self.lists.insert(name.to_string(), Rc::new(terms));
+    }
+
+    pub(crate) fn list_names(&self) -> impl Iterator<Item = &str> {
+        self.lists.keys().map(String::as_str)
+    }
+
+    pub(crate) fn norm(&self, name: &str) -> Option<Normalization> {
+        self.norms.get(name).cloned().or_else(|| builtin_normalization(name))
+    }
+
+    pub(crate) fn has_norm(&self, name: &str) -> bool {
+        self.norms.contains_key(name) || BUILTIN_NORMALIZATIONS.contains(&name)
+    }
+
+    pub(crate) fn define_norm(&mut self, norm: Normalization) {
+        self.norms.insert(norm.name.clone(), norm);
+    }
+
+    pub(crate) fn norm_names(&self) -> impl Iterator<Item = &str> {
+        self.norms.keys().map(String::as_str).chain(BUILTIN_NORMALIZATIONS.iter().copied())
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Set> {

@@ -197,10 +197,58 @@ fn describe(d: &Detail, passed: bool) -> String {
                 format!("It contains {}, ignoring case. Remove it.", parts.join(", "))
             }
         }
+        Detail::Terms { list, mode, matched } => match matched {
+            None => format!("No term of the list `{list}` matches ({}).", mode_words(*mode)),
+            Some(t) if t.is_empty() => format!(
+                "The whole password is a banned term of the list `{list}` ({}). Choose another password.",
+                mode_words(*mode)
+            ),
+            Some(t) => format!(
+                "It matches the banned term `{t}` from the list `{list}` ({}). Avoid that word and its look-alikes.",
+                mode_words(*mode)
+            ),
+        },
+        Detail::Entra { points, min_points, name: Some(attribute), .. } => {
+            let _ = (points, min_points);
+            format!("It contains the user's {} (after normalization). Do not use your name.", name_words(*attribute))
+        }
+        Detail::Entra { whole_password: true, .. } => {
+            "The whole password is a banned password, or one character away from one. Choose another password.".to_string()
+        }
+        Detail::Entra { points, min_points, name: None, terms, .. } => {
+            let found = if terms.is_empty() {
+                "no banned term".to_string()
+            } else {
+                format!("banned terms {}", terms.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "))
+            };
+            let fix = if passed { "" } else { " Add characters that are not part of a common word." };
+            format!("It scores {points} points ({found}, 1 point each, plus 1 per other character); {min_points} are needed.{fix}")
+        }
+        Detail::Strength { score, min_score } => {
+            let fix = if passed { "" } else { " Make it longer and less predictable." };
+            format!("Its estimated strength is {score} of 4; the rule needs {min_score}.{fix}")
+        }
         Detail::None => String::new(),
     }
 }
 
 fn count_chars(n: usize) -> String {
     if n == 1 { "1 character is".into() } else { format!("{n} characters are") }
+}
+
+fn mode_words(mode: crate::ir::MatchMode) -> &'static str {
+    match mode {
+        crate::ir::MatchMode::Exact => "the whole password",
+        crate::ir::MatchMode::Contains => "anywhere in the password",
+        crate::ir::MatchMode::Fuzzy => {
+            "anywhere, with up to one character changed, added or removed"
+        }
+    }
+}
+
+fn name_words(a: crate::ir::Attribute) -> &'static str {
+    match a {
+        crate::ir::Attribute::Surname => "last name",
+        _ => "first name",
+    }
 }

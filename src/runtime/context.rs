@@ -7,6 +7,7 @@ use crate::ir::{Attribute, UnknownAttribute};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     values: [Vec<String>; Attribute::ALL.len()],
+    tenant: Option<String>,
 }
 
 impl Context {
@@ -45,6 +46,23 @@ impl Context {
         let attribute: Attribute = name.parse()?;
         self.add(attribute, value);
         Ok(())
+    }
+
+    /// Sets the tenant (organization) name, which Entra Password Protection scores like a
+    /// banned term.
+    pub fn with_tenant(mut self, tenant: impl Into<String>) -> Context {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Sets the tenant name.
+    pub fn set_tenant(&mut self, tenant: impl Into<String>) {
+        self.tenant = Some(tenant.into());
+    }
+
+    /// The tenant name, if known.
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
     }
 
     /// The values of an attribute (empty when unset).

@@ -1,6 +1,6 @@
 //! A rule-by-rule account of one check, for `policyc explain` and help desks.
 
-use crate::ir::{Attribute, Bounds, Rule};
+use crate::ir::{Attribute, Bounds, MatchMode, Rule};
 
 /// Every rule of the policy with its outcome for one password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +114,35 @@ pub enum Detail {
         checked: Vec<Attribute>,
         /// (attribute, the value or token found in the password).
         found: Vec<(Attribute, String)>,
+    },
+    /// A banned-term rule: the term matched, if any (never the password).
+    Terms {
+        /// The list's name.
+        list: String,
+        /// The match mode.
+        mode: MatchMode,
+        /// The (normalized) term found; `Some("")` when it is the whole password (not shown).
+        matched: Option<String>,
+    },
+    /// Entra Password Protection scoring.
+    Entra {
+        /// The password's points.
+        points: u32,
+        /// Points needed.
+        min_points: u32,
+        /// A first or last name found in the password (an outright rejection).
+        name: Option<Attribute>,
+        /// The banned terms counted, in order.
+        terms: Vec<String>,
+        /// The whole password is a banned term (not shown).
+        whole_password: bool,
+    },
+    /// A strength rule.
+    Strength {
+        /// zxcvbn's score of the password (0-4).
+        score: u8,
+        /// Lowest accepted score.
+        min_score: u8,
     },
     /// Nothing to report (the rule did not apply).
     None,

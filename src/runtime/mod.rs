@@ -2,9 +2,13 @@
 //! [`Verdict`]. Nothing here depends on the compiler.
 
 mod context;
+pub mod entra;
 mod explain;
 pub mod fold;
 mod scan;
+#[cfg(feature = "strength")]
+pub mod strength;
+pub mod terms;
 mod validator;
 mod verdict;
 

@@ -1,12 +1,14 @@
 //! The embedded validator: load an artifact, check passwords.
 
 use super::context::Context;
+use super::entra;
 use super::explain::{Detail, Explanation, Outcome, RuleReport};
 use super::fold::{Folding, contains_folded};
 use super::scan::{ClassTable, MAX_CLASSES, Needs, Scan};
+use super::terms::{self, Trie, normalize_into};
 use super::verdict::{Verdict, Violation};
 use crate::artifact::{self, LoadError};
-use crate::ir::{Condition, Containment, Predicate, Program, Rule};
+use crate::ir::{Attribute, Condition, Containment, Predicate, Program, Rule, Severity};
 use regex_automata::Input;
 use regex_automata::dfa::{Automaton, dense::DFA};
 use std::path::Path;
@@ -27,7 +29,11 @@ pub struct Validator {
     program: Program,
     dfas: Vec<DFA<Vec<u32>>>,
     table: ClassTable,
+    /// One trie per term set, built at load.
+    tries: Vec<Trie>,
     needs: Needs,
+    /// Some rule is a strength rule (evaluated last, and only when the others pass).
+    has_strength: bool,
     digest: [u8; 32],
 }
 
@@ -43,14 +49,33 @@ impl Validator {
         verify_program(&program, decoded.dfas.len())?;
         let table = ClassTable::new(&program.classes);
         let mut needs = Needs::default();
+        let mut has_strength = false;
         for rule in &program.rules {
             match rule.predicate {
                 Predicate::Count { .. } => needs.counts = true,
                 Predicate::MaxRepeat(_) | Predicate::MaxSequence(_) => needs.runs = true,
+                Predicate::Strength { .. } => has_strength = true,
                 _ => {}
             }
         }
-        Ok(Validator { program, dfas: decoded.dfas, table, needs, digest: decoded.digest })
+        if has_strength {
+            #[cfg(feature = "strength")]
+            super::strength::warm_up();
+            #[cfg(not(feature = "strength"))]
+            return Err(LoadError::Unsupported(
+                "strength rules (the `strength` feature, zxcvbn)".into(),
+            ));
+        }
+        let tries = program.term_sets.iter().map(Trie::new).collect();
+        Ok(Validator {
+            program,
+            dfas: decoded.dfas,
+            table,
+            tries,
+            needs,
+            has_strength,
+            digest: decoded.digest,
+        })
     }
 
     /// Loads an artifact file.
@@ -88,16 +113,32 @@ impl Validator {
         let mut violations = Vec::new();
         let scan = self.table.scan(password, self.needs);
         let mut folded = None;
-        for rule in &self.program.rules {
-            if self.applies(rule, &scan, ctx)
-                && !self.holds(rule, &scan, password, ctx, &mut folded)
+        // Strength rules are expensive: they run last, and only if every other enforce rule passed.
+        for strength_pass in [false, true] {
+            if strength_pass
+                && (!self.has_strength
+                    || violations.iter().any(|v: &Violation<'_>| v.severity == Severity::Enforce))
             {
-                violations.push(Violation {
-                    rule: rule.id.as_str(),
-                    message: &rule.message,
-                    severity: rule.severity,
-                });
+                break;
             }
+            for rule in &self.program.rules {
+                let is_strength = matches!(rule.predicate, Predicate::Strength { .. });
+                if is_strength == strength_pass
+                    && self.applies(rule, &scan, ctx)
+                    && !self.holds(rule, &scan, password, ctx, &mut folded)
+                {
+                    violations.push(Violation {
+                        rule: rule.id.as_str(),
+                        message: &rule.message,
+                        severity: rule.severity,
+                    });
+                }
+            }
+        }
+        if self.has_strength {
+            // Keep policy order whatever the evaluation order was.
+            let order = |id: &str| self.program.rules.iter().position(|r| r.id.as_str() == id);
+            violations.sort_by_key(|v| order(v.rule));
         }
         Verdict { violations }
     }
@@ -170,7 +211,52 @@ impl Validator {
             Predicate::NotContains(checks) => checks
                 .iter()
                 .all(|c| found_tokens(c, self.folding(), password, ctx, folded).next().is_none()),
+            Predicate::Avoid { set, mode } => self.find_term(*set, *mode, password).is_none(),
+            Predicate::EntraScore { sets, min_points } => {
+                let outcome = self.entra(sets, password, ctx, false);
+                outcome.name.is_none() && outcome.points >= *min_points
+            }
+            Predicate::Strength { min_score } => strength_score(password, ctx) >= *min_score,
         }
+    }
+
+    /// The first term of a set the password matches in `mode`, if any.
+    fn find_term(&self, set: u32, mode: crate::ir::MatchMode, password: &str) -> Option<String> {
+        let (Some(ts), Some(trie)) =
+            (self.program.term_sets.get(set as usize), self.tries.get(set as usize))
+        else {
+            return Some(String::new());
+        };
+        let mut normalized = Zeroizing::new(String::with_capacity(password.len()));
+        normalize_into(&ts.normalization, self.folding(), password, &mut normalized);
+        // A term that is the whole password is reported without its text.
+        terms::find(trie, mode, &normalized).map(|m| {
+            if m.start == 0 && m.end == normalized.len() {
+                String::new()
+            } else {
+                ts.term(m.term).to_string()
+            }
+        })
+    }
+
+    fn entra(
+        &self,
+        sets: &[u32],
+        password: &str,
+        ctx: &Context,
+        explain: bool,
+    ) -> entra::EntraOutcome {
+        let sets: Vec<_> = sets
+            .iter()
+            .filter_map(|&i| {
+                Some((self.program.term_sets.get(i as usize)?, self.tries.get(i as usize)?))
+            })
+            .collect();
+        let names: Vec<(Attribute, &str)> = [Attribute::GivenName, Attribute::Surname]
+            .into_iter()
+            .flat_map(|a| ctx.get(a).iter().map(move |v| (a, v.as_str())))
+            .collect();
+        entra::evaluate(&sets, self.folding(), password, &names, ctx.tenant(), explain)
     }
 
     fn folding(&self) -> Folding<'_> {
@@ -234,8 +320,42 @@ impl Validator {
                 }
                 Detail::Contains { checked: checks.iter().map(|c| c.attribute).collect(), found }
             }
+            Predicate::Avoid { set, mode } => Detail::Terms {
+                list: self
+                    .program
+                    .term_sets
+                    .get(*set as usize)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                mode: *mode,
+                matched: self.find_term(*set, *mode, password),
+            },
+            Predicate::EntraScore { sets, min_points } => {
+                let o = self.entra(sets, password, ctx, true);
+                Detail::Entra {
+                    points: o.points,
+                    min_points: *min_points,
+                    name: o.name,
+                    terms: o.terms,
+                    whole_password: o.whole_password,
+                }
+            }
+            Predicate::Strength { min_score } => {
+                Detail::Strength { score: strength_score(password, ctx), min_score: *min_score }
+            }
         }
     }
+}
+
+#[cfg(feature = "strength")]
+fn strength_score(password: &str, ctx: &Context) -> u8 {
+    super::strength::score(password, ctx)
+}
+
+/// Never reached: artifacts with strength rules are refused at load without the feature.
+#[cfg(not(feature = "strength"))]
+fn strength_score(_password: &str, _ctx: &Context) -> u8 {
+    0
 }
 
 fn bit(class: u16) -> u32 {
@@ -294,6 +414,16 @@ fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
     {
         return bad("the case-folding table is unsorted or invalid");
     }
+    for set in &program.term_sets {
+        let map = &set.normalization.map;
+        let ends_ok = set.ends.windows(2).all(|w| w[0] <= w[1])
+            && set.ends.last().is_none_or(|&e| e as usize == set.text.len());
+        let terms_ok = ends_ok && set.terms().zip(set.terms().skip(1)).all(|(a, b)| a < b);
+        if !terms_ok || map.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return bad("a term list is unsorted or its offsets are invalid");
+        }
+    }
+    let sets = program.term_sets.len();
     let class_ok = |c: &crate::ir::ClassId| (c.0 as usize) < program.classes.len();
     for rule in &program.rules {
         let ok = match &rule.predicate {
@@ -301,6 +431,8 @@ fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
             Predicate::Count { class, .. } => class_ok(class),
             Predicate::AtLeastOf { classes, .. } => classes.iter().all(class_ok),
             Predicate::Regex { dfa, .. } => (*dfa as usize) < dfas,
+            Predicate::Avoid { set, .. } => (*set as usize) < sets,
+            Predicate::EntraScore { sets: s, .. } => s.iter().all(|&i| (i as usize) < sets),
             _ => true,
         };
         if !ok {

@@ -65,6 +65,56 @@ pub enum Item {
     Drop(DropRule),
     /// `when CONDITION { ... }`.
     When(When),
+    /// `terms NAME = file "PATH"` or `terms NAME = ["a", "b"]`.
+    Terms(TermsDef),
+    /// `normalization NAME = [lowercase then] "a" -> "b", ...`.
+    Normalization(NormalizationDef),
+}
+
+/// `terms NAME = file "PATH" [with entra limits]` or `terms NAME = ["a", "b"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermsDef {
+    /// The list's name.
+    pub name: Ident,
+    /// Where the terms are.
+    pub source: TermsSource,
+    /// `with entra limits`: check Entra's custom-list limits (as warnings).
+    pub entra_limits: bool,
+    /// The whole definition.
+    pub span: Span,
+}
+
+/// Where a term list's terms are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TermsSource {
+    /// A file, relative to the policy file: one term per line, `#` comments.
+    File(Spanned<String>),
+    /// Terms written in the policy.
+    Inline(Vec<Spanned<String>>),
+}
+
+/// `normalization NAME = [lowercase then] "a" -> "b", ...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NormalizationDef {
+    /// The table's name.
+    pub name: Ident,
+    /// Fold case first.
+    pub lowercase: bool,
+    /// Single-character substitutions, as written.
+    pub map: Vec<(Spanned<String>, Spanned<String>)>,
+    /// The whole definition.
+    pub span: Span,
+}
+
+/// How a term must occur (`exact`, `contains`, `fuzzy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeKw {
+    /// The whole password.
+    Exact,
+    /// Anywhere.
+    Contains,
+    /// Anywhere, within one edit.
+    Fuzzy,
 }
 
 impl Item {
@@ -76,6 +126,8 @@ impl Item {
             Item::Rule(r) | Item::Override(r) => r.span,
             Item::Drop(d) => d.span,
             Item::When(w) => w.span,
+            Item::Terms(t) => t.span,
+            Item::Normalization(n) => n.span,
         }
     }
 }
@@ -245,6 +297,26 @@ pub enum Predicate {
     },
     /// `not contains ad_names`: the Active Directory complexity name checks.
     NotContainsAdNames(Span),
+    /// `avoid LIST MODE [after NORMALIZATION]`.
+    Avoid {
+        /// The term list.
+        list: Ident,
+        /// How a term must occur.
+        mode: Spanned<ModeKw>,
+        /// The normalization applied to terms and password.
+        after: Option<Ident>,
+    },
+    /// `entra score OP N using { LIST, ... }`.
+    EntraScore {
+        /// The comparison.
+        op: Spanned<CmpOp>,
+        /// Points.
+        points: Spanned<u64>,
+        /// The banned lists.
+        lists: Vec<Ident>,
+    },
+    /// `strength OP N`.
+    Strength(Spanned<CmpOp>, Spanned<u64>),
 }
 
 /// A character-set expression.

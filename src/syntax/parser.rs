@@ -91,6 +91,9 @@ fn is_keyword(r: Rule) -> bool {
                 | Rule::colon
                 | Rule::comma
                 | Rule::equals
+                | Rule::lbracket
+                | Rule::rbracket
+                | Rule::arrow
         )
 }
 
@@ -131,6 +134,21 @@ fn keyword_text(r: Rule) -> Option<&'static str> {
         Rule::kw_shorter => "shorter",
         Rule::kw_than => "than",
         Rule::kw_between => "between",
+        Rule::kw_terms => "terms",
+        Rule::kw_file => "file",
+        Rule::kw_with => "with",
+        Rule::kw_entra => "entra",
+        Rule::kw_limits => "limits",
+        Rule::kw_normalization => "normalization",
+        Rule::kw_lowercase => "lowercase",
+        Rule::kw_then => "then",
+        Rule::kw_avoid => "avoid",
+        Rule::kw_exact => "exact",
+        Rule::kw_fuzzy => "fuzzy",
+        Rule::kw_after => "after",
+        Rule::kw_score => "score",
+        Rule::kw_using => "using",
+        Rule::kw_strength => "strength",
         _ => return None,
     })
 }
@@ -149,6 +167,17 @@ fn describe(r: Rule) -> String {
         Rule::colon => "`:`",
         Rule::comma => "`,`",
         Rule::equals => "`=`",
+        Rule::lbracket => "`[`",
+        Rule::rbracket => "`]`",
+        Rule::arrow => "`->`",
+        Rule::terms_def => "`terms`",
+        Rule::normalization_def => "`normalization`",
+        Rule::terms_file => "`file`",
+        Rule::terms_inline => "`[`",
+        Rule::entra_limits => "`with entra limits`",
+        Rule::match_mode => "`exact`, `contains` or `fuzzy`",
+        Rule::mapping | Rule::mappings => "a mapping (`\"a\" -> \"b\"`)",
+        Rule::lowercase_then => "`lowercase`",
         Rule::ident => "a name",
         Rule::number => "a number",
         Rule::string | Rule::string_inner => "a quoted string",
@@ -183,7 +212,10 @@ fn describe(r: Rule) -> String {
         | Rule::pred_matches
         | Rule::pred_repeat
         | Rule::pred_sequence
-        | Rule::pred_not_contains => "a predicate",
+        | Rule::pred_not_contains
+        | Rule::pred_avoid
+        | Rule::pred_entra
+        | Rule::pred_strength => "a predicate",
         _ => "something else",
     }
     .to_string()
@@ -469,6 +501,46 @@ impl<'a> Builder<'a> {
             }
             Rule::override_rule => Item::Override(self.rule(parts(p).into_iter().next()?)?),
             Rule::rule => Item::Rule(self.rule(p)?),
+            Rule::terms_def => {
+                let mut name = None;
+                let mut source = None;
+                let mut entra_limits = false;
+                for c in parts(p) {
+                    match c.as_rule() {
+                        Rule::ident => name = Some(self.ident(c)),
+                        Rule::terms_file => {
+                            let s = parts(c).into_iter().next()?;
+                            source = Some(ast::TermsSource::File(self.string(s)));
+                        }
+                        Rule::terms_inline => {
+                            let terms = parts(c).into_iter().map(|s| self.string(s)).collect();
+                            source = Some(ast::TermsSource::Inline(terms));
+                        }
+                        Rule::entra_limits => entra_limits = true,
+                        _ => {}
+                    }
+                }
+                Item::Terms(ast::TermsDef { name: name?, source: source?, entra_limits, span })
+            }
+            Rule::normalization_def => {
+                let mut name = None;
+                let mut lowercase = false;
+                let mut map = Vec::new();
+                for c in parts(p) {
+                    match c.as_rule() {
+                        Rule::ident => name = Some(self.ident(c)),
+                        Rule::lowercase_then => {
+                            lowercase = true;
+                            for m in parts(c) {
+                                map.extend(self.mappings(m));
+                            }
+                        }
+                        Rule::mappings => map.extend(self.mappings(c)),
+                        _ => {}
+                    }
+                }
+                Item::Normalization(ast::NormalizationDef { name: name?, lowercase, map, span })
+            }
             Rule::when => {
                 let mut it = parts(p).into_iter();
                 let conditions = self.condition(it.next()?);
@@ -477,6 +549,17 @@ impl<'a> Builder<'a> {
             }
             _ => return None,
         })
+    }
+
+    fn mappings(&mut self, p: Pair<'_, Rule>) -> Vec<(Spanned<String>, Spanned<String>)> {
+        let mut out = Vec::new();
+        for m in parts(p) {
+            let mut it = parts(m).into_iter();
+            if let (Some(a), Some(b)) = (it.next(), it.next()) {
+                out.push((self.string(a), self.string(b)));
+            }
+        }
+        out
     }
 
     fn first_string(&mut self, p: Pair<'_, Rule>) -> Option<Spanned<String>> {
@@ -585,6 +668,28 @@ impl<'a> Builder<'a> {
             Rule::pred_repeat => {
                 let op = self.cmp(it.next()?);
                 Predicate::LongestRepeat(op, self.number(it.next()?))
+            }
+            Rule::pred_avoid => {
+                let list = self.ident(it.next()?);
+                let m = it.next()?;
+                let value = match inner(m.clone()).next().map(|k| k.as_rule()) {
+                    Some(Rule::kw_exact) => ast::ModeKw::Exact,
+                    Some(Rule::kw_fuzzy) => ast::ModeKw::Fuzzy,
+                    _ => ast::ModeKw::Contains,
+                };
+                let mode = Spanned { value, span: self.span(&m) };
+                let after = it.next().map(|n| self.ident(n));
+                Predicate::Avoid { list, mode, after }
+            }
+            Rule::pred_entra => {
+                let op = self.cmp(it.next()?);
+                let points = self.number(it.next()?);
+                let lists = it.map(|n| self.ident(n)).collect();
+                Predicate::EntraScore { op, points, lists }
+            }
+            Rule::pred_strength => {
+                let op = self.cmp(it.next()?);
+                Predicate::Strength(op, self.number(it.next()?))
             }
             Rule::pred_sequence => {
                 let op = self.cmp(it.next()?);

@@ -3,7 +3,8 @@
 //! every comment kept (a comment inside an item moves above it). Printing is idempotent.
 
 use super::ast::{
-    Bound, Comment, Condition, File, Item, Policy, Predicate, Rule, SetExpr, SetOp, SeverityKw,
+    Bound, Comment, Condition, File, Item, ModeKw, Policy, Predicate, Rule, SetExpr, SetOp,
+    SeverityKw, TermsSource,
 };
 
 /// Formats a parsed file; `source` is the text it was parsed from.
@@ -176,6 +177,31 @@ fn item_text(item: &Item) -> String {
         Item::Override(r) => format!("override {}", rule(r)),
         Item::Drop(d) => format!("drop rule {}", d.id.value),
         Item::When(_) => String::new(),
+        Item::Terms(t) => {
+            let source = match &t.source {
+                TermsSource::File(f) => format!("file {}", string(&f.value)),
+                TermsSource::Inline(terms) => {
+                    let terms: Vec<String> = terms.iter().map(|s| string(&s.value)).collect();
+                    format!("[{}]", terms.join(", "))
+                }
+            };
+            let limits = if t.entra_limits { " with entra limits" } else { "" };
+            format!("terms {} = {source}{limits}", t.name.value)
+        }
+        Item::Normalization(n) => {
+            let map: Vec<String> = n
+                .map
+                .iter()
+                .map(|(a, b)| format!("{} -> {}", string(&a.value), string(&b.value)))
+                .collect();
+            match (n.lowercase, map.is_empty()) {
+                (true, true) => format!("normalization {} = lowercase", n.name.value),
+                (true, false) => {
+                    format!("normalization {} = lowercase then {}", n.name.value, map.join(", "))
+                }
+                (false, _) => format!("normalization {} = {}", n.name.value, map.join(", ")),
+            }
+        }
     }
 }
 
@@ -224,6 +250,27 @@ fn predicate(p: &Predicate) -> String {
             s
         }
         Predicate::NotContainsAdNames(_) => "not contains ad_names".to_string(),
+        Predicate::Avoid { list, mode, after } => {
+            let mode = match mode.value {
+                ModeKw::Exact => "exact",
+                ModeKw::Contains => "contains",
+                ModeKw::Fuzzy => "fuzzy",
+            };
+            match after {
+                Some(n) => format!("avoid {} {mode} after {}", list.value, n.value),
+                None => format!("avoid {} {mode}", list.value),
+            }
+        }
+        Predicate::EntraScore { op, points, lists } => {
+            let lists: Vec<&str> = lists.iter().map(|l| l.value.as_str()).collect();
+            format!(
+                "entra score {} {} using {{ {} }}",
+                op.value.as_str(),
+                points.value,
+                lists.join(", ")
+            )
+        }
+        Predicate::Strength(op, n) => format!("strength {} {}", op.value.as_str(), n.value),
     }
 }
 
