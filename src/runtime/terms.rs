@@ -90,6 +90,14 @@ impl Trie {
         t
     }
 
+    /// Heap bytes held by the trie.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.first.capacity() * 4
+            + self.edges.capacity() * std::mem::size_of::<(u8, u32)>()
+            + self.terminal.capacity() * 4
+            + self.term_chars.capacity() * 4
+    }
+
     fn edges(&self, node: u32) -> &[(u8, u32)] {
         let lo = self.first.get(node as usize).copied().unwrap_or(0) as usize;
         let hi = self.first.get(node as usize + 1).copied().unwrap_or(0) as usize;

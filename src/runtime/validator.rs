@@ -99,6 +99,16 @@ impl Validator {
         &self.digest
     }
 
+    /// Approximate heap memory held by the loaded policy: term lists and their search tries,
+    /// automata, tables.
+    pub fn heap_bytes(&self) -> usize {
+        let sets: usize =
+            self.program.term_sets.iter().map(|s| s.text.capacity() + s.ends.capacity() * 4).sum();
+        let tries: usize = self.tries.iter().map(Trie::heap_bytes).sum();
+        let dfas: usize = self.dfas.iter().map(|d| d.memory_usage()).sum();
+        sets + tries + dfas + self.program.case_folds.capacity() * 8
+    }
+
     /// The digest as lowercase hex.
     pub fn digest_hex(&self) -> String {
         self.digest.iter().map(|b| format!("{b:02x}")).collect()

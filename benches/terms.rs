@@ -1,0 +1,96 @@
+//! Banned-term lists of 1k, 10k and 100k terms: compile, load and check times, plus artifact
+//! size and memory (printed once). Run: `cargo bench --bench terms`.
+//!
+//! The lists are the shipped common-password list followed by deterministic variants of it
+//! (suffixes and substitutions), so every size is realistic and reproducible.
+
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "a benchmark with a broken setup should stop loudly"
+)]
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use policyc::{CompileOptions, Context, Validator, compile_path};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
+
+fn terms(n: usize) -> Vec<String> {
+    let base: Vec<String> = std::fs::read_to_string("policies/lists/common-passwords.txt")
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    let suffixes = ["", "!", "1", "2024", "123", "#", "99", "x"];
+    let mut out: Vec<String> = Vec::with_capacity(n);
+    'outer: for suffix in suffixes {
+        for t in &base {
+            if out.len() == n {
+                break 'outer;
+            }
+            out.push(format!("{t}{suffix}"));
+        }
+    }
+    out
+}
+
+/// Writes a policy over an `n`-term list into a temp dir and returns its path.
+fn policy(dir: &std::path::Path, n: usize) -> PathBuf {
+    let list = dir.join(format!("terms-{n}.txt"));
+    std::fs::write(&list, terms(n).join("\n")).unwrap();
+    let path = dir.join(format!("terms-{n}.policy"));
+    std::fs::write(
+        &path,
+        format!(
+            "policy p {{\n  terms banned = file \"terms-{n}.txt\"\n  \
+             rule fuzzy \"m\" : avoid banned fuzzy after entra\n  \
+             rule entra \"m\" : entra score >= 5 using {{ banned }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join("policyc-bench-terms");
+    std::fs::create_dir_all(&dir).unwrap();
+    let passwords =
+        ["xK9#mQ2$vL7p", "Summer2024!", "C0ntos0Bl@nkf9!", "correct-horse-battery-staple"];
+    let user = Context::new();
+    for n in SIZES {
+        let path = policy(&dir, n);
+        let t = Instant::now();
+        let artifact = compile_path(&path, &CompileOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .artifact;
+        let compile = t.elapsed();
+        let t = Instant::now();
+        let v = Validator::from_bytes(&artifact).unwrap();
+        let load = t.elapsed();
+        eprintln!(
+            "terms/{n}: compile {compile:.2?}, artifact {} bytes, load {load:.2?}, heap {} bytes",
+            artifact.len(),
+            v.heap_bytes()
+        );
+        let mut group = c.benchmark_group(format!("terms/{n}"));
+        group.sample_size(10);
+        group.bench_function("load", |b| {
+            b.iter(|| Validator::from_bytes(black_box(&artifact)).is_ok())
+        });
+        group.throughput(Throughput::Elements(1));
+        group.sample_size(50);
+        for pw in passwords {
+            group.bench_with_input(BenchmarkId::new("check", pw.len()), pw, |b, pw| {
+                b.iter(|| v.check(black_box(pw), &user).is_compliant())
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
