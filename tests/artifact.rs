@@ -13,8 +13,13 @@ use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_path};
 use sha2::{Digest, Sha256};
 
-const GOLDEN: &[(&str, Option<&str>)] =
-    &[("office365", None), ("ad-default", None), ("all_rules", Some("all_rules"))];
+const GOLDEN: &[(&str, Option<&str>)] = &[
+    ("office365", None),
+    ("ad-default", None),
+    ("all_rules", Some("all_rules")),
+    ("terms", None),
+    ("strength", None),
+];
 
 fn golden_path(name: &str) -> String {
     format!("tests/golden/artifacts/{name}.policyc")
@@ -62,6 +67,11 @@ fn golden_artifacts_give_the_documented_verdicts() {
     assert_eq!(ids(&ad, "Erin2024!", &erin), ["names"]);
     let all = Validator::from_path(golden_path("all_rules")).unwrap();
     assert_eq!(ids(&all, "Bk#mNp 1987", &none), ["years"]);
+    let terms = Validator::from_path(golden_path("terms")).unwrap();
+    assert!(terms.check("ContoS0Bl@nkf9!", &none).is_compliant());
+    assert_eq!(ids(&terms, "C0ntos0Blank12", &none), ["entra"]);
+    let strength = Validator::from_path(golden_path("strength")).unwrap();
+    assert_eq!(ids(&strength, "password123", &none), ["strong", "very_strong"]);
 }
 
 fn office365() -> Vec<u8> {

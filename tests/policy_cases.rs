@@ -54,6 +54,11 @@ fn entra_password_protection_cases() {
 }
 
 #[test]
+fn strength_rules() {
+    run("tests/cases/strength.yaml");
+}
+
+#[test]
 fn every_rule_kind() {
     run("tests/cases/all_rules.yaml");
 }

@@ -94,6 +94,8 @@ struct JsonEntry {
     password: Zeroizing<String>,
     #[serde(default)]
     user: BTreeMap<String, OneOrMany>,
+    #[serde(default)]
+    tenant: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +117,9 @@ pub(crate) fn json_entry(line: &[u8], base: &Context) -> Entry {
         }
     };
     let mut ctx = base.clone();
+    if let Some(t) = entry.tenant {
+        ctx.set_tenant(t);
+    }
     for (name, values) in entry.user {
         let values = match values {
             OneOrMany::One(v) => vec![v],
@@ -137,7 +142,9 @@ fn json_problem(e: &serde_json::Error) -> String {
         Category::Syntax => "malformed JSON",
         Category::Eof => "incomplete JSON",
         Category::Io => "read error",
-        Category::Data => "expected {\"password\": \"...\", \"user\": {\"ATTR\": \"VALUE\"}}",
+        Category::Data => {
+            "expected {\"password\": \"...\", \"user\": {\"ATTR\": \"VALUE\"}, \"tenant\": \"...\"}"
+        }
     };
     format!("{what} at column {}", e.column())
 }

@@ -14,6 +14,9 @@ pub(crate) struct Target {
     /// displayName, givenName, sn, mail, memberOf.
     #[arg(long = "user", value_name = "ATTR=VALUE")]
     user: Vec<String>,
+    /// The tenant (organization) name, scored like a banned term by `entra score` rules.
+    #[arg(long)]
+    tenant: Option<String>,
     /// The policy to compile when a policy file defines several.
     #[arg(long)]
     policy_name: Option<String>,
@@ -23,7 +26,11 @@ impl Target {
     /// The validator and the user. On failure, the message to print.
     pub(crate) fn load(&self) -> Result<(Validator, Context), String> {
         let validator = load(&self.policy, self.policy_name.as_deref())?;
-        Ok((validator, input::user_context(&self.user)?))
+        let mut ctx = input::user_context(&self.user)?;
+        if let Some(t) = &self.tenant {
+            ctx.set_tenant(t.clone());
+        }
+        Ok((validator, ctx))
     }
 }
 
