@@ -403,24 +403,6 @@ fn found_tokens<'c>(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Runs with and without the `strength` feature (`scripts/test.sh` runs both).
-    #[test]
-    fn strength_rules_need_the_strength_feature() {
-        let bytes = include_bytes!("../../tests/golden/artifacts/strength.policyc");
-        let loaded = Validator::from_bytes(bytes);
-        #[cfg(feature = "strength")]
-        assert!(loaded.is_ok());
-        #[cfg(not(feature = "strength"))]
-        assert!(matches!(loaded, Err(LoadError::Unsupported(_))));
-        let other = include_bytes!("../../tests/golden/artifacts/terms.policyc");
-        assert!(Validator::from_bytes(other).is_ok());
-    }
-}
-
 /// Refuses programs whose indices point outside the artifact (a crafted file).
 fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
     let bad = |what: &str| Err(LoadError::Malformed(what.to_string()));
@@ -468,4 +450,22 @@ fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs with and without the `strength` feature (`scripts/test.sh` runs both).
+    #[test]
+    fn strength_rules_need_the_strength_feature() {
+        let bytes = include_bytes!("../../tests/golden/artifacts/strength.policyc");
+        let loaded = Validator::from_bytes(bytes);
+        #[cfg(feature = "strength")]
+        assert!(loaded.is_ok());
+        #[cfg(not(feature = "strength"))]
+        assert!(matches!(loaded, Err(LoadError::Unsupported(_))));
+        let other = include_bytes!("../../tests/golden/artifacts/terms.policyc");
+        assert!(Validator::from_bytes(other).is_ok());
+    }
 }
