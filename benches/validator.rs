@@ -48,6 +48,29 @@ fn check(c: &mut Criterion) {
     }
 }
 
+/// Strength rules: zxcvbn on the first 16 characters, including inputs built from l33t
+/// substitutions, zxcvbn's slowest case (each character has several readings).
+fn strength(c: &mut Criterion) {
+    let Ok(v) = Validator::from_bytes(&artifact("tests/policies/strength.policy")) else {
+        panic!("artifact does not load")
+    };
+    let user = Context::new().with(Attribute::SamAccountName, "jdoe");
+    let mut group = c.benchmark_group("check/strength");
+    group.throughput(Throughput::Elements(1));
+    let leet = "@!1|$5+7@!1|$5+7".repeat(8);
+    for (name, pw) in [
+        ("random-12", "xK9#mQ2$vL7p".to_string()),
+        ("passphrase-28", "correct horse battery staple".to_string()),
+        ("leet-16", leet.chars().take(16).collect()),
+        ("leet-128", leet.clone()),
+    ] {
+        group.bench_with_input(BenchmarkId::from_parameter(name), &pw, |b, pw| {
+            b.iter(|| v.explain(black_box(pw), &user).is_compliant())
+        });
+    }
+    group.finish();
+}
+
 fn compile_and_load(c: &mut Criterion) {
     c.bench_function("compile/office365", |b| {
         b.iter(|| artifact(black_box("policies/office365.policy")))
@@ -58,5 +81,5 @@ fn compile_and_load(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, check, compile_and_load);
+criterion_group!(benches, check, strength, compile_and_load);
 criterion_main!(benches);

@@ -122,7 +122,7 @@ impl Validator {
         }
         let mut violations = Vec::new();
         let scan = self.table.scan(password, self.needs);
-        let mut folded = None;
+        let mut scratch = Scratch::default();
         // Strength rules are expensive: they run last, and only if every other enforce rule passed.
         for strength_pass in [false, true] {
             if strength_pass
@@ -135,7 +135,7 @@ impl Validator {
                 let is_strength = matches!(rule.predicate, Predicate::Strength { .. });
                 if is_strength == strength_pass
                     && self.applies(rule, &scan, ctx)
-                    && !self.holds(rule, &scan, password, ctx, &mut folded)
+                    && !self.holds(rule, &scan, password, ctx, &mut scratch)
                 {
                     violations.push(Violation {
                         rule: rule.id.as_str(),
@@ -160,7 +160,7 @@ impl Validator {
         }
         let all = Needs { counts: true, runs: true };
         let scan = self.table.scan(password, all);
-        let mut folded = None;
+        let mut scratch = Scratch::default();
         let rules = self
             .program
             .rules
@@ -173,11 +173,11 @@ impl Validator {
                         detail: Detail::None,
                     };
                 }
-                let passed = self.holds(rule, &scan, password, ctx, &mut folded);
+                let passed = self.holds(rule, &scan, password, ctx, &mut scratch);
                 RuleReport {
                     rule,
                     outcome: if passed { Outcome::Passed } else { Outcome::Failed },
-                    detail: self.detail(&rule.predicate, &scan, password, ctx),
+                    detail: self.detail(&rule.predicate, &scan, password, ctx, &mut scratch),
                 }
             })
             .collect();
@@ -199,7 +199,7 @@ impl Validator {
         scan: &Scan,
         password: &str,
         ctx: &Context,
-        folded: &mut Option<Zeroizing<Vec<char>>>,
+        scratch: &mut Scratch,
     ) -> bool {
         match &rule.predicate {
             Predicate::Length(b) => b.contains(scan.chars),
@@ -218,15 +218,15 @@ impl Validator {
             },
             Predicate::MaxRepeat(max) => scan.longest_repeat <= *max,
             Predicate::MaxSequence(max) => scan.longest_sequence <= *max,
-            Predicate::NotContains(checks) => checks
-                .iter()
-                .all(|c| found_tokens(c, self.folding(), password, ctx, folded).next().is_none()),
+            Predicate::NotContains(checks) => checks.iter().all(|c| {
+                found_tokens(c, self.folding(), password, ctx, &mut scratch.folded).next().is_none()
+            }),
             Predicate::Avoid { set, mode } => self.find_term(*set, *mode, password).is_none(),
             Predicate::EntraScore { sets, min_points } => {
                 let outcome = self.entra(sets, password, ctx, false);
                 outcome.name.is_none() && outcome.points >= *min_points
             }
-            Predicate::Strength { min_score } => strength_score(password, ctx) >= *min_score,
+            Predicate::Strength { min_score } => scratch.strength(password, ctx) >= *min_score,
         }
     }
 
@@ -279,7 +279,14 @@ impl Validator {
         dfa.try_search_fwd(&Input::new(password).earliest(true)).ok().map(|m| m.is_some())
     }
 
-    fn detail(&self, predicate: &Predicate, scan: &Scan, password: &str, ctx: &Context) -> Detail {
+    fn detail(
+        &self,
+        predicate: &Predicate,
+        scan: &Scan,
+        password: &str,
+        ctx: &Context,
+        scratch: &mut Scratch,
+    ) -> Detail {
         let name = |c: crate::ir::ClassId| {
             self.program.classes.get(c.0 as usize).map(|c| c.name.clone()).unwrap_or_default()
         };
@@ -351,9 +358,23 @@ impl Validator {
                 }
             }
             Predicate::Strength { min_score } => {
-                Detail::Strength { score: strength_score(password, ctx), min_score: *min_score }
+                Detail::Strength { score: scratch.strength(password, ctx), min_score: *min_score }
             }
         }
+    }
+}
+
+/// Per-check working state: the case-folded password (built when first needed, wiped on drop)
+/// and the strength score (computed once for all strength rules).
+#[derive(Default)]
+struct Scratch {
+    folded: Option<Zeroizing<Vec<char>>>,
+    strength: Option<u8>,
+}
+
+impl Scratch {
+    fn strength(&mut self, password: &str, ctx: &Context) -> u8 {
+        *self.strength.get_or_insert_with(|| strength_score(password, ctx))
     }
 }
 
