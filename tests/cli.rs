@@ -327,3 +327,30 @@ fn fmt_check_and_rewrite() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("expected `:`"));
 }
+
+#[test]
+fn explain_names_the_banned_term_but_never_the_password() {
+    let policy = "tests/policies/terms.policy";
+    let out = policyc(&["explain", policy], "C0ntos0Blank12".as_bytes());
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("It scores 4 points (banned terms `contoso`, `blank`"),
+        "{}",
+        out.stdout
+    );
+    assert_secret_absent(&out, &["C0ntos0Blank12", "contosoblankl2"]);
+    // A password that is itself a banned term is not echoed back, even normalized.
+    let out = policyc(&["explain", policy], b"GREEN");
+    assert!(
+        out.stdout.contains("The whole password is a banned term of the list `colors`"),
+        "{}",
+        out.stdout
+    );
+    assert_secret_absent(&out, &["GREEN", "`green`"]);
+    let out = policyc(&["explain", policy, "--user", "givenName=Poll"], b"p0LL23fb");
+    assert!(out.stdout.contains("It contains the user's first name"), "{}", out.stdout);
+    let out =
+        policyc(&["check", policy, "--tenant", "Fabrikam", "--format", "json"], b"fabrikam99!\n");
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains(r#""rule":"entra""#), "{}", out.stdout);
+}
