@@ -41,6 +41,8 @@
 //! - `compiler` (default): the language, checks, automata construction and artifact encoding.
 //! - `cli` (default): the `policyc` command line.
 
+#[cfg(feature = "agent")]
+pub mod agent;
 pub mod artifact;
 #[cfg(feature = "compiler")]
 pub mod automata;

@@ -1,10 +1,13 @@
 //! The `policyc` command line: clap definitions and one module per command. This is the only
 //! place that prints for humans.
 
+mod agent;
 mod check;
 mod compile;
+mod double;
 mod explain;
 mod fmt;
+mod hook;
 mod input;
 mod policy_arg;
 
@@ -40,6 +43,9 @@ enum Command {
     Check(check::Args),
     Explain(explain::Args),
     Fmt(fmt::Args),
+    Hook(hook::Args),
+    Agent(agent::Args),
+    CloudDouble(double::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -57,6 +63,9 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),
+        Command::Hook(a) => hook::run(a),
+        Command::Agent(a) => agent::run(a),
+        Command::CloudDouble(a) => double::run(a),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,74 @@
+//! The audit log: one JSON object per line, appended and synced. It records decisions and
+//! deliveries (account, outcome, rule ids, policy version), never a password.
+
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One audit record.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Event<'a> {
+    /// RFC 3339 UTC time.
+    pub time: String,
+    /// Who wrote it: `hook` or `agent`.
+    pub source: &'a str,
+    /// What happened: `accepted`, `rejected`, `delivered`, `policy_drift`, `failed`, ...
+    pub outcome: &'a str,
+    /// The account (sAMAccountName), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<&'a str>,
+    /// The cloud user (userPrincipalName), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<&'a str>,
+    /// Violated rule ids.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<&'a str>,
+    /// The policy's name and digest prefix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The queued change's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<&'a str>,
+    /// Details for a human (HTTP status, error text). Never holds a password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Now, as RFC 3339 with milliseconds.
+pub fn now() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+/// An append-only JSON-lines file.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+impl AuditLog {
+    /// The log at `path` (created on first write).
+    pub fn new(path: impl Into<PathBuf>) -> AuditLog {
+        AuditLog { path: path.into() }
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one event and syncs it to disk.
+    pub fn write(&self, event: &Event<'_>) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o640);
+        let mut f = options.open(&self.path)?;
+        f.write_all(&line)?;
+        f.sync_data()
+    }
+}

@@ -1,0 +1,79 @@
+//! `agent.yaml`: where the policy, queue and logs are, and how to reach the cloud.
+
+use super::graph::GraphConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The agent's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The compiled policy (reloaded when the file changes).
+    pub policy: PathBuf,
+    /// The queue directory the hook writes to.
+    pub queue: PathBuf,
+    /// The queue key (default: `QUEUE/key`).
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// The audit log.
+    pub audit_log: PathBuf,
+    /// The cloud.
+    pub graph: GraphConfig,
+    /// Where to post rejections and drift alarms (JSON, no password), if anywhere.
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// Retry timing.
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// How often to look at the queue, in milliseconds.
+    #[serde(default = "default_poll")]
+    pub poll_interval_ms: u64,
+    /// `agent status` reports unhealthy when the oldest pending change is older than this.
+    #[serde(default = "default_unhealthy")]
+    pub unhealthy_after_secs: u64,
+}
+
+/// Capped exponential backoff with jitter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    /// First wait, in milliseconds.
+    #[serde(default = "default_initial")]
+    pub initial_ms: u64,
+    /// Longest wait, in milliseconds.
+    #[serde(default = "default_max")]
+    pub max_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> RetryConfig {
+        RetryConfig { initial_ms: default_initial(), max_ms: default_max() }
+    }
+}
+
+fn default_initial() -> u64 {
+    500
+}
+fn default_max() -> u64 {
+    60_000
+}
+fn default_poll() -> u64 {
+    1000
+}
+fn default_unhealthy() -> u64 {
+    900
+}
+
+impl AgentConfig {
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<AgentConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        serde_yaml::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+    }
+
+    /// The queue key's path.
+    pub fn key_path(&self) -> PathBuf {
+        self.key.clone().unwrap_or_else(|| self.queue.join("key"))
+    }
+}

@@ -1,0 +1,121 @@
+//! Sealing queued passwords: ChaCha20-Poly1305 with a 256-bit key from a file only its owner can
+//! read, created on first use. A queued change never holds a cleartext password.
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Why the key or a sealed value cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// The key file cannot be read or created.
+    #[error("queue key `{path}`: {message}")]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The operating system's random source failed.
+    #[error("no randomness from the operating system: {0}")]
+    Random(String),
+    /// A sealed value does not open with this key (wrong key, or tampered with).
+    #[error("a queued change does not decrypt with this key (wrong key or damaged record)")]
+    Open,
+}
+
+/// The queue key.
+pub struct QueueKey {
+    cipher: ChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for QueueKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("QueueKey(..)")
+    }
+}
+
+/// Fills a buffer from the operating system's CSPRNG.
+pub fn random(buf: &mut [u8]) -> Result<(), CryptoError> {
+    getrandom::fill(buf).map_err(|e| CryptoError::Random(e.to_string()))
+}
+
+impl QueueKey {
+    /// Reads the key, or creates it (mode 0600, 32 random bytes) when the file does not exist.
+    /// A key file that others can read is refused.
+    pub fn load_or_create(path: &Path) -> Result<QueueKey, CryptoError> {
+        let err = |message: String| CryptoError::Key { path: path.to_path_buf(), message };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => Zeroizing::new(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = Zeroizing::new(vec![0u8; 32]);
+                random(&mut key)?;
+                write_new_private(path, &key).map_err(|e| err(format!("cannot create it: {e}")))?;
+                key
+            }
+            Err(e) => return Err(err(format!("cannot read it: {e}"))),
+        };
+        check_private(path).map_err(err)?;
+        if bytes.len() != 32 {
+            return Err(err(format!("it holds {} bytes, a key is 32", bytes.len())));
+        }
+        Ok(QueueKey { cipher: ChaCha20Poly1305::new(Key::from_slice(&bytes)) })
+    }
+
+    /// Encrypts `secret`, bound to `context` (the record's identity): returns (nonce, sealed).
+    pub fn seal(&self, secret: &[u8], context: &[u8]) -> Result<([u8; 12], Vec<u8>), CryptoError> {
+        let mut nonce = [0u8; 12];
+        random(&mut nonce)?;
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: secret, aad: context })
+            .map_err(|_| CryptoError::Open)?;
+        Ok((nonce, sealed))
+    }
+
+    /// Decrypts what [`QueueKey::seal`] made with the same `context`.
+    pub fn open(
+        &self,
+        nonce: &[u8],
+        sealed: &[u8],
+        context: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        if nonce.len() != 12 {
+            return Err(CryptoError::Open);
+        }
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: context })
+            .map(Zeroizing::new)
+            .map_err(|_| CryptoError::Open)
+    }
+}
+
+/// Creates a file readable by its owner only, writes it and syncs it.
+fn write_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Refuses a key file that group or others can access.
+fn check_private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!("its mode is {mode:o}; only its owner may read it (chmod 600)"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! The sync agent side: the directory hook, the durable encrypted queue, the audit log, the
+//! cloud push loop and a Graph-compatible cloud double. It links only the runtime.
+
+pub mod audit;
+pub mod config;
+pub mod crypto;
+pub mod double;
+pub mod graph;
+pub mod hook;
+pub mod queue;
+pub mod state;
+pub mod status;
+pub mod sync;

@@ -1,0 +1,236 @@
+//! The durable queue of accepted password changes: one JSON file per change under
+//! `DIR/pending/`, written to `DIR/tmp/`, synced, renamed into place, and the directory synced,
+//! before the hook accepts. Passwords are sealed with the [`QueueKey`]; nothing in the queue
+//! directory is cleartext. Delivered changes are deleted; undeliverable ones move to
+//! `DIR/failed/` (still sealed) for a human.
+
+use super::crypto::{CryptoError, QueueKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+use zeroize::Zeroizing;
+
+/// Why the queue cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// A file or directory operation failed.
+    #[error("queue `{path}`: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The key is unusable, or a record does not decrypt.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// A record is not a queued change.
+    #[error("queue record `{path}` is damaged: {message}")]
+    Damaged {
+        /// The record.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One accepted password change waiting for the cloud.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Sortable id: creation time in nanoseconds, process id, random suffix.
+    pub id: String,
+    /// The on-premises account (sAMAccountName).
+    pub account: String,
+    /// The cloud user (userPrincipalName), if the directory has one.
+    pub user: Option<String>,
+    /// The user's display name, for re-validation.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// When the hook accepted it, in milliseconds since the Unix epoch.
+    pub created_ms: u64,
+    /// Digest of the policy that accepted it.
+    pub policy: String,
+    nonce: String,
+    sealed: String,
+}
+
+impl Change {
+    /// The bytes the seal is bound to: the record cannot be replayed under another id or user.
+    fn context(&self) -> Vec<u8> {
+        format!("{}\0{}", self.id, self.user.as_deref().unwrap_or("")).into_bytes()
+    }
+
+    /// Age in milliseconds.
+    pub fn age_ms(&self) -> u64 {
+        now_ms().saturating_sub(self.created_ms)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The queue directory and its key.
+#[derive(Debug)]
+pub struct Queue {
+    dir: PathBuf,
+    key: QueueKey,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> QueueError + '_ {
+    move |source| QueueError::Io { path: path.to_path_buf(), source }
+}
+
+impl Queue {
+    /// Opens (creating as needed) the queue at `dir` with the key at `key` (created on first use).
+    pub fn open(dir: &Path, key: &Path) -> Result<Queue, QueueError> {
+        for sub in ["pending", "failed", "tmp"] {
+            let d = dir.join(sub);
+            std::fs::create_dir_all(&d).map_err(io(&d))?;
+        }
+        Ok(Queue { dir: dir.to_path_buf(), key: QueueKey::load_or_create(key)? })
+    }
+
+    /// The queue directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Seals and durably stores one change; returns it once it is on disk.
+    pub fn enqueue(
+        &self,
+        account: &str,
+        user: Option<&str>,
+        display_name: Option<&str>,
+        password: &str,
+        policy: &str,
+    ) -> Result<Change, QueueError> {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let mut salt = [0u8; 4];
+        super::crypto::random(&mut salt)?;
+        let id = format!("{nanos:024}-{:010}-{}", std::process::id(), hex(&salt));
+        let mut change = Change {
+            id,
+            account: account.to_string(),
+            user: user.map(str::to_string),
+            display_name: display_name.map(str::to_string),
+            created_ms: now_ms(),
+            policy: policy.to_string(),
+            nonce: String::new(),
+            sealed: String::new(),
+        };
+        let (nonce, sealed) = self.key.seal(password.as_bytes(), &change.context())?;
+        change.nonce = B64.encode(nonce);
+        change.sealed = B64.encode(sealed);
+        let bytes = serde_json::to_vec(&change)
+            .map_err(|e| QueueError::Damaged { path: self.dir.clone(), message: e.to_string() })?;
+        let tmp = self.dir.join("tmp").join(format!("{}.json", change.id));
+        let dest = self.pending_path(&change.id);
+        write_synced(&tmp, &bytes)?;
+        std::fs::rename(&tmp, &dest).map_err(io(&dest))?;
+        sync_dir(&self.dir.join("pending"))?;
+        Ok(change)
+    }
+
+    fn pending_path(&self, id: &str) -> PathBuf {
+        pending_path(&self.dir, id)
+    }
+
+    /// Every pending change, oldest first, and the records that could not be read.
+    pub fn pending(&self) -> Result<(Vec<Change>, Vec<QueueError>), QueueError> {
+        list_pending(&self.dir)
+    }
+
+    /// The change's password.
+    pub fn password(&self, change: &Change) -> Result<Zeroizing<String>, QueueError> {
+        let damaged = |m: &str| QueueError::Damaged {
+            path: pending_path(&self.dir, &change.id),
+            message: m.into(),
+        };
+        let nonce = B64.decode(&change.nonce).map_err(|_| damaged("bad nonce encoding"))?;
+        let sealed = B64.decode(&change.sealed).map_err(|_| damaged("bad ciphertext encoding"))?;
+        let bytes = self.key.open(&nonce, &sealed, &change.context())?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| damaged("not UTF-8"))?;
+        Ok(Zeroizing::new(text.to_string()))
+    }
+
+    /// Removes a delivered (or superseded, or refused) change.
+    pub fn remove(&self, id: &str) -> Result<(), QueueError> {
+        let path = self.pending_path(id);
+        match std::fs::remove_file(&path) {
+            Ok(()) => sync_dir(&self.dir.join("pending")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    /// Moves an undeliverable change to `failed/`, still sealed.
+    pub fn fail(&self, id: &str) -> Result<(), QueueError> {
+        let from = self.pending_path(id);
+        let to = self.dir.join("failed").join(format!("{id}.json"));
+        std::fs::rename(&from, &to).map_err(io(&from))?;
+        sync_dir(&self.dir.join("pending"))?;
+        sync_dir(&self.dir.join("failed"))
+    }
+}
+
+fn pending_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join("pending").join(format!("{id}.json"))
+}
+
+/// The pending changes of a queue directory, oldest first, and the unreadable records. Needs no
+/// key: records are read, not opened.
+pub fn list_pending(dir: &Path) -> Result<(Vec<Change>, Vec<QueueError>), QueueError> {
+    let pending = dir.join("pending");
+    let mut changes = Vec::new();
+    let mut damaged = Vec::new();
+    for entry in std::fs::read_dir(&pending).map_err(io(&pending))? {
+        let path = entry.map_err(io(&pending))?.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let parsed = std::fs::read(&path).map_err(io(&path)).and_then(|b| {
+            serde_json::from_slice::<Change>(&b)
+                .map_err(|e| QueueError::Damaged { path: path.clone(), message: e.to_string() })
+        });
+        match parsed {
+            Ok(c) if pending_path(dir, &c.id) == path => changes.push(c),
+            Ok(_) => damaged.push(QueueError::Damaged {
+                path: path.clone(),
+                message: "its id does not match its file name".into(),
+            }),
+            Err(e) => damaged.push(e),
+        }
+    }
+    changes.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok((changes, damaged))
+}
+
+/// How many changes wait in a queue directory's `failed/`.
+pub fn failed_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("failed")).map_or(0, |d| d.count())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes a new file (owner-only), syncs it.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), QueueError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+/// Syncs a directory, so that a rename or removal in it is durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), QueueError> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
