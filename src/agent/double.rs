@@ -228,7 +228,11 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>, creds: &Credent
             }
             match fault {
                 Some(Fault::Drop) => {
-                    drop(request.into_writer());
+                    // A broken answer: the connection dies mid-response, as behind a failing
+                    // proxy. (Closing the socket outright is not possible with tiny_http.)
+                    let mut w = request.into_writer();
+                    let _ = std::io::Write::write_all(&mut w, b"\x00\x00 connection reset\r\n\r\n");
+                    let _ = std::io::Write::flush(&mut w);
                     return;
                 }
                 Some(Fault::Throttle(secs)) => {
