@@ -1,0 +1,144 @@
+//! Crash safety: 1,000 changes for 100 users are queued while the real agent process delivers
+//! them to the cloud double with faults injected, and is killed with SIGKILL at random moments
+//! and restarted. At the end every user's cloud password is their newest change, nothing is
+//! lost, and no cleartext password is on disk or in any log.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
+use policyc::agent::double::{CloudDouble, Credentials, Faults};
+use policyc::agent::queue::{Queue, list_pending};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const USERS: usize = 100;
+const CHANGES: usize = 1000;
+
+/// A small deterministic generator for kill timings.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[test]
+fn kill_9_at_random_moments_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cloud = CloudDouble::start(
+        "127.0.0.1:0",
+        Credentials {
+            client_id: "id".into(),
+            client_secret: "s".into(),
+            token_ttl: Duration::from_secs(3600),
+        },
+    )
+    .unwrap();
+    cloud.set_faults(Faults {
+        throttle: 0.1,
+        retry_after_secs: 0.02,
+        server_error: 0.1,
+        drop: 0.05,
+        delay: Duration::ZERO,
+    });
+    let artifact =
+        policyc::compile_path("policies/office365.policy", &policyc::CompileOptions::default())
+            .unwrap()
+            .artifact;
+    std::fs::write(d.join("policy.policyc"), artifact).unwrap();
+    let config = d.join("agent.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "policy: {d}/policy.policyc\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\npoll_interval_ms: 20\n\
+             retry: {{initial_ms: 10, max_ms: 100}}\ngraph:\n  base_url: {u}\n  token_url: {u}/token\n  client_id: id\n  client_secret: s\n  timeout_secs: 5\n",
+            d = d.display(),
+            u = cloud.url()
+        ),
+    )
+    .unwrap();
+    let queue = Queue::open(&d.join("queue"), &d.join("queue/key")).unwrap();
+
+    // The directory side: changes keep arriving while the agent crashes and restarts.
+    let newest: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let producer = {
+        let (newest, done) = (newest.clone(), done.clone());
+        std::thread::spawn(move || {
+            for i in 0..CHANGES {
+                let user = format!("user{:03}@example.com", i % USERS);
+                let pw = format!("Canary{:03}-{i:04}-Xy9!", i % USERS);
+                queue
+                    .enqueue(&format!("user{:03}", i % USERS), Some(&user), None, &pw, "test")
+                    .unwrap();
+                newest.lock().unwrap().insert(user, pw);
+                if i % 10 == 0 {
+                    std::thread::sleep(Duration::from_millis(15));
+                }
+            }
+            done.store(true, Ordering::SeqCst);
+        })
+    };
+
+    let mut rng = Lcg(0x5eed);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut kills = 0;
+    loop {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("agent.log"))
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_policyc"))
+            .args(["agent", "run", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20 + rng.next(200)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+        let finished = done.load(Ordering::SeqCst);
+        if finished && list_pending(&d.join("queue")).unwrap().0.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the queue did not drain");
+    }
+    producer.join().unwrap();
+    assert!(kills >= 5, "the agent was killed {kills} times");
+
+    let newest = newest.lock().unwrap();
+    assert_eq!(newest.len(), USERS);
+    for (user, pw) in newest.iter() {
+        let got = cloud.password(user).unwrap_or_else(|| panic!("{user} has no cloud password"));
+        assert_eq!(got.as_str(), pw, "{user}: the cloud does not have the newest change");
+    }
+    assert!(list_pending(&d.join("queue")).unwrap().0.is_empty());
+    assert_eq!(std::fs::read_dir(d.join("queue/failed")).unwrap().count(), 0, "nothing failed");
+    for file in walk(d) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert!(!text.contains("Canary"), "{} contains a cleartext password", file.display());
+    }
+    eprintln!("killed the agent {kills} times; cloud stats {:?}", cloud.stats());
+}

@@ -1,0 +1,155 @@
+//! The Samba hook through the real binary: Samba's contract (stdin, SAMBA_CPS_*, exit code),
+//! the audit log, fail-closed and fail-open, and the sealed queue.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+struct Run {
+    code: i32,
+    stderr: String,
+}
+
+fn hook(dir: &Path, policy: &Path, password: &[u8], env: &[(&str, &str)], extra: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_policyc"));
+    cmd.args(["hook", "samba", "--policy"])
+        .arg(policy)
+        .arg("--queue")
+        .arg(dir.join("queue"))
+        .arg("--audit-log")
+        .arg(dir.join("audit.jsonl"))
+        .args(extra)
+        .env_remove("SAMBA_CPS_ACCOUNT_NAME")
+        .env_remove("SAMBA_CPS_USER_PRINCIPAL_NAME")
+        .env_remove("SAMBA_CPS_FULL_NAME")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // The hook may stop reading early (oversized input): a broken pipe is fine.
+    let _ = child.stdin.take().unwrap().write_all(password);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    Run { code: out.status.code().unwrap_or(-1), stderr }
+}
+
+const ALICE: &[(&str, &str)] = &[
+    ("SAMBA_CPS_ACCOUNT_NAME", "alice"),
+    ("SAMBA_CPS_USER_PRINCIPAL_NAME", "alice@cpstest.lan"),
+    ("SAMBA_CPS_FULL_NAME", "Alice Smith"),
+];
+
+fn artifact(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("o365.policyc");
+    let c = policyc::compile_path("policies/office365.policy", &policyc::CompileOptions::default())
+        .unwrap();
+    std::fs::write(&path, c.artifact).unwrap();
+    path
+}
+
+fn audit(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn pending(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("queue/pending")).map_or(0, |d| d.count())
+}
+
+fn files_contain(dir: &Path, needle: &str) -> bool {
+    fn walk(dir: &Path, needle: &str) -> bool {
+        std::fs::read_dir(dir).unwrap().any(|e| {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, needle)
+            } else {
+                String::from_utf8_lossy(&std::fs::read(&p).unwrap()).contains(needle)
+            }
+        })
+    }
+    walk(dir, needle)
+}
+
+#[test]
+fn accepts_queues_and_audits_a_compliant_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = artifact(dir.path());
+    let r = hook(dir.path(), &policy, b"Canary-Good-Passw0rd", ALICE, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(pending(dir.path()), 1);
+    let a = audit(dir.path());
+    assert_eq!(a[0]["outcome"], "accepted");
+    assert_eq!(a[0]["account"], "alice");
+    assert_eq!(a[0]["user"], "alice@cpstest.lan");
+    assert!(!files_contain(dir.path(), "Canary-Good-Passw0rd"), "cleartext on disk");
+}
+
+#[test]
+fn refuses_a_noncompliant_reset_with_its_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = artifact(dir.path());
+    for pw in ["Résumé12", "Short1!", "Tab\there1"] {
+        let r = hook(dir.path(), &policy, pw.as_bytes(), ALICE, &[]);
+        assert_eq!(r.code, 1, "{pw:?} must be refused");
+        assert!(r.stderr.contains("refused password change for `alice`"), "{}", r.stderr);
+        assert!(!r.stderr.contains(pw));
+    }
+    let a = audit(dir.path());
+    assert_eq!(a.len(), 3);
+    assert_eq!(a[0]["rules"], serde_json::json!(["charset"]));
+    assert_eq!(a[1]["rules"], serde_json::json!(["length"]));
+    assert_eq!(a[2]["rules"], serde_json::json!(["charset"]));
+    assert_eq!(pending(dir.path()), 0, "refused changes are never queued");
+    assert!(!files_contain(dir.path(), "Résumé12"));
+}
+
+#[test]
+fn fails_closed_by_default_and_open_when_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.policyc");
+    let r = hook(dir.path(), &missing, b"Canary-Passw0rd-1", ALICE, &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("POLICY UNAVAILABLE") && r.stderr.contains("FAIL-CLOSED"),
+        "{}",
+        r.stderr
+    );
+    let r = hook(dir.path(), &missing, b"Canary-Passw0rd-2", ALICE, &["--fail-open"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("FAIL-OPEN"), "{}", r.stderr);
+    let a = audit(dir.path());
+    assert_eq!(a[0]["outcome"], "rejected_no_policy");
+    assert_eq!(a[1]["outcome"], "accepted_unchecked");
+    assert_eq!(pending(dir.path()), 1, "fail-open still queues; the agent re-validates");
+    // A corrupted artifact is no better than a missing one.
+    let bad = dir.path().join("bad.policyc");
+    std::fs::write(&bad, b"POLICYC\0truncated").unwrap();
+    assert_eq!(hook(dir.path(), &bad, b"Canary-Passw0rd-3", ALICE, &[]).code, 1);
+}
+
+#[test]
+fn refuses_what_it_cannot_judge() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = artifact(dir.path());
+    let r = hook(dir.path(), &policy, b"Good-Passw0rd", &[], &[]);
+    assert_eq!(r.code, 1, "no account name: not called by Samba");
+    assert!(r.stderr.contains("SAMBA_CPS_ACCOUNT_NAME"));
+    let r = hook(dir.path(), &policy, b"Good-\xff\xfe-Passw0rd", ALICE, &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not valid UTF-8"));
+    let r = hook(dir.path(), &policy, &vec![b'a'; 1 << 20], ALICE, &[]);
+    assert_eq!(r.code, 1);
+    assert_eq!(pending(dir.path()), 0);
+}
