@@ -3,7 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== unit, integration, golden, property and doc tests"
+# The end-to-end test runs a real Samba AD DC on 127.0.0.1 (tests/samba_e2e.rs).
+if ! command -v samba >/dev/null || ! command -v samba-tool >/dev/null || ! command -v ldapmodify >/dev/null; then
+  echo "== installing the Samba AD DC packages for the end-to-end test"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldap-utils krb5-user >/dev/null
+fi
+
+echo "== unit, integration, golden, property, end-to-end and doc tests"
 cargo test --locked --all-targets
 cargo test --locked --doc
 
