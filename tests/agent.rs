@@ -163,12 +163,51 @@ fn retries_through_throttling_errors_and_dropped_connections() {
 }
 
 #[test]
+fn a_slow_cloud_is_waited_for_and_a_timeout_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = double();
+    cloud.set_faults(Faults { delay: Duration::from_millis(300), ..Faults::default() });
+    policy(dir.path(), "policy.policyc", O365);
+    let mut cfg = config(dir.path(), &cloud);
+    queue(&cfg).enqueue("gus", Some("gus@example.com"), None, "Canary-Slow-9x!", "t").unwrap();
+    // Slower than the client's timeout: a retry, nothing lost.
+    cfg.graph.timeout_secs = 0;
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    let t = agent.tick();
+    assert_eq!((t.delivered, t.waiting), (0, 1));
+    // Within the timeout: delivered.
+    cfg.graph.timeout_secs = 5;
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    drain(&mut agent, &cfg);
+    assert_eq!(cloud.password("gus@example.com").unwrap().as_str(), "Canary-Slow-9x!");
+}
+
+/// A webhook receiver on 127.0.0.1: collects the bodies posted to it.
+fn webhook() -> (String, std::sync::mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", server.server_addr().to_ip().unwrap().port());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        // One alarm is expected: take it and stop.
+        if let Ok(Some(mut req)) = server.recv_timeout(Duration::from_secs(10)) {
+            let mut body = String::new();
+            let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+            let _ = req.respond(tiny_http::Response::empty(204));
+            let _ = tx.send(body);
+        }
+    });
+    (url, rx, handle)
+}
+
+#[test]
 fn a_weaker_local_policy_raises_a_drift_alarm() {
     let dir = tempfile::tempdir().unwrap();
     let cloud = double();
     // Accepts anything of 8+ characters: weaker than the cloud.
     policy(dir.path(), "policy.policyc", "policy weak {\n  rule length \"8+\" : length >= 8\n}\n");
-    let cfg = config(dir.path(), &cloud);
+    let mut cfg = config(dir.path(), &cloud);
+    let (url, posted, receiver) = webhook();
+    cfg.webhook = Some(url);
     queue(&cfg).enqueue("dave", Some("dave@example.com"), None, "Résumé-Canary", "t").unwrap();
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     drain(&mut agent, &cfg);
@@ -181,6 +220,14 @@ fn a_weaker_local_policy_raises_a_drift_alarm() {
     assert!(audit.contains(r#""outcome":"policy_drift""#), "{audit}");
     assert!(audit.contains("does not comply with password complexity"));
     assert_no_cleartext(dir.path(), &["Résumé-Canary".to_string()]);
+    let alarm: serde_json::Value =
+        serde_json::from_str(&posted.recv_timeout(Duration::from_secs(5)).unwrap()).unwrap();
+    assert_eq!(alarm["event"], "policy_drift");
+    assert_eq!(alarm["account"], "dave");
+    assert!(alarm["policy"].as_str().unwrap().starts_with("weak@"));
+    assert!(!alarm.to_string().contains("Canary"), "no password in the webhook");
+    drop(posted);
+    receiver.join().unwrap();
 }
 
 #[test]
