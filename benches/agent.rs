@@ -1,0 +1,91 @@
+//! The agent's throughput: queue-to-cloud deliveries against the local cloud double (HTTP on
+//! loopback, token cached), and the hook's decision plus durable enqueue, in process.
+//! Run: `cargo bench --bench agent`. (Hook start-to-exit as a process: see README.)
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "a benchmark with a broken setup should stop loudly"
+)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use policyc::agent::double::{CloudDouble, Credentials};
+use policyc::agent::hook::{HookOptions, SambaAccount, samba};
+use policyc::agent::queue::Queue;
+use policyc::agent::sync::SyncAgent;
+use std::time::{Duration, Instant};
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let artifact =
+        policyc::compile_path("policies/office365.policy", &policyc::CompileOptions::default())
+            .unwrap()
+            .artifact;
+    std::fs::write(d.join("policy.policyc"), artifact).unwrap();
+    let cloud = CloudDouble::start(
+        "127.0.0.1:0",
+        Credentials {
+            client_id: "id".into(),
+            client_secret: "s".into(),
+            token_ttl: Duration::from_secs(3600),
+        },
+    )
+    .unwrap();
+    let yaml = format!(
+        "policy: {d}/policy.policyc\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\ngraph:\n  base_url: {u}\n  token_url: {u}/token\n  client_id: id\n  client_secret: s\n",
+        d = d.display(),
+        u = cloud.url()
+    );
+    let config: policyc::agent::config::AgentConfig = serde_yaml::from_str(&yaml).unwrap();
+    let queue = Queue::open(&config.queue, &config.key_path()).unwrap();
+    let mut agent = SyncAgent::new(config).unwrap();
+
+    let mut group = c.benchmark_group("agent");
+    group.sample_size(10);
+    const BATCH: u64 = 100;
+    group.throughput(Throughput::Elements(BATCH));
+    group.bench_function("deliver", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                for i in 0..BATCH {
+                    queue
+                        .enqueue(
+                            "u",
+                            Some(&format!("user{i}@example.com")),
+                            None,
+                            "Tr0ub4dor&3-Bench",
+                            "b",
+                        )
+                        .unwrap();
+                }
+                let t = Instant::now();
+                let tick = agent.tick();
+                total += t.elapsed();
+                assert_eq!(tick.delivered as u64, BATCH);
+            }
+            total
+        })
+    });
+    group.throughput(Throughput::Elements(1));
+    let options = HookOptions {
+        policy: d.join("policy.policyc"),
+        queue: Some(d.join("hookq")),
+        key: None,
+        audit_log: d.join("hook-audit.jsonl"),
+        fail_open: false,
+    };
+    let who = SambaAccount {
+        account: Some("alice".into()),
+        user_principal_name: Some("alice@x".into()),
+        full_name: None,
+    };
+    group.bench_function("hook-accept", |b| {
+        b.iter(|| assert!(samba(&options, b"Tr0ub4dor&3-Bench", &who).accept))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
