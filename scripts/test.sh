@@ -27,3 +27,11 @@ for forbidden in pest regex-syntax serde_norway serde_yaml clap; do
   fi
 done
 echo "runtime-only dependency tree is clean"
+agent_tree=$(cargo tree --locked --no-default-features --features agent -e normal --prefix none)
+for forbidden in pest regex-syntax clap; do
+  if grep -q "^$forbidden " <<<"$agent_tree"; then
+    echo "error: the agent build depends on $forbidden (it must link only the runtime)" >&2
+    exit 1
+  fi
+done
+echo "agent dependency tree links only the runtime"
