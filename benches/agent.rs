@@ -8,8 +8,10 @@
     reason = "a benchmark with a broken setup should stop loudly"
 )]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use policyc::agent::double::{CloudDouble, Credentials};
 use policyc::agent::hook::{HookOptions, SambaAccount, samba};
 use policyc::agent::queue::Queue;
 use policyc::agent::sync::SyncAgent;
@@ -23,20 +25,8 @@ fn bench(c: &mut Criterion) {
             .unwrap()
             .artifact;
     std::fs::write(d.join("policy.policyc"), artifact).unwrap();
-    let cloud = CloudDouble::start(
-        "127.0.0.1:0",
-        Credentials {
-            client_id: "id".into(),
-            client_secret: "s".into(),
-            token_ttl: Duration::from_secs(3600),
-        },
-    )
-    .unwrap();
-    let yaml = format!(
-        "policy: {d}/policy.policyc\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\ngraph:\n  base_url: {u}\n  token_url: {u}/token\n  client_id: id\n  client_secret: s\n",
-        d = d.display(),
-        u = cloud.url()
-    );
+    let cloud = common::cloud();
+    let yaml = common::agent_yaml(d, &d.join("policy.policyc"), &cloud, "");
     let config: policyc::agent::config::AgentConfig = serde_yaml::from_str(&yaml).unwrap();
     let queue = Queue::open(&config.queue, &config.key_path()).unwrap();
     let mut agent = SyncAgent::new(config).unwrap();

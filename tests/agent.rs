@@ -8,8 +8,10 @@
     reason = "a test fails by panicking"
 )]
 
+mod common;
+
 use policyc::agent::config::AgentConfig;
-use policyc::agent::double::{CloudDouble, Credentials, Faults};
+use policyc::agent::double::{CloudDouble, Faults};
 use policyc::agent::queue::Queue;
 use policyc::agent::status::status;
 use policyc::agent::sync::SyncAgent;
@@ -18,12 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn double() -> CloudDouble {
-    let creds = Credentials {
-        client_id: "id".into(),
-        client_secret: "secret".into(),
-        token_ttl: Duration::from_secs(3600),
-    };
-    CloudDouble::start("127.0.0.1:0", creds).unwrap()
+    common::cloud()
 }
 
 /// A policy file in `dir` compiled from `source`.
@@ -37,13 +34,10 @@ fn policy(dir: &Path, name: &str, source: &str) -> std::path::PathBuf {
 const O365: &str = include_str!("../policies/office365.policy");
 
 fn config(dir: &Path, double: &CloudDouble) -> AgentConfig {
-    let yaml = format!(
-        "policy: {dir}/policy.policyc\nqueue: {dir}/queue\naudit_log: {dir}/audit.jsonl\nretry: {{initial_ms: 5, max_ms: 50}}\n\
-         unhealthy_after_secs: 3600\ngraph:\n  base_url: {url}\n  token_url: {url}/token\n  client_id: id\n  client_secret: secret\n  timeout_secs: 5\n",
-        dir = dir.display(),
-        url = double.url()
-    );
-    serde_yaml::from_str(&yaml).unwrap()
+    let extra = "retry: {initial_ms: 5, max_ms: 50}
+unhealthy_after_secs: 3600";
+    serde_yaml::from_str(&common::agent_yaml(dir, &dir.join("policy.policyc"), double, extra))
+        .unwrap()
 }
 
 fn queue(cfg: &AgentConfig) -> Queue {
@@ -74,7 +68,7 @@ fn drain(agent: &mut SyncAgent, cfg: &AgentConfig) {
 
 /// No file under `dir` contains any of the secrets.
 fn assert_no_cleartext(dir: &Path, secrets: &[String]) {
-    for entry in walk(dir) {
+    for entry in common::files_under(dir) {
         let bytes = std::fs::read(&entry).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for s in secrets {
@@ -85,15 +79,6 @@ fn assert_no_cleartext(dir: &Path, secrets: &[String]) {
             );
         }
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
-    }
-    out
 }
 
 #[test]

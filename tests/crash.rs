@@ -10,10 +10,11 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::agent::double::{CloudDouble, Credentials, Faults};
+mod common;
+
+use policyc::agent::double::Faults;
 use policyc::agent::queue::{Queue, list_pending};
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,28 +32,11 @@ impl Lcg {
     }
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
-    }
-    out
-}
-
 #[test]
 fn kill_9_at_random_moments_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cloud = CloudDouble::start(
-        "127.0.0.1:0",
-        Credentials {
-            client_id: "id".into(),
-            client_secret: "s".into(),
-            token_ttl: Duration::from_secs(3600),
-        },
-    )
-    .unwrap();
+    let cloud = common::cloud();
     cloud.set_faults(Faults {
         throttle: 0.1,
         retry_after_secs: 0.02,
@@ -66,16 +50,10 @@ fn kill_9_at_random_moments_loses_nothing() {
             .artifact;
     std::fs::write(d.join("policy.policyc"), artifact).unwrap();
     let config = d.join("agent.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "policy: {d}/policy.policyc\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\npoll_interval_ms: 20\n\
-             retry: {{initial_ms: 10, max_ms: 100}}\ngraph:\n  base_url: {u}\n  token_url: {u}/token\n  client_id: id\n  client_secret: s\n  timeout_secs: 5\n",
-            d = d.display(),
-            u = cloud.url()
-        ),
-    )
-    .unwrap();
+    let extra = "poll_interval_ms: 20
+retry: {initial_ms: 10, max_ms: 100}";
+    std::fs::write(&config, common::agent_yaml(d, &d.join("policy.policyc"), &cloud, extra))
+        .unwrap();
     let queue = Queue::open(&d.join("queue"), &d.join("queue/key")).unwrap();
 
     // The directory side: changes keep arriving while the agent crashes and restarts.
@@ -136,7 +114,7 @@ fn kill_9_at_random_moments_loses_nothing() {
     }
     assert!(list_pending(&d.join("queue")).unwrap().0.is_empty());
     assert_eq!(std::fs::read_dir(d.join("queue/failed")).unwrap().count(), 0, "nothing failed");
-    for file in walk(d) {
+    for file in common::files_under(d) {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         assert!(!text.contains("Canary"), "{} contains a cleartext password", file.display());
     }

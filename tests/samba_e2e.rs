@@ -14,8 +14,9 @@
     reason = "a test fails by panicking"
 )]
 
+mod common;
+
 use base64::Engine as _;
-use policyc::agent::double::{CloudDouble, Credentials};
 use policyc::agent::sync::SyncAgent;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -254,22 +255,8 @@ fn samba_refuses_what_the_cloud_would_refuse_and_the_rest_reaches_the_cloud() {
     dc.stop();
 
     // The agent delivers the accepted changes; only the newest reaches the cloud.
-    let cloud = CloudDouble::start(
-        "127.0.0.1:0",
-        Credentials {
-            client_id: "id".into(),
-            client_secret: "s".into(),
-            token_ttl: Duration::from_secs(3600),
-        },
-    )
-    .unwrap();
-    let yaml = format!(
-        "policy: {}\nqueue: {q}\naudit_log: {a}\ngraph:\n  base_url: {u}\n  token_url: {u}/token\n  client_id: id\n  client_secret: s\n",
-        policy.display(),
-        q = t.join("queue").display(),
-        a = t.join("audit.jsonl").display(),
-        u = cloud.url()
-    );
+    let cloud = common::cloud();
+    let yaml = common::agent_yaml(&t, &policy, &cloud, "");
     let mut agent = SyncAgent::new(serde_yaml::from_str(&yaml).unwrap()).unwrap();
     let tick = agent.tick();
     assert_eq!(tick.delivered, 1);

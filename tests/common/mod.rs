@@ -1,0 +1,55 @@
+//! Helpers shared by the agent's test binaries (and its benchmark).
+
+#![allow(dead_code, reason = "each test binary uses a subset of these helpers")]
+#![allow(clippy::unwrap_used, reason = "test setup fails loudly")]
+
+use policyc::agent::double::{CloudDouble, Credentials};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The client id and secret the test double accepts.
+pub const CLIENT_ID: &str = "id";
+pub const CLIENT_SECRET: &str = "secret";
+
+/// A cloud double on a free loopback port.
+pub fn cloud() -> CloudDouble {
+    let creds = Credentials {
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        token_ttl: Duration::from_secs(3600),
+    };
+    CloudDouble::start("127.0.0.1:0", creds).unwrap()
+}
+
+/// An agent configuration: queue and audit log under `dir`, the given policy, this cloud;
+/// `extra` adds YAML lines (retry, poll interval...).
+pub fn agent_yaml(dir: &Path, policy: &Path, cloud: &CloudDouble, extra: &str) -> String {
+    format!(
+        "policy: {policy}\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\n{extra}\ngraph:\n  base_url: {u}\n  \
+         token_url: {u}/token\n  client_id: {CLIENT_ID}\n  client_secret: {CLIENT_SECRET}\n  timeout_secs: 5\n",
+        policy = policy.display(),
+        d = dir.display(),
+        u = cloud.url()
+    )
+}
+
+/// Compiles the shipped Office 365 policy to `path`.
+pub fn office365_artifact(path: &Path) {
+    let c = policyc::compile_path("policies/office365.policy", &policyc::CompileOptions::default())
+        .unwrap();
+    std::fs::write(path, c.artifact).unwrap();
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
