@@ -17,6 +17,9 @@ echo "== unit, integration, golden, property, end-to-end and doc tests"
 cargo test --locked --all-targets
 cargo test --locked --doc
 
+echo "== the shipped policies' own cases (policyc test)"
+cargo run --locked -q -- test policies/tests tests/cases
+
 echo "== the embedded validator alone (no default features) builds, passes its unit tests, and has no compiler crates"
 cargo test --locked --lib --no-default-features
 tree=$(cargo tree --locked --no-default-features -e normal --prefix none)

@@ -39,7 +39,11 @@ pub struct Case {
     #[serde(default)]
     pub name: Option<String>,
     /// The password (test data, not a secret).
-    pub password: Zeroizing<String>,
+    #[serde(default)]
+    pub password: Option<Zeroizing<String>>,
+    /// A file of passwords, one per line, relative to the case file; each must get the verdict.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
     /// User attributes by LDAP name; a list for multi-valued ones.
     #[serde(default)]
     pub user: BTreeMap<String, Values>,
@@ -85,6 +89,26 @@ impl Case {
         Ok(ctx)
     }
 
+    /// The case's passwords: its `password`, or the lines of its `password_file` (read
+    /// relative to `base`).
+    ///
+    /// # Errors
+    /// The message when neither or both are given, or the file cannot be read.
+    pub fn passwords(&self, base: &Path) -> Result<Vec<Zeroizing<String>>, String> {
+        match (&self.password, &self.password_file) {
+            (Some(p), None) => Ok(vec![p.clone()]),
+            (None, Some(f)) => {
+                let path = base.join(f);
+                let text = Zeroizing::new(
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
+                );
+                Ok(text.lines().map(|l| Zeroizing::new(l.to_string())).collect())
+            }
+            _ => Err("give either `password` or `password_file`".into()),
+        }
+    }
+
     /// A label for reports: the name, else the case's position.
     pub fn label(&self, index: usize) -> String {
         self.name.clone().unwrap_or_else(|| format!("case {}", index + 1))
@@ -109,6 +133,8 @@ pub struct Suite {
     pub validator: Validator,
     /// The checked program (for the reference evaluator).
     pub program: crate::ir::Program,
+    /// The case file's folder (password files are relative to it).
+    pub base: PathBuf,
 }
 
 /// Reads a case file and compiles its policy.
@@ -124,7 +150,8 @@ pub fn load(path: &Path) -> Result<Suite, String> {
     let options = CompileOptions { policy: file.policy_name.clone(), ..CompileOptions::default() };
     let compiled = compile_path(&policy, &options).map_err(|e| e.to_string())?;
     let validator = Validator::from_bytes(&compiled.artifact).map_err(|e| e.to_string())?;
-    Ok(Suite { file, validator, program: compiled.program })
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    Ok(Suite { file, validator, program: compiled.program, base })
 }
 
 impl Suite {
@@ -133,38 +160,55 @@ impl Suite {
         let mut failures = Vec::new();
         for (i, case) in self.file.cases.iter().enumerate() {
             let label = case.label(i);
-            let ctx = match case.context() {
-                Ok(c) => c,
-                Err(e) => {
-                    failures.push(Failure { case: label, difference: e });
-                    continue;
-                }
-            };
-            let verdict = self.validator.check(&case.password, &ctx);
-            let got: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+            let (ctx, passwords) =
+                match case.context().and_then(|c| Ok((c, case.passwords(&self.base)?))) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        failures.push(Failure { case: label, difference: e });
+                        continue;
+                    }
+                };
             let mut diffs = Vec::new();
-            if verdict.is_compliant() != case.compliant {
-                diffs.push(format!(
-                    "expected {}, got {} (violations: [{}])",
-                    verdict_word(case.compliant),
-                    verdict_word(verdict.is_compliant()),
-                    got.join(", ")
-                ));
-            }
-            if let Some(want) = &case.fails
-                && want.iter().map(String::as_str).ne(got.iter().copied())
-            {
-                diffs.push(format!(
-                    "expected violations [{}], got [{}]",
-                    want.join(", "),
-                    got.join(", ")
-                ));
+            for (n, password) in passwords.iter().enumerate() {
+                let which = if passwords.len() > 1 {
+                    format!("password {}: ", n + 1)
+                } else {
+                    String::new()
+                };
+                for d in self.differences(case, password, &ctx) {
+                    diffs.push(format!("{which}{d}"));
+                }
             }
             if !diffs.is_empty() {
                 failures.push(Failure { case: label, difference: diffs.join("; ") });
             }
         }
         (self.file.cases.len(), failures)
+    }
+
+    /// How the verdict for one password differs from the case's expectation.
+    fn differences(&self, case: &Case, password: &str, ctx: &Context) -> Vec<String> {
+        let verdict = self.validator.check(password, ctx);
+        let got: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+        let mut diffs = Vec::new();
+        if verdict.is_compliant() != case.compliant {
+            diffs.push(format!(
+                "expected {}, got {} (violations: [{}])",
+                verdict_word(case.compliant),
+                verdict_word(verdict.is_compliant()),
+                got.join(", ")
+            ));
+        }
+        if let Some(want) = &case.fails
+            && want.iter().map(String::as_str).ne(got.iter().copied())
+        {
+            diffs.push(format!(
+                "expected violations [{}], got [{}]",
+                want.join(", "),
+                got.join(", ")
+            ));
+        }
+        diffs
     }
 }
 

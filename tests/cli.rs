@@ -354,3 +354,48 @@ fn explain_names_the_banned_term_but_never_the_password() {
     assert_eq!(out.code, 1);
     assert!(out.stdout.contains(r#""rule":"entra""#), "{}", out.stdout);
 }
+
+#[test]
+fn policy_test_command_reports_differences_and_junit() {
+    let out = policyc(&["test", "policies/tests", "tests/cases"], b"");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.trim_end().ends_with(" passed, 0 failed"), "{}", out.stdout);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("weak.txt"), "password\nqwerty12\n").unwrap();
+    let cases = dir.path().join("cases.yaml");
+    let policy = std::fs::canonicalize("policies/office365.policy").unwrap();
+    std::fs::write(
+        &cases,
+        format!(
+            "policy: {}\ncases:\n  - name: right\n    password: \"Tr0ub4dor&3\"\n    compliant: true\n  \
+             - name: wrong rule\n    password: \"Short1!\"\n    compliant: false\n    fails: [charset]\n  \
+             - name: weak ones from a file\n    password_file: weak.txt\n    compliant: false\n    fails: [classes]\n",
+            policy.display()
+        ),
+    )
+    .unwrap();
+    let out = policyc(&["test", cases.to_str().unwrap()], b"");
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("FAIL "), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("wrong rule: expected violations [charset], got [length]"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.ends_with("2 passed, 1 failed\n"), "{}", out.stdout);
+    let out = policyc(&["test", "--format", "junit", cases.to_str().unwrap()], b"");
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.starts_with("<?xml"));
+    assert!(
+        out.stdout.contains(r#"<testsuites tests="3" failures="1" errors="0">"#),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("<failure message=\"expected violations [charset], got [length]\"/>")
+    );
+    std::fs::write(&cases, "policy: [not, a, path\n").unwrap();
+    let out = policyc(&["test", cases.to_str().unwrap()], b"");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}

@@ -21,15 +21,17 @@ fn run(path: &str) {
     assert!(failures.is_empty(), "{} of {n} cases failed in {path}", failures.len());
     for (i, case) in suite.file.cases.iter().enumerate() {
         let ctx = case.context().unwrap();
-        let compiled: Vec<&str> = suite
-            .validator
-            .check(&case.password, &ctx)
-            .violations()
-            .iter()
-            .map(|v| v.rule)
-            .collect();
-        let oracle = reference::violations(&suite.program, &case.password, &ctx);
-        assert_eq!(compiled, oracle, "{path}: {}: validator and reference disagree", case.label(i));
+        for password in case.passwords(&suite.base).unwrap() {
+            let verdict = suite.validator.check(&password, &ctx);
+            let compiled: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+            let oracle = reference::violations(&suite.program, &password, &ctx);
+            assert_eq!(
+                compiled,
+                oracle,
+                "{path}: {}: validator and reference disagree",
+                case.label(i)
+            );
+        }
     }
 }
 

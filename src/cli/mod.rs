@@ -10,6 +10,7 @@ mod fmt;
 mod hook;
 mod input;
 mod policy_arg;
+mod test;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ enum Command {
     Check(check::Args),
     Explain(explain::Args),
     Fmt(fmt::Args),
+    Test(test::Args),
     Hook(hook::Args),
     Agent(agent::Args),
     CloudDouble(double::Args),
@@ -63,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),
+        Command::Test(a) => test::run(a),
         Command::Hook(a) => hook::run(a),
         Command::Agent(a) => agent::run(a),
         Command::CloudDouble(a) => double::run(a),
