@@ -56,6 +56,8 @@ pub mod cli;
 pub mod compile;
 #[cfg(feature = "compiler")]
 pub mod diagnostic;
+#[cfg(feature = "cli")]
+pub mod generate;
 pub mod ir;
 #[cfg(feature = "compiler")]
 pub mod reference;

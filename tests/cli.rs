@@ -399,3 +399,34 @@ fn policy_test_command_reports_differences_and_junit() {
     let out = policyc(&["test", cases.to_str().unwrap()], b"");
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
+
+#[test]
+fn generate_prints_passwords_that_both_policies_accept() {
+    let out = policyc(
+        &[
+            "generate",
+            "policies/ad-default.policy",
+            "policies/office365.policy",
+            "--count",
+            "5",
+            "--user",
+            "sAMAccountName=jdoe",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let passwords: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(passwords.len(), 5);
+    let stdin = out.stdout.clone();
+    for policy in ["policies/ad-default.policy", "policies/office365.policy"] {
+        let check = policyc(&["check", policy, "--user", "sAMAccountName=jdoe"], stdin.as_bytes());
+        assert_eq!(check.code, 0, "{policy} refuses a generated password:\n{}", check.stdout);
+    }
+    let out = policyc(&["generate", "policies/office365.policy", "--length", "7"], b"");
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("length 7 is outside what the policies allow (8 to 256)"),
+        "{}",
+        out.stderr
+    );
+}

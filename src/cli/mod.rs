@@ -7,6 +7,7 @@ mod compile;
 mod double;
 mod explain;
 mod fmt;
+mod generate;
 mod hook;
 mod input;
 mod policy_arg;
@@ -45,6 +46,7 @@ enum Command {
     Explain(explain::Args),
     Fmt(fmt::Args),
     Test(test::Args),
+    Generate(generate::Args),
     Hook(hook::Args),
     Agent(agent::Args),
     CloudDouble(double::Args),
@@ -66,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),
         Command::Test(a) => test::run(a),
+        Command::Generate(a) => generate::run(a),
         Command::Hook(a) => hook::run(a),
         Command::Agent(a) => agent::run(a),
         Command::CloudDouble(a) => double::run(a),
