@@ -153,7 +153,10 @@ pub fn generate(
         match found {
             Some(p) => out.push(p),
             None => {
-                return Err(GenerateError::NotFound(options.max_attempts, last_failures.join(", ")));
+                return Err(GenerateError::NotFound(
+                    options.max_attempts,
+                    last_failures.join(", "),
+                ));
             }
         }
     }

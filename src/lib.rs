@@ -43,6 +43,8 @@
 
 #[cfg(feature = "agent")]
 pub mod agent;
+#[cfg(feature = "cli")]
+pub mod analysis;
 pub mod artifact;
 #[cfg(feature = "compiler")]
 pub mod automata;

@@ -430,3 +430,29 @@ fn generate_prints_passwords_that_both_policies_accept() {
         out.stderr
     );
 }
+
+#[test]
+fn diff_of_the_shipped_policies_is_pinned() {
+    let out = policyc(
+        &[
+            "diff",
+            "policies/ad-default.policy",
+            "policies/office365.policy",
+            "--user",
+            "sAMAccountName=jdoe",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 1, "the policies differ: {}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+    let out = policyc(&["diff", "policies/office365.policy", "policies/office365.policy"], b"");
+    assert_eq!(out.code, 0);
+    let out = policyc(
+        &["diff", "policies/office365.policy", "policies/ad-default.policy", "--format", "json"],
+        b"",
+    );
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json[0]["from"], "office365");
+    assert_eq!(json[1]["witnesses"][0]["rule"], "length");
+    assert_eq!(json[1]["witnesses"][0]["method"], "search");
+}

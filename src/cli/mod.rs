@@ -4,6 +4,7 @@
 mod agent;
 mod check;
 mod compile;
+mod diff;
 mod double;
 mod explain;
 mod fmt;
@@ -47,6 +48,7 @@ enum Command {
     Fmt(fmt::Args),
     Test(test::Args),
     Generate(generate::Args),
+    Diff(diff::Args),
     Hook(hook::Args),
     Agent(agent::Args),
     CloudDouble(double::Args),
@@ -69,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(a),
         Command::Test(a) => test::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Hook(a) => hook::run(a),
         Command::Agent(a) => agent::run(a),
         Command::CloudDouble(a) => double::run(a),
