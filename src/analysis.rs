@@ -264,13 +264,11 @@ impl<'p> Space<'p> {
     }
 }
 
-/// Breadth-first search for passwords `from` (program 0) accepts and `rule` of `to` (program 1)
-/// refuses; `confirm` checks each candidate with the real validators. `Err(())` when the state
-/// budget ran out.
+/// Breadth-first search for the shortest password whose end state satisfies `goal` and that
+/// `confirm` accepts. `Err(())` when the state budget ran out.
 fn search(
     space: &Space<'_>,
-    rule: &Rule,
-    ctx: &Context,
+    goal: &dyn Fn(&State) -> bool,
     limit: usize,
     confirm: &mut dyn FnMut(&str) -> bool,
 ) -> Result<Option<String>, ()> {
@@ -283,7 +281,7 @@ fn search(
     while let Some(s) = states.get(next).cloned() {
         let here = next;
         next += 1;
-        if space.accepts(0, &s, ctx) && !space.passes(1, rule, &s, ctx) {
+        if goal(&s) {
             let mut chars = Vec::new();
             let mut at = here;
             while let Some(Some((p, c))) = parent.get(at) {
@@ -339,7 +337,8 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
             continue;
         }
         let mut confirm = |pw: &str| breaks(pw, rule.id.as_str());
-        match search(&space, rule, ctx, limits.states, &mut confirm) {
+        let goal = |s: &State| space.accepts(0, s, ctx) && !space.passes(1, rule, s, ctx);
+        match search(&space, &goal, limits.states, &mut confirm) {
             Ok(Some(password)) => out.witnesses.push(Witness {
                 rule: rule.id.to_string(),
                 message: rule.message.clone(),
@@ -470,4 +469,88 @@ fn sample(
         }
     }
     found
+}
+
+/// What the compile-time analysis found about one policy's class-fragment rules (indices into
+/// the program's rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Finding {
+    /// No password passes; removing any one of these rules would let some pass.
+    Unsatisfiable(Vec<usize>),
+    /// The rule can never fail.
+    NeverFails(usize),
+    /// The rule fails only when the other one fails too.
+    Implied {
+        /// The redundant rule.
+        rule: usize,
+        /// The rule that implies it.
+        by: usize,
+    },
+}
+
+/// Satisfiability, rules that can never fail, and rules implied by another, over the class
+/// fragment (rules conditioned on user attributes are left out). Searches that run out of
+/// budget report nothing.
+pub(crate) fn analyze(program: &Program, limit: usize) -> Vec<Finding> {
+    let space = Space::new(program, program);
+    let ctx = Context::new();
+    let analyzed: Vec<usize> = program
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            in_fragment(r) && r.conditions.iter().all(|c| matches!(c, Condition::Length(_)))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let rule = |i: usize| program.rules.get(i);
+    let passes = |i: usize, s: &State| rule(i).is_none_or(|r| space.passes(0, r, s, &ctx));
+    let enforce: Vec<usize> = analyzed
+        .iter()
+        .copied()
+        .filter(|&i| rule(i).is_some_and(|r| r.severity == Severity::Enforce))
+        .collect();
+    let exists = |goal: &dyn Fn(&State) -> bool| {
+        search(&space, goal, limit, &mut |_| true).map(|w| w.is_some())
+    };
+    let mut findings = Vec::new();
+    if exists(&|s| enforce.iter().all(|&i| passes(i, s))) == Ok(false) {
+        let culprits: Vec<usize> = enforce
+            .iter()
+            .copied()
+            .filter(|&skip| {
+                exists(&|s| enforce.iter().filter(|&&i| i != skip).all(|&i| passes(i, s)))
+                    == Ok(true)
+            })
+            .collect();
+        findings.push(Finding::Unsatisfiable(if culprits.is_empty() { enforce } else { culprits }));
+        return findings;
+    }
+    let mut never = Vec::new();
+    for &i in &analyzed {
+        if exists(&|s| !passes(i, s)) == Ok(false) {
+            never.push(i);
+            findings.push(Finding::NeverFails(i));
+        }
+    }
+    let unconditional: Vec<usize> = enforce
+        .iter()
+        .copied()
+        .filter(|&i| !never.contains(&i) && rule(i).is_some_and(|r| r.conditions.is_empty()))
+        .collect();
+    for &r in &unconditional {
+        for &by in &unconditional {
+            if r == by {
+                continue;
+            }
+            let implied = exists(&|s| passes(by, s) && !passes(r, s)) == Ok(false);
+            // Equivalent rules: report only the later one.
+            let equivalent = implied && exists(&|s| passes(r, s) && !passes(by, s)) == Ok(false);
+            if implied && !(equivalent && r < by) {
+                findings.push(Finding::Implied { rule: r, by });
+                break;
+            }
+        }
+    }
+    findings
 }

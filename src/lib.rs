@@ -43,7 +43,7 @@
 
 #[cfg(feature = "agent")]
 pub mod agent;
-#[cfg(feature = "cli")]
+#[cfg(feature = "compiler")]
 pub mod analysis;
 pub mod artifact;
 #[cfg(feature = "compiler")]
@@ -58,7 +58,7 @@ pub mod cli;
 pub mod compile;
 #[cfg(feature = "compiler")]
 pub mod diagnostic;
-#[cfg(feature = "cli")]
+#[cfg(feature = "compiler")]
 pub mod generate;
 pub mod ir;
 #[cfg(feature = "compiler")]

@@ -2,12 +2,70 @@
 //! and conditions that can never hold.
 
 use super::{Placed, class_set};
+use crate::analysis::Finding;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::ir::{Bounds, Condition, Predicate, Program, Severity};
 use regex_syntax::hir::ClassUnicode;
 
+/// States the compile-time analysis may explore per question.
+const ANALYSIS_STATES: usize = 20_000;
+
+/// Reports what the search over the class fragment finds: a policy no password can pass,
+/// rules that can never fail, rules implied by another.
+fn analysis(program: &Program, placed: &[Placed], diags: &mut Diagnostics) {
+    let id = |i: usize| placed.get(i).map_or("?", |p| p.rule.id.as_str());
+    for finding in crate::analysis::analyze(program, ANALYSIS_STATES) {
+        match finding {
+            Finding::Unsatisfiable(rules) => {
+                let names: Vec<&str> = rules.iter().map(|&i| id(i)).collect();
+                if let Some(p) = rules.last().and_then(|&i| placed.get(i)) {
+                    diags.push(
+                        Diagnostic::error(
+                            format!("no password can pass: {} conflict", list(&names)),
+                            p.span,
+                            "no password satisfies this rule and the others",
+                        )
+                        .with_help("relax one of these rules"),
+                    );
+                }
+            }
+            Finding::NeverFails(i) => {
+                if let Some(p) = placed.get(i) {
+                    diags.push(Diagnostic::warning(
+                        format!("rule `{}` can never fail", id(i)),
+                        p.span,
+                        "every password passes it",
+                    ));
+                }
+            }
+            Finding::Implied { rule, by } => {
+                if let Some(p) = placed.get(rule) {
+                    diags.push(
+                        Diagnostic::warning(
+                            format!("rule `{}` is implied by rule `{}`", id(rule), id(by)),
+                            p.span,
+                            "it never fails when the other passes",
+                        )
+                        .with_help("remove it, or make it stricter"),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Reports conflicts among the rules that always apply and reject.
 pub(crate) fn check_program(program: &Program, placed: &[Placed], diags: &mut Diagnostics) {
+    let before = diags.iter().count();
+    check_simple(program, placed, diags);
+    // The deeper search only when the direct checks found nothing (they explain better).
+    if diags.iter().skip(before).all(|d| d.level != crate::diagnostic::Level::Error) {
+        analysis(program, placed, diags);
+    }
+}
+
+/// The direct checks: length ranges, allowed characters against required classes.
+fn check_simple(program: &Program, placed: &[Placed], diags: &mut Diagnostics) {
     let always: Vec<&Placed> = placed
         .iter()
         .filter(|p| p.rule.conditions.is_empty() && p.rule.severity == Severity::Enforce)

@@ -133,17 +133,9 @@ impl<'s> Lowerer<'s> {
                 }
                 Predicate::Only(class)
             }
-            ast::Predicate::No(e) => {
-                let (class, set) = self.class(e, scope, diags)?;
-                if set.ranges().is_empty() {
-                    diags.push(Diagnostic::warning(
-                        "rule can never fail",
-                        e.span(),
-                        "this set contains no character",
-                    ));
-                }
-                Predicate::NoneOf(class)
-            }
+            // A rule that can never fail (an empty `no` set, `at least 0`) is reported by the
+            // whole-policy analysis, with every other such rule.
+            ast::Predicate::No(e) => Predicate::NoneOf(self.class(e, scope, diags)?.0),
             ast::Predicate::AtLeast { n, sets } => {
                 let mut classes = Vec::new();
                 for e in sets {
@@ -167,12 +159,6 @@ impl<'s> Lowerer<'s> {
                         )
                         .with_help(format!("use a number from 1 to {m}")),
                     );
-                } else if n.value == 0 {
-                    diags.push(Diagnostic::warning(
-                        "rule can never fail",
-                        n.span,
-                        "`at least 0` always holds",
-                    ));
                 }
                 Predicate::AtLeastOf { n: n.value.min(m) as u32, classes }
             }
