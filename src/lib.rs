@@ -56,6 +56,8 @@ mod check;
 pub mod cli;
 #[cfg(feature = "compiler")]
 pub mod compile;
+#[cfg(feature = "cli")]
+pub mod corpus;
 #[cfg(feature = "compiler")]
 pub mod diagnostic;
 #[cfg(feature = "compiler")]

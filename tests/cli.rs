@@ -456,3 +456,45 @@ fn diff_of_the_shipped_policies_is_pinned() {
     assert_eq!(json[1]["witnesses"][0]["rule"], "length");
     assert_eq!(json[1]["witnesses"][0]["method"], "search");
 }
+
+#[test]
+fn bench_generates_a_reproducible_corpus_and_measures() {
+    let a = policyc(&["bench", "--generate", "500", "--seed", "7"], b"");
+    let b = policyc(&["bench", "--generate", "500", "--seed", "7"], b"");
+    let c = policyc(&["bench", "--generate", "500", "--seed", "8"], b"");
+    assert_eq!(a.code, 0);
+    assert_eq!(a.stdout, b.stdout, "the same seed gives the same corpus");
+    assert_ne!(a.stdout, c.stdout);
+    assert_eq!(a.stdout.lines().count(), 500);
+    assert!(a.stdout.lines().any(|l| !l.is_ascii()), "non-ASCII entries");
+    assert!(a.stdout.lines().any(|l| l.chars().count() >= 64), "long entries");
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, &a.stdout).unwrap();
+    let out = policyc(
+        &[
+            "bench",
+            O365,
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--seconds",
+            "0.05",
+            "--threads",
+            "2",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("checks/s: "), "{}", out.stdout);
+    assert!(out.stdout.contains("ns/check: mean "));
+    let v = policyc::Validator::from_bytes(
+        &policyc::compile_path(O365, &Default::default()).unwrap().artifact,
+    )
+    .unwrap();
+    let accepted = a.stdout.lines().filter(|l| v.check(l, &policyc::Context::new()).is_compliant());
+    assert!(
+        out.stdout.contains(&format!("accepted: {} of 500", accepted.count())),
+        "{}",
+        out.stdout
+    );
+}

@@ -161,11 +161,12 @@ impl SyncAgent {
         if let Some(d) = &change.display_name {
             ctx.set(Attribute::DisplayName, d.clone());
         }
-        let verdict = self.validator.check(&password, &ctx);
-        if !verdict.is_compliant() {
-            let rules: Vec<String> =
-                verdict.violations().iter().map(|v| v.rule.to_string()).collect();
-            drop(verdict);
+        let refused: Option<Vec<String>> = {
+            let verdict = self.validator.check(&password, &ctx);
+            (!verdict.is_compliant())
+                .then(|| verdict.violations().iter().map(|v| v.rule.to_string()).collect())
+        };
+        if let Some(rules) = refused {
             let _ = self.queue.remove(&change.id);
             self.record(
                 "rejected",

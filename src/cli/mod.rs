@@ -2,6 +2,7 @@
 //! place that prints for humans.
 
 mod agent;
+mod bench;
 mod check;
 mod compile;
 mod diff;
@@ -49,6 +50,7 @@ enum Command {
     Test(test::Args),
     Generate(generate::Args),
     Diff(diff::Args),
+    Bench(bench::Args),
     Hook(hook::Args),
     Agent(agent::Args),
     CloudDouble(double::Args),
@@ -72,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Hook(a) => hook::run(a),
         Command::Agent(a) => agent::run(a),
         Command::CloudDouble(a) => double::run(a),

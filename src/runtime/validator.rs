@@ -120,7 +120,7 @@ impl Validator {
         if password.len() > MAX_INPUT_BYTES {
             return Verdict::oversized();
         }
-        let mut violations = Vec::new();
+        let mut violations = super::verdict::Violations::new();
         let scan = self.table.scan(password, self.needs);
         let mut scratch = Scratch::default();
         // Strength rules are expensive: they run last, and only if every other enforce rule passed.

@@ -1,0 +1,171 @@
+//! `policyc bench`: how fast is a policy on a corpus, and a deterministic corpus to measure on.
+
+use super::{EXIT_ERROR, EXIT_OK, input, policy_arg};
+use crate::Validator;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Measure a policy: checks per second, ns per check (p50, p99), acceptance rate, on a corpus
+/// of passwords (one per line). `--generate N --seed S` writes a deterministic corpus instead.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  policyc bench --generate 200000 --seed 20240611 -o corpus.txt\n  \
+policyc bench policies/office365.policy --corpus corpus.txt --threads 2"
+)]
+pub(crate) struct Args {
+    /// A policy or artifact.
+    policy: Option<PathBuf>,
+    /// The corpus: one password per line.
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Threads checking in parallel (each takes a share of the corpus).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Run for at least this many seconds (whole passes over the corpus).
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// A user attribute, ATTR=VALUE (repeatable).
+    #[arg(long = "user", value_name = "ATTR=VALUE")]
+    user: Vec<String>,
+    /// Write a deterministic corpus of this many passwords instead of measuring.
+    #[arg(long, value_name = "N")]
+    generate: Option<usize>,
+    /// The corpus seed.
+    #[arg(long, default_value_t = 20240611)]
+    seed: u64,
+    /// Where to write the generated corpus [default: standard output].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+/// Checks timed together; per-check percentiles are over these batches' means.
+const BATCH: usize = 64;
+
+pub(crate) fn run(a: Args) -> u8 {
+    if let Some(n) = a.generate {
+        return generate(n, a.seed, a.output.as_deref());
+    }
+    let (Some(policy), Some(corpus)) = (&a.policy, &a.corpus) else {
+        eprintln!("error: give a POLICY and --corpus FILE (or --generate N to make a corpus)");
+        return EXIT_ERROR;
+    };
+    let validator = match policy_arg::load(policy, None) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_ERROR;
+        }
+    };
+    let ctx = match input::user_context(&a.user) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_ERROR;
+        }
+    };
+    let text = match std::fs::read(corpus) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", corpus.display());
+            return EXIT_ERROR;
+        }
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.is_empty() {
+        eprintln!("error: the corpus is empty");
+        return EXIT_ERROR;
+    }
+    let accepted = lines.iter().filter(|p| validator.check(p, &ctx).is_compliant()).count();
+    let threads = a.threads.max(1);
+    let chunk = lines.len().div_ceil(threads);
+    let budget = Duration::from_secs_f64(a.seconds.max(0.01));
+    let progress = indicatif::ProgressBar::new(budget.as_millis() as u64);
+    let start = Instant::now();
+    let results: Vec<(usize, Vec<f64>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = lines
+            .chunks(chunk)
+            .map(|part| {
+                let (v, ctx, progress) = (&validator, &ctx, &progress);
+                scope.spawn(move || measure(v, ctx, part, budget, progress))
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let wall = start.elapsed();
+    progress.finish_and_clear();
+    let checks: usize = results.iter().map(|r| r.0).sum();
+    let mut batches: Vec<f64> = results.into_iter().flat_map(|r| r.1).collect();
+    batches.sort_by(f64::total_cmp);
+    let pct =
+        |p: f64| batches.get(((batches.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
+    let program = validator.program();
+    println!("policy: {} ({})", program.name, validator.digest_hex().get(..16).unwrap_or(""));
+    println!(
+        "corpus: {} passwords, {} bytes; {threads} thread(s), {:.1} s",
+        lines.len(),
+        text.len(),
+        wall.as_secs_f64()
+    );
+    println!("checks/s: {:.0}", checks as f64 / wall.as_secs_f64());
+    println!(
+        "ns/check: mean {:.1}, p50 {:.1}, p99 {:.1} (per {BATCH}-check batch, per thread)",
+        batches.iter().sum::<f64>() / batches.len().max(1) as f64,
+        pct(0.5),
+        pct(0.99)
+    );
+    println!(
+        "accepted: {accepted} of {} ({:.1} %)",
+        lines.len(),
+        100.0 * accepted as f64 / lines.len() as f64
+    );
+    EXIT_OK
+}
+
+/// Whole passes over `part` until `budget` is spent: (checks, ns per check of each batch).
+fn measure(
+    v: &Validator,
+    ctx: &crate::Context,
+    part: &[&str],
+    budget: Duration,
+    progress: &indicatif::ProgressBar,
+) -> (usize, Vec<f64>) {
+    let start = Instant::now();
+    let mut checks = 0;
+    let mut batches = Vec::new();
+    loop {
+        for batch in part.chunks(BATCH) {
+            let t = Instant::now();
+            let mut ok = 0usize;
+            for pw in batch {
+                ok += usize::from(v.check(std::hint::black_box(pw), ctx).is_compliant());
+            }
+            std::hint::black_box(ok);
+            batches.push(t.elapsed().as_nanos() as f64 / batch.len() as f64);
+            checks += batch.len();
+        }
+        progress.set_position(start.elapsed().as_millis() as u64);
+        if start.elapsed() >= budget {
+            return (checks, batches);
+        }
+    }
+}
+
+fn generate(n: usize, seed: u64, output: Option<&std::path::Path>) -> u8 {
+    let words = include_str!("../../policies/lists/common-passwords.txt");
+    let words: Vec<&str> = words.lines().filter(|l| !l.starts_with('#')).collect();
+    let corpus = crate::corpus::generate(&words, n, seed);
+    let mut text = corpus.join("\n");
+    text.push('\n');
+    let written = match output {
+        Some(path) => std::fs::write(path, text.as_bytes()),
+        None => std::io::stdout().lock().write_all(text.as_bytes()),
+    };
+    match written {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: cannot write the corpus: {e}");
+            EXIT_ERROR
+        }
+    }
+}
