@@ -15,7 +15,7 @@
 //! the report says which rules were proved and which were sampled. Every witness is confirmed by
 //! running both validators.
 
-use crate::generate::{GenerateOptions, generate};
+use crate::generate::{GenerateOptions, Seeded, generate};
 use crate::ir::{Bounds, ClassId, Condition, Predicate, Program, Rule, Severity};
 use crate::{Context, Validator};
 use serde::Serialize;
@@ -401,16 +401,8 @@ fn construct(
             .collect(),
         _ => return None,
     };
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut random = |buf: &mut [u8]| {
-        for x in buf.iter_mut() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            *x = state as u8;
-        }
-        Ok(())
-    };
+    let mut seeded = Seeded::new(0x9E37_79B9_7F4A_7C15);
+    let mut random = |buf: &mut [u8]| seeded.fill(buf);
     for needle in needles {
         for length in [8, 12, 16] {
             let options = GenerateOptions { length: Some(length), count: 4, max_attempts: 500 };
@@ -442,16 +434,8 @@ fn sample(
     rules: &[&Rule],
     samples: usize,
 ) -> HashMap<String, String> {
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut random = |buf: &mut [u8]| {
-        for x in buf.iter_mut() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            *x = state as u8;
-        }
-        Ok(())
-    };
+    let mut seeded = Seeded::new(0x2545_F491_4F6C_DD1D);
+    let mut random = |buf: &mut [u8]| seeded.fill(buf);
     let mut found: HashMap<String, String> = HashMap::new();
     let per_length = samples / 33 + 1;
     for length in 8..=40 {

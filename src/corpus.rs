@@ -4,32 +4,10 @@
 //! years appended, random printable strings, passphrases, non-ASCII entries and long entries of
 //! 64 to 256 characters. Words come from the shipped common-password list.
 
-/// xorshift64*: small, fast, and the same everywhere.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
+use crate::generate::Seeded;
 
-impl Rng {
-    /// A generator; the seed 0 is replaced by a fixed non-zero one.
-    pub fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..n` (n > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        items.get(self.below(items.len()))
-    }
+fn pick<'a, T>(rng: &mut Seeded, items: &'a [T]) -> Option<&'a T> {
+    items.get(rng.below(items.len()))
 }
 
 const LEET: &[(char, &str)] = &[
@@ -49,14 +27,14 @@ const SYMBOLS: &str = "!@#$%&*?.-_";
 
 /// `n` passwords from `words` (typically the common-password list), deterministic in `seed`.
 pub fn generate(words: &[&str], n: usize, seed: u64) -> Vec<String> {
-    let mut rng = Rng::new(seed);
+    let mut rng = Seeded::new(seed);
     let base: Vec<&str> = words
         .iter()
         .copied()
         .filter(|w| w.len() >= 4 && w.chars().all(|c| c.is_ascii_alphabetic()))
         .collect();
-    let word = |rng: &mut Rng| base.get(rng.below(base.len())).copied().unwrap_or("password");
-    let printable = |rng: &mut Rng, len: usize| -> String {
+    let word = |rng: &mut Seeded| base.get(rng.below(base.len())).copied().unwrap_or("password");
+    let printable = |rng: &mut Seeded, len: usize| -> String {
         (0..len).map(|_| char::from(b' ' + rng.below(95) as u8)).collect()
     };
     (0..n)
@@ -96,7 +74,7 @@ pub fn generate(words: &[&str], n: usize, seed: u64) -> Vec<String> {
             93..95 => format!(
                 "{}{}{}",
                 word(&mut rng),
-                rng.pick(NON_ASCII).copied().unwrap_or("é"),
+                pick(&mut rng, NON_ASCII).copied().unwrap_or("é"),
                 rng.below(1000)
             ),
             _ => {

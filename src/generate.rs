@@ -10,6 +10,40 @@ use crate::ir::{Bounds, Predicate, Program, Severity};
 use crate::{Context, Validator};
 use zeroize::Zeroizing;
 
+/// A seeded xorshift64* source, for output that must reproduce (reports, corpora, tests).
+/// Never for real passwords: those come from the operating system's CSPRNG.
+#[derive(Debug, Clone)]
+pub struct Seeded(u64);
+
+impl Seeded {
+    /// A source; the seed 0 is replaced by a fixed non-zero one.
+    pub fn new(seed: u64) -> Seeded {
+        Seeded(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+    }
+
+    /// The next 64 bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// Fills `buf` (the shape [`generate`] takes its randomness in).
+    pub fn fill(&mut self, buf: &mut [u8]) -> Result<(), String> {
+        for chunk in buf.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {

@@ -8,7 +8,7 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::generate::{GenerateError, GenerateOptions, alphabet, generate};
+use policyc::generate::{GenerateError, GenerateOptions, Seeded, alphabet, generate};
 use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_path, compile_str};
 use proptest::prelude::*;
@@ -34,16 +34,8 @@ proptest! {
         ];
         let ctx = Context::new().with(Attribute::SamAccountName, account).with(Attribute::DisplayName, "Erin M. Hagens");
         // A seeded source here, so that failures reproduce; the CLI uses the OS's CSPRNG.
-        let mut state = seed | 1;
-        let mut random = |buf: &mut [u8]| {
-            for b in buf.iter_mut() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                *b = state as u8;
-            }
-            Ok(())
-        };
+        let mut seeded = Seeded::new(seed);
+        let mut random = |buf: &mut [u8]| seeded.fill(buf);
         let options = GenerateOptions { length: Some(length), count: 3, ..GenerateOptions::default() };
         let passwords = generate(&validators, &ctx, &options, &mut random).unwrap();
         prop_assert_eq!(passwords.len(), 3);

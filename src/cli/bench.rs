@@ -1,6 +1,6 @@
 //! `policyc bench`: how fast is a policy on a corpus, and a deterministic corpus to measure on.
 
-use super::{EXIT_ERROR, EXIT_OK, input, policy_arg};
+use super::{EXIT_OK, input, policy_arg};
 use crate::Validator;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -42,39 +42,23 @@ pub(crate) struct Args {
 /// Checks timed together; per-check percentiles are over these batches' means.
 const BATCH: usize = 64;
 
-pub(crate) fn run(a: Args) -> u8 {
+pub(crate) fn run(a: Args) -> Result<u8, String> {
     if let Some(n) = a.generate {
         return generate(n, a.seed, a.output.as_deref());
     }
     let (Some(policy), Some(corpus)) = (&a.policy, &a.corpus) else {
-        eprintln!("error: give a POLICY and --corpus FILE (or --generate N to make a corpus)");
-        return EXIT_ERROR;
+        return Err(
+            "error: give a POLICY and --corpus FILE (or --generate N to make a corpus)".into()
+        );
     };
-    let validator = match policy_arg::load(policy, None) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_ERROR;
-        }
-    };
-    let ctx = match input::user_context(&a.user) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_ERROR;
-        }
-    };
-    let text = match std::fs::read(corpus) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", corpus.display());
-            return EXIT_ERROR;
-        }
-    };
+    let validator = policy_arg::load(policy, None)?;
+    let ctx = input::user_context(&a.user)?;
+    let text = std::fs::read(corpus)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| format!("error: cannot read `{}`: {e}", corpus.display()))?;
     let lines: Vec<&str> = text.lines().collect();
     if lines.is_empty() {
-        eprintln!("error: the corpus is empty");
-        return EXIT_ERROR;
+        return Err("error: the corpus is empty".into());
     }
     let accepted = lines.iter().filter(|p| validator.check(p, &ctx).is_compliant()).count();
     let threads = a.threads.max(1);
@@ -119,7 +103,7 @@ pub(crate) fn run(a: Args) -> u8 {
         lines.len(),
         100.0 * accepted as f64 / lines.len() as f64
     );
-    EXIT_OK
+    Ok(EXIT_OK)
 }
 
 /// Whole passes over `part` until `budget` is spent: (checks, ns per check of each batch).
@@ -151,7 +135,7 @@ fn measure(
     }
 }
 
-fn generate(n: usize, seed: u64, output: Option<&std::path::Path>) -> u8 {
+fn generate(n: usize, seed: u64, output: Option<&std::path::Path>) -> Result<u8, String> {
     let words = include_str!("../../policies/lists/common-passwords.txt");
     let words: Vec<&str> = words.lines().filter(|l| !l.starts_with('#')).collect();
     let corpus = crate::corpus::generate(&words, n, seed);
@@ -161,11 +145,5 @@ fn generate(n: usize, seed: u64, output: Option<&std::path::Path>) -> u8 {
         Some(path) => std::fs::write(path, text.as_bytes()),
         None => std::io::stdout().lock().write_all(text.as_bytes()),
     };
-    match written {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("error: cannot write the corpus: {e}");
-            EXIT_ERROR
-        }
-    }
+    written.map(|()| EXIT_OK).map_err(|e| format!("error: cannot write the corpus: {e}"))
 }

@@ -1,6 +1,6 @@
 //! `policyc diff`: what one policy accepts that the other refuses, with witness passwords.
 
-use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK, input, policy_arg};
+use super::{EXIT_NONCOMPLIANT, EXIT_OK, input, policy_arg};
 use crate::analysis::{DiffLimits, Direction, Method, diff};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -32,21 +32,9 @@ enum Format {
     Json,
 }
 
-pub(crate) fn run(args: Args) -> u8 {
-    let (a, b) = match (policy_arg::load(&args.a, None), policy_arg::load(&args.b, None)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("{e}");
-            return EXIT_ERROR;
-        }
-    };
-    let ctx = match input::user_context(&args.user) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_ERROR;
-        }
-    };
+pub(crate) fn run(args: Args) -> Result<u8, String> {
+    let (a, b) = (policy_arg::load(&args.a, None)?, policy_arg::load(&args.b, None)?);
+    let ctx = input::user_context(&args.user)?;
     let directions = diff(&a, &b, &ctx, DiffLimits::default());
     match args.format {
         Format::Json => {
@@ -54,7 +42,7 @@ pub(crate) fn run(args: Args) -> u8 {
         }
         Format::Text => print!("{}", render(&directions)),
     }
-    if directions.iter().all(Direction::proved_inclusion) { EXIT_OK } else { EXIT_NONCOMPLIANT }
+    Ok(if directions.iter().all(Direction::proved_inclusion) { EXIT_OK } else { EXIT_NONCOMPLIANT })
 }
 
 /// The report, as printed.

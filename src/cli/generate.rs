@@ -1,6 +1,6 @@
 //! `policyc generate`: random passwords that satisfy every policy given.
 
-use super::{EXIT_ERROR, EXIT_OK, input, policy_arg};
+use super::{EXIT_OK, input, policy_arg};
 use crate::generate::{GenerateOptions, generate};
 use std::path::PathBuf;
 
@@ -28,37 +28,17 @@ pub(crate) struct Args {
     user: Vec<String>,
 }
 
-pub(crate) fn run(a: Args) -> u8 {
-    let mut validators = Vec::new();
-    for p in &a.policies {
-        match policy_arg::load(p, None) {
-            Ok(v) => validators.push(v),
-            Err(e) => {
-                eprintln!("{e}");
-                return EXIT_ERROR;
-            }
-        }
-    }
-    let ctx = match input::user_context(&a.user) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_ERROR;
-        }
-    };
+pub(crate) fn run(a: Args) -> Result<u8, String> {
+    let validators =
+        a.policies.iter().map(|p| policy_arg::load(p, None)).collect::<Result<Vec<_>, _>>()?;
+    let ctx = input::user_context(&a.user)?;
     let options =
         GenerateOptions { length: a.length, count: a.count, ..GenerateOptions::default() };
     let mut random = |buf: &mut [u8]| getrandom::fill(buf).map_err(|e| e.to_string());
-    match generate(&validators, &ctx, &options, &mut random) {
-        Ok(passwords) => {
-            for p in passwords {
-                println!("{}", p.as_str());
-            }
-            EXIT_OK
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_ERROR
-        }
+    let passwords =
+        generate(&validators, &ctx, &options, &mut random).map_err(|e| format!("error: {e}"))?;
+    for p in passwords {
+        println!("{}", p.as_str());
     }
+    Ok(EXIT_OK)
 }

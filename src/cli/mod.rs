@@ -56,6 +56,15 @@ enum Command {
     CloudDouble(double::Args),
 }
 
+/// The exit code of a command that reports its errors as messages: the message goes to
+/// standard error and the code is [`EXIT_ERROR`].
+fn reported(result: Result<u8, String>) -> u8 {
+    result.unwrap_or_else(|message| {
+        eprintln!("{message}");
+        EXIT_ERROR
+    })
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -72,9 +81,9 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),
         Command::Test(a) => test::run(a),
-        Command::Generate(a) => generate::run(a),
-        Command::Diff(a) => diff::run(a),
-        Command::Bench(a) => bench::run(a),
+        Command::Generate(a) => reported(generate::run(a)),
+        Command::Diff(a) => reported(diff::run(a)),
+        Command::Bench(a) => reported(bench::run(a)),
         Command::Hook(a) => hook::run(a),
         Command::Agent(a) => agent::run(a),
         Command::CloudDouble(a) => double::run(a),
