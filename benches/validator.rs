@@ -37,6 +37,9 @@ fn check(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new("ascii", len), &pw, |b, pw| {
                 b.iter(|| v.check(black_box(pw), &user).is_compliant())
             });
+            group.bench_with_input(BenchmarkId::new("complies/ascii", len), &pw, |b, pw| {
+                b.iter(|| v.complies(black_box(pw), &user))
+            });
         }
         let accented = "Pässwörd-Résumé-1";
         group.bench_with_input(

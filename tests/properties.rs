@@ -134,9 +134,10 @@ proptest! {
             let compiled: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
             let oracle = reference::violations(&p.program, &pw, &ctx);
             prop_assert_eq!(&compiled, &oracle, "policy {}", p.program.name);
-            // explain gives the same outcome as check.
+            // explain and complies give the same outcome as check.
             let explained = p.validator.explain(&pw, &ctx);
             prop_assert_eq!(explained.is_compliant(), verdict.is_compliant());
+            prop_assert_eq!(p.validator.complies(&pw, &ctx), verdict.is_compliant());
         }
     }
 
