@@ -98,6 +98,21 @@ pub(crate) struct Scan {
     pub longest_sequence: u32,
 }
 
+impl Scan {
+    /// The measurements of the empty password, to scan into.
+    #[inline(always)]
+    pub(crate) fn new() -> Scan {
+        Scan {
+            chars: 0,
+            seen: 0,
+            every: u32::MAX,
+            counts: [0; MAX_CLASSES],
+            longest_repeat: 0,
+            longest_sequence: 0,
+        }
+    }
+}
+
 /// Which optional measurements a program needs.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Needs {
@@ -109,19 +124,13 @@ pub(crate) struct Needs {
 
 impl ClassTable {
     /// Measures `password` in one pass.
-    #[inline]
-    pub(crate) fn scan(&self, password: &str, needs: Needs) -> Scan {
-        let mut s = Scan {
-            chars: 0,
-            seen: 0,
-            every: u32::MAX,
-            counts: [0; MAX_CLASSES],
-            longest_repeat: 0,
-            longest_sequence: 0,
-        };
+    #[inline(always)]
+    /// Writes into `s` (fresh from [`Scan::new`]): filled in place, a scan is never moved, which
+    /// would copy its counters.
+    pub(crate) fn scan_into(&self, password: &str, needs: Needs, s: &mut Scan) {
         if needs.counts || needs.runs {
-            self.scan_full(password, needs, &mut s);
-            return s;
+            self.scan_full(password, needs, s);
+            return;
         }
         // The common case: only presence and "every character" bits, ASCII fast path.
         let bytes = password.as_bytes();
@@ -147,9 +156,17 @@ impl ClassTable {
         s.chars = chars;
         s.seen = seen;
         s.every = every;
+    }
+
+    /// Measures `password` (tests).
+    #[cfg(test)]
+    fn scan(&self, password: &str, needs: Needs) -> Scan {
+        let mut s = Scan::new();
+        self.scan_into(password, needs, &mut s);
         s
     }
 
+    #[inline(never)]
     fn scan_full(&self, password: &str, needs: Needs, s: &mut Scan) {
         let mut prev: Option<char> = None;
         let (mut repeat, mut up, mut down) = (0u32, 0u32, 0u32);

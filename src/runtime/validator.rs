@@ -31,6 +31,8 @@ pub struct Validator {
     table: ClassTable,
     /// One trie per term set, built at load.
     tries: Vec<Trie>,
+    /// Per rule, how to decide it: most rules reduce to a mask test on the scan.
+    plan: Vec<Step>,
     needs: Needs,
     /// Some rule is a strength rule (evaluated last, and only when the others pass).
     has_strength: bool,
@@ -67,11 +69,13 @@ impl Validator {
             ));
         }
         let tries = program.term_sets.iter().map(Trie::new).collect();
+        let plan = program.rules.iter().map(Step::new).collect();
         Ok(Validator {
             program,
             dfas: decoded.dfas,
             table,
             tries,
+            plan,
             needs,
             has_strength,
             digest: decoded.digest,
@@ -121,16 +125,44 @@ impl Validator {
         if password.len() > MAX_INPUT_BYTES {
             return false;
         }
-        let scan = self.table.scan(password, self.needs);
+        let mut scan = Scan::new();
+        self.table.scan_into(password, self.needs, &mut scan);
         let mut scratch = Scratch::default();
-        let enforce = || self.program.rules.iter().filter(|r| r.severity == Severity::Enforce);
-        // Cheap rules first, strength rules (zxcvbn) only if all of those pass.
-        enforce()
-            .filter(|r| !matches!(r.predicate, Predicate::Strength { .. }))
-            .chain(enforce().filter(|r| matches!(r.predicate, Predicate::Strength { .. })))
-            .all(|r| {
-                !self.applies(r, &scan, ctx) || self.holds(r, &scan, password, ctx, &mut scratch)
+        let mut decide = |strength: bool| {
+            self.rules().all(|(r, step)| {
+                r.severity == Severity::Audit
+                    || matches!(r.predicate, Predicate::Strength { .. }) != strength
+                    || self.passes(r, step, &scan, password, ctx, &mut scratch)
             })
+        };
+        // Cheap rules first, strength rules (zxcvbn) only if all of those pass.
+        decide(false) && (!self.has_strength || decide(true))
+    }
+
+    fn rules(&self) -> impl Iterator<Item = (&Rule, Step)> {
+        self.program.rules.iter().zip(self.plan.iter().copied())
+    }
+
+    /// Whether a rule passes (or does not apply).
+    #[inline(always)]
+    fn passes(
+        &self,
+        rule: &Rule,
+        step: Step,
+        scan: &Scan,
+        password: &str,
+        ctx: &Context,
+        scratch: &mut Scratch,
+    ) -> bool {
+        match step {
+            Step::Length { min, max } => scan.chars >= min && scan.chars <= max,
+            Step::Only(mask) => scan.every & mask != 0,
+            Step::NoneOf(mask) => scan.seen & mask == 0,
+            Step::AtLeast { n, mask } => (scan.seen & mask).count_ones() >= n,
+            Step::General => {
+                !self.applies(rule, scan, ctx) || self.holds(rule, scan, password, ctx, scratch)
+            }
+        }
     }
 
     /// Checks a password for a user. Lists every violated rule; allocates nothing for ASCII
@@ -140,37 +172,45 @@ impl Validator {
         if password.len() > MAX_INPUT_BYTES {
             return Verdict::oversized();
         }
-        let mut violations = super::verdict::Violations::new();
-        let scan = self.table.scan(password, self.needs);
+        // Built in place and returned as is: moving the inline violations would copy them.
+        let mut verdict = Verdict { violations: super::verdict::Violations::new() };
+        let violations = &mut verdict.violations;
+        let mut scan = Scan::new();
+        self.table.scan_into(password, self.needs, &mut scan);
         let mut scratch = Scratch::default();
+        let violation = |rule: &'v Rule| Violation {
+            rule: rule.id.as_str(),
+            message: &rule.message,
+            severity: rule.severity,
+        };
+        if !self.has_strength {
+            for (rule, step) in self.rules() {
+                if !self.passes(rule, step, &scan, password, ctx, &mut scratch) {
+                    violations.push(violation(rule));
+                }
+            }
+            return verdict;
+        }
         // Strength rules are expensive: they run last, and only if every other enforce rule passed.
         for strength_pass in [false, true] {
             if strength_pass
-                && (!self.has_strength
-                    || violations.iter().any(|v: &Violation<'_>| v.severity == Severity::Enforce))
+                && violations.iter().any(|v: &Violation<'_>| v.severity == Severity::Enforce)
             {
                 break;
             }
-            for rule in &self.program.rules {
+            for (rule, step) in self.rules() {
                 let is_strength = matches!(rule.predicate, Predicate::Strength { .. });
                 if is_strength == strength_pass
-                    && self.applies(rule, &scan, ctx)
-                    && !self.holds(rule, &scan, password, ctx, &mut scratch)
+                    && !self.passes(rule, step, &scan, password, ctx, &mut scratch)
                 {
-                    violations.push(Violation {
-                        rule: rule.id.as_str(),
-                        message: &rule.message,
-                        severity: rule.severity,
-                    });
+                    violations.push(violation(rule));
                 }
             }
         }
-        if self.has_strength {
-            // Keep policy order whatever the evaluation order was.
-            let order = |id: &str| self.program.rules.iter().position(|r| r.id.as_str() == id);
-            violations.sort_by_key(|v| order(v.rule));
-        }
-        Verdict { violations }
+        // Keep policy order whatever the evaluation order was.
+        let order = |id: &str| self.program.rules.iter().position(|r| r.id.as_str() == id);
+        violations.sort_by_key(|v| order(v.rule));
+        verdict
     }
 
     /// Checks a password and reports on every rule: pass, fail or not applicable, and why.
@@ -179,7 +219,8 @@ impl Validator {
             return Explanation { refused_input: Some(MAX_INPUT_BYTES), rules: Vec::new() };
         }
         let all = Needs { counts: true, runs: true };
-        let scan = self.table.scan(password, all);
+        let mut scan = Scan::new();
+        self.table.scan_into(password, all, &mut scan);
         let mut scratch = Scratch::default();
         let rules = self
             .program
@@ -380,6 +421,40 @@ impl Validator {
             Predicate::Strength { min_score } => {
                 Detail::Strength { score: scratch.strength(password, ctx), min_score: *min_score }
             }
+        }
+    }
+}
+
+/// How the validator decides one rule. Unconditional length and class rules are mask tests on
+/// the scan; everything else goes through the general evaluation.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Length { min: u32, max: u32 },
+    Only(u32),
+    NoneOf(u32),
+    AtLeast { n: u32, mask: u32 },
+    General,
+}
+
+impl Step {
+    fn new(rule: &Rule) -> Step {
+        if !rule.conditions.is_empty() {
+            return Step::General;
+        }
+        match &rule.predicate {
+            Predicate::Length(b) => Step::Length { min: b.min, max: b.max.unwrap_or(u32::MAX) },
+            Predicate::Only(c) => Step::Only(bit(c.0)),
+            Predicate::NoneOf(c) => Step::NoneOf(bit(c.0)),
+            Predicate::AtLeastOf { n, classes } => {
+                let mask = classes.iter().fold(0, |m, c| m | bit(c.0));
+                // A class listed twice counts twice: the mask cannot say that.
+                if mask.count_ones() as usize == classes.len() {
+                    Step::AtLeast { n: *n, mask }
+                } else {
+                    Step::General
+                }
+            }
+            _ => Step::General,
         }
     }
 }
