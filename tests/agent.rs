@@ -283,3 +283,15 @@ fn the_double_enforces_the_cloud_policy_on_its_own() {
     assert!(cloud_policy_accepts(&"Aa1".repeat(85)));
     assert!(!cloud_policy_accepts(&"Aa1".repeat(86)));
 }
+
+#[test]
+fn debug_output_shows_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = double();
+    policy(dir.path(), "policy.policyc", O365);
+    let cfg = config(dir.path(), &cloud);
+    let agent = SyncAgent::new(cfg.clone()).unwrap();
+    for text in [format!("{cfg:?}"), format!("{agent:?}")] {
+        assert!(!text.contains(common::CLIENT_SECRET), "{text}");
+    }
+}

@@ -21,7 +21,7 @@ pub struct GraphConfig {
     pub client_secret_file: Option<std::path::PathBuf>,
     /// The client secret itself.
     #[serde(default)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// The token scope.
     #[serde(default = "default_scope")]
     pub scope: String,
@@ -31,6 +31,17 @@ pub struct GraphConfig {
     /// Per-request timeout, in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+}
+
+/// A secret from the configuration: wiped on drop, never shown by `Debug`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(Zeroizing<String>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 fn default_scope() -> String {
@@ -70,13 +81,23 @@ pub enum Delivery {
     },
 }
 
-/// A Graph client with a token cache.
-#[derive(Debug)]
+/// A Graph client with a token cache. Its `Debug` shows neither the secret nor the token.
 pub struct Graph {
     config: GraphConfig,
     secret: Zeroizing<String>,
     http: ureq::Agent,
     token: Option<(Zeroizing<String>, Instant)>,
+}
+
+impl std::fmt::Debug for Graph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Graph")
+            .field("base_url", &self.config.base_url)
+            .field("token_url", &self.config.token_url)
+            .field("client_id", &self.config.client_id)
+            .field("has_token", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]
@@ -104,7 +125,7 @@ impl Graph {
             (Some(path), _) => std::fs::read_to_string(path)
                 .map(|s| Zeroizing::new(s.trim().to_string()))
                 .map_err(|e| format!("cannot read client secret `{}`: {e}", path.display()))?,
-            (None, Some(s)) => Zeroizing::new(s.clone()),
+            (None, Some(s)) => s.0.clone(),
             (None, None) => {
                 return Err("graph: set `client_secret_file` (or `client_secret`)".into());
             }

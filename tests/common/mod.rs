@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// The client id and secret the test double accepts.
 pub const CLIENT_ID: &str = "id";
-pub const CLIENT_SECRET: &str = "secret";
+pub const CLIENT_SECRET: &str = "Client-S3cret-7d1e";
 
 /// A cloud double on a free loopback port.
 pub fn cloud() -> CloudDouble {
