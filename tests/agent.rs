@@ -40,6 +40,15 @@ unhealthy_after_secs: 3600";
         .unwrap()
 }
 
+/// A temp dir with `source` compiled as the agent's policy, a cloud double, and the config.
+fn setup(source: &str) -> (tempfile::TempDir, CloudDouble, AgentConfig) {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = double();
+    policy(dir.path(), "policy.policyc", source);
+    let cfg = config(dir.path(), &cloud);
+    (dir, cloud, cfg)
+}
+
 fn queue(cfg: &AgentConfig) -> Queue {
     Queue::open(&cfg.queue, &cfg.key_path()).unwrap()
 }
@@ -83,10 +92,7 @@ fn assert_no_cleartext(dir: &Path, secrets: &[String]) {
 
 #[test]
 fn delivers_only_the_newest_change_per_user() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = double();
-    policy(dir.path(), "policy.policyc", O365);
-    let cfg = config(dir.path(), &cloud);
+    let (dir, cloud, cfg) = setup(O365);
     let q = queue(&cfg);
     let mut secrets = Vec::new();
     for (user, n) in [("alice", 3), ("bob", 1), ("carol", 2)] {
@@ -149,11 +155,8 @@ fn retries_through_throttling_errors_and_dropped_connections() {
 
 #[test]
 fn a_slow_cloud_is_waited_for_and_a_timeout_is_retried() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = double();
+    let (_dir, cloud, mut cfg) = setup(O365);
     cloud.set_faults(Faults { delay: Duration::from_millis(300), ..Faults::default() });
-    policy(dir.path(), "policy.policyc", O365);
-    let mut cfg = config(dir.path(), &cloud);
     queue(&cfg).enqueue("gus", Some("gus@example.com"), None, "Canary-Slow-9x!", "t").unwrap();
     // Slower than the client's timeout: a retry, nothing lost.
     cfg.graph.timeout_secs = 0;
@@ -217,10 +220,7 @@ fn a_weaker_local_policy_raises_a_drift_alarm() {
 
 #[test]
 fn changes_are_revalidated_against_a_reloaded_policy() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = double();
-    policy(dir.path(), "policy.policyc", O365);
-    let cfg = config(dir.path(), &cloud);
+    let (dir, cloud, cfg) = setup(O365);
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     let q = queue(&cfg);
     q.enqueue("erin", Some("erin@example.com"), None, "Short-Canary1", "t").unwrap();
@@ -247,10 +247,7 @@ fn changes_are_revalidated_against_a_reloaded_policy() {
 
 #[test]
 fn status_reports_an_old_pending_change_as_unhealthy() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = double();
-    policy(dir.path(), "policy.policyc", O365);
-    let mut cfg = config(dir.path(), &cloud);
+    let (_dir, _cloud, mut cfg) = setup(O365);
     cfg.unhealthy_after_secs = 0;
     queue(&cfg).enqueue("fay", Some("fay@example.com"), None, "Canary-Xy9!-1", "t").unwrap();
     std::thread::sleep(Duration::from_millis(1100));
@@ -286,10 +283,7 @@ fn the_double_enforces_the_cloud_policy_on_its_own() {
 
 #[test]
 fn debug_output_shows_no_secret() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = double();
-    policy(dir.path(), "policy.policyc", O365);
-    let cfg = config(dir.path(), &cloud);
+    let (_dir, _cloud, cfg) = setup(O365);
     let agent = SyncAgent::new(cfg.clone()).unwrap();
     for text in [format!("{cfg:?}"), format!("{agent:?}")] {
         assert!(!text.contains(common::CLIENT_SECRET), "{text}");

@@ -73,126 +73,119 @@ pub struct Decision {
     pub messages: Vec<String>,
 }
 
-/// Runs the hook for one password change.
+/// Runs the hook for one password change: judge it, then record the judgement in the audit log.
 pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Decision {
+    let j = judge(options, password, who);
+    let mut messages: Vec<String> = j.message.into_iter().collect();
     let audit = AuditLog::new(&options.audit_log);
-    let mut messages = Vec::new();
-    let account = who.account.as_deref();
-    let user = who.user_principal_name.as_deref();
-    let decide = |accept: bool,
-                  outcome: &'static str,
-                  detail: Option<String>,
-                  rules: Vec<&str>,
-                  policy: Option<String>,
-                  messages: &mut Vec<String>| {
-        let event = Event {
-            time: now(),
-            source: "hook",
-            outcome,
-            account,
-            user,
-            rules,
-            policy,
-            change: None,
-            detail,
-        };
-        if let Err(e) = audit.write(&event) {
-            messages.push(format!(
-                "policyc: cannot write the audit log `{}`: {e}",
-                audit.path().display()
-            ));
-        }
-        Decision { accept, messages: std::mem::take(messages) }
+    let event = Event {
+        time: now(),
+        source: "hook",
+        outcome: j.outcome,
+        account: who.account.as_deref(),
+        user: who.user_principal_name.as_deref(),
+        rules: j.rules.iter().map(String::as_str).collect(),
+        policy: j.policy,
+        change: None,
+        detail: j.detail,
     };
-    let Some(account_name) = account else {
-        messages.push(
-            "policyc: refused: SAMBA_CPS_ACCOUNT_NAME is not set (not called by Samba?)".into(),
-        );
-        return decide(
-            false,
-            "error",
-            Some("no account name".into()),
-            Vec::new(),
-            None,
-            &mut messages,
-        );
+    if let Err(e) = audit.write(&event) {
+        messages
+            .push(format!("policyc: cannot write the audit log `{}`: {e}", audit.path().display()));
+    }
+    Decision { accept: j.accept, messages }
+}
+
+/// One decision, before it is recorded. Nothing in it holds the password.
+struct Judgement {
+    accept: bool,
+    outcome: &'static str,
+    rules: Vec<String>,
+    policy: Option<String>,
+    detail: Option<String>,
+    /// The line for standard error (Samba's log).
+    message: Option<String>,
+}
+
+impl Judgement {
+    fn new(accept: bool, outcome: &'static str, message: Option<String>) -> Judgement {
+        Judgement { accept, outcome, rules: Vec::new(), policy: None, detail: None, message }
+    }
+
+    fn detail(mut self, detail: impl Into<String>) -> Judgement {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgement {
+    let Some(account) = who.account.as_deref() else {
+        let message = "policyc: refused: SAMBA_CPS_ACCOUNT_NAME is not set (not called by Samba?)";
+        return Judgement::new(false, "error", Some(message.into())).detail("no account name");
     };
+    let refused =
+        |why: &str| Some(format!("policyc: refused password change for `{account}`: {why}"));
     if password.len() > MAX_STDIN_BYTES {
-        messages.push(format!("policyc: refused password change for `{account_name}`: input over {MAX_STDIN_BYTES} bytes"));
-        return decide(
+        let mut j = Judgement::new(
             false,
             "rejected",
-            Some("input too large".into()),
-            vec![crate::runtime::INPUT_SIZE_RULE],
-            None,
-            &mut messages,
+            refused(&format!("input over {MAX_STDIN_BYTES} bytes")),
         );
+        j.rules.push(crate::runtime::INPUT_SIZE_RULE.to_string());
+        return j.detail("input too large");
     }
     let Ok(text) = std::str::from_utf8(password) else {
-        messages.push(format!(
-            "policyc: refused password change for `{account_name}`: the password is not valid UTF-8"
-        ));
-        return decide(
-            false,
-            "rejected",
-            Some("input is not UTF-8".into()),
-            Vec::new(),
-            None,
-            &mut messages,
-        );
+        return Judgement::new(false, "rejected", refused("the password is not valid UTF-8"))
+            .detail("input is not UTF-8");
     };
     let validator = match Validator::from_path(&options.policy) {
         Ok(v) => v,
+        Err(e) if options.fail_open => {
+            let message = format!(
+                "policyc: POLICY UNAVAILABLE ({e}); FAIL-OPEN: accepting unchecked the password change for `{account}`"
+            );
+            let accepted =
+                Judgement::new(true, "accepted_unchecked", Some(message)).detail(e.to_string());
+            return queued(accepted, options, who, text, "unchecked");
+        }
         Err(e) => {
-            let mode = if options.fail_open {
-                "FAIL-OPEN: accepting unchecked"
-            } else {
-                "FAIL-CLOSED: refusing"
-            };
-            messages.push(format!(
-                "policyc: POLICY UNAVAILABLE ({e}); {mode} the password change for `{account_name}`"
-            ));
-            let outcome =
-                if options.fail_open { "accepted_unchecked" } else { "rejected_no_policy" };
-            if !options.fail_open {
-                return decide(
-                    false,
-                    outcome,
-                    Some(e.to_string()),
-                    Vec::new(),
-                    None,
-                    &mut messages,
-                );
-            }
-            return match enqueue(options, who, account_name, text, "unchecked") {
-                Ok(()) => {
-                    decide(true, outcome, Some(e.to_string()), Vec::new(), None, &mut messages)
-                }
-                Err(q) => {
-                    messages.push(format!(
-                        "policyc: refused: cannot queue the change for the cloud: {q}"
-                    ));
-                    decide(false, "error", Some(q), Vec::new(), None, &mut messages)
-                }
-            };
+            let message = format!(
+                "policyc: POLICY UNAVAILABLE ({e}); FAIL-CLOSED: refusing the password change for `{account}`"
+            );
+            return Judgement::new(false, "rejected_no_policy", Some(message))
+                .detail(e.to_string());
         }
     };
-    let policy =
-        format!("{}@{}", validator.program().name, validator.digest_hex().get(..12).unwrap_or(""));
     let verdict = validator.check(text, &who.context());
-    if !verdict.is_compliant() {
-        let rules: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
-        messages.push(format!(
-            "policyc: refused password change for `{account_name}`: the cloud policy would refuse it (rules: {})",
-            rules.join(", ")
-        ));
-        return decide(false, "rejected", None, rules, Some(policy), &mut messages);
-    }
-    match enqueue(options, who, account_name, text, &validator.digest_hex()) {
-        Ok(()) => decide(true, "accepted", None, Vec::new(), Some(policy), &mut messages),
+    let mut j = if verdict.is_compliant() {
+        queued(Judgement::new(true, "accepted", None), options, who, text, &validator.digest_hex())
+    } else {
+        let rules: Vec<String> = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
+        let why = format!("the cloud policy would refuse it (rules: {})", rules.join(", "));
+        let mut j = Judgement::new(false, "rejected", refused(&why));
+        j.rules = rules;
+        j
+    };
+    j.policy = Some(validator.label());
+    j
+}
+
+/// An accepted judgement, once its change is durably queued; a refusal if it cannot be.
+fn queued(
+    accepted: Judgement,
+    options: &HookOptions,
+    who: &SambaAccount,
+    password: &str,
+    policy: &str,
+) -> Judgement {
+    match enqueue(options, who, password, policy) {
+        Ok(()) => accepted,
         Err(q) => {
-            messages.push(format!("policyc: refused password change for `{account_name}`: cannot queue it for the cloud: {q}"));
-            decide(false, "error", Some(q), Vec::new(), Some(policy), &mut messages)
+            let account = who.account.as_deref().unwrap_or("");
+            let message = format!(
+                "policyc: refused password change for `{account}`: cannot queue it for the cloud: {q}"
+            );
+            Judgement::new(false, "error", Some(message)).detail(q)
         }
     }
 }
@@ -200,7 +193,6 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
 fn enqueue(
     options: &HookOptions,
     who: &SambaAccount,
-    account: &str,
     password: &str,
     policy: &str,
 ) -> Result<(), String> {
@@ -209,7 +201,7 @@ fn enqueue(
     let queue = Queue::open(dir, &key).map_err(|e| e.to_string())?;
     queue
         .enqueue(
-            account,
+            who.account.as_deref().unwrap_or(""),
             who.user_principal_name.as_deref(),
             who.full_name.as_deref(),
             password,

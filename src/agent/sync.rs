@@ -45,10 +45,6 @@ pub struct SyncAgent {
     webhook: ureq::Agent,
 }
 
-fn policy_label(v: &Validator) -> String {
-    format!("{}@{}", v.program().name, v.digest_hex().get(..12).unwrap_or(""))
-}
-
 impl SyncAgent {
     /// Opens the queue, loads the policy and prepares the cloud client.
     pub fn new(config: AgentConfig) -> Result<SyncAgent, String> {
@@ -58,7 +54,7 @@ impl SyncAgent {
         let audit = AuditLog::new(&config.audit_log);
         let state_path = config.queue.join("state.json");
         let mut state = AgentState::load(&state_path);
-        state.policy = Some(policy_label(&validator));
+        state.policy = Some(validator.label());
         let stamp = stamp(&config.policy);
         let webhook: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(5)))
@@ -81,7 +77,7 @@ impl SyncAgent {
 
     /// The policy in force.
     pub fn policy(&self) -> String {
-        policy_label(&self.validator)
+        self.validator.label()
     }
 
     /// Runs until `stop` is set: a pass over the queue, then a pause.

@@ -220,16 +220,8 @@ impl<'a> Resolver<'a, '_> {
                 Item::Reference(s) => state.reference = s.value.clone(),
                 Item::Class(c) => {
                     if state.scope.is_defined(&c.name.value) {
-                        let what = if sets::BUILTINS.iter().any(|b| b.0 == c.name.value) {
-                            "a built-in class"
-                        } else {
-                            "already defined"
-                        };
-                        self.diags.push(Diagnostic::error(
-                            format!("class `{}` is {what}", c.name.value),
-                            c.name.span,
-                            "choose another name",
-                        ));
+                        let builtin = sets::BUILTINS.iter().any(|b| b.0 == c.name.value);
+                        self.redefined("class", &c.name, builtin);
                         continue;
                     }
                     if let Some(set) = state.scope.eval(&c.set, self.diags) {
@@ -285,12 +277,7 @@ impl<'a> Resolver<'a, '_> {
                 }
                 Item::Terms(t) => {
                     if state.scope.has_list(&t.name.value) {
-                        let d = Diagnostic::error(
-                            format!("term list `{}` is already defined", t.name.value),
-                            t.name.span,
-                            "choose another name",
-                        );
-                        self.diags.push(d);
+                        self.redefined("term list", &t.name, false);
                         continue;
                     }
                     if let Some(list) = terms::read_list(t, self.lists, self.sources, self.diags) {
@@ -306,17 +293,9 @@ impl<'a> Resolver<'a, '_> {
                 }
                 Item::Normalization(n) => {
                     if state.scope.has_norm(&n.name.value) {
-                        let what = if terms::BUILTIN_NORMALIZATIONS.contains(&n.name.value.as_str())
-                        {
-                            "a built-in normalization"
-                        } else {
-                            "already defined"
-                        };
-                        self.diags.push(Diagnostic::error(
-                            format!("normalization `{}` is {what}", n.name.value),
-                            n.name.span,
-                            "choose another name",
-                        ));
+                        let builtin =
+                            terms::BUILTIN_NORMALIZATIONS.contains(&n.name.value.as_str());
+                        self.redefined("normalization", &n.name, builtin);
                         continue;
                     }
                     if let Some(norm) = terms::normalization(n, self.diags) {
@@ -332,6 +311,16 @@ impl<'a> Resolver<'a, '_> {
                 }
             }
         }
+    }
+
+    /// Reports a class, list or normalization defined twice (or shadowing a built-in).
+    fn redefined(&mut self, what: &str, name: &crate::syntax::ast::Ident, builtin: bool) {
+        let is = if builtin { format!("a built-in {what}") } else { "already defined".to_string() };
+        self.diags.push(Diagnostic::error(
+            format!("{what} `{}` is {is}", name.value),
+            name.span,
+            "choose another name",
+        ));
     }
 
     /// Position of a base policy's rule that `override`/`drop` names.

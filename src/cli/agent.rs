@@ -1,6 +1,6 @@
 //! `policyc agent run|status`.
 
-use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK};
+use super::{EXIT_NONCOMPLIANT, EXIT_OK};
 use crate::agent::config::AgentConfig;
 use crate::agent::status::status;
 use crate::agent::sync::SyncAgent;
@@ -48,46 +48,29 @@ struct StatusArgs {
     json: bool,
 }
 
-pub(crate) fn run(args: Args) -> u8 {
+pub(crate) fn run(args: Args) -> Result<u8, String> {
     match args.command {
         Command::Run(a) => run_agent(a),
         Command::Status(a) => show_status(a),
     }
 }
 
-fn run_agent(a: RunArgs) -> u8 {
-    let config = match AgentConfig::load(&a.config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERROR;
-        }
-    };
-    let mut agent = match SyncAgent::new(config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: cannot start the agent: {e}");
-            return EXIT_ERROR;
-        }
-    };
+fn run_agent(a: RunArgs) -> Result<u8, String> {
+    let config = AgentConfig::load(&a.config).map_err(|e| format!("error: {e}"))?;
+    let mut agent =
+        SyncAgent::new(config).map_err(|e| format!("error: cannot start the agent: {e}"))?;
     eprintln!("policyc agent: running with policy {}", agent.policy());
     if a.once {
         let t = agent.tick();
         eprintln!("policyc agent: delivered {}, waiting {}", t.delivered, t.waiting);
-        return EXIT_OK;
+        return Ok(EXIT_OK);
     }
     agent.run(&AtomicBool::new(false));
-    EXIT_OK
+    Ok(EXIT_OK)
 }
 
-fn show_status(a: StatusArgs) -> u8 {
-    let config = match AgentConfig::load(&a.config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERROR;
-        }
-    };
+fn show_status(a: StatusArgs) -> Result<u8, String> {
+    let config = AgentConfig::load(&a.config).map_err(|e| format!("error: {e}"))?;
     let s = status(&config);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
@@ -112,5 +95,5 @@ fn show_status(a: StatusArgs) -> u8 {
         let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("counts: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
     }
-    if s.healthy { EXIT_OK } else { EXIT_NONCOMPLIANT }
+    Ok(if s.healthy { EXIT_OK } else { EXIT_NONCOMPLIANT })
 }

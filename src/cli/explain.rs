@@ -1,7 +1,7 @@
 //! `policyc explain`: every rule, pass or fail, why, and how to fix it, in plain words.
 
 use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK, input, policy_arg};
-use crate::ir::{Bounds, Severity};
+use crate::ir::Severity;
 use crate::runtime::{Detail, Explanation, Outcome};
 use std::fmt::Write as _;
 
@@ -112,10 +112,6 @@ fn chars(n: u32) -> String {
     if n == 1 { "1 character".into() } else { format!("{n} characters") }
 }
 
-fn range(b: &Bounds) -> String {
-    format!("{b}")
-}
-
 /// One sentence on what was measured and, for a failure, what to change.
 fn describe(d: &Detail, passed: bool) -> String {
     match d {
@@ -127,7 +123,7 @@ fn describe(d: &Detail, passed: bool) -> String {
             } else {
                 format!(" Remove {} or more.", chars(actual - bounds.max.unwrap_or(*actual)))
             };
-            format!("The password has {}; the rule allows {}.{fix}", chars(*actual), range(bounds))
+            format!("The password has {}; the rule allows {}.{fix}", chars(*actual), bounds)
         }
         Detail::Only { class, positions: p } => {
             if p.is_empty() {
@@ -165,7 +161,7 @@ fn describe(d: &Detail, passed: bool) -> String {
             format!("It uses {} of the kinds ({have}); the rule needs {n}.{fix}", present.len())
         }
         Detail::Count { class, actual, bounds } => {
-            format!("It has {} from `{class}`; the rule allows {}.", chars(*actual), range(bounds))
+            format!("It has {} from `{class}`; the rule allows {}.", chars(*actual), bounds)
         }
         Detail::Regex { pattern, matched, negated } => match (matched, negated) {
             (true, true) => {
@@ -208,8 +204,7 @@ fn describe(d: &Detail, passed: bool) -> String {
                 mode_words(*mode)
             ),
         },
-        Detail::Entra { points, min_points, name: Some(attribute), .. } => {
-            let _ = (points, min_points);
+        Detail::Entra { name: Some(attribute), .. } => {
             format!("It contains the user's {} (after normalization). Do not use your name.", name_words(*attribute))
         }
         Detail::Entra { whole_password: true, .. } => {

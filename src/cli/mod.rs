@@ -85,7 +85,7 @@ pub fn main() -> ExitCode {
         Command::Diff(a) => reported(diff::run(a)),
         Command::Bench(a) => reported(bench::run(a)),
         Command::Hook(a) => hook::run(a),
-        Command::Agent(a) => agent::run(a),
+        Command::Agent(a) => reported(agent::run(a)),
         Command::CloudDouble(a) => double::run(a),
     };
     ExitCode::from(code)

@@ -143,11 +143,6 @@ impl Trie {
         }
     }
 
-    /// Whether some term equals `text` exactly.
-    pub(crate) fn contains_exactly(&self, text: &str) -> bool {
-        self.walk(0, text.as_bytes()).and_then(|n| self.term_at(n)).is_some()
-    }
-
     /// Every match starting at byte `start` of `text` (a char boundary), with at most
     /// `max_edits` (0 or 1) edits; `f` returns false to stop the search. Returns false if
     /// stopped.
@@ -258,12 +253,8 @@ fn utf8_len(b: u8) -> usize {
 /// Whether a normalized password matches a set in a mode (the first match found, if any).
 pub(crate) fn find(trie: &Trie, mode: MatchMode, normalized: &str) -> Option<TermMatch> {
     if mode == MatchMode::Exact {
-        return trie.contains_exactly(normalized).then(|| TermMatch {
-            start: 0,
-            end: normalized.len(),
-            edits: 0,
-            term: trie.walk(0, normalized.as_bytes()).and_then(|n| trie.term_at(n)).unwrap_or(0),
-        });
+        let term = trie.walk(0, normalized.as_bytes()).and_then(|n| trie.term_at(n))?;
+        return Some(TermMatch { start: 0, end: normalized.len(), edits: 0, term });
     }
     let edits = u8::from(mode == MatchMode::Fuzzy);
     let mut found = None;

@@ -113,6 +113,11 @@ impl Validator {
         sets + tries + dfas + self.program.case_folds.capacity() * 8
     }
 
+    /// `name@digest-prefix`: the policy version, as logs and reports name it.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.program.name, self.digest_hex().get(..12).unwrap_or(""))
+    }
+
     /// The digest as lowercase hex.
     pub fn digest_hex(&self) -> String {
         self.digest.iter().map(|b| format!("{b:02x}")).collect()

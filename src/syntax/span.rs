@@ -1,6 +1,6 @@
 //! Source locations: which file, which bytes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Identifies one loaded source file inside a [`SourceMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,15 +71,6 @@ impl SourceMap {
     /// The file with this id.
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
         self.files.get(id.0 as usize)
-    }
-
-    /// The id of an already loaded file, by path.
-    pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|f| f.path == path)
-            .and_then(|i| u32::try_from(i).ok())
-            .map(FileId)
     }
 
     /// The source text a span covers.
