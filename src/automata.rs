@@ -45,6 +45,13 @@ pub enum RegexError {
 
 /// Builds the DFA for one pattern and returns its native-endian serialized bytes.
 pub fn build_regex(pattern: &str, limits: DfaLimits) -> Result<Vec<u8>, RegexError> {
+    let dfa = regex_dfa(pattern, limits)?;
+    let (bytes, pad) = dfa.to_bytes_native_endian();
+    Ok(bytes.get(pad..).unwrap_or_default().to_vec())
+}
+
+/// Builds the DFA for one pattern, as the validator will run it (the analysis steps it too).
+pub fn regex_dfa(pattern: &str, limits: DfaLimits) -> Result<dense::DFA<Vec<u32>>, RegexError> {
     let mut parser = regex_syntax::ast::parse::Parser::new();
     let ast = parser.parse(pattern).map_err(|e| RegexError::Syntax {
         message: e.kind().to_string(),
@@ -56,7 +63,7 @@ pub fn build_regex(pattern: &str, limits: DfaLimits) -> Result<Vec<u8>, RegexErr
             span: e.span().start.offset..e.span().end.offset,
         }
     })?;
-    let dfa = dense::Builder::new()
+    dense::Builder::new()
         .configure(
             dense::Config::new()
                 .start_kind(StartKind::Unanchored)
@@ -73,7 +80,5 @@ pub fn build_regex(pattern: &str, limits: DfaLimits) -> Result<Vec<u8>, RegexErr
             } else {
                 RegexError::Unsupported(e.to_string())
             }
-        })?;
-    let (bytes, pad) = dfa.to_bytes_native_endian();
-    Ok(bytes.get(pad..).unwrap_or_default().to_vec())
+        })
 }

@@ -458,6 +458,21 @@ fn diff_of_the_shipped_policies_is_pinned() {
 }
 
 #[test]
+fn diff_says_when_its_budget_runs_out() {
+    let (ad, cloud) = ("policies/ad-default.policy", "policies/office365.policy");
+    let out = policyc(&["diff", ad, cloud, "--max-states", "50"], b"");
+    assert_eq!(out.code, 1, "nothing is proved: {}", out.stdout);
+    assert!(
+        out.stdout.contains("not proved: the search budget (50 states, 10 s per rule) ran out for `length`, `charset`, `classes`; raise it with --max-states or --max-seconds"),
+        "{}",
+        out.stdout
+    );
+    let out = policyc(&["diff", ad, cloud, "--max-seconds", "nan"], b"");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--max-seconds NaN: expected a positive number"), "{}", out.stderr);
+}
+
+#[test]
 fn bench_generates_a_reproducible_corpus_and_measures() {
     let a = policyc(&["bench", "--generate", "500", "--seed", "7"], b"");
     let b = policyc(&["bench", "--generate", "500", "--seed", "7"], b"");

@@ -4,6 +4,7 @@ use super::{EXIT_NONCOMPLIANT, EXIT_OK, input, policy_arg};
 use crate::analysis::{DiffLimits, Direction, Method, diff};
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Compare two policies in both directions: for each rule of one that refuses a password the
 /// other accepts, a short witness password; or a proof that there is none.
@@ -24,6 +25,12 @@ pub(crate) struct Args {
     /// Output as JSON.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Most search states per rule, before giving up on a proof.
+    #[arg(long, value_name = "N", default_value_t = DiffLimits::default().states)]
+    max_states: usize,
+    /// Longest search per rule, in seconds.
+    #[arg(long, value_name = "S", default_value_t = DiffLimits::default().time.as_secs_f64())]
+    max_seconds: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,18 +42,21 @@ enum Format {
 pub(crate) fn run(args: Args) -> Result<u8, String> {
     let (a, b) = (policy_arg::load(&args.a, None)?, policy_arg::load(&args.b, None)?);
     let ctx = input::user_context(&args.user)?;
-    let directions = diff(&a, &b, &ctx, DiffLimits::default());
+    let time = Duration::try_from_secs_f64(args.max_seconds)
+        .map_err(|_| format!("--max-seconds {}: expected a positive number", args.max_seconds))?;
+    let limits = DiffLimits { states: args.max_states, time, ..DiffLimits::default() };
+    let directions = diff(&a, &b, &ctx, limits);
     match args.format {
         Format::Json => {
             println!("{}", serde_json::to_string_pretty(&directions).unwrap_or_default())
         }
-        Format::Text => print!("{}", render(&directions)),
+        Format::Text => print!("{}", render(&directions, &limits)),
     }
     Ok(if directions.iter().all(Direction::proved_inclusion) { EXIT_OK } else { EXIT_NONCOMPLIANT })
 }
 
 /// The report, as printed.
-pub(crate) fn render(directions: &[Direction]) -> String {
+pub(crate) fn render(directions: &[Direction], limits: &DiffLimits) -> String {
     let mut out = String::new();
     for (i, d) in directions.iter().enumerate() {
         if i > 0 {
@@ -57,7 +67,15 @@ pub(crate) fn render(directions: &[Direction]) -> String {
                 writeln!(out, "Every password {} accepts, {} accepts too (proved).", d.from, d.to);
             continue;
         }
-        let _ = writeln!(out, "{} accepts, {} refuses:", d.from, d.to);
+        if d.witnesses.is_empty() {
+            let _ = writeln!(
+                out,
+                "No password {} accepts was found that {} refuses, but not all is proved:",
+                d.from, d.to
+            );
+        } else {
+            let _ = writeln!(out, "{} accepts, {} refuses:", d.from, d.to);
+        }
         let width = d.witnesses.iter().map(|w| w.rule.len()).max().unwrap_or(0);
         for w in &d.witnesses {
             let how = match w.method {
@@ -84,14 +102,17 @@ pub(crate) fn render(directions: &[Direction]) -> String {
         if !d.sampled.is_empty() {
             let _ = writeln!(
                 out,
-                "  not proved: no sample broke {} (rules outside the searchable fragment)",
+                "  not proved: no sample broke {} (checked by sampling only)",
                 ticks(&d.sampled)
             );
         }
         if !d.exhausted.is_empty() {
             let _ = writeln!(
                 out,
-                "  not proved: the search budget ran out for {}",
+                "  not proved: the search budget ({} states, {} s per rule) ran out for {}; \
+                 raise it with --max-states or --max-seconds",
+                limits.states,
+                limits.time.as_secs_f64(),
                 ticks(&d.exhausted)
             );
         }

@@ -18,13 +18,15 @@ pub const FUZZY_MIN_CHARS: u32 = 4;
 
 /// Applies a normalization to `text`, appending to `out`.
 pub fn normalize_into(norm: &Normalization, folding: Folding<'_>, text: &str, out: &mut String) {
-    for c in text.chars() {
-        let c = if norm.lowercase { folding.fold(c) } else { c };
-        let c = match norm.map.binary_search_by_key(&c, |p| p.0) {
-            Ok(i) => norm.map.get(i).map_or(c, |p| p.1),
-            Err(_) => c,
-        };
-        out.push(c);
+    out.extend(text.chars().map(|c| normalize_char(norm, folding, c)));
+}
+
+/// What one character becomes under a normalization (always exactly one character).
+pub fn normalize_char(norm: &Normalization, folding: Folding<'_>, c: char) -> char {
+    let c = if norm.lowercase { folding.fold(c) } else { c };
+    match norm.map.binary_search_by_key(&c, |p| p.0) {
+        Ok(i) => norm.map.get(i).map_or(c, |p| p.1),
+        Err(_) => c,
     }
 }
 
@@ -109,15 +111,20 @@ impl Trie {
         e.binary_search_by_key(&b, |x| x.0).ok().and_then(|i| e.get(i)).map(|x| x.1)
     }
 
+    /// Whether a match of `term` may use an edit (it is long enough).
+    pub(crate) fn fuzzy_allowed(&self, term: u32) -> bool {
+        self.term_chars.get(term as usize).copied().unwrap_or(0) >= FUZZY_MIN_CHARS
+    }
+
     /// Follows the bytes of `s` from `node`.
-    fn walk(&self, mut node: u32, s: &[u8]) -> Option<u32> {
+    pub(crate) fn walk(&self, mut node: u32, s: &[u8]) -> Option<u32> {
         for &b in s {
             node = self.child(node, b)?;
         }
         Some(node)
     }
 
-    fn term_at(&self, node: u32) -> Option<u32> {
+    pub(crate) fn term_at(&self, node: u32) -> Option<u32> {
         match self.terminal.get(node as usize) {
             Some(&t) if t > 0 => Some(t - 1),
             _ => None,
@@ -125,7 +132,7 @@ impl Trie {
     }
 
     /// Calls `f` with every node one whole character below `node`.
-    fn each_char_child(&self, node: u32, f: &mut impl FnMut(u32)) {
+    pub(crate) fn each_char_child(&self, node: u32, f: &mut impl FnMut(u32)) {
         for &(b, child) in self.edges(node) {
             match utf8_len(b) {
                 1 => f(child),
@@ -172,14 +179,11 @@ impl<F: FnMut(TermMatch) -> bool> Search<'_, F> {
         if self.stopped || end == self.start {
             return;
         }
-        if let Some(term) = self.trie.term_at(node) {
-            let long_enough =
-                self.trie.term_chars.get(term as usize).copied().unwrap_or(0) >= FUZZY_MIN_CHARS;
-            if (edits == 0 || long_enough)
-                && !(self.f)(TermMatch { start: self.start, end, edits, term })
-            {
-                self.stopped = true;
-            }
+        if let Some(term) = self.trie.term_at(node)
+            && (edits == 0 || self.trie.fuzzy_allowed(term))
+            && !(self.f)(TermMatch { start: self.start, end, edits, term })
+        {
+            self.stopped = true;
         }
     }
 

@@ -1,0 +1,357 @@
+//! `diff`: what one policy accepts that another refuses, with witness passwords; and the
+//! compile-time analysis of one policy (unsatisfiable, never failing and implied rules).
+//!
+//! Both search a product state space ([`space`]) breadth first: the class state of the
+//! character-class rules, times one automaton ([`tracker`]) per other rule that a finite
+//! automaton decides (regular expressions, repeats, sequences, containment of the given
+//! user's attribute values, banned terms), over an alphabet ([`alphabet`]) that no rule tells
+//! apart within a letter. The first goal state reached is a shortest witness; exhausting the
+//! space proves there is none.
+//!
+//! Rules no automaton decides here (Entra's score, zxcvbn strength) are handled soundly: those
+//! of the accepting policy are checked on each witness by its validator (leaving them out only
+//! widens the search, so a proof stays a proof), and those of the refusing policy are probed by
+//! sampling passwords the first policy accepts; the report says which rules were proved and
+//! which were only sampled. Every witness is confirmed by running both validators.
+
+mod alphabet;
+mod findings;
+mod space;
+mod tracker;
+
+pub(crate) use findings::{Finding, analyze};
+
+use crate::generate::{GenerateOptions, Seeded, generate};
+use crate::ir::{ClassId, Normalization, Predicate, Program, Rule, Severity};
+use crate::{Context, Validator};
+use serde::Serialize;
+use space::{Outcome, RuleRef, Search, Space};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Limits for one direction of a diff.
+#[derive(Debug, Clone, Copy)]
+pub struct DiffLimits {
+    /// Most product states explored per rule.
+    pub states: usize,
+    /// Longest search per rule.
+    pub time: Duration,
+    /// Passwords sampled for rules no automaton decides.
+    pub samples: usize,
+}
+
+impl Default for DiffLimits {
+    fn default() -> DiffLimits {
+        DiffLimits { states: 2_000_000, time: Duration::from_secs(10), samples: 3_000 }
+    }
+}
+
+/// How a witness was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Exhaustive search of the product automaton (shortest witness).
+    Search,
+    /// Random passwords the first policy accepts.
+    Sampling,
+    /// A password the first policy accepts with the user's attribute or a banned term inserted.
+    Construction,
+}
+
+/// A password the first policy accepts and the second refuses, because of `rule`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Witness {
+    /// The rule of the second policy it breaks.
+    pub rule: String,
+    /// That rule's message.
+    pub message: String,
+    /// The password.
+    pub password: String,
+    /// How it was found.
+    pub method: Method,
+}
+
+/// One direction: what `from` accepts that `to` refuses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Direction {
+    /// The accepting policy.
+    pub from: String,
+    /// The refusing policy.
+    pub to: String,
+    /// Witnesses, one per rule of `to` that can be broken.
+    pub witnesses: Vec<Witness>,
+    /// Rules of `to` proved never to refuse a password `from` accepts.
+    pub proved: Vec<String>,
+    /// Rules of `to` no automaton decides, probed by sampling only, with no witness found.
+    pub sampled: Vec<String>,
+    /// Rules whose search ran out of its state or time budget.
+    pub exhausted: Vec<String>,
+}
+
+impl Direction {
+    /// Every password `from` accepts, `to` accepts too, and that is proved.
+    pub fn proved_inclusion(&self) -> bool {
+        self.witnesses.is_empty() && self.sampled.is_empty() && self.exhausted.is_empty()
+    }
+}
+
+/// Both directions of a diff.
+pub fn diff(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) -> [Direction; 2] {
+    [direction(a, b, ctx, limits), direction(b, a, ctx, limits)]
+}
+
+fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) -> Direction {
+    let (pa, pb) = (a.program(), b.program());
+    let mut out = Direction {
+        from: pa.name.clone(),
+        to: pb.name.clone(),
+        witnesses: Vec::new(),
+        proved: Vec::new(),
+        sampled: Vec::new(),
+        exhausted: Vec::new(),
+    };
+    let breaks = |password: &str, rule: &str| {
+        a.check(password, ctx).is_compliant()
+            && b.check(password, ctx).violations().iter().any(|v| v.rule == rule)
+    };
+    let enforced = |p: &Program, side: usize| -> Vec<RuleRef> {
+        p.rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.severity == Severity::Enforce)
+            .map(|(i, _)| (side, i))
+            .collect()
+    };
+    // Banned-term lists multiply the state space by their trie: the accepting policy's are left
+    // to confirmation (which only widens the search), and each of the refusing policy's gets a
+    // search of its own, after a quick construction.
+    let (term_rules, refusing): (Vec<RuleRef>, Vec<RuleRef>) =
+        enforced(pb, 1).into_iter().partition(|&(_, j)| {
+            pb.rules.get(j).is_some_and(|r| matches!(r.predicate, Predicate::Avoid { .. }))
+        });
+    let accepting: Vec<RuleRef> = enforced(pa, 0)
+        .into_iter()
+        .filter(|&(_, i)| {
+            pa.rules.get(i).is_some_and(|r| !matches!(r.predicate, Predicate::Avoid { .. }))
+        })
+        .collect();
+    let study: Vec<RuleRef> = accepting.iter().chain(&refusing).copied().collect();
+    let shared = Space::new(pa, pb, &study, ctx);
+    let mut search = Search::new(&shared, limits.states);
+    let mut outside = Vec::new();
+    for (side, j) in enforced(pb, 1) {
+        let Some(rule) = pb.rules.get(j) else { continue };
+        if has_same_rule(pa, pb, rule) {
+            out.proved.push(rule.id.to_string());
+            continue;
+        }
+        let mut confirm = |pw: &str| breaks(pw, rule.id.as_str());
+        let outcome = if term_rules.contains(&(side, j)) {
+            if let Some(password) = construct(a, pb, rule, ctx, &breaks) {
+                out.witnesses.push(Witness {
+                    rule: rule.id.to_string(),
+                    message: rule.message.clone(),
+                    password,
+                    method: Method::Construction,
+                });
+                continue;
+            }
+            let study: Vec<RuleRef> = accepting.iter().copied().chain([(side, j)]).collect();
+            let own = Space::new(pa, pb, &study, ctx);
+            refusal(&mut Search::new(&own, limits.states), (side, j), ctx, limits, &mut confirm)
+        } else {
+            refusal(&mut search, (side, j), ctx, limits, &mut confirm)
+        };
+        match outcome {
+            Outcome::Found(password) => out.witnesses.push(Witness {
+                rule: rule.id.to_string(),
+                message: rule.message.clone(),
+                password,
+                method: Method::Search,
+            }),
+            Outcome::None => out.proved.push(rule.id.to_string()),
+            Outcome::Unconfirmed => outside.push(rule),
+            Outcome::Exhausted => out.exhausted.push(rule.id.to_string()),
+        }
+    }
+    if !outside.is_empty() {
+        let found = sample(a, b, ctx, &outside, limits.samples);
+        for rule in outside {
+            let witness = match found.get(rule.id.as_str()) {
+                Some(password) => Some((password.clone(), Method::Sampling)),
+                None => construct(a, pb, rule, ctx, &breaks).map(|p| (p, Method::Construction)),
+            };
+            match witness {
+                Some((password, method)) => out.witnesses.push(Witness {
+                    rule: rule.id.to_string(),
+                    message: rule.message.clone(),
+                    password,
+                    method,
+                }),
+                None => out.sampled.push(rule.id.to_string()),
+            }
+        }
+    }
+    out
+}
+
+/// Whether `a` enforces, unconditionally, the same check as `rule` of `b` (the same predicate,
+/// on equal classes and term lists): then `rule` never refuses what `a` accepts, whatever the
+/// size of the search it would take to prove it.
+fn has_same_rule(a: &Program, b: &Program, rule: &Rule) -> bool {
+    rule.conditions.is_empty()
+        && a.rules.iter().any(|r| {
+            r.severity == Severity::Enforce
+                && r.conditions.is_empty()
+                && same_check(a, &r.predicate, b, &rule.predicate)
+        })
+}
+
+fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool {
+    fn class<'a>(p: &'a Program, c: &ClassId) -> Option<&'a [(u32, u32)]> {
+        p.classes.get(c.0 as usize).map(|c| c.ranges.as_slice())
+    }
+    fn set<'a>(p: &'a Program, s: &u32) -> Option<(&'a Normalization, &'a str, &'a [u32])> {
+        p.term_sets.get(*s as usize).map(|t| (&t.normalization, t.text.as_str(), t.ends.as_slice()))
+    }
+    let same_class = |c: &ClassId, d: &ClassId| class(pa, c) == class(pb, d);
+    let same_classes = |cs: &[ClassId], ds: &[ClassId]| {
+        cs.len() == ds.len() && cs.iter().zip(ds).all(|(c, d)| same_class(c, d))
+    };
+    let same_sets = |ss: &[u32], ts: &[u32]| {
+        ss.len() == ts.len() && ss.iter().zip(ts).all(|(s, t)| set(pa, s) == set(pb, t))
+    };
+    match (x, y) {
+        (Predicate::Only(c), Predicate::Only(d)) | (Predicate::NoneOf(c), Predicate::NoneOf(d)) => {
+            same_class(c, d)
+        }
+        (Predicate::Count { class: c, bounds: m }, Predicate::Count { class: d, bounds: n }) => {
+            m == n && same_class(c, d)
+        }
+        (Predicate::AtLeastOf { n, classes: cs }, Predicate::AtLeastOf { n: m, classes: ds }) => {
+            n == m && same_classes(cs, ds)
+        }
+        (
+            Predicate::Regex { pattern: p, negated: n, .. },
+            Predicate::Regex { pattern: q, negated: m, .. },
+        ) => p == q && n == m,
+        (Predicate::Avoid { set: s, mode: m }, Predicate::Avoid { set: t, mode: n }) => {
+            m == n && same_sets(&[*s], &[*t])
+        }
+        (
+            Predicate::EntraScore { sets: ss, min_points: p },
+            Predicate::EntraScore { sets: ts, min_points: q },
+        ) => p == q && same_sets(ss, ts),
+        (Predicate::Length(_), _)
+        | (Predicate::MaxRepeat(_), _)
+        | (Predicate::MaxSequence(_), _)
+        | (Predicate::NotContains(_), _)
+        | (Predicate::Strength { .. }, _) => x == y,
+        _ => false,
+    }
+}
+
+/// The shortest password the first program accepts and `rule` of the second refuses, if the
+/// space decides that rule (`Unconfirmed` otherwise, for sampling to try).
+fn refusal(
+    search: &mut Search<'_, '_>,
+    rule: RuleRef,
+    ctx: &Context,
+    limits: DiffLimits,
+    confirm: &mut dyn FnMut(&str) -> bool,
+) -> Outcome {
+    let space = search.space();
+    if !space.decides(rule) {
+        return Outcome::Unconfirmed;
+    }
+    let goal = |s: &space::State| space.accepts(0, s, ctx) && !space.passes(rule, s, ctx);
+    search.find(&goal, Some(Instant::now() + limits.time), confirm)
+}
+
+/// For containment and banned-term rules: one of the user's attribute values (or tokens) or
+/// one of the rule's terms, alone or inserted into a password `a` accepts, that breaks `rule`.
+/// A quick way to a witness where the product of a large term list is too big to search.
+fn construct(
+    a: &Validator,
+    pb: &Program,
+    rule: &Rule,
+    ctx: &Context,
+    breaks: &dyn Fn(&str, &str) -> bool,
+) -> Option<String> {
+    let needles: Vec<String> = match &rule.predicate {
+        Predicate::NotContains(checks) => checks
+            .iter()
+            .flat_map(|c| {
+                ctx.get(c.attribute).iter().flat_map(move |v| {
+                    v.split(|ch| c.delimiters.contains(&ch)).map(str::to_string).collect::<Vec<_>>()
+                })
+            })
+            .filter(|t| !t.is_empty())
+            .collect(),
+        Predicate::Avoid { set, .. } => pb
+            .term_sets
+            .get(*set as usize)
+            .map(|s| s.terms().map(str::to_string).collect())
+            .unwrap_or_default(),
+        Predicate::EntraScore { sets, .. } => sets
+            .iter()
+            .filter_map(|i| pb.term_sets.get(*i as usize))
+            .flat_map(|s| s.terms().take(50).map(str::to_string).collect::<Vec<_>>())
+            .collect(),
+        _ => return None,
+    };
+    // A needle that is itself acceptable first (a banned term that happens to be compliant).
+    if let Some(needle) = needles.iter().find(|n| breaks(n, rule.id.as_str())) {
+        return Some(needle.clone());
+    }
+    let mut seeded = Seeded::new(0x9E37_79B9_7F4A_7C15);
+    let mut random = |buf: &mut [u8]| seeded.fill(buf);
+    for needle in needles.into_iter().take(50) {
+        for length in [8, 12, 16] {
+            let options = GenerateOptions { length: Some(length), count: 4, max_attempts: 500 };
+            let Ok(bases) = generate(std::slice::from_ref(a), ctx, &options, &mut random) else {
+                continue;
+            };
+            for base in bases {
+                for candidate in
+                    [format!("{needle}{}", base.as_str()), format!("{}{needle}", base.as_str())]
+                {
+                    if breaks(&candidate, rule.id.as_str()) {
+                        return Some(candidate);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Samples passwords `a` accepts (lengths 8 to 40, a fixed seed so that reports reproduce)
+/// and keeps, per rule of interest, the shortest one `b` refuses for it.
+fn sample(
+    a: &Validator,
+    b: &Validator,
+    ctx: &Context,
+    rules: &[&Rule],
+    samples: usize,
+) -> HashMap<String, String> {
+    let mut seeded = Seeded::new(0x2545_F491_4F6C_DD1D);
+    let mut random = |buf: &mut [u8]| seeded.fill(buf);
+    let mut found: HashMap<String, String> = HashMap::new();
+    let per_length = samples / 33 + 1;
+    for length in 8..=40 {
+        let options =
+            GenerateOptions { length: Some(length), count: per_length, max_attempts: 2_000 };
+        let Ok(passwords) = generate(std::slice::from_ref(a), ctx, &options, &mut random) else {
+            continue;
+        };
+        for pw in passwords {
+            for v in b.check(&pw, ctx).violations() {
+                if rules.iter().any(|r| r.id.as_str() == v.rule) {
+                    found.entry(v.rule.to_string()).or_insert_with(|| pw.to_string());
+                }
+            }
+        }
+    }
+    found
+}

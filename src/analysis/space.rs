@@ -1,0 +1,457 @@
+//! The product state space of one or two policies, and the breadth-first search over it.
+//!
+//! A password's standing under the class-fragment rules (length, `only`, `no`, `at least N
+//! of`, `count`) depends only on its length, which classes it touches, which classes hold all
+//! its characters, and (capped) per-class counts. Every other rule under study adds a
+//! [`Tracker`]: a regex's DFA state, a run length, a set of partial banned-term matches. The
+//! search explores that finite product breadth first, one letter of the [`Alphabet`] at a time,
+//! so the first goal state it reaches is a shortest witness, and running out of states proves
+//! there is none.
+
+use super::alphabet::{Alphabet, RangeSet, member};
+use super::tracker::Tracker;
+use crate::Context;
+use crate::ir::{Bounds, ClassId, Condition, Predicate, Program, Rule, Severity};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Whether a rule is decided by the class state alone.
+pub(super) fn in_fragment(rule: &Rule) -> bool {
+    matches!(
+        rule.predicate,
+        Predicate::Length(_)
+            | Predicate::Only(_)
+            | Predicate::NoneOf(_)
+            | Predicate::AtLeastOf { .. }
+            | Predicate::Count { .. }
+    )
+}
+
+/// A rule of one of the two programs: `(program, index in its rules)`.
+pub(super) type RuleRef = (usize, usize);
+
+/// The joint view of two programs and the automata of the rules under study.
+pub(super) struct Space<'p> {
+    programs: [&'p Program; 2],
+    /// Per program, its class ids mapped to joint bits.
+    bits: [Vec<u32>; 2],
+    /// The joint classes, by bit.
+    classes: Vec<&'p [(u32, u32)]>,
+    /// The letters, each with its class signature.
+    letters: Vec<(char, u64)>,
+    /// Joint bits that some count rule counts, with the cap (largest bound + 1).
+    counted: Vec<(u32, u32)>,
+    /// Longest length worth distinguishing (largest bound + 1).
+    length_cap: u32,
+    trackers: Vec<Tracker>,
+    /// Which tracker decides a rule.
+    tracked: HashMap<RuleRef, usize>,
+    /// Whether states remember the last character (a repeat or sequence rule is tracked).
+    runs: bool,
+    /// With runs: how far on each side of the last character its neighbours' kinds matter.
+    horizon: u32,
+    /// The sets the alphabet refines (classes, then the trackers' own).
+    sets: Vec<RangeSet>,
+    /// Neighbourhoods of characters, interned: the vector of kinds, and each character's id.
+    neighbourhoods: RefCell<Interned>,
+}
+
+/// Interned neighbourhoods (see [`Space::neighbourhood`]).
+#[derive(Default)]
+struct Interned {
+    ids: FxHashMap<Vec<Vec<u32>>, u32>,
+    of_char: FxHashMap<char, u32>,
+}
+
+/// A product state: what the rules under study can observe of a password.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct State {
+    len: u32,
+    seen: u64,
+    every: u64,
+    counts: Vec<u32>,
+    trackers: Vec<u32>,
+    /// With runs: the last character's neighbourhood (its kind and its neighbours' within the
+    /// horizon), interned. Characters with equal neighbourhoods have equal futures, so the
+    /// state space stays finite.
+    near: u32,
+}
+
+/// How a search ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// A shortest password reaching the goal, confirmed.
+    Found(String),
+    /// No password reaches the goal (proved).
+    None,
+    /// Goal states exist, but no password reaching them was confirmed (rules outside the
+    /// search refused them all).
+    Unconfirmed,
+    /// The state or time budget ran out first.
+    Exhausted,
+}
+
+impl<'p> Space<'p> {
+    /// The space of `a` and `b` (the same program twice for a single policy), with trackers
+    /// for the listed rules outside the class fragment that an automaton decides.
+    pub(super) fn new(
+        a: &'p Program,
+        b: &'p Program,
+        study: &[RuleRef],
+        ctx: &Context,
+    ) -> Space<'p> {
+        let programs = [a, b];
+        let mut classes: Vec<&'p [(u32, u32)]> = Vec::new();
+        let mut bits = [Vec::new(), Vec::new()];
+        for (i, p) in programs.iter().enumerate() {
+            for c in &p.classes {
+                let bit = match classes.iter().position(|r| *r == c.ranges.as_slice()) {
+                    Some(j) => j,
+                    None => {
+                        classes.push(&c.ranges);
+                        classes.len() - 1
+                    }
+                };
+                bits[i].push(bit as u32);
+            }
+        }
+        classes.truncate(64);
+        let mut trackers = Vec::new();
+        let mut tracked = HashMap::new();
+        for &(p, i) in study {
+            let Some(rule) = programs.get(p).and_then(|prog| prog.rules.get(i)) else { continue };
+            if let Some(t) = Tracker::for_rule(programs[p], rule, ctx) {
+                tracked.insert((p, i), trackers.len());
+                trackers.push(t);
+            }
+        }
+        let runs = trackers.iter().any(Tracker::needs_runs);
+        let horizon = trackers.iter().map(Tracker::horizon).max().unwrap_or(0);
+        let sets: Vec<RangeSet> = classes
+            .iter()
+            .map(|c| c.to_vec())
+            .chain(trackers.iter().flat_map(|t| t.sets().iter().cloned()))
+            .collect();
+        let letters = {
+            let slices: Vec<&[(u32, u32)]> = sets.iter().map(RangeSet::as_slice).collect();
+            let special =
+                trackers.iter().filter_map(Tracker::terms).flat_map(|t| t.special_chars());
+            Alphabet::new(&slices, special, &|c| kind(&sets, &trackers, c), runs).letters
+        };
+        let sig_of = |c: char| {
+            classes
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| member(r, c as u32))
+                .fold(0, |m, (i, _)| m | 1 << i)
+        };
+        let letters = letters.into_iter().map(|c| (c, sig_of(c))).collect();
+        let mut counted: Vec<(u32, u32)> = Vec::new();
+        let mut length_cap = 0;
+        for (i, p) in programs.iter().enumerate() {
+            for r in &p.rules {
+                let bound = |bd: &Bounds| bd.max.map_or(bd.min, |m| m.max(bd.min)) + 1;
+                for c in &r.conditions {
+                    if let Condition::Length(bd) = c {
+                        length_cap = length_cap.max(bound(bd));
+                    }
+                }
+                match &r.predicate {
+                    Predicate::Length(bd) => length_cap = length_cap.max(bound(bd)),
+                    Predicate::Count { class, bounds } => {
+                        let bit = bits[i].get(class.0 as usize).copied().unwrap_or(0);
+                        let cap = bound(bounds);
+                        match counted.iter_mut().find(|c| c.0 == bit) {
+                            Some(c) => c.1 = c.1.max(cap),
+                            None => counted.push((bit, cap)),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Space {
+            programs,
+            bits,
+            classes,
+            letters,
+            counted,
+            length_cap: length_cap.max(1),
+            trackers,
+            tracked,
+            runs,
+            horizon,
+            sets,
+            neighbourhoods: RefCell::new(Interned::default()),
+        }
+    }
+
+    /// The interned kinds of `c` and of its neighbours within the horizon.
+    fn neighbourhood(&self, c: char) -> u32 {
+        let mut interned = self.neighbourhoods.borrow_mut();
+        if let Some(&id) = interned.of_char.get(&c) {
+            return id;
+        }
+        let (h, n) = (self.horizon, c as u32);
+        let kinds: Vec<Vec<u32>> = (n.saturating_sub(h)..=n.saturating_add(h))
+            .map(|n| {
+                char::from_u32(n).map(|n| kind(&self.sets, &self.trackers, n)).unwrap_or_default()
+            })
+            .collect();
+        let next = interned.ids.len() as u32 + 1;
+        let id = *interned.ids.entry(kinds).or_insert(next);
+        interned.of_char.insert(c, id);
+        id
+    }
+
+    /// Whether the rule is decided exactly in this space.
+    pub(super) fn decides(&self, rule: RuleRef) -> bool {
+        self.tracked.contains_key(&rule)
+            || self.programs.get(rule.0).and_then(|p| p.rules.get(rule.1)).is_some_and(in_fragment)
+    }
+
+    fn bit(&self, program: usize, class: ClassId) -> u64 {
+        self.bits[program].get(class.0 as usize).map_or(0, |&b| 1u64.checked_shl(b).unwrap_or(0))
+    }
+
+    fn signature(&self, c: char) -> u64 {
+        self.classes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| member(r, c as u32))
+            .fold(0, |m, (i, _)| m | 1 << i)
+    }
+
+    /// Whether rule `i` of program `p` passes in state `s`; rules the space does not decide
+    /// pass (leaving them out only widens a search, so a proof stays a proof).
+    pub(super) fn passes(&self, (p, i): RuleRef, s: &State, ctx: &Context) -> bool {
+        let Some(rule) = self.programs.get(p).and_then(|prog| prog.rules.get(i)) else {
+            return true;
+        };
+        let applies = rule.conditions.iter().all(|c| match c {
+            Condition::Length(b) => b.contains(s.len),
+            Condition::Has { attribute, value } => {
+                ctx.get(*attribute).iter().any(|v| v.to_lowercase() == value.to_lowercase())
+            }
+        });
+        if !applies {
+            return true;
+        }
+        if let Some(&t) = self.tracked.get(&(p, i)) {
+            return match (self.trackers.get(t), s.trackers.get(t)) {
+                (Some(tracker), Some(&state)) => tracker.passes(state),
+                _ => true,
+            };
+        }
+        match &rule.predicate {
+            Predicate::Length(b) => b.contains(s.len),
+            Predicate::Only(c) => s.len == 0 || s.every & self.bit(p, *c) != 0,
+            Predicate::NoneOf(c) => s.seen & self.bit(p, *c) == 0,
+            Predicate::AtLeastOf { n, classes } => {
+                classes.iter().filter(|c| s.seen & self.bit(p, **c) != 0).count() >= *n as usize
+            }
+            Predicate::Count { class, bounds } => {
+                let bit = self.bits[p].get(class.0 as usize).copied().unwrap_or(0);
+                let i = self.counted.iter().position(|c| c.0 == bit).unwrap_or(0);
+                bounds.contains(s.counts.get(i).copied().unwrap_or(0))
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether every enforced rule of program `p` that the space decides passes.
+    pub(super) fn accepts(&self, p: usize, s: &State, ctx: &Context) -> bool {
+        (0..self.programs[p].rules.len()).all(|i| {
+            self.programs[p].rules.get(i).is_some_and(|r| r.severity != Severity::Enforce)
+                || self.passes((p, i), s, ctx)
+        })
+    }
+
+    fn start(&self) -> State {
+        State {
+            len: 0,
+            seen: 0,
+            every: u64::MAX,
+            counts: vec![0; self.counted.len()],
+            trackers: self.trackers.iter().map(Tracker::start).collect(),
+            near: 0,
+        }
+    }
+
+    /// The state after `c`, which follows `prev`.
+    fn step(&self, s: &State, prev: Option<char>, c: char, sig: u64) -> State {
+        let mut counts = s.counts.clone();
+        for (i, (bit, cap)) in self.counted.iter().enumerate() {
+            if sig & (1u64 << bit) != 0
+                && let Some(n) = counts.get_mut(i)
+            {
+                *n = (*n + 1).min(*cap);
+            }
+        }
+        let trackers =
+            self.trackers.iter().zip(&s.trackers).map(|(t, &st)| t.step(st, prev, c)).collect();
+        State {
+            len: (s.len + 1).min(self.length_cap),
+            seen: s.seen | sig,
+            every: s.every & sig,
+            counts,
+            trackers,
+            near: if self.runs { self.neighbourhood(c) } else { 0 },
+        }
+    }
+
+    /// The characters to try after `prev`: the letters, and with runs the last character and
+    /// its two neighbours (to repeat it or continue a sequence).
+    fn moves(&self, prev: Option<char>) -> Vec<(char, u64)> {
+        let mut moves = Vec::with_capacity(self.letters.len() + 3);
+        if self.runs
+            && let Some(last) = prev
+        {
+            let l = last as u32;
+            // Runs first, rising first, so that witnesses read `abc` and `aaa`.
+            for c in [l.checked_add(1), Some(l), l.checked_sub(1)].into_iter().flatten() {
+                if let Some(c) = char::from_u32(c) {
+                    moves.push((c, self.signature(c)));
+                }
+            }
+        }
+        let runs = moves.len();
+        for &l in &self.letters {
+            if !moves.get(..runs).is_some_and(|r| r.iter().any(|m| m.0 == l.0)) {
+                moves.push(l);
+            }
+        }
+        moves
+    }
+}
+
+/// A breadth-first exploration of a space, grown only as far as the questions asked of it
+/// need, and shared by all of them: states are kept in the order found, so the first state
+/// that meets a goal is a shortest witness.
+pub(super) struct Search<'s, 'p> {
+    space: &'s Space<'p>,
+    states: Vec<State>,
+    /// How each state was first reached: from which state, by which character.
+    parent: Vec<Option<(usize, char)>>,
+    index: FxHashMap<State, usize>,
+    /// States whose successors have been generated.
+    expanded: usize,
+    /// Most states to hold.
+    limit: usize,
+    /// The state limit was reached: later states are missing.
+    truncated: bool,
+}
+
+impl<'s, 'p> Search<'s, 'p> {
+    /// A search of `space` holding at most `limit` states.
+    pub(super) fn new(space: &'s Space<'p>, limit: usize) -> Search<'s, 'p> {
+        let start = space.start();
+        Search {
+            space,
+            states: vec![start.clone()],
+            parent: vec![None],
+            index: FxHashMap::from_iter([(start, 0)]),
+            expanded: 0,
+            limit,
+            truncated: false,
+        }
+    }
+
+    /// The space searched.
+    pub(super) fn space(&self) -> &'s Space<'p> {
+        self.space
+    }
+
+    /// Generates the successors of the next unexpanded state; false when there is none.
+    fn expand(&mut self) -> bool {
+        let here = self.expanded;
+        let Some(s) = self.states.get(here).cloned() else { return false };
+        self.expanded += 1;
+        let space = self.space;
+        // Past the longest length any rule tells apart, only the order of characters can
+        // still matter, and only to trackers.
+        if s.len >= space.length_cap && space.trackers.is_empty() {
+            return true;
+        }
+        let prev = self.parent.get(here).copied().flatten().map(|p| p.1);
+        for (c, sig) in space.moves(prev) {
+            let t = space.step(&s, prev, c, sig);
+            if !self.index.contains_key(&t) {
+                if self.states.len() >= self.limit {
+                    self.truncated = true;
+                    return true;
+                }
+                self.index.insert(t.clone(), self.states.len());
+                self.states.push(t);
+                self.parent.push(Some((here, c)));
+            }
+        }
+        true
+    }
+
+    fn password(&self, mut at: usize) -> String {
+        let mut chars = Vec::new();
+        while let Some(Some((p, c))) = self.parent.get(at) {
+            chars.push(*c);
+            at = *p;
+        }
+        chars.into_iter().rev().collect()
+    }
+
+    /// The shortest password whose end state satisfies `goal` and that `confirm` accepts.
+    pub(super) fn find(
+        &mut self,
+        goal: &dyn Fn(&State) -> bool,
+        deadline: Option<Instant>,
+        confirm: &mut dyn FnMut(&str) -> bool,
+    ) -> Outcome {
+        let mut tries = 0;
+        let mut i = 0;
+        loop {
+            while i >= self.states.len() {
+                if self.truncated || !self.expand() {
+                    return match (tries, self.truncated) {
+                        (0, false) => Outcome::None,
+                        (0, true) => Outcome::Exhausted,
+                        _ => Outcome::Unconfirmed,
+                    };
+                }
+            }
+            if i % 1024 == 1023 && deadline.is_some_and(|d| Instant::now() > d) {
+                return Outcome::Exhausted;
+            }
+            if self.states.get(i).is_some_and(goal) {
+                if confirm(&self.password(i)) {
+                    return Outcome::Found(self.password(i));
+                }
+                tries += 1;
+                if tries > 64 {
+                    return Outcome::Unconfirmed;
+                }
+            }
+            i += 1;
+        }
+    }
+}
+
+/// What the rules under study see of a character: its membership in every set, and what it
+/// becomes for each banned-term list. Characters of equal kind are interchangeable.
+fn kind(sets: &[RangeSet], trackers: &[Tracker], c: char) -> Vec<u32> {
+    let mut k = vec![0u32; sets.len().div_ceil(32)];
+    for (i, s) in sets.iter().enumerate() {
+        if member(s, c as u32)
+            && let Some(w) = k.get_mut(i / 32)
+        {
+            *w |= 1 << (i % 32);
+        }
+    }
+    k.extend(
+        trackers
+            .iter()
+            .filter_map(Tracker::terms)
+            .map(|t| t.image(c).map_or(u32::MAX, |n| n as u32)),
+    );
+    k
+}

@@ -1,0 +1,372 @@
+//! Per-rule automata for the rules outside the class fragment: what a regular expression, a
+//! repeat or sequence limit, an attribute-containment check or a banned-term list remembers of
+//! the password read so far, as one `u32`, stepped one character at a time alongside the class
+//! state. Together they make the search exact over the regular part of the language.
+
+use super::alphabet::RangeSet;
+use crate::Context;
+use crate::automata::{DfaLimits, regex_dfa};
+use crate::ir::{Containment, MatchMode, Normalization, Predicate, Program, Rule, TermSet};
+use crate::runtime::fold::Folding;
+use crate::runtime::terms::{Trie, normalize_char};
+use regex_automata::Input;
+use regex_automata::dfa::{Automaton, dense::DFA};
+use regex_automata::util::primitives::StateID;
+use regex_syntax::hir::{Class, Hir, HirKind};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+
+/// A state flag: decided for every continuation (a regex matched, a limit was broken, a banned
+/// term was found).
+const DECIDED: u32 = 1 << 31;
+/// A regex state from which no match is possible any more.
+const NO_MATCH: u32 = DECIDED | 1;
+
+/// One rule's automaton.
+pub(super) enum Tracker {
+    /// A rule that cannot fail for this user (a containment check with no values to look for).
+    Pass,
+    /// A regular expression, or a containment check turned into one; the state is the DFA's.
+    Regex {
+        /// The same DFA the validator runs.
+        dfa: Box<DFA<Vec<u32>>>,
+        /// The rule passes when the pattern does *not* match.
+        negated: bool,
+        /// The character sets the pattern tells apart.
+        sets: Vec<RangeSet>,
+    },
+    /// No character more than `max` times in a row; the state is the current run's length.
+    Repeat {
+        /// The limit.
+        max: u32,
+    },
+    /// No run of consecutive code points longer than `max`; the state packs the rising and
+    /// falling runs that end at the last character.
+    Sequence {
+        /// The limit.
+        max: u32,
+    },
+    /// Banned terms; the state is an interned set of partial matches.
+    Terms(Box<TermTracker>),
+}
+
+impl Tracker {
+    /// The tracker for a rule outside the class fragment, or `None` for rules no finite
+    /// automaton decides here (Entra's score, strength) and for fragment rules.
+    pub(super) fn for_rule(program: &Program, rule: &Rule, ctx: &Context) -> Option<Tracker> {
+        match &rule.predicate {
+            Predicate::Regex { pattern, negated, .. } => Tracker::regex(pattern, *negated),
+            Predicate::NotContains(checks) => {
+                let tokens: Vec<String> = checks
+                    .iter()
+                    .flat_map(|c| attribute_tokens(c, ctx))
+                    .map(|t| regex_syntax::escape(&t))
+                    .collect();
+                if tokens.is_empty() {
+                    return Some(Tracker::Pass);
+                }
+                Tracker::regex(&format!("(?i)(?:{})", tokens.join("|")), true)
+            }
+            Predicate::MaxRepeat(max) => Some(Tracker::Repeat { max: *max }),
+            Predicate::MaxSequence(max) => Some(Tracker::Sequence { max: *max }),
+            Predicate::Avoid { set, mode } => {
+                let set = program.term_sets.get(*set as usize)?;
+                Some(Tracker::Terms(Box::new(TermTracker::new(program, set, *mode))))
+            }
+            _ => None,
+        }
+    }
+
+    fn regex(pattern: &str, negated: bool) -> Option<Tracker> {
+        let dfa = regex_dfa(pattern, DfaLimits::default()).ok()?;
+        let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+        let mut sets = Vec::new();
+        hir_sets(&hir, &mut sets);
+        Some(Tracker::Regex { dfa: Box::new(dfa), negated, sets })
+    }
+
+    /// The state before the first character.
+    pub(super) fn start(&self) -> u32 {
+        match self {
+            Tracker::Regex { dfa, .. } => {
+                dfa.start_state_forward(&Input::new("")).map_or(NO_MATCH, |id| id.as_u32())
+            }
+            Tracker::Terms(t) => t.start(),
+            Tracker::Pass | Tracker::Repeat { .. } | Tracker::Sequence { .. } => 0,
+        }
+    }
+
+    /// The state after `c`, which follows `prev`.
+    pub(super) fn step(&self, state: u32, prev: Option<char>, c: char) -> u32 {
+        if state & DECIDED != 0 {
+            return state;
+        }
+        match self {
+            Tracker::Pass => 0,
+            Tracker::Regex { dfa, .. } => {
+                let Ok(mut id) = StateID::new(state as usize) else { return NO_MATCH };
+                let mut buf = [0; 4];
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    id = dfa.next_state(id, b);
+                    if dfa.is_match_state(id) {
+                        return DECIDED;
+                    }
+                    if dfa.is_dead_state(id) {
+                        return NO_MATCH;
+                    }
+                }
+                id.as_u32()
+            }
+            Tracker::Repeat { max } => {
+                let run = if prev == Some(c) { state + 1 } else { 1 };
+                if run > *max { DECIDED } else { run }
+            }
+            Tracker::Sequence { max } => {
+                let p = prev.map(|p| p as u32);
+                let up = if p.and_then(|p| p.checked_add(1)) == Some(c as u32) {
+                    (state >> 15) + 1
+                } else {
+                    1
+                };
+                let down = if p.and_then(|p| p.checked_sub(1)) == Some(c as u32) {
+                    (state & 0x7FFF) + 1
+                } else {
+                    1
+                };
+                if up.max(down) > *max { DECIDED } else { up << 15 | down }
+            }
+            Tracker::Terms(t) => t.step(state, c),
+        }
+    }
+
+    /// Whether the rule passes a password that ends in this state.
+    pub(super) fn passes(&self, state: u32) -> bool {
+        match self {
+            Tracker::Pass => true,
+            Tracker::Regex { dfa, negated, .. } => {
+                let matched = match state {
+                    DECIDED => true,
+                    NO_MATCH => false,
+                    s => StateID::new(s as usize)
+                        .is_ok_and(|id| dfa.is_match_state(dfa.next_eoi_state(id))),
+                };
+                matched != *negated
+            }
+            Tracker::Repeat { .. } | Tracker::Sequence { .. } => state & DECIDED == 0,
+            Tracker::Terms(t) => t.passes(state),
+        }
+    }
+
+    /// Whether the rule compares characters with their neighbours (so the search must use
+    /// concrete characters and follow runs).
+    pub(super) fn needs_runs(&self) -> bool {
+        matches!(self, Tracker::Repeat { .. } | Tracker::Sequence { .. })
+    }
+
+    /// How many neighbours on each side of a character matter to the rule (a sequence longer
+    /// than `max` is decided within `max + 1` characters).
+    pub(super) fn horizon(&self) -> u32 {
+        match self {
+            Tracker::Sequence { max } => max + 1,
+            _ => 0,
+        }
+    }
+
+    /// Sets of characters the tracker tells apart (the alphabet must refine them).
+    pub(super) fn sets(&self) -> &[RangeSet] {
+        match self {
+            Tracker::Regex { sets, .. } => sets,
+            _ => &[],
+        }
+    }
+
+    /// The banned-term tracker, if this is one.
+    pub(super) fn terms(&self) -> Option<&TermTracker> {
+        match self {
+            Tracker::Terms(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The values (or tokens) of the user's attribute a containment check looks for, as the
+/// validator does.
+fn attribute_tokens(check: &Containment, ctx: &Context) -> Vec<String> {
+    ctx.get(check.attribute)
+        .iter()
+        .flat_map(|v| {
+            if check.delimiters.is_empty() {
+                vec![v.as_str()]
+            } else {
+                v.split(|c| check.delimiters.contains(&c)).collect()
+            }
+        })
+        .filter(|t| t.chars().count() >= check.min_chars.max(1) as usize)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every character class and literal of a pattern, plus what its assertions look at.
+fn hir_sets(hir: &Hir, out: &mut Vec<RangeSet>) {
+    match hir.kind() {
+        HirKind::Class(Class::Unicode(c)) => {
+            out.push(c.ranges().iter().map(|r| (r.start() as u32, r.end() as u32)).collect())
+        }
+        HirKind::Class(Class::Bytes(c)) => out
+            .push(c.ranges().iter().map(|r| (u32::from(r.start()), u32::from(r.end()))).collect()),
+        HirKind::Literal(lit) => {
+            for ch in String::from_utf8_lossy(&lit.0).chars() {
+                out.push(vec![(ch as u32, ch as u32)]);
+            }
+        }
+        HirKind::Look(_) => {
+            let word = [b'0'..=b'9', b'A'..=b'Z', b'_'..=b'_', b'a'..=b'z'];
+            out.push(word.iter().map(|r| (u32::from(*r.start()), u32::from(*r.end()))).collect());
+            out.push(vec![(u32::from(b'\n'), u32::from(b'\n'))]);
+            out.push(vec![(u32::from(b'\r'), u32::from(b'\r'))]);
+        }
+        HirKind::Repetition(r) => hir_sets(&r.sub, out),
+        HirKind::Capture(c) => hir_sets(&c.sub, out),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().for_each(|h| hir_sets(h, out)),
+        HirKind::Empty => {}
+    }
+}
+
+/// A banned-term list as an automaton over normalized characters: the set of partial matches
+/// (trie node, edits spent) alive after each character, determinized on the fly and interned.
+pub(super) struct TermTracker {
+    trie: Trie,
+    max_edits: u8,
+    exact: bool,
+    normalization: Normalization,
+    folds: Vec<(u32, u32)>,
+    /// The characters the terms use (after normalization).
+    term_chars: Vec<char>,
+    interned: RefCell<Interner>,
+}
+
+#[derive(Default)]
+struct Interner {
+    ids: FxHashMap<Vec<(u32, u8)>, u32>,
+    sets: Vec<Vec<(u32, u8)>>,
+    /// Transitions already computed: (set, normalized character) to the next state.
+    steps: FxHashMap<(u32, char), u32>,
+}
+
+impl Interner {
+    fn id(&mut self, set: Vec<(u32, u8)>) -> u32 {
+        if let Some(&id) = self.ids.get(&set) {
+            return id;
+        }
+        let id = self.sets.len() as u32;
+        self.sets.push(set.clone());
+        self.ids.insert(set, id);
+        id
+    }
+}
+
+impl TermTracker {
+    fn new(program: &Program, set: &TermSet, mode: MatchMode) -> TermTracker {
+        let mut term_chars: Vec<char> = set.terms().flat_map(str::chars).collect();
+        term_chars.sort_unstable();
+        term_chars.dedup();
+        TermTracker {
+            trie: Trie::new(set),
+            max_edits: u8::from(mode == MatchMode::Fuzzy),
+            exact: mode == MatchMode::Exact,
+            normalization: set.normalization.clone(),
+            folds: program.case_folds.clone(),
+            term_chars,
+            interned: RefCell::new(Interner::default()),
+        }
+    }
+
+    /// What `c` is to the terms: its normalized form if a term uses it, else `None` (all such
+    /// characters behave alike).
+    pub(super) fn image(&self, c: char) -> Option<char> {
+        let n = normalize_char(&self.normalization, Folding::new(&self.folds), c);
+        self.term_chars.binary_search(&n).is_ok().then_some(n)
+    }
+
+    /// Characters whose normalized form differs from them, or that terms use: each may behave
+    /// unlike its neighbours.
+    pub(super) fn special_chars(&self) -> impl Iterator<Item = u32> + '_ {
+        let folded = self.normalization.lowercase.then_some(&self.folds).into_iter().flatten();
+        let upper = self.normalization.lowercase.then_some(u32::from(b'A')..=u32::from(b'Z'));
+        folded
+            .map(|f| f.0)
+            .chain(upper.into_iter().flatten())
+            .chain(self.normalization.map.iter().map(|m| m.0 as u32))
+            .chain(self.term_chars.iter().map(|&c| c as u32))
+    }
+
+    fn start(&self) -> u32 {
+        if self.exact {
+            // Exact mode: the trie node plus one, 0 once off the trie.
+            1
+        } else {
+            self.interned.borrow_mut().id(Vec::new())
+        }
+    }
+
+    fn step(&self, state: u32, c: char) -> u32 {
+        let image = normalize_char(&self.normalization, Folding::new(&self.folds), c);
+        let mut buf = [0; 4];
+        let bytes = image.encode_utf8(&mut buf).as_bytes();
+        if self.exact {
+            return state
+                .checked_sub(1)
+                .and_then(|node| self.trie.walk(node, bytes))
+                .map_or(0, |n| n + 1);
+        }
+        let mut interned = self.interned.borrow_mut();
+        if let Some(&next) = interned.steps.get(&(state, image)) {
+            return next;
+        }
+        let mut alive = interned.sets.get(state as usize).cloned().unwrap_or_default();
+        alive.push((0, 0));
+        self.close(&mut alive);
+        let mut next = Vec::with_capacity(alive.len() * 2);
+        for &(node, edits) in &alive {
+            if let Some(n) = self.trie.walk(node, bytes) {
+                next.push((n, edits));
+            }
+            if edits < self.max_edits {
+                // Insertion: the password has an extra character here.
+                next.push((node, edits + 1));
+                // Substitution: one character differs.
+                self.trie.each_char_child(node, &mut |child| next.push((child, edits + 1)));
+            }
+        }
+        self.close(&mut next);
+        let found = next.iter().any(|&(node, edits)| {
+            node != 0
+                && self.trie.term_at(node).is_some_and(|t| edits == 0 || self.trie.fuzzy_allowed(t))
+        });
+        let next = if found { DECIDED } else { interned.id(next) };
+        interned.steps.insert((state, image), next);
+        next
+    }
+
+    /// Adds deletions (the term has an extra character) and puts the set in canonical order.
+    fn close(&self, set: &mut Vec<(u32, u8)>) {
+        if self.max_edits > 0 {
+            let mut deleted = Vec::new();
+            for &(node, edits) in set.iter() {
+                if edits < self.max_edits {
+                    self.trie.each_char_child(node, &mut |child| deleted.push((child, edits + 1)));
+                }
+            }
+            set.extend(deleted);
+        }
+        set.sort_unstable();
+        set.dedup();
+    }
+
+    fn passes(&self, state: u32) -> bool {
+        if self.exact {
+            return state.checked_sub(1).is_none_or(|node| self.trie.term_at(node).is_none());
+        }
+        state & DECIDED == 0
+    }
+}
