@@ -71,6 +71,12 @@ pub struct Witness {
     pub method: Method,
 }
 
+impl Witness {
+    fn new(rule: &Rule, password: String, method: Method) -> Witness {
+        Witness { rule: rule.id.to_string(), message: rule.message.clone(), password, method }
+    }
+}
+
 /// One direction: what `from` accepts that `to` refuses.
 #[derive(Debug, Clone, Serialize)]
 pub struct Direction {
@@ -122,20 +128,20 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
             .map(|(i, _)| (side, i))
             .collect()
     };
-    // Banned-term lists multiply the state space by their trie: the accepting policy's are left
-    // to confirmation (which only widens the search), and each of the refusing policy's gets a
-    // search of its own, after a quick construction.
-    let (term_rules, refusing): (Vec<RuleRef>, Vec<RuleRef>) =
-        enforced(pb, 1).into_iter().partition(|&(_, j)| {
-            pb.rules.get(j).is_some_and(|r| matches!(r.predicate, Predicate::Avoid { .. }))
-        });
-    let accepting: Vec<RuleRef> = enforced(pa, 0)
-        .into_iter()
-        .filter(|&(_, i)| {
-            pa.rules.get(i).is_some_and(|r| !matches!(r.predicate, Predicate::Avoid { .. }))
-        })
+    // Banned-term lists multiply the state space by their trie, so they stay out of the search
+    // shared by the other rules (the accepting policy's are left to confirmation there, which
+    // only widens it); each of the refusing policy's gets, after a quick construction, a search
+    // of its own with every rule of the accepting policy.
+    let is_terms = |p: &Program, (_, i): RuleRef| {
+        p.rules.get(i).is_some_and(|r| matches!(r.predicate, Predicate::Avoid { .. }))
+    };
+    let accepting = enforced(pa, 0);
+    let study: Vec<RuleRef> = accepting
+        .iter()
+        .filter(|&&r| !is_terms(pa, r))
+        .chain(enforced(pb, 1).iter().filter(|&&r| !is_terms(pb, r)))
+        .copied()
         .collect();
-    let study: Vec<RuleRef> = accepting.iter().chain(&refusing).copied().collect();
     let shared = Space::new(pa, pb, &study, ctx);
     let mut search = Search::new(&shared, limits.states);
     let mut outside = Vec::new();
@@ -146,14 +152,9 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
             continue;
         }
         let mut confirm = |pw: &str| breaks(pw, rule.id.as_str());
-        let outcome = if term_rules.contains(&(side, j)) {
+        let outcome = if is_terms(pb, (side, j)) {
             if let Some(password) = construct(a, pb, rule, ctx, &breaks) {
-                out.witnesses.push(Witness {
-                    rule: rule.id.to_string(),
-                    message: rule.message.clone(),
-                    password,
-                    method: Method::Construction,
-                });
+                out.witnesses.push(Witness::new(rule, password, Method::Construction));
                 continue;
             }
             let study: Vec<RuleRef> = accepting.iter().copied().chain([(side, j)]).collect();
@@ -163,12 +164,9 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
             refusal(&mut search, (side, j), ctx, limits, &mut confirm)
         };
         match outcome {
-            Outcome::Found(password) => out.witnesses.push(Witness {
-                rule: rule.id.to_string(),
-                message: rule.message.clone(),
-                password,
-                method: Method::Search,
-            }),
+            Outcome::Found(password) => {
+                out.witnesses.push(Witness::new(rule, password, Method::Search))
+            }
             Outcome::None => out.proved.push(rule.id.to_string()),
             Outcome::Unconfirmed => outside.push(rule),
             Outcome::Exhausted => out.exhausted.push(rule.id.to_string()),
@@ -182,12 +180,9 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
                 None => construct(a, pb, rule, ctx, &breaks).map(|p| (p, Method::Construction)),
             };
             match witness {
-                Some((password, method)) => out.witnesses.push(Witness {
-                    rule: rule.id.to_string(),
-                    message: rule.message.clone(),
-                    password,
-                    method,
-                }),
+                Some((password, method)) => {
+                    out.witnesses.push(Witness::new(rule, password, method))
+                }
                 None => out.sampled.push(rule.id.to_string()),
             }
         }

@@ -140,14 +140,7 @@ impl<'p> Space<'p> {
                 trackers.iter().filter_map(Tracker::terms).flat_map(|t| t.special_chars());
             Alphabet::new(&slices, special, &|c| kind(&sets, &trackers, c), runs).letters
         };
-        let sig_of = |c: char| {
-            classes
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| member(r, c as u32))
-                .fold(0, |m, (i, _)| m | 1 << i)
-        };
-        let letters = letters.into_iter().map(|c| (c, sig_of(c))).collect();
+        let letters = letters.into_iter().map(|c| (c, signature(&classes, c))).collect();
         let mut counted: Vec<(u32, u32)> = Vec::new();
         let mut length_cap = 0;
         for (i, p) in programs.iter().enumerate() {
@@ -214,14 +207,6 @@ impl<'p> Space<'p> {
 
     fn bit(&self, program: usize, class: ClassId) -> u64 {
         self.bits[program].get(class.0 as usize).map_or(0, |&b| 1u64.checked_shl(b).unwrap_or(0))
-    }
-
-    fn signature(&self, c: char) -> u64 {
-        self.classes
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| member(r, c as u32))
-            .fold(0, |m, (i, _)| m | 1 << i)
     }
 
     /// Whether rule `i` of program `p` passes in state `s`; rules the space does not decide
@@ -313,7 +298,7 @@ impl<'p> Space<'p> {
             // Runs first, rising first, so that witnesses read `abc` and `aaa`.
             for c in [l.checked_add(1), Some(l), l.checked_sub(1)].into_iter().flatten() {
                 if let Some(c) = char::from_u32(c) {
-                    moves.push((c, self.signature(c)));
+                    moves.push((c, signature(&self.classes, c)));
                 }
             }
         }
@@ -434,6 +419,11 @@ impl<'s, 'p> Search<'s, 'p> {
             i += 1;
         }
     }
+}
+
+/// The joint classes holding `c`, as bits.
+fn signature(classes: &[&[(u32, u32)]], c: char) -> u64 {
+    classes.iter().enumerate().filter(|(_, r)| member(r, c as u32)).fold(0, |m, (i, _)| m | 1 << i)
 }
 
 /// What the rules under study see of a character: its membership in every set, and what it

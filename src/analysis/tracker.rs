@@ -133,6 +133,9 @@ impl Tracker {
                 } else {
                     1
                 };
+                // Runs are packed in 15 bits each; a password (at most 4096 bytes) never
+                // has a longer one, so clamping changes nothing.
+                let (up, down) = (up.min(0x7FFF), down.min(0x7FFF));
                 if up.max(down) > *max { DECIDED } else { up << 15 | down }
             }
             Tracker::Terms(t) => t.step(state, c),
