@@ -30,8 +30,8 @@ fn shipped_policies_show_every_documented_reason() {
     let rules: Vec<&str> = to_cloud.witnesses.iter().map(|w| w.rule.as_str()).collect();
     assert_eq!(
         rules,
-        ["length", "charset", "classes"],
-        "too short, outside the cloud's characters, too few classes"
+        ["length", "charset", "charset", "classes"],
+        "too short, non-ASCII, an ASCII character outside the cloud's set, too few classes"
     );
     for w in &to_cloud.witnesses {
         assert!(
@@ -46,6 +46,10 @@ fn shipped_policies_show_every_documented_reason() {
         );
     }
     assert!(to_cloud.witnesses.iter().any(|w| !w.password.is_ascii()), "a non-ASCII witness");
+    assert!(
+        to_cloud.witnesses.iter().any(|w| w.rule == "charset" && w.password.is_ascii()),
+        "an ASCII witness of the character set"
+    );
     assert!(to_cloud.witnesses.iter().any(|w| w.password.chars().count() < 8), "a short witness");
     assert_eq!(to_ad.proved, ["min_length", "names", "complexity"]);
 }

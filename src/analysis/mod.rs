@@ -26,6 +26,7 @@ use crate::ir::{ClassId, Normalization, Predicate, Program, Rule, Severity};
 use crate::{Context, Validator};
 use serde::Serialize;
 use space::{Outcome, RuleRef, Search, Space};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -144,6 +145,8 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
         .collect();
     let shared = Space::new(pa, pb, &study, ctx);
     let mut search = Search::new(&shared, limits.states);
+    let ascii_space = OnceCell::new();
+    let mut ascii_search = None;
     let mut outside = Vec::new();
     for (side, j) in enforced(pb, 1) {
         let Some(rule) = pb.rules.get(j) else { continue };
@@ -165,7 +168,18 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
         };
         match outcome {
             Outcome::Found(password) => {
-                out.witnesses.push(Witness::new(rule, password, Method::Search))
+                let plain = password.is_ascii() || is_terms(pb, (side, j));
+                out.witnesses.push(Witness::new(rule, password, Method::Search));
+                if !plain {
+                    let space =
+                        ascii_space.get_or_init(|| Space::new(pa, pb, &study, ctx).ascii_only());
+                    let search =
+                        ascii_search.get_or_insert_with(|| Search::new(space, limits.states));
+                    let outcome = refusal(search, (side, j), ctx, limits, &mut confirm);
+                    if let Outcome::Found(password) = outcome {
+                        out.witnesses.push(Witness::new(rule, password, Method::Search));
+                    }
+                }
             }
             Outcome::None => out.proved.push(rule.id.to_string()),
             Outcome::Unconfirmed => outside.push(rule),

@@ -14,7 +14,7 @@ use crate::Context;
 use crate::ir::{Bounds, ClassId, Condition, Predicate, Program, Rule, Severity};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 /// Whether a rule is decided by the class state alone.
@@ -56,6 +56,8 @@ pub(super) struct Space<'p> {
     sets: Vec<RangeSet>,
     /// Neighbourhoods of characters, interned: the vector of kinds, and each character's id.
     neighbourhoods: RefCell<Interned>,
+    /// Whether passwords are built from ASCII characters only.
+    ascii: bool,
 }
 
 /// Interned neighbourhoods (see [`Space::neighbourhood`]).
@@ -178,7 +180,27 @@ impl<'p> Space<'p> {
             horizon,
             sets,
             neighbourhoods: RefCell::new(Interned::default()),
+            ascii: false,
         }
+    }
+
+    /// The same space with passwords of ASCII characters only: where a witness needs a
+    /// non-ASCII character, whether plain ASCII passwords break the rule too is a distinct
+    /// cause worth its own example.
+    pub(super) fn ascii_only(mut self) -> Space<'p> {
+        self.letters.retain(|(c, _)| c.is_ascii());
+        // A kind's representative may have been non-ASCII: give every kind that has ASCII
+        // members one of them, visible characters and the tab first.
+        let mut kinds: HashSet<Vec<u32>> =
+            self.letters.iter().map(|&(c, _)| kind(&self.sets, &self.trackers, c)).collect();
+        let ascii = (' '..='~').chain(['\t']).chain((0..0x80u8).map(char::from));
+        for c in ascii {
+            if kinds.insert(kind(&self.sets, &self.trackers, c)) {
+                self.letters.push((c, signature(&self.classes, c)));
+            }
+        }
+        self.ascii = true;
+        self
     }
 
     /// The interned kinds of `c` and of its neighbours within the horizon.
@@ -297,7 +319,7 @@ impl<'p> Space<'p> {
             let l = last as u32;
             // Runs first, rising first, so that witnesses read `abc` and `aaa`.
             for c in [l.checked_add(1), Some(l), l.checked_sub(1)].into_iter().flatten() {
-                if let Some(c) = char::from_u32(c) {
+                if let Some(c) = char::from_u32(c).filter(|c| !self.ascii || c.is_ascii()) {
                     moves.push((c, signature(&self.classes, c)));
                 }
             }

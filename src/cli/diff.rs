@@ -5,6 +5,7 @@ use crate::analysis::{DiffLimits, Direction, Method, diff};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
+use unicode_width::UnicodeWidthStr as _;
 
 /// Compare two policies in both directions: for each rule of one that refuses a password the
 /// other accepts, a short witness password; or a proof that there is none.
@@ -83,13 +84,11 @@ pub(crate) fn render(directions: &[Direction], limits: &DiffLimits) -> String {
                 Method::Sampling => " (found by sampling)",
                 Method::Construction => " (constructed)",
             };
-            let _ = writeln!(
-                out,
-                "  {:width$}  {:24} {}{how}",
-                w.rule,
-                format!("{:?}", w.password),
-                w.message
-            );
+            // Padded by display width: a CJK character takes two columns.
+            let password = format!("{:?}", w.password);
+            let pad = 24usize.saturating_sub(password.width());
+            let _ =
+                writeln!(out, "  {:width$}  {password}{:pad$} {}{how}", w.rule, "", w.message);
         }
         if !d.proved.is_empty() {
             let _ = writeln!(
