@@ -19,23 +19,10 @@ use std::time::Instant;
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 
 fn terms(n: usize) -> Vec<String> {
-    let base: Vec<String> = std::fs::read_to_string("policies/lists/common-passwords.txt")
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(str::to_string)
-        .collect();
-    let suffixes = ["", "!", "1", "2024", "123", "#", "99", "x"];
-    let mut out: Vec<String> = Vec::with_capacity(n);
-    'outer: for suffix in suffixes {
-        for t in &base {
-            if out.len() == n {
-                break 'outer;
-            }
-            out.push(format!("{t}{suffix}"));
-        }
-    }
-    out
+    let text = std::fs::read_to_string("policies/lists/common-passwords.txt").unwrap();
+    let base: Vec<&str> =
+        text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).collect();
+    policyc::corpus::term_list(&base, n)
 }
 
 /// Writes a policy over an `n`-term list into a temp dir and returns its path.

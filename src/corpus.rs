@@ -10,6 +10,50 @@ fn pick<'a, T>(rng: &mut Seeded, items: &'a [T]) -> Option<&'a T> {
     items.get(rng.below(items.len()))
 }
 
+/// The words of 4+ ASCII letters: the ones worth substituting and joining.
+fn alphabetic<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    words
+        .iter()
+        .copied()
+        .filter(|w| w.len() >= 4 && w.chars().all(|c| c.is_ascii_alphabetic()))
+        .collect()
+}
+
+fn word<'a>(rng: &mut Seeded, base: &[&'a str]) -> &'a str {
+    base.get(rng.below(base.len())).copied().unwrap_or("password")
+}
+
+fn printable_char(rng: &mut Seeded) -> char {
+    char::from(b' ' + rng.below(95) as u8)
+}
+
+/// A word with l33t substitutions, maybe capitalized, with digits and maybe a symbol appended.
+fn leet(rng: &mut Seeded, base: &[&str]) -> String {
+    let mut s: String = word(rng, base)
+        .chars()
+        .map(|c| match LEET.iter().find(|l| l.0 == c.to_ascii_lowercase()) {
+            Some((_, subs)) if rng.below(10) < 6 => {
+                subs.chars().nth(rng.below(subs.len())).unwrap_or(c)
+            }
+            _ => c,
+        })
+        .collect();
+    if rng.below(10) < 4 {
+        s = s
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i == 0 { c.to_ascii_uppercase() } else { c })
+            .collect();
+    }
+    for _ in 0..rng.below(5) {
+        s.push(char::from(b'0' + rng.below(10) as u8));
+    }
+    if rng.below(10) < 3 {
+        s.push(SYMBOLS.chars().nth(rng.below(SYMBOLS.len())).unwrap_or('!'));
+    }
+    s
+}
+
 const LEET: &[(char, &str)] = &[
     ('a', "@4"),
     ('e', "3"),
@@ -25,47 +69,49 @@ const NON_ASCII: &[&str] =
     &["é", "è", "ü", "ñ", "ß", "ø", "ç", "€", "£", "日本", "пароль", "😀", "🔒", "👍🏽", "❤️"];
 const SYMBOLS: &str = "!@#$%&*?.-_";
 
+/// `n` passwords of exactly `len` characters, deterministic in `seed`: half random printable
+/// ASCII, half runs of l33t-substituted words (for per-length timings).
+pub fn of_length(words: &[&str], n: usize, len: usize, seed: u64) -> Vec<String> {
+    let mut rng = Seeded::new(seed);
+    let base = alphabetic(words);
+    (0..n)
+        .map(|i| {
+            if i % 2 == 0 {
+                return (0..len).map(|_| printable_char(&mut rng)).collect();
+            }
+            let mut s = String::new();
+            while s.chars().count() < len {
+                s.push_str(&leet(&mut rng, &base));
+            }
+            s.chars().take(len).collect()
+        })
+        .collect()
+}
+
+/// A list of `n` distinct banned terms for benchmarks: `base` (the shipped common-password
+/// list), then `base` again with suffixes (`!`, `1`, `2024`, ...), so every size is realistic
+/// and reproducible.
+pub fn term_list(base: &[&str], n: usize) -> Vec<String> {
+    ["", "!", "1", "2024", "123", "#", "99", "x"]
+        .iter()
+        .flat_map(|suffix| base.iter().map(move |t| format!("{t}{suffix}")))
+        .take(n)
+        .collect()
+}
+
 /// `n` passwords from `words` (typically the common-password list), deterministic in `seed`.
 pub fn generate(words: &[&str], n: usize, seed: u64) -> Vec<String> {
     let mut rng = Seeded::new(seed);
-    let base: Vec<&str> = words
-        .iter()
-        .copied()
-        .filter(|w| w.len() >= 4 && w.chars().all(|c| c.is_ascii_alphabetic()))
-        .collect();
-    let word = |rng: &mut Seeded| base.get(rng.below(base.len())).copied().unwrap_or("password");
+    let base = alphabetic(words);
+    let word = |rng: &mut Seeded| word(rng, &base);
     let printable = |rng: &mut Seeded, len: usize| -> String {
-        (0..len).map(|_| char::from(b' ' + rng.below(95) as u8)).collect()
+        (0..len).map(|_| printable_char(rng)).collect()
     };
     (0..n)
         .map(|_| match rng.below(100) {
             0..15 => words.get(rng.below(words.len())).copied().unwrap_or("123456").to_string(),
             15..30 => word(&mut rng).to_string(),
-            30..55 => {
-                let mut s: String = word(&mut rng)
-                    .chars()
-                    .map(|c| match LEET.iter().find(|l| l.0 == c.to_ascii_lowercase()) {
-                        Some((_, subs)) if rng.below(10) < 6 => {
-                            subs.chars().nth(rng.below(subs.len())).unwrap_or(c)
-                        }
-                        _ => c,
-                    })
-                    .collect();
-                if rng.below(10) < 4 {
-                    s = s
-                        .chars()
-                        .enumerate()
-                        .map(|(i, c)| if i == 0 { c.to_ascii_uppercase() } else { c })
-                        .collect();
-                }
-                for _ in 0..rng.below(5) {
-                    s.push(char::from(b'0' + rng.below(10) as u8));
-                }
-                if rng.below(10) < 3 {
-                    s.push(SYMBOLS.chars().nth(rng.below(SYMBOLS.len())).unwrap_or('!'));
-                }
-                s
-            }
+            30..55 => leet(&mut rng, &base),
             55..90 => {
                 let len = 6 + rng.below(19);
                 printable(&mut rng, len)

@@ -41,6 +41,8 @@
 //! - `compiler` (default): the language, checks, automata construction and artifact encoding.
 //! - `cli` (default): the `policyc` command line.
 
+#![forbid(unsafe_code)]
+
 #[cfg(feature = "agent")]
 pub mod agent;
 #[cfg(feature = "compiler")]

@@ -44,6 +44,7 @@ fn policies() -> &'static [Policy] {
         v.push(compiled("tests/policies/all_rules.policy", Some("all_rules")));
         v.push(compiled("tests/policies/terms.policy", None));
         v.push(compiled("tests/policies/strength.policy", None));
+        v.push(compiled("tests/policies/classes_only.policy", None));
         assert!(v.len() >= 3);
         v
     })

@@ -1,5 +1,7 @@
 //! The `policyc` command.
 
+#![forbid(unsafe_code)]
+
 fn main() -> std::process::ExitCode {
     policyc::cli::main()
 }

@@ -4,6 +4,7 @@
 mod context;
 pub mod entra;
 mod explain;
+mod fast;
 pub mod fold;
 mod scan;
 #[cfg(feature = "strength")]

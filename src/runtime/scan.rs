@@ -59,6 +59,11 @@ impl ClassTable {
         ClassTable { ascii, wide }
     }
 
+    /// The class bits of each ASCII character.
+    pub(crate) fn ascii(&self) -> &[u32; 128] {
+        &self.ascii
+    }
+
     /// The class bits of one character.
     #[inline]
     pub(crate) fn mask(&self, c: char) -> u32 {

@@ -3,6 +3,7 @@
 use super::context::Context;
 use super::entra;
 use super::explain::{Detail, Explanation, Outcome, RuleReport};
+use super::fast::FastPath;
 use super::fold::{Folding, contains_folded};
 use super::scan::{ClassTable, MAX_CLASSES, Needs, Scan};
 use super::terms::{self, Trie, normalize_into};
@@ -33,6 +34,8 @@ pub struct Validator {
     tries: Vec<Trie>,
     /// Per rule, how to decide it: most rules reduce to a mask test on the scan.
     plan: Vec<Step>,
+    /// For class-only programs: `complies` in one table-driven pass.
+    fast: Option<FastPath>,
     needs: Needs,
     /// Some rule is a strength rule (evaluated last, and only when the others pass).
     has_strength: bool,
@@ -69,13 +72,15 @@ impl Validator {
             ));
         }
         let tries = program.term_sets.iter().map(Trie::new).collect();
-        let plan = program.rules.iter().map(Step::new).collect();
+        let plan: Vec<Step> = program.rules.iter().map(Step::new).collect();
+        let fast = FastPath::new(program.rules.iter().zip(plan.iter().copied()), table.ascii());
         Ok(Validator {
             program,
             dfas: decoded.dfas,
             table,
             tries,
             plan,
+            fast,
             needs,
             has_strength,
             digest: decoded.digest,
@@ -126,10 +131,21 @@ impl Validator {
     /// Whether a password complies, without listing violations: stops at the first violated
     /// enforce rule and skips audit rules. Same answer as `check(..).is_compliant()`, faster
     /// for refusals and for policies with audit or strength rules.
+    #[inline]
     pub fn complies(&self, password: &str, ctx: &Context) -> bool {
         if password.len() > MAX_INPUT_BYTES {
             return false;
         }
+        if let Some(fast) = &self.fast
+            && let Some(verdict) = fast.complies(password)
+        {
+            return verdict;
+        }
+        self.complies_in_general(password, ctx)
+    }
+
+    #[inline(never)]
+    fn complies_in_general(&self, password: &str, ctx: &Context) -> bool {
         let mut scan = Scan::new();
         self.table.scan_into(password, self.needs, &mut scan);
         let mut scratch = Scratch::default();
@@ -433,7 +449,7 @@ impl Validator {
 /// How the validator decides one rule. Unconditional length and class rules are mask tests on
 /// the scan; everything else goes through the general evaluation.
 #[derive(Debug, Clone, Copy)]
-enum Step {
+pub(super) enum Step {
     Length { min: u32, max: u32 },
     Only(u32),
     NoneOf(u32),
@@ -588,5 +604,25 @@ mod tests {
         assert!(matches!(loaded, Err(LoadError::Unsupported(_))));
         let other = include_bytes!("../../tests/golden/artifacts/terms.policyc");
         assert!(Validator::from_bytes(other).is_ok());
+    }
+
+    /// The cloud policy takes the one-pass fast path and agrees with the general path; a policy
+    /// with other rules does not take it.
+    #[test]
+    fn class_only_policies_take_the_fast_path() {
+        let bytes = include_bytes!("../../tests/golden/artifacts/office365.policyc");
+        let Ok(v) = Validator::from_bytes(bytes) else { panic!("office365 loads") };
+        assert!(v.fast.is_some());
+        let ctx = Context::new();
+        for pw in ["", "short1A", "Passw0rd", "password", "Passw0rd\t", "Pässw0rd", "Pa55 word!"] {
+            let fast = v.fast.as_ref().and_then(|f| f.complies(pw));
+            // ASCII is decided; other passwords go to the general path unless refused earlier.
+            assert!(if pw.is_ascii() { fast.is_some() } else { fast != Some(true) }, "{pw:?}");
+            assert_eq!(v.complies(pw, &ctx), v.check(pw, &ctx).is_compliant(), "{pw:?}");
+        }
+        assert!(v.complies("Passw0rd", &ctx) && !v.complies("password", &ctx));
+        let terms = include_bytes!("../../tests/golden/artifacts/terms.policyc");
+        let Ok(t) = Validator::from_bytes(terms) else { panic!("terms loads") };
+        assert!(t.fast.is_none());
     }
 }

@@ -1,0 +1,331 @@
+//! The comparison harness: policyc against the checkers a user would pick, on one machine and
+//! one corpus, in one run, with ratios to a hand-written single pass of the Office 365 rule.
+//!
+//! `cargo bench --bench compare` prints the tables kept in `BENCHMARKS.md` (about two
+//! minutes). The corpus is the one `policyc bench --generate 200000 --seed 20240611` writes, or
+//! `POLICYC_CORPUS=FILE`. libpwquality and passwdqc are loaded at run time (Debian packages
+//! libpwquality1 with cracklib-runtime, and libpasswdqc1); missing ones are reported as such.
+//!
+//! Without `--bench` (test mode: `cargo test --all-targets`, `cargo bench -- --test`) it runs
+//! every checker once on a small corpus, times nothing, and fails if the implementations of the
+//! Office 365 rule disagree on any input.
+
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark with a broken setup should stop loudly"
+)]
+
+mod hand;
+mod measure;
+mod native;
+
+use measure::{Budget, Timing, throughput, time};
+use policyc::ir::Attribute;
+use policyc::{CompileOptions, Context, Validator, compile_path};
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const SEED: u64 = 20240611;
+const LENGTHS: [usize; 6] = [8, 12, 16, 32, 64, 256];
+
+/// How big a run is: the full measurement, or test mode's smoke run.
+struct Scale {
+    corpus: usize,
+    /// Every `sample`-th corpus entry goes to the slow checkers.
+    sample: usize,
+    per_length: usize,
+    terms: usize,
+    fast: Budget,
+    slow: Budget,
+}
+
+fn main() {
+    // Like criterion: `cargo bench` passes `--bench`; `--test` or its absence is test mode.
+    let args: Vec<String> = std::env::args().collect();
+    let bench = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
+    let scale = if bench {
+        Scale {
+            corpus: 200_000,
+            sample: 50,
+            per_length: 2_000,
+            terms: 100_000,
+            fast: Budget { rounds: 3, min: Duration::from_millis(400) },
+            slow: Budget { rounds: 1, min: Duration::ZERO },
+        }
+    } else {
+        Scale {
+            corpus: 2_000,
+            sample: 50,
+            per_length: 50,
+            terms: 1_000,
+            fast: Budget { rounds: 1, min: Duration::ZERO },
+            slow: Budget { rounds: 1, min: Duration::ZERO },
+        }
+    };
+    let words_text = std::fs::read_to_string("policies/lists/common-passwords.txt").unwrap();
+    let words: Vec<&str> =
+        words_text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
+    let corpus: Vec<String> = match std::env::var_os("POLICYC_CORPUS") {
+        Some(path) => std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read POLICYC_CORPUS: {e}"))
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        None => policyc::corpus::generate(&words, scale.corpus, SEED),
+    };
+    let sample: Vec<String> = corpus.iter().step_by(scale.sample).cloned().collect();
+
+    let dir = std::env::temp_dir().join(format!("policyc-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let office365 = load("policies/office365.policy");
+    let ad_default = load("policies/ad-default.policy");
+    let entra = load("policies/entra-password-protection.policy");
+    let entra_big = load(&entra_policy(&dir, &words, scale.terms));
+    let _ = std::fs::remove_dir_all(&dir);
+    let nobody = Context::new();
+    let user = Context::new()
+        .with(Attribute::SamAccountName, "jdoe")
+        .with(Attribute::DisplayName, "Erin M. Hagens");
+
+    agree(&office365, &corpus);
+    let by_length: Vec<(usize, Vec<String>)> = LENGTHS
+        .iter()
+        .map(|&len| {
+            (len, policyc::corpus::of_length(&words, scale.per_length, len, SEED + len as u64))
+        })
+        .collect();
+    for (_, inputs) in &by_length {
+        agree(&office365, inputs);
+    }
+
+    let bytes = |p: &String| p.as_bytes().len();
+    println!(
+        "corpus: {} passwords, {} bytes (seed {SEED}); slow checkers on every {}th: {} passwords",
+        corpus.len(),
+        corpus.iter().map(bytes).sum::<usize>(),
+        scale.sample,
+        sample.len()
+    );
+    println!("terms in entra-password-protection-{}k: {}\n", scale.terms / 1000, scale.terms);
+
+    // 1. Fast checkers on the whole corpus.
+    let hand = time(&corpus, scale.fast, |p| hand::office365(p.as_bytes()));
+    let mut table = Table::new("whole corpus", hand);
+    table.row("hand-written single pass", "Office 365 rule", hand);
+    table.row(
+        "policyc office365",
+        "`complies`",
+        time(&corpus, scale.fast, |p| office365.complies(p, &nobody)),
+    );
+    table.row(
+        "policyc office365",
+        "`check` (lists violations)",
+        time(&corpus, scale.fast, |p| office365.check(p, &nobody).is_compliant()),
+    );
+    table.row(
+        "policyc ad-default",
+        "`complies`, with a user",
+        time(&corpus, scale.fast, |p| ad_default.complies(p, &user)),
+    );
+    table.row(
+        "policyc entra-password-protection",
+        "`complies`, 30k shipped terms",
+        time(&corpus, scale.fast, |p| entra.complies(p, &user)),
+    );
+    let big = format!("policyc entra-password-protection-{}k", scale.terms / 1000);
+    let big_settings = format!("`complies`, {} terms", scale.terms);
+    table.row(&big, &big_settings, time(&corpus, scale.fast, |p| entra_big.complies(p, &user)));
+    table.print();
+
+    // 2. The slow checkers, on the sample, beside the same fast ones.
+    let sample_c: Vec<CString> = sample.iter().map(|p| CString::new(p.as_str()).unwrap()).collect();
+    let hand = time(&sample, scale.fast, |p| hand::office365(p.as_bytes()));
+    let mut table = Table::new("sample", hand);
+    table.row("hand-written single pass", "Office 365 rule", hand);
+    table.row(
+        "policyc office365",
+        "`complies`",
+        time(&sample, scale.fast, |p| office365.complies(p, &nobody)),
+    );
+    let big_sample = time(&sample, scale.fast, |p| entra_big.complies(p, &user));
+    table.row(&big, &big_settings, big_sample);
+    match native::Pwquality::load().and_then(|q| {
+        let check = q.checker()?;
+        Ok(time(&sample_c, scale.slow, |p| check(p)))
+    }) {
+        Ok(t) => {
+            table.row("libpwquality `pwquality_check`", "defaults (cracklib on)", t);
+            table.note(format!(
+                "{big} is {:.0}× libpwquality with its defaults on this sample",
+                t.ns / big_sample.ns
+            ));
+        }
+        Err(e) => table.missing("libpwquality", &e),
+    }
+    match native::Passwdqc::load().and_then(|q| {
+        let check = q.checker()?;
+        Ok(time(&sample_c, scale.slow, |p| check(p)))
+    }) {
+        Ok(t) => table.row("passwdqc `passwdqc_check`", "`passwdqc_params_reset` defaults", t),
+        Err(e) => table.missing("passwdqc", &e),
+    }
+    let _ = zxcvbn::zxcvbn("warm-up", &[]);
+    table.row(
+        "zxcvbn 3.1.1 (Rust)",
+        "`zxcvbn(pw, &[])`, score ≥ 3",
+        time(&sample, scale.slow, |p| zxcvbn::zxcvbn(p, &[]).score() >= zxcvbn::Score::Three),
+    );
+    table.print();
+
+    // 3. Office 365 by input length (ASCII): the 1.5× target holds at every length or not.
+    println!("### Office 365 by input length (ASCII, {} inputs each)\n", scale.per_length);
+    println!("| length | hand-written ns | policyc `complies` ns | × hand | policyc `check` ns |");
+    println!("|---:|---:|---:|---:|---:|");
+    for (len, inputs) in &by_length {
+        let h = time(inputs, scale.fast, |p| hand::office365(p.as_bytes()));
+        let c = time(inputs, scale.fast, |p| office365.complies(p, &nobody));
+        let v = time(inputs, scale.fast, |p| office365.check(p, &nobody).is_compliant());
+        println!("| {len} | {:.1} | {:.1} | {:.2} | {:.1} |", h.ns, c.ns, c.ns / h.ns, v.ns);
+    }
+    println!();
+
+    // 4. Threads.
+    println!("### Threads (whole corpus, checks/s)\n");
+    println!("| checker | 1 thread | 2 threads | scaling |");
+    println!("|---|---:|---:|---:|");
+    let min = scale.fast.min * 2;
+    let o365 = |p: &String| office365.complies(p, &nobody);
+    let e100 = |p: &String| entra_big.complies(p, &user);
+    for (name, one, two) in [
+        (
+            "policyc office365",
+            throughput(&corpus, 1, min, &o365),
+            throughput(&corpus, 2, min, &o365),
+        ),
+        (big.as_str(), throughput(&corpus, 1, min, &e100), throughput(&corpus, 2, min, &e100)),
+    ] {
+        println!("| {name} | {} | {} | {:.2}× |", si(one), si(two), two / one);
+    }
+    println!();
+
+    // 5. Compile and load.
+    let compile = median_of(if bench { 20 } else { 1 }, || {
+        compile_path("policies/office365.policy", &CompileOptions::default()).unwrap();
+    });
+    let artifact =
+        compile_path("policies/office365.policy", &CompileOptions::default()).unwrap().artifact;
+    let load_time = median_of(if bench { 1000 } else { 1 }, || {
+        Validator::from_bytes(&artifact).unwrap();
+    });
+    println!("### Compile and load (office365)\n");
+    println!("| step | median |");
+    println!("|---|---:|");
+    println!("| compile (parse, check, lower, build DFAs, encode) | {compile:.2?} |");
+    println!("| artifact load ({} bytes, verified) | {load_time:.2?} |", artifact.len());
+}
+
+/// Fails the run if the hand-written rule, `complies` and `check` disagree on any input.
+fn agree(office365: &Validator, inputs: &[String]) {
+    let ctx = Context::new();
+    for (i, p) in inputs.iter().enumerate() {
+        let hand = hand::office365(p.as_bytes());
+        let complies = office365.complies(p, &ctx);
+        let check = office365.check(p, &ctx).is_compliant();
+        assert!(
+            hand == complies && complies == check,
+            "input {i} (not shown): hand {hand}, complies {complies}, check {check}"
+        );
+    }
+}
+
+fn load(path: impl AsRef<Path>) -> Validator {
+    let compiled =
+        compile_path(path.as_ref(), &CompileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    Validator::from_bytes(&compiled.artifact).unwrap()
+}
+
+/// The shipped Entra policy with its global list replaced by `n` terms.
+fn entra_policy(dir: &Path, words: &[&str], n: usize) -> PathBuf {
+    std::fs::copy("policies/office365.policy", dir.join("office365.policy")).unwrap();
+    std::fs::write(dir.join("terms.txt"), policyc::corpus::term_list(words, n).join("\n")).unwrap();
+    let path = dir.join("entra-big.policy");
+    std::fs::write(
+        &path,
+        "import \"office365.policy\"\n\npolicy entra_big extends office365 {\n  \
+         terms global = file \"terms.txt\"\n  \
+         rule banned \"Banned.\" : entra score >= 5 using { global }\n}\n",
+    )
+    .unwrap();
+    path
+}
+
+fn median_of(n: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..n.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// `12.3 M`, `45.6 k`, `789`.
+fn si(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.1} M", x / 1e6)
+    } else if x >= 1e4 {
+        format!("{:.1} k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// A markdown table of checkers against the hand-written pass on the same inputs.
+struct Table {
+    title: String,
+    hand: Timing,
+    rows: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl Table {
+    fn new(title: &str, hand: Timing) -> Table {
+        Table { title: title.to_string(), hand, rows: Vec::new(), notes: Vec::new() }
+    }
+
+    fn row(&mut self, checker: &str, settings: &str, t: Timing) {
+        self.rows.push(format!(
+            "| {checker} | {settings} | {} | {} | {:.2} | {} |",
+            si(t.per_second()),
+            if t.ns >= 1e4 { format!("{:.0}", t.ns) } else { format!("{:.1}", t.ns) },
+            t.ns / self.hand.ns,
+            t.accepted
+        ));
+    }
+
+    fn missing(&mut self, checker: &str, why: &str) {
+        self.rows.push(format!("| {checker} | not measured: {why} | | | | |"));
+    }
+
+    fn note(&mut self, note: String) {
+        self.notes.push(note);
+    }
+
+    fn print(&self) {
+        println!("### {}\n", self.title);
+        println!("| checker | settings | checks/s | ns/check | × hand | accepted |");
+        println!("|---|---|---:|---:|---:|---:|");
+        for r in &self.rows {
+            println!("{r}");
+        }
+        for n in &self.notes {
+            println!("\n{n}");
+        }
+        println!();
+    }
+}
