@@ -83,7 +83,7 @@ fn main() {
     let office365 = load("policies/office365.policy");
     let ad_default = load("policies/ad-default.policy");
     let entra = load("policies/entra-password-protection.policy");
-    let entra_big = load(&entra_policy(&dir, &words, scale.terms));
+    let entra_big = load(entra_policy(&dir, &words, scale.terms));
     let _ = std::fs::remove_dir_all(&dir);
     let nobody = Context::new();
     let user = Context::new()
@@ -101,7 +101,7 @@ fn main() {
         agree(&office365, inputs);
     }
 
-    let bytes = |p: &String| p.as_bytes().len();
+    let bytes = |p: &String| p.len();
     println!(
         "corpus: {} passwords, {} bytes (seed {SEED}); slow checkers on every {}th: {} passwords",
         corpus.len(),
