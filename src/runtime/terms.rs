@@ -6,8 +6,11 @@
 //! artifact stores only the terms. Fuzzy search is a depth-first walk with an error budget of
 //! one: along the exact path, each node may also spend the budget on skipping a password
 //! character (insertion), replacing one (substitution) or skipping a term character (deletion).
-//! Paths die within a few characters for ordinary passwords, so a check stays in microseconds
-//! for lists of 100,000 terms.
+//! Paths die within a few characters for ordinary passwords. Spending the edit on one of the
+//! first [`SKIPPED`] characters of a term would fan out over every child of a shallow node
+//! (dozens at the root); a trie built for fuzzy search keeps, per such position `k`, a second
+//! trie of the terms with their `k`-th character deleted, and one walk of it replaces the
+//! fan-out (a deletion walks it on, a substitution skips one password character first).
 
 use super::fold::Folding;
 use crate::ir::{MatchMode, Normalization, TermSet};
@@ -43,6 +46,12 @@ pub struct TermMatch {
     pub term: u32,
 }
 
+/// How many leading term positions get a trie of deletions (see the module notes).
+pub const SKIPPED: usize = 2;
+
+/// Nodes with at least this many edges get a direct lookup table.
+const DENSE_EDGES: usize = 8;
+
 /// The searchable form of a [`TermSet`].
 #[derive(Debug, Clone)]
 pub(crate) struct Trie {
@@ -53,17 +62,59 @@ pub(crate) struct Trie {
     terminal: Vec<u32>,
     /// Per term: its length in characters.
     term_chars: Vec<u32>,
+    /// Nodes with many edges (the shallow ones, where most lookups happen) also get a direct
+    /// table, byte → child (0: none; the root is nobody's child): `dense_of[n]` is its index
+    /// plus one, 0 for none (the vector ends after the last such node).
+    dense_of: Vec<u32>,
+    dense: Vec<[u32; 256]>,
+    /// For fuzzy search: per position `k < SKIPPED`, the trie of the terms long enough for an
+    /// edit with their `k`-th character deleted, and per entry of it, the term it came from.
+    skips: Vec<(Trie, Vec<u32>)>,
 }
 
 impl Trie {
     /// Builds the trie from a set's sorted, distinct terms.
     pub(crate) fn new(set: &TermSet) -> Trie {
         let terms: Vec<&[u8]> = set.terms().map(str::as_bytes).collect();
+        let chars = set.terms().map(|s| s.chars().count() as u32).collect();
+        Trie::from_sorted(&terms, chars)
+    }
+
+    /// The trie with its deletion tries, for fuzzy search.
+    pub(crate) fn for_fuzzy(set: &TermSet) -> Trie {
+        let mut trie = Trie::new(set);
+        trie.skips = (0..SKIPPED)
+            .map(|k| {
+                let mut variants: Vec<(String, u32)> = set
+                    .terms()
+                    .enumerate()
+                    .filter(|(_, t)| t.chars().count() as u32 >= FUZZY_MIN_CHARS)
+                    .map(|(i, t)| {
+                        let v = t.chars().enumerate().filter(|&(j, _)| j != k).map(|p| p.1);
+                        (v.collect(), i as u32)
+                    })
+                    .collect();
+                // Sorted, and of equal variants the first term keeps it.
+                variants.sort();
+                variants.dedup_by(|b, a| a.0 == b.0);
+                let bytes: Vec<&[u8]> = variants.iter().map(|v| v.0.as_bytes()).collect();
+                let chars = variants.iter().map(|v| v.0.chars().count() as u32).collect();
+                (Trie::from_sorted(&bytes, chars), variants.iter().map(|v| v.1).collect())
+            })
+            .collect();
+        trie
+    }
+
+    /// Builds a trie from sorted, distinct byte strings and their lengths in characters.
+    fn from_sorted(terms: &[&[u8]], term_chars: Vec<u32>) -> Trie {
         let mut t = Trie {
             first: vec![0],
             edges: Vec::new(),
             terminal: Vec::new(),
-            term_chars: set.terms().map(|s| s.chars().count() as u32).collect(),
+            term_chars,
+            dense_of: Vec::new(),
+            dense: Vec::new(),
+            skips: Vec::new(),
         };
         // Breadth-first over ranges of terms that share a prefix of `depth` bytes: the children
         // of each node are created together, so its edges are contiguous.
@@ -89,15 +140,32 @@ impl Trie {
             t.terminal.push(terminal);
             t.first.push(t.edges.len() as u32);
         }
+        for node in 0..t.terminal.len() as u32 {
+            let edges = t.edges(node);
+            if edges.len() >= DENSE_EDGES {
+                let mut table = [0u32; 256];
+                for &(b, child) in edges {
+                    table[usize::from(b)] = child;
+                }
+                t.dense.push(table);
+                t.dense_of.resize(node as usize + 1, 0);
+                if let Some(slot) = t.dense_of.get_mut(node as usize) {
+                    *slot = t.dense.len() as u32;
+                }
+            }
+        }
         t
     }
 
-    /// Heap bytes held by the trie.
+    /// Heap bytes held by the trie and its deletion tries.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.first.capacity() * 4
             + self.edges.capacity() * std::mem::size_of::<(u8, u32)>()
             + self.terminal.capacity() * 4
             + self.term_chars.capacity() * 4
+            + self.dense_of.capacity() * 4
+            + self.dense.capacity() * 1024
+            + self.skips.iter().map(|(t, ids)| t.heap_bytes() + ids.capacity() * 4).sum::<usize>()
     }
 
     fn edges(&self, node: u32) -> &[(u8, u32)] {
@@ -106,7 +174,14 @@ impl Trie {
         self.edges.get(lo..hi).unwrap_or(&[])
     }
 
+    #[inline]
     fn child(&self, node: u32, b: u8) -> Option<u32> {
+        if let Some(&d) = self.dense_of.get(node as usize)
+            && d > 0
+        {
+            let child = self.dense.get(d as usize - 1).map_or(0, |t| t[usize::from(b)]);
+            return (child > 0).then_some(child);
+        }
         let e = self.edges(node);
         e.binary_search_by_key(&b, |x| x.0).ok().and_then(|i| e.get(i)).map(|x| x.1)
     }
@@ -174,12 +249,18 @@ struct Search<'a, F> {
     stopped: bool,
 }
 
-impl<F: FnMut(TermMatch) -> bool> Search<'_, F> {
-    fn report(&mut self, node: u32, end: usize, edits: u8) {
+impl<'a, F: FnMut(TermMatch) -> bool> Search<'a, F> {
+    /// Reports the term ending at `node` of `trie` (`ids` maps a deletion trie's entries to
+    /// terms), if any.
+    fn report(&mut self, trie: &Trie, ids: Option<&[u32]>, node: u32, end: usize, edits: u8) {
         if self.stopped || end == self.start {
             return;
         }
-        if let Some(term) = self.trie.term_at(node)
+        let term = trie.term_at(node).and_then(|t| match ids {
+            Some(ids) => ids.get(t as usize).copied(),
+            None => Some(t),
+        });
+        if let Some(term) = term
             && (edits == 0 || self.trie.fuzzy_allowed(term))
             && !(self.f)(TermMatch { start: self.start, end, edits, term })
         {
@@ -189,8 +270,9 @@ impl<F: FnMut(TermMatch) -> bool> Search<'_, F> {
 
     /// Walks the exact path from `node` at `pos`; at each step may spend the one edit.
     fn exact_then_fuzzy(&mut self, mut node: u32, mut pos: usize, budget: bool) {
-        loop {
-            self.report(node, pos, 0);
+        let trie: &'a Trie = self.trie;
+        for depth in 0.. {
+            self.report(trie, None, node, pos, 0);
             if self.stopped {
                 return;
             }
@@ -198,23 +280,35 @@ impl<F: FnMut(TermMatch) -> bool> Search<'_, F> {
             if budget {
                 if let Some(after) = next {
                     // Insertion: the password has an extra character here.
-                    self.exact_only(node, after);
+                    self.exact_only(trie, None, node, after);
                 }
-                let trie = self.trie;
-                trie.each_char_child(node, &mut |c| {
-                    // Deletion: the term has an extra character here.
-                    self.exact_only(c, pos);
-                    // Substitution: one character differs.
-                    if let Some(after) = next {
-                        self.exact_only(c, after);
+                match trie.skips.get(depth) {
+                    // The term's `depth`-th character deleted: one walk of its deletion trie
+                    // from the prefix matched so far.
+                    Some((skip, ids)) => {
+                        let prefix = self.text.get(self.start..pos).unwrap_or(&[]);
+                        if let Some(n) = skip.walk(0, prefix) {
+                            // Deletion: the term has an extra character here.
+                            self.exact_only(skip, Some(ids), n, pos);
+                            // Substitution: one character differs.
+                            if let Some(after) = next {
+                                self.exact_only(skip, Some(ids), n, after);
+                            }
+                        }
                     }
-                });
+                    None => trie.each_char_child(node, &mut |c| {
+                        self.exact_only(trie, None, c, pos);
+                        if let Some(after) = next {
+                            self.exact_only(trie, None, c, after);
+                        }
+                    }),
+                }
                 if self.stopped {
                     return;
                 }
             }
             let Some(after) = next else { return };
-            match self.text.get(pos..after).and_then(|ch| self.trie.walk(node, ch)) {
+            match self.text.get(pos..after).and_then(|ch| trie.walk(node, ch)) {
                 Some(n) => {
                     node = n;
                     pos = after;
@@ -224,16 +318,17 @@ impl<F: FnMut(TermMatch) -> bool> Search<'_, F> {
         }
     }
 
-    /// The rest of a fuzzy match, after its one edit: exact only.
-    fn exact_only(&mut self, mut node: u32, mut pos: usize) {
+    /// The rest of a fuzzy match, after its one edit: exact only, in `trie` (the set's own or
+    /// a deletion trie, whose entries `ids` maps to terms).
+    fn exact_only(&mut self, trie: &Trie, ids: Option<&[u32]>, mut node: u32, mut pos: usize) {
         loop {
-            self.report(node, pos, 1);
+            self.report(trie, ids, node, pos, 1);
             if self.stopped {
                 return;
             }
             let Some(&b) = self.text.get(pos) else { return };
             let after = pos + utf8_len(b);
-            match self.text.get(pos..after).and_then(|ch| self.trie.walk(node, ch)) {
+            match self.text.get(pos..after).and_then(|ch| trie.walk(node, ch)) {
                 Some(n) => {
                     node = n;
                     pos = after;
@@ -272,4 +367,37 @@ pub(crate) fn find(trie: &Trie, mode: MatchMode, normalized: &str) -> Option<Ter
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    /// Every `(start, end, edits)` a trie reports with one edit allowed.
+    fn matches(trie: &Trie, text: &str) -> BTreeSet<(usize, usize, u8)> {
+        let mut found = BTreeSet::new();
+        for (start, _) in text.char_indices() {
+            trie.matches_at(text, start, 1, &mut |m| {
+                found.insert((m.start, m.end, m.edits));
+                true
+            });
+        }
+        found
+    }
+
+    proptest! {
+        /// The deletion tries find exactly what the fan-out over children finds.
+        #[test]
+        fn deletion_tries_agree_with_the_fan_out(
+            terms in proptest::collection::vec("[abcé日]{1,7}", 1..40),
+            text in "[abcdé日]{0,14}",
+        ) {
+            let set = TermSet::new(String::new(), Normalization::entra(), terms);
+            let plain = Trie::new(&set);
+            let fuzzy = Trie::for_fuzzy(&set);
+            prop_assert_eq!(matches(&plain, &text), matches(&fuzzy, &text));
+        }
+    }
 }

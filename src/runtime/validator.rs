@@ -71,7 +71,15 @@ impl Validator {
                 "strength rules (the `strength` feature, zxcvbn)".into(),
             ));
         }
-        let tries = program.term_sets.iter().map(Trie::new).collect();
+        let tries = program
+            .term_sets
+            .iter()
+            .enumerate()
+            .map(|(i, set)| match searched_fuzzily(&program, i as u32) {
+                true => Trie::for_fuzzy(set),
+                false => Trie::new(set),
+            })
+            .collect();
         let plan: Vec<Step> = program.rules.iter().map(Step::new).collect();
         let fast = FastPath::new(program.rules.iter().zip(plan.iter().copied()), table.ascii());
         Ok(Validator {
@@ -503,6 +511,16 @@ fn strength_score(password: &str, ctx: &Context) -> u8 {
 #[cfg(not(feature = "strength"))]
 fn strength_score(_password: &str, _ctx: &Context) -> u8 {
     0
+}
+
+/// Whether some rule searches term set `set` with an edit allowed (fuzzy `avoid`, Entra's
+/// score): its trie then carries deletion tries.
+fn searched_fuzzily(program: &Program, set: u32) -> bool {
+    program.rules.iter().any(|r| match &r.predicate {
+        Predicate::Avoid { set: s, mode } => *s == set && *mode == crate::ir::MatchMode::Fuzzy,
+        Predicate::EntraScore { sets, .. } => sets.contains(&set),
+        _ => false,
+    })
 }
 
 fn bit(class: u16) -> u32 {
