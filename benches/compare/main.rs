@@ -2,8 +2,9 @@
 //! one corpus, in one run, with ratios to a hand-written single pass of the Office 365 rule.
 //!
 //! `cargo bench --bench compare` prints the tables kept in `BENCHMARKS.md` (about two
-//! minutes). The corpus is the one `policyc bench --generate 200000 --seed 20240611` writes, or
-//! `POLICYC_CORPUS=FILE`. libpwquality and passwdqc are loaded at run time (Debian packages
+//! minutes); `cargo bench --bench compare -- length` runs one section (corpus, sample, length,
+//! threads, load). The corpus is the one `policyc bench --generate 200000 --seed 20240611`
+//! writes, or `POLICYC_CORPUS=FILE`. libpwquality and passwdqc are loaded at run time (Debian packages
 //! libpwquality1 with cracklib-runtime, and libpasswdqc1); missing ones are reported as such.
 //!
 //! Without `--bench` (test mode: `cargo test --all-targets`, `cargo bench -- --test`) it runs
@@ -46,6 +47,9 @@ fn main() {
     // Like criterion: `cargo bench` passes `--bench`; `--test` or its absence is test mode.
     let args: Vec<String> = std::env::args().collect();
     let bench = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
+    // Like criterion, a word selects sections: corpus, sample, length, threads, load.
+    let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned();
+    let wanted = |section: &str| filter.as_deref().is_none_or(|f| section.contains(f));
     let scale = if bench {
         Scale {
             corpus: 200_000,
@@ -111,120 +115,133 @@ fn main() {
     );
     println!("terms in entra-password-protection-{}k: {}\n", scale.terms / 1000, scale.terms);
 
-    // 1. Fast checkers on the whole corpus.
-    let hand = time(&corpus, scale.fast, |p| hand::office365(p.as_bytes()));
-    let mut table = Table::new("whole corpus", hand);
-    table.row("hand-written single pass", "Office 365 rule", hand);
-    table.row(
-        "policyc office365",
-        "`complies`",
-        time(&corpus, scale.fast, |p| office365.complies(p, &nobody)),
-    );
-    table.row(
-        "policyc office365",
-        "`check` (lists violations)",
-        time(&corpus, scale.fast, |p| office365.check(p, &nobody).is_compliant()),
-    );
-    table.row(
-        "policyc ad-default",
-        "`complies`, with a user",
-        time(&corpus, scale.fast, |p| ad_default.complies(p, &user)),
-    );
-    table.row(
-        "policyc entra-password-protection",
-        "`complies`, 30k shipped terms",
-        time(&corpus, scale.fast, |p| entra.complies(p, &user)),
-    );
     let big = format!("policyc entra-password-protection-{}k", scale.terms / 1000);
     let big_settings = format!("`complies`, {} terms", scale.terms);
-    table.row(&big, &big_settings, time(&corpus, scale.fast, |p| entra_big.complies(p, &user)));
-    table.print();
-
-    // 2. The slow checkers, on the sample, beside the same fast ones.
-    let sample_c: Vec<CString> = sample.iter().map(|p| CString::new(p.as_str()).unwrap()).collect();
-    let hand = time(&sample, scale.fast, |p| hand::office365(p.as_bytes()));
-    let mut table = Table::new("sample", hand);
-    table.row("hand-written single pass", "Office 365 rule", hand);
-    table.row(
-        "policyc office365",
-        "`complies`",
-        time(&sample, scale.fast, |p| office365.complies(p, &nobody)),
-    );
-    let big_sample = time(&sample, scale.fast, |p| entra_big.complies(p, &user));
-    table.row(&big, &big_settings, big_sample);
-    match native::Pwquality::load().and_then(|q| {
-        let check = q.checker()?;
-        Ok(time(&sample_c, scale.slow, |p| check(p)))
-    }) {
-        Ok(t) => {
-            table.row("libpwquality `pwquality_check`", "defaults (cracklib on)", t);
-            table.note(format!(
-                "{big} is {:.0}× libpwquality with its defaults on this sample",
-                t.ns / big_sample.ns
-            ));
-        }
-        Err(e) => table.missing("libpwquality", &e),
-    }
-    match native::Passwdqc::load().and_then(|q| {
-        let check = q.checker()?;
-        Ok(time(&sample_c, scale.slow, |p| check(p)))
-    }) {
-        Ok(t) => table.row("passwdqc `passwdqc_check`", "`passwdqc_params_reset` defaults", t),
-        Err(e) => table.missing("passwdqc", &e),
-    }
-    let _ = zxcvbn::zxcvbn("warm-up", &[]);
-    table.row(
-        "zxcvbn 3.1.1 (Rust)",
-        "`zxcvbn(pw, &[])`, score ≥ 3",
-        time(&sample, scale.slow, |p| zxcvbn::zxcvbn(p, &[]).score() >= zxcvbn::Score::Three),
-    );
-    table.print();
-
-    // 3. Office 365 by input length (ASCII): the 1.5× target holds at every length or not.
-    println!("### Office 365 by input length (ASCII, {} inputs each)\n", scale.per_length);
-    println!("| length | hand-written ns | policyc `complies` ns | × hand | policyc `check` ns |");
-    println!("|---:|---:|---:|---:|---:|");
-    for (len, inputs) in &by_length {
-        let h = time(inputs, scale.fast, |p| hand::office365(p.as_bytes()));
-        let c = time(inputs, scale.fast, |p| office365.complies(p, &nobody));
-        let v = time(inputs, scale.fast, |p| office365.check(p, &nobody).is_compliant());
-        println!("| {len} | {:.1} | {:.1} | {:.2} | {:.1} |", h.ns, c.ns, c.ns / h.ns, v.ns);
-    }
-    println!();
-
-    // 4. Threads.
-    println!("### Threads (whole corpus, checks/s)\n");
-    println!("| checker | 1 thread | 2 threads | scaling |");
-    println!("|---|---:|---:|---:|");
-    let min = scale.fast.min * 2;
-    let o365 = |p: &String| office365.complies(p, &nobody);
-    let e100 = |p: &String| entra_big.complies(p, &user);
-    for (name, one, two) in [
-        (
+    if wanted("corpus") {
+        // 1. Fast checkers on the whole corpus.
+        let hand = time(&corpus, scale.fast, |p| hand::office365(p.as_bytes()));
+        let mut table = Table::new("whole corpus", hand);
+        table.row("hand-written single pass", "Office 365 rule", hand);
+        table.row(
             "policyc office365",
-            throughput(&corpus, 1, min, &o365),
-            throughput(&corpus, 2, min, &o365),
-        ),
-        (big.as_str(), throughput(&corpus, 1, min, &e100), throughput(&corpus, 2, min, &e100)),
-    ] {
-        println!("| {name} | {} | {} | {:.2}× |", si(one), si(two), two / one);
+            "`complies`",
+            time(&corpus, scale.fast, |p| office365.complies(p, &nobody)),
+        );
+        table.row(
+            "policyc office365",
+            "`check` (lists violations)",
+            time(&corpus, scale.fast, |p| office365.check(p, &nobody).is_compliant()),
+        );
+        table.row(
+            "policyc ad-default",
+            "`complies`, with a user",
+            time(&corpus, scale.fast, |p| ad_default.complies(p, &user)),
+        );
+        table.row(
+            "policyc entra-password-protection",
+            "`complies`, 30k shipped terms",
+            time(&corpus, scale.fast, |p| entra.complies(p, &user)),
+        );
+        table.row(&big, &big_settings, time(&corpus, scale.fast, |p| entra_big.complies(p, &user)));
+        table.print();
     }
-    println!();
 
-    // 5. Compile and load.
-    let compile = median_of(if bench { 20 } else { 1 }, || {
-        compile_path("policies/office365.policy", &CompileOptions::default()).unwrap();
-    });
-    let artifact =
-        compile_path("policies/office365.policy", &CompileOptions::default()).unwrap().artifact;
-    let load_time = median_of(if bench { 1000 } else { 1 }, || {
-        Validator::from_bytes(&artifact).unwrap();
-    });
-    println!("### Compile and load (office365)\n");
-    println!("| step | median |");
-    println!("|---|---:|");
-    println!("| compile (parse, check, lower, build DFAs, encode) | {compile:.2?} |");
-    println!("| artifact load ({} bytes, verified) | {load_time:.2?} |", artifact.len());
+    if wanted("sample") {
+        // 2. The slow checkers, on the sample, beside the same fast ones.
+        let sample_c: Vec<CString> =
+            sample.iter().map(|p| CString::new(p.as_str()).unwrap()).collect();
+        let hand = time(&sample, scale.fast, |p| hand::office365(p.as_bytes()));
+        let mut table = Table::new("sample", hand);
+        table.row("hand-written single pass", "Office 365 rule", hand);
+        table.row(
+            "policyc office365",
+            "`complies`",
+            time(&sample, scale.fast, |p| office365.complies(p, &nobody)),
+        );
+        let big_sample = time(&sample, scale.fast, |p| entra_big.complies(p, &user));
+        table.row(&big, &big_settings, big_sample);
+        match native::Pwquality::load().and_then(|q| {
+            let check = q.checker()?;
+            Ok(time(&sample_c, scale.slow, |p| check(p)))
+        }) {
+            Ok(t) => {
+                table.row("libpwquality `pwquality_check`", "defaults (cracklib on)", t);
+                table.note(format!(
+                    "{big} is {:.0}× libpwquality with its defaults on this sample",
+                    t.ns / big_sample.ns
+                ));
+            }
+            Err(e) => table.missing("libpwquality", &e),
+        }
+        match native::Passwdqc::load().and_then(|q| {
+            let check = q.checker()?;
+            Ok(time(&sample_c, scale.slow, |p| check(p)))
+        }) {
+            Ok(t) => table.row("passwdqc `passwdqc_check`", "`passwdqc_params_reset` defaults", t),
+            Err(e) => table.missing("passwdqc", &e),
+        }
+        let _ = zxcvbn::zxcvbn("warm-up", &[]);
+        table.row(
+            "zxcvbn 3.1.1 (Rust)",
+            "`zxcvbn(pw, &[])`, score ≥ 3",
+            time(&sample, scale.slow, |p| zxcvbn::zxcvbn(p, &[]).score() >= zxcvbn::Score::Three),
+        );
+        table.print();
+    }
+
+    if wanted("length") {
+        // 3. Office 365 by input length (ASCII): the 1.5× target holds at every length or not.
+        println!("### Office 365 by input length (ASCII, {} inputs each)\n", scale.per_length);
+        println!(
+            "| length | hand-written ns | policyc `complies` ns | × hand | policyc `check` ns |"
+        );
+        println!("|---:|---:|---:|---:|---:|");
+        for (len, inputs) in &by_length {
+            let h = time(inputs, scale.fast, |p| hand::office365(p.as_bytes()));
+            let c = time(inputs, scale.fast, |p| office365.complies(p, &nobody));
+            let v = time(inputs, scale.fast, |p| office365.check(p, &nobody).is_compliant());
+            println!("| {len} | {:.1} | {:.1} | {:.2} | {:.1} |", h.ns, c.ns, c.ns / h.ns, v.ns);
+        }
+        println!();
+    }
+
+    if wanted("threads") {
+        // 4. Threads.
+        println!("### Threads (whole corpus, checks/s)\n");
+        println!("| checker | 1 thread | 2 threads | scaling |");
+        println!("|---|---:|---:|---:|");
+        let min = scale.fast.min * 2;
+        let o365 = |p: &String| office365.complies(p, &nobody);
+        let e100 = |p: &String| entra_big.complies(p, &user);
+        for (name, one, two) in [
+            (
+                "policyc office365",
+                throughput(&corpus, 1, min, &o365),
+                throughput(&corpus, 2, min, &o365),
+            ),
+            (big.as_str(), throughput(&corpus, 1, min, &e100), throughput(&corpus, 2, min, &e100)),
+        ] {
+            println!("| {name} | {} | {} | {:.2}× |", si(one), si(two), two / one);
+        }
+        println!();
+    }
+
+    if wanted("load") {
+        // 5. Compile and load.
+        let compile = median_of(if bench { 20 } else { 1 }, || {
+            compile_path("policies/office365.policy", &CompileOptions::default()).unwrap();
+        });
+        let artifact =
+            compile_path("policies/office365.policy", &CompileOptions::default()).unwrap().artifact;
+        let load_time = median_of(if bench { 1000 } else { 1 }, || {
+            Validator::from_bytes(&artifact).unwrap();
+        });
+        println!("### Compile and load (office365)\n");
+        println!("| step | median |");
+        println!("|---|---:|");
+        println!("| compile (parse, check, lower, build DFAs, encode) | {compile:.2?} |");
+        println!("| artifact load ({} bytes, verified) | {load_time:.2?} |", artifact.len());
+    }
 }
 
 /// Fails the run if the hand-written rule, `complies` and `check` disagree on any input.

@@ -6,7 +6,6 @@
 
 use super::validator::Step;
 use crate::ir::{Rule, Severity};
-use smallvec::SmallVec;
 
 /// Set in a table entry when some rule refuses that character.
 const REFUSED: u8 = 0x80;
@@ -24,13 +23,14 @@ pub(crate) struct FastPath {
     /// Length bounds (in characters) every enforce length rule allows.
     min: usize,
     max: usize,
-    /// `at least N of` rules: how many of the classes in the (renumbered) mask must occur.
-    at_least: SmallVec<[(u32, u8); 2]>,
+    /// The `at least N of` rules, decided for every set of counted classes a password can
+    /// touch: bit `s` is set when the classes `s` satisfy them all (no popcount per check).
+    passes: u64,
 }
 
 impl FastPath {
     /// The fast path, if every enforce rule is unconditional and decided by the class state,
-    /// and `at least` rules count at most 6 classes in all (`ascii` gives each ASCII
+    /// and the `at least` rules count at most 6 classes in all (`ascii` gives each ASCII
     /// character's class bits).
     pub(crate) fn new<'r>(
         rules: impl Iterator<Item = (&'r Rule, Step)>,
@@ -43,7 +43,7 @@ impl FastPath {
                 *r |= is_refused(m);
             }
         };
-        let mut at_least: SmallVec<[(u32, u32); 2]> = SmallVec::new();
+        let mut at_least: Vec<(u32, u32)> = Vec::new();
         for (rule, step) in rules {
             if rule.severity == Severity::Audit {
                 continue;
@@ -81,8 +81,12 @@ impl FastPath {
         for ((t, &m), &r) in table.iter_mut().zip(ascii).zip(&refused) {
             *t = compact(m) | if r { REFUSED } else { 0 };
         }
-        let at_least = at_least.into_iter().map(|(n, mask)| (n, compact(mask))).collect();
-        Some(FastPath { table, min, max, at_least })
+        let passes = (0..64u32)
+            .filter(|&s| {
+                at_least.iter().all(|&(n, mask)| (s & u32::from(compact(mask))).count_ones() >= n)
+            })
+            .fold(0u64, |p, s| p | 1 << s);
+        Some(FastPath { table, min, max, passes })
     }
 
     /// Whether `password` complies, or `None` when it is not ASCII (the caller decides).
@@ -102,9 +106,6 @@ impl FastPath {
             }
             seen |= m;
         }
-        Some(
-            bytes.len() <= self.max
-                && self.at_least.iter().all(|&(n, mask)| (seen & mask).count_ones() >= n),
-        )
+        Some(bytes.len() <= self.max && self.passes >> (seen & 0x3F) & 1 != 0)
     }
 }
