@@ -13,7 +13,17 @@ if ! command -v samba >/dev/null || ! command -v samba-tool >/dev/null || ! comm
     samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldap-utils krb5-user >/dev/null
 fi
 
-echo "== unit, integration, golden, property, end-to-end and doc tests"
+# The comparison bench (run once in test mode below) calls libpwquality and passwdqc.
+if ! /sbin/ldconfig -p | grep -q libpwquality.so.1 || ! /sbin/ldconfig -p | grep -q libpasswdqc.so.1; then
+  echo "== installing libpwquality and passwdqc for the comparison bench"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    libpwquality1 cracklib-runtime libpasswdqc1 >/dev/null
+fi
+
+echo "== unit, integration, golden, property, end-to-end and doc tests (benches run once, in test mode)"
 cargo test --locked --all-targets
 cargo test --locked --doc
 
