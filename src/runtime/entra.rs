@@ -8,7 +8,9 @@
 //!    characters: exact only), and the tenant name (4+ characters) as an exact substring.
 //!    At each start position only the best candidate counts: fewest edits, then longest.
 //! 4. Score left to right: a candidate starting here is 1 point and its text is consumed; any
-//!    other character is 1 point. The password passes with at least `min_points`.
+//!    other character is 1 point. The password passes with at least `min_points`. A yes/no
+//!    check stops scoring as soon as the answer is known (enough points, or too few characters
+//!    left to get them), so a long compliant password costs about five start positions.
 
 use super::fold::Folding;
 use super::terms::{Trie, normalize_into};
@@ -41,16 +43,28 @@ struct Candidate {
     term: Option<(usize, u32)>,
 }
 
+/// How far to score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Goal {
+    /// Score the whole password and name the counted terms (explanations).
+    Explain,
+    /// Only whether the password reaches this many points: scoring stops as soon as it has
+    /// them, or can no longer get them (each character left is at most one point), and the
+    /// points reported are then a bound on the same side of the goal as the true score.
+    Reach(u32),
+}
+
 /// Runs the evaluation. `names` are the user's given names and surnames with their attribute,
-/// `tenant` the tenant name if known; `explain` asks for the counted terms too.
+/// `tenant` the tenant name if known.
 pub(crate) fn evaluate(
     sets: &[(&TermSet, &Trie)],
     folding: Folding<'_>,
     password: &str,
     names: &[(Attribute, &str)],
     tenant: Option<&str>,
-    explain: bool,
+    goal: Goal,
 ) -> EntraOutcome {
+    let explain = goal == Goal::Explain;
     let norm = Normalization::entra();
     let mut p = Zeroizing::new(String::with_capacity(password.len()));
     normalize_into(&norm, folding, password, &mut p);
@@ -82,6 +96,11 @@ pub(crate) fn evaluate(
     let mut whole_password = false;
     let mut pos = 0;
     while let Some(c) = p.get(pos..).and_then(|r| r.chars().next()) {
+        if let Goal::Reach(enough) = goal
+            && (points >= enough || points as usize + (p.len() - pos) < enough as usize)
+        {
+            break;
+        }
         let mut best: Option<Candidate> = None;
         let mut consider = |cand: Candidate| {
             let better = match best {
@@ -122,4 +141,33 @@ pub(crate) fn evaluate(
         }
     }
     EntraOutcome { points, name: None, terms, whole_password }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn password() -> impl Strategy<Value = String> {
+        proptest::collection::vec(prop_oneof!["[a-d]{3,6}", "[a-e0@$ ]{0,3}"], 0..8)
+            .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        /// Stopping at the goal never changes which side of it a password is on.
+        #[test]
+        fn reaching_the_goal_early_agrees_with_the_full_score(
+            terms in proptest::collection::vec("[a-d]{3,6}", 1..30),
+            password in password(),
+            goal in 1u32..12,
+        ) {
+            let set = TermSet::new(String::new(), Normalization::entra(), terms);
+            let trie = Trie::for_fuzzy(&set);
+            let sets = [(&set, &trie)];
+            let run = |g| evaluate(&sets, Folding::new(&[]), &password, &[], Some("dcba"), g);
+            let full = run(Goal::Explain);
+            let early = run(Goal::Reach(goal));
+            prop_assert_eq!(full.points >= goal, early.points >= goal);
+        }
+    }
 }

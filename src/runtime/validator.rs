@@ -313,7 +313,7 @@ impl Validator {
             }),
             Predicate::Avoid { set, mode } => self.find_term(*set, *mode, password).is_none(),
             Predicate::EntraScore { sets, min_points } => {
-                let outcome = self.entra(sets, password, ctx, false);
+                let outcome = self.entra(sets, password, ctx, entra::Goal::Reach(*min_points));
                 outcome.name.is_none() && outcome.points >= *min_points
             }
             Predicate::Strength { min_score } => scratch.strength(password, ctx) >= *min_score,
@@ -344,7 +344,7 @@ impl Validator {
         sets: &[u32],
         password: &str,
         ctx: &Context,
-        explain: bool,
+        goal: entra::Goal,
     ) -> entra::EntraOutcome {
         let sets: Vec<_> = sets
             .iter()
@@ -356,7 +356,7 @@ impl Validator {
             .into_iter()
             .flat_map(|a| ctx.get(a).iter().map(move |v| (a, v.as_str())))
             .collect();
-        entra::evaluate(&sets, self.folding(), password, &names, ctx.tenant(), explain)
+        entra::evaluate(&sets, self.folding(), password, &names, ctx.tenant(), goal)
     }
 
     fn folding(&self) -> Folding<'_> {
@@ -438,7 +438,7 @@ impl Validator {
                 matched: self.find_term(*set, *mode, password),
             },
             Predicate::EntraScore { sets, min_points } => {
-                let o = self.entra(sets, password, ctx, true);
+                let o = self.entra(sets, password, ctx, entra::Goal::Explain);
                 Detail::Entra {
                     points: o.points,
                     min_points: *min_points,
