@@ -49,8 +49,9 @@ pub struct TermMatch {
 /// How many leading term positions get a trie of deletions (see the module notes).
 pub const SKIPPED: usize = 2;
 
-/// Nodes with at least this many edges get a direct lookup table.
-const DENSE_EDGES: usize = 8;
+/// Nodes with at least this many edges get a direct lookup table: Entra scoring is about a
+/// quarter faster with them; a threshold of 8 is no faster than 16 and takes more memory.
+const DENSE_EDGES: usize = 16;
 
 /// The searchable form of a [`TermSet`].
 #[derive(Debug, Clone)]
@@ -94,8 +95,8 @@ impl Trie {
                         (v.collect(), i as u32)
                     })
                     .collect();
-                // Sorted, and of equal variants the first term keeps it.
-                variants.sort();
+                // Sorted (by variant, then term), and of equal variants the first term keeps it.
+                variants.sort_unstable();
                 variants.dedup_by(|b, a| a.0 == b.0);
                 let bytes: Vec<&[u8]> = variants.iter().map(|v| v.0.as_bytes()).collect();
                 let chars = variants.iter().map(|v| v.0.chars().count() as u32).collect();
