@@ -1,11 +1,12 @@
-//! Throughput of the embedded validator, and the cost of compiling and loading a policy.
-//! Run: `cargo bench --bench validator` (CI runs it once in test mode: `-- --test`).
+//! Throughput of the embedded validator (every shipped policy, every rule kind alone, inputs
+//! of 8 to 256 characters, ASCII and not), and the cost of compiling and loading a policy.
+//! Run: `cargo bench --bench validator` (CI runs it once in test mode).
 
 #![allow(clippy::panic, reason = "a benchmark with a broken setup should stop loudly")]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use policyc::ir::Attribute;
-use policyc::{CompileOptions, Context, Validator, compile_path};
+use policyc::{CompileOptions, Context, Validator, compile_path, compile_str};
 use std::hint::black_box;
 
 fn artifact(path: &str) -> Vec<u8> {
@@ -20,13 +21,20 @@ fn password(len: usize) -> String {
     "Tr0ub4dor&3-".chars().cycle().take(len).collect()
 }
 
+/// The same with one accented letter: `len` characters, not ASCII.
+fn accented(len: usize) -> String {
+    "Tr0übädor&3-".chars().cycle().take(len).collect()
+}
+
 fn check(c: &mut Criterion) {
     let user = Context::new()
         .with(Attribute::SamAccountName, "jdoe")
         .with(Attribute::DisplayName, "Erin M. Hagens");
-    for (name, path) in
-        [("office365", "policies/office365.policy"), ("ad-default", "policies/ad-default.policy")]
-    {
+    for (name, path) in [
+        ("office365", "policies/office365.policy"),
+        ("ad-default", "policies/ad-default.policy"),
+        ("entra-password-protection", "policies/entra-password-protection.policy"),
+    ] {
         let Ok(v) = Validator::from_bytes(&artifact(path)) else {
             panic!("artifact does not load")
         };
@@ -40,15 +48,58 @@ fn check(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new("complies/ascii", len), &pw, |b, pw| {
                 b.iter(|| v.complies(black_box(pw), &user))
             });
+            let pw = accented(len);
+            group.bench_with_input(BenchmarkId::new("non-ascii", len), &pw, |b, pw| {
+                b.iter(|| v.check(black_box(pw), &user).is_compliant())
+            });
         }
-        let accented = "Pässwörd-Résumé-1";
-        group.bench_with_input(
-            BenchmarkId::new("non-ascii", accented.chars().count()),
-            accented,
-            |b, pw| b.iter(|| v.check(black_box(pw), &user).is_compliant()),
-        );
         group.finish();
     }
+}
+
+/// Each rule kind alone, on a 16-character password, so that its own cost shows.
+fn rule_kinds(c: &mut Criterion) {
+    let user = Context::new()
+        .with(Attribute::SamAccountName, "jdoe")
+        .with(Attribute::DisplayName, "Erin M. Hagens");
+    let kinds = [
+        ("length", "length between 8 and 256"),
+        ("only", "only any - control"),
+        ("no", "no [\\t\\u{E9}]"),
+        ("at-least", "at least 3 of { lower, upper, digit, punct }"),
+        ("count", "count digit <= 4"),
+        ("regex", "not matches /(19|20)[0-9]{2}/"),
+        ("repeat", "longest repeat <= 2"),
+        ("sequence", "longest sequence < 4"),
+        (
+            "contains-attribute",
+            "not contains user.displayName split on \" -.\" skip shorter than 4",
+        ),
+        ("ad-names", "not contains ad_names"),
+        ("avoid-exact", "avoid t exact after lowercase"),
+        ("avoid-contains", "avoid t contains after entra"),
+        ("avoid-fuzzy", "avoid t fuzzy after entra"),
+        ("entra-score", "entra score >= 5 using { t }"),
+        ("strength", "strength >= 3"),
+    ];
+    let mut group = c.benchmark_group("rule");
+    group.throughput(Throughput::Elements(1));
+    let pw = password(16);
+    for (name, predicate) in kinds {
+        let source = format!(
+            "policy p {{\n  terms t = [\"password\", \"dragon\", \"monkey\", \"letmein\"]\n  \
+             rule r \"m\" : {predicate}\n}}\n"
+        );
+        let artifact = match compile_str("kind.policy", &source, &CompileOptions::default()) {
+            Ok(c) => c.artifact,
+            Err(e) => panic!("{name}: {e}"),
+        };
+        let Ok(v) = Validator::from_bytes(&artifact) else { panic!("{name} does not load") };
+        group.bench_with_input(BenchmarkId::from_parameter(name), &pw, |b, pw| {
+            b.iter(|| v.check(black_box(pw), &user).is_compliant())
+        });
+    }
+    group.finish();
 }
 
 /// Strength rules: zxcvbn on the first 16 characters, including inputs built from l33t
@@ -84,5 +135,5 @@ fn compile_and_load(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, check, strength, compile_and_load);
+criterion_group!(benches, check, rule_kinds, strength, compile_and_load);
 criterion_main!(benches);
