@@ -56,7 +56,11 @@ fn shipped_policies_show_every_documented_reason() {
 
 /// A small policy from generated parameters.
 fn policy(name: &str, min: u32, max: u32, n: u32, only_ascii: bool, digits: Option<u32>) -> String {
-    let mut s = format!("policy {name} {{\n  rule len \"m\" : length between {min} and {max}\n");
+    // A minimum of 1 means no length rule at all: the analysis must not assume one.
+    let mut s = format!("policy {name} {{\n");
+    if min > 1 {
+        s.push_str(&format!("  rule len \"m\" : length between {min} and {max}\n"));
+    }
     s.push_str(&format!("  rule kinds \"m\" : at least {n} of {{ lower, upper, digit, punct, unicode_other_alpha }}\n"));
     if only_ascii {
         s.push_str("  rule ascii \"m\" : only ascii - control\n");
@@ -66,6 +70,24 @@ fn policy(name: &str, min: u32, max: u32, n: u32, only_ascii: bool, digits: Opti
     }
     s.push_str("}\n");
     s
+}
+
+/// Regression: without a length rule (or with a small one) the search capped passwords at the
+/// longest length a rule names, and called class rules that need more characters impossible.
+#[test]
+fn class_rules_need_no_length_rule_to_be_satisfiable() {
+    for rules in [
+        "rule r \"m\" : at least 2 of { lower, upper }",
+        "rule r \"m\" : at least 4 of { lower, upper, digit, punct }",
+        "rule r \"m\" : length >= 2\n  rule q \"m\" : at least 4 of { lower, upper, digit, punct }",
+    ] {
+        let source = format!("policy p {{\n  {rules}\n}}\n");
+        let c = compile_str("p.policy", &source, &CompileOptions::default());
+        assert!(c.is_ok(), "{rules}: {}", c.err().map(|e| e.to_string()).unwrap_or_default());
+    }
+    let impossible = "policy p {\n  rule r \"m\" : length <= 2\n  \
+                      rule q \"m\" : at least 3 of { lower, upper, digit }\n}\n";
+    assert!(compile_str("p.policy", impossible, &CompileOptions::default()).is_err());
 }
 
 fn compiled(source: &str) -> (Validator, Program) {

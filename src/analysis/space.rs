@@ -377,11 +377,8 @@ impl<'s, 'p> Search<'s, 'p> {
         let Some(s) = self.states.get(here).cloned() else { return false };
         self.expanded += 1;
         let space = self.space;
-        // Past the longest length any rule tells apart, only the order of characters can
-        // still matter, and only to trackers.
-        if s.len >= space.length_cap && space.trackers.is_empty() {
-            return true;
-        }
+        // Past the longest length any rule tells apart the length stays capped, but a longer
+        // password can still touch more classes: keep stepping (the state space stays finite).
         let prev = self.parent.get(here).copied().flatten().map(|p| p.1);
         for (c, sig) in space.moves(prev) {
             let t = space.step(&s, prev, c, sig);
