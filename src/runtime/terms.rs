@@ -84,34 +84,47 @@ impl Trie {
     /// The trie with its deletion tries, for fuzzy search.
     pub(crate) fn for_fuzzy(set: &TermSet) -> Trie {
         let mut trie = Trie::new(set);
-        trie.skips = (0..SKIPPED)
-            .map(|k| {
-                let mut variants: Vec<(String, u32)> = set
-                    .terms()
-                    .enumerate()
-                    .filter(|(_, t)| t.chars().count() as u32 >= FUZZY_MIN_CHARS)
-                    .map(|(i, t)| {
-                        let v = t.chars().enumerate().filter(|&(j, _)| j != k).map(|p| p.1);
-                        (v.collect(), i as u32)
-                    })
-                    .collect();
-                // Sorted (by variant, then term), and of equal variants the first term keeps it.
-                variants.sort_unstable();
-                variants.dedup_by(|b, a| a.0 == b.0);
-                let bytes: Vec<&[u8]> = variants.iter().map(|v| v.0.as_bytes()).collect();
-                let chars = variants.iter().map(|v| v.0.chars().count() as u32).collect();
-                (Trie::from_sorted(&bytes, chars), variants.iter().map(|v| v.1).collect())
-            })
-            .collect();
+        trie.skips = (0..SKIPPED).map(|k| Trie::deletions(set, k)).collect();
         trie
+    }
+
+    /// The trie of the set's terms long enough for an edit with their `k`-th character
+    /// deleted, and per entry the term it came from. The variants live in one buffer (loading
+    /// a large list allocates a handful of vectors, not one string per term).
+    fn deletions(set: &TermSet, k: usize) -> (Trie, Vec<u32>) {
+        let mut buf: Vec<u8> = Vec::with_capacity(set.text.len());
+        // (start, end) in `buf`, characters, term.
+        let mut variants: Vec<(usize, usize, u32, u32)> = Vec::with_capacity(set.len());
+        for (i, t) in set.terms().enumerate() {
+            let chars = t.chars().count() as u32;
+            let Some((at, c)) = t.char_indices().nth(k) else { continue };
+            if chars < FUZZY_MIN_CHARS {
+                continue;
+            }
+            let start = buf.len();
+            buf.extend_from_slice(t.get(..at).unwrap_or("").as_bytes());
+            buf.extend_from_slice(t.get(at + c.len_utf8()..).unwrap_or("").as_bytes());
+            variants.push((start, buf.len(), chars - 1, i as u32));
+        }
+        let text = |v: &(usize, usize, u32, u32)| buf.get(v.0..v.1).unwrap_or(&[]);
+        // Sorted (by variant, then term), and of equal variants the first term keeps it.
+        variants.sort_unstable_by(|a, b| text(a).cmp(text(b)).then(a.3.cmp(&b.3)));
+        variants.dedup_by(|b, a| text(a) == text(b));
+        let bytes: Vec<&[u8]> = variants.iter().map(text).collect();
+        let trie = Trie::from_sorted(&bytes, variants.iter().map(|v| v.2).collect());
+        (trie, variants.iter().map(|v| v.3).collect())
     }
 
     /// Builds a trie from sorted, distinct byte strings and their lengths in characters.
     fn from_sorted(terms: &[&[u8]], term_chars: Vec<u32>) -> Trie {
+        // At most one node per byte, plus the root: reserved once, trimmed at the end.
+        let bytes: usize = terms.iter().map(|t| t.len()).sum();
+        let mut first = Vec::with_capacity(bytes + 2);
+        first.push(0);
         let mut t = Trie {
-            first: vec![0],
-            edges: Vec::new(),
-            terminal: Vec::new(),
+            first,
+            edges: Vec::with_capacity(bytes),
+            terminal: Vec::with_capacity(bytes + 1),
             term_chars,
             dense_of: Vec::new(),
             dense: Vec::new(),
@@ -141,6 +154,9 @@ impl Trie {
             t.terminal.push(terminal);
             t.first.push(t.edges.len() as u32);
         }
+        t.first.shrink_to_fit();
+        t.edges.shrink_to_fit();
+        t.terminal.shrink_to_fit();
         for node in 0..t.terminal.len() as u32 {
             let edges = t.edges(node);
             if edges.len() >= DENSE_EDGES {
