@@ -41,15 +41,37 @@ struct Scale {
     terms: usize,
     fast: Budget,
     slow: Budget,
+    /// Repetitions of compile and load (the median is kept).
+    compiles: usize,
+    loads: usize,
+}
+
+/// One table of the report.
+type Section = fn(&Run);
+
+/// Everything the sections measure: inputs, validators, users.
+struct Run {
+    scale: Scale,
+    corpus: Vec<String>,
+    sample: Vec<String>,
+    by_length: Vec<(usize, Vec<String>)>,
+    office365: Validator,
+    ad_default: Validator,
+    entra: Validator,
+    /// The Entra policy with `scale.terms` terms, and its row labels.
+    entra_big: Validator,
+    big: String,
+    big_settings: String,
+    nobody: Context,
+    user: Context,
 }
 
 fn main() {
     // Like criterion: `cargo bench` passes `--bench`; `--test` or its absence is test mode.
     let args: Vec<String> = std::env::args().collect();
     let bench = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
-    // Like criterion, a word selects sections: corpus, sample, length, threads, load.
+    // Like criterion, a word selects sections.
     let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned();
-    let wanted = |section: &str| filter.as_deref().is_none_or(|f| section.contains(f));
     let scale = if bench {
         Scale {
             corpus: 200_000,
@@ -58,6 +80,8 @@ fn main() {
             terms: 100_000,
             fast: Budget { rounds: 3, min: Duration::from_millis(400) },
             slow: Budget { rounds: 1, min: Duration::ZERO },
+            compiles: 20,
+            loads: 1_000,
         }
     } else {
         Scale {
@@ -67,8 +91,28 @@ fn main() {
             terms: 1_000,
             fast: Budget { rounds: 1, min: Duration::ZERO },
             slow: Budget { rounds: 1, min: Duration::ZERO },
+            compiles: 1,
+            loads: 1,
         }
     };
+    let run = setup(scale);
+    let sections: [(&str, Section); 5] = [
+        ("corpus", whole_corpus),
+        ("sample", slow_checkers),
+        ("length", by_length),
+        ("threads", threads),
+        ("load", compile_and_load),
+    ];
+    for (name, section) in sections {
+        if filter.as_deref().is_none_or(|f| name.contains(f)) {
+            section(&run);
+        }
+    }
+}
+
+/// Builds the corpus, the per-length sets and the validators, and checks that the Office 365
+/// implementations agree on every input.
+fn setup(scale: Scale) -> Run {
     let words_text = std::fs::read_to_string("policies/lists/common-passwords.txt").unwrap();
     let words: Vec<&str> =
         words_text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
@@ -81,167 +125,157 @@ fn main() {
         None => policyc::corpus::generate(&words, scale.corpus, SEED),
     };
     let sample: Vec<String> = corpus.iter().step_by(scale.sample).cloned().collect();
-
-    let dir = std::env::temp_dir().join(format!("policyc-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let office365 = load("policies/office365.policy");
-    let ad_default = load("policies/ad-default.policy");
-    let entra = load("policies/entra-password-protection.policy");
-    let entra_big = load(entra_policy(&dir, &words, scale.terms));
-    let _ = std::fs::remove_dir_all(&dir);
-    let nobody = Context::new();
-    let user = Context::new()
-        .with(Attribute::SamAccountName, "jdoe")
-        .with(Attribute::DisplayName, "Erin M. Hagens");
-
-    agree(&office365, &corpus);
     let by_length: Vec<(usize, Vec<String>)> = LENGTHS
         .iter()
         .map(|&len| {
             (len, policyc::corpus::of_length(&words, scale.per_length, len, SEED + len as u64))
         })
         .collect();
-    for (_, inputs) in &by_length {
-        agree(&office365, inputs);
+    let dir = std::env::temp_dir().join(format!("policyc-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let entra_big = load(entra_policy(&dir, &words, scale.terms));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = Run {
+        big: format!("policyc entra-password-protection-{}k", scale.terms / 1000),
+        big_settings: format!("`complies`, {} terms", scale.terms),
+        office365: load("policies/office365.policy"),
+        ad_default: load("policies/ad-default.policy"),
+        entra: load("policies/entra-password-protection.policy"),
+        entra_big,
+        nobody: Context::new(),
+        user: Context::new()
+            .with(Attribute::SamAccountName, "jdoe")
+            .with(Attribute::DisplayName, "Erin M. Hagens"),
+        scale,
+        corpus,
+        sample,
+        by_length,
+    };
+    agree(&run.office365, &run.corpus);
+    for (_, inputs) in &run.by_length {
+        agree(&run.office365, inputs);
     }
-
-    let bytes = |p: &String| p.len();
     println!(
         "corpus: {} passwords, {} bytes (seed {SEED}); slow checkers on every {}th: {} passwords",
-        corpus.len(),
-        corpus.iter().map(bytes).sum::<usize>(),
-        scale.sample,
-        sample.len()
+        run.corpus.len(),
+        run.corpus.iter().map(String::len).sum::<usize>(),
+        run.scale.sample,
+        run.sample.len()
     );
-    println!("terms in entra-password-protection-{}k: {}\n", scale.terms / 1000, scale.terms);
+    println!("terms in {}: {}\n", run.big.trim_start_matches("policyc "), run.scale.terms);
+    run
+}
 
-    let big = format!("policyc entra-password-protection-{}k", scale.terms / 1000);
-    let big_settings = format!("`complies`, {} terms", scale.terms);
-    if wanted("corpus") {
-        // 1. Fast checkers on the whole corpus.
-        let hand = time(&corpus, scale.fast, |p| hand::office365(p.as_bytes()));
-        let mut table = Table::new("whole corpus", hand);
-        table.row("hand-written single pass", "Office 365 rule", hand);
-        table.row(
+/// The fast checkers on the whole corpus.
+fn whole_corpus(r: &Run) {
+    let fast = r.scale.fast;
+    let hand = time(&r.corpus, fast, |p| hand::office365(p.as_bytes()));
+    let mut table = Table::new("whole corpus", hand);
+    table.row("hand-written single pass", "Office 365 rule", hand);
+    let office365 = time(&r.corpus, fast, |p| r.office365.complies(p, &r.nobody));
+    table.row("policyc office365", "`complies`", office365);
+    let check = time(&r.corpus, fast, |p| r.office365.check(p, &r.nobody).is_compliant());
+    table.row("policyc office365", "`check` (lists violations)", check);
+    let ad = time(&r.corpus, fast, |p| r.ad_default.complies(p, &r.user));
+    table.row("policyc ad-default", "`complies`, with a user", ad);
+    let entra = time(&r.corpus, fast, |p| r.entra.complies(p, &r.user));
+    table.row("policyc entra-password-protection", "`complies`, 30k shipped terms", entra);
+    let big = time(&r.corpus, fast, |p| r.entra_big.complies(p, &r.user));
+    table.row(&r.big, &r.big_settings, big);
+    table.print();
+}
+
+/// The slow checkers, on the sample, beside the same fast ones.
+fn slow_checkers(r: &Run) {
+    let (fast, slow) = (r.scale.fast, r.scale.slow);
+    let sample_c: Vec<CString> =
+        r.sample.iter().map(|p| CString::new(p.as_str()).unwrap()).collect();
+    let hand = time(&r.sample, fast, |p| hand::office365(p.as_bytes()));
+    let mut table = Table::new("sample", hand);
+    table.row("hand-written single pass", "Office 365 rule", hand);
+    let office365 = time(&r.sample, fast, |p| r.office365.complies(p, &r.nobody));
+    table.row("policyc office365", "`complies`", office365);
+    let big = time(&r.sample, fast, |p| r.entra_big.complies(p, &r.user));
+    table.row(&r.big, &r.big_settings, big);
+    match native::Pwquality::load().and_then(|q| {
+        let check = q.checker()?;
+        Ok(time(&sample_c, slow, |p| check(p)))
+    }) {
+        Ok(t) => {
+            table.row("libpwquality `pwquality_check`", "defaults (cracklib on)", t);
+            table.note(format!(
+                "{} is {:.0}× libpwquality with its defaults on this sample",
+                r.big,
+                t.ns / big.ns
+            ));
+        }
+        Err(e) => table.missing("libpwquality", &e),
+    }
+    match native::Passwdqc::load().and_then(|q| {
+        let check = q.checker()?;
+        Ok(time(&sample_c, slow, |p| check(p)))
+    }) {
+        Ok(t) => table.row("passwdqc `passwdqc_check`", "`passwdqc_params_reset` defaults", t),
+        Err(e) => table.missing("passwdqc", &e),
+    }
+    let _ = zxcvbn::zxcvbn("warm-up", &[]);
+    let strong = |p: &String| zxcvbn::zxcvbn(p, &[]).score() >= zxcvbn::Score::Three;
+    table.row("zxcvbn 3.1.1 (Rust)", "`zxcvbn(pw, &[])`, score ≥ 3", time(&r.sample, slow, strong));
+    table.print();
+}
+
+/// Office 365 by input length (ASCII): whether the 1.5× target holds at every length.
+fn by_length(r: &Run) {
+    println!("### Office 365 by input length (ASCII, {} inputs each)\n", r.scale.per_length);
+    println!("| length | hand-written ns | policyc `complies` ns | × hand | policyc `check` ns |");
+    println!("|---:|---:|---:|---:|---:|");
+    let fast = r.scale.fast;
+    for (len, inputs) in &r.by_length {
+        let h = time(inputs, fast, |p| hand::office365(p.as_bytes()));
+        let c = time(inputs, fast, |p| r.office365.complies(p, &r.nobody));
+        let v = time(inputs, fast, |p| r.office365.check(p, &r.nobody).is_compliant());
+        println!("| {len} | {:.1} | {:.1} | {:.2} | {:.1} |", h.ns, c.ns, c.ns / h.ns, v.ns);
+    }
+    println!();
+}
+
+/// Checks per second on one and two threads.
+fn threads(r: &Run) {
+    println!("### Threads (whole corpus, checks/s)\n");
+    println!("| checker | 1 thread | 2 threads | scaling |");
+    println!("|---|---:|---:|---:|");
+    let min = r.scale.fast.min * 2;
+    let office365 = |p: &String| r.office365.complies(p, &r.nobody);
+    let big = |p: &String| r.entra_big.complies(p, &r.user);
+    let rows = [
+        (
             "policyc office365",
-            "`complies`",
-            time(&corpus, scale.fast, |p| office365.complies(p, &nobody)),
-        );
-        table.row(
-            "policyc office365",
-            "`check` (lists violations)",
-            time(&corpus, scale.fast, |p| office365.check(p, &nobody).is_compliant()),
-        );
-        table.row(
-            "policyc ad-default",
-            "`complies`, with a user",
-            time(&corpus, scale.fast, |p| ad_default.complies(p, &user)),
-        );
-        table.row(
-            "policyc entra-password-protection",
-            "`complies`, 30k shipped terms",
-            time(&corpus, scale.fast, |p| entra.complies(p, &user)),
-        );
-        table.row(&big, &big_settings, time(&corpus, scale.fast, |p| entra_big.complies(p, &user)));
-        table.print();
+            throughput(&r.corpus, 1, min, &office365),
+            throughput(&r.corpus, 2, min, &office365),
+        ),
+        (r.big.as_str(), throughput(&r.corpus, 1, min, &big), throughput(&r.corpus, 2, min, &big)),
+    ];
+    for (name, one, two) in rows {
+        println!("| {name} | {} | {} | {:.2}× |", si(one), si(two), two / one);
     }
+    println!();
+}
 
-    if wanted("sample") {
-        // 2. The slow checkers, on the sample, beside the same fast ones.
-        let sample_c: Vec<CString> =
-            sample.iter().map(|p| CString::new(p.as_str()).unwrap()).collect();
-        let hand = time(&sample, scale.fast, |p| hand::office365(p.as_bytes()));
-        let mut table = Table::new("sample", hand);
-        table.row("hand-written single pass", "Office 365 rule", hand);
-        table.row(
-            "policyc office365",
-            "`complies`",
-            time(&sample, scale.fast, |p| office365.complies(p, &nobody)),
-        );
-        let big_sample = time(&sample, scale.fast, |p| entra_big.complies(p, &user));
-        table.row(&big, &big_settings, big_sample);
-        match native::Pwquality::load().and_then(|q| {
-            let check = q.checker()?;
-            Ok(time(&sample_c, scale.slow, |p| check(p)))
-        }) {
-            Ok(t) => {
-                table.row("libpwquality `pwquality_check`", "defaults (cracklib on)", t);
-                table.note(format!(
-                    "{big} is {:.0}× libpwquality with its defaults on this sample",
-                    t.ns / big_sample.ns
-                ));
-            }
-            Err(e) => table.missing("libpwquality", &e),
-        }
-        match native::Passwdqc::load().and_then(|q| {
-            let check = q.checker()?;
-            Ok(time(&sample_c, scale.slow, |p| check(p)))
-        }) {
-            Ok(t) => table.row("passwdqc `passwdqc_check`", "`passwdqc_params_reset` defaults", t),
-            Err(e) => table.missing("passwdqc", &e),
-        }
-        let _ = zxcvbn::zxcvbn("warm-up", &[]);
-        table.row(
-            "zxcvbn 3.1.1 (Rust)",
-            "`zxcvbn(pw, &[])`, score ≥ 3",
-            time(&sample, scale.slow, |p| zxcvbn::zxcvbn(p, &[]).score() >= zxcvbn::Score::Three),
-        );
-        table.print();
-    }
-
-    if wanted("length") {
-        // 3. Office 365 by input length (ASCII): the 1.5× target holds at every length or not.
-        println!("### Office 365 by input length (ASCII, {} inputs each)\n", scale.per_length);
-        println!(
-            "| length | hand-written ns | policyc `complies` ns | × hand | policyc `check` ns |"
-        );
-        println!("|---:|---:|---:|---:|---:|");
-        for (len, inputs) in &by_length {
-            let h = time(inputs, scale.fast, |p| hand::office365(p.as_bytes()));
-            let c = time(inputs, scale.fast, |p| office365.complies(p, &nobody));
-            let v = time(inputs, scale.fast, |p| office365.check(p, &nobody).is_compliant());
-            println!("| {len} | {:.1} | {:.1} | {:.2} | {:.1} |", h.ns, c.ns, c.ns / h.ns, v.ns);
-        }
-        println!();
-    }
-
-    if wanted("threads") {
-        // 4. Threads.
-        println!("### Threads (whole corpus, checks/s)\n");
-        println!("| checker | 1 thread | 2 threads | scaling |");
-        println!("|---|---:|---:|---:|");
-        let min = scale.fast.min * 2;
-        let o365 = |p: &String| office365.complies(p, &nobody);
-        let e100 = |p: &String| entra_big.complies(p, &user);
-        for (name, one, two) in [
-            (
-                "policyc office365",
-                throughput(&corpus, 1, min, &o365),
-                throughput(&corpus, 2, min, &o365),
-            ),
-            (big.as_str(), throughput(&corpus, 1, min, &e100), throughput(&corpus, 2, min, &e100)),
-        ] {
-            println!("| {name} | {} | {} | {:.2}× |", si(one), si(two), two / one);
-        }
-        println!();
-    }
-
-    if wanted("load") {
-        // 5. Compile and load.
-        let compile = median_of(if bench { 20 } else { 1 }, || {
-            compile_path("policies/office365.policy", &CompileOptions::default()).unwrap();
-        });
-        let artifact =
-            compile_path("policies/office365.policy", &CompileOptions::default()).unwrap().artifact;
-        let load_time = median_of(if bench { 1000 } else { 1 }, || {
-            Validator::from_bytes(&artifact).unwrap();
-        });
-        println!("### Compile and load (office365)\n");
-        println!("| step | median |");
-        println!("|---|---:|");
-        println!("| compile (parse, check, lower, build DFAs, encode) | {compile:.2?} |");
-        println!("| artifact load ({} bytes, verified) | {load_time:.2?} |", artifact.len());
-    }
+/// Compiling and loading the office365 policy.
+fn compile_and_load(r: &Run) {
+    let compile = median_of(r.scale.compiles, || {
+        compile_path("policies/office365.policy", &CompileOptions::default()).unwrap();
+    });
+    let artifact =
+        compile_path("policies/office365.policy", &CompileOptions::default()).unwrap().artifact;
+    let load_time = median_of(r.scale.loads, || {
+        Validator::from_bytes(&artifact).unwrap();
+    });
+    println!("### Compile and load (office365)\n");
+    println!("| step | median |");
+    println!("|---|---:|");
+    println!("| compile (parse, check, lower, build DFAs, encode) | {compile:.2?} |");
+    println!("| artifact load ({} bytes, verified) | {load_time:.2?} |", artifact.len());
 }
 
 /// Fails the run if the hand-written rule, `complies` and `check` disagree on any input.
