@@ -157,21 +157,27 @@ impl Trie {
         t.first.shrink_to_fit();
         t.edges.shrink_to_fit();
         t.terminal.shrink_to_fit();
-        for node in 0..t.terminal.len() as u32 {
-            let edges = t.edges(node);
-            if edges.len() >= DENSE_EDGES {
-                let mut table = [0u32; 256];
-                for &(b, child) in edges {
-                    table[usize::from(b)] = child;
-                }
-                t.dense.push(table);
-                t.dense_of.resize(node as usize + 1, 0);
-                if let Some(slot) = t.dense_of.get_mut(node as usize) {
-                    *slot = t.dense.len() as u32;
-                }
+        t.index_dense_nodes();
+        t
+    }
+
+    /// Gives every node with [`DENSE_EDGES`] or more edges its direct byte → child table.
+    fn index_dense_nodes(&mut self) {
+        for node in 0..self.terminal.len() as u32 {
+            let edges = self.edges(node);
+            if edges.len() < DENSE_EDGES {
+                continue;
+            }
+            let mut table = [0u32; 256];
+            for &(b, child) in edges {
+                table[usize::from(b)] = child;
+            }
+            self.dense.push(table);
+            self.dense_of.resize(node as usize + 1, 0);
+            if let Some(slot) = self.dense_of.get_mut(node as usize) {
+                *slot = self.dense.len() as u32;
             }
         }
-        t
     }
 
     /// Heap bytes held by the trie and its deletion tries.
