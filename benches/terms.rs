@@ -19,10 +19,7 @@ use std::time::Instant;
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 
 fn terms(n: usize) -> Vec<String> {
-    let text = std::fs::read_to_string("policies/lists/common-passwords.txt").unwrap();
-    let base: Vec<&str> =
-        text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).collect();
-    policyc::corpus::term_list(&base, n)
+    policyc::corpus::term_list(&policyc::corpus::common_passwords(), n)
 }
 
 /// Writes a policy over an `n`-term list into a temp dir and returns its path.

@@ -6,6 +6,18 @@
 
 use crate::generate::Seeded;
 
+/// The seed of the published figures (`policyc bench --generate 200000 --seed 20240611`).
+pub const SEED: u64 = 20240611;
+
+/// The shipped common-password list (`policies/lists/common-passwords.txt`), comments left
+/// out: the words of the corpus and of the benchmarks' term lists.
+pub fn common_passwords() -> Vec<&'static str> {
+    include_str!("../policies/lists/common-passwords.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect()
+}
+
 fn pick<'a, T>(rng: &mut Seeded, items: &'a [T]) -> Option<&'a T> {
     items.get(rng.below(items.len()))
 }
@@ -23,8 +35,9 @@ fn word<'a>(rng: &mut Seeded, base: &[&'a str]) -> &'a str {
     base.get(rng.below(base.len())).copied().unwrap_or("password")
 }
 
-fn printable_char(rng: &mut Seeded) -> char {
-    char::from(b' ' + rng.below(95) as u8)
+/// `len` random printable ASCII characters (space included).
+fn printable(rng: &mut Seeded, len: usize) -> String {
+    (0..len).map(|_| char::from(b' ' + rng.below(95) as u8)).collect()
 }
 
 /// A word with l33t substitutions, maybe capitalized, with digits and maybe a symbol appended.
@@ -77,7 +90,7 @@ pub fn of_length(words: &[&str], n: usize, len: usize, seed: u64) -> Vec<String>
     (0..n)
         .map(|i| {
             if i % 2 == 0 {
-                return (0..len).map(|_| printable_char(&mut rng)).collect();
+                return printable(&mut rng, len);
             }
             let mut s = String::new();
             while s.chars().count() < len {
@@ -103,23 +116,21 @@ pub fn term_list(base: &[&str], n: usize) -> Vec<String> {
 pub fn generate(words: &[&str], n: usize, seed: u64) -> Vec<String> {
     let mut rng = Seeded::new(seed);
     let base = alphabetic(words);
-    let word = |rng: &mut Seeded| word(rng, &base);
-    let printable = |rng: &mut Seeded, len: usize| -> String {
-        (0..len).map(|_| printable_char(rng)).collect()
-    };
     (0..n)
         .map(|_| match rng.below(100) {
             0..15 => words.get(rng.below(words.len())).copied().unwrap_or("123456").to_string(),
-            15..30 => word(&mut rng).to_string(),
+            15..30 => word(&mut rng, &base).to_string(),
             30..55 => leet(&mut rng, &base),
             55..90 => {
                 let len = 6 + rng.below(19);
                 printable(&mut rng, len)
             }
-            90..93 => (0..2 + rng.below(3)).map(|_| word(&mut rng)).collect::<Vec<_>>().join(" "),
+            90..93 => {
+                (0..2 + rng.below(3)).map(|_| word(&mut rng, &base)).collect::<Vec<_>>().join(" ")
+            }
             93..95 => format!(
                 "{}{}{}",
-                word(&mut rng),
+                word(&mut rng, &base),
                 pick(&mut rng, NON_ASCII).copied().unwrap_or("é"),
                 rng.below(1000)
             ),

@@ -23,13 +23,13 @@ mod measure;
 mod native;
 
 use measure::{Budget, Timing, throughput, time};
+use policyc::corpus::{SEED, common_passwords};
 use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_path};
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const SEED: u64 = 20240611;
 const LENGTHS: [usize; 6] = [8, 12, 16, 32, 64, 256];
 
 /// How big a run is: the full measurement, or test mode's smoke run.
@@ -113,9 +113,7 @@ fn main() {
 /// Builds the corpus, the per-length sets and the validators, and checks that the Office 365
 /// implementations agree on every input.
 fn setup(scale: Scale) -> Run {
-    let words_text = std::fs::read_to_string("policies/lists/common-passwords.txt").unwrap();
-    let words: Vec<&str> =
-        words_text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
+    let words = common_passwords();
     let corpus: Vec<String> = match std::env::var_os("POLICYC_CORPUS") {
         Some(path) => std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read POLICYC_CORPUS: {e}"))

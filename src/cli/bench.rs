@@ -32,7 +32,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N")]
     generate: Option<usize>,
     /// The corpus seed.
-    #[arg(long, default_value_t = 20240611)]
+    #[arg(long, default_value_t = crate::corpus::SEED)]
     seed: u64,
     /// Where to write the generated corpus [default: standard output].
     #[arg(short, long)]
@@ -136,9 +136,7 @@ fn measure(
 }
 
 fn generate(n: usize, seed: u64, output: Option<&std::path::Path>) -> Result<u8, String> {
-    let words = include_str!("../../policies/lists/common-passwords.txt");
-    let words: Vec<&str> = words.lines().filter(|l| !l.starts_with('#')).collect();
-    let corpus = crate::corpus::generate(&words, n, seed);
+    let corpus = crate::corpus::generate(&crate::corpus::common_passwords(), n, seed);
     let mut text = corpus.join("\n");
     text.push('\n');
     let written = match output {
