@@ -33,6 +33,9 @@ fn shipped_policies_show_every_documented_reason() {
         ["length", "charset", "charset", "classes"],
         "too short, non-ASCII, an ASCII character outside the cloud's set, too few classes"
     );
+    let alone: Vec<bool> = to_cloud.witnesses.iter().map(|w| w.also_breaks.is_empty()).collect();
+    assert_eq!(alone, [true, true, true, false], "only too few classes needs a non-ASCII letter");
+    assert_eq!(to_cloud.witnesses[3].also_breaks, ["charset"]);
     for w in &to_cloud.witnesses {
         assert!(
             reference::violations(&ad_program, &w.password, &ctx).is_empty(),
@@ -96,8 +99,8 @@ fn compiled(source: &str) -> (Validator, Program) {
 }
 
 /// Every witness is accepted by `from` and refused by `to` for its rule (by the reference
-/// evaluator, not the validators the search used), and no sample that `from` accepts breaks a
-/// rule of `to` that was proved unbreakable.
+/// evaluator, not the validators the search used) and the other rules it lists, and no sample
+/// that `from` accepts breaks a rule of `to` that was proved unbreakable.
 fn sound(
     d: &Direction,
     from: &Program,
@@ -112,7 +115,10 @@ fn sound(
             d.from,
             w.password
         );
-        prop_assert!(reference::violations(to, &w.password, ctx).contains(&w.rule), "{:?}", w);
+        let broken = reference::violations(to, &w.password, ctx);
+        prop_assert!(broken.contains(&w.rule), "{:?}", w);
+        let others: Vec<&String> = broken.iter().filter(|r| **r != w.rule).collect();
+        prop_assert_eq!(others, w.also_breaks.iter().collect::<Vec<_>>());
     }
     for pw in samples {
         if reference::violations(from, pw, ctx).is_empty() {
@@ -142,6 +148,18 @@ proptest! {
         let limits = DiffLimits { states: 200_000, samples: 300, ..DiffLimits::default() };
         for (d, (from, to)) in diff(&va, &vb, &ctx, limits).iter().zip([(&pa, &pb), (&pb, &pa)]) {
             sound(d, from, to, &ctx, &samples)?;
+            // The search decides every rule here, so a witness that breaks other rules too
+            // means no password breaks its rule alone.
+            for w in d.witnesses.iter().filter(|w| !w.also_breaks.is_empty()) {
+                for pw in &samples {
+                    prop_assert!(
+                        !reference::violations(from, pw, &ctx).is_empty()
+                            || reference::violations(to, pw, &ctx) != [w.rule.clone()],
+                        "{:?} breaks `{}` alone, yet the witness {:?} also breaks {:?}",
+                        pw, w.rule, w.password, w.also_breaks
+                    );
+                }
+            }
         }
     }
 }

@@ -53,12 +53,16 @@ pub(crate) fn analyze(program: &Program, limit: usize) -> Vec<Finding> {
         .collect();
     let search = std::cell::RefCell::new(Search::new(&space, limit));
     // Some(true): a password reaches the goal; Some(false): none can; None: out of budget.
-    let exists =
-        |goal: &dyn Fn(&State) -> bool| match search.borrow_mut().find(goal, None, &mut |_| true) {
-            Outcome::Found(_) => Some(true),
-            Outcome::None => Some(false),
-            Outcome::Unconfirmed | Outcome::Exhausted => None,
-        };
+    let exists = |goal: &dyn Fn(&State) -> bool| match search.borrow_mut().find(
+        goal,
+        None,
+        usize::MAX,
+        &mut |_| true,
+    ) {
+        Outcome::Found(_) => Some(true),
+        Outcome::None => Some(false),
+        Outcome::Unconfirmed | Outcome::Exhausted => None,
+    };
     let mut findings = Vec::new();
     if exists(&|s| enforce.iter().all(|&i| passes(i, s))) == Some(false) {
         let culprits: Vec<usize> = enforce

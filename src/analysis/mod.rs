@@ -70,11 +70,33 @@ pub struct Witness {
     pub password: String,
     /// How it was found.
     pub method: Method,
+    /// The other rules of the second policy it breaks (empty when it shows `rule` alone, as
+    /// every witness does where the search finds a password that breaks `rule` alone).
+    pub also_breaks: Vec<String>,
 }
 
 impl Witness {
-    fn new(rule: &Rule, password: String, method: Method) -> Witness {
-        Witness { rule: rule.id.to_string(), message: rule.message.clone(), password, method }
+    fn new(
+        rule: &Rule,
+        password: String,
+        method: Method,
+        refusing: &Validator,
+        ctx: &Context,
+    ) -> Witness {
+        let also_breaks = refusing
+            .check(&password, ctx)
+            .violations()
+            .iter()
+            .filter(|v| v.severity == Severity::Enforce && v.rule != rule.id.as_str())
+            .map(|v| v.rule.to_string())
+            .collect();
+        Witness {
+            rule: rule.id.to_string(),
+            message: rule.message.clone(),
+            password,
+            method,
+            also_breaks,
+        }
     }
 }
 
@@ -117,6 +139,9 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
         sampled: Vec::new(),
         exhausted: Vec::new(),
     };
+    let witness = |rule: &Rule, password: String, method: Method| {
+        Witness::new(rule, password, method, b, ctx)
+    };
     let breaks = |password: &str, rule: &str| {
         a.check(password, ctx).is_compliant()
             && b.check(password, ctx).violations().iter().any(|v| v.rule == rule)
@@ -157,7 +182,7 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
         let mut confirm = |pw: &str| breaks(pw, rule.id.as_str());
         let outcome = if is_terms(pb, (side, j)) {
             if let Some(password) = construct(a, pb, rule, ctx, &breaks) {
-                out.witnesses.push(Witness::new(rule, password, Method::Construction));
+                out.witnesses.push(witness(rule, password, Method::Construction));
                 continue;
             }
             let study: Vec<RuleRef> = accepting.iter().copied().chain([(side, j)]).collect();
@@ -169,7 +194,7 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
         match outcome {
             Outcome::Found(password) => {
                 let plain = password.is_ascii() || is_terms(pb, (side, j));
-                out.witnesses.push(Witness::new(rule, password, Method::Search));
+                out.witnesses.push(witness(rule, password, Method::Search));
                 if !plain {
                     let space =
                         ascii_space.get_or_init(|| Space::new(pa, pb, &study, ctx).ascii_only());
@@ -177,7 +202,7 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
                         ascii_search.get_or_insert_with(|| Search::new(space, limits.states));
                     let outcome = refusal(search, (side, j), ctx, limits, &mut confirm);
                     if let Outcome::Found(password) = outcome {
-                        out.witnesses.push(Witness::new(rule, password, Method::Search));
+                        out.witnesses.push(witness(rule, password, Method::Search));
                     }
                 }
             }
@@ -189,14 +214,12 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
     if !outside.is_empty() {
         let found = sample(a, b, ctx, &outside, limits.samples);
         for rule in outside {
-            let witness = match found.get(rule.id.as_str()) {
+            let found_one = match found.get(rule.id.as_str()) {
                 Some(password) => Some((password.clone(), Method::Sampling)),
                 None => construct(a, pb, rule, ctx, &breaks).map(|p| (p, Method::Construction)),
             };
-            match witness {
-                Some((password, method)) => {
-                    out.witnesses.push(Witness::new(rule, password, method))
-                }
+            match found_one {
+                Some((password, method)) => out.witnesses.push(witness(rule, password, method)),
                 None => out.sampled.push(rule.id.to_string()),
             }
         }
@@ -262,6 +285,12 @@ fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool 
 
 /// The shortest password the first program accepts and `rule` of the second refuses, if the
 /// space decides that rule (`Unconfirmed` otherwise, for sampling to try).
+///
+/// Passwords that break fewer other rules of the second program (of those the space decides)
+/// come first, so that a witness shows its cause alone wherever one does: each round allows
+/// one more other rule broken, and
+/// only the last (any number) may grow the search to the full budget; the earlier ones stop at
+/// [`PREFERENCE_STATES`], so that preferring a clearer witness never costs a proof.
 fn refusal(
     search: &mut Search<'_, '_>,
     rule: RuleRef,
@@ -273,9 +302,23 @@ fn refusal(
     if !space.decides(rule) {
         return Outcome::Unconfirmed;
     }
-    let goal = |s: &space::State| space.accepts(0, s, ctx) && !space.passes(rule, s, ctx);
-    search.find(&goal, Some(Instant::now() + limits.time), confirm)
+    let deadline = Some(Instant::now() + limits.time);
+    let breaks = |s: &space::State| space.accepts(0, s, ctx) && !space.passes(rule, s, ctx);
+    let others = space.enforced(1).filter(|&r| r != rule).collect::<Vec<_>>();
+    for most in 0..others.len() {
+        let goal = |s: &space::State| {
+            breaks(s) && others.iter().filter(|&&r| !space.passes(r, s, ctx)).count() <= most
+        };
+        let found = search.find(&goal, deadline, PREFERENCE_STATES, confirm);
+        if let Outcome::Found(_) = found {
+            return found;
+        }
+    }
+    search.find(&breaks, deadline, usize::MAX, confirm)
 }
+
+/// Most states a search grows to while looking for a witness that breaks fewer other rules.
+const PREFERENCE_STATES: usize = 200_000;
 
 /// For containment and banned-term rules: one of the user's attribute values (or tokens) or
 /// one of the rule's terms, alone or inserted into a password `a` accepts, that breaks `rule`.

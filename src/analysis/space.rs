@@ -268,12 +268,19 @@ impl<'p> Space<'p> {
         }
     }
 
+    /// The enforced rules of program `p`.
+    pub(super) fn enforced(&self, p: usize) -> impl Iterator<Item = RuleRef> + '_ {
+        let rules = self.programs.get(p).map_or(&[][..], |prog| prog.rules.as_slice());
+        rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.severity == Severity::Enforce)
+            .map(move |(i, _)| (p, i))
+    }
+
     /// Whether every enforced rule of program `p` that the space decides passes.
     pub(super) fn accepts(&self, p: usize, s: &State, ctx: &Context) -> bool {
-        (0..self.programs[p].rules.len()).all(|i| {
-            self.programs[p].rules.get(i).is_some_and(|r| r.severity != Severity::Enforce)
-                || self.passes((p, i), s, ctx)
-        })
+        self.enforced(p).all(|r| self.passes(r, s, ctx))
     }
 
     fn start(&self) -> State {
@@ -404,17 +411,25 @@ impl<'s, 'p> Search<'s, 'p> {
         chars.into_iter().rev().collect()
     }
 
-    /// The shortest password whose end state satisfies `goal` and that `confirm` accepts.
+    /// The shortest password whose end state satisfies `goal` and that `confirm` accepts,
+    /// growing the search to at most `grow_to` states (and the search's own limit). The
+    /// deadline bounds growing the search, not scanning the states already found, so a second
+    /// question after a first ran out of time still gets the answers those states hold.
     pub(super) fn find(
         &mut self,
         goal: &dyn Fn(&State) -> bool,
         deadline: Option<Instant>,
+        grow_to: usize,
         confirm: &mut dyn FnMut(&str) -> bool,
     ) -> Outcome {
         let mut tries = 0;
         let mut i = 0;
         loop {
             while i >= self.states.len() {
+                let late = self.expanded % 64 == 63 && deadline.is_some_and(|d| Instant::now() > d);
+                if late || self.states.len() >= grow_to {
+                    return Outcome::Exhausted;
+                }
                 if self.truncated || !self.expand() {
                     return match (tries, self.truncated) {
                         (0, false) => Outcome::None,
@@ -422,9 +437,6 @@ impl<'s, 'p> Search<'s, 'p> {
                         _ => Outcome::Unconfirmed,
                     };
                 }
-            }
-            if i % 1024 == 1023 && deadline.is_some_and(|d| Instant::now() > d) {
-                return Outcome::Exhausted;
             }
             if self.states.get(i).is_some_and(goal) {
                 if confirm(&self.password(i)) {

@@ -87,7 +87,15 @@ pub(crate) fn render(directions: &[Direction], limits: &DiffLimits) -> String {
             // Padded by display width: a CJK character takes two columns.
             let password = format!("{:?}", w.password);
             let pad = 24usize.saturating_sub(password.width());
-            let _ = writeln!(out, "  {:width$}  {password}{:pad$} {}{how}", w.rule, "", w.message);
+            let also = match w.also_breaks.as_slice() {
+                [] => String::new(),
+                rules => format!(" (also breaks {})", ticks(rules)),
+            };
+            let _ = writeln!(
+                out,
+                "  {:width$}  {password}{:pad$} {}{how}{also}",
+                w.rule, "", w.message
+            );
         }
         if !d.proved.is_empty() {
             let _ = writeln!(
