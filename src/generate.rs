@@ -4,7 +4,9 @@
 //! Characters are drawn uniformly, from the operating system's CSPRNG, from the visible ASCII
 //! characters (`!` to `~`) that every policy allows; a candidate is kept only if every
 //! validator accepts it. Rejection sampling keeps the result uniform over the compliant
-//! passwords of that length and alphabet.
+//! passwords of that length and alphabet. When nothing is found, the product search of
+//! [`analysis::conflict`](crate::analysis::conflict) proves, where it can, that nothing
+//! exists, and names the rules that conflict.
 
 use crate::ir::{Bounds, Predicate, Program, Severity};
 use crate::{Context, Validator};
@@ -78,15 +80,45 @@ pub enum GenerateError {
     /// The policies' length rules do not overlap.
     #[error("the policies' length rules do not overlap: no password can satisfy all of them")]
     NoLength,
-    /// Nothing passed within the attempt budget.
+    /// No password satisfies every policy (proved): these rules conflict.
+    #[error("{}", conflict_report(.0))]
+    Conflict(Vec<PolicyRule>),
+    /// Nothing passed within the attempt budget, and no conflict was proved.
     #[error(
-        "no candidate passed every policy in {0} attempts: the policies may conflict (rules: {1})"
+        "no candidate passed every policy in {0} attempts (the last were refused by {1}), \
+         though no conflict between the rules was proved: try another length"
     )]
     NotFound(usize, String),
     /// The random source failed.
     #[error("no randomness from the operating system: {0}")]
     Random(String),
 }
+
+/// A rule of one of the policies given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRule {
+    /// The policy's name.
+    pub policy: String,
+    /// The rule's id.
+    pub rule: String,
+    /// The rule's message.
+    pub message: String,
+}
+
+fn conflict_report(rules: &[PolicyRule]) -> String {
+    let width = rules.iter().map(|r| r.policy.len() + r.rule.len() + 1).max().unwrap_or(0);
+    let mut out =
+        String::from("no password satisfies every policy given (proved); these rules conflict:");
+    for r in rules {
+        let name = format!("{}.{}", r.policy, r.rule);
+        out.push_str(&format!("\n  {name:width$}  {}", r.message));
+    }
+    out.push_str("\nrelax one of them, or generate for fewer policies");
+    out
+}
+
+/// States the search that explains a failure may explore.
+const CONFLICT_STATES: usize = 200_000;
 
 /// The unconditional enforce length bounds of a program.
 fn length_bounds(p: &Program) -> Bounds {
@@ -129,7 +161,8 @@ pub fn alphabet(programs: &[&Program]) -> Vec<char> {
         .collect()
 }
 
-/// Generates passwords every validator accepts for `ctx`, drawing bytes from `random`.
+/// Generates passwords every validator accepts for `ctx`, drawing bytes from `random`. Where
+/// none is found and no password can exist, the error names the rules that conflict.
 pub fn generate(
     validators: &[Validator],
     ctx: &Context,
@@ -137,12 +170,40 @@ pub fn generate(
     random: &mut dyn FnMut(&mut [u8]) -> Result<(), String>,
 ) -> Result<Vec<Zeroizing<String>>, GenerateError> {
     let programs: Vec<&Program> = validators.iter().map(Validator::program).collect();
-    let chars = alphabet(&programs);
+    draw_compliant(validators, &programs, ctx, options, random).map_err(|e| match e {
+        GenerateError::EmptyAlphabet | GenerateError::NoLength | GenerateError::NotFound(..) => {
+            match crate::analysis::conflict(&programs, ctx, CONFLICT_STATES) {
+                Some(rules) => GenerateError::Conflict(
+                    rules
+                        .into_iter()
+                        .map(|(p, r)| PolicyRule {
+                            policy: p.name.clone(),
+                            rule: r.id.to_string(),
+                            message: r.message.clone(),
+                        })
+                        .collect(),
+                ),
+                None => e,
+            }
+        }
+        other => other,
+    })
+}
+
+/// Rejection sampling: candidates drawn uniformly until every validator accepts one.
+fn draw_compliant(
+    validators: &[Validator],
+    programs: &[&Program],
+    ctx: &Context,
+    options: &GenerateOptions,
+    random: &mut dyn FnMut(&mut [u8]) -> Result<(), String>,
+) -> Result<Vec<Zeroizing<String>>, GenerateError> {
+    let chars = alphabet(programs);
     if chars.is_empty() {
         return Err(GenerateError::EmptyAlphabet);
     }
     let mut bounds = Bounds { min: 0, max: None };
-    for p in &programs {
+    for p in programs {
         let b = length_bounds(p);
         bounds.min = bounds.min.max(b.min);
         bounds.max = match (bounds.max, b.max) {
@@ -197,7 +258,9 @@ pub fn generate(
     Ok(out)
 }
 
-/// `length` characters drawn uniformly from `chars` (rejection sampling: no modulo bias).
+/// `length` characters drawn uniformly from `chars` (rejection sampling: no modulo bias). The
+/// random bytes are fetched a candidate at a time (one system call, not one per character)
+/// and wiped after use: they spell the password.
 fn draw(
     chars: &[char],
     length: u32,
@@ -206,12 +269,19 @@ fn draw(
     let n = chars.len() as u32;
     let limit = u32::MAX - u32::MAX % n;
     let mut s = Zeroizing::new(String::with_capacity(length as usize));
-    let mut buf = [0u8; 4];
-    while s.chars().count() < length as usize {
-        random(&mut buf).map_err(GenerateError::Random)?;
-        let x = u32::from_le_bytes(buf);
+    let mut bytes = Zeroizing::new(vec![0u8; 4 * length as usize]);
+    let (mut left, mut drawn) = (0, 0);
+    while drawn < length {
+        if left == 0 {
+            random(&mut bytes).map_err(GenerateError::Random)?;
+            left = bytes.len() / 4;
+        }
+        left -= 1;
+        let word = bytes.get(4 * left..4 * left + 4).and_then(|w| <[u8; 4]>::try_from(w).ok());
+        let x = word.map_or(u32::MAX, u32::from_le_bytes);
         if x < limit {
             s.push(chars[(x % n) as usize]);
+            drawn += 1;
         }
     }
     Ok(s)

@@ -429,6 +429,16 @@ fn generate_prints_passwords_that_both_policies_accept() {
         "{}",
         out.stderr
     );
+    // A set nothing satisfies: proved, with the rules that conflict.
+    let out = policyc(&["generate", "tests/policies/pin.policy", "policies/office365.policy"], b"");
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stdout, "");
+    insta::assert_snapshot!(out.stderr, @r"
+    error: no password satisfies every policy given (proved); these rules conflict:
+      pin.digits         Use digits only.
+      office365.classes  Use at least three of: lowercase letters, uppercase letters, digits, symbols.
+    relax one of them, or generate for fewer policies
+    ");
 }
 
 #[test]

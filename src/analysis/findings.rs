@@ -1,11 +1,52 @@
 //! Compile-time analysis of one policy: no password can pass, a rule can never fail, a rule is
-//! implied by another. The same product search as `diff`, over the rules that do not depend on
-//! the user: the class fragment, regular expressions, repeats and sequences (banned-term lists
-//! are left to `diff`: proving things about 100,000 terms would slow every compile).
+//! implied by another; and whether a set of policies conflicts (what `generate` explains). The
+//! same product search as `diff`, over the class fragment, regular expressions, repeats,
+//! sequences and (for a given user) containment; banned-term lists are left to `diff`:
+//! proving things about 100,000 terms would slow every compile. Leaving rules out only widens
+//! a search, so a proof that no password passes still holds.
 
-use super::space::{Outcome, RuleRef, Search, Space, State, in_fragment};
+use super::space::{RuleRef, Search, Space, State, in_fragment};
 use crate::Context;
-use crate::ir::{Condition, Predicate, Program, Severity};
+use crate::ir::{Condition, Predicate, Program, Rule, Severity};
+
+/// Whether the search decides `rule`: without a user, only rules that do not depend on one.
+fn searchable(rule: &Rule, user: bool) -> bool {
+    let decidable = in_fragment(rule)
+        || matches!(
+            rule.predicate,
+            Predicate::Regex { .. } | Predicate::MaxRepeat(_) | Predicate::MaxSequence(_)
+        )
+        || (user && matches!(rule.predicate, Predicate::NotContains(_)));
+    decidable && (user || rule.conditions.iter().all(|c| matches!(c, Condition::Length(_))))
+}
+
+/// If no password satisfies every policy of `programs` together for the user `ctx` (proved),
+/// the rules that conflict, with their policies: each one whose removal lets some password
+/// pass (all of them when no single removal does). `None` when some password may pass, or the
+/// search ran out of its `limit` of states first.
+pub fn conflict<'p>(
+    programs: &[&'p Program],
+    ctx: &Context,
+    limit: usize,
+) -> Option<Vec<(&'p Program, &'p Rule)>> {
+    let study: Vec<RuleRef> = programs
+        .iter()
+        .enumerate()
+        .flat_map(|(p, prog)| {
+            prog.rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.severity == Severity::Enforce && searchable(r, true))
+                .map(move |(i, _)| (p, i))
+        })
+        .collect();
+    let space = Space::new(programs, &study, ctx);
+    let culprits = Search::new(&space, limit).conflict(&study, ctx)?;
+    culprits
+        .into_iter()
+        .map(|(p, i)| programs.get(p).and_then(|prog| Some((*prog, prog.rules.get(i)?))))
+        .collect()
+}
 
 /// What the compile-time analysis found about one policy's rules (indices into the program's
 /// rules).
@@ -32,18 +73,11 @@ pub(crate) fn analyze(program: &Program, limit: usize) -> Vec<Finding> {
         .rules
         .iter()
         .enumerate()
-        .filter(|(_, r)| {
-            let decidable = in_fragment(r)
-                || matches!(
-                    r.predicate,
-                    Predicate::Regex { .. } | Predicate::MaxRepeat(_) | Predicate::MaxSequence(_)
-                );
-            decidable && r.conditions.iter().all(|c| matches!(c, Condition::Length(_)))
-        })
+        .filter(|(_, r)| searchable(r, false))
         .map(|(i, _)| i)
         .collect();
     let study: Vec<RuleRef> = analyzed.iter().map(|&i| (0, i)).collect();
-    let space = Space::new(program, program, &study, &ctx);
+    let space = Space::new(&[program], &study, &ctx);
     let rule = |i: usize| program.rules.get(i);
     let passes = |i: usize, s: &State| space.passes((0, i), s, &ctx);
     let enforce: Vec<usize> = analyzed
@@ -51,34 +85,16 @@ pub(crate) fn analyze(program: &Program, limit: usize) -> Vec<Finding> {
         .copied()
         .filter(|&i| rule(i).is_some_and(|r| r.severity == Severity::Enforce))
         .collect();
-    let search = std::cell::RefCell::new(Search::new(&space, limit));
-    // Some(true): a password reaches the goal; Some(false): none can; None: out of budget.
-    let exists = |goal: &dyn Fn(&State) -> bool| match search.borrow_mut().find(
-        goal,
-        None,
-        usize::MAX,
-        &mut |_| true,
-    ) {
-        Outcome::Found(_) => Some(true),
-        Outcome::None => Some(false),
-        Outcome::Unconfirmed | Outcome::Exhausted => None,
-    };
+    let mut search = Search::new(&space, limit);
     let mut findings = Vec::new();
-    if exists(&|s| enforce.iter().all(|&i| passes(i, s))) == Some(false) {
-        let culprits: Vec<usize> = enforce
-            .iter()
-            .copied()
-            .filter(|&skip| {
-                exists(&|s| enforce.iter().filter(|&&i| i != skip).all(|&i| passes(i, s)))
-                    == Some(true)
-            })
-            .collect();
-        findings.push(Finding::Unsatisfiable(if culprits.is_empty() { enforce } else { culprits }));
+    let enforced: Vec<RuleRef> = enforce.iter().map(|&i| (0, i)).collect();
+    if let Some(culprits) = search.conflict(&enforced, &ctx) {
+        findings.push(Finding::Unsatisfiable(culprits.into_iter().map(|(_, i)| i).collect()));
         return findings;
     }
     let mut never = Vec::new();
     for &i in &analyzed {
-        if exists(&|s| !passes(i, s)) == Some(false) {
+        if search.exists(&|s| !passes(i, s)) == Some(false) {
             never.push(i);
             findings.push(Finding::NeverFails(i));
         }
@@ -93,9 +109,10 @@ pub(crate) fn analyze(program: &Program, limit: usize) -> Vec<Finding> {
             if r == by {
                 continue;
             }
-            let implied = exists(&|s| passes(by, s) && !passes(r, s)) == Some(false);
+            let implied = search.exists(&|s| passes(by, s) && !passes(r, s)) == Some(false);
             // Equivalent rules: report only the later one.
-            let equivalent = implied && exists(&|s| passes(r, s) && !passes(by, s)) == Some(false);
+            let equivalent =
+                implied && search.exists(&|s| passes(r, s) && !passes(by, s)) == Some(false);
             if implied && !(equivalent && r < by) {
                 findings.push(Finding::Implied { rule: r, by });
                 break;

@@ -19,6 +19,7 @@ mod findings;
 mod space;
 mod tracker;
 
+pub use findings::conflict;
 pub(crate) use findings::{Finding, analyze};
 
 use crate::generate::{GenerateOptions, Seeded, generate};
@@ -168,7 +169,7 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
         .chain(enforced(pb, 1).iter().filter(|&&r| !is_terms(pb, r)))
         .copied()
         .collect();
-    let shared = Space::new(pa, pb, &study, ctx);
+    let shared = Space::new(&[pa, pb], &study, ctx);
     let mut search = Search::new(&shared, limits.states);
     let ascii_space = OnceCell::new();
     let mut ascii_search = None;
@@ -186,7 +187,7 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
                 continue;
             }
             let study: Vec<RuleRef> = accepting.iter().copied().chain([(side, j)]).collect();
-            let own = Space::new(pa, pb, &study, ctx);
+            let own = Space::new(&[pa, pb], &study, ctx);
             refusal(&mut Search::new(&own, limits.states), (side, j), ctx, limits, &mut confirm)
         } else {
             refusal(&mut search, (side, j), ctx, limits, &mut confirm)
@@ -197,7 +198,7 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
                 out.witnesses.push(witness(rule, password, Method::Search));
                 if !plain {
                     let space =
-                        ascii_space.get_or_init(|| Space::new(pa, pb, &study, ctx).ascii_only());
+                        ascii_space.get_or_init(|| Space::new(&[pa, pb], &study, ctx).ascii_only());
                     let search =
                         ascii_search.get_or_insert_with(|| Search::new(space, limits.states));
                     let outcome = refusal(search, (side, j), ctx, limits, &mut confirm);
@@ -318,7 +319,7 @@ fn refusal(
 }
 
 /// Most states a search grows to while looking for a witness that breaks fewer other rules.
-const PREFERENCE_STATES: usize = 200_000;
+const PREFERENCE_STATES: usize = 20_000;
 
 /// For containment and banned-term rules: one of the user's attribute values (or tokens) or
 /// one of the rule's terms, alone or inserted into a password `a` accepts, that breaks `rule`.

@@ -13,8 +13,9 @@ use super::tracker::Tracker;
 use crate::Context;
 use crate::ir::{Bounds, ClassId, Condition, Predicate, Program, Rule, Severity};
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 /// Whether a rule is decided by the class state alone.
@@ -29,14 +30,14 @@ pub(super) fn in_fragment(rule: &Rule) -> bool {
     )
 }
 
-/// A rule of one of the two programs: `(program, index in its rules)`.
+/// A rule of one of the space's programs: `(program, index in its rules)`.
 pub(super) type RuleRef = (usize, usize);
 
-/// The joint view of two programs and the automata of the rules under study.
+/// The joint view of one or more programs and the automata of the rules under study.
 pub(super) struct Space<'p> {
-    programs: [&'p Program; 2],
+    programs: Vec<&'p Program>,
     /// Per program, its class ids mapped to joint bits.
-    bits: [Vec<u32>; 2],
+    bits: Vec<Vec<u32>>,
     /// The joint classes, by bit.
     classes: Vec<&'p [(u32, u32)]>,
     /// The letters, each with its class signature.
@@ -47,7 +48,7 @@ pub(super) struct Space<'p> {
     length_cap: u32,
     trackers: Vec<Tracker>,
     /// Which tracker decides a rule.
-    tracked: HashMap<RuleRef, usize>,
+    tracked: FxHashMap<RuleRef, usize>,
     /// Whether states remember the last character (a repeat or sequence rule is tracked).
     runs: bool,
     /// With runs: how far on each side of the last character its neighbours' kinds matter.
@@ -68,17 +69,30 @@ struct Interned {
 }
 
 /// A product state: what the rules under study can observe of a password.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub(super) struct State {
     len: u32,
     seen: u64,
     every: u64,
-    counts: Vec<u32>,
-    trackers: Vec<u32>,
+    /// Inline (no heap) for the usual few count rules and trackers: states are compared on
+    /// every step of the search, and chasing a pointer per comparison is what it cost most.
+    counts: SmallVec<[u32; 4]>,
+    trackers: SmallVec<[u32; 4]>,
     /// With runs: the last character's neighbourhood (its kind and its neighbours' within the
     /// horizon), interned. Characters with equal neighbourhoods have equal futures, so the
     /// state space stays finite.
     near: u32,
+}
+
+impl Clone for State {
+    /// Copies the inline words (the derived clone goes element by element).
+    fn clone(&self) -> State {
+        State {
+            counts: SmallVec::from_slice(&self.counts),
+            trackers: SmallVec::from_slice(&self.trackers),
+            ..*self
+        }
+    }
 }
 
 /// How a search ended.
@@ -98,15 +112,10 @@ pub(super) enum Outcome {
 impl<'p> Space<'p> {
     /// The space of `a` and `b` (the same program twice for a single policy), with trackers
     /// for the listed rules outside the class fragment that an automaton decides.
-    pub(super) fn new(
-        a: &'p Program,
-        b: &'p Program,
-        study: &[RuleRef],
-        ctx: &Context,
-    ) -> Space<'p> {
-        let programs = [a, b];
+    pub(super) fn new(programs: &[&'p Program], study: &[RuleRef], ctx: &Context) -> Space<'p> {
+        let programs = programs.to_vec();
         let mut classes: Vec<&'p [(u32, u32)]> = Vec::new();
-        let mut bits = [Vec::new(), Vec::new()];
+        let mut bits = vec![Vec::new(); programs.len()];
         for (i, p) in programs.iter().enumerate() {
             for c in &p.classes {
                 let bit = match classes.iter().position(|r| *r == c.ranges.as_slice()) {
@@ -116,15 +125,17 @@ impl<'p> Space<'p> {
                         classes.len() - 1
                     }
                 };
-                bits[i].push(bit as u32);
+                if let Some(b) = bits.get_mut(i) {
+                    b.push(bit as u32);
+                }
             }
         }
         classes.truncate(64);
         let mut trackers = Vec::new();
-        let mut tracked = HashMap::new();
+        let mut tracked = FxHashMap::default();
         for &(p, i) in study {
             let Some(rule) = programs.get(p).and_then(|prog| prog.rules.get(i)) else { continue };
-            if let Some(t) = Tracker::for_rule(programs[p], rule, ctx) {
+            if let Some(t) = programs.get(p).and_then(|prog| Tracker::for_rule(prog, rule, ctx)) {
                 tracked.insert((p, i), trackers.len());
                 trackers.push(t);
             }
@@ -156,7 +167,8 @@ impl<'p> Space<'p> {
                 match &r.predicate {
                     Predicate::Length(bd) => length_cap = length_cap.max(bound(bd)),
                     Predicate::Count { class, bounds } => {
-                        let bit = bits[i].get(class.0 as usize).copied().unwrap_or(0);
+                        let bit = bits.get(i).and_then(|b| b.get(class.0 as usize));
+                        let bit = bit.copied().unwrap_or(0);
                         let cap = bound(bounds);
                         match counted.iter_mut().find(|c| c.0 == bit) {
                             Some(c) => c.1 = c.1.max(cap),
@@ -228,7 +240,8 @@ impl<'p> Space<'p> {
     }
 
     fn bit(&self, program: usize, class: ClassId) -> u64 {
-        self.bits[program].get(class.0 as usize).map_or(0, |&b| 1u64.checked_shl(b).unwrap_or(0))
+        let bit = self.bits.get(program).and_then(|b| b.get(class.0 as usize));
+        bit.map_or(0, |&b| 1u64.checked_shl(b).unwrap_or(0))
     }
 
     /// Whether rule `i` of program `p` passes in state `s`; rules the space does not decide
@@ -260,7 +273,8 @@ impl<'p> Space<'p> {
                 classes.iter().filter(|c| s.seen & self.bit(p, **c) != 0).count() >= *n as usize
             }
             Predicate::Count { class, bounds } => {
-                let bit = self.bits[p].get(class.0 as usize).copied().unwrap_or(0);
+                let bit = self.bits.get(p).and_then(|b| b.get(class.0 as usize));
+                let bit = bit.copied().unwrap_or(0);
                 let i = self.counted.iter().position(|c| c.0 == bit).unwrap_or(0);
                 bounds.contains(s.counts.get(i).copied().unwrap_or(0))
             }
@@ -288,7 +302,7 @@ impl<'p> Space<'p> {
             len: 0,
             seen: 0,
             every: u64::MAX,
-            counts: vec![0; self.counted.len()],
+            counts: smallvec::smallvec![0; self.counted.len()],
             trackers: self.trackers.iter().map(Tracker::start).collect(),
             near: 0,
         }
@@ -296,7 +310,7 @@ impl<'p> Space<'p> {
 
     /// The state after `c`, which follows `prev`.
     fn step(&self, s: &State, prev: Option<char>, c: char, sig: u64) -> State {
-        let mut counts = s.counts.clone();
+        let mut counts: SmallVec<[u32; 4]> = SmallVec::from_slice(&s.counts);
         for (i, (bit, cap)) in self.counted.iter().enumerate() {
             if sig & (1u64 << bit) != 0
                 && let Some(n) = counts.get_mut(i)
@@ -409,6 +423,40 @@ impl<'s, 'p> Search<'s, 'p> {
             at = *p;
         }
         chars.into_iter().rev().collect()
+    }
+
+    /// Whether some password reaches `goal`: `Some(false)` proves that none does, `None` means
+    /// the budget ran out first.
+    pub(super) fn exists(&mut self, goal: &dyn Fn(&State) -> bool) -> Option<bool> {
+        match self.find(goal, None, usize::MAX, &mut |_| true) {
+            Outcome::Found(_) => Some(true),
+            Outcome::None => Some(false),
+            Outcome::Unconfirmed | Outcome::Exhausted => None,
+        }
+    }
+
+    /// If no password passes all of `rules` (proved), the rules that conflict: a minimal set of
+    /// them that no password passes together, so that dropping any one of them lets some
+    /// password pass (rules are let go in order, keeping each one the conflict needs). `None`
+    /// when some password passes them all, or the budget ran out first.
+    pub(super) fn conflict(&mut self, rules: &[RuleRef], ctx: &Context) -> Option<Vec<RuleRef>> {
+        let space = self.space;
+        let all_pass = |of: &[RuleRef], s: &State| of.iter().all(|&r| space.passes(r, s, ctx));
+        if self.exists(&|s| all_pass(rules, s)) != Some(false) {
+            return None;
+        }
+        let mut core = rules.to_vec();
+        let mut i = 0;
+        while i < core.len() {
+            let mut without = core.clone();
+            without.remove(i);
+            if self.exists(&|s| all_pass(&without, s)) == Some(false) {
+                core = without;
+            } else {
+                i += 1;
+            }
+        }
+        Some(core)
     }
 
     /// The shortest password whose end state satisfies `goal` and that `confirm` accepts,
