@@ -172,22 +172,22 @@ pub fn generate(
     let programs: Vec<&Program> = validators.iter().map(Validator::program).collect();
     draw_compliant(validators, &programs, ctx, options, random).map_err(|e| match e {
         GenerateError::EmptyAlphabet | GenerateError::NoLength | GenerateError::NotFound(..) => {
-            match crate::analysis::conflict(&programs, ctx, CONFLICT_STATES) {
-                Some(rules) => GenerateError::Conflict(
-                    rules
-                        .into_iter()
-                        .map(|(p, r)| PolicyRule {
-                            policy: p.name.clone(),
-                            rule: r.id.to_string(),
-                            message: r.message.clone(),
-                        })
-                        .collect(),
-                ),
-                None => e,
-            }
+            proved_conflict(&programs, ctx).unwrap_or(e)
         }
         other => other,
     })
+}
+
+/// The [`GenerateError::Conflict`] naming the rules that conflict, if the search proves that
+/// no password satisfies every policy.
+fn proved_conflict(programs: &[&Program], ctx: &Context) -> Option<GenerateError> {
+    let rules = crate::analysis::conflict(programs, ctx, CONFLICT_STATES)?;
+    let named = rules.into_iter().map(|(p, r)| PolicyRule {
+        policy: p.name.clone(),
+        rule: r.id.to_string(),
+        message: r.message.clone(),
+    });
+    Some(GenerateError::Conflict(named.collect()))
 }
 
 /// Rejection sampling: candidates drawn uniformly until every validator accepts one.

@@ -137,3 +137,16 @@ fn a_conflict_among_three_policies_that_no_two_have_is_proved() {
     let e = generate(&make(), &ctx, &options, &mut os_random).unwrap_err();
     assert_eq!(conflicting(&e), ["lower_or_digits.r", "no_digits.r", "two_kinds.r"]);
 }
+
+#[test]
+fn a_hard_but_possible_set_is_not_called_a_conflict() {
+    // Eight characters, all digits: satisfiable, but five uniform draws over the
+    // visible ASCII characters all but never hit one.
+    let source = "policy hard {\n  rule l \"m\" : length between 8 and 8\n  rule d \"m\" : count digit >= 8\n}\n";
+    let compiled = compile_str("h.policy", source, &CompileOptions::default()).unwrap();
+    let hard = Validator::from_bytes(&compiled.artifact).unwrap();
+    let options = GenerateOptions { length: None, count: 1, max_attempts: 5 };
+    let e = generate(&[hard], &Context::new(), &options, &mut os_random).unwrap_err();
+    assert!(matches!(e, GenerateError::NotFound(5, ref rules) if rules == "d"), "{e}");
+    assert!(e.to_string().contains("no conflict between the rules was proved"), "{e}");
+}

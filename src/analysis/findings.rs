@@ -5,7 +5,7 @@
 //! proving things about 100,000 terms would slow every compile. Leaving rules out only widens
 //! a search, so a proof that no password passes still holds.
 
-use super::space::{RuleRef, Search, Space, State, in_fragment};
+use super::space::{RuleRef, Search, Space, State, enforced, in_fragment};
 use crate::Context;
 use crate::ir::{Condition, Predicate, Program, Rule, Severity};
 
@@ -21,9 +21,9 @@ fn searchable(rule: &Rule, user: bool) -> bool {
 }
 
 /// If no password satisfies every policy of `programs` together for the user `ctx` (proved),
-/// the rules that conflict, with their policies: each one whose removal lets some password
-/// pass (all of them when no single removal does). `None` when some password may pass, or the
-/// search ran out of its `limit` of states first.
+/// the rules that conflict, with their policies: a minimal set that no password passes
+/// together (dropping any one of them lets some password pass). `None` when some password may
+/// pass, or the search ran out of its `limit` of states first.
 pub fn conflict<'p>(
     programs: &[&'p Program],
     ctx: &Context,
@@ -33,11 +33,8 @@ pub fn conflict<'p>(
         .iter()
         .enumerate()
         .flat_map(|(p, prog)| {
-            prog.rules
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.severity == Severity::Enforce && searchable(r, true))
-                .map(move |(i, _)| (p, i))
+            enforced(prog, p)
+                .filter(|&(_, i)| prog.rules.get(i).is_some_and(|r| searchable(r, true)))
         })
         .collect();
     let space = Space::new(programs, &study, ctx);
@@ -87,8 +84,8 @@ pub(crate) fn analyze(program: &Program, limit: usize) -> Vec<Finding> {
         .collect();
     let mut search = Search::new(&space, limit);
     let mut findings = Vec::new();
-    let enforced: Vec<RuleRef> = enforce.iter().map(|&i| (0, i)).collect();
-    if let Some(culprits) = search.conflict(&enforced, &ctx) {
+    let must_pass: Vec<RuleRef> = enforce.iter().map(|&i| (0, i)).collect();
+    if let Some(culprits) = search.conflict(&must_pass, &ctx) {
         findings.push(Finding::Unsatisfiable(culprits.into_iter().map(|(_, i)| i).collect()));
         return findings;
     }

@@ -26,7 +26,7 @@ use crate::generate::{GenerateOptions, Seeded, generate};
 use crate::ir::{ClassId, Normalization, Predicate, Program, Rule, Severity};
 use crate::{Context, Validator};
 use serde::Serialize;
-use space::{Outcome, RuleRef, Search, Space};
+use space::{Outcome, RuleRef, Search, Space, enforced};
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -71,8 +71,8 @@ pub struct Witness {
     pub password: String,
     /// How it was found.
     pub method: Method,
-    /// The other rules of the second policy it breaks (empty when it shows `rule` alone, as
-    /// every witness does where the search finds a password that breaks `rule` alone).
+    /// The other enforced rules of the second policy it breaks: empty when it shows `rule`
+    /// alone. A searched witness breaks as few others as the search can manage.
     pub also_breaks: Vec<String>,
 }
 
@@ -147,14 +147,6 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
         a.check(password, ctx).is_compliant()
             && b.check(password, ctx).violations().iter().any(|v| v.rule == rule)
     };
-    let enforced = |p: &Program, side: usize| -> Vec<RuleRef> {
-        p.rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.severity == Severity::Enforce)
-            .map(|(i, _)| (side, i))
-            .collect()
-    };
     // Banned-term lists multiply the state space by their trie, so they stay out of the search
     // shared by the other rules (the accepting policy's are left to confirmation there, which
     // only widens it); each of the refusing policy's gets, after a quick construction, a search
@@ -162,12 +154,12 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
     let is_terms = |p: &Program, (_, i): RuleRef| {
         p.rules.get(i).is_some_and(|r| matches!(r.predicate, Predicate::Avoid { .. }))
     };
-    let accepting = enforced(pa, 0);
+    let accepting: Vec<RuleRef> = enforced(pa, 0).collect();
     let study: Vec<RuleRef> = accepting
         .iter()
-        .filter(|&&r| !is_terms(pa, r))
-        .chain(enforced(pb, 1).iter().filter(|&&r| !is_terms(pb, r)))
         .copied()
+        .filter(|&r| !is_terms(pa, r))
+        .chain(enforced(pb, 1).filter(|&r| !is_terms(pb, r)))
         .collect();
     let shared = Space::new(&[pa, pb], &study, ctx);
     let mut search = Search::new(&shared, limits.states);
@@ -289,9 +281,9 @@ fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool 
 ///
 /// Passwords that break fewer other rules of the second program (of those the space decides)
 /// come first, so that a witness shows its cause alone wherever one does: each round allows
-/// one more other rule broken, and
-/// only the last (any number) may grow the search to the full budget; the earlier ones stop at
-/// [`PREFERENCE_STATES`], so that preferring a clearer witness never costs a proof.
+/// one more other rule broken, and only the last (any number) may grow the search to the full
+/// budget; the earlier ones stop at [`PREFERENCE_STATES`], so that preferring a clearer
+/// witness never costs a proof.
 fn refusal(
     search: &mut Search<'_, '_>,
     rule: RuleRef,

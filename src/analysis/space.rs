@@ -33,6 +33,16 @@ pub(super) fn in_fragment(rule: &Rule) -> bool {
 /// A rule of one of the space's programs: `(program, index in its rules)`.
 pub(super) type RuleRef = (usize, usize);
 
+/// The enforced rules of `program`, as the space's program number `p`.
+pub(super) fn enforced(program: &Program, p: usize) -> impl Iterator<Item = RuleRef> + '_ {
+    program
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.severity == Severity::Enforce)
+        .map(move |(i, _)| (p, i))
+}
+
 /// The joint view of one or more programs and the automata of the rules under study.
 pub(super) struct Space<'p> {
     programs: Vec<&'p Program>,
@@ -110,8 +120,9 @@ pub(super) enum Outcome {
 }
 
 impl<'p> Space<'p> {
-    /// The space of `a` and `b` (the same program twice for a single policy), with trackers
-    /// for the listed rules outside the class fragment that an automaton decides.
+    /// The joint space of `programs` (one for a single policy's analysis, two for a diff, any
+    /// number for a conflict), with trackers for the listed rules outside the class fragment
+    /// that an automaton decides.
     pub(super) fn new(programs: &[&'p Program], study: &[RuleRef], ctx: &Context) -> Space<'p> {
         let programs = programs.to_vec();
         let mut classes: Vec<&'p [(u32, u32)]> = Vec::new();
@@ -284,12 +295,7 @@ impl<'p> Space<'p> {
 
     /// The enforced rules of program `p`.
     pub(super) fn enforced(&self, p: usize) -> impl Iterator<Item = RuleRef> + '_ {
-        let rules = self.programs.get(p).map_or(&[][..], |prog| prog.rules.as_slice());
-        rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.severity == Severity::Enforce)
-            .map(move |(i, _)| (p, i))
+        self.programs.get(p).into_iter().flat_map(move |prog| enforced(prog, p))
     }
 
     /// Whether every enforced rule of program `p` that the space decides passes.
