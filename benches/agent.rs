@@ -26,6 +26,13 @@ fn bench(c: &mut Criterion) {
             .artifact;
     std::fs::write(d.join("policy.policyc"), artifact).unwrap();
     let cloud = common::cloud();
+    cloud.add_users(
+        (0..100)
+            .map(|i| format!("user{i}@example.com"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    );
     let yaml = common::agent_yaml(d, &d.join("policy.policyc"), &cloud, "");
     let config: policyc::agent::config::AgentConfig = serde_yaml::from_str(&yaml).unwrap();
     let queue = Queue::open(&config.queue, &config.key_path()).unwrap();
@@ -40,15 +47,14 @@ fn bench(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 for i in 0..BATCH {
-                    queue
-                        .enqueue(
-                            "u",
-                            Some(&format!("user{i}@example.com")),
-                            None,
-                            "Tr0ub4dor&3-Bench",
-                            "b",
-                        )
-                        .unwrap();
+                    let pw = format!("Tr0ub4dor&3-Bench{i}");
+                    common::reset(
+                        &queue,
+                        d,
+                        &format!("u{i}"),
+                        &format!("user{i}@example.com"),
+                        &pw,
+                    );
                 }
                 let t = Instant::now();
                 let tick = agent.tick();
@@ -65,6 +71,8 @@ fn bench(c: &mut Criterion) {
         key: None,
         audit_log: d.join("hook-audit.jsonl"),
         fail_open: false,
+        directory: None,
+        users: Default::default(),
     };
     let who = SambaAccount {
         account: Some("alice".into()),

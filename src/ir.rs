@@ -31,6 +31,34 @@ pub struct Program {
     pub case_folds: Vec<(u32, u32)>,
 }
 
+impl Program {
+    /// The user attributes some rule reads: what a directory hook must look up before it checks
+    /// a password against this program (nothing, for a policy like office365).
+    pub fn attributes(&self) -> AttributeSet {
+        let mut set = AttributeSet::default();
+        for rule in &self.rules {
+            for c in &rule.conditions {
+                if let Condition::Has { attribute, .. } = c {
+                    set.insert(*attribute);
+                }
+            }
+            match &rule.predicate {
+                Predicate::NotContains(list) => list.iter().for_each(|c| set.insert(c.attribute)),
+                Predicate::EntraScore { .. } => {
+                    set.insert(Attribute::GivenName);
+                    set.insert(Attribute::Surname);
+                }
+                Predicate::Strength { .. } => Attribute::ALL
+                    .into_iter()
+                    .filter(|a| *a != Attribute::MemberOf)
+                    .for_each(|a| set.insert(a)),
+                _ => {}
+            }
+        }
+        set
+    }
+}
+
 /// A set of Unicode scalar values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CharClass {
@@ -361,6 +389,57 @@ impl Attribute {
     /// Position in [`Attribute::ALL`].
     pub fn index(self) -> usize {
         self as usize
+    }
+}
+
+/// A set of [`Attribute`]s.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct AttributeSet(u8);
+
+impl AttributeSet {
+    /// Adds one.
+    pub fn insert(&mut self, attribute: Attribute) {
+        self.0 |= 1 << attribute.index();
+    }
+
+    /// Whether it holds `attribute`.
+    pub fn contains(self, attribute: Attribute) -> bool {
+        self.0 & (1 << attribute.index()) != 0
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The members not in `other`.
+    pub fn without(self, other: AttributeSet) -> AttributeSet {
+        AttributeSet(self.0 & !other.0)
+    }
+
+    /// Both sets' members.
+    pub fn union(self, other: AttributeSet) -> AttributeSet {
+        AttributeSet(self.0 | other.0)
+    }
+
+    /// The members, in [`Attribute::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Attribute> {
+        Attribute::ALL.into_iter().filter(move |a| self.contains(*a))
+    }
+}
+
+impl FromIterator<Attribute> for AttributeSet {
+    fn from_iter<I: IntoIterator<Item = Attribute>>(iter: I) -> AttributeSet {
+        let mut set = AttributeSet::default();
+        iter.into_iter().for_each(|a| set.insert(a));
+        set
+    }
+}
+
+impl fmt::Display for AttributeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.iter().map(Attribute::ldap_name).collect();
+        f.write_str(&names.join(", "))
     }
 }
 

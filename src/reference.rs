@@ -49,10 +49,12 @@ fn length(password: &str) -> u32 {
 fn applies(rule: &Rule, password: &str, ctx: &Context) -> bool {
     rule.conditions.iter().all(|c| match c {
         Condition::Length(b) => b.contains(length(password)),
-        Condition::Has { attribute, value } => ctx
-            .get(*attribute)
-            .iter()
-            .any(|v| matches_ignoring_case(&format!("^{}$", regex_syntax::escape(value)), v)),
+        Condition::Has { attribute: Attribute::MemberOf, value } => {
+            ctx.get(Attribute::MemberOf).iter().any(|v| same_dn(v, value))
+        }
+        Condition::Has { attribute, value } => {
+            ctx.get(*attribute).iter().any(|v| same_text(v, value))
+        }
     })
 }
 
@@ -236,6 +238,71 @@ fn contains_attribute(check: &Containment, password: &str, ctx: &Context) -> boo
                 && matches_ignoring_case(&regex_syntax::escape(t), password)
         })
     })
+}
+
+fn same_text(a: &str, b: &str) -> bool {
+    matches_ignoring_case(&format!("^{}$", regex_syntax::escape(b)), a)
+}
+
+/// Whether two distinguished names are the same: both split into their parts, compared part by
+/// part ignoring case.
+fn same_dn(a: &str, b: &str) -> bool {
+    let (a, b) = (dn_parts(a), dn_parts(b));
+    a.len() == b.len() && a.iter().zip(&b).all(|((sa, ta), (sb, tb))| sa == sb && same_text(ta, tb))
+}
+
+/// A distinguished name as `(separator before, text)` parts, split at unescaped `,` `;` `+`
+/// `=` (`;` read as `,`), escapes decoded, unescaped spaces at either end of a part dropped.
+fn dn_parts(dn: &str) -> Vec<(char, String)> {
+    // Each character with whether it was escaped.
+    let mut chars: Vec<(char, bool)> = Vec::new();
+    let mut parts = Vec::new();
+    let mut separator = '^';
+    let mut finish = |chars: &mut Vec<(char, bool)>, separator: char| {
+        while chars.last().is_some_and(|&(c, escaped)| c == ' ' && !escaped) {
+            chars.pop();
+        }
+        let start =
+            chars.iter().position(|&(c, escaped)| c != ' ' || escaped).unwrap_or(chars.len());
+        parts.push((separator, chars.drain(..).skip(start).map(|(c, _)| c).collect::<String>()));
+    };
+    let mut rest = dn.chars().peekable();
+    while let Some(c) = rest.next() {
+        match c {
+            ',' | ';' | '+' | '=' => {
+                finish(&mut chars, separator);
+                separator = if c == ';' { ',' } else { c };
+            }
+            '\\' => {
+                // A run of `\HH` escapes is one UTF-8 byte string; `\c` is the character c.
+                let mut bytes = Vec::new();
+                loop {
+                    let mut look = rest.clone();
+                    if !bytes.is_empty() && look.next() != Some('\\') {
+                        break;
+                    }
+                    match (
+                        look.next().and_then(|h| h.to_digit(16)),
+                        look.next().and_then(|l| l.to_digit(16)),
+                    ) {
+                        (Some(h), Some(l)) => {
+                            bytes.push((h * 16 + l) as u8);
+                            rest = look;
+                        }
+                        _ => break,
+                    }
+                }
+                if bytes.is_empty() {
+                    chars.push((rest.next().unwrap_or('\\'), true));
+                } else {
+                    chars.extend(String::from_utf8_lossy(&bytes).chars().map(|c| (c, true)));
+                }
+            }
+            c => chars.push((c, false)),
+        }
+    }
+    finish(&mut chars, separator);
+    parts
 }
 
 fn matches_ignoring_case(pattern: &str, haystack: &str) -> bool {

@@ -95,10 +95,11 @@ fn delivers_only_the_newest_change_per_user() {
     let (dir, cloud, cfg) = setup(O365);
     let q = queue(&cfg);
     let mut secrets = Vec::new();
+    cloud.add_users(["alice@example.com", "bob@example.com", "carol@example.com"]);
     for (user, n) in [("alice", 3), ("bob", 1), ("carol", 2)] {
         for i in 0..n {
             let pw = format!("Canary-{user}-{i}-Xy9!");
-            q.enqueue(user, Some(&format!("{user}@example.com")), None, &pw, "test").unwrap();
+            common::reset(&q, dir.path(), user, &format!("{user}@example.com"), &pw);
             secrets.push(pw);
         }
     }
@@ -130,14 +131,9 @@ fn retries_through_throttling_errors_and_dropped_connections() {
     let cfg = config(dir.path(), &cloud);
     let q = queue(&cfg);
     for i in 0..40 {
-        q.enqueue(
-            &format!("u{i}"),
-            Some(&format!("u{i}@example.com")),
-            None,
-            &format!("Canary-{i}-Xy9!"),
-            "t",
-        )
-        .unwrap();
+        let upn = format!("u{i}@example.com");
+        cloud.add_users([upn.as_str()]);
+        common::reset(&q, dir.path(), &format!("u{i}"), &upn, &format!("Canary-{i}-Xy9!"));
     }
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     drain(&mut agent, &cfg);
@@ -155,14 +151,16 @@ fn retries_through_throttling_errors_and_dropped_connections() {
 
 #[test]
 fn a_slow_cloud_is_waited_for_and_a_timeout_is_retried() {
-    let (_dir, cloud, mut cfg) = setup(O365);
+    let (dir, cloud, mut cfg) = setup(O365);
+    cloud.add_users(["gus@example.com"]);
     cloud.set_faults(Faults { delay: Duration::from_millis(300), ..Faults::default() });
-    queue(&cfg).enqueue("gus", Some("gus@example.com"), None, "Canary-Slow-9x!", "t").unwrap();
+    common::reset(&queue(&cfg), dir.path(), "gus", "gus@example.com", "Canary-Slow-9x!");
     // Slower than the client's timeout: a retry, nothing lost.
     cfg.graph.timeout_secs = 0;
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     let t = agent.tick();
     assert_eq!((t.delivered, t.waiting), (0, 1));
+    drop(agent);
     // Within the timeout: delivered.
     cfg.graph.timeout_secs = 5;
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
@@ -196,7 +194,8 @@ fn a_weaker_local_policy_raises_a_drift_alarm() {
     let mut cfg = config(dir.path(), &cloud);
     let (url, posted, receiver) = webhook();
     cfg.webhook = Some(url);
-    queue(&cfg).enqueue("dave", Some("dave@example.com"), None, "Résumé-Canary", "t").unwrap();
+    cloud.add_users(["dave@example.com"]);
+    common::reset(&queue(&cfg), dir.path(), "dave", "dave@example.com", "Résumé-Canary");
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     drain(&mut agent, &cfg);
     assert!(cloud.password("dave@example.com").is_none());
@@ -223,7 +222,8 @@ fn changes_are_revalidated_against_a_reloaded_policy() {
     let (dir, cloud, cfg) = setup(O365);
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     let q = queue(&cfg);
-    q.enqueue("erin", Some("erin@example.com"), None, "Short-Canary1", "t").unwrap();
+    cloud.add_users(["erin@example.com"]);
+    common::reset(&q, dir.path(), "erin", "erin@example.com", "Short-Canary1");
     // The policy file is replaced by a stricter one before the agent's next pass.
     std::thread::sleep(Duration::from_millis(20));
     policy(
@@ -254,7 +254,7 @@ fn status_reports_an_old_pending_change_as_unhealthy() {
     let s = status(&cfg);
     assert_eq!(s.pending, 1);
     assert!(!s.healthy);
-    assert!(s.problems[0].contains("oldest pending change"), "{:?}", s.problems);
+    assert!(s.problems.iter().any(|p| p.contains("oldest pending change")), "{:?}", s.problems);
 }
 
 #[test]
@@ -288,4 +288,317 @@ fn debug_output_shows_no_secret() {
     for text in [format!("{cfg:?}"), format!("{agent:?}")] {
         assert!(!text.contains(common::CLIENT_SECRET), "{text}");
     }
+}
+
+/// The audit log's outcomes, in order.
+fn outcomes(cfg: &AgentConfig) -> Vec<String> {
+    std::fs::read_to_string(&cfg.audit_log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["outcome"].to_string())
+        .map(|o| o.trim_matches('"').to_string())
+        .collect()
+}
+
+fn pending(cfg: &AgentConfig) -> usize {
+    policyc::agent::queue::list_pending(&cfg.queue).unwrap().0.len()
+}
+
+#[test]
+fn only_what_the_directory_committed_is_delivered() {
+    let (dir, cloud, mut cfg) = setup(O365);
+    cfg.commit_grace_secs = 1;
+    cloud.add_users(["alice@example.com"]);
+    let q = queue(&cfg);
+    // P1 → P2 committed and delivered; then a change back to P1 the directory refuses
+    // (history): the hook accepted it, the directory never committed it.
+    common::reset(&q, dir.path(), "alice", "alice@example.com", "Canary-P1-Xy9!");
+    common::reset(&q, dir.path(), "alice", "alice@example.com", "Canary-P2-Xy9!");
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert_eq!(agent.tick().delivered, 1);
+    q.enqueue("alice", Some("alice@example.com"), None, "Canary-P1-Xy9!", "t").unwrap();
+    // Within the grace window it waits for the commit.
+    let t = agent.tick();
+    assert_eq!((t.delivered, t.waiting), (0, 1));
+    std::thread::sleep(Duration::from_millis(1100));
+    let t = agent.tick();
+    assert_eq!(t.delivered, 0);
+    assert!(t.events.iter().any(|(o, _)| o.as_str() == "refused_by_directory"), "{t:?}");
+    assert_eq!(cloud.password("alice@example.com").unwrap().as_str(), "Canary-P2-Xy9!");
+    assert_eq!(cloud.stats().set, 1, "the refused password never reached the cloud");
+    assert_eq!(pending(&cfg), 0);
+    let s = status(&cfg);
+    assert_eq!(s.counts.get("refused_by_directory"), Some(&1));
+    assert_eq!(s.counts.get("superseded"), Some(&1));
+    assert!(outcomes(&cfg).contains(&"refused_by_directory".to_string()));
+}
+
+#[test]
+fn a_change_commits_late_and_is_then_delivered_and_one_replaced_in_the_directory_is_not() {
+    let (dir, cloud, mut cfg) = setup(O365);
+    cfg.commit_grace_secs = 1;
+    cloud.add_users(["bob@example.com", "carl@example.com"]);
+    let q = queue(&cfg);
+    q.enqueue("bob", Some("bob@example.com"), None, "Canary-Late-Xy9!", "t").unwrap();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert_eq!(agent.tick().waiting, 1, "not committed yet: waits");
+    common::directory(dir.path()).commit("bob", "Canary-Late-Xy9!").unwrap();
+    assert_eq!(agent.tick().delivered, 1);
+    // carl's change is accepted, then the directory gets another password this queue never saw.
+    q.enqueue("carl", Some("carl@example.com"), None, "Canary-Mine-Xy9!", "t").unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    common::directory(dir.path()).commit("carl", "Elsewhere-Xy9!").unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let t = agent.tick();
+    assert!(t.events.iter().any(|(o, _)| o.as_str() == "superseded_in_directory"), "{t:?}");
+    assert!(cloud.password("carl@example.com").is_none());
+    assert_eq!(status(&cfg).counts.get("superseded_in_directory"), Some(&1));
+}
+
+/// A config file on disk for the binary, with `graph` lines replaced by `graph`.
+fn config_file(
+    dir: &Path,
+    cloud: &CloudDouble,
+    extra: &str,
+    secret: &str,
+    base: &str,
+    token: &str,
+) -> std::path::PathBuf {
+    let yaml = format!(
+        "policy: {d}/policy.policyc\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\n\
+         directory: {{kind: file, path: {d}/directory.json}}\nretry: {{initial_ms: 5, max_ms: 50}}\n{extra}\n\
+         graph:\n  base_url: {u}{base}\n  token_url: {u}{token}\n  client_id: {id}\n  client_secret: {secret}\n  timeout_secs: 5\n",
+        d = dir.display(),
+        u = cloud.url(),
+        id = common::CLIENT_ID,
+    );
+    let path = dir.join("agent.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+fn once(config: &Path) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["agent", "run", "--once", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn every_permanent_error_is_named_unhealthy_at_once_and_loses_nothing() {
+    use policyc::agent::double::{CloudAccount, Permissions};
+    // (what is wrong, secret, base suffix, token path, outcome, words in the reason)
+    let cases = [
+        ("wrong secret", "wrong", "", "/token", "token_refused", "AADSTS7000215"),
+        (
+            "wrong token URL",
+            common::CLIENT_SECRET,
+            "",
+            "/oauth2/v2.0/token",
+            "wrong_endpoint",
+            "token_url",
+        ),
+        ("wrong base URL", common::CLIENT_SECRET, "/graph", "/token", "wrong_endpoint", "base_url"),
+        (
+            "no permission",
+            common::CLIENT_SECRET,
+            "",
+            "/token",
+            "permission_denied",
+            "User Administrator",
+        ),
+    ];
+    for (what, secret, base, token, outcome, words) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let cloud = double();
+        cloud.add_users(["hal@example.com"]);
+        if what == "no permission" {
+            cloud.set_permissions(Permissions { set_passwords: false, privileged: false });
+        }
+        policy(dir.path(), "policy.policyc", O365);
+        let config = config_file(dir.path(), &cloud, "", secret, base, token);
+        let cfg = AgentConfig::load(&config).unwrap();
+        common::reset(&queue(&cfg), dir.path(), "hal", "hal@example.com", "Canary-Hal-Xy9!");
+        let (code, stderr) = once(&config);
+        assert_eq!(code, 1, "{what}: --once must fail: {stderr}");
+        assert!(stderr.contains(outcome) && stderr.contains(words), "{what}: {stderr}");
+        let s = status(&cfg);
+        assert!(!s.healthy, "{what}");
+        assert!(
+            s.problems.iter().any(|p| p.contains("configuration error") && p.contains(outcome)),
+            "{what}: {:?}",
+            s.problems
+        );
+        assert_eq!(s.pending, 1, "{what}: the change stays queued for after the fix");
+        assert_eq!(s.failed, 0, "{what}");
+        assert!(outcomes(&cfg).contains(&outcome.to_string()), "{what}");
+    }
+    // A base URL that already ends in /v1.0 is understood, not a dead end.
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = double();
+    cloud.add_users(["ivy@example.com"]);
+    policy(dir.path(), "policy.policyc", O365);
+    let config = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "/v1.0/", "/token");
+    let cfg = AgentConfig::load(&config).unwrap();
+    common::reset(&queue(&cfg), dir.path(), "ivy", "ivy@example.com", "Canary-Ivy-Xy9!");
+    assert_eq!(once(&config).0, 0);
+    assert_eq!(cloud.password("ivy@example.com").unwrap().as_str(), "Canary-Ivy-Xy9!");
+    // Per-user errors: unknown user and an administrator without the privileged role go to
+    // failed/ with their reason; a synced user is never PATCHed.
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = double();
+    cloud.add_user("boss@example.com", CloudAccount { admin: true, ..CloudAccount::default() });
+    cloud.add_user("sync@example.com", CloudAccount { synced: true, ..CloudAccount::default() });
+    cloud.set_permissions(Permissions { set_passwords: true, privileged: false });
+    policy(dir.path(), "policy.policyc", O365);
+    let config = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let cfg = AgentConfig::load(&config).unwrap();
+    let q = queue(&cfg);
+    common::reset(&q, dir.path(), "ghost", "ghost@example.com", "Canary-Ghost-Xy9!");
+    common::reset(&q, dir.path(), "sync", "sync@example.com", "Canary-Sync-Xy9!");
+    let (code, stderr) = once(&config);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("user_not_found") && stderr.contains("synced_by_entra_connect"),
+        "{stderr}"
+    );
+    let s = status(&cfg);
+    assert_eq!(s.failed_by_reason.get("user_not_found"), Some(&1), "{s:?}");
+    assert_eq!(s.counts.get("synced_by_entra_connect"), Some(&1));
+    assert_eq!(cloud.stats().set, 0);
+    assert_eq!(s.pending, 0);
+    common::reset(&q, dir.path(), "boss", "boss@example.com", "Canary-Boss-Xy9!");
+    let (code, stderr) = once(&config);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("permission_denied")
+            && stderr.contains("Privileged Authentication Administrator"),
+        "{stderr}"
+    );
+    assert_eq!(status(&cfg).pending, 1, "kept queued until the role is granted");
+    cloud.set_permissions(Permissions::default());
+    assert_eq!(once(&config).0, 0);
+    assert_eq!(cloud.password("boss@example.com").unwrap().as_str(), "Canary-Boss-Xy9!");
+    // Transient errors keep their backoff, are not a configuration error, and say how long.
+    cloud.set_faults(Faults { server_error: 1.0, ..Faults::default() });
+    common::reset(&q, dir.path(), "boss", "boss@example.com", "Canary-Boss2-Xy9!");
+    assert_eq!(once(&config).0, 0, "a transient error is not a failure of the pass");
+    let s = status(&cfg);
+    assert!(
+        s.transient.as_deref().is_some_and(|t| t.contains("cloud error (500") && t.contains(" s,")),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn failed_changes_can_be_listed_retried_and_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = double();
+    policy(dir.path(), "policy.policyc", O365);
+    let config = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let cfg = AgentConfig::load(&config).unwrap();
+    let q = queue(&cfg);
+    common::reset(&q, dir.path(), "newbie", "newbie@example.com", "Canary-New-Xy9!");
+    common::reset(&q, dir.path(), "gone", "gone@example.com", "Canary-Gone-Xy9!");
+    assert_eq!(once(&config).0, 1);
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+            .args(["agent", "failed"])
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, list) = cli(&["list"]);
+    assert_eq!(code, 0);
+    assert!(
+        list.contains("newbie") && list.contains("gone") && list.contains("user_not_found"),
+        "{list}"
+    );
+    assert!(!list.contains("Canary"), "no password in the listing");
+    // The user is created in the cloud: retry newbie's change; purge gone's.
+    cloud.add_users(["newbie@example.com"]);
+    assert_eq!(cli(&["retry", "--account", "newbie"]).0, 0);
+    assert_eq!(cli(&["purge", "--account", "gone"]).0, 0);
+    assert_eq!(cli(&["purge", "--account", "nobody"]).0, 2, "naming nothing is an error");
+    assert_eq!(once(&config).0, 0);
+    assert_eq!(cloud.password("newbie@example.com").unwrap().as_str(), "Canary-New-Xy9!");
+    let s = status(&cfg);
+    assert_eq!((s.failed, s.pending), (0, 0));
+    let o = outcomes(&cfg);
+    assert!(o.contains(&"retried".to_string()) && o.contains(&"purged".to_string()), "{o:?}");
+}
+
+#[test]
+fn one_agent_per_queue_and_status_knows_when_none_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = double();
+    cloud.add_users(["kim@example.com"]);
+    policy(dir.path(), "policy.policyc", O365);
+    let config = config_file(
+        dir.path(),
+        &cloud,
+        "poll_interval_ms: 100",
+        common::CLIENT_SECRET,
+        "",
+        "/token",
+    );
+    let cfg = AgentConfig::load(&config).unwrap();
+    let before = status(&cfg);
+    assert!(
+        before.problems.iter().any(|p| p.contains("no agent has run")),
+        "{:?}",
+        before.problems
+    );
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+            .args(["agent", "run", "--config"])
+            .arg(&config)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = spawn();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !status(&cfg).healthy {
+        assert!(Instant::now() < deadline, "{:?}", status(&cfg).problems);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = spawn().wait_with_output().unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains("another agent holds the queue")
+            && said.contains(&format!("pid {}", first.id())),
+        "{said}"
+    );
+    // SIGKILL releases the lock; status notices the silence.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(3200));
+    let s = status(&cfg);
+    assert!(s.problems.iter().any(|p| p.contains("agent not running since")), "{:?}", s.problems);
+    // A new agent takes over and delivers; SIGTERM stops it cleanly.
+    let mut third = spawn();
+    common::reset(&queue(&cfg), dir.path(), "kim", "kim@example.com", "Canary-Kim-Xy9!");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cloud.password("kim@example.com").is_none() {
+        assert!(Instant::now() < deadline, "the new agent did not deliver");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::process::Command::new("kill").args(["-TERM", &third.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let code = loop {
+        if let Some(code) = third.try_wait().unwrap() {
+            break code;
+        }
+        assert!(Instant::now() < deadline, "SIGTERM did not stop the agent");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(code.success(), "{code}");
+    assert!(outcomes(&cfg).contains(&"agent_stopped".to_string()));
 }

@@ -55,6 +55,9 @@ retry: {initial_ms: 10, max_ms: 100}";
     std::fs::write(&config, common::agent_yaml(d, &d.join("policy.policyc"), &cloud, extra))
         .unwrap();
     let queue = Queue::open(&d.join("queue"), &d.join("queue/key")).unwrap();
+    let upns: Vec<String> = (0..USERS).map(|u| format!("user{u:03}@example.com")).collect();
+    cloud.add_users(upns.iter().map(String::as_str));
+    let root = d.to_path_buf();
 
     // The directory side: changes keep arriving while the agent crashes and restarts.
     let newest: Arc<Mutex<HashMap<String, String>>> = Arc::default();
@@ -65,9 +68,7 @@ retry: {initial_ms: 10, max_ms: 100}";
             for i in 0..CHANGES {
                 let user = format!("user{:03}@example.com", i % USERS);
                 let pw = format!("Canary{:03}-{i:04}-Xy9!", i % USERS);
-                queue
-                    .enqueue(&format!("user{:03}", i % USERS), Some(&user), None, &pw, "test")
-                    .unwrap();
+                common::reset(&queue, &root, &format!("user{:03}", i % USERS), &user, &pw);
                 newest.lock().unwrap().insert(user, pw);
                 if i % 10 == 0 {
                     std::thread::sleep(Duration::from_millis(15));

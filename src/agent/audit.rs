@@ -1,19 +1,20 @@
 //! The audit log: one JSON object per line, appended and synced. It records decisions and
 //! deliveries (account, outcome, rule ids, policy version), never a password.
 
+use super::outcome::Outcome;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One audit record.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Event<'a> {
     /// RFC 3339 UTC time.
     pub time: String,
     /// Who wrote it: `hook` or `agent`.
     pub source: &'a str,
     /// What happened: `accepted`, `rejected`, `delivered`, `policy_drift`, `failed`, ...
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     /// The account (sAMAccountName), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<&'a str>,

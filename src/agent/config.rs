@@ -1,6 +1,8 @@
 //! `agent.yaml`: where the policy, queue and logs are, and how to reach the cloud.
 
+use super::directory::DirectoryConfig;
 use super::graph::GraphConfig;
+use super::mapping::UserMapping;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +19,17 @@ pub struct AgentConfig {
     pub key: Option<PathBuf>,
     /// The audit log.
     pub audit_log: PathBuf,
+    /// The local directory: where the agent confirms that a change was committed, and where the
+    /// hook looks up the attributes the policy needs.
+    #[serde(default)]
+    pub directory: Option<DirectoryConfig>,
+    /// How long a queued change may wait for the directory to commit it, in seconds; after
+    /// that it is dropped as `refused_by_directory`.
+    #[serde(default = "default_grace")]
+    pub commit_grace_secs: u64,
+    /// Who is synced, as which cloud user.
+    #[serde(default)]
+    pub users: UserMapping,
     /// The cloud.
     pub graph: GraphConfig,
     /// Where to post rejections and drift alarms (JSON, no password), if anywhere.
@@ -56,6 +69,9 @@ fn default_initial() -> u64 {
 }
 fn default_max() -> u64 {
     60_000
+}
+fn default_grace() -> u64 {
+    60
 }
 fn default_poll() -> u64 {
     1000

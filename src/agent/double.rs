@@ -2,8 +2,13 @@
 //! tenant (`policyc cloud-double`). It listens on 127.0.0.1, issues OAuth2 client-credentials
 //! tokens, keeps each user's password, and enforces the Entra ID cloud password policy with its
 //! own code, written from Microsoft's documentation and deliberately not using policyc's
-//! validator, so that it is a real second opinion. It can inject faults: 429 with
-//! `Retry-After`, 500, slow answers, dropped connections.
+//! validator, so that it is a real second opinion. Like Graph, it knows its users: unknown ones
+//! get 404 `Request_ResourceNotFound`, users synced by Entra Connect get Graph's 400 for
+//! on-premises mastered objects, an app without the permission or directory role gets 403
+//! `Authorization_RequestDenied`, a wrong client id or secret gets the token endpoint's
+//! `unauthorized_client` / `invalid_client` with their AADSTS codes, and a wrong path Graph's
+//! `BadRequest`. It can inject faults: 429 with `Retry-After`, 500, slow answers, dropped
+//! connections.
 
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -17,6 +22,38 @@ use zeroize::Zeroizing;
 /// The message Graph returns for a password the cloud policy refuses (observed, see
 /// `specs/microsoft-password-rules.md` §4.2).
 pub const COMPLEXITY_MESSAGE: &str = "The specified password does not comply with password complexity requirements. Please provide a different password.";
+
+/// Graph's message for a password update of a user Entra Connect syncs
+/// (microsoftgraph/microsoft-graph-docs#7301).
+pub const SYNCED_MESSAGE: &str = "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.";
+
+/// Graph's message when the app lacks the permission or directory role.
+pub const DENIED_MESSAGE: &str = "Insufficient privileges to complete the operation.";
+
+/// A cloud user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CloudAccount {
+    /// Entra Connect syncs it (`onPremisesSyncEnabled`): Graph refuses to set its password.
+    pub synced: bool,
+    /// It holds an administrator role: setting its password needs Privileged Authentication
+    /// Administrator.
+    pub admin: bool,
+}
+
+/// What the app may do, as Entra's permissions and directory roles decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permissions {
+    /// `User-PasswordProfile.ReadWrite.All` and the User Administrator role (or better).
+    pub set_passwords: bool,
+    /// Privileged Authentication Administrator: may set administrators' passwords.
+    pub privileged: bool,
+}
+
+impl Default for Permissions {
+    fn default() -> Permissions {
+        Permissions { set_passwords: true, privileged: true }
+    }
+}
 
 /// Faults to inject, as probabilities per PATCH request.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,11 +85,24 @@ pub struct Stats {
 
 #[derive(Default)]
 struct State {
-    passwords: HashMap<String, Zeroizing<String>>,
+    /// By lower-cased userPrincipalName.
+    users: HashMap<String, User>,
+    /// Create unknown users on first PATCH (for trying the agent by hand), instead of 404.
+    any_user: bool,
+    permissions: Permissions,
     tokens: HashMap<String, Instant>,
+    next_id: u64,
     faults: Faults,
     stats: Stats,
     rng: u64,
+}
+
+struct User {
+    id: String,
+    upn: String,
+    account: CloudAccount,
+    password: Option<Zeroizing<String>>,
+    last_password_change: Option<String>,
 }
 
 /// A running double. Stopped when dropped.
@@ -123,9 +173,38 @@ impl CloudDouble {
         self.state().faults = faults;
     }
 
+    /// Adds a cloud user.
+    pub fn add_user(&self, upn: &str, account: CloudAccount) {
+        let mut s = self.state();
+        s.next_id += 1;
+        let id = format!("00000000-0000-4000-8000-{:012x}", s.next_id);
+        s.users.insert(
+            upn.to_lowercase(),
+            User { id, upn: upn.to_string(), account, password: None, last_password_change: None },
+        );
+    }
+
+    /// Adds cloud-managed users.
+    pub fn add_users<'a>(&self, upns: impl IntoIterator<Item = &'a str>) {
+        for upn in upns {
+            self.add_user(upn, CloudAccount::default());
+        }
+    }
+
+    /// Creates unknown users on their first PATCH instead of answering 404 (for trying the
+    /// agent by hand; Graph never does this).
+    pub fn accept_any_user(&self, yes: bool) {
+        self.state().any_user = yes;
+    }
+
+    /// Sets what the app may do.
+    pub fn set_permissions(&self, permissions: Permissions) {
+        self.state().permissions = permissions;
+    }
+
     /// The user's current cloud password (tests compare it with the newest change).
     pub fn password(&self, user: &str) -> Option<Zeroizing<String>> {
-        self.state().passwords.get(&user.to_lowercase()).cloned()
+        self.state().users.get(&user.to_lowercase()).and_then(|u| u.password.clone())
     }
 
     /// The counters.
@@ -214,11 +293,11 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>, creds: &Credent
         .iter()
         .find(|h| h.field.equiv("Authorization"))
         .map(|h| h.value.as_str().to_string());
-    let response = match (&method, url.as_str()) {
+    let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    let response = match (&method, path) {
         (tiny_http::Method::Post, "/token") => token(&body, state, creds),
-        (tiny_http::Method::Patch, path) if path.starts_with("/v1.0/users/") => {
-            let user = path.trim_start_matches("/v1.0/users/").to_lowercase();
-
+        (tiny_http::Method::Patch | tiny_http::Method::Get, p) if p.starts_with("/v1.0/users/") => {
+            let user = percent_decode(p.trim_start_matches("/v1.0/users/")).to_lowercase();
             let (fault, delay) = {
                 let mut s = lock(state);
                 (pick_fault(&mut s), s.faults.delay)
@@ -243,12 +322,31 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>, creds: &Credent
                     r
                 }
                 Some(Fault::ServerError) => error(500, "InternalServerError", "Injected fault."),
+                None if method == tiny_http::Method::Get => {
+                    get_user(&user, authorization.as_deref(), query, state)
+                }
                 None => patch(&user, authorization.as_deref(), &body, state),
             }
         }
-        _ => error(404, "Request_ResourceNotFound", "Unknown endpoint."),
+        // The sign-in host answers a token request to any other path with a bare 404.
+        (tiny_http::Method::Post, _) => {
+            tiny_http::Response::from_string("<html><body>Not Found</body></html>")
+                .with_status_code(404)
+        }
+        (_, p) => wrong_path(p),
     };
     let _ = request.respond(response);
+}
+
+/// Graph's answer to a path it does not serve: an unknown version, or an unknown segment.
+fn wrong_path(path: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let version = segments.next().unwrap_or("");
+    if version != "v1.0" && version != "beta" {
+        return error(400, "BadRequest", &format!("Invalid version: {version}"));
+    }
+    let segment = segments.next().unwrap_or("");
+    error(400, "BadRequest", &format!("Resource not found for the segment '{segment}'."))
 }
 
 enum Fault {
@@ -286,13 +384,43 @@ fn token(
 ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let form: HashMap<String, String> = url_decode_form(body);
     let get = |k: &str| form.get(k).map(String::as_str);
-    if get("grant_type") != Some("client_credentials")
-        || get("client_id") != Some(creds.client_id.as_str())
-        || get("client_secret") != Some(creds.client_secret.as_str())
-    {
-        return json(
+    let refuse = |status: u16, code: &str, aadsts: u32, text: &str| {
+        let body = serde_json::json!({
+            "error": code,
+            "error_description": format!("AADSTS{aadsts}: {text} Trace ID: 00000000-0000-0000-0000-000000000000 Correlation ID: 00000000-0000-0000-0000-000000000000 Timestamp: 2026-01-01 00:00:00Z"),
+            "error_codes": [aadsts],
+            "error_uri": format!("https://login.microsoftonline.com/error?code={aadsts}"),
+        });
+        json(status, &body.to_string())
+    };
+    if get("grant_type") != Some("client_credentials") {
+        return refuse(
+            400,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        );
+    }
+    if get("client_id") != Some(creds.client_id.as_str()) {
+        let id = get("client_id").unwrap_or("");
+        return refuse(
+            400,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{id}' was not found in the directory 'policyc-double'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."
+            ),
+        );
+    }
+    if get("client_secret") != Some(creds.client_secret.as_str()) {
+        return refuse(
             401,
-            r#"{"error":"invalid_client","error_description":"Invalid client credentials."}"#,
+            "invalid_client",
+            7000215,
+            &format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                creds.client_id
+            ),
         );
     }
     let mut raw = [0u8; 16];
@@ -307,6 +435,68 @@ fn token(
     json(200, &body.to_string())
 }
 
+/// Whether the request carries a token the double issued and that has not expired.
+fn authorized(s: &State, auth: Option<&str>) -> bool {
+    auth.and_then(|a| a.strip_prefix("Bearer "))
+        .and_then(|t| s.tokens.get(t))
+        .is_some_and(|exp| *exp > Instant::now())
+}
+
+fn unauthorized() -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    error(401, "InvalidAuthenticationToken", "Access token is empty, invalid or expired.")
+}
+
+fn not_found(user: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    error(
+        404,
+        "Request_ResourceNotFound",
+        &format!(
+            "Resource '{user}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+/// `GET /v1.0/users/{id}?$select=…`: the selected properties only, as Graph returns them.
+fn get_user(
+    user: &str,
+    auth: Option<&str>,
+    query: &str,
+    state: &Mutex<State>,
+) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let s = lock(state);
+    if !authorized(&s, auth) {
+        return unauthorized();
+    }
+    let Some(u) = s.users.get(user) else { return not_found(user) };
+    let select = percent_decode(query);
+    let select = select.strip_prefix("$select=").unwrap_or("id,userPrincipalName");
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "@odata.context".into(),
+        "https://graph.microsoft.com/v1.0/$metadata#users/$entity".into(),
+    );
+    for field in select.split(',') {
+        let value = match field {
+            "id" => serde_json::Value::from(u.id.clone()),
+            "userPrincipalName" => u.upn.clone().into(),
+            // Graph gives null, not false, for cloud-only users.
+            "onPremisesSyncEnabled" => {
+                if u.account.synced {
+                    true.into()
+                } else {
+                    serde_json::Value::Null
+                }
+            }
+            "lastPasswordChangeDateTime" => {
+                u.last_password_change.clone().map_or(serde_json::Value::Null, Into::into)
+            }
+            _ => serde_json::Value::Null,
+        };
+        body.insert(field.to_string(), value);
+    }
+    json(200, &serde_json::Value::Object(body).to_string())
+}
+
 fn patch(
     user: &str,
     auth: Option<&str>,
@@ -314,16 +504,28 @@ fn patch(
     state: &Mutex<State>,
 ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let mut s = lock(state);
-    let valid = auth
-        .and_then(|a| a.strip_prefix("Bearer "))
-        .and_then(|t| s.tokens.get(t))
-        .is_some_and(|exp| *exp > Instant::now());
-    if !valid {
-        return error(
-            401,
-            "InvalidAuthenticationToken",
-            "Access token is empty, invalid or expired.",
-        );
+    if !authorized(&s, auth) {
+        return unauthorized();
+    }
+    if !s.users.contains_key(user) && s.any_user {
+        s.next_id += 1;
+        let id = format!("00000000-0000-4000-8000-{:012x}", s.next_id);
+        let u = User {
+            id,
+            upn: user.to_string(),
+            account: CloudAccount::default(),
+            password: None,
+            last_password_change: None,
+        };
+        s.users.insert(user.to_string(), u);
+    }
+    let permissions = s.permissions;
+    let Some(u) = s.users.get(user) else { return not_found(user) };
+    if !permissions.set_passwords || (u.account.admin && !permissions.privileged) {
+        return error(403, "Authorization_RequestDenied", DENIED_MESSAGE);
+    }
+    if u.account.synced {
+        return error(400, "Request_BadRequest", SYNCED_MESSAGE);
     }
     let Ok(parsed) = serde_json::from_slice::<PatchBody>(body) else {
         return error(400, "Request_BadRequest", "Invalid request body.");
@@ -333,7 +535,11 @@ fn patch(
         s.stats.refused += 1;
         return error(400, "Request_BadRequest", COMPLEXITY_MESSAGE);
     }
-    s.passwords.insert(user.to_string(), password);
+    let changed = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    if let Some(u) = s.users.get_mut(user) {
+        u.password = Some(password);
+        u.last_password_change = Some(changed);
+    }
     s.stats.set += 1;
     tiny_http::Response::from_string("").with_status_code(204)
 }

@@ -1,7 +1,10 @@
 //! The cloud sink: Microsoft Graph `PATCH {base}/v1.0/users/{userPrincipalName}` with a
 //! `passwordProfile`, after an OAuth2 client-credentials token (cached until shortly before it
-//! expires). Every answer is classified into a [`Delivery`] the loop can act on.
+//! expires), and `GET` of the user first, to learn whether Entra Connect syncs it. Every answer is
+//! classified into a [`Delivery`] the loop can act on: done, transient, a configuration error
+//! (the change stays queued), or a per-user refusal. Redirects are never followed.
 
+use super::outcome::Outcome;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -52,13 +55,12 @@ fn default_timeout() -> u64 {
     30
 }
 
-/// What happened to one delivery.
+/// What happened to one request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     /// The cloud took the password (2xx).
     Done,
-    /// Try again later (network error, 5xx, 429, expired token); `after` is the server's
-    /// `Retry-After`, if it gave one.
+    /// Try again later (network error, 5xx, 429); `after` is the server's `Retry-After`.
     Retry {
         /// The server's requested wait.
         after: Option<Duration>,
@@ -71,19 +73,39 @@ pub enum Delivery {
         /// The cloud's message.
         detail: String,
     },
-    /// The cloud refused the request for another reason (unknown user, no permission):
-    /// retrying will not help.
-    Failed {
-        /// HTTP status.
-        status: u16,
-        /// The cloud's message.
+    /// The agent's configuration is wrong (credentials, permissions, URLs): no change can be
+    /// delivered until it is fixed, and every change stays queued.
+    Config {
+        /// [`Outcome::TokenRefused`], [`Outcome::PermissionDenied`] or [`Outcome::WrongEndpoint`].
+        outcome: Outcome,
+        /// What is wrong and how to fix it.
         detail: String,
     },
+    /// The cloud will never take this change, for a reason of this user's.
+    User {
+        /// [`Outcome::SyncedByEntraConnect`], [`Outcome::UserNotFound`] or [`Outcome::Failed`].
+        outcome: Outcome,
+        /// The cloud's answer.
+        detail: String,
+    },
+}
+
+/// What the cloud knows of a user, from `GET /v1.0/users/{id}?$select=…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudUser {
+    /// The object id.
+    pub id: String,
+    /// `onPremisesSyncEnabled`: Entra Connect syncs the user, so Graph cannot set its password.
+    pub synced: bool,
+    /// `lastPasswordChangeDateTime`, as Graph wrote it.
+    pub last_password_change: Option<String>,
 }
 
 /// A Graph client with a token cache. Its `Debug` shows neither the secret nor the token.
 pub struct Graph {
     config: GraphConfig,
+    /// `base_url` without a trailing `/` or `/v1.0`.
+    base: String,
     secret: Zeroizing<String>,
     http: ureq::Agent,
     token: Option<(Zeroizing<String>, Instant)>,
@@ -92,7 +114,7 @@ pub struct Graph {
 impl std::fmt::Debug for Graph {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Graph")
-            .field("base_url", &self.config.base_url)
+            .field("base_url", &self.base)
             .field("token_url", &self.config.token_url)
             .field("client_id", &self.config.client_id)
             .field("has_token", &self.token.is_some())
@@ -107,6 +129,15 @@ struct TokenAnswer {
     expires_in: u64,
 }
 
+/// The token endpoint's error body (`{"error": "invalid_client", "error_description": "AADSTS…"}`).
+#[derive(Deserialize)]
+struct TokenError {
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+/// Graph's error body (`{"error": {"code": …, "message": …}}`).
 #[derive(Deserialize)]
 struct GraphError {
     error: GraphErrorBody,
@@ -115,7 +146,41 @@ struct GraphError {
 #[derive(Deserialize)]
 struct GraphErrorBody {
     #[serde(default)]
+    code: String,
+    #[serde(default)]
     message: String,
+}
+
+/// The user properties the agent reads (`$select`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserAnswer {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    on_premises_sync_enabled: Option<bool>,
+    #[serde(default)]
+    last_password_change_date_time: Option<String>,
+}
+
+/// The longest piece of a server's text the agent records.
+const MAX_DETAIL_CHARS: usize = 300;
+
+/// A server's text as it may be recorded: control characters replaced, bounded.
+pub fn bounded(text: &str) -> String {
+    let mut out: String =
+        text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_DETAIL_CHARS).collect();
+    if text.chars().count() > MAX_DETAIL_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+/// An answer: status, body, `Retry-After`.
+struct Answer {
+    status: u16,
+    body: String,
+    retry_after: Option<Duration>,
 }
 
 impl Graph {
@@ -130,19 +195,28 @@ impl Graph {
                 return Err("graph: set `client_secret_file` (or `client_secret`)".into());
             }
         };
+        for (name, url) in [("base_url", &config.base_url), ("token_url", &config.token_url)] {
+            if !url.starts_with("https://") && !url.starts_with("http://") {
+                return Err(format!("graph: {name} `{url}` is not an http(s) URL"));
+            }
+        }
+        let trimmed = config.base_url.trim_end_matches('/');
+        let base = trimmed.strip_suffix("/v1.0").unwrap_or(trimmed).to_string();
         let http: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(config.timeout_secs)))
             .http_status_as_error(false)
+            .max_redirects(0)
             .build()
             .into();
-        Ok(Graph { config, secret, http, token: None })
+        Ok(Graph { config, base, secret, http, token: None })
     }
 
-    fn bearer(&mut self) -> Result<Zeroizing<String>, Delivery> {
+    /// A token, and whether it was issued just now.
+    fn bearer(&mut self) -> Result<(Zeroizing<String>, bool), Delivery> {
         if let Some((t, until)) = &self.token
             && Instant::now() < *until
         {
-            return Ok(t.clone());
+            return Ok((t.clone(), false));
         }
         let form = [
             ("grant_type", "client_credentials"),
@@ -150,37 +224,143 @@ impl Graph {
             ("client_secret", self.secret.as_str()),
             ("scope", self.config.scope.as_str()),
         ];
-        let retry = |reason: String| Delivery::Retry { after: None, reason };
-        let mut resp = self
-            .http
-            .post(&self.config.token_url)
-            .send_form(form)
-            .map_err(|e| retry(format!("token request failed: {e}")))?;
+        let url = &self.config.token_url;
+        let mut resp = self.http.post(url).send_form(form).map_err(|e| Delivery::Retry {
+            after: None,
+            reason: format!("token request failed: {e}"),
+        })?;
         let status = resp.status().as_u16();
         let body = resp.body_mut().read_to_string().unwrap_or_default();
-        if status != 200 {
-            return Err(retry(format!("token endpoint answered {status}")));
+        let config = |outcome, detail: String| Delivery::Config { outcome, detail };
+        match status {
+            200 => {}
+            429 | 500..=599 => {
+                return Err(Delivery::Retry {
+                    after: None,
+                    reason: format!("token endpoint answered {status}"),
+                });
+            }
+            300..=399 => {
+                return Err(config(
+                    Outcome::WrongEndpoint,
+                    format!(
+                        "the token endpoint `{url}` redirects ({status}); policyc never follows redirects: set token_url to the final URL"
+                    ),
+                ));
+            }
+            404 => {
+                return Err(config(
+                    Outcome::WrongEndpoint,
+                    format!(
+                        "the token endpoint `{url}` answered 404: check token_url (https://login.microsoftonline.com/TENANT/oauth2/v2.0/token)"
+                    ),
+                ));
+            }
+            _ => {
+                let why = serde_json::from_str::<TokenError>(&body).map_or_else(
+                    |_| format!("answered {status}"),
+                    |e| format!("answered {status} {}: {}", e.error, e.error_description),
+                );
+                return Err(config(
+                    Outcome::TokenRefused,
+                    bounded(&format!(
+                        "the token endpoint refused the app's credentials ({why}); check client_id, the client secret and the tenant in token_url"
+                    )),
+                ));
+            }
         }
-        let answer: TokenAnswer = serde_json::from_str(&body)
-            .map_err(|_| retry("token endpoint answered no token".into()))?;
-        // Renew a minute early (or halfway, for short-lived tokens).
-        let ttl = Duration::from_secs(answer.expires_in.max(1));
+        let answer: TokenAnswer = serde_json::from_str(&body).map_err(|_| {
+            config(
+                Outcome::WrongEndpoint,
+                format!(
+                    "the token endpoint `{url}` answered 200 without a token: is token_url right?"
+                ),
+            )
+        })?;
+        // Renew a minute early (or halfway, for short-lived tokens); a day at most.
+        let ttl = Duration::from_secs(answer.expires_in.clamp(1, 86_400));
         let margin = Duration::from_secs(60).min(ttl / 2);
         self.token = Some((answer.access_token.clone(), Instant::now() + ttl - margin));
-        Ok(answer.access_token)
+        Ok((answer.access_token, true))
+    }
+
+    /// Sends one request with a token; a rejected cached token is renewed once.
+    fn call(&mut self, url: &str, body: Option<&[u8]>) -> Result<Answer, Delivery> {
+        loop {
+            let (token, fresh) = self.bearer()?;
+            let auth = format!("Bearer {}", token.as_str());
+            let sent = match body {
+                Some(b) => self
+                    .http
+                    .patch(url)
+                    .header("Authorization", &auth)
+                    .content_type("application/json")
+                    .send(b),
+                None => self.http.get(url).header("Authorization", &auth).call(),
+            };
+            let mut resp = sent.map_err(|e| Delivery::Retry {
+                after: None,
+                reason: bounded(&format!("network: {e}")),
+            })?;
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get("Retry-After")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(|s| Duration::from_secs_f64(s.min(3600.0)));
+            let text = resp.body_mut().read_to_string().unwrap_or_default();
+            if status == 401 {
+                self.token = None;
+                if !fresh {
+                    continue;
+                }
+                return Err(Delivery::Config {
+                    outcome: Outcome::TokenRefused,
+                    detail: bounded(&format!(
+                        "Graph refused a token just issued (401 {}): check scope (https://graph.microsoft.com/.default) and that token_url names this tenant",
+                        graph_error(&text).map(|e| e.code).unwrap_or_default()
+                    )),
+                });
+            }
+            return Ok(Answer { status, body: text, retry_after });
+        }
+    }
+
+    fn user_url(&self, user: &str) -> String {
+        format!("{}/v1.0/users/{}", self.base, percent_encode(user))
+    }
+
+    /// What the cloud knows of `user` (`$select=id,onPremisesSyncEnabled,…`).
+    pub fn cloud_user(&mut self, user: &str) -> Result<CloudUser, Delivery> {
+        let url = format!(
+            "{}?$select=id,userPrincipalName,onPremisesSyncEnabled,lastPasswordChangeDateTime",
+            self.user_url(user)
+        );
+        let answer = self.call(&url, None)?;
+        match classify(&answer) {
+            Delivery::Done => {}
+            other => return Err(other),
+        }
+        let user: UserAnswer =
+            serde_json::from_str(&answer.body).map_err(|_| Delivery::Config {
+                outcome: Outcome::WrongEndpoint,
+                detail: format!(
+                    "`{url}` answered {} without a Graph user: is base_url right?",
+                    answer.status
+                ),
+            })?;
+        Ok(CloudUser {
+            id: user.id,
+            synced: user.on_premises_sync_enabled == Some(true),
+            last_password_change: user.last_password_change_date_time,
+        })
     }
 
     /// Sets a user's cloud password.
     pub fn set_password(&mut self, user: &str, password: &str) -> Delivery {
-        let token = match self.bearer() {
-            Ok(t) => t,
-            Err(d) => return d,
-        };
-        let url = format!(
-            "{}/v1.0/users/{}",
-            self.config.base_url.trim_end_matches('/'),
-            percent_encode(user)
-        );
+        let url = self.user_url(user);
         let body = Zeroizing::new(
             serde_json::json!({"passwordProfile": {
                 "forceChangePasswordNextSignIn": self.config.force_change_password_next_sign_in,
@@ -188,42 +368,74 @@ impl Graph {
             }})
             .to_string(),
         );
-        let sent = self
-            .http
-            .patch(&url)
-            .header("Authorization", format!("Bearer {}", token.as_str()))
-            .content_type("application/json")
-            .send(body.as_bytes());
-        let mut resp = match sent {
-            Ok(r) => r,
-            Err(e) => return Delivery::Retry { after: None, reason: format!("network: {e}") },
-        };
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("Retry-After")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| Duration::from_secs_f64(s.min(3600.0)));
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        let message =
-            serde_json::from_str::<GraphError>(&text).map(|e| e.error.message).unwrap_or_default();
-        match status {
-            200..=299 => Delivery::Done,
-            401 => {
-                self.token = None;
-                Delivery::Retry { after: None, reason: "token rejected (401); renewing it".into() }
+        match self.call(&url, Some(body.as_bytes())) {
+            Ok(answer) if !password.is_empty() && answer.body.contains(password) => {
+                // Never record an answer that echoes the password.
+                match classify(&Answer { body: String::new(), ..answer }) {
+                    Delivery::Done => Delivery::Done,
+                    _ => Delivery::User {
+                        outcome: Outcome::Failed,
+                        detail: "the cloud refused the change; its answer echoed the password and is not recorded".into(),
+                    },
+                }
             }
-            429 => Delivery::Retry { after: retry_after, reason: "throttled (429)".into() },
-            500..=599 => {
-                Delivery::Retry { after: retry_after, reason: format!("cloud error ({status})") }
-            }
-            400 if message.contains("does not comply with password complexity") => {
-                Delivery::Drift { detail: message }
-            }
-            _ => Delivery::Failed { status, detail: message },
+            Ok(answer) => classify(&answer),
+            Err(d) => d,
         }
+    }
+}
+
+fn graph_error(body: &str) -> Option<GraphErrorBody> {
+    serde_json::from_str::<GraphError>(body).ok().map(|e| e.error)
+}
+
+/// What a Graph answer means for the change.
+fn classify(answer: &Answer) -> Delivery {
+    let status = answer.status;
+    let error = graph_error(&answer.body);
+    let (code, message) =
+        error.as_ref().map_or(("", ""), |e| (e.code.as_str(), e.message.as_str()));
+    let said = bounded(&format!("{status} {code}: {message}"));
+    let config = |outcome, detail: String| Delivery::Config { outcome, detail: bounded(&detail) };
+    match status {
+        200..=299 => Delivery::Done,
+        429 => Delivery::Retry { after: answer.retry_after, reason: "throttled (429)".into() },
+        500..=599 => Delivery::Retry {
+            after: answer.retry_after,
+            reason: bounded(&format!("cloud error ({status} {code})")),
+        },
+        300..=399 => config(
+            Outcome::WrongEndpoint,
+            format!("Graph redirects ({status}); policyc never follows redirects: check base_url"),
+        ),
+        400 if message.contains("does not comply with password complexity") => {
+            Delivery::Drift { detail: bounded(message) }
+        }
+        400 if message.contains("on-premises mastered")
+            || message.contains("originated within an external service") =>
+        {
+            Delivery::User { outcome: Outcome::SyncedByEntraConnect, detail: said }
+        }
+        403 => config(
+            Outcome::PermissionDenied,
+            format!(
+                "Graph refused the app ({said}): grant it User-PasswordProfile.ReadWrite.All and User.Read.All, and the User Administrator role (Privileged Authentication Administrator for administrators' passwords)"
+            ),
+        ),
+        404 if code == "Request_ResourceNotFound" => {
+            Delivery::User { outcome: Outcome::UserNotFound, detail: said }
+        }
+        400 | 404
+            if error.is_none()
+                || message.contains("Resource not found for the segment")
+                || message.contains("Invalid version") =>
+        {
+            config(
+                Outcome::WrongEndpoint,
+                format!("Graph answered {said}: check base_url (https://graph.microsoft.com)"),
+            )
+        }
+        _ => Delivery::User { outcome: Outcome::Failed, detail: said },
     }
 }
 

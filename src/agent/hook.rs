@@ -1,10 +1,18 @@
 //! The directory hook: Samba's `check password script`. The new password arrives on standard
 //! input (UTF-8, no newline), the account in `SAMBA_CPS_*` variables; exit 0 accepts, anything
-//! else refuses. Every decision goes to the audit log; an accepted change is sealed and durably
-//! queued for the cloud before the hook says yes.
+//! else refuses. The attributes the policy (or the user mapping) needs beyond Samba's variables
+//! (`memberOf` with nested groups, `givenName`, `mail`, ...) are looked up in the local directory;
+//! a policy that needs none costs no lookup. Every decision goes to the audit log; an accepted
+//! change is sealed and durably queued for the cloud before the hook says yes, unless its account
+//! maps to no cloud user (`not_synced`).
 
 use super::audit::{AuditLog, Event, now};
+use super::config::AgentConfig;
+use super::directory::DirectoryConfig;
+use super::mapping::UserMapping;
+use super::outcome::Outcome;
 use super::queue::Queue;
+use super::sync::attributes_in_change;
 use crate::ir::Attribute;
 use crate::{Context, Validator};
 use std::path::PathBuf;
@@ -23,8 +31,28 @@ pub struct HookOptions {
     pub key: Option<PathBuf>,
     /// The audit log.
     pub audit_log: PathBuf,
-    /// Accept (unchecked) when the policy cannot be loaded, instead of refusing.
+    /// Accept when the policy cannot be loaded (unchecked) or the directory cannot be read
+    /// (checked without its attributes), instead of refusing.
     pub fail_open: bool,
+    /// Where to look up the attributes the policy needs beyond Samba's variables.
+    pub directory: Option<DirectoryConfig>,
+    /// Who is synced, as which cloud user.
+    pub users: UserMapping,
+}
+
+impl HookOptions {
+    /// The hook's settings from the agent's configuration file (the same file for both).
+    pub fn from_config(config: &AgentConfig, fail_open: bool) -> HookOptions {
+        HookOptions {
+            policy: config.policy.clone(),
+            queue: Some(config.queue.clone()),
+            key: config.key.clone(),
+            audit_log: config.audit_log.clone(),
+            fail_open,
+            directory: config.directory.clone(),
+            users: config.users.clone(),
+        }
+    }
 }
 
 /// The account whose password changes, as Samba describes it.
@@ -83,7 +111,7 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
         source: "hook",
         outcome: j.outcome,
         account: who.account.as_deref(),
-        user: who.user_principal_name.as_deref(),
+        user: j.user.as_deref().or(who.user_principal_name.as_deref()),
         rules: j.rules.iter().map(String::as_str).collect(),
         policy: j.policy,
         change: None,
@@ -99,7 +127,9 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
 /// One decision, before it is recorded. Nothing in it holds the password.
 struct Judgement {
     accept: bool,
-    outcome: &'static str,
+    outcome: Outcome,
+    /// The cloud user the change is queued for.
+    user: Option<String>,
     rules: Vec<String>,
     policy: Option<String>,
     detail: Option<String>,
@@ -108,8 +138,16 @@ struct Judgement {
 }
 
 impl Judgement {
-    fn new(accept: bool, outcome: &'static str, message: Option<String>) -> Judgement {
-        Judgement { accept, outcome, rules: Vec::new(), policy: None, detail: None, message }
+    fn new(accept: bool, outcome: Outcome, message: Option<String>) -> Judgement {
+        Judgement {
+            accept,
+            outcome,
+            user: None,
+            rules: Vec::new(),
+            policy: None,
+            detail: None,
+            message,
+        }
     }
 
     fn detail(mut self, detail: impl Into<String>) -> Judgement {
@@ -121,71 +159,141 @@ impl Judgement {
 fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgement {
     let Some(account) = who.account.as_deref() else {
         let message = "policyc: refused: SAMBA_CPS_ACCOUNT_NAME is not set (not called by Samba?)";
-        return Judgement::new(false, "error", Some(message.into())).detail("no account name");
+        return Judgement::new(false, Outcome::Error, Some(message.into()))
+            .detail("no account name");
     };
     let refused =
         |why: &str| Some(format!("policyc: refused password change for `{account}`: {why}"));
     if password.len() > MAX_STDIN_BYTES {
         let mut j = Judgement::new(
             false,
-            "rejected",
+            Outcome::Rejected,
             refused(&format!("input over {MAX_STDIN_BYTES} bytes")),
         );
         j.rules.push(crate::runtime::INPUT_SIZE_RULE.to_string());
         return j.detail("input too large");
     }
     let Ok(text) = std::str::from_utf8(password) else {
-        return Judgement::new(false, "rejected", refused("the password is not valid UTF-8"))
-            .detail("input is not UTF-8");
+        return Judgement::new(
+            false,
+            Outcome::Rejected,
+            refused("the password is not valid UTF-8"),
+        )
+        .detail("input is not UTF-8");
     };
     let validator = match Validator::from_path(&options.policy) {
         Ok(v) => v,
-        Err(e) if options.fail_open => {
-            let message = format!(
-                "policyc: POLICY UNAVAILABLE ({e}); FAIL-OPEN: accepting unchecked the password change for `{account}`"
-            );
-            let accepted =
-                Judgement::new(true, "accepted_unchecked", Some(message)).detail(e.to_string());
-            return queued(accepted, options, who, text, "unchecked");
-        }
-        Err(e) => {
-            let message = format!(
-                "policyc: POLICY UNAVAILABLE ({e}); FAIL-CLOSED: refusing the password change for `{account}`"
-            );
-            return Judgement::new(false, "rejected_no_policy", Some(message))
-                .detail(e.to_string());
-        }
+        Err(e) => return unavailable(options, who, text, &format!("POLICY UNAVAILABLE ({e})")),
     };
-    let verdict = validator.check(text, &who.context());
-    let mut j = if verdict.is_compliant() {
-        queued(Judgement::new(true, "accepted", None), options, who, text, &validator.digest_hex())
-    } else {
+    let mut ctx = who.context();
+    let mut lookup_failed = None;
+    let wanted = validator
+        .program()
+        .attributes()
+        .union(options.users.attributes())
+        .without(attributes_in_change());
+    if !wanted.is_empty() {
+        let Some(directory) = &options.directory else {
+            let why = format!(
+                "POLICY UNUSABLE: policy {} (or the user mapping) needs {wanted}, which the hook reads from the directory, and no directory is configured (--directory SOCKET, or `directory` in the config)",
+                validator.label()
+            );
+            return unavailable(options, who, text, &why);
+        };
+        match directory.open().lookup(account, wanted) {
+            Ok(Some(found)) => {
+                for a in wanted.iter() {
+                    for v in found.get(a) {
+                        ctx.add(a, v.clone());
+                    }
+                }
+            }
+            // A new account: its password is checked before the account is committed.
+            Ok(None) => {}
+            Err(e) if options.fail_open => lookup_failed = Some(e.to_string()),
+            Err(e) => {
+                let message = format!(
+                    "policyc: DIRECTORY LOOKUP FAILED ({e}); FAIL-CLOSED: refusing the password change for `{account}` (the policy needs {wanted})"
+                );
+                let mut j = Judgement::new(false, Outcome::RejectedLookupFailed, Some(message))
+                    .detail(e.to_string());
+                j.policy = Some(validator.label());
+                return j;
+            }
+        }
+    }
+    let verdict = validator.check(text, &ctx);
+    let mut j = if !verdict.is_compliant() {
         let rules: Vec<String> = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
         let why = format!("the cloud policy would refuse it (rules: {})", rules.join(", "));
-        let mut j = Judgement::new(false, "rejected", refused(&why));
+        let mut j = Judgement::new(false, Outcome::Rejected, refused(&why));
         j.rules = rules;
         j
+    } else if let Some(e) = lookup_failed {
+        let message = format!(
+            "policyc: DIRECTORY LOOKUP FAILED ({e}); FAIL-OPEN: accepting the password change for `{account}` checked without the directory's attributes"
+        );
+        let accepted = Judgement::new(true, Outcome::AcceptedLookupFailed, Some(message)).detail(e);
+        queued(accepted, options, who, text, &ctx, &validator.digest_hex())
+    } else {
+        queued(
+            Judgement::new(true, Outcome::Accepted, None),
+            options,
+            who,
+            text,
+            &ctx,
+            &validator.digest_hex(),
+        )
     };
     j.policy = Some(validator.label());
     j
 }
 
-/// An accepted judgement, once its change is durably queued; a refusal if it cannot be.
+/// No usable policy: refuse (fail closed), or accept unchecked (fail open), loudly either way.
+fn unavailable(options: &HookOptions, who: &SambaAccount, text: &str, why: &str) -> Judgement {
+    let account = who.account.as_deref().unwrap_or("");
+    if options.fail_open {
+        let message = format!(
+            "policyc: {why}; FAIL-OPEN: accepting unchecked the password change for `{account}`"
+        );
+        let accepted = Judgement::new(true, Outcome::AcceptedUnchecked, Some(message)).detail(why);
+        return queued(accepted, options, who, text, &who.context(), "unchecked");
+    }
+    let message =
+        format!("policyc: {why}; FAIL-CLOSED: refusing the password change for `{account}`");
+    Judgement::new(false, Outcome::RejectedNoPolicy, Some(message)).detail(why)
+}
+
+/// An accepted judgement, once its change is durably queued; a refusal if it cannot be. An
+/// account that maps to no cloud user is accepted and recorded `not_synced`, never queued.
 fn queued(
     accepted: Judgement,
     options: &HookOptions,
     who: &SambaAccount,
     password: &str,
+    user: &Context,
     policy: &str,
 ) -> Judgement {
-    match enqueue(options, who, password, policy) {
-        Ok(()) => accepted,
+    let account = who.account.as_deref().unwrap_or("");
+    let cloud_user = match options.users.cloud_user(user) {
+        Ok(u) => u,
+        Err(why) => {
+            let message =
+                format!("policyc: accepted `{account}`; not synced to the cloud: {}", why.0);
+            let mut j = Judgement::new(true, Outcome::NotSynced, Some(message)).detail(why.0);
+            if accepted.outcome != Outcome::Accepted {
+                j.detail = Some(format!("{}; {}", accepted.outcome, j.detail.unwrap_or_default()));
+            }
+            return j;
+        }
+    };
+    match enqueue(options, who, &cloud_user, password, policy) {
+        Ok(()) => Judgement { user: Some(cloud_user), ..accepted },
         Err(q) => {
-            let account = who.account.as_deref().unwrap_or("");
             let message = format!(
                 "policyc: refused password change for `{account}`: cannot queue it for the cloud: {q}"
             );
-            Judgement::new(false, "error", Some(message)).detail(q)
+            Judgement::new(false, Outcome::Error, Some(message)).detail(q)
         }
     }
 }
@@ -193,6 +301,7 @@ fn queued(
 fn enqueue(
     options: &HookOptions,
     who: &SambaAccount,
+    cloud_user: &str,
     password: &str,
     policy: &str,
 ) -> Result<(), String> {
@@ -202,7 +311,7 @@ fn enqueue(
     queue
         .enqueue(
             who.account.as_deref().unwrap_or(""),
-            who.user_principal_name.as_deref(),
+            Some(cloud_user),
             who.full_name.as_deref(),
             password,
             policy,

@@ -4,9 +4,13 @@
 pub mod audit;
 pub mod config;
 pub mod crypto;
+pub mod directory;
 pub mod double;
 pub mod graph;
 pub mod hook;
+pub mod lock;
+pub mod mapping;
+pub mod outcome;
 pub mod queue;
 pub mod state;
 pub mod status;

@@ -54,6 +54,20 @@ pub struct Change {
     pub policy: String,
     nonce: String,
     sealed: String,
+    /// Why it is in `failed/` (absent in `pending/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+/// Why a change could not be delivered, kept with it in `failed/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The outcome (`user_not_found`, `policy_drift`, ...).
+    pub outcome: String,
+    /// What the cloud or the agent said (never a password).
+    pub reason: String,
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
 }
 
 impl Change {
@@ -121,17 +135,14 @@ impl Queue {
             policy: policy.to_string(),
             nonce: String::new(),
             sealed: String::new(),
+            failure: None,
         };
         let (nonce, sealed) = self.key.seal(password.as_bytes(), &change.context())?;
         change.nonce = B64.encode(nonce);
         change.sealed = B64.encode(sealed);
         let bytes = serde_json::to_vec(&change)
             .map_err(|e| QueueError::Damaged { path: self.dir.clone(), message: e.to_string() })?;
-        let tmp = self.dir.join("tmp").join(format!("{}.json", change.id));
-        let dest = self.pending_path(&change.id);
-        write_synced(&tmp, &bytes)?;
-        std::fs::rename(&tmp, &dest).map_err(io(&dest))?;
-        sync_dir(&self.dir.join("pending"))?;
+        place(&self.dir, &bytes, &self.pending_path(&change.id))?;
         Ok(change)
     }
 
@@ -167,14 +178,65 @@ impl Queue {
         }
     }
 
-    /// Moves an undeliverable change to `failed/`, still sealed.
-    pub fn fail(&self, id: &str) -> Result<(), QueueError> {
-        let from = self.pending_path(id);
-        let to = self.dir.join("failed").join(format!("{id}.json"));
-        std::fs::rename(&from, &to).map_err(io(&from))?;
-        sync_dir(&self.dir.join("pending"))?;
-        sync_dir(&self.dir.join("failed"))
+    /// Moves an undeliverable change to `failed/`, still sealed, with why.
+    pub fn fail(&self, change: &Change, failure: Failure) -> Result<(), QueueError> {
+        let record = Change { failure: Some(failure), ..change.clone() };
+        let bytes = serde_json::to_vec(&record)
+            .map_err(|e| QueueError::Damaged { path: self.dir.clone(), message: e.to_string() })?;
+        place(&self.dir, &bytes, &failed_path(&self.dir, &change.id))?;
+        self.remove(&change.id)
     }
+}
+
+/// Writes `bytes` to a temporary file, syncs it, renames it to `dest` and syncs the directory.
+fn place(dir: &Path, bytes: &[u8], dest: &Path) -> Result<(), QueueError> {
+    let name = dest.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let tmp = dir.join("tmp").join(name);
+    write_synced(&tmp, bytes)?;
+    std::fs::rename(&tmp, dest).map_err(io(dest))?;
+    sync_dir(dest.parent().unwrap_or(dir))
+}
+
+fn failed_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join("failed").join(format!("{id}.json"))
+}
+
+/// The changes in `failed/`, oldest first, and the files there that are not readable records
+/// (damaged records moved aside).
+pub fn list_failed(dir: &Path) -> Result<(Vec<Change>, Vec<PathBuf>), QueueError> {
+    let failed = dir.join("failed");
+    let mut changes = Vec::new();
+    let mut unreadable = Vec::new();
+    let entries = match std::fs::read_dir(&failed) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((changes, unreadable)),
+        Err(e) => return Err(io(&failed)(e)),
+    };
+    for entry in entries {
+        let path = entry.map_err(io(&failed))?.path();
+        match std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Change>(&b).ok()) {
+            Some(c) if failed_path(dir, &c.id) == path => changes.push(c),
+            _ => unreadable.push(path),
+        }
+    }
+    changes.sort_by(|a, b| a.id.cmp(&b.id));
+    unreadable.sort();
+    Ok((changes, unreadable))
+}
+
+/// Moves a failed change back to `pending/` for the agent to try again.
+pub fn retry_failed(dir: &Path, change: &Change) -> Result<(), QueueError> {
+    let record = Change { failure: None, ..change.clone() };
+    let bytes = serde_json::to_vec(&record)
+        .map_err(|e| QueueError::Damaged { path: dir.to_path_buf(), message: e.to_string() })?;
+    place(dir, &bytes, &pending_path(dir, &change.id))?;
+    purge_failed(dir, &failed_path(dir, &change.id))
+}
+
+/// Deletes a file from `failed/`.
+pub fn purge_failed(dir: &Path, path: &Path) -> Result<(), QueueError> {
+    std::fs::remove_file(path).map_err(io(path))?;
+    sync_dir(&dir.join("failed"))
 }
 
 fn pending_path(dir: &Path, id: &str) -> PathBuf {
@@ -207,11 +269,6 @@ pub fn list_pending(dir: &Path) -> Result<(Vec<Change>, Vec<QueueError>), QueueE
     }
     changes.sort_by(|a, b| a.id.cmp(&b.id));
     Ok((changes, damaged))
-}
-
-/// How many changes wait in a queue directory's `failed/`.
-pub fn failed_count(dir: &Path) -> usize {
-    std::fs::read_dir(dir.join("failed")).map_or(0, |d| d.count())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -1,13 +1,14 @@
-//! The agent's persistent counters (`QUEUE/state.json`), for `agent status` and monitoring.
+//! The agent's persistent state (`QUEUE/state.json`), for `agent status` and monitoring:
+//! counters, last success and failure, the heartbeat, and the problems in force.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// What the agent has done so far.
+/// What the agent has done so far, and what is wrong now.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentState {
-    /// Changes by outcome (`delivered`, `superseded`, `rejected`, `policy_drift`, `failed`, `retry`).
+    /// Changes by outcome (`delivered`, `superseded`, `refused_by_directory`, ...).
     pub counts: BTreeMap<String, u64>,
     /// Last delivery, in milliseconds since the Unix epoch.
     pub last_success_ms: Option<u64>,
@@ -17,6 +18,61 @@ pub struct AgentState {
     pub last_failure: Option<String>,
     /// The policy in force (`name@digest`).
     pub policy: Option<String>,
+    /// When the running agent last showed it is alive, in milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub heartbeat_ms: Option<u64>,
+    /// Its poll interval: status expects a heartbeat at least every three.
+    #[serde(default)]
+    pub poll_interval_ms: Option<u64>,
+    /// Its process id.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// A configuration error in force (credentials, permissions, URLs): nothing is delivered.
+    #[serde(default)]
+    pub config_error: Option<Problem>,
+    /// A transient error in force (throttling, 5xx, network, directory down).
+    #[serde(default)]
+    pub transient: Option<Problem>,
+}
+
+/// A problem that lasts: what, since when, how often seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// The outcome (`token_refused`, `retry`, ...).
+    pub outcome: String,
+    /// What is wrong (no password).
+    pub detail: String,
+    /// First seen, in milliseconds since the Unix epoch.
+    pub since_ms: u64,
+    /// Times seen.
+    pub count: u64,
+}
+
+impl Problem {
+    /// Records one more sighting of `outcome`/`detail` in `slot`; returns whether it is new
+    /// (another outcome or detail than the one in force), i.e. worth an audit line.
+    pub fn note(slot: &mut Option<Problem>, outcome: &str, detail: &str, now_ms: u64) -> bool {
+        match slot {
+            Some(p) if p.outcome == outcome && p.detail == detail => {
+                p.count += 1;
+                false
+            }
+            Some(p) if p.outcome == outcome => {
+                p.detail = detail.to_string();
+                p.count += 1;
+                true
+            }
+            _ => {
+                *slot = Some(Problem {
+                    outcome: outcome.to_string(),
+                    detail: detail.to_string(),
+                    since_ms: now_ms,
+                    count: 1,
+                });
+                true
+            }
+        }
+    }
 }
 
 impl AgentState {

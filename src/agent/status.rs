@@ -1,8 +1,9 @@
-//! `policyc agent status`: queue depth, age of the oldest pending change, last success and
-//! failure, counts by outcome and the policy in force, with a health verdict for monitoring.
+//! `policyc agent status`: queue depth, age of the oldest pending change, failed changes by
+//! reason, last success and failure, the problems in force, counts by outcome, the policy in
+//! force, and whether an agent is running at all, with a health verdict for monitoring.
 
 use super::config::AgentConfig;
-use super::queue::{failed_count, list_pending};
+use super::queue::{list_failed, list_pending, now_ms};
 use super::state::AgentState;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -10,18 +11,24 @@ use std::collections::BTreeMap;
 /// The agent's health.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
-    /// Changes waiting for the cloud.
+    /// Changes waiting for the cloud (or for the directory's commit).
     pub pending: usize,
     /// Age of the oldest, in seconds.
     pub oldest_pending_secs: Option<u64>,
     /// Changes in `failed/`, waiting for a human.
     pub failed: usize,
+    /// Those changes by reason (outcome), with unreadable records as `damaged`.
+    pub failed_by_reason: BTreeMap<String, u64>,
     /// Last delivery (RFC 3339).
     pub last_success: Option<String>,
     /// Last failure (RFC 3339), and what it was.
     pub last_failure: Option<String>,
     /// What the last failure was.
     pub last_failure_reason: Option<String>,
+    /// The agent's last heartbeat (RFC 3339).
+    pub heartbeat: Option<String>,
+    /// Transient errors in force: what, and for how many seconds.
+    pub transient: Option<String>,
     /// Changes by outcome.
     pub counts: BTreeMap<String, u64>,
     /// The policy the agent last ran.
@@ -40,7 +47,28 @@ fn rfc3339(ms: u64) -> String {
 /// Reads the queue and the state; never opens a sealed record.
 pub fn status(config: &AgentConfig) -> Status {
     let state = AgentState::load(&config.queue.join("state.json"));
+    let now = now_ms();
     let mut problems = Vec::new();
+    let poll = state.poll_interval_ms.unwrap_or(config.poll_interval_ms).max(1000);
+    match state.heartbeat_ms {
+        None => problems.push("no agent has run on this queue (no heartbeat in state.json)".into()),
+        Some(beat) if now.saturating_sub(beat) > 3 * poll => problems.push(format!(
+            "agent not running since {} (no heartbeat for {} s; a running agent beats every {} s)",
+            rfc3339(beat),
+            now.saturating_sub(beat) / 1000,
+            poll / 1000
+        )),
+        Some(_) => {}
+    }
+    if let Some(p) = &state.config_error {
+        problems.push(format!(
+            "configuration error since {} ({} times): {}: {}; changes stay queued until it is fixed",
+            rfc3339(p.since_ms),
+            p.count,
+            p.outcome,
+            p.detail
+        ));
+    }
     let (pending, oldest) = match list_pending(&config.queue) {
         Ok((changes, damaged)) => {
             if !damaged.is_empty() {
@@ -62,22 +90,53 @@ pub fn status(config: &AgentConfig) -> Status {
             config.unhealthy_after_secs
         ));
     }
-    let failed = failed_count(&config.queue);
+    let mut failed_by_reason = BTreeMap::new();
+    let failed = match list_failed(&config.queue) {
+        Ok((changes, unreadable)) => {
+            for c in &changes {
+                let reason = c.failure.as_ref().map_or("failed", |f| f.outcome.as_str());
+                *failed_by_reason.entry(reason.to_string()).or_insert(0) += 1;
+            }
+            if !unreadable.is_empty() {
+                failed_by_reason.insert("damaged".into(), unreadable.len() as u64);
+            }
+            changes.len() + unreadable.len()
+        }
+        Err(e) => {
+            problems.push(format!("cannot read failed/: {e}"));
+            0
+        }
+    };
     if failed > 0 {
+        let reasons: Vec<String> =
+            failed_by_reason.iter().map(|(k, v)| format!("{k} {v}")).collect();
         problems.push(format!(
-            "{failed} changes could not be delivered (see the audit log; records in failed/)"
+            "{failed} changes could not be delivered ({}); see `policyc agent failed list`",
+            reasons.join(", ")
         ));
     }
     if let Err(e) = crate::Validator::from_path(&config.policy) {
         problems.push(format!("the policy does not load: {e}"));
     }
+    let transient = state.transient.as_ref().map(|p| {
+        format!(
+            "{}: {} (for {} s, {} times)",
+            p.outcome,
+            p.detail,
+            now.saturating_sub(p.since_ms) / 1000,
+            p.count
+        )
+    });
     Status {
         pending,
         oldest_pending_secs: oldest,
         failed,
+        failed_by_reason,
         last_success: state.last_success_ms.map(rfc3339),
         last_failure: state.last_failure_ms.map(rfc3339),
         last_failure_reason: state.last_failure,
+        heartbeat: state.heartbeat_ms.map(rfc3339),
+        transient,
         counts: state.counts,
         policy: state.policy,
         healthy: problems.is_empty(),

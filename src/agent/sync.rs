@@ -1,14 +1,21 @@
-//! The sync loop: takes accepted changes from the queue, keeps only each user's newest,
-//! re-validates it against the current policy, pushes it to the cloud, and records every
-//! outcome. A change leaves the queue only after the cloud's 2xx (so a crash costs at most one
-//! repeated PATCH of the same password), or when it is superseded, refused or undeliverable.
+//! The sync loop. For each account with queued changes it asks the directory which password is
+//! the account's current one (its NT hash): only a change the directory committed is delivered;
+//! a change it did not commit within the grace window is dropped as `refused_by_directory` (or
+//! `superseded_in_directory` when the directory has since set a password this queue never saw);
+//! older committed ones are `superseded`. The committed change is re-validated against the
+//! current policy, its cloud user is read (a user Entra Connect syncs is never PATCHed), and it
+//! is pushed. A change leaves the queue only after the cloud's 2xx (so a crash costs at most one
+//! repeated PATCH of the same password), or with a recorded outcome.
 
 use super::audit::{AuditLog, Event, now};
 use super::config::AgentConfig;
-use super::graph::{Delivery, Graph};
-use super::queue::{Change, Queue, QueueError, now_ms};
-use super::state::AgentState;
-use crate::ir::Attribute;
+use super::directory::{Directory, PasswordState, nt_hash};
+use super::graph::{CloudUser, Delivery, Graph};
+use super::lock::QueueLock;
+use super::outcome::Outcome;
+use super::queue::{Change, Failure, Queue, QueueError, now_ms};
+use super::state::{AgentState, Problem};
+use crate::ir::{Attribute, AttributeSet};
 use crate::{Context, Validator};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -20,59 +27,114 @@ use std::time::{Duration, Instant, SystemTime};
 pub struct Tick {
     /// Changes the cloud took.
     pub delivered: usize,
-    /// Changes still pending (waiting for a retry).
+    /// Changes still pending (waiting for a retry, for the directory's commit, or for a
+    /// configuration fix).
     pub waiting: usize,
+    /// What went wrong or was not delivered in this pass, by outcome (no password).
+    pub events: Vec<(Outcome, String)>,
 }
 
-#[derive(Debug, Clone, Copy)]
+impl Tick {
+    /// Whether the pass met an error an operator must act on: a configuration error, or a
+    /// change that now waits in `failed/`.
+    pub fn has_errors(&self) -> bool {
+        self.events.iter().any(|(o, _)| o.is_error())
+    }
+}
+
+/// When a change may be tried again, and what was last recorded for it.
+#[derive(Debug, Clone)]
 struct Backoff {
     attempts: u32,
     next: Instant,
+    last: String,
 }
 
-/// The running agent.
-#[derive(Debug)]
+/// How long a cloud user's `onPremisesSyncEnabled` is trusted.
+const CLOUD_USER_TTL: Duration = Duration::from_secs(900);
+
+/// The attributes the hook passes itself (Samba's `SAMBA_CPS_*`), kept in each queued change.
+pub fn attributes_in_change() -> AttributeSet {
+    [Attribute::SamAccountName, Attribute::UserPrincipalName, Attribute::DisplayName]
+        .into_iter()
+        .collect()
+}
+
+/// The running agent. It holds the queue's lock for its whole life.
 pub struct SyncAgent {
     config: AgentConfig,
     queue: Queue,
     validator: Validator,
     stamp: Option<(SystemTime, u64)>,
     graph: Graph,
+    directory: Box<dyn Directory>,
     audit: AuditLog,
     state: AgentState,
     state_path: PathBuf,
+    saved: Instant,
     backoff: HashMap<String, Backoff>,
+    /// No cloud request before this (a configuration error is in force).
+    config_wait: Option<Instant>,
+    cloud_users: HashMap<String, (CloudUser, Instant)>,
     webhook: ureq::Agent,
+    _lock: QueueLock,
+}
+
+impl std::fmt::Debug for SyncAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncAgent")
+            .field("queue", &self.config.queue)
+            .field("policy", &self.validator.label())
+            .field("graph", &self.graph)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SyncAgent {
-    /// Opens the queue, loads the policy and prepares the cloud client.
+    /// Takes the queue's lock, opens the queue and the directory, loads the policy and prepares
+    /// the cloud client.
     pub fn new(config: AgentConfig) -> Result<SyncAgent, String> {
+        let Some(directory) = &config.directory else {
+            return Err("set `directory` in the configuration: the agent delivers a change only once the directory has committed it (kind: samba, socket: …/private/ldap_priv/ldapi)".into());
+        };
+        let directory = directory.open();
         let queue = Queue::open(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
+        let lock = QueueLock::acquire(&config.queue)?;
         let validator = Validator::from_path(&config.policy).map_err(|e| format!("policy: {e}"))?;
         let graph = Graph::new(config.graph.clone())?;
         let audit = AuditLog::new(&config.audit_log);
         let state_path = config.queue.join("state.json");
         let mut state = AgentState::load(&state_path);
         state.policy = Some(validator.label());
+        state.pid = Some(std::process::id());
+        state.poll_interval_ms = Some(config.poll_interval_ms);
         let stamp = stamp(&config.policy);
         let webhook: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(5)))
             .http_status_as_error(false)
+            .max_redirects(0)
             .build()
             .into();
-        Ok(SyncAgent {
+        let mut agent = SyncAgent {
             config,
             queue,
             validator,
             stamp,
             graph,
+            directory,
             audit,
             state,
             state_path,
+            saved: Instant::now(),
             backoff: HashMap::new(),
+            config_wait: None,
+            cloud_users: HashMap::new(),
             webhook,
-        })
+            _lock: lock,
+        };
+        agent.record(Outcome::AgentStarted, None, Vec::new(), None);
+        agent.beat(true);
+        Ok(agent)
     }
 
     /// The policy in force.
@@ -80,83 +142,143 @@ impl SyncAgent {
         self.validator.label()
     }
 
-    /// Runs until `stop` is set: a pass over the queue, then a pause.
+    /// Runs until `stop` is set (SIGTERM, SIGINT): a pass over the queue, then a pause. A
+    /// stop request ends the pass after the current delivery.
     pub fn run(&mut self, stop: &AtomicBool) {
         let poll = Duration::from_millis(self.config.poll_interval_ms.max(10));
         while !stop.load(Ordering::Relaxed) {
-            self.tick();
+            self.pass(Some(stop));
             let next_retry = self.backoff.values().map(|b| b.next).min();
             let wait =
                 next_retry.map_or(poll, |t| t.saturating_duration_since(Instant::now()).min(poll));
-            std::thread::sleep(wait.max(Duration::from_millis(10)));
+            let until = Instant::now() + wait.max(Duration::from_millis(10));
+            while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(20).min(until - Instant::now()));
+            }
         }
+        self.record(Outcome::AgentStopped, None, Vec::new(), None);
+        self.beat(true);
     }
 
     /// One pass over the queue.
     pub fn tick(&mut self) -> Tick {
+        self.pass(None)
+    }
+
+    fn pass(&mut self, stop: Option<&AtomicBool>) -> Tick {
+        self.beat(false);
         self.reload_policy();
         let mut tick = Tick::default();
         let (changes, damaged) = match self.queue.pending() {
             Ok(p) => p,
             Err(e) => {
-                self.record("error", None, Vec::new(), Some(format!("cannot read the queue: {e}")));
+                let detail = format!("cannot read the queue: {e}");
+                self.record(Outcome::Failed, None, Vec::new(), Some(detail.clone()));
+                tick.events.push((Outcome::Failed, detail));
                 return tick;
             }
         };
         for d in damaged {
+            tick.events.push((Outcome::Damaged, d.to_string()));
             self.quarantine(d);
         }
-        let mut by_user: BTreeMap<Option<String>, Vec<Change>> = BTreeMap::new();
+        // By account, as the directory knows it (sAMAccountName ignores case), oldest first.
+        let mut by_account: BTreeMap<String, Vec<Change>> = BTreeMap::new();
         for c in changes {
-            by_user.entry(c.user.clone()).or_default().push(c);
+            by_account.entry(c.account.to_lowercase()).or_default().push(c);
         }
-        for (user, mut list) in by_user {
-            let Some(newest) = list.pop() else { continue };
-            for older in list {
-                // Never deliver an older change after a newer one: drop it.
-                if self.queue.remove(&older.id).is_ok() {
-                    self.backoff.remove(&older.id);
-                    self.record("superseded", Some(&older), Vec::new(), None);
+        for (_, list) in by_account {
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                tick.waiting += list.len();
+                continue;
+            }
+            self.account(list, &mut tick);
+            self.beat(false);
+        }
+        self.beat(true);
+        tick
+    }
+
+    /// Resolves one account's queued changes against the directory, and delivers the one it
+    /// committed.
+    fn account(&mut self, list: Vec<Change>, tick: &mut Tick) {
+        let Some(account) = list.first().map(|c| c.account.clone()) else { return };
+        let current = match self.directory.password(&account) {
+            Ok(s) => s,
+            Err(e) => {
+                self.transient(Outcome::DirectoryUnavailable, &e.to_string(), None, tick);
+                tick.waiting += list.len();
+                return;
+            }
+        };
+        let mut committed = None;
+        let mut readable = Vec::with_capacity(list.len());
+        for c in list {
+            match self.queue.password(&c) {
+                Ok(p) => {
+                    if current.as_ref().and_then(|s| s.nt_hash) == Some(nt_hash(&p)) {
+                        committed = Some(readable.len());
+                    }
+                    readable.push(c);
+                }
+                Err(e) => self.fail(&c, Outcome::Damaged, format!("cannot decrypt: {e}"), tick),
+            }
+        }
+        let grace_ms = self.config.commit_grace_secs.saturating_mul(1000);
+        let mut deliver = None;
+        for (i, c) in readable.into_iter().enumerate() {
+            match committed {
+                Some(m) if i < m => self.drop_change(&c, Outcome::Superseded, None, tick),
+                Some(m) if i == m => deliver = Some(c),
+                _ if c.age_ms() < grace_ms => tick.waiting += 1,
+                _ => {
+                    let (outcome, detail) =
+                        not_committed(current.as_ref(), &c, committed.is_some());
+                    self.drop_change(&c, outcome, Some(detail), tick);
                 }
             }
-            let Some(user) = user else {
-                self.fail(
-                    &newest,
-                    "failed",
-                    "the account has no userPrincipalName; it cannot be synced".into(),
-                );
-                continue;
-            };
-            if self.backoff.get(&newest.id).is_some_and(|b| b.next > Instant::now()) {
-                tick.waiting += 1;
-                continue;
-            }
-            match self.deliver(&user, &newest) {
+        }
+        if let Some(c) = deliver {
+            match self.deliver(&c, tick) {
                 Some(true) => tick.delivered += 1,
                 Some(false) => tick.waiting += 1,
                 None => {}
             }
         }
-        if let Err(e) = self.state.save(&self.state_path) {
-            eprintln!("policyc agent: cannot save `{}`: {e}", self.state_path.display());
-        }
-        tick
     }
 
-    /// Delivers one change: `Some(true)` delivered, `Some(false)` to retry, `None` finished otherwise.
-    fn deliver(&mut self, user: &str, change: &Change) -> Option<bool> {
+    /// Delivers one committed change: `Some(true)` delivered, `Some(false)` still queued,
+    /// `None` finished otherwise.
+    fn deliver(&mut self, change: &Change, tick: &mut Tick) -> Option<bool> {
+        let now = Instant::now();
+        if self.config_wait.is_some_and(|t| t > now)
+            || self.backoff.get(&change.id).is_some_and(|b| b.next > now)
+        {
+            return Some(false);
+        }
+        let Some(user) = change.user.clone() else {
+            self.drop_change(
+                change,
+                Outcome::NotSynced,
+                Some("the change names no cloud user".into()),
+                tick,
+            );
+            return None;
+        };
         let password = match self.queue.password(change) {
             Ok(p) => p,
             Err(e) => {
-                self.fail(change, "failed", format!("cannot decrypt: {e}"));
+                self.fail(change, Outcome::Damaged, format!("cannot decrypt: {e}"), tick);
                 return None;
             }
         };
-        let mut ctx = Context::new().with(Attribute::SamAccountName, change.account.clone());
-        ctx.set(Attribute::UserPrincipalName, user.to_string());
-        if let Some(d) = &change.display_name {
-            ctx.set(Attribute::DisplayName, d.clone());
-        }
+        let ctx = match self.context(change) {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                self.transient(Outcome::DirectoryUnavailable, &e, Some(change), tick);
+                return Some(false);
+            }
+        };
         let refused: Option<Vec<String>> = {
             let verdict = self.validator.check(&password, &ctx);
             (!verdict.is_compliant())
@@ -164,41 +286,57 @@ impl SyncAgent {
         };
         if let Some(rules) = refused {
             let _ = self.queue.remove(&change.id);
-            self.record(
-                "rejected",
-                Some(change),
-                rules.clone(),
-                Some("the current policy refuses this change; not sent to the cloud".into()),
-            );
-            self.notify("rejected", change, &rules, None);
+            let detail = "the current policy refuses this change; not sent to the cloud";
+            self.record(Outcome::Rejected, Some(change), rules, Some(detail.into()));
+            tick.events.push((Outcome::Rejected, format!("`{}`: {detail}", change.account)));
             return None;
         }
-        match self.graph.set_password(user, &password) {
+        let answer = match self.cloud_user(&user) {
+            Ok(u) if u.synced => {
+                let detail = "Entra Connect syncs this user (onPremisesSyncEnabled): Graph cannot set its password; password hash sync carries it to the cloud";
+                self.drop_change(change, Outcome::SyncedByEntraConnect, Some(detail.into()), tick);
+                return None;
+            }
+            Ok(_) => self.graph.set_password(&user, &password),
+            Err(d) => d,
+        };
+        match answer {
             Delivery::Done => {
                 if let Err(e) = self.queue.remove(&change.id) {
                     eprintln!("policyc agent: delivered but cannot remove {}: {e}", change.id);
                 }
                 self.backoff.remove(&change.id);
                 self.state.last_success_ms = Some(now_ms());
-                self.record("delivered", Some(change), Vec::new(), None);
+                self.state.config_error = None;
+                self.state.transient = None;
+                self.record(Outcome::Delivered, Some(change), Vec::new(), None);
                 Some(true)
             }
             Delivery::Retry { after, reason } => {
-                let b = self
-                    .backoff
-                    .entry(change.id.clone())
-                    .or_insert(Backoff { attempts: 0, next: Instant::now() });
+                let b = self.backoff.entry(change.id.clone()).or_insert(Backoff {
+                    attempts: 0,
+                    next: Instant::now(),
+                    last: String::new(),
+                });
                 b.attempts += 1;
-                let wait = after.unwrap_or_else(|| backoff_delay(&self.config.retry, b.attempts));
+                let wait = after
+                    .unwrap_or_else(|| backoff_delay(&self.config.retry, b.attempts))
+                    .max(Duration::from_millis(self.config.retry.initial_ms.min(1000)));
                 b.next = Instant::now() + wait;
-                self.state.last_failure_ms = Some(now_ms());
-                self.state.last_failure = Some(reason.clone());
-                self.record(
-                    "retry",
-                    Some(change),
-                    Vec::new(),
-                    Some(format!("{reason}; next attempt in {wait:.1?}")),
-                );
+                self.transient(Outcome::Retry, &reason, Some(change), tick);
+                Some(false)
+            }
+            Delivery::Config { outcome, detail } => {
+                self.config_wait =
+                    Some(Instant::now() + Duration::from_millis(self.config.retry.max_ms));
+                if Problem::note(&mut self.state.config_error, outcome.as_str(), &detail, now_ms())
+                {
+                    eprintln!(
+                        "policyc agent: CONFIGURATION ERROR ({outcome}): {detail}; changes stay queued until it is fixed"
+                    );
+                    self.record(outcome, Some(change), Vec::new(), Some(detail.clone()));
+                }
+                tick.events.push((outcome, detail));
                 Some(false)
             }
             Delivery::Drift { detail } => {
@@ -207,30 +345,117 @@ impl SyncAgent {
                     "policyc agent: POLICY DRIFT: the cloud refused a password that policy {policy} accepted (account `{}`): {detail}",
                     change.account
                 );
-                self.notify("policy_drift", change, &[], Some(&detail));
-                self.fail(
-                    change,
-                    "policy_drift",
-                    format!("cloud refused a password policy {policy} accepted: {detail}"),
-                );
+                let text = format!("cloud refused a password policy {policy} accepted: {detail}");
+                self.fail(change, Outcome::PolicyDrift, text, tick);
                 None
             }
-            Delivery::Failed { status, detail } => {
-                let text = format!("cloud answered {status}: {detail}");
-                self.notify("failed", change, &[], Some(&text));
-                self.fail(change, "failed", text);
+            Delivery::User { outcome: Outcome::SyncedByEntraConnect, detail } => {
+                self.cloud_users.remove(&user.to_lowercase());
+                self.drop_change(change, Outcome::SyncedByEntraConnect, Some(detail), tick);
+                None
+            }
+            Delivery::User { outcome, detail } => {
+                self.fail(change, outcome, detail, tick);
                 None
             }
         }
     }
 
-    fn fail(&mut self, change: &Change, outcome: &str, detail: String) {
-        if let Err(e) = self.queue.fail(&change.id) {
+    /// The user as the policy sees it: what the change carries, plus what the directory holds
+    /// of the attributes the policy needs.
+    fn context(&mut self, change: &Change) -> Result<Context, String> {
+        let mut ctx = Context::new().with(Attribute::SamAccountName, change.account.clone());
+        if let Some(u) = &change.user {
+            ctx.set(Attribute::UserPrincipalName, u.clone());
+        }
+        if let Some(d) = &change.display_name {
+            ctx.set(Attribute::DisplayName, d.clone());
+        }
+        let wanted = self.validator.program().attributes().without(attributes_in_change());
+        if wanted.is_empty() {
+            return Ok(ctx);
+        }
+        if let Some(found) =
+            self.directory.lookup(&change.account, wanted).map_err(|e| e.to_string())?
+        {
+            for a in wanted.iter() {
+                for v in found.get(a) {
+                    ctx.add(a, v.clone());
+                }
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// The cloud's view of `user`, cached.
+    fn cloud_user(&mut self, user: &str) -> Result<CloudUser, Delivery> {
+        let key = user.to_lowercase();
+        if let Some((u, at)) = self.cloud_users.get(&key)
+            && at.elapsed() < CLOUD_USER_TTL
+        {
+            return Ok(u.clone());
+        }
+        let u = self.graph.cloud_user(user)?;
+        self.cloud_users.insert(key, (u.clone(), Instant::now()));
+        Ok(u)
+    }
+
+    /// A transient problem: recorded once per change of reason, with how long it has lasted.
+    fn transient(
+        &mut self,
+        outcome: Outcome,
+        reason: &str,
+        change: Option<&Change>,
+        tick: &mut Tick,
+    ) {
+        self.state.last_failure_ms = Some(now_ms());
+        self.state.last_failure = Some(reason.to_string());
+        let new = Problem::note(&mut self.state.transient, outcome.as_str(), reason, now_ms());
+        let key = change.map_or_else(|| format!("-{outcome}"), |c| c.id.clone());
+        let b = self.backoff.entry(key).or_insert(Backoff {
+            attempts: 0,
+            next: Instant::now(),
+            last: String::new(),
+        });
+        if new || b.last != reason {
+            b.last = reason.to_string();
+            self.record(outcome, change, Vec::new(), Some(reason.to_string()));
+        } else {
+            self.state.count(outcome.as_str());
+        }
+        tick.events.push((outcome, reason.to_string()));
+    }
+
+    /// Removes a change that will not be delivered, with its outcome.
+    fn drop_change(
+        &mut self,
+        c: &Change,
+        outcome: Outcome,
+        detail: Option<String>,
+        tick: &mut Tick,
+    ) {
+        if let Err(e) = self.queue.remove(&c.id) {
+            eprintln!("policyc agent: cannot remove {}: {e}", c.id);
+        }
+        self.backoff.remove(&c.id);
+        if outcome != Outcome::Superseded {
+            let what = detail.clone().unwrap_or_default();
+            tick.events.push((outcome, format!("`{}`: {what}", c.account)));
+        }
+        self.record(outcome, Some(c), Vec::new(), detail);
+    }
+
+    /// Moves a change the cloud will never take to `failed/`, with why.
+    fn fail(&mut self, change: &Change, outcome: Outcome, detail: String, tick: &mut Tick) {
+        let failure =
+            Failure { outcome: outcome.to_string(), reason: detail.clone(), at_ms: now_ms() };
+        if let Err(e) = self.queue.fail(change, failure) {
             eprintln!("policyc agent: cannot move {} to failed/: {e}", change.id);
         }
         self.backoff.remove(&change.id);
         self.state.last_failure_ms = Some(now_ms());
         self.state.last_failure = Some(detail.clone());
+        tick.events.push((outcome, format!("`{}`: {detail}", change.account)));
         self.record(outcome, Some(change), Vec::new(), Some(detail));
     }
 
@@ -242,17 +467,18 @@ impl SyncAgent {
             let _ = std::fs::rename(path, self.queue.dir().join("failed").join(name));
         }
         eprintln!("policyc agent: {e}");
-        self.record("damaged", None, Vec::new(), Some(e.to_string()));
+        self.record(Outcome::Damaged, None, Vec::new(), Some(e.to_string()));
     }
 
+    /// Writes the audit line, counts the outcome, and tells the webhook when it should hear.
     fn record(
         &mut self,
-        outcome: &str,
+        outcome: Outcome,
         change: Option<&Change>,
         rules: Vec<String>,
         detail: Option<String>,
     ) {
-        self.state.count(outcome);
+        self.state.count(outcome.as_str());
         let event = Event {
             time: now(),
             source: "agent",
@@ -262,7 +488,7 @@ impl SyncAgent {
             rules: rules.iter().map(String::as_str).collect(),
             policy: Some(self.policy()),
             change: change.map(|c| c.id.as_str()),
-            detail,
+            detail: detail.clone(),
         };
         if let Err(e) = self.audit.write(&event) {
             eprintln!(
@@ -270,19 +496,42 @@ impl SyncAgent {
                 self.audit.path().display()
             );
         }
+        if outcome.notifies() {
+            self.notify(outcome, change, &rules, detail.as_deref());
+        }
     }
 
-    /// Posts a rejection or alarm to the webhook, if configured. Never includes the password.
-    fn notify(&self, event: &str, change: &Change, rules: &[String], detail: Option<&str>) {
+    /// Posts an outcome to the webhook, if configured. Never includes the password.
+    fn notify(
+        &self,
+        outcome: Outcome,
+        change: Option<&Change>,
+        rules: &[String],
+        detail: Option<&str>,
+    ) {
         let Some(url) = &self.config.webhook else { return };
         let body = serde_json::json!({
-            "event": event, "time": now(), "account": change.account, "user": change.user,
+            "event": outcome.as_str(), "time": now(),
+            "account": change.map(|c| c.account.as_str()), "user": change.and_then(|c| c.user.as_deref()),
             "rules": rules, "detail": detail, "policy": self.policy(),
         });
         if let Err(e) =
             self.webhook.post(url).content_type("application/json").send(body.to_string())
         {
             eprintln!("policyc agent: webhook `{url}` failed: {e}");
+        }
+    }
+
+    /// Shows the agent is alive: the heartbeat in `state.json`, written at least once a
+    /// second while the agent works (and always when `force`).
+    fn beat(&mut self, force: bool) {
+        self.state.heartbeat_ms = Some(now_ms());
+        if !force && self.saved.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.saved = Instant::now();
+        if let Err(e) = self.state.save(&self.state_path) {
+            eprintln!("policyc agent: cannot save `{}`: {e}", self.state_path.display());
         }
     }
 
@@ -297,13 +546,32 @@ impl SyncAgent {
             Ok(v) => {
                 self.validator = v;
                 self.state.policy = Some(self.policy());
-                self.record("policy_loaded", None, Vec::new(), None);
+                self.record(Outcome::PolicyLoaded, None, Vec::new(), None);
             }
             Err(e) => {
                 eprintln!("policyc agent: new policy refused, keeping {}: {e}", self.policy());
-                self.record("policy_reload_failed", None, Vec::new(), Some(e.to_string()));
+                self.record(Outcome::PolicyReloadFailed, None, Vec::new(), Some(e.to_string()));
             }
         }
+    }
+}
+
+/// Why the directory does not hold a change past the grace window.
+fn not_committed(
+    current: Option<&PasswordState>,
+    change: &Change,
+    newer_than_committed: bool,
+) -> (Outcome, String) {
+    match current {
+        None => (Outcome::RefusedByDirectory, "the account is not in the directory".into()),
+        Some(s) if !newer_than_committed && s.last_set_ms > change.created_ms => (
+            Outcome::SupersededInDirectory,
+            "the directory has since set a password this queue never saw; not sent".into(),
+        ),
+        Some(_) => (
+            Outcome::RefusedByDirectory,
+            "the directory did not commit this password (history, minimum age or another restriction); not sent".into(),
+        ),
     }
 }
 

@@ -12,6 +12,7 @@ use super::alphabet::{Alphabet, RangeSet, member};
 use super::tracker::Tracker;
 use crate::Context;
 use crate::ir::{Bounds, ClassId, Condition, Predicate, Program, Rule, Severity};
+use crate::runtime::fold::Folding;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 use std::cell::RefCell;
@@ -263,9 +264,10 @@ impl<'p> Space<'p> {
         };
         let applies = rule.conditions.iter().all(|c| match c {
             Condition::Length(b) => b.contains(s.len),
-            Condition::Has { attribute, value } => {
-                ctx.get(*attribute).iter().any(|v| v.to_lowercase() == value.to_lowercase())
-            }
+            Condition::Has { attribute, value } => self
+                .programs
+                .get(p)
+                .is_some_and(|prog| ctx.has(Folding::new(&prog.case_folds), *attribute, value)),
         });
         if !applies {
             return true;

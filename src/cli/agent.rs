@@ -1,10 +1,12 @@
-//! `policyc agent run|status`.
+//! `policyc agent run|status|failed`.
 
 use super::{EXIT_NONCOMPLIANT, EXIT_OK};
 use crate::agent::config::AgentConfig;
+use crate::agent::queue::{Change, list_failed, now_ms, purge_failed, retry_failed};
 use crate::agent::status::status;
 use crate::agent::sync::SyncAgent;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 /// The sync agent: delivers accepted password changes to the cloud.
@@ -18,12 +20,15 @@ pub(crate) struct Args {
 enum Command {
     Run(RunArgs),
     Status(StatusArgs),
+    Failed(FailedArgs),
 }
 
-/// Run the agent: take queued changes, re-validate, push to Microsoft Graph, record outcomes.
+/// Run the agent: take the changes the directory committed, re-validate, push to Microsoft
+/// Graph, record outcomes. One agent per queue (a second one refuses to start); SIGTERM or
+/// SIGINT stops it after the current delivery.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  policyc agent run --config /etc/policyc/agent.yaml\n\nagent.yaml:\n  policy: /etc/policyc/office365.policyc\n  queue: /var/lib/policyc/queue\n  audit_log: /var/log/policyc/audit.jsonl\n  graph:\n    base_url: https://graph.microsoft.com\n    token_url: https://login.microsoftonline.com/TENANT/oauth2/v2.0/token\n    client_id: 00000000-0000-0000-0000-000000000000\n    client_secret_file: /etc/policyc/client-secret"
+    after_help = "Example:\n  policyc agent run --config /etc/policyc/agent.yaml\n\nagent.yaml:\n  policy: /etc/policyc/office365.policyc\n  queue: /var/lib/policyc/queue\n  audit_log: /var/log/policyc/audit.jsonl\n  directory: { kind: samba, socket: /var/lib/samba/private/ldap_priv/ldapi }\n  graph:\n    base_url: https://graph.microsoft.com\n    token_url: https://login.microsoftonline.com/TENANT/oauth2/v2.0/token\n    client_id: 00000000-0000-0000-0000-000000000000\n    client_secret_file: /etc/policyc/client-secret\n\nWith --once, the exit code is 1 when the pass met a configuration error or moved a change to failed/."
 )]
 struct RunArgs {
     /// The configuration (YAML).
@@ -34,7 +39,8 @@ struct RunArgs {
     once: bool,
 }
 
-/// Queue depth, oldest pending change, last success and failure, counts; exit 1 when unhealthy.
+/// Queue depth, oldest pending change, failed changes, heartbeat, problems, counts; exit 1
+/// when unhealthy.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Example:\n  policyc agent status --config /etc/policyc/agent.yaml || alert"
@@ -48,29 +54,88 @@ struct StatusArgs {
     json: bool,
 }
 
+/// The changes the cloud will not take (in failed/): list them, send them again, or delete
+/// them. Never shows a password.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  policyc agent failed list --config /etc/policyc/agent.yaml\n  policyc agent failed retry --config /etc/policyc/agent.yaml --account jdoe\n  policyc agent failed purge --config /etc/policyc/agent.yaml --all"
+)]
+struct FailedArgs {
+    #[command(subcommand)]
+    action: FailedAction,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum FailedAction {
+    /// List failed changes: id, account, cloud user, reason, age.
+    List {
+        /// The configuration (YAML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Output as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move failed changes back to the queue (after fixing their cause).
+    Retry(Selection),
+    /// Delete failed changes (their sealed passwords with them).
+    Purge(Selection),
+}
+
+/// Which failed changes.
+#[derive(Debug, clap::Args)]
+struct Selection {
+    /// The configuration (YAML).
+    #[arg(long)]
+    config: PathBuf,
+    /// One change, by id.
+    #[arg(long, required_unless_present_any = ["account", "all"])]
+    id: Option<String>,
+    /// Every failed change of this account (sAMAccountName).
+    #[arg(long, conflicts_with = "id")]
+    account: Option<String>,
+    /// Every failed change.
+    #[arg(long, conflicts_with_all = ["id", "account"])]
+    all: bool,
+}
+
 pub(crate) fn run(args: Args) -> Result<u8, String> {
     match args.command {
         Command::Run(a) => run_agent(a),
         Command::Status(a) => show_status(a),
+        Command::Failed(a) => failed(a.action),
     }
 }
 
+fn load(path: &std::path::Path) -> Result<AgentConfig, String> {
+    AgentConfig::load(path).map_err(|e| format!("error: {e}"))
+}
+
 fn run_agent(a: RunArgs) -> Result<u8, String> {
-    let config = AgentConfig::load(&a.config).map_err(|e| format!("error: {e}"))?;
+    let config = load(&a.config)?;
     let mut agent =
         SyncAgent::new(config).map_err(|e| format!("error: cannot start the agent: {e}"))?;
     eprintln!("policyc agent: running with policy {}", agent.policy());
     if a.once {
         let t = agent.tick();
+        for (outcome, detail) in &t.events {
+            eprintln!("policyc agent: {outcome}: {detail}");
+        }
         eprintln!("policyc agent: delivered {}, waiting {}", t.delivered, t.waiting);
-        return Ok(EXIT_OK);
+        return Ok(if t.has_errors() { EXIT_NONCOMPLIANT } else { EXIT_OK });
     }
-    agent.run(&AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .map_err(|e| format!("error: cannot handle signal {signal}: {e}"))?;
+    }
+    agent.run(&stop);
+    eprintln!("policyc agent: stopped");
     Ok(EXIT_OK)
 }
 
 fn show_status(a: StatusArgs) -> Result<u8, String> {
-    let config = AgentConfig::load(&a.config).map_err(|e| format!("error: {e}"))?;
+    let config = load(&a.config)?;
     let s = status(&config);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
@@ -80,12 +145,22 @@ fn show_status(a: StatusArgs) -> Result<u8, String> {
             println!("  problem: {p}");
         }
         println!("policy: {}", s.policy.as_deref().unwrap_or("(agent has not run)"));
+        println!("heartbeat: {}", s.heartbeat.as_deref().unwrap_or("never"));
         println!(
             "pending: {} (oldest {})",
             s.pending,
             s.oldest_pending_secs.map_or("-".into(), |a| format!("{a} s"))
         );
-        println!("failed: {}", s.failed);
+        let reasons: Vec<String> =
+            s.failed_by_reason.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!(
+            "failed: {}{}",
+            s.failed,
+            if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) }
+        );
+        if let Some(t) = &s.transient {
+            println!("transient errors: {t}");
+        }
         println!("last success: {}", s.last_success.as_deref().unwrap_or("never"));
         println!(
             "last failure: {}{}",
@@ -96,4 +171,115 @@ fn show_status(a: StatusArgs) -> Result<u8, String> {
         println!("counts: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
     }
     Ok(if s.healthy { EXIT_OK } else { EXIT_NONCOMPLIANT })
+}
+
+fn failed(action: FailedAction) -> Result<u8, String> {
+    match action {
+        FailedAction::List { config, json } => {
+            let config = load(&config)?;
+            let (changes, unreadable) =
+                list_failed(&config.queue).map_err(|e| format!("error: {e}"))?;
+            if !json && changes.is_empty() && unreadable.is_empty() {
+                println!("no failed changes");
+            }
+            for c in &changes {
+                let (outcome, reason, age) = c.failure.as_ref().map_or(("failed", "", 0), |f| {
+                    (f.outcome.as_str(), f.reason.as_str(), now_ms().saturating_sub(f.at_ms) / 1000)
+                });
+                if json {
+                    let line = serde_json::json!({"id": c.id, "account": c.account, "user": c.user,
+                        "outcome": outcome, "reason": reason, "age_secs": age});
+                    println!("{line}");
+                } else {
+                    println!(
+                        "{}  {}  {}  {outcome}  {}  ({reason})",
+                        c.id,
+                        c.account,
+                        c.user.as_deref().unwrap_or("-"),
+                        humantime::format_duration(std::time::Duration::from_secs(age)),
+                    );
+                }
+            }
+            for p in &unreadable {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"file": p.display().to_string(), "outcome": "damaged"})
+                    );
+                } else {
+                    println!("{}  damaged record (unreadable; purge it with --all)", p.display());
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        FailedAction::Retry(sel) => {
+            let config = load(&sel.config)?;
+            let (changes, _) = list_failed(&config.queue).map_err(|e| format!("error: {e}"))?;
+            let chosen = select(&changes, &sel)?;
+            for c in &chosen {
+                retry_failed(&config.queue, c).map_err(|e| format!("error: {e}"))?;
+                println!("queued again: {} ({})", c.id, c.account);
+            }
+            record(&config, crate::agent::outcome::Outcome::Retried, &chosen);
+            Ok(EXIT_OK)
+        }
+        FailedAction::Purge(sel) => {
+            let config = load(&sel.config)?;
+            let (changes, unreadable) =
+                list_failed(&config.queue).map_err(|e| format!("error: {e}"))?;
+            let chosen = select(&changes, &sel)?;
+            let dir = config.queue.join("failed");
+            for c in &chosen {
+                purge_failed(&config.queue, &dir.join(format!("{}.json", c.id)))
+                    .map_err(|e| format!("error: {e}"))?;
+                println!("purged: {} ({})", c.id, c.account);
+            }
+            if sel.all {
+                for p in &unreadable {
+                    purge_failed(&config.queue, p).map_err(|e| format!("error: {e}"))?;
+                    println!("purged: {}", p.display());
+                }
+            }
+            record(&config, crate::agent::outcome::Outcome::Purged, &chosen);
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// The failed changes a selection names; naming none that exists is an error.
+fn select(changes: &[Change], sel: &Selection) -> Result<Vec<Change>, String> {
+    let chosen: Vec<Change> = changes
+        .iter()
+        .filter(|c| {
+            sel.all
+                || sel.id.as_deref() == Some(c.id.as_str())
+                || sel.account.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&c.account))
+        })
+        .cloned()
+        .collect();
+    if chosen.is_empty() && !sel.all {
+        return Err("error: no failed change matches (see `policyc agent failed list`)".into());
+    }
+    Ok(chosen)
+}
+
+/// One audit line per change an operator acted on.
+fn record(config: &AgentConfig, outcome: crate::agent::outcome::Outcome, changes: &[Change]) {
+    let audit = crate::agent::audit::AuditLog::new(&config.audit_log);
+    for c in changes {
+        let event = crate::agent::audit::Event {
+            time: crate::agent::audit::now(),
+            source: "operator",
+            outcome,
+            account: Some(&c.account),
+            user: c.user.as_deref(),
+            rules: Vec::new(),
+            policy: None,
+            change: Some(&c.id),
+            detail: c.failure.as_ref().map(|f| format!("was {}: {}", f.outcome, f.reason)),
+        };
+        if let Err(e) = audit.write(&event) {
+            eprintln!("policyc: cannot write the audit log `{}`: {e}", audit.path().display());
+        }
+    }
 }

@@ -1,14 +1,14 @@
 //! `policyc cloud-double`: a local Graph-compatible server to try the agent without a tenant.
 
 use super::EXIT_ERROR;
-use crate::agent::double::{CloudDouble, Credentials, Faults};
+use crate::agent::double::{CloudAccount, CloudDouble, Credentials, Faults};
 use std::time::Duration;
 
 /// Run a Microsoft Graph-compatible cloud double on 127.0.0.1 (tokens, user passwords, the
 /// Entra cloud policy, injected faults), until interrupted.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  policyc cloud-double --listen 127.0.0.1:8765 --client-id demo --client-secret demo\n  # agent.yaml: base_url http://127.0.0.1:8765, token_url http://127.0.0.1:8765/token"
+    after_help = "Example:\n  policyc cloud-double --listen 127.0.0.1:8765 --client-id demo --client-secret demo --user jdoe@contoso.com\n  # agent.yaml: base_url http://127.0.0.1:8765, token_url http://127.0.0.1:8765/token"
 )]
 pub(crate) struct Args {
     /// Address to listen on (loopback only).
@@ -38,6 +38,15 @@ pub(crate) struct Args {
     /// Delay before every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
+    /// A cloud-managed user (repeatable); other users get 404, as in Graph.
+    #[arg(long = "user", value_name = "UPN")]
+    users: Vec<String>,
+    /// A user Entra Connect syncs (repeatable): Graph refuses to set its password.
+    #[arg(long = "synced-user", value_name = "UPN")]
+    synced_users: Vec<String>,
+    /// Create unknown users on their first password change instead of answering 404.
+    #[arg(long)]
+    any_user: bool,
 }
 
 pub(crate) fn run(a: Args) -> u8 {
@@ -67,6 +76,11 @@ pub(crate) fn run(a: Args) -> u8 {
         drop: a.drop,
         delay: Duration::from_millis(a.delay_ms),
     });
+    double.add_users(a.users.iter().map(String::as_str));
+    for upn in &a.synced_users {
+        double.add_user(upn, CloudAccount { synced: true, ..CloudAccount::default() });
+    }
+    double.accept_any_user(a.any_user);
     println!("{}", double.url());
     eprintln!("cloud double listening on {} (Graph at /v1.0, tokens at /token)", double.url());
     loop {

@@ -1,5 +1,7 @@
 //! `policyc hook samba`: Samba's `check password script`.
 
+use crate::agent::config::AgentConfig;
+use crate::agent::directory::DirectoryConfig;
 use crate::agent::hook::{HookOptions, MAX_STDIN_BYTES, SambaAccount, samba};
 use std::io::Read;
 use std::path::PathBuf;
@@ -24,12 +26,16 @@ enum Kind {
 /// sealed and queued for the cloud before the hook says yes.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example (smb.conf, [global]):\n  check password script = /usr/local/bin/policyc hook samba --policy /etc/policyc/office365.policyc --queue /var/lib/policyc/queue --audit-log /var/log/policyc/audit.jsonl"
+    after_help = "Example (smb.conf, [global]), sharing the agent's configuration (policy, queue, audit log, directory, user mapping):\n  check password script = /usr/local/bin/policyc hook samba --config /etc/policyc/agent.yaml\n\nOr with flags:\n  check password script = /usr/local/bin/policyc hook samba --policy /etc/policyc/office365.policyc --queue /var/lib/policyc/queue --audit-log /var/log/policyc/audit.jsonl --directory /var/lib/samba/private/ldap_priv/ldapi"
 )]
 struct SambaArgs {
+    /// The agent's configuration (YAML): policy, queue, key, audit log, directory and user
+    /// mapping come from it. Instead of --policy, --queue, --key, --audit-log, --directory.
+    #[arg(long, conflicts_with_all = ["policy", "queue", "key", "audit_log", "directory"])]
+    config: Option<PathBuf>,
     /// The compiled policy (artifact).
-    #[arg(long)]
-    policy: PathBuf,
+    #[arg(long, required_unless_present = "config")]
+    policy: Option<PathBuf>,
     /// The queue directory the agent reads; without it, nothing is queued.
     #[arg(long)]
     queue: Option<PathBuf>,
@@ -37,21 +43,27 @@ struct SambaArgs {
     #[arg(long)]
     key: Option<PathBuf>,
     /// The audit log (JSON lines).
+    #[arg(long, required_unless_present = "config")]
+    audit_log: Option<PathBuf>,
+    /// Samba's privileged ldapi socket, for the attributes the policy needs beyond Samba's
+    /// variables (memberOf, givenName, sn, mail). A policy that needs them refuses every
+    /// change without it.
     #[arg(long)]
-    audit_log: PathBuf,
-    /// When the policy cannot be loaded, accept (unchecked) instead of refusing.
+    directory: Option<PathBuf>,
+    /// When the policy cannot be loaded, accept (unchecked) instead of refusing; when the
+    /// directory cannot be read, check without its attributes instead of refusing.
     #[arg(long)]
     fail_open: bool,
 }
 
 pub(crate) fn run(args: Args) -> u8 {
     let Kind::Samba(a) = args.kind;
-    let options = HookOptions {
-        policy: a.policy,
-        queue: a.queue,
-        key: a.key,
-        audit_log: a.audit_log,
-        fail_open: a.fail_open,
+    let options = match options(a) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("policyc: refused: {e}");
+            return 1;
+        }
     };
     let mut input = Zeroizing::new(Vec::new());
     if let Err(e) = std::io::stdin().lock().take(MAX_STDIN_BYTES as u64 + 1).read_to_end(&mut input)
@@ -64,4 +76,22 @@ pub(crate) fn run(args: Args) -> u8 {
         eprintln!("{m}");
     }
     u8::from(!decision.accept)
+}
+
+fn options(a: SambaArgs) -> Result<HookOptions, String> {
+    if let Some(path) = &a.config {
+        return AgentConfig::load(path).map(|c| HookOptions::from_config(&c, a.fail_open));
+    }
+    let (Some(policy), Some(audit_log)) = (a.policy, a.audit_log) else {
+        return Err("give --config, or --policy and --audit-log".into());
+    };
+    Ok(HookOptions {
+        policy,
+        queue: a.queue,
+        key: a.key,
+        audit_log,
+        fail_open: a.fail_open,
+        directory: a.directory.map(DirectoryConfig::samba),
+        users: Default::default(),
+    })
 }

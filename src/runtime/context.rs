@@ -1,5 +1,6 @@
 //! The user a password is checked for: directory attributes by LDAP name.
 
+use super::fold::Folding;
 use crate::ir::{Attribute, UnknownAttribute};
 
 /// The user's attributes, as the directory knows them. Values are not secrets, but they are
@@ -63,6 +64,16 @@ impl Context {
     /// The tenant name, if known.
     pub fn tenant(&self) -> Option<&str> {
         self.tenant.as_deref()
+    }
+
+    /// Whether one of the user's values of `attribute` equals `value`, ignoring case; group
+    /// DNs (`memberOf`) compare as distinguished names ([`dn::eq`](super::dn::eq)).
+    pub fn has(&self, folding: Folding<'_>, attribute: Attribute, value: &str) -> bool {
+        let mut values = self.get(attribute).iter();
+        match attribute {
+            Attribute::MemberOf => values.any(|v| super::dn::eq(folding, v, value)),
+            _ => values.any(|v| folding.eq(v, value)),
+        }
     }
 
     /// The values of an attribute (empty when unset).

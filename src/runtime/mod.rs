@@ -2,6 +2,7 @@
 //! [`Verdict`]. Nothing here depends on the compiler.
 
 mod context;
+pub mod dn;
 pub mod entra;
 mod explain;
 mod fast;

@@ -277,9 +277,7 @@ impl Validator {
     fn applies(&self, rule: &Rule, scan: &Scan, ctx: &Context) -> bool {
         rule.conditions.iter().all(|c| match c {
             Condition::Length(b) => b.contains(scan.chars),
-            Condition::Has { attribute, value } => {
-                ctx.get(*attribute).iter().any(|v| self.folding().eq(v, value))
-            }
+            Condition::Has { attribute, value } => ctx.has(self.folding(), *attribute, value),
         })
     }
 

@@ -3,7 +3,9 @@
 #![allow(dead_code, reason = "each test binary uses a subset of these helpers")]
 #![allow(clippy::unwrap_used, reason = "test setup fails loudly")]
 
+use policyc::agent::directory::DirectoryDouble;
 use policyc::agent::double::{CloudDouble, Credentials};
+use policyc::agent::queue::{Change, Queue};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,16 +23,30 @@ pub fn cloud() -> CloudDouble {
     CloudDouble::start("127.0.0.1:0", creds).unwrap()
 }
 
-/// An agent configuration: queue and audit log under `dir`, the given policy, this cloud;
-/// `extra` adds YAML lines (retry, poll interval...).
+/// An agent configuration: queue, audit log and directory double under `dir`, the given
+/// policy, this cloud; `extra` adds YAML lines (retry, poll interval...).
 pub fn agent_yaml(dir: &Path, policy: &Path, cloud: &CloudDouble, extra: &str) -> String {
     format!(
-        "policy: {policy}\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\n{extra}\ngraph:\n  base_url: {u}\n  \
+        "policy: {policy}\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\n\
+         directory: {{kind: file, path: {d}/directory.json}}\n{extra}\ngraph:\n  base_url: {u}\n  \
          token_url: {u}/token\n  client_id: {CLIENT_ID}\n  client_secret: {CLIENT_SECRET}\n  timeout_secs: 5\n",
         policy = policy.display(),
         d = dir.display(),
         u = cloud.url()
     )
+}
+
+/// The directory double `agent_yaml` points at.
+pub fn directory(dir: &Path) -> DirectoryDouble {
+    DirectoryDouble::new(dir.join("directory.json"))
+}
+
+/// What the hook and the directory do for one accepted reset: queue the change, and commit
+/// the password in the directory.
+pub fn reset(queue: &Queue, dir: &Path, account: &str, user: &str, password: &str) -> Change {
+    let change = queue.enqueue(account, Some(user), None, password, "test").unwrap();
+    directory(dir).commit(account, password).unwrap();
+    change
 }
 
 /// Compiles the shipped Office 365 policy to `path`.

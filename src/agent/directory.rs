@@ -1,0 +1,411 @@
+//! The local directory, as the hook and the agent read it: the attributes a policy (or the user
+//! mapping) needs, at the hook; the account's current NT hash and last-set time, at the agent,
+//! to confirm that the directory committed a queued password before it is delivered.
+//!
+//! On a Samba DC this is LDAP (ldap3) over Samba's privileged ldapi socket
+//! (`private/ldap_priv/ldapi`), where root gets the system session and may read `unicodePwd`.
+//! [`DirectoryDouble`] is a JSON file standing in for a DC, for trials and tests, as the cloud
+//! double stands in for Graph.
+
+use crate::Context;
+use crate::ir::{Attribute, AttributeSet};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// Where the directory is.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum DirectoryConfig {
+    /// A Samba AD DC on this machine.
+    Samba {
+        /// Samba's privileged ldapi socket.
+        #[serde(default = "default_socket")]
+        socket: PathBuf,
+        /// Per-request timeout, in milliseconds.
+        #[serde(default = "default_timeout_ms")]
+        timeout_ms: u64,
+    },
+    /// A JSON file standing in for a DC (trials and tests): see [`DirectoryDouble`].
+    File {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Samba's privileged ldapi socket under Debian's default private directory.
+pub const DEFAULT_SAMBA_SOCKET: &str = "/var/lib/samba/private/ldap_priv/ldapi";
+
+fn default_socket() -> PathBuf {
+    PathBuf::from(DEFAULT_SAMBA_SOCKET)
+}
+
+fn default_timeout_ms() -> u64 {
+    2000
+}
+
+impl DirectoryConfig {
+    /// Samba at `socket` with the default timeout.
+    pub fn samba(socket: impl Into<PathBuf>) -> DirectoryConfig {
+        DirectoryConfig::Samba { socket: socket.into(), timeout_ms: default_timeout_ms() }
+    }
+
+    /// Opens it. Connecting is lazy: nothing is read until it is asked.
+    pub fn open(&self) -> Box<dyn Directory> {
+        match self {
+            DirectoryConfig::Samba { socket, timeout_ms } => Box::new(SambaDirectory {
+                socket: socket.clone(),
+                timeout: Duration::from_millis(*timeout_ms),
+                conn: None,
+            }),
+            DirectoryConfig::File { path } => Box::new(DirectoryDouble::new(path)),
+        }
+    }
+}
+
+/// Why the directory could not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("directory {source_name}: {message}")]
+pub struct DirectoryError {
+    /// Which directory (`ldapi:///var/lib/samba/...`, a file path).
+    pub source_name: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The account's current password, as the directory holds it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordState {
+    /// The NT hash (MD4 of the UTF-16LE password); `None` when the account has no password.
+    pub nt_hash: Option<[u8; 16]>,
+    /// When it was set (`pwdLastSet`), in milliseconds since the Unix epoch.
+    pub last_set_ms: u64,
+}
+
+impl std::fmt::Debug for PasswordState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordState")
+            .field("has_password", &self.nt_hash.is_some())
+            .field("last_set_ms", &self.last_set_ms)
+            .finish()
+    }
+}
+
+/// Read access to the directory.
+pub trait Directory: Send {
+    /// The account's `wanted` attributes (`memberOf` with nested groups); `None` when the
+    /// account is not in the directory (yet: a new account's password is checked before the
+    /// account is committed).
+    fn lookup(
+        &mut self,
+        account: &str,
+        wanted: AttributeSet,
+    ) -> Result<Option<Context>, DirectoryError>;
+
+    /// The account's current password; `None` when there is no such account.
+    fn password(&mut self, account: &str) -> Result<Option<PasswordState>, DirectoryError>;
+}
+
+/// The NT hash of a password: MD4 of its UTF-16LE encoding, as AD stores it in `unicodePwd`.
+pub fn nt_hash(password: &str) -> [u8; 16] {
+    use md4::Digest as _;
+    let utf16: Zeroizing<Vec<u8>> =
+        Zeroizing::new(password.encode_utf16().flat_map(u16::to_le_bytes).collect());
+    md4::Md4::digest(utf16.as_slice()).into()
+}
+
+/// `pwdLastSet` (100 ns ticks since 1601) as milliseconds since the Unix epoch.
+fn filetime_to_unix_ms(ticks: i64) -> u64 {
+    const EPOCH_DIFF_MS: i64 = 11_644_473_600_000;
+    u64::try_from(ticks / 10_000 - EPOCH_DIFF_MS).unwrap_or(0)
+}
+
+/// A Samba AD DC over its privileged ldapi socket.
+struct SambaDirectory {
+    socket: PathBuf,
+    timeout: Duration,
+    conn: Option<(ldap3::LdapConn, String)>,
+}
+
+/// `memberOf` with nested groups: every group whose member chain reaches the user.
+const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
+impl SambaDirectory {
+    fn error(&self, message: impl std::fmt::Display) -> DirectoryError {
+        DirectoryError {
+            source_name: format!("ldapi://{}", self.socket.display()),
+            message: message.to_string(),
+        }
+    }
+
+    /// The connection and the domain's naming context, opened on first use.
+    fn conn(&mut self) -> Result<&mut (ldap3::LdapConn, String), DirectoryError> {
+        if self.conn.is_none() {
+            let stream = std::os::unix::net::UnixStream::connect(&self.socket).map_err(|e| {
+                self.error(format!("cannot connect ({e}); is Samba running, and is this its privileged socket (private/ldap_priv/ldapi)?"))
+            })?;
+            let settings = ldap3::LdapConnSettings::new()
+                .set_std_stream(ldap3::StdStream::Unix(stream))
+                .set_conn_timeout(self.timeout);
+            let mut conn =
+                ldap3::LdapConn::with_settings(settings, "ldapi:///").map_err(|e| self.error(e))?;
+            let (entries, _) = conn
+                .with_timeout(self.timeout)
+                .search("", ldap3::Scope::Base, "(objectClass=*)", vec!["defaultNamingContext"])
+                .and_then(ldap3::SearchResult::success)
+                .map_err(|e| self.error(format!("cannot read the root DSE: {e}")))?;
+            let base = entries
+                .into_iter()
+                .map(ldap3::SearchEntry::construct)
+                .find_map(|e| e.attrs.get("defaultNamingContext")?.first().cloned())
+                .ok_or_else(|| self.error("the root DSE has no defaultNamingContext"))?;
+            self.conn = Some((conn, base));
+        }
+        self.conn.as_mut().ok_or_else(|| DirectoryError {
+            source_name: String::new(),
+            message: "no connection".into(),
+        })
+    }
+
+    /// One search under the naming context; a failed search drops the connection.
+    fn search(
+        &mut self,
+        filter: &str,
+        attrs: Vec<&str>,
+    ) -> Result<Vec<ldap3::SearchEntry>, DirectoryError> {
+        let timeout = self.timeout;
+        let (conn, base) = self.conn()?;
+        let base = base.clone();
+        let result = conn
+            .with_timeout(timeout)
+            .search(&base, ldap3::Scope::Subtree, filter, attrs)
+            .and_then(ldap3::SearchResult::success);
+        match result {
+            Ok((entries, _)) => Ok(entries
+                .into_iter()
+                .filter(|e| !e.is_ref() && !e.is_intermediate())
+                .map(ldap3::SearchEntry::construct)
+                .collect()),
+            Err(e) => {
+                self.conn = None;
+                Err(self.error(format!("search failed: {e}")))
+            }
+        }
+    }
+
+    fn account(
+        &mut self,
+        account: &str,
+        attrs: Vec<&str>,
+    ) -> Result<Option<ldap3::SearchEntry>, DirectoryError> {
+        let filter =
+            format!("(&(objectClass=user)(sAMAccountName={}))", ldap3::ldap_escape(account));
+        let mut entries = self.search(&filter, attrs)?;
+        if entries.len() > 1 {
+            return Err(self.error(format!("{} accounts are named `{account}`", entries.len())));
+        }
+        Ok(entries.pop())
+    }
+}
+
+/// An attribute's values, whatever case the server spelled its name in.
+fn values<'e>(entry: &'e ldap3::SearchEntry, name: &str) -> &'e [String] {
+    entry
+        .attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map_or(&[], |(_, v)| v.as_slice())
+}
+
+impl Directory for SambaDirectory {
+    fn lookup(
+        &mut self,
+        account: &str,
+        wanted: AttributeSet,
+    ) -> Result<Option<Context>, DirectoryError> {
+        let names: Vec<&str> =
+            wanted.iter().filter(|a| *a != Attribute::MemberOf).map(Attribute::ldap_name).collect();
+        let Some(entry) =
+            self.account(account, if names.is_empty() { vec!["1.1"] } else { names })?
+        else {
+            return Ok(None);
+        };
+        let mut ctx = Context::new();
+        for attribute in wanted.iter().filter(|a| *a != Attribute::MemberOf) {
+            for v in values(&entry, attribute.ldap_name()) {
+                ctx.add(attribute, v.clone());
+            }
+        }
+        if wanted.contains(Attribute::MemberOf) {
+            let filter = format!("(member:{IN_CHAIN}:={})", ldap3::ldap_escape(entry.dn.as_str()));
+            for group in self.search(&filter, vec!["1.1"])? {
+                ctx.add(Attribute::MemberOf, group.dn);
+            }
+        }
+        Ok(Some(ctx))
+    }
+
+    fn password(&mut self, account: &str) -> Result<Option<PasswordState>, DirectoryError> {
+        let Some(entry) = self.account(account, vec!["unicodePwd", "pwdLastSet"])? else {
+            return Ok(None);
+        };
+        let nt_hash = entry
+            .bin_attrs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("unicodePwd"))
+            .and_then(|(_, v)| v.first())
+            .map(|v| <[u8; 16]>::try_from(v.as_slice()))
+            .transpose()
+            .map_err(|_| self.error("unicodePwd is not a 16-byte NT hash"))?;
+        if nt_hash.is_none() && !values(&entry, "unicodePwd").is_empty() {
+            return Err(self.error("unicodePwd came back as text, not an NT hash"));
+        }
+        let last_set = values(&entry, "pwdLastSet").first().and_then(|v| v.parse::<i64>().ok());
+        Ok(Some(PasswordState { nt_hash, last_set_ms: last_set.map_or(0, filetime_to_unix_ms) }))
+    }
+}
+
+/// A directory double: a JSON file of accounts, each with its NT hash, last-set time and
+/// attributes. It stands in for a DC where none runs (trials, the agent's tests); a test
+/// "commits" a password with [`DirectoryDouble::commit`].
+#[derive(Debug)]
+pub struct DirectoryDouble {
+    path: PathBuf,
+}
+
+/// The double's file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoubleFile {
+    /// By account name, lower-cased.
+    accounts: BTreeMap<String, DoubleAccount>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoubleAccount {
+    /// Hex NT hash.
+    #[serde(default)]
+    nt_hash: Option<String>,
+    #[serde(default)]
+    pwd_last_set_ms: u64,
+    /// Attribute values by LDAP name.
+    #[serde(default)]
+    attributes: BTreeMap<String, Vec<String>>,
+}
+
+impl DirectoryDouble {
+    /// The double at `path` (read on every question).
+    pub fn new(path: impl Into<PathBuf>) -> DirectoryDouble {
+        DirectoryDouble { path: path.into() }
+    }
+
+    fn error(&self, message: impl std::fmt::Display) -> DirectoryError {
+        DirectoryError {
+            source_name: self.path.display().to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    fn read(&self) -> Result<DoubleFile, DirectoryError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| self.error(e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DoubleFile::default()),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn update(
+        &self,
+        account: &str,
+        f: impl FnOnce(&mut DoubleAccount),
+    ) -> Result<(), DirectoryError> {
+        let mut file = self.read()?;
+        f(file.accounts.entry(account.to_lowercase()).or_default());
+        let bytes = serde_json::to_vec_pretty(&file).map_err(|e| self.error(e))?;
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Records that the directory committed `password` for `account` now.
+    pub fn commit(&self, account: &str, password: &str) -> Result<(), DirectoryError> {
+        let hash: String = nt_hash(password).iter().map(|b| format!("{b:02x}")).collect();
+        self.update(account, |a| {
+            a.nt_hash = Some(hash);
+            a.pwd_last_set_ms = super::queue::now_ms();
+        })
+    }
+
+    /// Sets one of the account's attributes.
+    pub fn set_attribute(
+        &self,
+        account: &str,
+        attribute: Attribute,
+        values: &[&str],
+    ) -> Result<(), DirectoryError> {
+        self.update(account, |a| {
+            a.attributes.insert(
+                attribute.ldap_name().to_string(),
+                values.iter().map(|v| (*v).to_string()).collect(),
+            );
+        })
+    }
+
+    fn account(&self, account: &str) -> Result<Option<DoubleAccount>, DirectoryError> {
+        Ok(self.read()?.accounts.remove(&account.to_lowercase()))
+    }
+}
+
+impl Directory for DirectoryDouble {
+    fn lookup(
+        &mut self,
+        account: &str,
+        wanted: AttributeSet,
+    ) -> Result<Option<Context>, DirectoryError> {
+        let Some(a) = self.account(account)? else { return Ok(None) };
+        let mut ctx = Context::new();
+        for attribute in wanted.iter() {
+            for v in a.attributes.get(attribute.ldap_name()).into_iter().flatten() {
+                ctx.add(attribute, v.clone());
+            }
+        }
+        Ok(Some(ctx))
+    }
+
+    fn password(&mut self, account: &str) -> Result<Option<PasswordState>, DirectoryError> {
+        let Some(a) = self.account(account)? else { return Ok(None) };
+        let nt_hash = a
+            .nt_hash
+            .map(|h| parse_hex16(&h).ok_or_else(|| self.error(format!("`{account}`: bad nt_hash"))))
+            .transpose()?;
+        Ok(Some(PasswordState { nt_hash, last_set_ms: a.pwd_last_set_ms }))
+    }
+}
+
+fn parse_hex16(text: &str) -> Option<[u8; 16]> {
+    let mut out = [0u8; 16];
+    if text.len() != 32 {
+        return None;
+    }
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nt_hash_matches_known_values() {
+        // MS-NLMP test vector: NTOWFv1("Password").
+        let hex: String = nt_hash("Password").iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "a4f49c406510bdcab6824ee7c30fd852");
+        assert_eq!(filetime_to_unix_ms(116_444_736_000_000_000), 0);
+    }
+}

@@ -1,0 +1,102 @@
+//! Who is synced, and as which cloud user: the on-premises account's cloud identity (its
+//! userPrincipalName as is, with its UPN suffix rewritten, or another attribute such as `mail`),
+//! and include / exclude groups, as PCNS has them. An account that maps to no cloud user is
+//! accepted by the hook when compliant and recorded `not_synced`, never queued to die later.
+
+use crate::Context;
+use crate::ir::{Attribute, AttributeSet};
+use crate::runtime::dn;
+use crate::runtime::fold::Folding;
+use serde::Deserialize;
+
+/// The `users:` section of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserMapping {
+    /// The attribute whose value is the cloud user's id (default `userPrincipalName`).
+    #[serde(default = "default_cloud_id", deserialize_with = "attribute_by_name")]
+    pub cloud_id: Attribute,
+    /// Rewrites the value's UPN suffix (`@corp.local` → `@contoso.com`).
+    #[serde(default)]
+    pub upn_suffix: Option<SuffixRewrite>,
+    /// Only members (directly or nested) of one of these groups are synced; empty: everyone.
+    #[serde(default)]
+    pub include_groups: Vec<String>,
+    /// Members of these groups are never synced.
+    #[serde(default)]
+    pub exclude_groups: Vec<String>,
+}
+
+fn default_cloud_id() -> Attribute {
+    Attribute::UserPrincipalName
+}
+
+fn attribute_by_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Attribute, D::Error> {
+    let name = String::deserialize(d)?;
+    name.parse().map_err(serde::de::Error::custom)
+}
+
+impl Default for UserMapping {
+    fn default() -> UserMapping {
+        UserMapping {
+            cloud_id: default_cloud_id(),
+            upn_suffix: None,
+            include_groups: Vec::new(),
+            exclude_groups: Vec::new(),
+        }
+    }
+}
+
+/// A UPN suffix rewrite.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuffixRewrite {
+    /// The on-premises suffix (`corp.local`).
+    pub from: String,
+    /// The cloud suffix (`contoso.com`).
+    pub to: String,
+}
+
+/// Why an account is not synced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotSynced(pub String);
+
+impl UserMapping {
+    /// The attributes the mapping reads.
+    pub fn attributes(&self) -> AttributeSet {
+        let mut set = AttributeSet::default();
+        set.insert(self.cloud_id);
+        if !self.include_groups.is_empty() || !self.exclude_groups.is_empty() {
+            set.insert(Attribute::MemberOf);
+        }
+        set
+    }
+
+    /// The cloud user `user` maps to, or why none.
+    pub fn cloud_user(&self, user: &Context) -> Result<String, NotSynced> {
+        if let Some(g) = member(user, &self.exclude_groups) {
+            return Err(NotSynced(format!("member of the excluded group `{g}`")));
+        }
+        if !self.include_groups.is_empty() && member(user, &self.include_groups).is_none() {
+            return Err(NotSynced("not a member of any included group".into()));
+        }
+        let Some(value) = user.get(self.cloud_id).first().filter(|v| !v.is_empty()) else {
+            return Err(NotSynced(format!("the account has no {}", self.cloud_id)));
+        };
+        Ok(match &self.upn_suffix {
+            Some(r) => match value.rsplit_once('@') {
+                Some((name, suffix)) if suffix.eq_ignore_ascii_case(&r.from) => {
+                    format!("{name}@{}", r.to)
+                }
+                _ => value.clone(),
+            },
+            None => value.clone(),
+        })
+    }
+}
+
+/// The first of `groups` the user is a member of (`memberOf` holds nested groups too).
+fn member<'g>(user: &Context, groups: &'g [String]) -> Option<&'g String> {
+    let folding = Folding::new(&[]);
+    groups.iter().find(|g| user.get(Attribute::MemberOf).iter().any(|m| dn::eq(folding, m, g)))
+}

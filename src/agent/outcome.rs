@@ -1,0 +1,170 @@
+//! Every outcome the hook and the agent record: the `outcome` of an audit line, the key of a
+//! status count, the `event` of a webhook post. One enum, so that a new outcome cannot be
+//! recorded without a name, a class and a place in the docs.
+
+use serde::{Serialize, Serializer};
+
+/// What happened to a password change (or to the agent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    // The hook.
+    /// The policy accepts it; queued for the cloud.
+    Accepted,
+    /// No policy could be loaded and the hook fails open: accepted unchecked, queued.
+    AcceptedUnchecked,
+    /// The directory lookup failed and the hook fails open: checked without the directory's
+    /// attributes, accepted, queued.
+    AcceptedLookupFailed,
+    /// The policy accepts it, but the account maps to no cloud user: nothing to deliver.
+    NotSynced,
+    /// The policy refuses it.
+    Rejected,
+    /// No policy could be loaded (or it needs what the hook cannot supply): refused.
+    RejectedNoPolicy,
+    /// The directory lookup the policy needs failed: refused (fail closed).
+    RejectedLookupFailed,
+    /// The hook could not judge or queue it: refused.
+    Error,
+    // The agent, per change.
+    /// The cloud took it.
+    Delivered,
+    /// A newer change of the same account replaced it before delivery.
+    Superseded,
+    /// The directory did not commit it within the grace window (history, minimum age...).
+    RefusedByDirectory,
+    /// The directory has since replaced it with a password this queue never saw.
+    SupersededInDirectory,
+    /// Entra Connect syncs this user: Graph cannot set its password; password hash sync does.
+    SyncedByEntraConnect,
+    /// The cloud has no such user.
+    UserNotFound,
+    /// The cloud refused a password the policy accepted: the policies drifted apart.
+    PolicyDrift,
+    /// The cloud refused it for another per-user reason.
+    Failed,
+    /// A transient error (429, 5xx, network): retried with backoff.
+    Retry,
+    /// A queue record that cannot be read: moved to `failed/`.
+    Damaged,
+    /// An operator moved a failed change back to `pending/`.
+    Retried,
+    /// An operator deleted a failed change.
+    Purged,
+    // The agent's configuration: the change stays queued until it is fixed.
+    /// The token endpoint refused the app (invalid_client, unauthorized_client, AADSTS...).
+    TokenRefused,
+    /// Graph refused the app the permission or directory role (403 Authorization_RequestDenied).
+    PermissionDenied,
+    /// The token URL or Graph base URL is wrong (404, unknown segment, unknown version).
+    WrongEndpoint,
+    /// The directory could not be read (the agent waits; the change stays queued).
+    DirectoryUnavailable,
+    // The agent itself.
+    /// A new policy file verified and replaced the running one.
+    PolicyLoaded,
+    /// A new policy file did not verify; the running one stays.
+    PolicyReloadFailed,
+    /// The agent started and holds the queue.
+    AgentStarted,
+    /// The agent stopped on a signal, after its current delivery.
+    AgentStopped,
+}
+
+/// How an outcome weighs on the agent's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Nothing wrong.
+    Normal,
+    /// Retried; unhealthy only once a change waits too long.
+    Transient,
+    /// The change was not (and will not be) delivered, on purpose or for a per-user reason:
+    /// reported, and, for the permanent cloud errors, kept in `failed/` for a human.
+    Undelivered,
+    /// A configuration error: unhealthy at once, the change stays queued.
+    Configuration,
+}
+
+impl Outcome {
+    /// The name in the audit log, status counts and webhook posts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::AcceptedUnchecked => "accepted_unchecked",
+            Outcome::AcceptedLookupFailed => "accepted_lookup_failed",
+            Outcome::NotSynced => "not_synced",
+            Outcome::Rejected => "rejected",
+            Outcome::RejectedNoPolicy => "rejected_no_policy",
+            Outcome::RejectedLookupFailed => "rejected_lookup_failed",
+            Outcome::Error => "error",
+            Outcome::Delivered => "delivered",
+            Outcome::Superseded => "superseded",
+            Outcome::RefusedByDirectory => "refused_by_directory",
+            Outcome::SupersededInDirectory => "superseded_in_directory",
+            Outcome::SyncedByEntraConnect => "synced_by_entra_connect",
+            Outcome::UserNotFound => "user_not_found",
+            Outcome::PolicyDrift => "policy_drift",
+            Outcome::Failed => "failed",
+            Outcome::Retry => "retry",
+            Outcome::Damaged => "damaged",
+            Outcome::Retried => "retried",
+            Outcome::Purged => "purged",
+            Outcome::TokenRefused => "token_refused",
+            Outcome::PermissionDenied => "permission_denied",
+            Outcome::WrongEndpoint => "wrong_endpoint",
+            Outcome::DirectoryUnavailable => "directory_unavailable",
+            Outcome::PolicyLoaded => "policy_loaded",
+            Outcome::PolicyReloadFailed => "policy_reload_failed",
+            Outcome::AgentStarted => "agent_started",
+            Outcome::AgentStopped => "agent_stopped",
+        }
+    }
+
+    /// How it weighs on health.
+    pub fn class(self) -> Class {
+        match self {
+            Outcome::Retry | Outcome::DirectoryUnavailable => Class::Transient,
+            Outcome::TokenRefused | Outcome::PermissionDenied | Outcome::WrongEndpoint => {
+                Class::Configuration
+            }
+            Outcome::RefusedByDirectory
+            | Outcome::SupersededInDirectory
+            | Outcome::SyncedByEntraConnect
+            | Outcome::UserNotFound
+            | Outcome::PolicyDrift
+            | Outcome::Failed
+            | Outcome::Damaged
+            | Outcome::Rejected
+            | Outcome::RejectedNoPolicy
+            | Outcome::RejectedLookupFailed
+            | Outcome::Error => Class::Undelivered,
+            _ => Class::Normal,
+        }
+    }
+
+    /// An error an operator must act on: a configuration error, or a change now in `failed/`.
+    pub fn is_error(self) -> bool {
+        self.class() == Class::Configuration
+            || matches!(
+                self,
+                Outcome::UserNotFound | Outcome::PolicyDrift | Outcome::Failed | Outcome::Damaged
+            )
+    }
+
+    /// Whether the webhook hears of it as it happens.
+    pub fn notifies(self) -> bool {
+        matches!(self.class(), Class::Undelivered | Class::Configuration)
+            || self == Outcome::PolicyReloadFailed
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
