@@ -155,3 +155,126 @@ fn refuses_what_it_cannot_judge() {
     assert_eq!(r.code, 1);
     assert_eq!(pending(dir.path()), 0);
 }
+
+/// The hook with `--config`: the agent's file, with the directory double beside it.
+fn hook_with_config(dir: &Path, password: &[u8], env: &[(&str, &str)], extra: &[&str]) -> Run {
+    let mut args = vec!["--config"];
+    let config = dir.join("agent.yaml");
+    args.push(config.to_str().unwrap());
+    args.extend_from_slice(extra);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_policyc"));
+    cmd.args(["hook", "samba"])
+        .args(&args)
+        .env_remove("SAMBA_CPS_ACCOUNT_NAME")
+        .env_remove("SAMBA_CPS_USER_PRINCIPAL_NAME")
+        .env_remove("SAMBA_CPS_FULL_NAME")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let _ = child.stdin.take().unwrap().write_all(password);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    Run { code: out.status.code().unwrap_or(-1), stderr }
+}
+
+const ADMINS: &str = "CN=Domain Admins,CN=Users,DC=corp,DC=example";
+
+fn group_policy(dir: &Path, users: &str) {
+    let source = format!(
+        "import \"{}/policies/office365.policy\"\npolicy corp extends office365 {{\n  when user.memberOf has \"cn=domain admins, cn=users, dc=corp, dc=example\" {{\n    rule admins \"Administrators need 14 characters.\" : length >= 14\n  }}\n}}\n",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let c =
+        policyc::compile_str("corp.policy", &source, &policyc::CompileOptions::default()).unwrap();
+    std::fs::write(dir.join("corp.policyc"), c.artifact).unwrap();
+    let yaml = format!(
+        "policy: {d}/corp.policyc\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\ndirectory: {{kind: file, path: {d}/directory.json}}\n{users}\ngraph: {{base_url: 'https://graph.microsoft.com', token_url: 'https://login.microsoftonline.com/t/oauth2/v2.0/token', client_id: x, client_secret: y}}\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("agent.yaml"), yaml).unwrap();
+}
+
+#[test]
+fn group_rules_apply_at_the_hook_with_groups_from_the_directory() {
+    use policyc::agent::directory::DirectoryDouble;
+    use policyc::ir::Attribute;
+    let dir = tempfile::tempdir().unwrap();
+    group_policy(dir.path(), "");
+    let directory = DirectoryDouble::new(dir.path().join("directory.json"));
+    directory.set_attribute("admin", Attribute::MemberOf, &[ADMINS]).unwrap();
+    directory
+        .set_attribute("alice", Attribute::MemberOf, &["CN=Staff,DC=corp,DC=example"])
+        .unwrap();
+    let admin = [
+        ("SAMBA_CPS_ACCOUNT_NAME", "admin"),
+        ("SAMBA_CPS_USER_PRINCIPAL_NAME", "admin@corp.example"),
+    ];
+    let r = hook_with_config(dir.path(), b"Short-Pass12", &admin, &[]);
+    assert_eq!(r.code, 1, "a 12-character password for a Domain Admin: {}", r.stderr);
+    assert!(r.stderr.contains("admins"), "{}", r.stderr);
+    let r = hook_with_config(dir.path(), b"Short-Pass12", ALICE, &[]);
+    assert_eq!(r.code, 0, "the same password for a non-member: {}", r.stderr);
+    let a = audit(dir.path());
+    assert_eq!(a[0]["rules"], serde_json::json!(["admins"]));
+    assert_eq!(a[1]["outcome"], "accepted");
+    // A directory that cannot be read refuses (fail closed), or checks without it (fail open).
+    std::fs::write(dir.path().join("directory.json"), b"{ not json").unwrap();
+    let r = hook_with_config(dir.path(), b"Long-Enough-Pass12", &admin, &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("DIRECTORY LOOKUP FAILED") && r.stderr.contains("FAIL-CLOSED"),
+        "{}",
+        r.stderr
+    );
+    let r = hook_with_config(dir.path(), b"Long-Enough-Pass12", &admin, &["--fail-open"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("FAIL-OPEN"), "{}", r.stderr);
+    let a = audit(dir.path());
+    assert_eq!(a[2]["outcome"], "rejected_lookup_failed");
+    assert_eq!(a[3]["outcome"], "accepted_lookup_failed");
+    assert_eq!(pending(dir.path()), 2, "alice's and the fail-open change");
+}
+
+#[test]
+fn a_policy_that_needs_the_directory_without_one_is_refused_loudly() {
+    let dir = tempfile::tempdir().unwrap();
+    group_policy(dir.path(), "");
+    let r = hook(dir.path(), &dir.path().join("corp.policyc"), b"Long-Enough-Pass12", ALICE, &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("POLICY UNUSABLE") && r.stderr.contains("memberOf"), "{}", r.stderr);
+    assert_eq!(audit(dir.path())[0]["outcome"], "rejected_no_policy");
+}
+
+#[test]
+fn an_account_without_a_cloud_user_is_accepted_and_recorded_not_synced() {
+    use policyc::agent::directory::DirectoryDouble;
+    use policyc::ir::Attribute;
+    let dir = tempfile::tempdir().unwrap();
+    let users = "users:\n  cloud_id: userPrincipalName\n  upn_suffix: {from: corp.example, to: contoso.com}\n  exclude_groups: ['CN=No Sync,DC=corp,DC=example']\n";
+    group_policy(dir.path(), users);
+    let directory = DirectoryDouble::new(dir.path().join("directory.json"));
+    directory
+        .set_attribute("eve", Attribute::MemberOf, &["CN=No Sync, DC=corp, DC=example"])
+        .unwrap();
+    let no_upn = [("SAMBA_CPS_ACCOUNT_NAME", "svc")];
+    let r = hook_with_config(dir.path(), b"Long-Enough-Pass12", &no_upn, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("not synced"), "{}", r.stderr);
+    let eve =
+        [("SAMBA_CPS_ACCOUNT_NAME", "eve"), ("SAMBA_CPS_USER_PRINCIPAL_NAME", "eve@corp.example")];
+    assert_eq!(hook_with_config(dir.path(), b"Long-Enough-Pass12", &eve, &[]).code, 0);
+    let bob =
+        [("SAMBA_CPS_ACCOUNT_NAME", "bob"), ("SAMBA_CPS_USER_PRINCIPAL_NAME", "bob@corp.example")];
+    assert_eq!(hook_with_config(dir.path(), b"Long-Enough-Pass12", &bob, &[]).code, 0);
+    let a = audit(dir.path());
+    assert_eq!(a[0]["outcome"], "not_synced");
+    assert!(a[0]["detail"].as_str().unwrap().contains("no userPrincipalName"));
+    assert_eq!(a[1]["outcome"], "not_synced");
+    assert!(a[1]["detail"].as_str().unwrap().contains("excluded group"));
+    assert_eq!(a[2]["outcome"], "accepted");
+    assert_eq!(a[2]["user"], "bob@contoso.com", "the UPN suffix is rewritten");
+    assert_eq!(pending(dir.path()), 1, "only bob's change is queued");
+}
