@@ -129,9 +129,6 @@ struct SambaDirectory {
     conn: Option<(ldap3::LdapConn, String)>,
 }
 
-/// `memberOf` with nested groups: every group whose member chain reaches the user.
-const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
-
 impl SambaDirectory {
     fn error(&self, message: impl std::fmt::Display) -> DirectoryError {
         DirectoryError {
@@ -169,18 +166,23 @@ impl SambaDirectory {
         })
     }
 
-    /// One search under the naming context; a failed search drops the connection.
+    /// One search under the naming context, or of one entry (`Some(dn)`); a failed search
+    /// drops the connection.
     fn search(
         &mut self,
+        entry: Option<&str>,
         filter: &str,
         attrs: Vec<&str>,
     ) -> Result<Vec<ldap3::SearchEntry>, DirectoryError> {
         let timeout = self.timeout;
-        let (conn, base) = self.conn()?;
-        let base = base.clone();
+        let (conn, naming_context) = self.conn()?;
+        let (base, scope) = match entry {
+            Some(dn) => (dn.to_string(), ldap3::Scope::Base),
+            None => (naming_context.clone(), ldap3::Scope::Subtree),
+        };
         let result = conn
             .with_timeout(timeout)
-            .search(&base, ldap3::Scope::Subtree, filter, attrs)
+            .search(&base, scope, filter, attrs)
             .and_then(ldap3::SearchResult::success);
         match result {
             Ok((entries, _)) => Ok(entries
@@ -195,6 +197,31 @@ impl SambaDirectory {
         }
     }
 
+    /// The DNs of the account's security groups, nested ones and the primary group included:
+    /// its `tokenGroups` (the SIDs Windows puts in its logon token), resolved to DNs. (Samba
+    /// answers the in-chain matching rule `member:1.2.840.113556.1.4.1941:` in about 8 ms,
+    /// these two searches in under 1 ms.)
+    fn groups(&mut self, dn: &str) -> Result<Vec<String>, DirectoryError> {
+        let token = self.search(Some(dn), "(objectClass=*)", vec!["tokenGroups"])?;
+        let sids: Vec<&Vec<u8>> = token
+            .iter()
+            .flat_map(|e| e.bin_attrs.iter())
+            .filter(|(k, _)| k.eq_ignore_ascii_case("tokenGroups"))
+            .flat_map(|(_, v)| v.iter())
+            .collect();
+        if sids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter: String = sids
+            .iter()
+            .map(|sid| {
+                let escaped: String = sid.iter().map(|b| format!("\\{b:02x}")).collect();
+                format!("(objectSid={escaped})")
+            })
+            .collect();
+        Ok(self.search(None, &format!("(|{filter})"), vec!["1.1"])?.into_iter().map(|e| e.dn).collect())
+    }
+
     fn account(
         &mut self,
         account: &str,
@@ -202,7 +229,7 @@ impl SambaDirectory {
     ) -> Result<Option<ldap3::SearchEntry>, DirectoryError> {
         let filter =
             format!("(&(objectClass=user)(sAMAccountName={}))", ldap3::ldap_escape(account));
-        let mut entries = self.search(&filter, attrs)?;
+        let mut entries = self.search(None, &filter, attrs)?;
         if entries.len() > 1 {
             return Err(self.error(format!("{} accounts are named `{account}`", entries.len())));
         }
@@ -239,9 +266,8 @@ impl Directory for SambaDirectory {
             }
         }
         if wanted.contains(Attribute::MemberOf) {
-            let filter = format!("(member:{IN_CHAIN}:={})", ldap3::ldap_escape(entry.dn.as_str()));
-            for group in self.search(&filter, vec!["1.1"])? {
-                ctx.add(Attribute::MemberOf, group.dn);
+            for group in self.groups(&entry.dn)? {
+                ctx.add(Attribute::MemberOf, group);
             }
         }
         Ok(Some(ctx))
