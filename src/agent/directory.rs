@@ -219,7 +219,11 @@ impl SambaDirectory {
                 format!("(objectSid={escaped})")
             })
             .collect();
-        Ok(self.search(None, &format!("(|{filter})"), vec!["1.1"])?.into_iter().map(|e| e.dn).collect())
+        Ok(self
+            .search(None, &format!("(|{filter})"), vec!["1.1"])?
+            .into_iter()
+            .map(|e| e.dn)
+            .collect())
     }
 
     fn account(
