@@ -302,3 +302,96 @@ fn formatting_is_idempotent_and_keeps_meaning() {
         }
     }
 }
+
+/// A group DN written the way a person or a server might write it: random case, spaces
+/// around separators, `;` for `,`, characters escaped with `\c` or `\HH` (UTF-8).
+fn dn_spelling(parts: &[(String, String)], noise: &[u8]) -> String {
+    let mut noise = noise.iter().copied().cycle();
+    let mut pick = |n: u8| noise.next().unwrap_or(0) % n;
+    let mut out = String::new();
+    for (i, (ty, value)) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push_str(&" ".repeat(pick(2) as usize));
+            out.push(if pick(4) == 0 { ';' } else { ',' });
+            out.push_str(&" ".repeat(pick(2) as usize));
+        }
+        // Case changes that round-trip only: `ß` does not become `SS`, nor `ı` `I`.
+        let flip = |c: char, up: bool| -> Option<char> {
+            let mut m =
+                if up { c.to_uppercase().collect::<Vec<_>>() } else { c.to_lowercase().collect() };
+            (m.len() == 1).then(|| m.remove(0))
+        };
+        let one = |c: char, up: bool| match flip(c, up) {
+            Some(m) if flip(m, !up) == Some(c) || m == c => m,
+            _ => c,
+        };
+        let case = |s: &str, p: u8| {
+            s.chars().map(|c| if p < 2 { one(c, p == 0) } else { c }).collect::<String>()
+        };
+        out.push_str(&case(ty, pick(3)));
+        out.push_str(&" ".repeat(pick(2) as usize));
+        out.push('=');
+        out.push_str(&" ".repeat(pick(2) as usize));
+        for c in case(value, pick(3)).chars() {
+            let special = ",;+=\\\"<>#".contains(c);
+            match pick(5) {
+                0 => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("\\{b:02X}"));
+                    }
+                }
+                1 if !c.is_ascii_hexdigit() => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                _ if special => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                _ => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+fn dn_parts() -> impl Strategy<Value = Vec<(String, String)>> {
+    let ty = proptest::sample::select(vec!["CN", "OU", "DC", "O"]);
+    let value = "[A-Za-z0-9 ,+=éÉßİı日-]{1,8}"
+        .prop_map(|v| v.trim().to_string())
+        .prop_filter("non-empty", |v| !v.is_empty());
+    proptest::collection::vec((ty.prop_map(str::to_string), value), 1..4)
+}
+
+fn group_rule(dn: &str) -> Validator {
+    let escaped = dn.replace('\\', "\\\\").replace('"', "\\\"");
+    let source = format!(
+        "policy g {{\n  when user.memberOf has \"{escaped}\" {{\n    rule member \"Members need 64.\" : length >= 64\n  }}\n}}\n"
+    );
+    let c = compile_str("g.policy", &source, &CompileOptions::default())
+        .unwrap_or_else(|e| panic!("{e}\n{source}"));
+    Validator::from_bytes(&c.artifact).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// `memberOf` conditions compare DNs as AD does, and the validator agrees with the reference
+    /// evaluator's independent DN parser on every spelling, equal or not.
+    #[test]
+    fn group_dns_compare_as_directory_names(parts in dn_parts(), other in dn_parts(), a in proptest::collection::vec(any::<u8>(), 8..32), b in proptest::collection::vec(any::<u8>(), 8..32)) {
+        let policy_dn = dn_spelling(&parts, &a);
+        let validator = group_rule(&policy_dn);
+        for (member, same) in [(dn_spelling(&parts, &b), true), (dn_spelling(&other, &b), parts.iter().zip(&other).all(|(x, y)| x.0.eq_ignore_ascii_case(&y.0) && x.1.to_lowercase() == y.1.to_lowercase()) && parts.len() == other.len())] {
+            let mut ctx = Context::new();
+            ctx.add(Attribute::MemberOf, member.clone());
+            let applies = !validator.check("short", &ctx).is_compliant();
+            let oracle = !reference::violations(validator.program(), "short", &ctx).is_empty();
+            prop_assert_eq!(applies, oracle, "validator and reference disagree: {:?} vs {:?}", policy_dn, member);
+            if same {
+                prop_assert!(applies, "{:?} and {:?} name the same group", policy_dn, member);
+            }
+        }
+    }
+}
