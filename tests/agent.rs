@@ -308,6 +308,8 @@ fn pending(cfg: &AgentConfig) -> usize {
 fn only_what_the_directory_committed_is_delivered() {
     let (dir, cloud, mut cfg) = setup(O365);
     cfg.commit_grace_secs = 1;
+    let (url, posted, receiver) = webhook();
+    cfg.webhook = Some(url);
     cloud.add_users(["alice@example.com"]);
     let q = queue(&cfg);
     // P1 → P2 committed and delivered; then a change back to P1 the directory refuses
@@ -331,6 +333,13 @@ fn only_what_the_directory_committed_is_delivered() {
     assert_eq!(s.counts.get("refused_by_directory"), Some(&1));
     assert_eq!(s.counts.get("superseded"), Some(&1));
     assert!(outcomes(&cfg).contains(&"refused_by_directory".to_string()));
+    let alarm: serde_json::Value =
+        serde_json::from_str(&posted.recv_timeout(Duration::from_secs(5)).unwrap()).unwrap();
+    assert_eq!(alarm["event"], "refused_by_directory");
+    assert_eq!(alarm["account"], "alice");
+    assert!(!alarm.to_string().contains("Canary"), "no password in the webhook");
+    drop(posted);
+    receiver.join().unwrap();
 }
 
 #[test]

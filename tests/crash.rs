@@ -80,7 +80,7 @@ retry: {initial_ms: 10, max_ms: 100}";
 
     let mut rng = Lcg(0x5eed);
     let deadline = Instant::now() + Duration::from_secs(120);
-    let mut kills = 0;
+    let mut kills: u64 = 0;
     loop {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -119,5 +119,14 @@ retry: {initial_ms: 10, max_ms: 100}";
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         assert!(!text.contains("Canary"), "{} contains a cleartext password", file.display());
     }
+    // Two agents never run at once (the queue lock): a change is PATCHed again only when a
+    // kill fell between the cloud's 2xx and the record's removal, at most once per kill.
+    let audit = std::fs::read_to_string(d.join("audit.jsonl")).unwrap();
+    let delivered = audit.lines().filter(|l| l.contains(r#""outcome":"delivered""#)).count() as u64;
+    let set = cloud.stats().set;
+    assert!(
+        set >= delivered && set <= delivered + kills,
+        "{set} PATCHes for {delivered} deliveries and {kills} kills"
+    );
     eprintln!("killed the agent {kills} times; cloud stats {:?}", cloud.stats());
 }
