@@ -611,3 +611,27 @@ fn one_agent_per_queue_and_status_knows_when_none_runs() {
     assert!(code.success(), "{code}");
     assert!(outcomes(&cfg).contains(&"agent_stopped".to_string()));
 }
+
+#[test]
+fn a_directory_that_cannot_be_read_holds_every_change_and_says_so() {
+    let (dir, cloud, cfg) = setup(O365);
+    cloud.add_users(["lou@example.com"]);
+    common::reset(&queue(&cfg), dir.path(), "lou", "lou@example.com", "Canary-Lou-Xy9!");
+    std::fs::write(dir.path().join("directory.json"), b"{ broken").unwrap();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    for _ in 0..3 {
+        let t = agent.tick();
+        assert_eq!((t.delivered, t.waiting), (0, 1));
+        assert!(t.events.iter().any(|(o, _)| o.as_str() == "directory_unavailable"), "{t:?}");
+    }
+    assert!(cloud.password("lou@example.com").is_none(), "nothing is sent unconfirmed");
+    let s = status(&cfg);
+    assert!(s.transient.as_deref().is_some_and(|t| t.contains("directory_unavailable")), "{s:?}");
+    let lines = outcomes(&cfg).iter().filter(|o| *o == "directory_unavailable").count();
+    assert_eq!(lines, 1, "one audit line for the problem, not one per pass");
+    // Once the directory answers, the change goes out.
+    std::fs::remove_file(dir.path().join("directory.json")).unwrap();
+    common::directory(dir.path()).commit("lou", "Canary-Lou-Xy9!").unwrap();
+    assert_eq!(agent.tick().delivered, 1);
+    assert!(status(&cfg).transient.is_none());
+}

@@ -20,14 +20,25 @@ struct Run {
 }
 
 fn hook(dir: &Path, policy: &Path, password: &[u8], env: &[(&str, &str)], extra: &[&str]) -> Run {
+    let mut args: Vec<std::ffi::OsString> = vec!["--policy".into(), policy.into()];
+    args.extend(["--queue".into(), dir.join("queue").into()]);
+    args.extend(["--audit-log".into(), dir.join("audit.jsonl").into()]);
+    args.extend(extra.iter().map(Into::into));
+    run_hook(&args, password, env)
+}
+
+/// The hook with `--config`: the agent's file in `dir`, with the directory double beside it.
+fn hook_with_config(dir: &Path, password: &[u8], env: &[(&str, &str)], extra: &[&str]) -> Run {
+    let mut args: Vec<std::ffi::OsString> = vec!["--config".into(), dir.join("agent.yaml").into()];
+    args.extend(extra.iter().map(Into::into));
+    run_hook(&args, password, env)
+}
+
+/// `policyc hook samba ARGS` with the password on stdin and only these SAMBA_CPS_* variables.
+fn run_hook(args: &[std::ffi::OsString], password: &[u8], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_policyc"));
-    cmd.args(["hook", "samba", "--policy"])
-        .arg(policy)
-        .arg("--queue")
-        .arg(dir.join("queue"))
-        .arg("--audit-log")
-        .arg(dir.join("audit.jsonl"))
-        .args(extra)
+    cmd.args(["hook", "samba"])
+        .args(args)
         .env_remove("SAMBA_CPS_ACCOUNT_NAME")
         .env_remove("SAMBA_CPS_USER_PRINCIPAL_NAME")
         .env_remove("SAMBA_CPS_FULL_NAME")
@@ -154,30 +165,6 @@ fn refuses_what_it_cannot_judge() {
     let r = hook(dir.path(), &policy, &vec![b'a'; 1 << 20], ALICE, &[]);
     assert_eq!(r.code, 1);
     assert_eq!(pending(dir.path()), 0);
-}
-
-/// The hook with `--config`: the agent's file, with the directory double beside it.
-fn hook_with_config(dir: &Path, password: &[u8], env: &[(&str, &str)], extra: &[&str]) -> Run {
-    let mut args = vec!["--config"];
-    let config = dir.join("agent.yaml");
-    args.push(config.to_str().unwrap());
-    args.extend_from_slice(extra);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_policyc"));
-    cmd.args(["hook", "samba"])
-        .args(&args)
-        .env_remove("SAMBA_CPS_ACCOUNT_NAME")
-        .env_remove("SAMBA_CPS_USER_PRINCIPAL_NAME")
-        .env_remove("SAMBA_CPS_FULL_NAME")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let _ = child.stdin.take().unwrap().write_all(password);
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    Run { code: out.status.code().unwrap_or(-1), stderr }
 }
 
 const ADMINS: &str = "CN=Domain Admins,CN=Users,DC=corp,DC=example";

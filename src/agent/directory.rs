@@ -109,11 +109,12 @@ pub trait Directory: Send {
 }
 
 /// The NT hash of a password: MD4 of its UTF-16LE encoding, as AD stores it in `unicodePwd`.
-pub fn nt_hash(password: &str) -> [u8; 16] {
+/// It is as good as the password for NTLM, so it is wiped too.
+pub fn nt_hash(password: &str) -> Zeroizing<[u8; 16]> {
     use md4::Digest as _;
     let utf16: Zeroizing<Vec<u8>> =
         Zeroizing::new(password.encode_utf16().flat_map(u16::to_le_bytes).collect());
-    md4::Md4::digest(utf16.as_slice()).into()
+    Zeroizing::new(md4::Md4::digest(utf16.as_slice()).into())
 }
 
 /// `pwdLastSet` (100 ns ticks since 1601) as milliseconds since the Unix epoch.

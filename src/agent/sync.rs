@@ -42,12 +42,11 @@ impl Tick {
     }
 }
 
-/// When a change may be tried again, and what was last recorded for it.
-#[derive(Debug, Clone)]
+/// When a change may be tried again.
+#[derive(Debug, Clone, Copy)]
 struct Backoff {
     attempts: u32,
     next: Instant,
-    last: String,
 }
 
 /// How long a cloud user's `onPremisesSyncEnabled` is trusted.
@@ -73,6 +72,9 @@ pub struct SyncAgent {
     state_path: PathBuf,
     saved: Instant,
     backoff: HashMap<String, Backoff>,
+    /// The transient reason last recorded, by change id (or outcome, for none): one audit
+    /// line per change of reason, not per attempt.
+    said: HashMap<String, String>,
     /// No cloud request before this (a configuration error is in force).
     config_wait: Option<Instant>,
     cloud_users: HashMap<String, (CloudUser, Instant)>,
@@ -127,6 +129,7 @@ impl SyncAgent {
             state_path,
             saved: Instant::now(),
             backoff: HashMap::new(),
+            said: HashMap::new(),
             config_wait: None,
             cloud_users: HashMap::new(),
             webhook,
@@ -216,7 +219,7 @@ impl SyncAgent {
         for c in list {
             match self.queue.password(&c) {
                 Ok(p) => {
-                    if current.as_ref().and_then(|s| s.nt_hash) == Some(nt_hash(&p)) {
+                    if current.as_ref().and_then(|s| s.nt_hash) == Some(*nt_hash(&p)) {
                         committed = Some(readable.len());
                     }
                     readable.push(c);
@@ -306,6 +309,8 @@ impl SyncAgent {
                     eprintln!("policyc agent: delivered but cannot remove {}: {e}", change.id);
                 }
                 self.backoff.remove(&change.id);
+                self.said.remove(&change.id);
+                self.said.remove(Outcome::DirectoryUnavailable.as_str());
                 self.state.last_success_ms = Some(now_ms());
                 self.state.config_error = None;
                 self.state.transient = None;
@@ -313,11 +318,10 @@ impl SyncAgent {
                 Some(true)
             }
             Delivery::Retry { after, reason } => {
-                let b = self.backoff.entry(change.id.clone()).or_insert(Backoff {
-                    attempts: 0,
-                    next: Instant::now(),
-                    last: String::new(),
-                });
+                let b = self
+                    .backoff
+                    .entry(change.id.clone())
+                    .or_insert(Backoff { attempts: 0, next: Instant::now() });
                 b.attempts += 1;
                 let wait = after
                     .unwrap_or_else(|| backoff_delay(&self.config.retry, b.attempts))
@@ -411,14 +415,9 @@ impl SyncAgent {
         self.state.last_failure_ms = Some(now_ms());
         self.state.last_failure = Some(reason.to_string());
         let new = Problem::note(&mut self.state.transient, outcome.as_str(), reason, now_ms());
-        let key = change.map_or_else(|| format!("-{outcome}"), |c| c.id.clone());
-        let b = self.backoff.entry(key).or_insert(Backoff {
-            attempts: 0,
-            next: Instant::now(),
-            last: String::new(),
-        });
-        if new || b.last != reason {
-            b.last = reason.to_string();
+        let key = change.map_or_else(|| outcome.to_string(), |c| c.id.clone());
+        if new || self.said.get(&key).is_none_or(|last| last != reason) {
+            self.said.insert(key, reason.to_string());
             self.record(outcome, change, Vec::new(), Some(reason.to_string()));
         } else {
             self.state.count(outcome.as_str());
@@ -438,6 +437,7 @@ impl SyncAgent {
             eprintln!("policyc agent: cannot remove {}: {e}", c.id);
         }
         self.backoff.remove(&c.id);
+        self.said.remove(&c.id);
         if outcome != Outcome::Superseded {
             let what = detail.clone().unwrap_or_default();
             tick.events.push((outcome, format!("`{}`: {what}", c.account)));
@@ -453,6 +453,7 @@ impl SyncAgent {
             eprintln!("policyc agent: cannot move {} to failed/: {e}", change.id);
         }
         self.backoff.remove(&change.id);
+        self.said.remove(&change.id);
         self.state.last_failure_ms = Some(now_ms());
         self.state.last_failure = Some(detail.clone());
         tick.events.push((outcome, format!("`{}`: {detail}", change.account)));
