@@ -635,3 +635,76 @@ fn a_directory_that_cannot_be_read_holds_every_change_and_says_so() {
     assert_eq!(agent.tick().delivered, 1);
     assert!(status(&cfg).transient.is_none());
 }
+
+/// Output for a golden file: the temp dir, times, ages and ids replaced by placeholders.
+fn redacted(text: &str, dir: &Path) -> String {
+    let text = text.replace(&dir.display().to_string(), "[DIR]");
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let shape = |at: usize, pattern: &str| {
+        pattern.chars().enumerate().all(|(k, p)| {
+            chars.get(at + k).is_some_and(|&c| if p == 'd' { c.is_ascii_digit() } else { c == p })
+        })
+    };
+    while i < chars.len() {
+        if shape(i, "dddd-dd-ddTdd:dd:dd") {
+            i += 19;
+            while chars.get(i).is_some_and(|c| c.is_ascii_digit() || *c == '.') {
+                i += 1;
+            }
+            if chars.get(i) == Some(&'Z') {
+                i += 1;
+            }
+            out.push_str("[TIME]");
+        } else if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
+            let start = i;
+            while chars.get(i).is_some_and(|c| c.is_ascii_hexdigit() || *c == '-') {
+                i += 1;
+            }
+            let token: String = chars[start..i].iter().collect();
+            // Ids, digests and seconds vary; small counts and HTTP statuses stay.
+            let seconds = chars.get(i) == Some(&'s')
+                || (chars.get(i) == Some(&' ') && chars.get(i + 1) == Some(&'s'));
+            let keep = token.len() <= 3 && !token.contains('-') && !seconds;
+            out.push_str(if keep { &token } else { "[N]" });
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn status_and_failed_list_read_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = double();
+    cloud.add_users(["ann@example.com"]);
+    policy(dir.path(), "policy.policyc", O365);
+    let config = config_file(dir.path(), &cloud, "", "wrong-secret", "", "/token");
+    let cfg = AgentConfig::load(&config).unwrap();
+    let q = queue(&cfg);
+    common::reset(&q, dir.path(), "ann", "ann@example.com", "Canary-Ann-Xy9!");
+    let (_, once_stderr) = once(&config);
+    // The secret is fixed; an unknown user's change goes to failed/.
+    let config = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
+    common::reset(&q, dir.path(), "ghost", "ghost@example.com", "Canary-Ghost-Xy9!");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    let run = cli(&["agent", "run", "--once"]);
+    let status = cli(&["agent", "status"]);
+    let failed = cli(&["agent", "failed", "list"]);
+    let all = format!(
+        "$ policyc agent run --once   (wrong client secret)\n{once_stderr}\n$ policyc agent run --once   (fixed; one unknown user)\n{run}\n$ policyc agent status\n{status}\n$ policyc agent failed list\n{failed}"
+    );
+    assert!(!all.contains("Canary"), "no password in what a person reads");
+    insta::assert_snapshot!("agent_status_and_failed_list", redacted(&all, dir.path()));
+}

@@ -340,6 +340,8 @@ fn samba_end_to_end_only_what_samba_committed_reaches_the_cloud() {
     refused(&ldaps_reset(ADMINISTRATOR, "Short-Pass12"));
     let group_reset_time = started.elapsed();
     assert_eq!(last_hook_record(&t)["rules"], serde_json::json!(["admins"]));
+    let out = ldaps_reset(BOB, "Short-Pass12");
+    assert!(out.status.success(), "the same password for a non-member: {}", text(&out));
     refused(&ldaps_reset(CAROL, "Fourteen-Pass1"));
     assert_eq!(last_hook_record(&t)["rules"], serde_json::json!(["helpdesk"]));
     let out = ldaps_reset(BOB, "Fourteen-Pass1");

@@ -257,15 +257,19 @@ impl Graph {
                 ));
             }
             _ => {
+                // Entra appends trace and correlation ids to the description: not worth a line.
                 let why = serde_json::from_str::<TokenError>(&body).map_or_else(
                     |_| format!("answered {status}"),
-                    |e| format!("answered {status} {}: {}", e.error, e.error_description),
+                    |e| {
+                        let text = e.error_description.split(" Trace ID:").next().unwrap_or("");
+                        bounded(&format!("answered {status} {}: {text}", e.error))
+                    },
                 );
                 return Err(config(
                     Outcome::TokenRefused,
-                    bounded(&format!(
+                    format!(
                         "the token endpoint refused the app's credentials ({why}); check client_id, the client secret and the tenant in token_url"
-                    )),
+                    ),
                 ));
             }
         }

@@ -110,8 +110,9 @@ pub fn status(config: &AgentConfig) -> Status {
     if failed > 0 {
         let reasons: Vec<String> =
             failed_by_reason.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let changes = if failed == 1 { "change" } else { "changes" };
         problems.push(format!(
-            "{failed} changes could not be delivered ({}); see `policyc agent failed list`",
+            "{failed} {changes} could not be delivered ({}); see `policyc agent failed list`",
             reasons.join(", ")
         ));
     }

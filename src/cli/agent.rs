@@ -181,6 +181,8 @@ fn failed(action: FailedAction) -> Result<u8, String> {
                 list_failed(&config.queue).map_err(|e| format!("error: {e}"))?;
             if !json && changes.is_empty() && unreadable.is_empty() {
                 println!("no failed changes");
+            } else if !json {
+                println!("ID  ACCOUNT  CLOUD USER  REASON  AGE  (DETAIL)");
             }
             for c in &changes {
                 let (outcome, reason, age) = c.failure.as_ref().map_or(("failed", "", 0), |f| {
