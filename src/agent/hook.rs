@@ -185,43 +185,11 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
         Ok(v) => v,
         Err(e) => return unavailable(options, who, text, &format!("POLICY UNAVAILABLE ({e})")),
     };
-    let mut ctx = who.context();
-    let mut lookup_failed = None;
-    let wanted = validator
-        .program()
-        .attributes()
-        .union(options.users.attributes())
-        .without(attributes_in_change());
-    if !wanted.is_empty() {
-        let Some(directory) = &options.directory else {
-            let why = format!(
-                "POLICY UNUSABLE: policy {} (or the user mapping) needs {wanted}, which the hook reads from the directory, and no directory is configured (--directory SOCKET, or `directory` in the config)",
-                validator.label()
-            );
-            return unavailable(options, who, text, &why);
-        };
-        match directory.open().lookup(account, wanted) {
-            Ok(Some(found)) => {
-                for a in wanted.iter() {
-                    for v in found.get(a) {
-                        ctx.add(a, v.clone());
-                    }
-                }
-            }
-            // A new account: its password is checked before the account is committed.
-            Ok(None) => {}
-            Err(e) if options.fail_open => lookup_failed = Some(e.to_string()),
-            Err(e) => {
-                let message = format!(
-                    "policyc: DIRECTORY LOOKUP FAILED ({e}); FAIL-CLOSED: refusing the password change for `{account}` (the policy needs {wanted})"
-                );
-                let mut j = Judgement::new(false, Outcome::RejectedLookupFailed, Some(message))
-                    .detail(e.to_string());
-                j.policy = Some(validator.label());
-                return j;
-            }
-        }
-    }
+    let (ctx, lookup_failed) = match user_context(options, who, account, &validator) {
+        Ok(found) => found,
+        Err(Refusal::Unusable(why)) => return unavailable(options, who, text, &why),
+        Err(Refusal::LookupFailed(j)) => return *j,
+    };
     let verdict = validator.check(text, &ctx);
     let mut j = if !verdict.is_compliant() {
         let rules: Vec<String> = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
@@ -247,6 +215,62 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
     };
     j.policy = Some(validator.label());
     j
+}
+
+/// Why the hook cannot build the user's context.
+enum Refusal {
+    /// The policy needs the directory and none is configured: as bad as no policy.
+    Unusable(String),
+    /// The lookup failed and the hook fails closed.
+    LookupFailed(Box<Judgement>),
+}
+
+/// The user as the policy sees it: Samba's variables plus what the directory holds of the
+/// attributes the policy and the mapping need; and, when the lookup failed and the hook fails
+/// open, why.
+fn user_context(
+    options: &HookOptions,
+    who: &SambaAccount,
+    account: &str,
+    validator: &Validator,
+) -> Result<(Context, Option<String>), Refusal> {
+    let mut ctx = who.context();
+    let wanted = validator
+        .program()
+        .attributes()
+        .union(options.users.attributes())
+        .without(attributes_in_change());
+    if wanted.is_empty() {
+        return Ok((ctx, None));
+    }
+    let Some(directory) = &options.directory else {
+        return Err(Refusal::Unusable(format!(
+            "POLICY UNUSABLE: policy {} (or the user mapping) needs {wanted}, which the hook reads from the directory, and no directory is configured (--directory SOCKET, or `directory` in the config)",
+            validator.label()
+        )));
+    };
+    match directory.open().lookup(account, wanted) {
+        Ok(Some(found)) => {
+            for a in wanted.iter() {
+                for v in found.get(a) {
+                    ctx.add(a, v.clone());
+                }
+            }
+            Ok((ctx, None))
+        }
+        // A new account: its password is checked before the account is committed.
+        Ok(None) => Ok((ctx, None)),
+        Err(e) if options.fail_open => Ok((ctx, Some(e.to_string()))),
+        Err(e) => {
+            let message = format!(
+                "policyc: DIRECTORY LOOKUP FAILED ({e}); FAIL-CLOSED: refusing the password change for `{account}` (the policy needs {wanted})"
+            );
+            let mut j = Judgement::new(false, Outcome::RejectedLookupFailed, Some(message))
+                .detail(e.to_string());
+            j.policy = Some(validator.label());
+            Err(Refusal::LookupFailed(Box::new(j)))
+        }
+    }
 }
 
 /// No usable policy: refuse (fail closed), or accept unchecked (fail open), loudly either way.
