@@ -12,8 +12,7 @@ use super::directory::DirectoryConfig;
 use super::mapping::UserMapping;
 use super::outcome::Outcome;
 use super::queue::Queue;
-use super::sync::attributes_in_change;
-use crate::ir::Attribute;
+use crate::ir::{Attribute, AttributeSet};
 use crate::{Context, Validator};
 use std::path::PathBuf;
 
@@ -217,6 +216,13 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
     j
 }
 
+/// The attributes Samba passes itself (`SAMBA_CPS_*`): never looked up.
+fn samba_attributes() -> AttributeSet {
+    [Attribute::SamAccountName, Attribute::UserPrincipalName, Attribute::DisplayName]
+        .into_iter()
+        .collect()
+}
+
 /// Why the hook cannot build the user's context.
 enum Refusal {
     /// The policy needs the directory and none is configured: as bad as no policy.
@@ -239,7 +245,7 @@ fn user_context(
         .program()
         .attributes()
         .union(options.users.attributes())
-        .without(attributes_in_change());
+        .without(samba_attributes());
     if wanted.is_empty() {
         return Ok((ctx, None));
     }
@@ -251,11 +257,7 @@ fn user_context(
     };
     match directory.open().lookup(account, wanted) {
         Ok(Some(found)) => {
-            for a in wanted.iter() {
-                for v in found.get(a) {
-                    ctx.add(a, v.clone());
-                }
-            }
+            ctx.extend_from(&found, wanted);
             Ok((ctx, None))
         }
         // A new account: its password is checked before the account is committed.

@@ -52,13 +52,6 @@ struct Backoff {
 /// How long a cloud user's `onPremisesSyncEnabled` is trusted.
 const CLOUD_USER_TTL: Duration = Duration::from_secs(900);
 
-/// The attributes the hook passes itself (Samba's `SAMBA_CPS_*`), kept in each queued change.
-pub fn attributes_in_change() -> AttributeSet {
-    [Attribute::SamAccountName, Attribute::UserPrincipalName, Attribute::DisplayName]
-        .into_iter()
-        .collect()
-}
-
 /// The running agent. It holds the queue's lock for its whole life.
 pub struct SyncAgent {
     config: AgentConfig,
@@ -365,28 +358,24 @@ impl SyncAgent {
         }
     }
 
-    /// The user as the policy sees it: what the change carries, plus what the directory holds
-    /// of the attributes the policy needs.
+    /// The user as the policy sees it: the account and display name the change carries, plus
+    /// what the directory holds of the other attributes the policy needs (the on-premises
+    /// userPrincipalName among them: the change carries the cloud user's id).
     fn context(&mut self, change: &Change) -> Result<Context, String> {
         let mut ctx = Context::new().with(Attribute::SamAccountName, change.account.clone());
-        if let Some(u) = &change.user {
-            ctx.set(Attribute::UserPrincipalName, u.clone());
-        }
         if let Some(d) = &change.display_name {
             ctx.set(Attribute::DisplayName, d.clone());
         }
-        let wanted = self.validator.program().attributes().without(attributes_in_change());
+        let carried: AttributeSet =
+            [Attribute::SamAccountName, Attribute::DisplayName].into_iter().collect();
+        let wanted = self.validator.program().attributes().without(carried);
         if wanted.is_empty() {
             return Ok(ctx);
         }
         if let Some(found) =
             self.directory.lookup(&change.account, wanted).map_err(|e| e.to_string())?
         {
-            for a in wanted.iter() {
-                for v in found.get(a) {
-                    ctx.add(a, v.clone());
-                }
-            }
+            ctx.extend_from(&found, wanted);
         }
         Ok(ctx)
     }

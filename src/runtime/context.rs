@@ -1,7 +1,7 @@
 //! The user a password is checked for: directory attributes by LDAP name.
 
 use super::fold::Folding;
-use crate::ir::{Attribute, UnknownAttribute};
+use crate::ir::{Attribute, AttributeSet, UnknownAttribute};
 
 /// The user's attributes, as the directory knows them. Values are not secrets, but they are
 /// personal data: policyc never logs them.
@@ -33,6 +33,13 @@ impl Context {
     /// Adds a value (for multi-valued attributes such as `memberOf`).
     pub fn add(&mut self, attribute: Attribute, value: impl Into<String>) {
         self.values[attribute.index()].push(value.into());
+    }
+
+    /// Adds `other`'s values of these attributes.
+    pub fn extend_from(&mut self, other: &Context, attributes: AttributeSet) {
+        for a in attributes.iter() {
+            self.values[a.index()].extend(other.get(a).iter().cloned());
+        }
     }
 
     /// Adds a value by attribute name (case-insensitive LDAP name).
