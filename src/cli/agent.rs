@@ -1,7 +1,9 @@
 //! `policyc agent run|status|failed`.
 
 use super::{EXIT_NONCOMPLIANT, EXIT_OK};
+use crate::agent::audit::{AuditLog, Event, now};
 use crate::agent::config::AgentConfig;
+use crate::agent::outcome::Outcome;
 use crate::agent::queue::{Change, list_failed, now_ms, purge_failed, retry_failed};
 use crate::agent::status::status;
 use crate::agent::sync::SyncAgent;
@@ -222,7 +224,7 @@ fn failed(action: FailedAction) -> Result<u8, String> {
                 retry_failed(&config.queue, c).map_err(|e| format!("error: {e}"))?;
                 println!("queued again: {} ({})", c.id, c.account);
             }
-            record(&config, crate::agent::outcome::Outcome::Retried, &chosen);
+            record(&config, Outcome::Retried, &chosen);
             Ok(EXIT_OK)
         }
         FailedAction::Purge(sel) => {
@@ -240,9 +242,10 @@ fn failed(action: FailedAction) -> Result<u8, String> {
                 for p in &unreadable {
                     purge_failed(&config.queue, p).map_err(|e| format!("error: {e}"))?;
                     println!("purged: {}", p.display());
+                    record_file(&config, p);
                 }
             }
-            record(&config, crate::agent::outcome::Outcome::Purged, &chosen);
+            record(&config, Outcome::Purged, &chosen);
             Ok(EXIT_OK)
         }
     }
@@ -265,23 +268,44 @@ fn select(changes: &[Change], sel: &Selection) -> Result<Vec<Change>, String> {
     Ok(chosen)
 }
 
+/// The audit line for a damaged record an operator deleted.
+fn record_file(config: &AgentConfig, path: &std::path::Path) {
+    operator_line(
+        config,
+        Outcome::Purged,
+        None,
+        Some(format!("damaged record `{}`", path.display())),
+    );
+}
+
 /// One audit line per change an operator acted on.
-fn record(config: &AgentConfig, outcome: crate::agent::outcome::Outcome, changes: &[Change]) {
-    let audit = crate::agent::audit::AuditLog::new(&config.audit_log);
+fn record(config: &AgentConfig, outcome: Outcome, changes: &[Change]) {
     for c in changes {
-        let event = crate::agent::audit::Event {
-            time: crate::agent::audit::now(),
-            source: "operator",
-            outcome,
-            account: Some(&c.account),
-            user: c.user.as_deref(),
-            rules: Vec::new(),
-            policy: None,
-            change: Some(&c.id),
-            detail: c.failure.as_ref().map(|f| format!("was {}: {}", f.outcome, f.reason)),
-        };
-        if let Err(e) = audit.write(&event) {
-            eprintln!("policyc: cannot write the audit log `{}`: {e}", audit.path().display());
-        }
+        let was = c.failure.as_ref().map(|f| format!("was {}: {}", f.outcome, f.reason));
+        operator_line(config, outcome, Some(c), was);
+    }
+}
+
+/// Writes one `source: operator` audit line; a failure to write it is said on stderr.
+fn operator_line(
+    config: &AgentConfig,
+    outcome: Outcome,
+    change: Option<&Change>,
+    detail: Option<String>,
+) {
+    let audit = AuditLog::new(&config.audit_log);
+    let event = Event {
+        time: now(),
+        source: "operator",
+        outcome,
+        account: change.map(|c| c.account.as_str()),
+        user: change.and_then(|c| c.user.as_deref()),
+        rules: Vec::new(),
+        policy: None,
+        change: change.map(|c| c.id.as_str()),
+        detail,
+    };
+    if let Err(e) = audit.write(&event) {
+        eprintln!("policyc: cannot write the audit log `{}`: {e}", audit.path().display());
     }
 }
