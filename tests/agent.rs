@@ -126,6 +126,7 @@ fn retries_through_throttling_errors_and_dropped_connections() {
         server_error: 0.2,
         drop: 0.1,
         delay: Duration::ZERO,
+        ..Faults::default()
     });
     policy(dir.path(), "policy.policyc", O365);
     let cfg = config(dir.path(), &cloud);
@@ -707,4 +708,129 @@ fn status_and_failed_list_read_well() {
     );
     assert!(!all.contains("Canary"), "no password in what a person reads");
     insta::assert_snapshot!("agent_status_and_failed_list", redacted(&all, dir.path()));
+}
+
+// Hostile or broken HTTP peers (issue: harden what runs as root).
+
+#[test]
+fn plain_http_is_refused_except_on_loopback() {
+    let (_dir, _cloud, cfg) = setup(O365);
+    let start = |what: &str, url: &str| {
+        let mut c = cfg.clone();
+        match what {
+            "base_url" => c.graph.base_url = url.into(),
+            "token_url" => c.graph.token_url = url.into(),
+            _ => c.webhook = Some(url.into()),
+        }
+        SyncAgent::new(c).map(drop)
+    };
+    for (what, url) in [
+        ("base_url", "http://graph.example.com"),
+        ("token_url", "http://10.1.2.3/token"),
+        ("webhook", "http://alerts.example/x"),
+        ("webhook", "http://user@[2001:db8::1]:80/"),
+    ] {
+        let e = start(what, url).unwrap_err();
+        assert!(e.contains(what) && e.contains("plain HTTP"), "{e}");
+    }
+    let e = start("base_url", "ftp://graph.example.com").unwrap_err();
+    assert!(e.contains("not an https:// URL"), "{e}");
+    for url in ["http://localhost:9/x", "http://[::1]:9/x", "https://alerts.example/x"] {
+        start("webhook", url).unwrap();
+    }
+}
+
+#[test]
+fn a_redirect_is_a_named_error_and_never_followed() {
+    let (dir, cloud, cfg) = setup(O365);
+    cloud.add_users(["rita@example.com"]);
+    cloud.set_faults(Faults { redirect: 1.0, ..Faults::default() });
+    common::reset(&queue(&cfg), dir.path(), "rita", "rita@example.com", "Canary-Rita-Xy9!");
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    let t = agent.tick();
+    assert!(
+        t.events
+            .iter()
+            .any(|(o, d)| o.as_str() == "wrong_endpoint" && d.contains("redirects (302)")),
+        "{t:?}"
+    );
+    assert_eq!((t.delivered, pending(&cfg)), (0, 1), "the change stays queued");
+    assert_eq!(cloud.stats().set, 0);
+    assert!(!status(&cfg).healthy);
+}
+
+#[test]
+fn a_token_that_claims_to_live_forever_is_clamped() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = policyc::agent::double::Credentials {
+        client_id: common::CLIENT_ID.into(),
+        client_secret: common::CLIENT_SECRET.into(),
+        token_ttl: Duration::from_secs(u64::MAX),
+    };
+    let cloud = CloudDouble::start("127.0.0.1:0", creds).unwrap();
+    cloud.add_users(["tim@example.com"]);
+    policy(dir.path(), "policy.policyc", O365);
+    let cfg = config(dir.path(), &cloud);
+    let q = queue(&cfg);
+    common::reset(&q, dir.path(), "tim", "tim@example.com", "Canary-Tim-Xy9!");
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert_eq!(agent.tick().delivered, 1);
+    common::reset(&q, dir.path(), "tim", "tim@example.com", "Canary-Tim2-Xy9!");
+    assert_eq!(agent.tick().delivered, 1, "the cached token is used, no overflow");
+    assert_eq!(cloud.stats().tokens, 1);
+}
+
+#[test]
+fn retry_after_zero_is_floored_and_recorded_once() {
+    let (dir, cloud, cfg) = setup(O365);
+    cloud.add_users(["zed@example.com"]);
+    cloud.set_faults(Faults { throttle: 1.0, retry_after_secs: 0.0, ..Faults::default() });
+    common::reset(&queue(&cfg), dir.path(), "zed", "zed@example.com", "Canary-Zed-Xy9!");
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runner = {
+        let stop = stop.clone();
+        std::thread::spawn(move || agent.run(&stop))
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    runner.join().unwrap();
+    let attempts = cloud.stats().faults;
+    assert!((2..=12).contains(&attempts), "{attempts} attempts in a second: at least 100 ms apart");
+    let retries = outcomes(&cfg).iter().filter(|o| *o == "retry").count();
+    assert_eq!(retries, 1, "one audit line for the state, not one per attempt");
+    assert_eq!(status(&cfg).counts.get("retry").copied(), Some(attempts));
+}
+
+#[test]
+fn a_hostile_error_body_is_bounded_cleaned_and_never_stored_with_the_password() {
+    let (dir, cloud, mut cfg) = setup(O365);
+    let (url, posted, receiver) = webhook();
+    cfg.webhook = Some(url);
+    cloud.add_users(["vic@example.com"]);
+    let q = queue(&cfg);
+    common::reset(&q, dir.path(), "vic", "vic@example.com", "Canary-Vic1-Xy9!");
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert_eq!(agent.tick().delivered, 1, "the cloud user is now known (cached)");
+    // Now the server answers the PATCH with a megabyte of control characters echoing it.
+    cloud.set_faults(Faults { garbage: 1.0, ..Faults::default() });
+    common::reset(&q, dir.path(), "vic", "vic@example.com", "Canary-Vic2-Xy9!");
+    let t = agent.tick();
+    assert!(t.has_errors(), "{t:?}");
+    drop(agent);
+    let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
+    for line in audit.lines() {
+        assert!(line.len() < 2000, "an audit line of {} bytes", line.len());
+        assert!(!line.chars().any(|c| c.is_control()), "control characters in {line}");
+    }
+    assert!(audit.contains("echoed the password and is not recorded"), "{audit}");
+    let alarm = posted.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(alarm.len() < 2000 && !alarm.contains("Canary"));
+    drop(posted);
+    receiver.join().unwrap();
+    let s = status(&cfg);
+    assert_eq!(s.failed, 1);
+    let text = serde_json::to_string(&s).unwrap();
+    assert!(text.len() < 4000 && !text.contains("Canary"));
+    assert_no_cleartext(dir.path(), &["Canary-Vic2-Xy9!".to_string()]);
 }

@@ -43,6 +43,7 @@ fn kill_9_at_random_moments_loses_nothing() {
         server_error: 0.1,
         drop: 0.05,
         delay: Duration::ZERO,
+        ..Faults::default()
     });
     let artifact =
         policyc::compile_path("policies/office365.policy", &policyc::CompileOptions::default())

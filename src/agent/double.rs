@@ -68,6 +68,11 @@ pub struct Faults {
     pub drop: f64,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// Answer `302 Found` to elsewhere (a misconfigured proxy or URL).
+    pub redirect: f64,
+    /// Answer 400 with a megabyte of control characters that echoes the request, password
+    /// included (a broken server or proxy).
+    pub garbage: f64,
 }
 
 /// Counters for tests and for the double's log.
@@ -322,6 +327,18 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>, creds: &Credent
                     r
                 }
                 Some(Fault::ServerError) => error(500, "InternalServerError", "Injected fault."),
+                Some(Fault::Redirect) => {
+                    let mut r = tiny_http::Response::from_string("").with_status_code(302);
+                    if let Ok(h) = tiny_http::Header::from_bytes("Location", "/elsewhere") {
+                        r = r.with_header(h);
+                    }
+                    r
+                }
+                Some(Fault::Garbage) => {
+                    let mut text = String::from_utf8_lossy(&body).into_owned();
+                    text.push_str(&"\u{1b}[31m\r\n\u{7}".repeat(1 << 18));
+                    error(400, "Request_BadRequest", &text)
+                }
                 None if method == tiny_http::Method::Get => {
                     get_user(&user, authorization.as_deref(), query, state)
                 }
@@ -353,6 +370,8 @@ enum Fault {
     Drop,
     Throttle(f64),
     ServerError,
+    Redirect,
+    Garbage,
 }
 
 fn pick_fault(s: &mut State) -> Option<Fault> {
@@ -368,6 +387,10 @@ fn pick_fault(s: &mut State) -> Option<Fault> {
         Some(Fault::Throttle(f.retry_after_secs))
     } else if r < f.drop + f.throttle + f.server_error {
         Some(Fault::ServerError)
+    } else if r < f.drop + f.throttle + f.server_error + f.redirect {
+        Some(Fault::Redirect)
+    } else if r < f.drop + f.throttle + f.server_error + f.redirect + f.garbage {
+        Some(Fault::Garbage)
     } else {
         None
     };
@@ -429,7 +452,8 @@ fn token(
     }
     let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     let mut s = lock(state);
-    s.tokens.insert(token.clone(), Instant::now() + creds.token_ttl);
+    let far = Instant::now() + Duration::from_secs(100 * 365 * 86_400);
+    s.tokens.insert(token.clone(), Instant::now().checked_add(creds.token_ttl).unwrap_or(far));
     s.stats.tokens += 1;
     let body = serde_json::json!({"token_type": "Bearer", "expires_in": creds.token_ttl.as_secs(), "access_token": token});
     json(200, &body.to_string())

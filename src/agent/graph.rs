@@ -195,11 +195,8 @@ impl Graph {
                 return Err("graph: set `client_secret_file` (or `client_secret`)".into());
             }
         };
-        for (name, url) in [("base_url", &config.base_url), ("token_url", &config.token_url)] {
-            if !url.starts_with("https://") && !url.starts_with("http://") {
-                return Err(format!("graph: {name} `{url}` is not an http(s) URL"));
-            }
-        }
+        check_transport("graph: base_url", &config.base_url)?;
+        check_transport("graph: token_url", &config.token_url)?;
         let trimmed = config.base_url.trim_end_matches('/');
         let base = trimmed.strip_suffix("/v1.0").unwrap_or(trimmed).to_string();
         let http: ureq::Agent = ureq::Agent::config_builder()
@@ -386,6 +383,32 @@ impl Graph {
             Ok(answer) => classify(&answer),
             Err(d) => d,
         }
+    }
+}
+
+/// Refuses a URL that is not HTTPS, except plain HTTP on loopback (the cloud double): the
+/// agent sends a client secret and passwords.
+pub fn check_transport(name: &str, url: &str) -> Result<(), String> {
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(format!("{name} `{url}` is not an https:// URL"));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    let loopback =
+        host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} `{url}` is plain HTTP: use https:// (plain HTTP is allowed only on loopback, for the cloud double)"
+        ))
     }
 }
 

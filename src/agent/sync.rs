@@ -97,6 +97,9 @@ impl SyncAgent {
         let lock = QueueLock::acquire(&config.queue)?;
         let validator = Validator::from_path(&config.policy).map_err(|e| format!("policy: {e}"))?;
         let graph = Graph::new(config.graph.clone())?;
+        if let Some(url) = &config.webhook {
+            super::graph::check_transport("webhook", url)?;
+        }
         let audit = AuditLog::new(&config.audit_log);
         let state_path = config.queue.join("state.json");
         let mut state = AgentState::load(&state_path);
@@ -316,9 +319,12 @@ impl SyncAgent {
                     .entry(change.id.clone())
                     .or_insert(Backoff { attempts: 0, next: Instant::now() });
                 b.attempts += 1;
+                // A floor whatever the server says (`Retry-After: 0` is not an invitation to
+                // hammer it): the configured first wait, at least 100 ms and at most 1 s.
+                let floor = Duration::from_millis(self.config.retry.initial_ms.clamp(100, 1000));
                 let wait = after
                     .unwrap_or_else(|| backoff_delay(&self.config.retry, b.attempts))
-                    .max(Duration::from_millis(self.config.retry.initial_ms.min(1000)));
+                    .max(floor);
                 b.next = Instant::now() + wait;
                 self.transient(Outcome::Retry, &reason, Some(change), tick);
                 Some(false)

@@ -38,6 +38,9 @@ pub(crate) struct Args {
     /// Delay before every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
+    /// Share of PATCH requests answered 302 (to try the agent's refusal to follow redirects).
+    #[arg(long, default_value_t = 0.0)]
+    redirect: f64,
     /// A cloud-managed user (repeatable); other users get 404, as in Graph.
     #[arg(long = "user", value_name = "UPN")]
     users: Vec<String>,
@@ -75,6 +78,8 @@ pub(crate) fn run(a: Args) -> u8 {
         server_error: a.server_error,
         drop: a.drop,
         delay: Duration::from_millis(a.delay_ms),
+        redirect: a.redirect,
+        garbage: 0.0,
     });
     double.add_users(a.users.iter().map(String::as_str));
     for upn in &a.synced_users {
