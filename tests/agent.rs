@@ -834,3 +834,57 @@ fn a_hostile_error_body_is_bounded_cleaned_and_never_stored_with_the_password() 
     assert!(text.len() < 4000 && !text.contains("Canary"));
     assert_no_cleartext(dir.path(), &["Canary-Vic2-Xy9!".to_string()]);
 }
+
+/// Issue 12's ways for an older password to reach the cloud after a newer one: the directory's
+/// current password decides, whatever the queue's order says.
+#[test]
+fn an_older_password_never_overtakes_a_newer_one() {
+    let (dir, cloud, mut cfg) = setup(O365);
+    cfg.commit_grace_secs = 1;
+    let d = dir.path();
+    cloud.add_users([
+        "clock@example.com",
+        "dmg@example.com",
+        "replay@example.com",
+        "jdoe@contoso.com",
+    ]);
+    let q = queue(&cfg);
+    let directory = common::directory(d);
+    // The clock stepped back between two resets: the newer one got the smaller id.
+    q.enqueue("clock", Some("clock@example.com"), None, "Canary-Newer-Xy9!", "t").unwrap();
+    q.enqueue("clock", Some("clock@example.com"), None, "Canary-Older-Xy9!", "t").unwrap();
+    directory.commit("clock", "Canary-Older-Xy9!").unwrap();
+    directory.commit("clock", "Canary-Newer-Xy9!").unwrap();
+    // The newest record is damaged: the older one must not go out instead.
+    common::reset(&q, d, "dmg", "dmg@example.com", "Canary-Dmg1-Xy9!");
+    let newest = common::reset(&q, d, "dmg", "dmg@example.com", "Canary-Dmg2-Xy9!");
+    let path = cfg.queue.join("pending").join(format!("{}.json", newest.id));
+    let tampered =
+        std::fs::read_to_string(&path).unwrap().replace("\"sealed\":\"", "\"sealed\":\"AAAA");
+    std::fs::write(&path, tampered).unwrap();
+    // A UPN differing only in case is the same user.
+    q.enqueue("jdoe", Some("jdoe@contoso.com"), None, "Canary-Jdoe1-Xy9!", "t").unwrap();
+    common::reset(&q, d, "jdoe", "JDoe@Contoso.com", "Canary-Jdoe2-Xy9!");
+    // A delivered record, kept aside to be replayed later.
+    let old = common::reset(&q, d, "replay", "replay@example.com", "Canary-Replay1-Xy9!");
+    let old_path = cfg.queue.join("pending").join(format!("{}.json", old.id));
+    let old_bytes = std::fs::read(&old_path).unwrap();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    agent.tick();
+    common::reset(&q, d, "replay", "replay@example.com", "Canary-Replay2-Xy9!");
+    agent.tick();
+    std::fs::write(&old_path, old_bytes).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    agent.tick();
+    assert_eq!(cloud.password("clock@example.com").unwrap().as_str(), "Canary-Newer-Xy9!");
+    assert!(cloud.password("dmg@example.com").is_none(), "the older change was not sent instead");
+    assert_eq!(cloud.password("jdoe@contoso.com").unwrap().as_str(), "Canary-Jdoe2-Xy9!");
+    assert_eq!(cloud.password("replay@example.com").unwrap().as_str(), "Canary-Replay2-Xy9!");
+    assert_eq!(cloud.stats().set, 4, "one delivery per user, none of an older password");
+    assert_eq!(pending(&cfg), 0);
+    let o = outcomes(&cfg);
+    assert!(
+        o.contains(&"damaged".to_string()) && o.contains(&"superseded_in_directory".to_string()),
+        "{o:?}"
+    );
+}
