@@ -888,3 +888,35 @@ fn an_older_password_never_overtakes_a_newer_one() {
         "{o:?}"
     );
 }
+
+#[test]
+fn the_seal_binds_every_field_the_agent_trusts_and_old_records_still_open() {
+    use base64::Engine as _;
+    let (dir, cloud, cfg) = setup(O365);
+    cloud.add_users(["mia@example.com", "old@example.com"]);
+    let q = queue(&cfg);
+    // A record whose account was edited no longer opens: damaged, never delivered.
+    let c = common::reset(&q, dir.path(), "mia", "mia@example.com", "Canary-Mia-Xy9!");
+    common::directory(dir.path()).commit("eve", "Canary-Mia-Xy9!").unwrap();
+    let path = cfg.queue.join("pending").join(format!("{}.json", c.id));
+    let edited =
+        std::fs::read_to_string(&path).unwrap().replace(r#""account":"mia""#, r#""account":"eve""#);
+    std::fs::write(&path, edited).unwrap();
+    // A record written before seals bound every field (id and user only) still opens.
+    let key = policyc::agent::crypto::QueueKey::load_or_create(&cfg.key_path()).unwrap();
+    let id = "000000000000000000000001-0000000001-00000000";
+    let (nonce, sealed) =
+        key.seal(b"Canary-Old-Xy9!", format!("{id}\0old@example.com").as_bytes()).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let legacy = serde_json::json!({"id": id, "account": "old", "user": "old@example.com",
+        "created_ms": policyc::agent::queue::now_ms(), "policy": "t",
+        "nonce": b64.encode(nonce), "sealed": b64.encode(sealed)});
+    std::fs::write(cfg.queue.join("pending").join(format!("{id}.json")), legacy.to_string())
+        .unwrap();
+    common::directory(dir.path()).commit("old", "Canary-Old-Xy9!").unwrap();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    let t = agent.tick();
+    assert!(t.events.iter().any(|(o, _)| o.as_str() == "damaged"), "{t:?}");
+    assert!(cloud.password("mia@example.com").is_none());
+    assert_eq!(cloud.password("old@example.com").unwrap().as_str(), "Canary-Old-Xy9!");
+}

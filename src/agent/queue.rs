@@ -54,6 +54,10 @@ pub struct Change {
     pub policy: String,
     nonce: String,
     sealed: String,
+    /// Which fields the seal binds: 2, every field the agent trusts; 1 (records written before
+    /// 2026-12), the id and the user only.
+    #[serde(default = "legacy_seal")]
+    seal: u8,
     /// Why it is in `failed/` (absent in `pending/`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
@@ -70,10 +74,33 @@ pub struct Failure {
     pub at_ms: u64,
 }
 
+/// The seal version of records that do not say.
+fn legacy_seal() -> u8 {
+    1
+}
+
+/// The seal version new records get.
+const SEAL: u8 = 2;
+
 impl Change {
-    /// The bytes the seal is bound to: the record cannot be replayed under another id or user.
+    /// The bytes the seal is bound to: the password cannot be moved to another record, and no
+    /// field the agent trusts (id, account, cloud user, display name, creation time, policy)
+    /// can be changed without the record failing to open. (A record cannot be downgraded to
+    /// the old binding either: it was sealed with the new one.)
     fn context(&self) -> Vec<u8> {
-        format!("{}\0{}", self.id, self.user.as_deref().unwrap_or("")).into_bytes()
+        match self.seal {
+            1 => format!("{}\0{}", self.id, self.user.as_deref().unwrap_or("")).into_bytes(),
+            _ => serde_json::to_vec(&(
+                "policyc-seal-2",
+                &self.id,
+                &self.account,
+                &self.user,
+                &self.display_name,
+                self.created_ms,
+                &self.policy,
+            ))
+            .unwrap_or_default(),
+        }
     }
 
     /// Age in milliseconds.
@@ -135,6 +162,7 @@ impl Queue {
             policy: policy.to_string(),
             nonce: String::new(),
             sealed: String::new(),
+            seal: SEAL,
             failure: None,
         };
         let (nonce, sealed) = self.key.seal(password.as_bytes(), &change.context())?;
