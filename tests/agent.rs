@@ -920,3 +920,39 @@ fn the_seal_binds_every_field_the_agent_trusts_and_old_records_still_open() {
     assert!(cloud.password("mia@example.com").is_none());
     assert_eq!(cloud.password("old@example.com").unwrap().as_str(), "Canary-Old-Xy9!");
 }
+
+#[test]
+fn a_missing_key_stops_the_agent_instead_of_orphaning_the_queue() {
+    let (dir, _cloud, cfg) = setup(O365);
+    common::reset(&queue(&cfg), dir.path(), "kay", "kay@example.com", "Canary-Kay-Xy9!");
+    std::fs::remove_file(cfg.key_path()).unwrap();
+    let e = SyncAgent::new(cfg.clone()).unwrap_err();
+    assert!(e.contains("missing") && e.contains("1 queued changes are sealed with it"), "{e}");
+    assert!(!cfg.key_path().exists(), "no new key was made");
+    assert_eq!(pending(&cfg), 1, "the change is still there for when the key is restored");
+}
+
+#[test]
+fn concurrent_key_creation_yields_one_key_for_everyone() {
+    use policyc::agent::crypto::QueueKey;
+    for _ in 0..30 {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(12));
+        let threads: Vec<_> = (0..12)
+            .map(|_| {
+                let (key, barrier) = (key.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    QueueKey::load_or_create(&key).map(|k| k.seal(b"x", b"c").unwrap())
+                })
+            })
+            .collect();
+        let sealed: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let winner = QueueKey::load_or_create(&key).unwrap();
+        for s in sealed {
+            let (nonce, ct) = s.unwrap_or_else(|e| panic!("a hook could not get the key: {e}"));
+            winner.open(&nonce, &ct, b"c").expect("everyone sealed with the key that won");
+        }
+    }
+}

@@ -265,3 +265,36 @@ fn an_account_without_a_cloud_user_is_accepted_and_recorded_not_synced() {
     assert_eq!(a[2]["user"], "bob@contoso.com", "the UPN suffix is rewritten");
     assert_eq!(pending(dir.path()), 1, "only bob's change is queued");
 }
+
+#[test]
+fn hooks_starting_together_on_a_fresh_queue_share_one_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = artifact(dir.path());
+    let runs: Vec<_> = (0..12)
+        .map(|i| {
+            let (d, p) = (dir.path().to_path_buf(), policy.clone());
+            std::thread::spawn(move || {
+                let account = format!("user{i}");
+                let env = [
+                    ("SAMBA_CPS_ACCOUNT_NAME", account.as_str()),
+                    ("SAMBA_CPS_USER_PRINCIPAL_NAME", "u@x"),
+                ];
+                hook(&d, &p, format!("Canary-Race-{i}-Xy9!").as_bytes(), &env, &[])
+            })
+        })
+        .collect();
+    for r in runs {
+        let r = r.join().unwrap();
+        assert_eq!(r.code, 0, "a compliant password was refused: {}", r.stderr);
+    }
+    let queue = policyc::agent::queue::Queue::open(
+        &dir.path().join("queue"),
+        &dir.path().join("queue/key"),
+    )
+    .unwrap();
+    let (changes, damaged) = queue.pending().unwrap();
+    assert_eq!((changes.len(), damaged.len()), (12, 0));
+    for c in &changes {
+        queue.password(c).expect("every change opens with the one key");
+    }
+}

@@ -44,17 +44,32 @@ pub fn random(buf: &mut [u8]) -> Result<(), CryptoError> {
 
 impl QueueKey {
     /// Reads the key, or creates it (mode 0600, 32 random bytes) when the file does not exist.
+    /// Creation is atomic: the key appears whole or not at all, and when several hooks start
+    /// on a fresh queue at once, all of them end up with the one key that won.
     /// A key file that others can read is refused.
     pub fn load_or_create(path: &Path) -> Result<QueueKey, CryptoError> {
         let err = |message: String| CryptoError::Key { path: path.to_path_buf(), message };
-        let bytes = match std::fs::read(path) {
-            Ok(b) => Zeroizing::new(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        match QueueKey::load(path) {
+            Err(CryptoError::Key { message, .. }) if message == MISSING => {
                 let mut key = Zeroizing::new(vec![0u8; 32]);
                 random(&mut key)?;
-                write_new_private(path, &key).map_err(|e| err(format!("cannot create it: {e}")))?;
-                key
+                match create_atomically(path, &key) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(err(format!("cannot create it: {e}"))),
+                }
+                QueueKey::load(path)
             }
+            other => other,
+        }
+    }
+
+    /// Reads an existing key; never creates one.
+    pub fn load(path: &Path) -> Result<QueueKey, CryptoError> {
+        let err = |message: String| CryptoError::Key { path: path.to_path_buf(), message };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => Zeroizing::new(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(err(MISSING.into())),
             Err(e) => return Err(err(format!("cannot read it: {e}"))),
         };
         check_private(path).map_err(err)?;
@@ -92,18 +107,35 @@ impl QueueKey {
     }
 }
 
-/// Creates a file readable by its owner only, writes it and syncs it.
-fn write_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
+/// What [`QueueKey::load`] says of a key file that does not exist.
+pub const MISSING: &str = "it does not exist";
+
+/// Writes the key to a private temporary file, syncs it, then links it into place: the link
+/// fails if a key is already there (another hook won the race), and nobody ever reads a key
+/// that is half written.
+fn create_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut salt = [0u8; 8];
+    random(&mut salt).map_err(std::io::Error::other)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}",
+        std::process::id(),
+        salt.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    let written = options.open(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    linked?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all())
 }
 
 /// Refuses a key file that group or others can access.

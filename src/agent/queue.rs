@@ -135,6 +135,24 @@ impl Queue {
         Ok(Queue { dir: dir.to_path_buf(), key: QueueKey::load_or_create(key)? })
     }
 
+    /// Opens the queue for the agent: like [`Queue::open`], but a missing key is an error when
+    /// records sealed with it wait in the queue (a new key would make every one unreadable).
+    pub fn open_sealed(dir: &Path, key: &Path) -> Result<Queue, QueueError> {
+        if !key.exists() {
+            let sealed = list_pending(dir).map_or(0, |(c, d)| c.len() + d.len())
+                + list_failed(dir).map_or(0, |(c, d)| c.len() + d.len());
+            if sealed > 0 {
+                return Err(QueueError::Crypto(CryptoError::Key {
+                    path: key.to_path_buf(),
+                    message: format!(
+                        "it is missing, and {sealed} queued changes are sealed with it: restore it from a backup (a new key would make them all unreadable; policyc never creates a key where one is expected)"
+                    ),
+                }));
+            }
+        }
+        Queue::open(dir, key)
+    }
+
     /// The queue directory.
     pub fn dir(&self) -> &Path {
         &self.dir

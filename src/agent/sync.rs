@@ -93,7 +93,8 @@ impl SyncAgent {
             return Err("set `directory` in the configuration: the agent delivers a change only once the directory has committed it (kind: samba, socket: …/private/ldap_priv/ldapi)".into());
         };
         let directory = directory.open();
-        let queue = Queue::open(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
+        let queue =
+            Queue::open_sealed(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
         let lock = QueueLock::acquire(&config.queue)?;
         let validator = Validator::from_path(&config.policy).map_err(|e| format!("policy: {e}"))?;
         let graph = Graph::new(config.graph.clone())?;
