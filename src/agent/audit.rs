@@ -59,17 +59,33 @@ impl AuditLog {
 
     /// Appends one event and syncs it to disk.
     pub fn write(&self, event: &Event<'_>) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+        self.open()?.write(event)
+    }
+
+    /// Opens the log for appending (its directory created private if missing): a symlink,
+    /// a FIFO, a file someone else owns or may write, or a directory others may write is
+    /// refused. The hook opens it before it decides, so that a log it cannot write refuses
+    /// the change instead of leaving the decision unrecorded.
+    pub fn open(&self) -> std::io::Result<AuditWriter> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            super::files::secure_dir(dir)?;
         }
+        Ok(AuditWriter { file: super::files::open_append(&self.path, 0o640)? })
+    }
+}
+
+/// An audit log open for appending.
+#[derive(Debug)]
+pub struct AuditWriter {
+    file: std::fs::File,
+}
+
+impl AuditWriter {
+    /// Appends one event and syncs it to disk.
+    pub fn write(&mut self, event: &Event<'_>) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o640);
-        let mut f = options.open(&self.path)?;
-        f.write_all(&line)?;
-        f.sync_data()
+        self.file.write_all(&line)?;
+        self.file.sync_data()
     }
 }

@@ -83,9 +83,11 @@ fn default_unhealthy() -> u64 {
 impl AgentConfig {
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<AgentConfig, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        serde_yaml::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+        let bytes = super::files::read_bounded(path, 1 << 20, false)
+            .map_err(|e| format!("cannot read the configuration: {e}"))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| format!("`{}` is not UTF-8", path.display()))?;
+        serde_yaml::from_str(text).map_err(|e| format!("`{}`: {e}", path.display()))
     }
 
     /// The queue key's path.

@@ -67,12 +67,15 @@ impl QueueKey {
     /// Reads an existing key; never creates one.
     pub fn load(path: &Path) -> Result<QueueKey, CryptoError> {
         let err = |message: String| CryptoError::Key { path: path.to_path_buf(), message };
-        let bytes = match std::fs::read(path) {
-            Ok(b) => Zeroizing::new(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(err(MISSING.into())),
-            Err(e) => return Err(err(format!("cannot read it: {e}"))),
+        let bytes = match super::files::read_bounded(path, 64, true) {
+            Ok(b) => b,
+            Err(super::files::FileError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Err(err(MISSING.into()));
+            }
+            Err(e) => return Err(err(format!("cannot use it: {e}"))),
         };
-        check_private(path).map_err(err)?;
         if bytes.len() != 32 {
             return Err(err(format!("it holds {} bytes, a key is 32", bytes.len())));
         }
@@ -115,7 +118,7 @@ pub const MISSING: &str = "it does not exist";
 /// that is half written.
 fn create_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    super::files::secure_dir(dir)?;
     let mut salt = [0u8; 8];
     random(&mut salt).map_err(std::io::Error::other)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -124,30 +127,13 @@ fn create_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::process::id(),
         salt.iter().map(|b| format!("{b:02x}")).collect::<String>()
     ));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
+    let written =
+        super::files::create_new(&tmp, 0o600).map_err(std::io::Error::from).and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        });
     let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
     let _ = std::fs::remove_file(&tmp);
     linked?;
     std::fs::File::open(dir).and_then(|d| d.sync_all())
-}
-
-/// Refuses a key file that group or others can access.
-fn check_private(path: &Path) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(format!("its mode is {mode:o}; only its owner may read it (chmod 600)"));
-        }
-    }
-    Ok(())
 }

@@ -187,9 +187,13 @@ impl Graph {
     /// A client for `config`; reads the client secret file now.
     pub fn new(config: GraphConfig) -> Result<Graph, String> {
         let secret = match (&config.client_secret_file, &config.client_secret) {
-            (Some(path), _) => std::fs::read_to_string(path)
-                .map(|s| Zeroizing::new(s.trim().to_string()))
-                .map_err(|e| format!("cannot read client secret `{}`: {e}", path.display()))?,
+            (Some(path), _) => {
+                let bytes = super::files::read_bounded(path, 4096, true)
+                    .map_err(|e| format!("cannot read the client secret: {e}"))?;
+                let text = std::str::from_utf8(&bytes)
+                    .map_err(|_| format!("client secret `{}` is not UTF-8", path.display()))?;
+                Zeroizing::new(text.trim().to_string())
+            }
             (None, Some(s)) => s.0.clone(),
             (None, None) => {
                 return Err("graph: set `client_secret_file` (or `client_secret`)".into());

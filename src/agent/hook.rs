@@ -102,9 +102,28 @@ pub struct Decision {
 
 /// Runs the hook for one password change: judge it, then record the judgement in the audit log.
 pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Decision {
+    let audit = AuditLog::new(&options.audit_log);
+    let account = who.account.as_deref().unwrap_or("");
+    // A decision that cannot be recorded is not made (unless the hook fails open).
+    let mut log = match audit.open() {
+        Ok(log) => Some(log),
+        Err(e) if options.fail_open => {
+            eprintln!(
+                "policyc: AUDIT LOG UNAVAILABLE (`{}`: {e}); FAIL-OPEN: deciding without a record",
+                audit.path().display()
+            );
+            None
+        }
+        Err(e) => {
+            let message = format!(
+                "policyc: refused password change for `{account}`: AUDIT LOG UNAVAILABLE (`{}`: {e}); FAIL-CLOSED: a decision that cannot be recorded is not made",
+                audit.path().display()
+            );
+            return Decision { accept: false, messages: vec![message] };
+        }
+    };
     let j = judge(options, password, who);
     let mut messages: Vec<String> = j.message.into_iter().collect();
-    let audit = AuditLog::new(&options.audit_log);
     let event = Event {
         time: now(),
         source: "hook",
@@ -113,14 +132,26 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
         user: j.user.as_deref().or(who.user_principal_name.as_deref()),
         rules: j.rules.iter().map(String::as_str).collect(),
         policy: j.policy,
-        change: None,
+        change: j.change.as_deref(),
         detail: j.detail,
     };
-    if let Err(e) = audit.write(&event) {
-        messages
-            .push(format!("policyc: cannot write the audit log `{}`: {e}", audit.path().display()));
+    let mut accept = j.accept;
+    if let Some(Err(e)) = log.as_mut().map(|l| l.write(&event)) {
+        let what = format!("cannot write the audit log `{}`: {e}", audit.path().display());
+        if accept && !options.fail_open {
+            // Take back the queued change: the agent must not deliver an unrecorded decision.
+            if let (Some(dir), Some(id)) = (&options.queue, &j.change) {
+                let _ = super::queue::remove_pending(dir, id);
+            }
+            accept = false;
+            messages.push(format!(
+                "policyc: refused password change for `{account}`: {what}; FAIL-CLOSED"
+            ));
+        } else {
+            messages.push(format!("policyc: {what}"));
+        }
     }
-    Decision { accept: j.accept, messages }
+    Decision { accept, messages }
 }
 
 /// One decision, before it is recorded. Nothing in it holds the password.
@@ -129,6 +160,8 @@ struct Judgement {
     outcome: Outcome,
     /// The cloud user the change is queued for.
     user: Option<String>,
+    /// The queued change's id.
+    change: Option<String>,
     rules: Vec<String>,
     policy: Option<String>,
     detail: Option<String>,
@@ -142,6 +175,7 @@ impl Judgement {
             accept,
             outcome,
             user: None,
+            change: None,
             rules: Vec::new(),
             policy: None,
             detail: None,
@@ -314,7 +348,7 @@ fn queued(
         }
     };
     match enqueue(options, who, &cloud_user, password, policy) {
-        Ok(()) => Judgement { user: Some(cloud_user), ..accepted },
+        Ok(change) => Judgement { user: Some(cloud_user), change, ..accepted },
         Err(q) => {
             let message = format!(
                 "policyc: refused password change for `{account}`: cannot queue it for the cloud: {q}"
@@ -330,8 +364,8 @@ fn enqueue(
     cloud_user: &str,
     password: &str,
     policy: &str,
-) -> Result<(), String> {
-    let Some(dir) = &options.queue else { return Ok(()) };
+) -> Result<Option<String>, String> {
+    let Some(dir) = &options.queue else { return Ok(None) };
     let key = options.key.clone().unwrap_or_else(|| dir.join("key"));
     let queue = Queue::open(dir, &key).map_err(|e| e.to_string())?;
     queue
@@ -342,6 +376,6 @@ fn enqueue(
             password,
             policy,
         )
-        .map(|_| ())
+        .map(|c| Some(c.id))
         .map_err(|e| e.to_string())
 }

@@ -4,6 +4,7 @@
 
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The held lock; released when dropped (or when the process ends).
@@ -21,6 +22,8 @@ impl QueueLock {
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .mode(0o600)
             .open(&path)
             .map_err(|e| format!("cannot open the queue lock `{}`: {e}", path.display()))?;
         match file.try_lock() {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod crypto;
 pub mod directory;
 pub mod double;
+pub mod files;
 pub mod graph;
 pub mod hook;
 pub mod lock;

@@ -26,6 +26,9 @@ pub enum QueueError {
     /// The key is unusable, or a record does not decrypt.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// A file or directory is not safe to use.
+    #[error(transparent)]
+    Unsafe(#[from] super::files::FileError),
     /// A record is not a queued change.
     #[error("queue record `{path}` is damaged: {message}")]
     Damaged {
@@ -34,6 +37,20 @@ pub enum QueueError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl QueueError {
+    /// The file it is about, when it is about one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            QueueError::Io { path, .. } | QueueError::Damaged { path, .. } => Some(path),
+            QueueError::Unsafe(
+                super::files::FileError::Io { path, .. }
+                | super::files::FileError::Unsafe { path, .. },
+            ) => Some(path),
+            QueueError::Crypto(_) => None,
+        }
+    }
 }
 
 /// One accepted password change waiting for the cloud.
@@ -128,9 +145,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> QueueError + '_ {
 impl Queue {
     /// Opens (creating as needed) the queue at `dir` with the key at `key` (created on first use).
     pub fn open(dir: &Path, key: &Path) -> Result<Queue, QueueError> {
+        super::files::secure_dir(dir)?;
         for sub in ["pending", "failed", "tmp"] {
-            let d = dir.join(sub);
-            std::fs::create_dir_all(&d).map_err(io(&d))?;
+            super::files::secure_dir(&dir.join(sub))?;
         }
         Ok(Queue { dir: dir.to_path_buf(), key: QueueKey::load_or_create(key)? })
     }
@@ -260,7 +277,7 @@ pub fn list_failed(dir: &Path) -> Result<(Vec<Change>, Vec<PathBuf>), QueueError
     };
     for entry in entries {
         let path = entry.map_err(io(&failed))?.path();
-        match std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Change>(&b).ok()) {
+        match read_record(&path).ok().and_then(|b| serde_json::from_slice::<Change>(&b).ok()) {
             Some(c) if failed_path(dir, &c.id) == path => changes.push(c),
             _ => unreadable.push(path),
         }
@@ -285,6 +302,14 @@ pub fn purge_failed(dir: &Path, path: &Path) -> Result<(), QueueError> {
     sync_dir(&dir.join("failed"))
 }
 
+/// Removes a pending change by id, without the key (the hook takes back a change whose
+/// decision it could not record).
+pub fn remove_pending(dir: &Path, id: &str) -> Result<(), QueueError> {
+    let path = pending_path(dir, id);
+    std::fs::remove_file(&path).map_err(io(&path))?;
+    sync_dir(&dir.join("pending"))
+}
+
 fn pending_path(dir: &Path, id: &str) -> PathBuf {
     dir.join("pending").join(format!("{id}.json"))
 }
@@ -300,7 +325,7 @@ pub fn list_pending(dir: &Path) -> Result<(Vec<Change>, Vec<QueueError>), QueueE
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
-        let parsed = std::fs::read(&path).map_err(io(&path)).and_then(|b| {
+        let parsed = read_record(&path).and_then(|b| {
             serde_json::from_slice::<Change>(&b)
                 .map_err(|e| QueueError::Damaged { path: path.clone(), message: e.to_string() })
         });
@@ -321,16 +346,24 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes a new file (owner-only), syncs it.
+/// The largest queue record read: a record is well under 1 KiB.
+const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// A record's bytes: a regular file of root's (or this user's), not a link or FIFO, bounded.
+fn read_record(path: &Path) -> Result<Zeroizing<Vec<u8>>, QueueError> {
+    super::files::read_bounded(path, MAX_RECORD_BYTES, false).map_err(QueueError::from)
+}
+
+/// Writes a new file (owner-only, never over a link), syncs it; removes it if that fails.
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), QueueError> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(io(path))?;
-    f.write_all(bytes).map_err(io(path))?;
-    f.sync_all().map_err(io(path))
+    let mut f = super::files::create_new(path, 0o600)?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(path);
+        return Err(io(path)(e));
+    }
+    Ok(())
 }
 
 /// Syncs a directory, so that a rename or removal in it is durable.

@@ -78,13 +78,24 @@ impl Problem {
 impl AgentState {
     /// Reads the state; a missing file is a fresh state.
     pub fn load(path: &Path) -> AgentState {
-        std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        super::files::read_bounded(path, 1 << 20, false)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     }
 
     /// Writes the state atomically.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        use std::io::Write;
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
+        // Whatever stands at the temporary name (a leftover, or a planted link) goes first:
+        // removing a link never touches its target, and the new file never follows one.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut f = super::files::create_new(&tmp, 0o600)?;
+        f.write_all(&serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
         std::fs::rename(&tmp, path)
     }
 

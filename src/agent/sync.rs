@@ -458,7 +458,7 @@ impl SyncAgent {
 
     /// Moves an unreadable record out of the way, loudly.
     fn quarantine(&mut self, e: QueueError) {
-        if let QueueError::Damaged { path, .. } = &e
+        if let Some(path) = e.path()
             && let Some(name) = path.file_name()
         {
             let _ = std::fs::rename(path, self.queue.dir().join("failed").join(name));

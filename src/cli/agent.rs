@@ -114,6 +114,8 @@ fn load(path: &std::path::Path) -> Result<AgentConfig, String> {
 }
 
 fn run_agent(a: RunArgs) -> Result<u8, String> {
+    crate::agent::files::private_umask();
+    crate::agent::files::not_dumpable();
     let config = load(&a.config)?;
     let mut agent =
         SyncAgent::new(config).map_err(|e| format!("error: cannot start the agent: {e}"))?;

@@ -58,6 +58,8 @@ struct SambaArgs {
 
 pub(crate) fn run(args: Args) -> u8 {
     let Kind::Samba(a) = args.kind;
+    crate::agent::files::private_umask();
+    crate::agent::files::not_dumpable();
     let options = match options(a) {
         Ok(o) => o,
         Err(e) => {

@@ -1,0 +1,234 @@
+//! What runs as root on a domain controller, attacked as an unprivileged user would (the
+//! attacker's steps run as `nobody` through `setpriv`): Samba's `umask(0)`, planted symlinks,
+//! FIFOs, files of someone else's, deleting queued changes. Each attack is refused, loudly,
+//! and nothing hangs.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A directory others may enter (the tests' own temp dirs are root-only), removed on drop.
+fn world_dir() -> tempfile::TempDir {
+    let d = tempfile::Builder::new().prefix("policyc-attack.").tempdir_in("/tmp").unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    d
+}
+
+/// Runs a shell command as `nobody`; returns whether it succeeded.
+fn as_nobody(script: &str) -> bool {
+    assert!(Path::new("/usr/bin/setpriv").exists(), "setpriv (util-linux) is required");
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", script])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+    took: Duration,
+}
+
+/// The hook as Samba runs it: umask 0, root, the password on stdin.
+fn hook(policy: &Path, queue: &Path, audit: &Path, extra: &[&str]) -> Run {
+    let started = Instant::now();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("umask 0; exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_policyc"))
+        .args(["hook", "samba", "--policy"])
+        .arg(policy)
+        .arg("--queue")
+        .arg(queue)
+        .arg("--audit-log")
+        .arg(audit)
+        .args(extra)
+        .env("SAMBA_CPS_ACCOUNT_NAME", "alice")
+        .env("SAMBA_CPS_USER_PRINCIPAL_NAME", "alice@example.com")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(b"Canary-Attack-Xy9!");
+    // Samba kills the script at 10 s; it must never get near that.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the hook hung");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        took: started.elapsed(),
+    }
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::symlink_metadata(p).unwrap().mode() & 0o777
+}
+
+fn policy(dir: &Path) -> PathBuf {
+    let p = dir.join("o365.policyc");
+    common::office365_artifact(&p);
+    p
+}
+
+fn fifo(path: &Path) {
+    assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+}
+
+#[test]
+fn under_samba_umask_0_everything_the_hook_creates_is_private() {
+    let w = world_dir();
+    let (q, log) = (w.path().join("queue"), w.path().join("log/audit.jsonl"));
+    let r = hook(&policy(w.path()), &q, &log, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for d in [q.clone(), q.join("pending"), q.join("failed"), q.join("tmp"), w.path().join("log")] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    assert_eq!(mode(&q.join("key")), 0o600);
+    assert_eq!(mode(&log), 0o600, "the audit log is root's alone");
+    let record = std::fs::read_dir(q.join("pending")).unwrap().next().unwrap().unwrap().path();
+    assert_eq!(mode(&record), 0o600);
+    // An unprivileged user can neither read nor delete queued changes.
+    assert!(!as_nobody(&format!(
+        "rm -f {}/pending/*.json; ls {}/pending",
+        q.display(),
+        q.display()
+    )));
+    assert!(record.exists(), "the queued change is still there");
+}
+
+#[test]
+fn a_world_writable_directory_or_a_planted_symlink_is_refused_and_never_followed() {
+    let w = world_dir();
+    let p = policy(w.path());
+    let victim = w.path().join("root-only");
+    std::fs::write(&victim, "root's file\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // The log directory as the old hook left it under umask 0; the attacker plants a link.
+    let logs = w.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(as_nobody(&format!("ln -s {} {}/audit.jsonl", victim.display(), logs.display())));
+    let r = hook(&p, &w.path().join("q1"), &logs.join("audit.jsonl"), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("AUDIT LOG UNAVAILABLE") && r.stderr.contains("others can write it"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains(&format!("chmod go-w {}", logs.display())), "{}", r.stderr);
+    // Even in a root-owned directory, a link as the log is refused, not followed.
+    let safe = w.path().join("safe");
+    std::fs::create_dir(&safe).unwrap();
+    std::os::unix::fs::symlink(&victim, safe.join("audit.jsonl")).unwrap();
+    let r = hook(&p, &w.path().join("q2"), &safe.join("audit.jsonl"), &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("is a symbolic link"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "root's file\n",
+        "the target is untouched"
+    );
+    assert_eq!(std::fs::read_dir(w.path().join("q2/pending")).map_or(0, |d| d.count()), 0);
+}
+
+#[test]
+fn a_key_of_someone_else_or_a_fifo_is_refused_without_hanging() {
+    let w = world_dir();
+    let p = policy(w.path());
+    // A 0600 key owned by nobody.
+    let q = w.path().join("q1");
+    std::fs::create_dir(&q).unwrap();
+    std::fs::set_permissions(&q, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(q.join("key"), [7u8; 32]).unwrap();
+    std::fs::set_permissions(q.join("key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(q.join("key"), Some(65534), Some(65534)).unwrap();
+    let r = hook(&p, &q, &w.path().join("a1.jsonl"), &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("owned by uid 65534") && r.stderr.contains("chown root"),
+        "{}",
+        r.stderr
+    );
+    // A FIFO as the key, and as the audit log: refused at once.
+    let q = w.path().join("q2");
+    std::fs::create_dir(&q).unwrap();
+    fifo(&q.join("key"));
+    let r = hook(&p, &q, &w.path().join("a2.jsonl"), &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("not a regular file") && r.took < Duration::from_secs(2),
+        "{} {:?}",
+        r.stderr,
+        r.took
+    );
+    fifo(&w.path().join("a3.jsonl"));
+    let r = hook(&p, &w.path().join("q3"), &w.path().join("a3.jsonl"), &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("not a regular file") && r.took < Duration::from_secs(2),
+        "{} {:?}",
+        r.stderr,
+        r.took
+    );
+}
+
+#[test]
+fn the_agent_neither_follows_a_planted_state_link_nor_hangs_on_a_fifo() {
+    use policyc::agent::status::status;
+    use policyc::agent::sync::SyncAgent;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cloud = common::cloud();
+    cloud.add_users(["alice@example.com"]);
+    common::office365_artifact(&d.join("policy.policyc"));
+    let cfg: policyc::agent::config::AgentConfig =
+        serde_yaml::from_str(&common::agent_yaml(d, &d.join("policy.policyc"), &cloud, ""))
+            .unwrap();
+    let q = policyc::agent::queue::Queue::open(&cfg.queue, &cfg.key_path()).unwrap();
+    common::reset(&q, d, "alice", "alice@example.com", "Canary-Agent-Xy9!");
+    let victim = d.join("victim");
+    std::fs::write(&victim, "keep\n").unwrap();
+    std::os::unix::fs::symlink(&victim, cfg.queue.join("state.json.tmp")).unwrap();
+    fifo(&cfg.queue.join("pending/trap.json"));
+    let started = Instant::now();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    let t = agent.tick();
+    drop(agent);
+    assert!(started.elapsed() < Duration::from_secs(3), "the agent hung");
+    assert_eq!(t.delivered, 1);
+    assert!(
+        t.events.iter().any(|(o, d)| o.as_str() == "damaged" && d.contains("not a regular file")),
+        "{t:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "keep\n",
+        "the link's target is untouched"
+    );
+    let started = Instant::now();
+    let s = status(&cfg);
+    assert!(started.elapsed() < Duration::from_secs(2), "status hung");
+    assert!(s.failed_by_reason.contains_key("damaged"), "{s:?}");
+}
