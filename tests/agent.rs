@@ -956,3 +956,21 @@ fn concurrent_key_creation_yields_one_key_for_everyone() {
         }
     }
 }
+
+#[test]
+fn a_policy_change_is_loud_and_audited() {
+    let (dir, _cloud, cfg) = setup(O365);
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    policy(
+        dir.path(),
+        "policy.policyc",
+        "policy permissive {\n  rule length \"1+\" : length >= 1\n}\n",
+    );
+    agent.tick();
+    let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
+    assert!(
+        audit.contains("policy changed: office365@") && audit.contains("-> permissive@"),
+        "{audit}"
+    );
+}

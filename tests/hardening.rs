@@ -232,3 +232,56 @@ fn the_agent_neither_follows_a_planted_state_link_nor_hangs_on_a_fifo() {
     assert!(started.elapsed() < Duration::from_secs(2), "status hung");
     assert!(s.failed_by_reason.contains_key("damaged"), "{s:?}");
 }
+
+#[test]
+fn an_artifact_others_may_write_is_refused() {
+    let w = world_dir();
+    let p = policy(w.path());
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let r = hook(&p, &w.path().join("q"), &w.path().join("a.jsonl"), &[]);
+    assert_eq!(r.code, 1, "a policy anyone could have replaced is not trusted");
+    assert!(
+        r.stderr.contains("POLICY UNAVAILABLE") && r.stderr.contains("others can write it"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn the_hook_gives_up_before_samba_kills_it_and_its_log_lines_cannot_be_forged() {
+    let w = world_dir();
+    let p = policy(w.path());
+    // Standard input never closed: the hook refuses on its own, well before Samba's 10 s.
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["hook", "samba", "--timeout-ms", "300", "--policy"])
+        .arg(&p)
+        .arg("--audit-log")
+        .arg(w.path().join("a.jsonl"))
+        .env("SAMBA_CPS_ACCOUNT_NAME", "alice")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _stdin = child.stdin.take();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not finish within"));
+    // A newline in the account name stays inside its line in Samba's log.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["hook", "samba", "--policy"])
+        .arg(&p)
+        .arg("--audit-log")
+        .arg(w.path().join("a.jsonl"))
+        .env("SAMBA_CPS_ACCOUNT_NAME", "eve\npolicyc: accepted password change for `admin`")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"short").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("eve\\npolicyc"), "{stderr}");
+}

@@ -183,3 +183,21 @@ fn regular(path: &Path, meta: &std::fs::Metadata) -> Result<(), FileError> {
         "remove it: policyc reads and writes regular files only",
     ))
 }
+
+/// The largest artifact loaded (a 100,000-term policy is about 1 MB).
+pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
+
+/// Loads a compiled policy that root may trust: a regular file of root's (or this user's)
+/// that nobody else may write, read without following a link.
+pub fn load_policy(path: &Path) -> Result<crate::Validator, String> {
+    let bytes = read_bounded(path, MAX_ARTIFACT_BYTES, false).map_err(|e| e.to_string())?;
+    crate::Validator::from_bytes(&bytes).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+/// Text for standard error (Samba's log) with control characters escaped, so that a value
+/// such as an account name with a newline cannot forge a line.
+pub fn log_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect()
+}

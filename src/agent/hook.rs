@@ -214,7 +214,7 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
         )
         .detail("input is not UTF-8");
     };
-    let validator = match Validator::from_path(&options.policy) {
+    let validator = match super::files::load_policy(&options.policy) {
         Ok(v) => v,
         Err(e) => return unavailable(options, who, text, &format!("POLICY UNAVAILABLE ({e})")),
     };

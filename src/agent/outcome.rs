@@ -153,7 +153,7 @@ impl Outcome {
     /// Whether the webhook hears of it as it happens.
     pub fn notifies(self) -> bool {
         matches!(self.class(), Class::Undelivered | Class::Configuration)
-            || self == Outcome::PolicyReloadFailed
+            || matches!(self, Outcome::PolicyReloadFailed | Outcome::PolicyLoaded)
     }
 }
 

@@ -116,7 +116,7 @@ pub fn status(config: &AgentConfig) -> Status {
             reasons.join(", ")
         ));
     }
-    if let Err(e) = crate::Validator::from_path(&config.policy) {
+    if let Err(e) = super::files::load_policy(&config.policy) {
         problems.push(format!("the policy does not load: {e}"));
     }
     let transient = state.transient.as_ref().map(|p| {

@@ -96,7 +96,8 @@ impl SyncAgent {
         let queue =
             Queue::open_sealed(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
         let lock = QueueLock::acquire(&config.queue)?;
-        let validator = Validator::from_path(&config.policy).map_err(|e| format!("policy: {e}"))?;
+        let validator =
+            super::files::load_policy(&config.policy).map_err(|e| format!("policy: {e}"))?;
         let graph = Graph::new(config.graph.clone())?;
         if let Some(url) = &config.webhook {
             super::graph::check_transport("webhook", url)?;
@@ -539,11 +540,14 @@ impl SyncAgent {
             return;
         }
         self.stamp = now_stamp;
-        match Validator::from_path(&self.config.policy) {
+        match super::files::load_policy(&self.config.policy) {
+            Ok(v) if v.digest() == self.validator.digest() => {}
             Ok(v) => {
+                let change = format!("policy changed: {} -> {}", self.policy(), v.label());
+                eprintln!("policyc agent: {change}; queued changes are re-validated against it");
                 self.validator = v;
                 self.state.policy = Some(self.policy());
-                self.record(Outcome::PolicyLoaded, None, Vec::new(), None);
+                self.record(Outcome::PolicyLoaded, None, Vec::new(), Some(change));
             }
             Err(e) => {
                 eprintln!("policyc agent: new policy refused, keeping {}: {e}", self.policy());

@@ -5,6 +5,7 @@ use crate::agent::directory::DirectoryConfig;
 use crate::agent::hook::{HookOptions, MAX_STDIN_BYTES, SambaAccount, samba};
 use std::io::Read;
 use std::path::PathBuf;
+use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// Directory hooks.
@@ -50,6 +51,9 @@ struct SambaArgs {
     /// change without it.
     #[arg(long)]
     directory: Option<PathBuf>,
+    /// Give up (refuse) after this many milliseconds: below Samba's 10 s limit.
+    #[arg(long, default_value_t = 8000)]
+    timeout_ms: u64,
     /// When the policy cannot be loaded, accept (unchecked) instead of refusing; when the
     /// directory cannot be read, check without its attributes instead of refusing.
     #[arg(long)]
@@ -60,6 +64,7 @@ pub(crate) fn run(args: Args) -> u8 {
     let Kind::Samba(a) = args.kind;
     crate::agent::files::private_umask();
     crate::agent::files::not_dumpable();
+    let timeout_ms = a.timeout_ms;
     let options = match options(a) {
         Ok(o) => o,
         Err(e) => {
@@ -67,6 +72,16 @@ pub(crate) fn run(args: Args) -> u8 {
             return 1;
         }
     };
+    // Samba warns after 1 s and kills the script at 10 s, failing the change with a vague
+    // message; the hook gives up first, with its own.
+    let limit = Duration::from_millis(timeout_ms);
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        eprintln!(
+            "policyc: refused: the hook did not finish within {limit:?} (standard input not closed, or the directory not answering)"
+        );
+        std::process::exit(1);
+    });
     let mut input = Zeroizing::new(Vec::new());
     if let Err(e) = std::io::stdin().lock().take(MAX_STDIN_BYTES as u64 + 1).read_to_end(&mut input)
     {
@@ -75,7 +90,7 @@ pub(crate) fn run(args: Args) -> u8 {
     }
     let decision = samba(&options, &input, &SambaAccount::from_env());
     for m in &decision.messages {
-        eprintln!("{m}");
+        eprintln!("{}", crate::agent::files::log_line(m));
     }
     u8::from(!decision.accept)
 }
