@@ -9,6 +9,11 @@ use crate::syntax::span::SourceMap;
 use std::fmt;
 use std::path::Path;
 
+/// The compiler's input limits: largest policy file and term-list file (bytes), most terms in
+/// one list.
+pub use crate::check::load::{MAX_LIST_BYTES, MAX_SOURCE_BYTES};
+pub use crate::check::terms::MAX_LIST_TERMS;
+
 /// What to compile and within which limits.
 #[derive(Debug, Clone, Default)]
 pub struct CompileOptions {

@@ -14,6 +14,18 @@ pub const MAX_SOURCE_BYTES: usize = 1 << 20;
 /// Largest term-list file read, in bytes.
 pub const MAX_LIST_BYTES: usize = 64 << 20;
 
+/// Reads a regular file, at most `max + 1` bytes (the caller reports a file over `max`):
+/// `/dev/zero`, a FIFO or a directory named as a policy or list is refused before any read.
+fn read_bounded(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(max as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Every file of one compilation, parsed. The first is the one the user named.
 #[derive(Debug, Default)]
 pub(crate) struct Loaded {
@@ -67,7 +79,7 @@ fn load_one(
         Some(span) => Diagnostic::error(message, span, "imported here"),
         None => Diagnostic::global(message),
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_bounded(path, MAX_SOURCE_BYTES) {
         Ok(b) => b,
         Err(e) => {
             diags.push(fail(format!("cannot read policy file `{}`: {e}", path.display())));
@@ -77,9 +89,8 @@ fn load_one(
     };
     if bytes.len() > MAX_SOURCE_BYTES {
         diags.push(fail(format!(
-            "policy file `{}` is {} bytes; the limit is {MAX_SOURCE_BYTES}",
-            path.display(),
-            bytes.len()
+            "policy file `{}` is larger than the limit of {MAX_SOURCE_BYTES} bytes",
+            path.display()
         )));
         loaded.incomplete = true;
         return;
@@ -144,7 +155,7 @@ fn load_list(
     diags: &mut Diagnostics,
     loaded: &mut Loaded,
 ) {
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_bounded(path, MAX_LIST_BYTES) {
         Ok(b) => b,
         Err(e) => {
             diags.push(Diagnostic::error(
@@ -158,9 +169,8 @@ fn load_list(
     if bytes.len() > MAX_LIST_BYTES {
         diags.push(Diagnostic::error(
             format!(
-                "term list `{}` is {} bytes; the limit is {MAX_LIST_BYTES}",
-                path.display(),
-                bytes.len()
+                "term list `{}` is larger than the limit of {MAX_LIST_BYTES} bytes",
+                path.display()
             ),
             span,
             "named here",

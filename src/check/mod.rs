@@ -5,7 +5,7 @@ mod lints;
 pub(crate) mod load;
 mod lower;
 pub(crate) mod sets;
-mod terms;
+pub(crate) mod terms;
 
 use crate::automata::DfaLimits;
 use crate::diagnostic::{Diagnostic, Diagnostics};

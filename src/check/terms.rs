@@ -14,6 +14,10 @@ use std::collections::HashMap;
 pub const MAX_TERM_CHARS: usize = 64;
 /// Entra's custom banned-password list limits (checked as warnings with `with entra limits`).
 pub const ENTRA_MAX_TERMS: usize = 1000;
+
+/// Most terms one list may hold: at this size the hook's load and check stay well under Samba's
+/// one-second warning (README, "Banned-term lists").
+pub const MAX_LIST_TERMS: usize = 1_000_000;
 /// Entra's term length limits, in characters.
 pub const ENTRA_TERM_CHARS: std::ops::RangeInclusive<usize> = 4..=16;
 /// At most this many warnings of one kind are shown for one list; a summary counts the rest.
@@ -62,6 +66,18 @@ pub(crate) fn read_list(
         }
     }
     let mut ok = true;
+    if terms.len() > MAX_LIST_TERMS {
+        diags.push(Diagnostic::error(
+            format!(
+                "list `{}` has {} terms; the limit is {MAX_LIST_TERMS} (the hook loads the policy on every password change, and a list this size would make each one slow)",
+                def.name.value,
+                terms.len()
+            ),
+            def.name.span,
+            "this list",
+        ));
+        return None;
+    }
     let mut first_seen: HashMap<&str, Span> = HashMap::new();
     let mut duplicates = Vec::new();
     for (term, span) in &terms {
