@@ -45,3 +45,39 @@ fn a_list_over_the_term_limit_is_a_compile_error() {
     let limit = policyc::compile::MAX_LIST_TERMS;
     assert!(e.contains(&format!("list `big` has {n} terms; the limit is {limit}")), "{e}");
 }
+
+#[test]
+fn nesting_deep_enough_to_exhaust_the_stack_is_a_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let max = policyc::syntax::parser::MAX_NESTING;
+    let parens = |n: usize| {
+        format!(
+            "policy p {{\n  class c = {}digit{}\n  rule r \"x\" : only c\n}}\n",
+            "(".repeat(n),
+            ")".repeat(n)
+        )
+    };
+    let whens = |n: usize| {
+        format!(
+            "policy p {{\n{}rule r \"x\" : length >= 8\n{}}}\n",
+            "when length >= 1 {\n".repeat(n),
+            "}\n".repeat(n)
+        )
+    };
+    for deep in [parens(5000), whens(4000), parens(max)] {
+        let e = compile_error(&deep, dir.path());
+        assert!(e.contains(&format!("nesting deeper than {max} levels")), "{e}");
+    }
+    // Just under the limit compiles; brackets inside strings, sets and regexes do not count.
+    let path = dir.path().join("ok.policy");
+    std::fs::write(&path, parens(max - 2)).unwrap();
+    compile_path(&path, &CompileOptions::default()).unwrap();
+    let literals = format!(
+        "policy p {{\n  description \"{}\"\n  rule r \"x\" : not matches /{}/\n  class s = [{}]\n}}\n",
+        "(".repeat(300),
+        "\\(".repeat(300),
+        "\\{".repeat(300)
+    );
+    std::fs::write(&path, literals).unwrap();
+    compile_path(&path, &CompileOptions::default()).unwrap();
+}

@@ -17,6 +17,46 @@ use pest::iterators::Pair;
 #[grammar = "../grammar/policy.pest"]
 struct PolicyParser;
 
+/// Deepest nesting of `(` and `{` a policy may have: far beyond any real policy, far below what
+/// would exhaust the parser's stack (5,000 parentheses or 4,000 `when` blocks did).
+pub const MAX_NESTING: usize = 256;
+
+/// Where the nesting of `(` and `{` outside strings, regexes, character sets and comments first
+/// exceeds [`MAX_NESTING`], if it does. A plain scan, before the (recursive) parser runs.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '(' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            ')' | '}' => depth = depth.saturating_sub(1),
+            '#' => {
+                chars.by_ref().find(|&(_, c)| c == '\n');
+            }
+            '"' | '/' | '[' => {
+                let close = if c == '[' { ']' } else { c };
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '\n' if close != ']' => break,
+                        c if c == close => break,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Parses one file; any diagnostic is an error.
 pub fn parse(text: &str, file: FileId) -> Result<File, Diagnostics> {
     match parse_recovering(text, file) {
@@ -29,6 +69,11 @@ pub fn parse(text: &str, file: FileId) -> Result<File, Diagnostics> {
 /// escapes, numbers too large) are reported beside the tree, so that later checks can report
 /// theirs too.
 pub fn parse_recovering(text: &str, file: FileId) -> (Option<File>, Diagnostics) {
+    if let Some(at) = too_deep(text) {
+        let message = format!("nesting deeper than {MAX_NESTING} levels");
+        let label = "parentheses, braces and `when` blocks nest this deep here";
+        return (None, Diagnostic::error(message, Span::new(file, at, at + 1), label).into());
+    }
     // Bounds the parser's work on hostile input; a real policy needs a tiny fraction of it.
     pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
     let mut pairs = match PolicyParser::parse(Rule::file, text) {
