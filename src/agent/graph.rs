@@ -232,61 +232,11 @@ impl Graph {
         })?;
         let status = resp.status().as_u16();
         let body = resp.body_mut().read_to_string().unwrap_or_default();
-        let config = |outcome, detail: String| Delivery::Config { outcome, detail };
-        match status {
-            200 => {}
-            429 | 500..=599 => {
-                return Err(Delivery::Retry {
-                    after: None,
-                    reason: format!("token endpoint answered {status}"),
-                });
-            }
-            300..=399 => {
-                return Err(config(
-                    Outcome::WrongEndpoint,
-                    format!(
-                        "the token endpoint `{url}` redirects ({status}); policyc never follows redirects: set token_url to the final URL"
-                    ),
-                ));
-            }
-            404 => {
-                return Err(config(
-                    Outcome::WrongEndpoint,
-                    format!(
-                        "the token endpoint `{url}` answered 404: check token_url (https://login.microsoftonline.com/TENANT/oauth2/v2.0/token)"
-                    ),
-                ));
-            }
-            _ => {
-                // Entra appends trace and correlation ids to the description: not worth a line.
-                let why = serde_json::from_str::<TokenError>(&body).map_or_else(
-                    |_| format!("answered {status}"),
-                    |e| {
-                        let text = e.error_description.split(" Trace ID:").next().unwrap_or("");
-                        bounded(&format!("answered {status} {}: {text}", e.error))
-                    },
-                );
-                return Err(config(
-                    Outcome::TokenRefused,
-                    format!(
-                        "the token endpoint refused the app's credentials ({why}); check client_id, the client secret and the tenant in token_url"
-                    ),
-                ));
-            }
-        }
-        let answer: TokenAnswer = serde_json::from_str(&body).map_err(|_| {
-            config(
-                Outcome::WrongEndpoint,
-                format!(
-                    "the token endpoint `{url}` answered 200 without a token: is token_url right?"
-                ),
-            )
-        })?;
-        // Renew a minute early (or halfway, for short-lived tokens); a day at most.
-        let ttl = Duration::from_secs(answer.expires_in.clamp(1, 86_400));
+        let (token, ttl) = token_answer(url, status, &body)?;
+        // Renew a minute early (or halfway, for short-lived tokens).
         let margin = Duration::from_secs(60).min(ttl / 2);
-        self.token = Some((answer.access_token.clone(), Instant::now() + ttl - margin));
-        Ok((answer.access_token, true))
+        self.token = Some((token.clone(), Instant::now() + ttl - margin));
+        Ok((token, true))
     }
 
     /// Sends one request with a token; a rejected cached token is renewed once.
@@ -416,11 +366,73 @@ pub fn check_transport(name: &str, url: &str) -> Result<(), String> {
     }
 }
 
+/// What a token endpoint's answer means: the token and how long it lives (clamped to a day),
+/// or why there is none (transient, or a named configuration error).
+pub fn token_answer(
+    url: &str,
+    status: u16,
+    body: &str,
+) -> Result<(Zeroizing<String>, Duration), Delivery> {
+    let config = |outcome, detail: String| Delivery::Config { outcome, detail };
+    match status {
+        200 => {}
+        429 | 500..=599 => {
+            return Err(Delivery::Retry {
+                after: None,
+                reason: format!("token endpoint answered {status}"),
+            });
+        }
+        300..=399 => {
+            return Err(config(
+                Outcome::WrongEndpoint,
+                format!(
+                    "the token endpoint `{url}` redirects ({status}); policyc never follows redirects: set token_url to the final URL"
+                ),
+            ));
+        }
+        404 => {
+            return Err(config(
+                Outcome::WrongEndpoint,
+                format!(
+                    "the token endpoint `{url}` answered 404: check token_url (https://login.microsoftonline.com/TENANT/oauth2/v2.0/token)"
+                ),
+            ));
+        }
+        _ => {
+            // Entra appends trace and correlation ids to the description: not worth a line.
+            let why = serde_json::from_str::<TokenError>(body).map_or_else(
+                |_| format!("answered {status}"),
+                |e| {
+                    let text = e.error_description.split(" Trace ID:").next().unwrap_or("");
+                    bounded(&format!("answered {status} {}: {text}", e.error))
+                },
+            );
+            return Err(config(
+                Outcome::TokenRefused,
+                format!(
+                    "the token endpoint refused the app's credentials ({why}); check client_id, the client secret and the tenant in token_url"
+                ),
+            ));
+        }
+    }
+    let answer: TokenAnswer = serde_json::from_str(body).map_err(|_| {
+        config(
+            Outcome::WrongEndpoint,
+            format!("the token endpoint `{url}` answered 200 without a token: is token_url right?"),
+        )
+    })?;
+    Ok((answer.access_token, Duration::from_secs(answer.expires_in.clamp(1, 86_400))))
+}
+
 fn graph_error(body: &str) -> Option<GraphErrorBody> {
     serde_json::from_str::<GraphError>(body).ok().map(|e| e.error)
 }
 
-/// What a Graph answer means for the change.
+/// What a Graph answer (status, body, `Retry-After`) means for the change.
+pub fn classify_answer(status: u16, body: &str, retry_after: Option<Duration>) -> Delivery {
+    classify(&Answer { status, body: body.to_string(), retry_after })
+}
+
 fn classify(answer: &Answer) -> Delivery {
     let status = answer.status;
     let error = graph_error(&answer.body);

@@ -1,0 +1,59 @@
+//! A real artifact with its payload mutated and its checksum recomputed, so that only the
+//! structure checks stand between the bytes and the validator: refused, or loaded, and then
+//! in agreement with the reference evaluator on the program it decoded. Regex rules are left
+//! out of the comparison: the artifact holds each regex twice (the pattern, which the reference
+//! compiles, and the DFA the runtime walks), and a resealed artifact can make the two disagree
+//! (found by this target); only a signature can tell such an artifact from the compiler's.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use policyc::artifact::HEADER_LEN;
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+fn base() -> &'static [u8] {
+    static B: OnceLock<Vec<u8>> = OnceLock::new();
+    B.get_or_init(|| {
+        let source = include_str!("../../tests/policies/all_rules.policy");
+        let options =
+            policyc::CompileOptions { policy: Some("all_rules".into()), ..Default::default() };
+        policyc::compile_str("all_rules.policy", source, &options)
+            .map(|c| c.artifact)
+            .unwrap_or_default()
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut bytes = base().to_vec();
+    if bytes.len() <= HEADER_LEN || data.len() < 2 {
+        return;
+    }
+    // Each pair of input bytes flips one payload byte.
+    for pair in data.chunks_exact(3) {
+        let at = HEADER_LEN
+            + (usize::from(pair[0]) << 8 | usize::from(pair[1])) % (bytes.len() - HEADER_LEN);
+        bytes[at] ^= pair[2];
+    }
+    let payload_len = (bytes.len() - HEADER_LEN) as u64;
+    bytes[16..24].copy_from_slice(&payload_len.to_le_bytes());
+    let digest = Sha256::digest(&bytes[HEADER_LEN..]);
+    bytes[24..56].copy_from_slice(&digest);
+    if let Ok(v) = policyc::Validator::from_bytes(&bytes) {
+        let ctx = policyc::Context::new().with(policyc::ir::Attribute::SamAccountName, "jdoe");
+        let regex: Vec<&str> = v
+            .program()
+            .rules
+            .iter()
+            .filter(|r| matches!(r.predicate, policyc::ir::Predicate::Regex { .. }))
+            .map(|r| r.id.as_str())
+            .collect();
+        let kept = |ids: Vec<String>| -> Vec<String> {
+            ids.into_iter().filter(|id| !regex.contains(&id.as_str())).collect()
+        };
+        for pw in ["Tr0ub4dor&3", "jdoe-Summer-2024", "aaaaaaaa", "Résumé日12"] {
+            let got =
+                kept(v.check(pw, &ctx).violations().iter().map(|x| x.rule.to_string()).collect());
+            let want = kept(policyc::reference::violations(v.program(), pw, &ctx));
+            assert_eq!(got, want, "validator and reference disagree on a loaded artifact");
+        }
+    }
+});

@@ -1,0 +1,14 @@
+//! The compiler on arbitrary policy text: a diagnostic or an artifact, never a panic; an
+//! artifact it makes always loads.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(c) = policyc::compile_str("fuzz.policy", text, &policyc::CompileOptions::default()) {
+        assert!(
+            policyc::Validator::from_bytes(&c.artifact).is_ok(),
+            "the compiler's own artifact must load"
+        );
+    }
+});
