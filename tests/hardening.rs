@@ -247,38 +247,37 @@ fn an_artifact_others_may_write_is_refused() {
     );
 }
 
-#[test]
-fn the_hook_gives_up_before_samba_kills_it_and_its_log_lines_cannot_be_forged() {
-    let w = world_dir();
-    let p = policy(w.path());
-    // Standard input never closed: the hook refuses on its own, well before Samba's 10 s.
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_policyc"))
-        .args(["hook", "samba", "--timeout-ms", "300", "--policy"])
-        .arg(&p)
+/// The hook for `account`, with its standard input left open for the caller.
+fn spawn_hook(p: &Path, audit: &Path, account: &str, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["hook", "samba"])
+        .args(extra)
+        .arg("--policy")
+        .arg(p)
         .arg("--audit-log")
-        .arg(w.path().join("a.jsonl"))
-        .env("SAMBA_CPS_ACCOUNT_NAME", "alice")
+        .arg(audit)
+        .env("SAMBA_CPS_ACCOUNT_NAME", account)
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn the_hook_gives_up_before_samba_kills_it_and_its_log_lines_cannot_be_forged() {
+    let w = world_dir();
+    let (p, audit) = (policy(w.path()), w.path().join("a.jsonl"));
+    // Standard input never closed: the hook refuses on its own, well before Samba's 10 s.
+    let started = Instant::now();
+    let mut child = spawn_hook(&p, &audit, "alice", &["--timeout-ms", "300"]);
     let _stdin = child.stdin.take();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did not finish within"));
     // A newline in the account name stays inside its line in Samba's log.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_policyc"))
-        .args(["hook", "samba", "--policy"])
-        .arg(&p)
-        .arg("--audit-log")
-        .arg(w.path().join("a.jsonl"))
-        .env("SAMBA_CPS_ACCOUNT_NAME", "eve\npolicyc: accepted password change for `admin`")
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        spawn_hook(&p, &audit, "eve\npolicyc: accepted password change for `admin`", &[]);
     child.stdin.take().unwrap().write_all(b"short").unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
