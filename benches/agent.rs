@@ -69,6 +69,7 @@ fn bench(c: &mut Criterion) {
         policy: d.join("policy.policyc"),
         queue: Some(d.join("hookq")),
         key: None,
+        public_key: None,
         audit_log: d.join("hook-audit.jsonl"),
         fail_open: false,
         directory: None,

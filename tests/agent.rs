@@ -974,3 +974,33 @@ fn a_policy_change_is_loud_and_audited() {
         "{audit}"
     );
 }
+
+#[test]
+fn with_a_public_key_the_agent_runs_and_reloads_only_signed_policies() {
+    use policyc::agent::signing;
+    let (dir, _cloud, mut cfg) = setup(O365);
+    let key = dir.path().join("signing.key");
+    signing::keygen(&key).unwrap();
+    cfg.policy_public_key = Some(dir.path().join("signing.key.pub"));
+    let e = SyncAgent::new(cfg.clone()).unwrap_err();
+    assert!(e.contains("is not signed"), "{e}");
+    let artifact = std::fs::read(&cfg.policy).unwrap();
+    signing::sign(&key, &cfg.policy, &artifact).unwrap();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert!(agent.policy().starts_with("office365@"));
+    // An unsigned replacement is refused; the signed policy stays in force.
+    std::thread::sleep(Duration::from_millis(20));
+    policy(
+        dir.path(),
+        "policy.policyc",
+        "policy permissive {\n  rule length \"1+\" : length >= 1\n}\n",
+    );
+    agent.tick();
+    assert!(agent.policy().starts_with("office365@"));
+    let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
+    assert!(
+        audit.contains("policy_reload_failed") && audit.contains("changed after it was signed"),
+        "{audit}"
+    );
+    assert!(!status(&cfg).healthy, "status says the policy on disk does not load");
+}

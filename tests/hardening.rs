@@ -276,3 +276,67 @@ fn the_hook_gives_up_before_samba_kills_it_and_its_log_lines_cannot_be_forged() 
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("eve\\npolicyc"), "{stderr}");
 }
+
+fn policyc(args: &[&std::ffi::OsStr]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_policyc")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn with_a_public_key_only_a_signed_artifact_is_used() {
+    let w = world_dir();
+    let d = w.path();
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let key = d.join("signing.key");
+    let other = d.join("other.key");
+    for k in [&key, &other] {
+        let (code, said) = policyc(&[&os("keygen"), &os("-o"), k.as_os_str()]);
+        assert_eq!(code, 0, "{said}");
+    }
+    assert_eq!(mode(&key), 0o600);
+    assert_eq!(policyc(&[&os("keygen"), &os("-o"), key.as_os_str()]).0, 2, "never over a key");
+    let artifact = d.join("o365.policyc");
+    let compile = |sign: &Path| {
+        let src =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/office365.policy");
+        policyc(&[
+            &os("compile"),
+            src.as_os_str(),
+            &os("-o"),
+            artifact.as_os_str(),
+            &os("--sign"),
+            sign.as_os_str(),
+        ])
+    };
+    let (code, said) = compile(&key);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("signed with key"), "{said}");
+    let public = format!("{}.pub", key.display());
+    let (q, audit) = (d.join("q"), d.join("a.jsonl"));
+    let with_key = ["--public-key", public.as_str()];
+    assert_eq!(hook(&artifact, &q, &audit, &with_key).code, 0, "signed by the configured key");
+    // Signed by another key.
+    assert_eq!(compile(&other).0, 0);
+    let r = hook(&artifact, &q, &audit, &with_key);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not by the configured key"), "{}", r.stderr);
+    // A permissive policy put in place of the signed one.
+    assert_eq!(compile(&key).0, 0);
+    let permissive = policyc::compile_str(
+        "p.policy",
+        "policy p {\n  rule r \"1+\" : length >= 1\n}\n",
+        &Default::default(),
+    )
+    .unwrap()
+    .artifact;
+    std::fs::write(&artifact, &permissive).unwrap();
+    let r = hook(&artifact, &q, &audit, &with_key);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("was changed after it was signed"), "{}", r.stderr);
+    std::fs::remove_file(format!("{}.sig", artifact.display())).unwrap();
+    let r = hook(&artifact, &q, &audit, &with_key);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("is not signed") && r.stderr.contains("--sign"), "{}", r.stderr);
+    // Without a key configured, the same artifact is used (signing is opt-in).
+    assert_eq!(hook(&artifact, &q, &audit, &[]).code, 0);
+}

@@ -17,6 +17,10 @@ pub struct AgentConfig {
     /// The queue key (default: `QUEUE/key`).
     #[serde(default)]
     pub key: Option<PathBuf>,
+    /// A public key (`policyc keygen`): when set, the hook and the agent use only an artifact
+    /// signed by it (`policyc compile --sign`).
+    #[serde(default)]
+    pub policy_public_key: Option<PathBuf>,
     /// The audit log.
     pub audit_log: PathBuf,
     /// The local directory: where the agent confirms that a change was committed, and where the
@@ -88,6 +92,11 @@ impl AgentConfig {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| format!("`{}` is not UTF-8", path.display()))?;
         serde_yaml::from_str(text).map_err(|e| format!("`{}`: {e}", path.display()))
+    }
+
+    /// The policy public key, if one is configured.
+    pub fn public_key(&self) -> Result<Option<super::signing::PublicKey>, String> {
+        self.policy_public_key.as_deref().map(super::signing::PublicKey::from_file).transpose()
     }
 
     /// The queue key's path.

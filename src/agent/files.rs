@@ -188,9 +188,16 @@ fn regular(path: &Path, meta: &std::fs::Metadata) -> Result<(), FileError> {
 pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
 
 /// Loads a compiled policy that root may trust: a regular file of root's (or this user's)
-/// that nobody else may write, read without following a link.
-pub fn load_policy(path: &Path) -> Result<crate::Validator, String> {
+/// that nobody else may write, read without following a link, and, when a public key is
+/// configured, signed by it.
+pub fn load_policy(
+    path: &Path,
+    key: Option<&super::signing::PublicKey>,
+) -> Result<crate::Validator, String> {
     let bytes = read_bounded(path, MAX_ARTIFACT_BYTES, false).map_err(|e| e.to_string())?;
+    if let Some(key) = key {
+        key.verify(path, &bytes)?;
+    }
     crate::Validator::from_bytes(&bytes).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 

@@ -28,6 +28,8 @@ pub struct HookOptions {
     pub queue: Option<PathBuf>,
     /// The queue key (default: `QUEUE/key`).
     pub key: Option<PathBuf>,
+    /// The public key a policy must be signed with, if any.
+    pub public_key: Option<PathBuf>,
     /// The audit log.
     pub audit_log: PathBuf,
     /// Accept when the policy cannot be loaded (unchecked) or the directory cannot be read
@@ -46,6 +48,7 @@ impl HookOptions {
             policy: config.policy.clone(),
             queue: Some(config.queue.clone()),
             key: config.key.clone(),
+            public_key: config.policy_public_key.clone(),
             audit_log: config.audit_log.clone(),
             fail_open,
             directory: config.directory.clone(),
@@ -214,7 +217,14 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
         )
         .detail("input is not UTF-8");
     };
-    let validator = match super::files::load_policy(&options.policy) {
+    let key = match options.public_key.as_deref().map(super::signing::PublicKey::from_file) {
+        None => None,
+        Some(Ok(k)) => Some(k),
+        Some(Err(e)) => {
+            return unavailable(options, who, text, &format!("POLICY KEY UNAVAILABLE ({e})"));
+        }
+    };
+    let validator = match super::files::load_policy(&options.policy, key.as_ref()) {
         Ok(v) => v,
         Err(e) => return unavailable(options, who, text, &format!("POLICY UNAVAILABLE ({e})")),
     };

@@ -13,6 +13,7 @@ pub mod lock;
 pub mod mapping;
 pub mod outcome;
 pub mod queue;
+pub mod signing;
 pub mod state;
 pub mod status;
 pub mod sync;

@@ -116,7 +116,9 @@ pub fn status(config: &AgentConfig) -> Status {
             reasons.join(", ")
         ));
     }
-    if let Err(e) = super::files::load_policy(&config.policy) {
+    let loaded =
+        config.public_key().and_then(|k| super::files::load_policy(&config.policy, k.as_ref()));
+    if let Err(e) = loaded {
         problems.push(format!("the policy does not load: {e}"));
     }
     let transient = state.transient.as_ref().map(|p| {

@@ -57,6 +57,8 @@ pub struct SyncAgent {
     config: AgentConfig,
     queue: Queue,
     validator: Validator,
+    /// The key the policy must be signed with, if any.
+    public_key: Option<super::signing::PublicKey>,
     stamp: Option<(SystemTime, u64)>,
     graph: Graph,
     directory: Box<dyn Directory>,
@@ -96,8 +98,9 @@ impl SyncAgent {
         let queue =
             Queue::open_sealed(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
         let lock = QueueLock::acquire(&config.queue)?;
-        let validator =
-            super::files::load_policy(&config.policy).map_err(|e| format!("policy: {e}"))?;
+        let public_key = config.public_key()?;
+        let validator = super::files::load_policy(&config.policy, public_key.as_ref())
+            .map_err(|e| format!("policy: {e}"))?;
         let graph = Graph::new(config.graph.clone())?;
         if let Some(url) = &config.webhook {
             super::graph::check_transport("webhook", url)?;
@@ -119,6 +122,7 @@ impl SyncAgent {
             config,
             queue,
             validator,
+            public_key,
             stamp,
             graph,
             directory,
@@ -540,7 +544,7 @@ impl SyncAgent {
             return;
         }
         self.stamp = now_stamp;
-        match super::files::load_policy(&self.config.policy) {
+        match super::files::load_policy(&self.config.policy, self.public_key.as_ref()) {
             Ok(v) if v.digest() == self.validator.digest() => {}
             Ok(v) => {
                 let change = format!("policy changed: {} -> {}", self.policy(), v.label());

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// Every error in the policy is reported at once, with file, line, column and what was expected.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  policyc compile policies/office365.policy -o office365.policyc"
+    after_help = "Example:\n  policyc compile policies/office365.policy -o office365.policyc\n  policyc compile policies/office365.policy -o office365.policyc --sign /root/policyc-signing.key"
 )]
 pub(crate) struct Args {
     /// The policy file.
@@ -20,6 +20,9 @@ pub(crate) struct Args {
     /// The policy to compile when the file defines several.
     #[arg(long)]
     policy_name: Option<String>,
+    /// Sign the artifact with this secret key (`policyc keygen`), writing `OUT.sig`.
+    #[arg(long, value_name = "SECRET_KEY")]
+    sign: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: Args) -> u8 {
@@ -46,6 +49,18 @@ pub(crate) fn run(args: Args) -> u8 {
             return EXIT_ERROR;
         }
     };
+    if let Some(secret) = &args.sign {
+        match crate::agent::signing::sign(secret, &out, &compiled.artifact) {
+            Ok(id) => eprintln!(
+                "signed with key {id} -> {}",
+                crate::agent::signing::signature_path(&out).display()
+            ),
+            Err(e) => {
+                eprintln!("error: cannot sign: {e}");
+                return EXIT_ERROR;
+            }
+        }
+    }
     eprintln!(
         "compiled policy `{}`: {} rules, {} bytes, sha256 {} -> {}",
         compiled.program.name,

@@ -32,7 +32,7 @@ enum Kind {
 struct SambaArgs {
     /// The agent's configuration (YAML): policy, queue, key, audit log, directory and user
     /// mapping come from it. Instead of --policy, --queue, --key, --audit-log, --directory.
-    #[arg(long, conflicts_with_all = ["policy", "queue", "key", "audit_log", "directory"])]
+    #[arg(long, conflicts_with_all = ["policy", "queue", "key", "audit_log", "directory", "public_key"])]
     config: Option<PathBuf>,
     /// The compiled policy (artifact).
     #[arg(long, required_unless_present = "config")]
@@ -43,6 +43,10 @@ struct SambaArgs {
     /// The queue key [default: QUEUE/key], created on first use, readable by its owner only.
     #[arg(long)]
     key: Option<PathBuf>,
+    /// A policy public key (`policyc keygen`): use the policy only if `POLICY.sig` holds its
+    /// signature.
+    #[arg(long)]
+    public_key: Option<PathBuf>,
     /// The audit log (JSON lines).
     #[arg(long, required_unless_present = "config")]
     audit_log: Option<PathBuf>,
@@ -106,6 +110,7 @@ fn options(a: SambaArgs) -> Result<HookOptions, String> {
         policy,
         queue: a.queue,
         key: a.key,
+        public_key: a.public_key,
         audit_log,
         fail_open: a.fail_open,
         directory: a.directory.map(DirectoryConfig::samba),

@@ -12,6 +12,7 @@ mod fmt;
 mod generate;
 mod hook;
 mod input;
+mod keygen;
 mod policy_arg;
 mod test;
 
@@ -54,6 +55,7 @@ enum Command {
     Hook(hook::Args),
     Agent(agent::Args),
     CloudDouble(double::Args),
+    Keygen(keygen::Args),
 }
 
 /// The exit code of a command that reports its errors as messages: the message goes to
@@ -87,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Hook(a) => hook::run(a),
         Command::Agent(a) => reported(agent::run(a)),
         Command::CloudDouble(a) => double::run(a),
+        Command::Keygen(a) => reported(keygen::run(a)),
     };
     ExitCode::from(code)
 }
