@@ -957,17 +957,18 @@ fn concurrent_key_creation_yields_one_key_for_everyone() {
     }
 }
 
+/// Puts a policy that accepts anything in place of the agent's (a newer file), and runs a pass.
+fn replace_with_permissive_policy(dir: &Path, agent: &mut SyncAgent) {
+    std::thread::sleep(Duration::from_millis(20));
+    policy(dir, "policy.policyc", "policy permissive {\n  rule length \"1+\" : length >= 1\n}\n");
+    agent.tick();
+}
+
 #[test]
 fn a_policy_change_is_loud_and_audited() {
     let (dir, _cloud, cfg) = setup(O365);
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
-    std::thread::sleep(Duration::from_millis(20));
-    policy(
-        dir.path(),
-        "policy.policyc",
-        "policy permissive {\n  rule length \"1+\" : length >= 1\n}\n",
-    );
-    agent.tick();
+    replace_with_permissive_policy(dir.path(), &mut agent);
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
     assert!(
         audit.contains("policy changed: office365@") && audit.contains("-> permissive@"),
@@ -989,13 +990,7 @@ fn with_a_public_key_the_agent_runs_and_reloads_only_signed_policies() {
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     assert!(agent.policy().starts_with("office365@"));
     // An unsigned replacement is refused; the signed policy stays in force.
-    std::thread::sleep(Duration::from_millis(20));
-    policy(
-        dir.path(),
-        "policy.policyc",
-        "policy permissive {\n  rule length \"1+\" : length >= 1\n}\n",
-    );
-    agent.tick();
+    replace_with_permissive_policy(dir.path(), &mut agent);
     assert!(agent.policy().starts_with("office365@"));
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
     assert!(
