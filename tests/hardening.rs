@@ -340,3 +340,103 @@ fn with_a_public_key_only_a_signed_artifact_is_used() {
     // Without a key configured, the same artifact is used (signing is opt-in).
     assert_eq!(hook(&artifact, &q, &audit, &[]).code, 0);
 }
+
+/// Runs `script` with `sh` in a private mount namespace in which `$FULL` is a small tmpfs; the
+/// script calls `fill` to use up its space. `$HOOK` runs the hook as Samba does (umask 0, the
+/// password from `$PASSWORD_FILE`) with the queue and audit log the script passes, and prints
+/// its exit code and standard error. The namespace, and the tmpfs, end with the script: what
+/// is to be looked at on the full disk is printed by the script.
+fn on_a_full_disk(policy: &Path, script: &str) -> String {
+    assert!(Path::new("/usr/bin/unshare").exists(), "unshare (util-linux) is required");
+    let w = world_dir();
+    let full = w.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    let password = w.path().join("password");
+    std::fs::write(&password, "Canary-Full-Xy9!").unwrap();
+    let prelude = r#"set -u
+mount -t tmpfs -o size=256k,mode=0700 policyc-full "$FULL" || { echo "cannot mount a tmpfs"; exit 90; }
+fill() { dd if=/dev/zero of="$FULL/filler" bs=4k >/dev/null 2>&1; echo "filled: $(df --output=avail -k "$FULL" | tail -1 | tr -d ' ') KiB free"; }
+hook() { (umask 0; SAMBA_CPS_ACCOUNT_NAME=alice SAMBA_CPS_USER_PRINCIPAL_NAME=alice@example.com "$POLICYC" hook samba --policy "$POLICY" "$@" <"$PASSWORD_FILE" 2>"$FULL.err"); echo "exit=$? $(cat "$FULL.err")"; }
+count() { echo "$1: $(ls -A "$2" | wc -l)"; }
+"#;
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!("{prelude}{script}"))
+        .env("FULL", &full)
+        .env("POLICYC", env!("CARGO_BIN_EXE_policyc"))
+        .env("POLICY", policy)
+        .env("PASSWORD_FILE", &password)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("filled: 0 KiB free"), "the disk did not fill: {said}");
+    said
+}
+
+#[test]
+fn a_full_disk_refuses_the_change_loudly_and_leaves_nothing_behind() {
+    let w = world_dir();
+    let p = policy(w.path());
+    let audit = w.path().join("audit.jsonl");
+    // The queue's disk fills: the change is refused (not accepted unqueued), and the temporary
+    // file it was being written to is removed, not left behind empty.
+    let said = on_a_full_disk(
+        &p,
+        &format!(
+            r#"hook --queue "$FULL/q" --audit-log {audit}
+fill
+hook --queue "$FULL/q" --audit-log {audit}
+count tmp "$FULL/q/tmp"
+count pending "$FULL/q/pending"
+"#,
+            audit = audit.display()
+        ),
+    );
+    let runs: Vec<&str> = said.lines().filter(|l| l.starts_with("exit=")).collect();
+    assert!(runs[0].starts_with("exit=0"), "{said}");
+    assert!(
+        runs[1].starts_with("exit=1")
+            && runs[1].contains("cannot queue it for the cloud")
+            && runs[1].contains("No space left on device"),
+        "{said}"
+    );
+    assert!(said.contains("tmp: 0") && said.contains("pending: 1"), "{said}");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.lines().last().unwrap().contains(r#""outcome":"error""#), "{log}");
+
+    // The audit log's disk fills after the change is queued: by default the change is taken
+    // back and refused (a decision that cannot be recorded is not made); with --fail-open it
+    // is accepted and queued, and Samba's log says the audit line is missing.
+    let queue = w.path().join("q2");
+    let said = on_a_full_disk(
+        &p,
+        &format!(
+            r#"mkdir -m 0700 "$FULL/log"
+: >"$FULL/log/audit.jsonl"
+chmod 0600 "$FULL/log/audit.jsonl"
+fill
+hook --queue {q} --audit-log "$FULL/log/audit.jsonl"
+count pending {q}/pending
+hook --queue {q} --audit-log "$FULL/log/audit.jsonl" --fail-open
+count pending-after-fail-open {q}/pending
+"#,
+            q = queue.display()
+        ),
+    );
+    let runs: Vec<&str> = said.lines().filter(|l| l.starts_with("exit=")).collect();
+    assert!(
+        runs[0].starts_with("exit=1")
+            && runs[0].contains("cannot write the audit log")
+            && runs[0].contains("No space left on device")
+            && runs[0].contains("FAIL-CLOSED"),
+        "{said}"
+    );
+    assert!(said.contains("pending: 0"), "the unrecorded change was taken back: {said}");
+    assert!(
+        runs[1].starts_with("exit=0") && runs[1].contains("cannot write the audit log"),
+        "{said}"
+    );
+    assert!(said.contains("pending-after-fail-open: 1"), "{said}");
+    assert!(!said.contains("Canary-Full"), "no password in any message: {said}");
+}
