@@ -13,6 +13,15 @@ if ! command -v samba >/dev/null || ! command -v samba-tool >/dev/null || ! comm
     samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldap-utils krb5-user >/dev/null
 fi
 
+# The agent's clock test runs the hook under libfaketime (a clock that steps back).
+if ! command -v faketime >/dev/null; then
+  echo "== installing faketime for the clock test"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends faketime >/dev/null
+fi
+
 # The comparison bench (run once in test mode below) calls libpwquality and passwdqc.
 if ! /sbin/ldconfig -p | grep -q libpwquality.so.1 || ! /sbin/ldconfig -p | grep -q libpasswdqc.so.1; then
   echo "== installing libpwquality and passwdqc for the comparison bench"

@@ -999,3 +999,100 @@ fn with_a_public_key_the_agent_runs_and_reloads_only_signed_policies() {
     );
     assert!(!status(&cfg).healthy, "status says the policy on disk does not load");
 }
+
+/// The hook as Samba runs it, with the agent's configuration file; `clock` runs it under
+/// libfaketime with that offset from the real time (`+1h`: the machine's clock an hour fast).
+fn hook_with(config: &Path, account: &str, user: &str, password: &str, clock: Option<&str>) {
+    use std::io::Write;
+    let policyc = env!("CARGO_BIN_EXE_policyc");
+    let mut cmd = match clock {
+        Some(offset) => {
+            assert!(
+                Path::new("/usr/bin/faketime").exists(),
+                "faketime (libfaketime) is required: scripts/test.sh installs it"
+            );
+            let mut c = std::process::Command::new("faketime");
+            c.args(["-f", offset, policyc]);
+            c
+        }
+        None => std::process::Command::new(policyc),
+    };
+    let mut child = cmd
+        .args(["hook", "samba", "--config"])
+        .arg(config)
+        .env("SAMBA_CPS_ACCOUNT_NAME", account)
+        .env("SAMBA_CPS_USER_PRINCIPAL_NAME", user)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn after_the_clock_steps_back_a_newer_change_still_comes_after_an_older_one() {
+    let (dir, cloud, _) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["tick@example.com"]);
+    let path = config_file(d, &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let cfg: AgentConfig = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let directory = common::directory(d);
+    // The first reset while the clock is an hour fast; then NTP steps it back, and the second
+    // reset is queued, but not yet committed by the directory, when the agent looks.
+    hook_with(&path, "tick", "tick@example.com", "Canary-Older-Xy9!", Some("+1h"));
+    directory.commit("tick", "Canary-Older-Xy9!").unwrap();
+    hook_with(&path, "tick", "tick@example.com", "Canary-Newer-Xy9!", None);
+    let (changes, _) = policyc::agent::queue::list_pending(&cfg.queue).unwrap();
+    assert!(changes[0].created_ms > changes[1].created_ms, "the wall clock did step back");
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    let t = agent.tick();
+    assert_eq!((t.delivered, t.waiting), (1, 1), "the newer change waits for its commit: {t:?}");
+    directory.commit("tick", "Canary-Newer-Xy9!").unwrap();
+    agent.tick();
+    assert_eq!(cloud.password("tick@example.com").unwrap().as_str(), "Canary-Newer-Xy9!");
+    assert_eq!(pending(&cfg), 0);
+    assert!(!outcomes(&cfg).contains(&"superseded".to_string()), "{:?}", outcomes(&cfg));
+}
+
+#[test]
+fn a_delivered_password_is_never_sent_again_nor_after_a_newer_one() {
+    use policyc::agent::directory::Directory as _;
+    let (dir, cloud, cfg) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["back@example.com"]);
+    let q = queue(&cfg);
+    let mut directory = common::directory(d);
+    let first = common::reset(&q, d, "back", "back@example.com", "Canary-Back1-Xy9!");
+    let first_path = cfg.queue.join("pending").join(format!("{}.json", first.id));
+    let first_bytes = std::fs::read(&first_path).unwrap();
+    let first_set = directory.password("back").unwrap().unwrap().last_set_ms;
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert_eq!(agent.tick().delivered, 1);
+    // The record comes back (as after a crash between the cloud's answer and the removal):
+    // finished as delivered, not sent again.
+    std::fs::write(&first_path, &first_bytes).unwrap();
+    agent.tick();
+    assert_eq!(cloud.stats().set, 1, "no second PATCH of the same change");
+    assert_eq!(pending(&cfg), 0);
+    common::reset(&q, d, "back", "back@example.com", "Canary-Back2-Xy9!");
+    assert_eq!(agent.tick().delivered, 1);
+    // The domain controller is restored from a backup taken after the first reset: the
+    // directory holds the first password again, and its queued record is back.
+    directory.restore("back", "Canary-Back1-Xy9!", first_set).unwrap();
+    std::fs::write(&first_path, &first_bytes).unwrap();
+    let t = agent.tick();
+    assert!(t.events.iter().any(|(o, _)| o.as_str() == "stale"), "{t:?}");
+    assert_eq!(cloud.password("back@example.com").unwrap().as_str(), "Canary-Back2-Xy9!");
+    assert_eq!(cloud.stats().set, 2);
+    assert_eq!(pending(&cfg), 0);
+    // A new reset goes out as usual.
+    common::reset(&q, d, "back", "back@example.com", "Canary-Back3-Xy9!");
+    assert_eq!(agent.tick().delivered, 1);
+    assert_eq!(cloud.password("back@example.com").unwrap().as_str(), "Canary-Back3-Xy9!");
+    let o = outcomes(&cfg);
+    assert_eq!(o.iter().filter(|o| *o == "delivered").count(), 4, "{o:?}");
+    let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
+    assert!(audit.contains("not sent again") && audit.contains("never overwrites a newer"));
+}

@@ -362,12 +362,28 @@ impl DirectoryDouble {
             .map_err(|e| self.error(e))
     }
 
-    /// Records that the directory committed `password` for `account` now.
+    /// Records that the directory committed `password` for `account` now (`pwdLastSet`
+    /// always moves forward, as a directory's 100 ns timestamps do).
     pub fn commit(&self, account: &str, password: &str) -> Result<(), DirectoryError> {
         let hash: String = nt_hash(password).iter().map(|b| format!("{b:02x}")).collect();
         self.update(account, |a| {
             a.nt_hash = Some(hash);
-            a.pwd_last_set_ms = super::queue::now_ms();
+            a.pwd_last_set_ms = super::queue::now_ms().max(a.pwd_last_set_ms + 1);
+        })
+    }
+
+    /// Puts `account` back to `password` set at `set_ms`: a directory restored from a backup,
+    /// or an older change replicated in.
+    pub fn restore(
+        &self,
+        account: &str,
+        password: &str,
+        set_ms: u64,
+    ) -> Result<(), DirectoryError> {
+        let hash: String = nt_hash(password).iter().map(|b| format!("{b:02x}")).collect();
+        self.update(account, |a| {
+            a.nt_hash = Some(hash);
+            a.pwd_last_set_ms = set_ms;
         })
     }
 

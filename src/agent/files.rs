@@ -146,6 +146,19 @@ pub fn open_append(path: &Path, mode: u32) -> Result<File, FileError> {
     Ok(file)
 }
 
+/// Opens (creating, mode `mode`) a regular file for reading and writing, without following a
+/// symlink or blocking on a FIFO, and checks that only its owner may access it.
+pub fn open_private(path: &Path, mode: u32) -> Result<File, FileError> {
+    let file = open(
+        path,
+        OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(mode),
+    )?;
+    let meta = file.metadata().map_err(io(path))?;
+    regular(path, &meta)?;
+    check_owner_and_mode(path, &meta, true)?;
+    Ok(file)
+}
+
 /// Creates a new file (mode `mode`); fails if anything, a symlink included, is already there.
 pub fn create_new(path: &Path, mode: u32) -> Result<File, FileError> {
     open(path, OpenOptions::new().write(true).create_new(true).mode(mode))

@@ -34,6 +34,10 @@ pub enum Outcome {
     RefusedByDirectory,
     /// The directory has since replaced it with a password this queue never saw.
     SupersededInDirectory,
+    /// The directory's password is not newer than the one already delivered for the account
+    /// (a record copied back, a directory restored from a backup): an older password never
+    /// overwrites a newer one.
+    Stale,
     /// Entra Connect syncs this user: Graph cannot set its password; password hash sync does.
     SyncedByEntraConnect,
     /// The cloud has no such user.
@@ -100,6 +104,7 @@ impl Outcome {
             Outcome::Superseded => "superseded",
             Outcome::RefusedByDirectory => "refused_by_directory",
             Outcome::SupersededInDirectory => "superseded_in_directory",
+            Outcome::Stale => "stale",
             Outcome::SyncedByEntraConnect => "synced_by_entra_connect",
             Outcome::UserNotFound => "user_not_found",
             Outcome::PolicyDrift => "policy_drift",
@@ -128,6 +133,7 @@ impl Outcome {
             }
             Outcome::RefusedByDirectory
             | Outcome::SupersededInDirectory
+            | Outcome::Stale
             | Outcome::SyncedByEntraConnect
             | Outcome::UserNotFound
             | Outcome::PolicyDrift

@@ -56,7 +56,8 @@ impl QueueError {
 /// One accepted password change waiting for the cloud.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
-    /// Sortable id: creation time in nanoseconds, process id, random suffix.
+    /// Sortable id: the hook's sequence number ([`super::sequence`]: creation time in
+    /// nanoseconds, kept in order when the clock steps back), process id, random suffix.
     pub id: String,
     /// The on-premises account (sAMAccountName).
     pub account: String,
@@ -184,7 +185,7 @@ impl Queue {
         password: &str,
         policy: &str,
     ) -> Result<Change, QueueError> {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let nanos = super::sequence::next(&self.dir)?;
         let mut salt = [0u8; 4];
         super::crypto::random(&mut salt)?;
         let id = format!("{nanos:024}-{:010}-{}", std::process::id(), hex(&salt));
@@ -252,9 +253,14 @@ impl Queue {
 }
 
 /// Writes `bytes` to a temporary file, syncs it, renames it to `dest` and syncs the directory.
-fn place(dir: &Path, bytes: &[u8], dest: &Path) -> Result<(), QueueError> {
+pub(super) fn place(dir: &Path, bytes: &[u8], dest: &Path) -> Result<(), QueueError> {
     let name = dest.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     let tmp = dir.join("tmp").join(name);
+    // A leftover of a crash goes first (removing a planted link never touches its target).
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp)(e)),
+        _ => {}
+    }
     write_synced(&tmp, bytes)?;
     std::fs::rename(&tmp, dest).map_err(io(dest))?;
     sync_dir(dest.parent().unwrap_or(dir))
@@ -350,7 +356,7 @@ fn hex(bytes: &[u8]) -> String {
 const MAX_RECORD_BYTES: usize = 64 * 1024;
 
 /// A record's bytes: a regular file of root's (or this user's), not a link or FIFO, bounded.
-fn read_record(path: &Path) -> Result<Zeroizing<Vec<u8>>, QueueError> {
+pub(super) fn read_record(path: &Path) -> Result<Zeroizing<Vec<u8>>, QueueError> {
     super::files::read_bounded(path, MAX_RECORD_BYTES, false).map_err(QueueError::from)
 }
 

@@ -12,6 +12,7 @@ use super::config::AgentConfig;
 use super::directory::{Directory, PasswordState, nt_hash};
 use super::graph::{CloudUser, Delivery, Graph};
 use super::lock::QueueLock;
+use super::marks::{Mark, Marks};
 use super::outcome::Outcome;
 use super::queue::{Change, Failure, Queue, QueueError, now_ms};
 use super::state::{AgentState, Problem};
@@ -62,6 +63,7 @@ pub struct SyncAgent {
     stamp: Option<(SystemTime, u64)>,
     graph: Graph,
     directory: Box<dyn Directory>,
+    marks: Marks,
     audit: AuditLog,
     state: AgentState,
     state_path: PathBuf,
@@ -107,6 +109,7 @@ impl SyncAgent {
         }
         let audit = AuditLog::new(&config.audit_log);
         let state_path = config.queue.join("state.json");
+        let marks = Marks::new(&config.queue);
         let mut state = AgentState::load(&state_path);
         state.policy = Some(validator.label());
         state.pid = Some(std::process::id());
@@ -126,6 +129,7 @@ impl SyncAgent {
             stamp,
             graph,
             directory,
+            marks,
             audit,
             state,
             state_path,
@@ -244,7 +248,10 @@ impl SyncAgent {
             }
         }
         if let Some(c) = deliver {
-            match self.deliver(&c, tick) {
+            if self.stale(&c, current.as_ref(), tick) {
+                return;
+            }
+            match self.deliver(&c, current.as_ref(), tick) {
                 Some(true) => tick.delivered += 1,
                 Some(false) => tick.waiting += 1,
                 None => {}
@@ -254,7 +261,12 @@ impl SyncAgent {
 
     /// Delivers one committed change: `Some(true)` delivered, `Some(false)` still queued,
     /// `None` finished otherwise.
-    fn deliver(&mut self, change: &Change, tick: &mut Tick) -> Option<bool> {
+    fn deliver(
+        &mut self,
+        change: &Change,
+        current: Option<&PasswordState>,
+        tick: &mut Tick,
+    ) -> Option<bool> {
         let now = Instant::now();
         if self.config_wait.is_some_and(|t| t > now)
             || self.backoff.get(&change.id).is_some_and(|b| b.next > now)
@@ -307,6 +319,20 @@ impl SyncAgent {
         };
         match answer {
             Delivery::Done => {
+                let mark = Mark {
+                    account: change.account.clone(),
+                    change: change.id.clone(),
+                    pwd_last_set_ms: current.map_or(0, |s| s.last_set_ms),
+                    delivered_ms: now_ms(),
+                };
+                // Before the change leaves the queue: a crash in between must not deliver it
+                // again after a newer one, nor forget that it was delivered.
+                if let Err(e) = self.marks.set(&mark) {
+                    eprintln!(
+                        "policyc agent: delivered `{}`, but cannot record it as delivered: {e}",
+                        change.account
+                    );
+                }
                 if let Err(e) = self.queue.remove(&change.id) {
                     eprintln!("policyc agent: delivered but cannot remove {}: {e}", change.id);
                 }
@@ -368,6 +394,40 @@ impl SyncAgent {
                 None
             }
         }
+    }
+
+    /// Whether the committed change must not go out because the account's high-water mark is
+    /// not older than the directory's password: then it is finished here (the same change,
+    /// delivered just before the agent stopped; or `stale`). A directory that does not say
+    /// when the password was set (`pwdLastSet` 0: "must change at next logon") is not
+    /// compared.
+    fn stale(&mut self, change: &Change, current: Option<&PasswordState>, tick: &mut Tick) -> bool {
+        let set_ms = current.map_or(0, |s| s.last_set_ms);
+        let mark = match self.marks.get(&change.account) {
+            Ok(Some(m)) if set_ms != 0 && set_ms <= m.pwd_last_set_ms => m,
+            Ok(_) => return false,
+            Err(e) => {
+                // Moved aside, once and loudly; the account is ordered by the directory alone.
+                tick.events.push((Outcome::Damaged, e.to_string()));
+                self.quarantine(e);
+                return false;
+            }
+        };
+        if mark.change == change.id {
+            let _ = self.queue.remove(&change.id);
+            let detail = "the cloud took it before the agent stopped; not sent again";
+            self.record(Outcome::Delivered, Some(change), Vec::new(), Some(detail.into()));
+            tick.delivered += 1;
+        } else {
+            let detail = format!(
+                "the directory's password (set {}) is not newer than the one delivered {} (set {}): an older password never overwrites a newer one; not sent",
+                rfc3339(set_ms),
+                rfc3339(mark.delivered_ms),
+                rfc3339(mark.pwd_last_set_ms)
+            );
+            self.drop_change(change, Outcome::Stale, Some(detail), tick);
+        }
+        true
     }
 
     /// The user as the policy sees it: the account and display name the change carries, plus
@@ -578,6 +638,10 @@ fn not_committed(
             "the directory did not commit this password (history, minimum age or another restriction); not sent".into(),
         ),
     }
+}
+
+fn rfc3339(ms: u64) -> String {
+    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + Duration::from_millis(ms)).to_string()
 }
 
 fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
