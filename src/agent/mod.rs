@@ -1,21 +1,34 @@
 //! The sync agent side: the directory hook, the durable encrypted queue, the audit log, the
-//! cloud push loop and a Graph-compatible cloud double. It links only the runtime.
+//! cloud push loop and a Graph-compatible cloud double. It links only the runtime. With the
+//! `queue` feature alone: what any directory hook needs (queue, audit, files, signing), for
+//! Unix and Windows.
 
 pub mod audit;
+#[cfg(feature = "agent")]
 pub mod config;
 pub mod crypto;
+#[cfg(feature = "agent")]
 pub mod directory;
+#[cfg(feature = "agent")]
 pub mod double;
 pub mod files;
+#[cfg(feature = "agent")]
 pub mod graph;
+#[cfg(feature = "agent")]
 pub mod hook;
+#[cfg(feature = "agent")]
 pub mod lock;
+#[cfg(feature = "agent")]
 pub mod mapping;
+#[cfg(feature = "agent")]
 pub mod marks;
 pub mod outcome;
 pub mod queue;
 pub mod sequence;
 pub mod signing;
+#[cfg(feature = "agent")]
 pub mod state;
+#[cfg(feature = "agent")]
 pub mod status;
+#[cfg(feature = "agent")]
 pub mod sync;

@@ -4,13 +4,21 @@
 //! blocked on or trusted. Here: a private umask, explicit modes, owners and modes checked (root
 //! or the user the process runs as; not writable by group or others), `O_NOFOLLOW` on every
 //! open, `O_EXCL` for new files, regular files only, opens that never block and bounded reads,
-//! each refusal naming the path and the fix.
+//! each refusal naming the path and the fix. On Windows (the LSA filter runs as SYSTEM in
+//! LSASS) the same rules read: owner SYSTEM or Administrators, no write (or read) access for
+//! anyone else in the DACL, no reparse point followed ([`platform`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
+
+#[cfg(unix)]
+#[path = "unix.rs"]
+mod platform;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod platform;
 
 /// Why a path is refused.
 #[derive(Debug, thiserror::Error)]
@@ -45,71 +53,48 @@ impl From<FileError> for std::io::Error {
 }
 
 /// Private by default: nothing this process creates is readable or writable by others,
-/// whatever umask it was started with (Samba starts the hook with 0).
+/// whatever umask it was started with (Samba starts the hook with 0). (Windows: what policyc
+/// creates gets a protected DACL instead, see [`secure_dir`].)
 pub fn private_umask() {
-    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    platform::private_umask();
 }
 
 /// Keeps the process out of core dumps and `ptrace` by other users while it holds passwords.
 pub fn not_dumpable() {
-    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    platform::not_dumpable();
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_ {
     move |source| FileError::Io { path: path.to_path_buf(), source }
 }
 
+fn symlink(path: &Path) -> FileError {
+    unsafe_path(
+        path,
+        "is a symbolic link",
+        "remove it: policyc never follows links it is given as files",
+    )
+}
+
 fn unsafe_path(path: &Path, problem: impl Into<String>, fix: impl Into<String>) -> FileError {
     FileError::Unsafe { path: path.to_path_buf(), problem: problem.into(), fix: fix.into() }
-}
-
-/// Owners a file or directory may have: root, or the user this process runs as.
-fn trusted_owner(uid: u32) -> bool {
-    uid == 0 || uid == rustix::process::geteuid().as_raw()
-}
-
-/// Refuses what someone other than root (or this process's user) owns or may write.
-fn check_owner_and_mode(
-    path: &Path,
-    meta: &std::fs::Metadata,
-    private: bool,
-) -> Result<(), FileError> {
-    if !trusted_owner(meta.uid()) {
-        return Err(unsafe_path(
-            path,
-            format!("is owned by uid {}, not by root or this service's user", meta.uid()),
-            format!("chown root: {}", path.display()),
-        ));
-    }
-    let mode = meta.mode() & 0o777;
-    let forbidden = if private { 0o077 } else { 0o022 };
-    if mode & forbidden != 0 {
-        let (what, chmod) =
-            if private { ("others can access it", "600") } else { ("others can write it", "go-w") };
-        return Err(unsafe_path(
-            path,
-            format!("has mode {mode:o}: {what}"),
-            format!("chmod {chmod} {}", path.display()),
-        ));
-    }
-    Ok(())
 }
 
 /// Creates `dir` (mode 0700, parents too) if it does not exist, then checks it: a real
 /// directory, not a symlink, owned by root or this user, not writable by group or others.
 pub fn secure_dir(dir: &Path) -> Result<(), FileError> {
     if std::fs::symlink_metadata(dir).is_err() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io(dir))?;
+        platform::create_dir(dir).map_err(io(dir))?;
     }
     let meta = std::fs::symlink_metadata(dir).map_err(io(dir))?;
-    if !meta.is_dir() {
+    if !meta.is_dir() || meta.file_type().is_symlink() {
         return Err(unsafe_path(
             dir,
             "is not a directory (a symlink or a file stands there)",
             "remove it and let policyc create the directory",
         ));
     }
-    check_owner_and_mode(dir, &meta, false)
+    platform::check_owner_and_mode(dir, &meta, false)
 }
 
 /// Opens an existing regular file for reading without following a symlink or blocking on a
@@ -120,10 +105,10 @@ pub fn read_bounded(
     max: usize,
     private: bool,
 ) -> Result<Zeroizing<Vec<u8>>, FileError> {
-    let file = open(path, OpenOptions::new().read(true))?;
+    let file = open(path, OpenOptions::new().read(true), 0)?;
     let meta = file.metadata().map_err(io(path))?;
     regular(path, &meta)?;
-    check_owner_and_mode(path, &meta, private)?;
+    platform::check_owner_and_mode(path, &meta, private)?;
     let mut bytes = Zeroizing::new(Vec::new());
     file.take(max as u64 + 1).read_to_end(&mut bytes).map_err(io(path))?;
     if bytes.len() > max {
@@ -139,56 +124,40 @@ pub fn read_bounded(
 /// Opens (creating, mode `mode`) a regular file for appending, without following a symlink or
 /// blocking on a FIFO, and checks its owner and mode.
 pub fn open_append(path: &Path, mode: u32) -> Result<File, FileError> {
-    let file = open(path, OpenOptions::new().append(true).create(true).mode(mode))?;
+    let file = open(path, OpenOptions::new().append(true).create(true), mode)?;
     let meta = file.metadata().map_err(io(path))?;
     regular(path, &meta)?;
-    check_owner_and_mode(path, &meta, false)?;
+    platform::check_owner_and_mode(path, &meta, false)?;
     Ok(file)
 }
 
 /// Opens (creating, mode `mode`) a regular file for reading and writing, without following a
 /// symlink or blocking on a FIFO, and checks that only its owner may access it.
 pub fn open_private(path: &Path, mode: u32) -> Result<File, FileError> {
-    let file = open(
-        path,
-        OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(mode),
-    )?;
+    let file =
+        open(path, OpenOptions::new().read(true).write(true).create(true).truncate(false), mode)?;
     let meta = file.metadata().map_err(io(path))?;
     regular(path, &meta)?;
-    check_owner_and_mode(path, &meta, true)?;
+    platform::check_owner_and_mode(path, &meta, true)?;
     Ok(file)
 }
 
 /// Creates a new file (mode `mode`); fails if anything, a symlink included, is already there.
 pub fn create_new(path: &Path, mode: u32) -> Result<File, FileError> {
-    open(path, OpenOptions::new().write(true).create_new(true).mode(mode))
+    open(path, OpenOptions::new().write(true).create_new(true), mode)
 }
 
-fn open(path: &Path, options: &mut OpenOptions) -> Result<File, FileError> {
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    options.custom_flags(flags.bits() as i32).open(path).map_err(|e| {
-        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-            unsafe_path(
-                path,
-                "is a symbolic link",
-                "remove it: policyc never follows links it is given as files",
-            )
-        } else if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
-            // A FIFO without a reader, opened for writing without blocking.
-            unsafe_path(
-                path,
-                "is not a regular file (a FIFO)",
-                "remove it: policyc reads and writes regular files only",
-            )
-        } else {
-            FileError::Io { path: path.to_path_buf(), source: e }
-        }
-    })
+/// Opens without following a symlink (or reparse point) and without blocking on a FIFO.
+fn open(path: &Path, options: &mut OpenOptions, mode: u32) -> Result<File, FileError> {
+    platform::no_follow(options, mode).open(path).map_err(|e| platform::open_error(path, e))
 }
 
 fn regular(path: &Path, meta: &std::fs::Metadata) -> Result<(), FileError> {
     if meta.is_file() {
         return Ok(());
+    }
+    if meta.file_type().is_symlink() {
+        return Err(symlink(path));
     }
     Err(unsafe_path(
         path,

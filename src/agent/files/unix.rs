@@ -1,0 +1,77 @@
+//! Unix: a private umask, `O_NOFOLLOW | O_NONBLOCK` on every open, owners and modes checked.
+
+use super::{FileError, symlink, unsafe_path};
+use std::fs::OpenOptions;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+pub(super) fn private_umask() {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+pub(super) fn not_dumpable() {
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+}
+
+/// Creates `dir` and its parents, mode 0700.
+pub(super) fn create_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// `mode` for a created file; no symlink followed, no FIFO blocked on.
+pub(super) fn no_follow(options: &mut OpenOptions, mode: u32) -> &mut OpenOptions {
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    if mode != 0 {
+        options.mode(mode);
+    }
+    options.custom_flags(flags.bits() as i32)
+}
+
+/// Names what `O_NOFOLLOW` and `O_NONBLOCK` refused.
+pub(super) fn open_error(path: &Path, e: std::io::Error) -> FileError {
+    if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        symlink(path)
+    } else if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
+        // A FIFO without a reader, opened for writing without blocking.
+        unsafe_path(
+            path,
+            "is not a regular file (a FIFO)",
+            "remove it: policyc reads and writes regular files only",
+        )
+    } else {
+        FileError::Io { path: path.to_path_buf(), source: e }
+    }
+}
+
+/// Owners a file or directory may have: root, or the user this process runs as.
+fn trusted_owner(uid: u32) -> bool {
+    uid == 0 || uid == rustix::process::geteuid().as_raw()
+}
+
+/// Refuses what someone other than root (or this process's user) owns or may write (or, when
+/// `private`, read).
+pub(super) fn check_owner_and_mode(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    private: bool,
+) -> Result<(), FileError> {
+    if !trusted_owner(meta.uid()) {
+        return Err(unsafe_path(
+            path,
+            format!("is owned by uid {}, not by root or this service's user", meta.uid()),
+            format!("chown root: {}", path.display()),
+        ));
+    }
+    let mode = meta.mode() & 0o777;
+    let forbidden = if private { 0o077 } else { 0o022 };
+    if mode & forbidden != 0 {
+        let (what, chmod) =
+            if private { ("others can access it", "600") } else { ("others can write it", "go-w") };
+        return Err(unsafe_path(
+            path,
+            format!("has mode {mode:o}: {what}"),
+            format!("chmod {chmod} {}", path.display()),
+        ));
+    }
+    Ok(())
+}
