@@ -32,9 +32,16 @@ if ! /sbin/ldconfig -p | grep -q libpwquality.so.1 || ! /sbin/ldconfig -p | grep
     libpwquality1 cracklib-runtime libpasswdqc1 >/dev/null
 fi
 
+# The Windows LSA filter: built for x86_64-pc-windows-gnu and run under Wine by
+# tests/windows_filter.rs (which runs scripts/windows.sh itself; here it installs what it needs).
+scripts/windows.sh
+
 echo "== unit, integration, golden, property, end-to-end and doc tests (benches run once, in test mode)"
 cargo test --locked --all-targets
 cargo test --locked --doc
+
+echo "== the Windows filter's own unit tests (on Linux: strings, settings)"
+cargo test --locked --manifest-path lsa/Cargo.toml
 
 echo "== the shipped policies' own cases (policyc test)"
 cargo run --locked -q -- test policies/tests tests/cases

@@ -135,5 +135,5 @@ fn create_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
     let _ = std::fs::remove_file(&tmp);
     linked?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all())
+    super::files::sync_dir(dir)
 }

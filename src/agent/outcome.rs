@@ -25,6 +25,12 @@ pub enum Outcome {
     RejectedLookupFailed,
     /// The hook could not judge or queue it: refused.
     Error,
+    /// A computer or trust account (the name ends in `$`): its random password is neither
+    /// checked nor synced (the Windows filter).
+    MachineAccount,
+    /// The directory stored the password and told the filter (Windows `PasswordChangeNotify`):
+    /// queued for the cloud.
+    Queued,
     // The agent, per change.
     /// The cloud took it.
     Delivered,
@@ -100,6 +106,8 @@ impl Outcome {
             Outcome::RejectedNoPolicy => "rejected_no_policy",
             Outcome::RejectedLookupFailed => "rejected_lookup_failed",
             Outcome::Error => "error",
+            Outcome::MachineAccount => "machine_account",
+            Outcome::Queued => "queued",
             Outcome::Delivered => "delivered",
             Outcome::Superseded => "superseded",
             Outcome::RefusedByDirectory => "refused_by_directory",

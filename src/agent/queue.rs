@@ -374,5 +374,5 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), QueueError> {
 
 /// Syncs a directory, so that a rename or removal in it is durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), QueueError> {
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    super::files::sync_dir(dir).map_err(io(dir))
 }

@@ -147,6 +147,12 @@ pub fn create_new(path: &Path, mode: u32) -> Result<File, FileError> {
     open(path, OpenOptions::new().write(true).create_new(true), mode)
 }
 
+/// Makes a rename or removal in `dir` durable (Unix: fsync of the directory; Windows:
+/// FlushFileBuffers on a directory handle).
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    platform::sync_dir(dir)
+}
+
 /// Opens without following a symlink (or reparse point) and without blocking on a FIFO.
 fn open(path: &Path, options: &mut OpenOptions, mode: u32) -> Result<File, FileError> {
     platform::no_follow(options, mode).open(path).map_err(|e| platform::open_error(path, e))

@@ -24,8 +24,9 @@ use windows_sys::Win32::Security::{
     WinLocalSystemSid,
 };
 use windows_sys::Win32::Storage::FileSystem::{
-    CreateDirectoryW, DELETE, FILE_APPEND_DATA, FILE_FLAG_OPEN_REPARSE_POINT, FILE_READ_DATA,
-    FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, FILE_WRITE_EA, WRITE_DAC, WRITE_OWNER,
+    CreateDirectoryW, DELETE, FILE_APPEND_DATA, FILE_FLAG_BACKUP_SEMANTICS,
+    FILE_FLAG_OPEN_REPARSE_POINT, FILE_READ_DATA, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA,
+    FILE_WRITE_EA, WRITE_DAC, WRITE_OWNER,
 };
 use windows_sys::Win32::System::SystemServices::ACCESS_ALLOWED_ACE_TYPE;
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
@@ -88,6 +89,15 @@ pub(super) fn create_dir(dir: &Path) -> std::io::Result<()> {
     // SAFETY: allocated by ConvertStringSecurityDescriptorToSecurityDescriptorW.
     unsafe { LocalFree(sd) };
     result
+}
+
+/// A directory handle (backup semantics) flushed: the renames in it reach the disk.
+pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+        .open(dir)
+        .and_then(|d| d.sync_all())
 }
 
 /// Opens a reparse point itself, never its target (refused as a symlink once opened).

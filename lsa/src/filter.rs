@@ -1,0 +1,390 @@
+//! The filter's judgement, the same for every caller (LSA's `PasswordFilter`, the reason
+//! export, the test program): the loaded policy (reloaded when its file changes, verified
+//! before it replaces the running one), the account and full name LSA passes, the fail mode,
+//! and the audit line. Nothing here holds a password after the call.
+
+use crate::settings::{FailMode, Settings};
+use crate::text::TextError;
+use policyc::Validator;
+use policyc::agent::audit::{AuditLog, Event, now};
+use policyc::agent::outcome::Outcome;
+use policyc::ir::Attribute;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use zeroize::Zeroizing;
+
+/// Why the filter said what it said: the reason export's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Reason {
+    /// The policy accepts the password.
+    Accepted = 0,
+    /// The policy refuses it (the rules are named).
+    Refused = 1,
+    /// The password (or account name) is not valid UTF-16: odd length, no buffer, unpaired
+    /// surrogate.
+    InvalidText = 2,
+    /// No usable policy: refused (fail closed) or accepted unchecked (fail open).
+    NoPolicy = 3,
+    /// The filter failed inside (a panic, caught): the fail mode's verdict.
+    InternalError = 4,
+    /// A computer or trust account (`NAME$`): not checked.
+    MachineAccount = 5,
+    /// The audit log cannot be written: refused (fail closed) or accepted (fail open).
+    AuditUnavailable = 6,
+    /// LSA passed no password.
+    NoPassword = 7,
+}
+
+/// How loud an event log entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Information (a policy loaded).
+    Information,
+    /// A refusal.
+    Warning,
+    /// Something an administrator must fix.
+    Error,
+}
+
+/// One decision, without the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// What to tell LSA.
+    pub accept: bool,
+    /// Why.
+    pub reason: Reason,
+    /// The audit outcome.
+    pub outcome: Outcome,
+    /// The violated rules' ids.
+    pub rules: Vec<String>,
+    /// For a person: the rules' messages, or what went wrong. Never the password.
+    pub message: String,
+    /// The policy's name and digest prefix, when one was used.
+    pub policy: Option<String>,
+}
+
+impl Decision {
+    fn new(accept: bool, reason: Reason, outcome: Outcome, message: impl Into<String>) -> Self {
+        Decision {
+            accept,
+            reason,
+            outcome,
+            rules: Vec::new(),
+            message: message.into(),
+            policy: None,
+        }
+    }
+}
+
+/// How often the artifact's file (and the settings) are looked at for a change.
+const RELOAD_CHECK: Duration = Duration::from_secs(1);
+
+/// The loaded policy and when its file was last looked at.
+#[derive(Debug, Default)]
+struct Loaded {
+    validator: Option<Arc<Validator>>,
+    stamp: Option<(SystemTime, u64)>,
+    checked: Option<Instant>,
+    /// Why the file in place is not in force (loud once per file version).
+    error: Option<String>,
+}
+
+/// The filter: settings and the loaded policy, shared by LSA's threads.
+#[derive(Debug)]
+pub struct Filter {
+    settings_source: fn() -> Settings,
+    state: Mutex<(Settings, Loaded)>,
+    events: fn(Level, &str),
+}
+
+/// A policy, or why there is none.
+type InForce = Result<Arc<Validator>, String>;
+
+impl Filter {
+    /// A filter reading its settings from `settings` (the registry) and writing event log
+    /// entries with `events`.
+    pub fn new(settings: fn() -> Settings, events: fn(Level, &str)) -> Filter {
+        Filter {
+            settings_source: settings,
+            state: Mutex::new((settings(), Loaded::default())),
+            events,
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> Settings {
+        self.lock().0.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Settings, Loaded)> {
+        // A panic while the lock was held (caught at the export) leaves usable state.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Tells the event log (and, for changes of policy, the audit log).
+    fn say(&self, level: Level, text: &str) {
+        (self.events)(level, text);
+    }
+
+    /// The policy in force: reloaded if its file changed (at most once a second), verified
+    /// first; a file that does not verify leaves the running policy in force, loudly.
+    fn policy(&self) -> (Settings, InForce) {
+        let mut guard = self.lock();
+        let (settings, loaded) = &mut *guard;
+        if loaded.checked.is_none_or(|t| t.elapsed() >= RELOAD_CHECK) {
+            loaded.checked = Some(Instant::now());
+            *settings = (self.settings_source)();
+            let stamp = stamp(&settings.policy);
+            if stamp != loaded.stamp || loaded.validator.is_none() && stamp.is_none() {
+                loaded.stamp = stamp;
+                self.reload(settings, loaded);
+            }
+        }
+        let in_force = match (&loaded.validator, &loaded.error) {
+            (Some(v), _) => Ok(v.clone()),
+            (None, Some(e)) => Err(e.clone()),
+            (None, None) => Err("no policy loaded".into()),
+        };
+        (settings.clone(), in_force)
+    }
+
+    fn reload(&self, settings: &Settings, loaded: &mut Loaded) {
+        let key = settings
+            .public_key
+            .as_deref()
+            .map(policyc::agent::signing::PublicKey::from_file)
+            .transpose()
+            .map_err(|e| format!("public key: {e}"));
+        let result =
+            key.and_then(|k| policyc::agent::files::load_policy(&settings.policy, k.as_ref()));
+        let audit = AuditLog::new(&settings.audit_log);
+        match result {
+            Ok(v) => {
+                if loaded.validator.as_ref().is_some_and(|old| old.digest() == v.digest()) {
+                    loaded.error = None;
+                    return;
+                }
+                let text = match &loaded.validator {
+                    Some(old) => format!("policy changed: {} -> {}", old.label(), v.label()),
+                    None => format!("policy loaded: {}", v.label()),
+                };
+                self.say(Level::Information, &format!("policyc filter: {text}"));
+                let _ = audit.write(&event(
+                    Outcome::PolicyLoaded,
+                    None,
+                    &[],
+                    Some(v.label()),
+                    Some(text),
+                ));
+                loaded.validator = Some(Arc::new(v));
+                loaded.error = None;
+            }
+            Err(e) => {
+                let text = match &loaded.validator {
+                    Some(old) => format!("POLICY UNUSABLE ({e}); keeping {}", old.label()),
+                    None => format!("POLICY UNAVAILABLE ({e})"),
+                };
+                self.say(Level::Error, &format!("policyc filter: {text}"));
+                let _ = audit.write(&event(
+                    Outcome::PolicyReloadFailed,
+                    None,
+                    &[],
+                    None,
+                    Some(text.clone()),
+                ));
+                loaded.error = Some(text);
+            }
+        }
+    }
+
+    /// Judges one password change and records the judgement. `password` is what decoding
+    /// LSA's string gave.
+    pub fn judge(
+        &self,
+        account: Option<&str>,
+        full_name: Option<&str>,
+        password: Result<Option<Zeroizing<String>>, TextError>,
+    ) -> Decision {
+        let (settings, policy) = self.policy();
+        let audit = AuditLog::new(&settings.audit_log);
+        // A decision that cannot be recorded is not made (unless the filter fails open).
+        let writer = audit.open();
+        let mut d = decide(&settings, policy, account, full_name, password);
+        let recorded = writer.and_then(|mut w| {
+            w.write(&event(d.outcome, account, &d.rules, d.policy.clone(), detail(&d)))
+        });
+        if let Err(e) = recorded {
+            let what =
+                format!("cannot write the audit log `{}`: {e}", settings.audit_log.display());
+            if d.accept && settings.fail == FailMode::Closed {
+                d = Decision::new(
+                    false,
+                    Reason::AuditUnavailable,
+                    Outcome::Error,
+                    format!(
+                        "AUDIT LOG UNAVAILABLE ({what}); FAIL-CLOSED: a decision that cannot be recorded is not made"
+                    ),
+                );
+            } else {
+                d.message = format!("{}; {what}", d.message);
+            }
+            self.say(Level::Error, &format!("policyc filter: {}", d.message));
+        }
+        match d.reason {
+            Reason::Accepted | Reason::MachineAccount => {}
+            Reason::Refused => self.say(
+                Level::Warning,
+                &format!(
+                    "policyc filter: refused the new password of `{}`: {}",
+                    account.unwrap_or(""),
+                    d.message
+                ),
+            ),
+            _ => self.say(
+                Level::Error,
+                &format!(
+                    "policyc filter: {} the new password of `{}`: {}",
+                    if d.accept { "accepted (fail-open)" } else { "refused" },
+                    account.unwrap_or(""),
+                    d.message
+                ),
+            ),
+        }
+        d
+    }
+
+    /// The verdict of the fail mode for an error the filter could not judge through (a
+    /// panic caught at the export), recorded as well as it still can be.
+    pub fn internal_error(&self, account: Option<&str>) -> bool {
+        let settings = self.settings();
+        let accept = settings.fail == FailMode::Open;
+        let text = format!(
+            "INTERNAL ERROR (caught); {}",
+            if accept { "FAIL-OPEN: accepted unchecked" } else { "FAIL-CLOSED: refused" }
+        );
+        self.say(Level::Error, &format!("policyc filter: `{}`: {text}", account.unwrap_or("")));
+        let outcome = if accept { Outcome::AcceptedUnchecked } else { Outcome::Error };
+        let _ = AuditLog::new(&settings.audit_log).write(&event(
+            outcome,
+            account,
+            &[],
+            None,
+            Some(text),
+        ));
+        accept
+    }
+
+    /// The label of the policy in force, if any (what queued changes record).
+    pub fn policy_label(&self) -> Option<String> {
+        self.policy().1.ok().map(|v| v.label())
+    }
+
+    /// Tells the event log.
+    pub fn report(&self, level: Level, text: &str) {
+        self.say(level, text);
+    }
+}
+
+fn detail(d: &Decision) -> Option<String> {
+    (d.reason != Reason::Accepted && d.reason != Reason::Refused).then(|| d.message.clone())
+}
+
+/// An audit line from the filter.
+pub fn event<'a>(
+    outcome: Outcome,
+    account: Option<&'a str>,
+    rules: &'a [String],
+    policy: Option<String>,
+    detail: Option<String>,
+) -> Event<'a> {
+    Event {
+        time: now(),
+        source: "filter",
+        outcome,
+        account,
+        user: None,
+        rules: rules.iter().map(String::as_str).collect(),
+        policy,
+        change: None,
+        detail,
+    }
+}
+
+/// The judgement alone.
+fn decide(
+    settings: &Settings,
+    policy: InForce,
+    account: Option<&str>,
+    full_name: Option<&str>,
+    password: Result<Option<Zeroizing<String>>, TextError>,
+) -> Decision {
+    if account.is_some_and(|a| a.ends_with('$')) {
+        return Decision::new(
+            true,
+            Reason::MachineAccount,
+            Outcome::MachineAccount,
+            "a computer or trust account: its random password is not checked",
+        );
+    }
+    let password = match password {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return Decision::new(
+                false,
+                Reason::NoPassword,
+                Outcome::Error,
+                "LSA passed no password",
+            );
+        }
+        Err(e) => {
+            return Decision::new(false, Reason::InvalidText, Outcome::Rejected, e.to_string());
+        }
+    };
+    let validator = match policy {
+        Ok(v) => v,
+        Err(why) => {
+            return match settings.fail {
+                FailMode::Closed => Decision::new(
+                    false,
+                    Reason::NoPolicy,
+                    Outcome::RejectedNoPolicy,
+                    format!("{why}; FAIL-CLOSED: refused"),
+                ),
+                FailMode::Open => Decision::new(
+                    true,
+                    Reason::NoPolicy,
+                    Outcome::AcceptedUnchecked,
+                    format!("{why}; FAIL-OPEN: accepted unchecked"),
+                ),
+            };
+        }
+    };
+    let mut ctx = policyc::Context::new();
+    if let Some(a) = account {
+        ctx.set(Attribute::SamAccountName, a.to_string());
+    }
+    if let Some(f) = full_name.filter(|f| !f.is_empty()) {
+        ctx.set(Attribute::DisplayName, f.to_string());
+    }
+    let verdict = validator.check(&password, &ctx);
+    let mut d = if verdict.is_compliant() {
+        Decision::new(true, Reason::Accepted, Outcome::Accepted, "accepted")
+    } else {
+        let mut d = Decision::new(
+            false,
+            Reason::Refused,
+            Outcome::Rejected,
+            verdict.violations().iter().map(|v| v.message).collect::<Vec<_>>().join(" "),
+        );
+        d.rules = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
+        d
+    };
+    d.policy = Some(validator.label());
+    d
+}
+
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the Windows LSA filter (lsa/) for x86_64-pc-windows-gnu, and what running it under Wine
+# needs, into target/windows/:
+#   release/    policyc_filter.dll (the shipped DLL), policyc-filter-test.exe
+#   panic-test/ the same, built with the `panic-test` feature (tests only)
+#   both with bcryptprimitives.dll: a test-only shim for Wine 8.0, which lacks ProcessPrng
+#   (Rust >= 1.78's std imports it; real Windows 10+ has it). Never install the shim.
+# Installs the rustup target, mingw-w64 and wine64 when missing, and fails loudly if it can't.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  echo "== adding the rustup target x86_64-pc-windows-gnu"
+  rustup target add x86_64-pc-windows-gnu
+fi
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null || [ ! -x /usr/lib/wine/wine64 ]; then
+  echo "== installing mingw-w64 and wine64 for the Windows filter"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    gcc-mingw-w64-x86-64 wine64 >/dev/null
+fi
+for need in x86_64-w64-mingw32-gcc /usr/lib/wine/wine64; do
+  command -v "$need" >/dev/null || { echo "error: $need is missing: cannot build or test the Windows filter" >&2; exit 1; }
+done
+
+out=target/windows
+mkdir -p "$out/release" "$out/panic-test"
+cargo build --locked --quiet --manifest-path lsa/Cargo.toml --target x86_64-pc-windows-gnu --release
+cargo build --locked --quiet --manifest-path lsa/Cargo.toml --target x86_64-pc-windows-gnu --features panic-test
+shim="$out/bcryptprimitives.dll"
+if [ ! -f "$shim" ] || [ scripts/windows-shim.c -nt "$shim" ]; then
+  x86_64-w64-mingw32-gcc -shared -O2 -o "$shim" scripts/windows-shim.c -ladvapi32
+fi
+for kind in release panic-test; do
+  from=lsa/target/x86_64-pc-windows-gnu/$([ "$kind" = release ] && echo release || echo debug)
+  cp "$from/policyc_filter.dll" "$from/policyc-filter-test.exe" "$shim" "$out/$kind/"
+done
+echo "windows filter: $(stat -c %s "$out/release/policyc_filter.dll") bytes -> $out/release/policyc_filter.dll"
