@@ -6,9 +6,10 @@
 use crate::settings::{FailMode, Settings};
 use crate::text::TextError;
 use policyc::Validator;
-use policyc::agent::audit::{AuditLog, Event, now};
+use policyc::agent::audit::{AuditLog, AuditWriter, Event, now};
 use policyc::agent::outcome::Outcome;
 use policyc::ir::Attribute;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use zeroize::Zeroizing;
@@ -96,6 +97,9 @@ pub struct Filter {
     settings_source: fn() -> Settings,
     state: Mutex<(Settings, Loaded)>,
     events: fn(Level, &str),
+    /// The audit log, kept open (checked once when opened); lines are appended on LSA's
+    /// thread and synced by the queue worker within a second ([`Filter::sync_audit`]).
+    audit: Mutex<Option<(PathBuf, AuditWriter)>>,
 }
 
 /// A policy, or why there is none.
@@ -109,6 +113,7 @@ impl Filter {
             settings_source: settings,
             state: Mutex::new((settings(), Loaded::default())),
             events,
+            audit: Mutex::new(None),
         }
     }
 
@@ -158,7 +163,6 @@ impl Filter {
             .map_err(|e| format!("public key: {e}"));
         let result =
             key.and_then(|k| policyc::agent::files::load_policy(&settings.policy, k.as_ref()));
-        let audit = AuditLog::new(&settings.audit_log);
         match result {
             Ok(v) => {
                 if loaded.validator.as_ref().is_some_and(|old| old.digest() == v.digest()) {
@@ -170,13 +174,10 @@ impl Filter {
                     None => format!("policy loaded: {}", v.label()),
                 };
                 self.say(Level::Information, &format!("policyc filter: {text}"));
-                let _ = audit.write(&event(
-                    Outcome::PolicyLoaded,
-                    None,
-                    &[],
-                    Some(v.label()),
-                    Some(text),
-                ));
+                let _ = self.log(
+                    &settings.audit_log,
+                    &event(Outcome::PolicyLoaded, None, &[], Some(v.label()), Some(text)),
+                );
                 loaded.validator = Some(Arc::new(v));
                 loaded.error = None;
             }
@@ -186,13 +187,10 @@ impl Filter {
                     None => format!("POLICY UNAVAILABLE ({e})"),
                 };
                 self.say(Level::Error, &format!("policyc filter: {text}"));
-                let _ = audit.write(&event(
-                    Outcome::PolicyReloadFailed,
-                    None,
-                    &[],
-                    None,
-                    Some(text.clone()),
-                ));
+                let _ = self.log(
+                    &settings.audit_log,
+                    &event(Outcome::PolicyReloadFailed, None, &[], None, Some(text.clone())),
+                );
                 loaded.error = Some(text);
             }
         }
@@ -207,13 +205,12 @@ impl Filter {
         password: Result<Option<Zeroizing<String>>, TextError>,
     ) -> Decision {
         let (settings, policy) = self.policy();
-        let audit = AuditLog::new(&settings.audit_log);
-        // A decision that cannot be recorded is not made (unless the filter fails open).
-        let writer = audit.open();
         let mut d = decide(&settings, policy, account, full_name, password);
-        let recorded = writer.and_then(|mut w| {
-            w.write(&event(d.outcome, account, &d.rules, d.policy.clone(), detail(&d)))
-        });
+        // A decision that cannot be recorded is not made (unless the filter fails open).
+        let recorded = self.log(
+            &settings.audit_log,
+            &event(d.outcome, account, &d.rules, d.policy.clone(), detail(&d)),
+        );
         if let Err(e) = recorded {
             let what =
                 format!("cannot write the audit log `{}`: {e}", settings.audit_log.display());
@@ -265,14 +262,35 @@ impl Filter {
         );
         self.say(Level::Error, &format!("policyc filter: `{}`: {text}", account.unwrap_or("")));
         let outcome = if accept { Outcome::AcceptedUnchecked } else { Outcome::Error };
-        let _ = AuditLog::new(&settings.audit_log).write(&event(
-            outcome,
-            account,
-            &[],
-            None,
-            Some(text),
-        ));
+        let _ = self.log(&settings.audit_log, &event(outcome, account, &[], None, Some(text)));
         accept
+    }
+
+    /// Appends an audit line, opening (and checking) the log first if it is not open, or if
+    /// the configured path changed, or after an error.
+    pub fn log(&self, path: &Path, line: &Event<'_>) -> std::io::Result<()> {
+        let mut audit = self.audit.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if audit.as_ref().is_none_or(|(p, _)| p != path) {
+            *audit = Some((path.to_path_buf(), AuditLog::new(path).open()?));
+        }
+        let result = audit.as_mut().map_or(Ok(()), |(_, w)| w.append(line));
+        if result.is_err() {
+            *audit = None;
+        }
+        result
+    }
+
+    /// Syncs the audit lines appended so far to disk.
+    pub fn sync_audit(&self) {
+        let audit = self.audit.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((path, w)) = audit.as_ref()
+            && let Err(e) = w.sync()
+        {
+            self.say(
+                Level::Error,
+                &format!("policyc filter: cannot sync the audit log `{}`: {e}", path.display()),
+            );
+        }
     }
 
     /// The label of the policy in force, if any (what queued changes record).

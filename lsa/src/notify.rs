@@ -4,7 +4,6 @@
 //! cannot be queued is said loudly: the audit log and the event log name the account.
 
 use crate::filter::{Filter, Level, event};
-use policyc::agent::audit::AuditLog;
 use policyc::agent::outcome::Outcome;
 use policyc::agent::queue::Queue;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -66,13 +65,23 @@ impl Notifier {
     }
 }
 
+/// Queues changes as they come, and syncs the audit log at least once a second.
 fn work(filter: &'static Filter, jobs: Receiver<Job>) {
-    for job in jobs {
+    loop {
+        let job = match jobs.recv_timeout(Duration::from_secs(1)) {
+            Ok(job) => job,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                filter.sync_audit();
+                continue;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| queue(filter, &job)))
             .unwrap_or_else(|_| Err("internal error (caught)".into()));
         if let Err(why) = &result {
             not_queued(filter, &job.account, why);
         }
+        filter.sync_audit();
         let _ = job.done.try_send(result);
     }
 }
@@ -92,7 +101,7 @@ fn queue(filter: &Filter, job: &Job) -> Result<String, String> {
     let mut line = event(Outcome::Queued, Some(&job.account), &[], Some(policy), None);
     line.user = user.as_deref();
     line.change = Some(&change.id);
-    if let Err(e) = AuditLog::new(&settings.audit_log).write(&line) {
+    if let Err(e) = filter.log(&settings.audit_log, &line) {
         filter.report(
             Level::Error,
             &format!(
@@ -111,11 +120,7 @@ fn not_queued(filter: &Filter, account: &str, why: &str) {
     );
     filter.report(Level::Error, &format!("policyc filter: {text}"));
     let settings = filter.settings();
-    let _ = AuditLog::new(&settings.audit_log).write(&event(
-        Outcome::Error,
-        Some(account),
-        &[],
-        None,
-        Some(text),
-    ));
+    let _ = filter
+        .log(&settings.audit_log, &event(Outcome::Error, Some(account), &[], None, Some(text)));
+    filter.sync_audit();
 }

@@ -83,9 +83,21 @@ pub struct AuditWriter {
 impl AuditWriter {
     /// Appends one event and syncs it to disk.
     pub fn write(&mut self, event: &Event<'_>) -> std::io::Result<()> {
+        self.append(event)?;
+        self.sync()
+    }
+
+    /// Appends one event to the file (the operating system's cache); [`AuditWriter::sync`]
+    /// makes it durable. For callers that cannot wait for the disk on every line (the Windows
+    /// filter, on LSA's thread), and sync from another thread.
+    pub fn append(&mut self, event: &Event<'_>) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)?;
+        self.file.write_all(&line)
+    }
+
+    /// Syncs what was appended to disk.
+    pub fn sync(&self) -> std::io::Result<()> {
         self.file.sync_data()
     }
 }
