@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Windows LSA filter (lsa/) for x86_64-pc-windows-gnu, and what running it under Wine
 # needs, into target/windows/:
-#   release/    policyc_filter.dll (the shipped DLL), policyc-filter-test.exe
+#   release/    policyc_filter.dll (the shipped DLL), policyc-filter-test.exe, policyc.exe (the
+#               agent, a debug build)
 #   panic-test/ the same, built with the `panic-test` feature (tests only)
 #   both with bcryptprimitives.dll: a test-only shim for Wine 8.0, which lacks ProcessPrng
 #   (Rust >= 1.78's std imports it; real Windows 10+ has it). Never install the shim.
@@ -29,6 +30,9 @@ out=target/windows
 mkdir -p "$out/release" "$out/panic-test"
 cargo build --locked --quiet --manifest-path lsa/Cargo.toml --target x86_64-pc-windows-gnu --release
 cargo build --locked --quiet --manifest-path lsa/Cargo.toml --target x86_64-pc-windows-gnu --features panic-test
+# The agent for Windows, for the tests (debug: quick to build; docs/windows.md has the
+# release build an administrator installs).
+cargo build --locked --quiet --target x86_64-pc-windows-gnu --bin policyc
 shim="$out/bcryptprimitives.dll"
 if [ ! -f "$shim" ] || [ scripts/windows-shim.c -nt "$shim" ]; then
   x86_64-w64-mingw32-gcc -shared -O2 -o "$shim" scripts/windows-shim.c -ladvapi32
@@ -37,4 +41,5 @@ for kind in release panic-test; do
   from=lsa/target/x86_64-pc-windows-gnu/$([ "$kind" = release ] && echo release || echo debug)
   cp "$from/policyc_filter.dll" "$from/policyc-filter-test.exe" "$shim" "$out/$kind/"
 done
+cp target/x86_64-pc-windows-gnu/debug/policyc.exe "$out/release/"
 echo "windows filter: $(stat -c %s "$out/release/policyc_filter.dll") bytes -> $out/release/policyc_filter.dll"

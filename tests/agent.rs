@@ -1096,3 +1096,27 @@ fn a_delivered_password_is_never_sent_again_nor_after_a_newer_one() {
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
     assert!(audit.contains("not sent again") && audit.contains("never overwrites a newer"));
 }
+
+#[test]
+fn with_a_notified_directory_the_newest_queued_change_is_the_committed_one() {
+    // The Windows filter queues a change only once Windows stored it: no directory to ask.
+    let (_dir, cloud, mut cfg) = setup(O365);
+    cfg.directory = Some(policyc::agent::directory::DirectoryConfig::Notified);
+    cloud.add_users(["win@example.com"]);
+    let q = queue(&cfg);
+    let first = q.enqueue("win", Some("win@example.com"), None, "Canary-Win1-Xy9!", "t").unwrap();
+    let first_path = cfg.queue.join("pending").join(format!("{}.json", first.id));
+    let first_bytes = std::fs::read(&first_path).unwrap();
+    q.enqueue("win", Some("win@example.com"), None, "Canary-Win2-Xy9!", "t").unwrap();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert_eq!(agent.tick().delivered, 1);
+    assert_eq!(cloud.password("win@example.com").unwrap().as_str(), "Canary-Win2-Xy9!");
+    // The older record put back (a restored backup) is older than what was delivered.
+    std::fs::write(&first_path, first_bytes).unwrap();
+    let t = agent.tick();
+    assert!(t.events.iter().any(|(o, _)| o.as_str() == "stale"), "{t:?}");
+    assert_eq!(cloud.password("win@example.com").unwrap().as_str(), "Canary-Win2-Xy9!");
+    assert_eq!(pending(&cfg), 0);
+    let o = outcomes(&cfg);
+    assert!(o.contains(&"superseded".to_string()), "{o:?}");
+}

@@ -358,7 +358,6 @@ fn a_panic_inside_the_filter_is_caught_and_answered_by_the_fail_mode() {
 
 #[test]
 fn a_stored_password_is_queued_and_the_agent_delivers_it() {
-    use policyc::agent::sync::SyncAgent;
     let (w, _turn) = wine();
     let site = Site::new();
     let d = site.dir.path();
@@ -376,25 +375,44 @@ fn a_stored_password_is_queued_and_the_agent_delivers_it() {
         audit.contains(r#""outcome":"queued","account":"alice","user":"alice@example.com""#),
         "{audit}"
     );
-    // The agent (Linux here) reads the queue the DLL wrote, and delivers the change once the
-    // directory holds the password (on Windows, PasswordChangeNotify runs after the store).
+    // The agent, on Windows too, delivers what the filter queued: the filter queues only
+    // passwords Windows stored, so the agent's directory is `notified`.
     let cloud = common::cloud();
     cloud.add_users(["alice@example.com"]);
-    let cfg: policyc::agent::config::AgentConfig = serde_yaml::from_str(&format!(
-        "policy: {d}/policy.policyc\nqueue: {d}/queue\naudit_log: {d}/agent-audit.jsonl\n\
-         directory: {{kind: file, path: {d}/directory.json}}\ngraph:\n  base_url: {u}\n  \
-         token_url: {u}/token\n  client_id: {id}\n  client_secret: {secret}\n",
-        d = d.display(),
-        u = cloud.url(),
-        id = common::CLIENT_ID,
-        secret = common::CLIENT_SECRET
-    ))
+    let config = site.path("agent.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "policy: '{p}'\nqueue: '{q}'\naudit_log: '{a}'\ndirectory: {{kind: notified}}\ngraph:\n  base_url: {u}\n  \
+             token_url: {u}/token\n  client_id: {id}\n  client_secret: {secret}\n",
+            p = win(&site.path("policy.policyc")),
+            q = win(&site.path("queue")),
+            a = win(&site.path("agent-audit.jsonl")),
+            u = cloud.url(),
+            id = common::CLIENT_ID,
+            secret = common::CLIENT_SECRET
+        ),
+    )
     .unwrap();
-    common::directory(d).commit("alice", canary).unwrap();
-    let mut agent = SyncAgent::new(cfg).unwrap();
-    assert_eq!(agent.tick().delivered, 1);
+    let mut agent = Command::new("sh")
+        .arg("-c")
+        .arg("umask 077; exec /usr/lib/wine/wine64 \"$@\"")
+        .arg("sh")
+        .arg(w.bin.join("release/policyc.exe"))
+        .args(["agent", "run", "--once", "--config"])
+        .arg(win(&config))
+        .current_dir(w.bin.join("release"))
+        .env("WINEPREFIX", w.prefix.path())
+        .env("WINEDEBUG", "-all")
+        .output()
+        .unwrap();
+    agent.stderr.extend_from_slice(&agent.stdout);
+    let said = String::from_utf8_lossy(&agent.stderr).into_owned();
+    assert!(agent.status.success(), "{said}");
+    assert!(said.contains("delivered 1, waiting 0"), "{said}");
     assert_eq!(cloud.password("alice@example.com").unwrap().as_str(), canary);
-    drop(agent);
+    let delivered = std::fs::read_to_string(site.path("agent-audit.jsonl")).unwrap();
+    assert!(delivered.contains(r#""outcome":"delivered","account":"alice""#), "{delivered}");
     // No cleartext anywhere: queue, audit logs, the event log.
     for f in common::files_under(d) {
         let bytes = std::fs::read(&f).unwrap();
@@ -406,7 +424,7 @@ fn a_stored_password_is_queued_and_the_agent_delivers_it() {
             f.display()
         );
     }
-    assert!(!r.stderr.contains(canary) && !r.stdout.contains(canary));
+    assert!(!r.stderr.contains(canary) && !r.stdout.contains(canary) && !said.contains(canary));
 }
 
 #[test]

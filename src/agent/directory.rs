@@ -33,6 +33,10 @@ pub enum DirectoryConfig {
         /// The file.
         path: PathBuf,
     },
+    /// Changes are queued only once the directory stored them: the Windows filter's
+    /// `PasswordChangeNotify` runs after the store. The newest queued change of an account is
+    /// the committed one; no directory is read (AD never returns `unicodePwd`).
+    Notified,
 }
 
 /// Samba's privileged ldapi socket under Debian's default private directory.
@@ -61,6 +65,7 @@ impl DirectoryConfig {
                 conn: None,
             }),
             DirectoryConfig::File { path } => Box::new(DirectoryDouble::new(path)),
+            DirectoryConfig::Notified => Box::new(Notified),
         }
     }
 }
@@ -106,6 +111,30 @@ pub trait Directory: Send {
 
     /// The account's current password; `None` when there is no such account.
     fn password(&mut self, account: &str) -> Result<Option<PasswordState>, DirectoryError>;
+
+    /// Whether every queued change is already committed (the newest of an account is its
+    /// current password), so that [`Directory::password`] is not asked.
+    fn commits_are_notified(&self) -> bool {
+        false
+    }
+}
+
+/// [`DirectoryConfig::Notified`]: nothing to read.
+#[derive(Debug)]
+struct Notified;
+
+impl Directory for Notified {
+    fn lookup(&mut self, _: &str, _: AttributeSet) -> Result<Option<Context>, DirectoryError> {
+        Ok(None)
+    }
+
+    fn password(&mut self, _: &str) -> Result<Option<PasswordState>, DirectoryError> {
+        Ok(None)
+    }
+
+    fn commits_are_notified(&self) -> bool {
+        true
+    }
 }
 
 /// The NT hash of a password: MD4 of its UTF-16LE encoding, as AD stores it in `unicodePwd`.
@@ -131,6 +160,22 @@ struct SambaDirectory {
 }
 
 impl SambaDirectory {
+    /// LDAP over Samba's privileged ldapi socket.
+    #[cfg(unix)]
+    fn socket_settings(&self) -> Result<ldap3::LdapConnSettings, DirectoryError> {
+        let stream = std::os::unix::net::UnixStream::connect(&self.socket).map_err(|e| {
+            self.error(format!("cannot connect ({e}); is Samba running, and is this its privileged socket (private/ldap_priv/ldapi)?"))
+        })?;
+        Ok(ldap3::LdapConnSettings::new()
+            .set_std_stream(ldap3::StdStream::Unix(stream))
+            .set_conn_timeout(self.timeout))
+    }
+
+    #[cfg(not(unix))]
+    fn socket_settings(&self) -> Result<ldap3::LdapConnSettings, DirectoryError> {
+        Err(self.error("Samba's ldapi socket is a Unix socket; on a Windows DC set `directory: {kind: notified}` (the filter queues only stored passwords)"))
+    }
+
     fn error(&self, message: impl std::fmt::Display) -> DirectoryError {
         DirectoryError {
             source_name: format!("ldapi://{}", self.socket.display()),
@@ -141,12 +186,7 @@ impl SambaDirectory {
     /// The connection and the domain's naming context, opened on first use.
     fn conn(&mut self) -> Result<&mut (ldap3::LdapConn, String), DirectoryError> {
         if self.conn.is_none() {
-            let stream = std::os::unix::net::UnixStream::connect(&self.socket).map_err(|e| {
-                self.error(format!("cannot connect ({e}); is Samba running, and is this its privileged socket (private/ldap_priv/ldapi)?"))
-            })?;
-            let settings = ldap3::LdapConnSettings::new()
-                .set_std_stream(ldap3::StdStream::Unix(stream))
-                .set_conn_timeout(self.timeout);
+            let settings = self.socket_settings()?;
             let mut conn =
                 ldap3::LdapConn::with_settings(settings, "ldapi:///").map_err(|e| self.error(e))?;
             let (entries, _) = conn

@@ -4,7 +4,6 @@
 
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The held lock; released when dropped (or when the process ends).
@@ -17,15 +16,8 @@ impl QueueLock {
     /// Takes the queue's lock, or says who holds it.
     pub fn acquire(queue: &Path) -> Result<QueueLock, String> {
         let path = queue.join("agent.lock");
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| format!("cannot open the queue lock `{}`: {e}", path.display()))?;
+        let mut file = super::files::open_private(&path, 0o600)
+            .map_err(|e| format!("cannot open the queue lock: {e}"))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

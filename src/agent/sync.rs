@@ -212,13 +212,17 @@ impl SyncAgent {
     /// committed.
     fn account(&mut self, list: Vec<Change>, tick: &mut Tick) {
         let Some(account) = list.first().map(|c| c.account.clone()) else { return };
-        let current = match self.directory.password(&account) {
-            Ok(s) => s,
-            Err(e) => {
-                self.transient(Outcome::DirectoryUnavailable, &e.to_string(), None, tick);
-                tick.waiting += list.len();
-                return;
-            }
+        let notified = self.directory.commits_are_notified();
+        let mut current = match notified {
+            true => None,
+            false => match self.directory.password(&account) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.transient(Outcome::DirectoryUnavailable, &e.to_string(), None, tick);
+                    tick.waiting += list.len();
+                    return;
+                }
+            },
         };
         let mut committed = None;
         let mut readable = Vec::with_capacity(list.len());
@@ -232,6 +236,11 @@ impl SyncAgent {
                 }
                 Err(e) => self.fail(&c, Outcome::Damaged, format!("cannot decrypt: {e}"), tick),
             }
+        }
+        // Queued only once stored (the Windows filter): the newest change is the current one.
+        if notified && let Some(newest) = readable.last() {
+            committed = Some(readable.len() - 1);
+            current = Some(PasswordState { nt_hash: None, last_set_ms: newest.created_ms });
         }
         let grace_ms = self.config.commit_grace_secs.saturating_mul(1000);
         let mut deliver = None;
