@@ -246,6 +246,13 @@ fn strings_that_are_not_text_are_refused_with_their_reason_and_machine_accounts_
         let r = run(w, "release", &all, input);
         assert_eq!(r.lines(), [expected], "{extra:?}\n{}", r.stderr);
     }
+    // A 1 MB password: UNICODE_STRING cannot carry it (the test program passes what LSA could,
+    // 65,534 bytes), and the DLL answers at once.
+    let r = run(w, "release", &args(&a), &format!("{}\n", "x".repeat(1 << 20)));
+    assert_eq!(
+        r.lines(),
+        ["REFUSE refused: The password is too long to check (more than 4096 bytes)."]
+    );
     let audit = site.audit();
     assert!(audit.contains(r#""outcome":"machine_account""#), "{audit}");
     assert!(audit.contains("unpaired UTF-16 surrogate"), "{audit}");
