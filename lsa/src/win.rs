@@ -17,53 +17,31 @@ fn wide(s: &str) -> Vec<u16> {
 pub fn registry_value(name: &str) -> Option<String> {
     let key = wide(crate::settings::KEY);
     let value = wide(name);
-    let mut dword = 0u32;
-    let mut size = 4u32;
-    // SAFETY: NUL-terminated names; the buffer and its size match.
-    let status = unsafe {
-        RegGetValueW(
-            HKEY_LOCAL_MACHINE,
-            key.as_ptr(),
-            value.as_ptr(),
-            RRF_RT_REG_DWORD,
-            std::ptr::null_mut(),
-            (&raw mut dword).cast(),
-            &mut size,
-        )
+    // One RegGetValueW of type `flags` into `data` (`size` bytes; NULL asks for the size).
+    let query = |flags, data: *mut std::ffi::c_void, size: &mut u32| {
+        // SAFETY: NUL-terminated names; `data` is NULL or holds `size` bytes.
+        unsafe {
+            RegGetValueW(
+                HKEY_LOCAL_MACHINE,
+                key.as_ptr(),
+                value.as_ptr(),
+                flags,
+                std::ptr::null_mut(),
+                data,
+                size,
+            )
+        }
     };
-    if status == 0 {
+    let mut dword = 0u32;
+    if query(RRF_RT_REG_DWORD, (&raw mut dword).cast(), &mut 4) == 0 {
         return Some(dword.to_string());
     }
     let mut size = 0u32;
-    // SAFETY: a size query (no buffer).
-    let status = unsafe {
-        RegGetValueW(
-            HKEY_LOCAL_MACHINE,
-            key.as_ptr(),
-            value.as_ptr(),
-            RRF_RT_REG_SZ,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &mut size,
-        )
-    };
-    if status != 0 || size == 0 || size > 64 * 1024 {
+    if query(RRF_RT_REG_SZ, std::ptr::null_mut(), &mut size) != 0 || size == 0 || size > 64 * 1024 {
         return None;
     }
     let mut buffer = vec![0u16; (size as usize).div_ceil(2)];
-    // SAFETY: the buffer holds `size` bytes.
-    let status = unsafe {
-        RegGetValueW(
-            HKEY_LOCAL_MACHINE,
-            key.as_ptr(),
-            value.as_ptr(),
-            RRF_RT_REG_SZ,
-            std::ptr::null_mut(),
-            buffer.as_mut_ptr().cast(),
-            &mut size,
-        )
-    };
-    if status != 0 {
+    if query(RRF_RT_REG_SZ, buffer.as_mut_ptr().cast(), &mut size) != 0 {
         return None;
     }
     let len = buffer.iter().position(|&c| c == 0).unwrap_or(buffer.len());
