@@ -28,8 +28,16 @@ done
 
 out=target/windows
 mkdir -p "$out/release" "$out/panic-test"
-cargo build --locked --quiet --manifest-path lsa/Cargo.toml --target x86_64-pc-windows-gnu --release
-cargo build --locked --quiet --manifest-path lsa/Cargo.toml --target x86_64-pc-windows-gnu --features panic-test
+# The panic-test variant first (only the lsa crate is rebuilt for it, not its dependencies),
+# then the shipped DLL: what stays in lsa/target is never the test variant.
+lsa_build() {
+  cargo build --locked --quiet --manifest-path lsa/Cargo.toml --target x86_64-pc-windows-gnu --release "$@"
+}
+built=lsa/target/x86_64-pc-windows-gnu/release
+lsa_build --features panic-test
+cp "$built/policyc_filter.dll" "$built/policyc-filter-test.exe" "$out/panic-test/"
+lsa_build
+cp "$built/policyc_filter.dll" "$built/policyc-filter-test.exe" "$out/release/"
 # The agent for Windows, for the tests (debug: quick to build; docs/windows.md has the
 # release build an administrator installs).
 cargo build --locked --quiet --target x86_64-pc-windows-gnu --bin policyc
@@ -37,9 +45,7 @@ shim="$out/bcryptprimitives.dll"
 if [ ! -f "$shim" ] || [ scripts/windows-shim.c -nt "$shim" ]; then
   x86_64-w64-mingw32-gcc -shared -O2 -o "$shim" scripts/windows-shim.c -ladvapi32
 fi
-for kind in release panic-test; do
-  from=lsa/target/x86_64-pc-windows-gnu/$([ "$kind" = release ] && echo release || echo debug)
-  cp "$from/policyc_filter.dll" "$from/policyc-filter-test.exe" "$shim" "$out/$kind/"
-done
+cp "$shim" "$out/release/"
+cp "$shim" "$out/panic-test/"
 cp target/x86_64-pc-windows-gnu/debug/policyc.exe "$out/release/"
 echo "windows filter: $(stat -c %s "$out/release/policyc_filter.dll") bytes -> $out/release/policyc_filter.dll"
