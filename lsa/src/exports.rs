@@ -163,10 +163,20 @@ pub unsafe extern "system" fn PasswordChangeNotify(
 ) -> NtStatus {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: LSA's contract.
-        let (Ok(Some(account)), password) =
-            (unsafe { decode(UserName) }, unsafe { decode(NewPassword) })
-        else {
-            return;
+        let (account, password) = (unsafe { decode(UserName) }, unsafe { decode(NewPassword) });
+        let account = match (account, &password) {
+            (Ok(Some(a)), _) => a,
+            // LSA's documented call with nothing in it.
+            (Ok(None), Ok(None)) => return,
+            (name, _) => {
+                let why =
+                    name.err().map_or_else(|| "no account name".to_string(), |e| e.to_string());
+                filter().report(
+                    crate::Level::Error,
+                    &format!("policyc filter: NOT QUEUED: Windows stored a new password, but its account name is unusable ({why})"),
+                );
+                return;
+            }
         };
         if account.ends_with('$') {
             return;
