@@ -78,10 +78,15 @@ impl Run {
 /// A `policyc-filter-test.exe` process under Wine (`kind`: `release` or `panic-test`), with
 /// umask 077.
 fn spawn(w: &Wine, kind: &str, args: &[&str]) -> std::process::Child {
+    spawn_with_umask(w, kind, args, "077")
+}
+
+/// The same with another umask (what Wine turns into the DACL of the files it creates).
+fn spawn_with_umask(w: &Wine, kind: &str, args: &[&str], umask: &str) -> std::process::Child {
     let dir = w.bin.join(kind);
     Command::new("sh")
         .arg("-c")
-        .arg("umask 077; exec /usr/lib/wine/wine64 \"$@\"")
+        .arg(format!("umask {umask}; exec /usr/lib/wine/wine64 \"$@\""))
         .arg("sh")
         .arg(dir.join("policyc-filter-test.exe"))
         .args(args)
@@ -444,4 +449,32 @@ fn the_bench_mode_runs() {
     a.push("jdoe".into());
     let r = run(w, "release", &args(&a), "Correct-Horse-Battery-9x!\n");
     assert!(r.lines()[0].starts_with("PasswordFilter x200: p50 "), "{}", r.stdout);
+}
+
+#[test]
+fn a_queue_key_others_may_read_is_refused_by_its_dacl() {
+    let (w, _turn) = wine();
+    let site = Site::new();
+    compile("policies/office365.policy", &site.path("policy.policyc"));
+    // Files made with umask 022: Wine gives Everyone (S-1-1-0) read access in their DACL.
+    let mut child = spawn_with_umask(
+        w,
+        "release",
+        &args(&site.settings(&["--notify", "--account", "alice", "--upn-suffix", "example.com"])),
+        "022",
+    );
+    child.stdin.take().unwrap().write_all(b"Canary-Acl-Xy9!\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.starts_with("ACCEPT accepted\nNOTIFY 0x0"), "{stdout}");
+    let audit = site.audit();
+    assert!(
+        audit.contains("NOT QUEUED")
+            && audit.contains("gives S-1-1-0 access rights")
+            && audit.contains("icacls"),
+        "{audit}"
+    );
+    assert!(stderr.contains(":err:eventlog") && stderr.contains("NOT QUEUED"), "{stderr}");
+    assert_eq!(std::fs::read_dir(site.path("queue/pending")).map_or(0, |d| d.count()), 0);
 }
