@@ -224,7 +224,7 @@ fn strings_that_are_not_text_are_refused_with_their_reason_and_machine_accounts_
     let site = Site::new();
     compile("policies/office365.policy", &site.path("policy.policyc"));
     let a = site.settings(&[]);
-    let cases: [(&[&str], &str, &str); 6] = [
+    let cases: [(&[&str], &str, &str); 7] = [
         (&["--null-password"], "", "REFUSE no_password: LSA passed no password"),
         (&["--null-buffer"], "", "REFUSE invalid_text: the string has a length but no buffer"),
         (
@@ -235,7 +235,7 @@ fn strings_that_are_not_text_are_refused_with_their_reason_and_machine_accounts_
         (
             &["--utf16-hex"],
             "0041d800004200310021\n",
-            "REFUSE invalid_text: the password holds an unpaired UTF-16 surrogate at unit 1: it is not Unicode text",
+            "REFUSE invalid_text: the text holds an unpaired UTF-16 surrogate at unit 1: it is not Unicode text",
         ),
         // UNICODE_STRING's Length is 16 bits: 32,767 units is the longest password LSA can pass.
         (
@@ -244,6 +244,12 @@ fn strings_that_are_not_text_are_refused_with_their_reason_and_machine_accounts_
             "REFUSE refused: The password is too long to check (more than 4096 bytes).",
         ),
         (&["--account", "DC01$"], "short\n", "ACCEPT machine_account"),
+        // A name that is not text would otherwise be checked as no name: refused.
+        (
+            &["--odd-account"],
+            "Correct-Horse-9x!\n",
+            "REFUSE invalid_text: the string's length (11 bytes) is odd: not UTF-16",
+        ),
     ];
     for (extra, input, expected) in cases {
         let mut all = args(&a);

@@ -4,7 +4,7 @@
 #![allow(non_snake_case, reason = "ntsecapi.h's names")]
 
 use crate::filter::{Filter, Reason};
-use crate::notify::Notifier;
+use crate::notify::{Notifier, not_queued};
 use crate::settings::Settings;
 use crate::text::{UnicodeString, decode};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -123,13 +123,18 @@ unsafe fn judge(
 ) -> (bool, Option<(Reason, String)>) {
     let run = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: LSA's contract.
-        let account = unsafe { decode(account) }.ok().flatten();
-        let full_name = unsafe { decode(full_name) }.ok().flatten();
+        let (account, full_name) = (unsafe { decode(account) }, unsafe { decode(full_name) });
+        // A name that is not text would be checked as no name at all: refused instead.
+        let bad_name = account.as_ref().err().or(full_name.as_ref().err()).cloned();
+        let (account, full_name) = (account.ok().flatten(), full_name.ok().flatten());
         #[cfg(feature = "panic-test")]
         if account.as_deref().is_some_and(|a| a.as_str() == "policyc-panic-test") {
             panic!("injected by the panic-test build");
         }
-        let password = unsafe { decode(password) };
+        let password = match bad_name {
+            Some(e) => Err(e),
+            None => unsafe { decode(password) },
+        };
         let d = filter().judge(
             account.as_deref().map(|s| s.as_str()),
             full_name.as_deref().map(|s| s.as_str()),
@@ -169,12 +174,8 @@ pub unsafe extern "system" fn PasswordChangeNotify(
             // LSA's documented call with nothing in it.
             (Ok(None), Ok(None)) => return,
             (name, _) => {
-                let why =
-                    name.err().map_or_else(|| "no account name".to_string(), |e| e.to_string());
-                filter().report(
-                    crate::Level::Error,
-                    &format!("policyc filter: NOT QUEUED: Windows stored a new password, but its account name is unusable ({why})"),
-                );
+                let why = name.err().map_or_else(|| "no account name".into(), |e| e.to_string());
+                not_queued(filter(), "", &format!("its account name is unusable: {why}"));
                 return;
             }
         };
@@ -183,23 +184,10 @@ pub unsafe extern "system" fn PasswordChangeNotify(
         }
         let f = filter();
         match (password, notifier()) {
-            (Ok(Some(p)), Some(n)) => {
-                n.notify(f, account.to_string(), p);
-            }
-            (Ok(Some(_)), None) => f.report(
-                crate::Level::Error,
-                &format!(
-                    "policyc filter: NOT QUEUED: the new password of `{}` (no queue worker)",
-                    account.as_str()
-                ),
-            ),
-            (_, _) => f.report(
-                crate::Level::Error,
-                &format!(
-                    "policyc filter: NOT QUEUED: the new password of `{}` is not readable text",
-                    account.as_str()
-                ),
-            ),
+            (Ok(Some(p)), Some(n)) => n.notify(f, account.to_string(), p),
+            (Ok(Some(_)), None) => not_queued(f, &account, "the queue worker did not start"),
+            (Ok(None), _) => not_queued(f, &account, "LSA passed no password"),
+            (Err(e), _) => not_queued(f, &account, &e.to_string()),
         }
     }));
     STATUS_SUCCESS

@@ -127,7 +127,7 @@ impl Filter {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Tells the event log (and, for changes of policy, the audit log).
+    /// Tells the event log.
     fn say(&self, level: Level, text: &str) {
         (self.events)(level, text);
     }

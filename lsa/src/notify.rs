@@ -41,8 +41,8 @@ impl Notifier {
     }
 
     /// Hands the change to the worker and waits for it to be queued, at most the configured
-    /// bound. Returns what is known by then.
-    pub fn notify(&self, filter: &Filter, account: String, password: Zeroizing<String>) -> Outcome {
+    /// bound (the worker records how it ends).
+    pub fn notify(&self, filter: &Filter, account: String, password: Zeroizing<String>) {
         let wait = Duration::from_millis(u64::from(filter.settings().notify_wait_ms));
         let (done, result) = sync_channel(1);
         let job = Job { account: account.clone(), password, done };
@@ -54,14 +54,9 @@ impl Notifier {
                 std::sync::mpsc::TrySendError::Disconnected(_) => "the queue worker has stopped",
             };
             not_queued(filter, &account, why);
-            return Outcome::Error;
+            return;
         }
-        match result.recv_timeout(wait) {
-            Ok(Ok(_)) => Outcome::Queued,
-            Ok(Err(_)) => Outcome::Error,
-            // Still being queued: the worker records how it ends.
-            Err(_) => Outcome::Retry,
-        }
+        let _ = result.recv_timeout(wait);
     }
 }
 
@@ -90,7 +85,7 @@ fn work(filter: &'static Filter, jobs: Receiver<Job>) {
 fn queue(filter: &Filter, job: &Job) -> Result<String, String> {
     let settings = filter.settings();
     let Some(dir) = &settings.queue else {
-        return Ok(String::new());
+        return Err("QueuePath is empty: queuing is turned off".into());
     };
     let user = settings.upn_suffix.as_ref().map(|s| format!("{}@{s}", job.account));
     let policy = filter.policy_label().unwrap_or_else(|| "unchecked".into());
@@ -113,10 +108,10 @@ fn queue(filter: &Filter, job: &Job) -> Result<String, String> {
     Ok(change.id)
 }
 
-/// Says that a stored password will not reach the cloud.
-fn not_queued(filter: &Filter, account: &str, why: &str) {
+/// Says that a stored password will not reach the cloud, in the event log and the audit log.
+pub fn not_queued(filter: &Filter, account: &str, why: &str) {
     let text = format!(
-        "NOT QUEUED: Windows stored the new password of `{account}`, but it cannot be queued for the cloud ({why}); the cloud keeps the old password until it is reset again"
+        "NOT QUEUED: Windows stored the new password of `{account}`, but it is not queued for the cloud ({why}); the cloud keeps the old password until it is reset again"
     );
     filter.report(Level::Error, &format!("policyc filter: {text}"));
     let settings = filter.settings();

@@ -30,7 +30,7 @@ pub enum TextError {
     #[error("the string's length ({0} bytes) exceeds its buffer ({1} bytes)")]
     Overlong(u16, u16),
     /// A surrogate without its pair: not a Unicode string.
-    #[error("the password holds an unpaired UTF-16 surrogate at unit {0}: it is not Unicode text")]
+    #[error("the text holds an unpaired UTF-16 surrogate at unit {0}: it is not Unicode text")]
     UnpairedSurrogate(usize),
 }
 

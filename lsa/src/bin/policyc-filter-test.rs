@@ -9,6 +9,7 @@
 //! policyc-filter-test [--dll policyc_filter.dll] [--account NAME] [--full-name NAME]
 //!     [--change] [--notify] [--plain] [--bench N]
 //!     [--utf16-hex | --odd-length | --null-password | --null-buffer | --max-length]
+//!     [--odd-account]
 //!     [--configure [--policy P] [--public-key K] [--queue Q] [--audit-log A] [--fail-open]
 //!                  [--upn-suffix S] [--notify-wait-ms N]]
 //! ```
@@ -180,6 +181,7 @@ mod windows {
         let (mut account, mut full_name) = (String::from("alice"), String::new());
         let (mut set, mut notify, mut plain, mut bench) = (1u8, false, false, 0usize);
         let (mut shape, mut config, mut fail_open) = (Shape::Text, false, false);
+        let mut odd_account = false;
         let mut values: Vec<(&str, String, bool)> = Vec::new();
         let mut i = 0;
         while i < args.len() {
@@ -199,6 +201,7 @@ mod windows {
                 "--utf16-hex" => shape = Shape::Utf16Hex,
                 "--odd-length" => shape = Shape::OddLength,
                 "--null-password" => shape = Shape::NullPassword,
+                "--odd-account" => odd_account = true,
                 "--null-buffer" => shape = Shape::NullBuffer,
                 "--max-length" => shape = Shape::MaxLength,
                 "--configure" => config = true,
@@ -253,7 +256,10 @@ mod windows {
         }
         let mut name_units: Vec<u16> = account.encode_utf16().collect();
         let mut full_units: Vec<u16> = full_name.encode_utf16().collect();
-        let name = string(&mut name_units);
+        let mut name = string(&mut name_units);
+        if odd_account {
+            name.Length |= 1;
+        }
         let full = string(&mut full_units);
         // One call per line, as each line arrives (a test may change things between calls).
         let lines: Box<dyn Iterator<Item = Zeroizing<String>>> = match shape {
