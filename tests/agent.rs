@@ -1120,3 +1120,22 @@ fn with_a_notified_directory_the_newest_queued_change_is_the_committed_one() {
     let o = outcomes(&cfg);
     assert!(o.contains(&"superseded".to_string()), "{o:?}");
 }
+
+#[test]
+fn with_a_notified_directory_a_clock_stepped_back_does_not_make_a_new_change_stale() {
+    let (dir, cloud, _) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["tock@example.com"]);
+    let path = config_file(d, &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let mut cfg: AgentConfig =
+        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    cfg.directory = Some(policyc::agent::directory::DirectoryConfig::Notified);
+    // Queued while the clock is an hour fast, and delivered; then NTP steps the clock back.
+    hook_with(&path, "tock", "tock@example.com", "Canary-Tock1-Xy9!", Some("+1h"));
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert_eq!(agent.tick().delivered, 1);
+    hook_with(&path, "tock", "tock@example.com", "Canary-Tock2-Xy9!", None);
+    let t = agent.tick();
+    assert_eq!(t.delivered, 1, "the newer change is not stale: {t:?}");
+    assert_eq!(cloud.password("tock@example.com").unwrap().as_str(), "Canary-Tock2-Xy9!");
+}

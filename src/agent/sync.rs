@@ -412,8 +412,12 @@ impl SyncAgent {
     /// compared.
     fn stale(&mut self, change: &Change, current: Option<&PasswordState>, tick: &mut Tick) -> bool {
         let set_ms = current.map_or(0, |s| s.last_set_ms);
+        // Without a directory to ask, the hook's order (the id's sequence number, which a clock
+        // stepping back does not reorder) says which change is newer, not creation times.
+        let notified = self.directory.commits_are_notified();
         let mark = match self.marks.get(&change.account) {
-            Ok(Some(m)) if set_ms != 0 && set_ms <= m.pwd_last_set_ms => m,
+            Ok(Some(m)) if notified && change.id <= m.change => m,
+            Ok(Some(m)) if !notified && set_ms != 0 && set_ms <= m.pwd_last_set_ms => m,
             Ok(_) => return false,
             Err(e) => {
                 // Moved aside, once and loudly; the account is ordered by the directory alone.
