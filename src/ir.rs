@@ -24,6 +24,8 @@ pub struct Program {
     pub rules: Vec<Rule>,
     /// Banned-term sets, each normalized with its own table, by index.
     pub term_sets: Vec<TermSet>,
+    /// Breached-password stores the rules name, by index. Referenced, not embedded.
+    pub stores: Vec<StoreRef>,
     /// Unicode simple case folding, for the rules that compare ignoring case: `(c, r)` for every
     /// non-ASCII character `c` whose folding representative `r` differs from it, sorted by `c`.
     /// Empty when no rule ignores case. Shipping the table keeps case-insensitive matching
@@ -230,6 +232,20 @@ pub enum Predicate {
         /// Lowest accepted score.
         min_score: u8,
     },
+    /// The password is not in a breached-password store (hashed the store's way).
+    NotIn {
+        /// Index in [`Program::stores`].
+        store: u32,
+    },
+}
+
+/// A breached-password store as a policy names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreRef {
+    /// Its name in the policy.
+    pub name: String,
+    /// Its directory (absolute: resolved against the policy file when compiled).
+    pub path: String,
 }
 
 /// How a banned term must occur in the normalized password to match.

@@ -41,9 +41,9 @@
 //! - `compiler` (default): the language, checks, automata construction and artifact encoding.
 //! - `cli` (default): the `policyc` command line.
 
-// Unsafe code only in the Windows file-security module (`agent::files`, the Win32 API).
-#![cfg_attr(not(windows), forbid(unsafe_code))]
-#![cfg_attr(windows, deny(unsafe_code))]
+// Unsafe code only where an API has no safe form: mapping a store file (`store::map`) and the
+// Windows file-security module (`agent::files`, the Win32 API). Each allows it locally.
+#![deny(unsafe_code)]
 
 #[cfg(feature = "queue")]
 pub mod agent;
@@ -70,6 +70,7 @@ pub mod ir;
 #[cfg(feature = "compiler")]
 pub mod reference;
 pub mod runtime;
+pub mod store;
 #[cfg(feature = "compiler")]
 pub mod syntax;
 

@@ -97,6 +97,13 @@ fn holds(program: &Program, rule: &Rule, password: &str, ctx: &Context) -> bool 
             entra_passes(program, &sets, password, ctx, *min_points)
         }
         Predicate::Strength { min_score } => strength(password, ctx) >= *min_score,
+        Predicate::NotIn { store } => match program.stores.get(*store as usize) {
+            Some(s) => {
+                crate::store::build::reference_lookup(std::path::Path::new(&s.path), password)
+                    .is_ok_and(|found| !found.is_breached())
+            }
+            None => false,
+        },
     }
 }
 

@@ -640,6 +640,19 @@ fn a_directory_that_cannot_be_read_holds_every_change_and_says_so() {
 /// Output for a golden file: the temp dir, times, ages and ids replaced by placeholders.
 fn redacted(text: &str, dir: &Path) -> String {
     let text = text.replace(&dir.display().to_string(), "[DIR]");
+    // Policy labels (`name@` and 12 hex digits of the artifact's digest) change with the format.
+    let mut text = text;
+    let mut from = 0;
+    while let Some(at) = text[from..].find('@').map(|i| i + from) {
+        let digest = text.get(at + 1..at + 13).filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
+        let ends = !text
+            .get(at + 13..at + 14)
+            .is_some_and(|c| c.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if digest.is_some() && ends {
+            text.replace_range(at + 1..at + 13, "[DIGEST]");
+        }
+        from = at + 1;
+    }
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
     let mut i = 0;

@@ -51,6 +51,23 @@ fn golden_artifacts_load_and_match_the_compiler() {
     }
 }
 
+/// Artifacts of the previous format (2: no stores) are refused with a message that says which
+/// version this binary reads and what to do.
+#[test]
+fn artifacts_of_the_previous_version_are_refused_with_the_version_this_build_reads() {
+    for (name, _) in GOLDEN {
+        let old = std::fs::read(format!("tests/golden/artifacts/v2/{name}.policyc")).unwrap();
+        let e = Validator::from_bytes(&old).unwrap_err();
+        assert!(matches!(e, LoadError::UnsupportedVersion { found: 2, supported: FORMAT_VERSION }));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "artifact format version 2 is not supported (this build reads version {FORMAT_VERSION}); recompile the policy with this policyc"
+            )
+        );
+    }
+}
+
 #[test]
 fn golden_artifacts_give_the_documented_verdicts() {
     let o365 = Validator::from_path(golden_path("office365")).unwrap();

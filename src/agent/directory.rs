@@ -9,11 +9,11 @@
 
 use crate::Context;
 use crate::ir::{Attribute, AttributeSet};
+use crate::store::nt_hash;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
-use zeroize::Zeroizing;
 
 /// Where the directory is.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -135,15 +135,6 @@ impl Directory for Notified {
     fn commits_are_notified(&self) -> bool {
         true
     }
-}
-
-/// The NT hash of a password: MD4 of its UTF-16LE encoding, as AD stores it in `unicodePwd`.
-/// It is as good as the password for NTLM, so it is wiped too.
-pub fn nt_hash(password: &str) -> Zeroizing<[u8; 16]> {
-    use md4::Digest as _;
-    let utf16: Zeroizing<Vec<u8>> =
-        Zeroizing::new(password.encode_utf16().flat_map(u16::to_le_bytes).collect());
-    Zeroizing::new(md4::Md4::digest(utf16.as_slice()).into())
 }
 
 /// `pwdLastSet` (100 ns ticks since 1601) as milliseconds since the Unix epoch.

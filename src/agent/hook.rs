@@ -234,7 +234,9 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
         Err(Refusal::LookupFailed(j)) => return *j,
     };
     let verdict = validator.check(text, &ctx);
-    let mut j = if !verdict.is_compliant() {
+    let mut j = if verdict.refused_only_as_unavailable() {
+        store_unavailable(options, who, text, &ctx, &validator, &verdict)
+    } else if !verdict.is_compliant() {
         let rules: Vec<String> = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
         let why = format!("the cloud policy would refuse it (rules: {})", rules.join(", "));
         let mut j = Judgement::new(false, Outcome::Rejected, refused(&why));
@@ -332,6 +334,39 @@ fn unavailable(options: &HookOptions, who: &SambaAccount, text: &str, why: &str)
     let message =
         format!("policyc: {why}; FAIL-CLOSED: refusing the password change for `{account}`");
     Judgement::new(false, Outcome::RejectedNoPolicy, Some(message)).detail(why)
+}
+
+/// Every enforce rule passed except those whose breached-password store could not be read:
+/// refused (fail closed), or with `--fail-open` accepted and queued, loudly either way.
+fn store_unavailable(
+    options: &HookOptions,
+    who: &SambaAccount,
+    text: &str,
+    ctx: &Context,
+    validator: &Validator,
+    verdict: &crate::Verdict<'_>,
+) -> Judgement {
+    let account = who.account.as_deref().unwrap_or("");
+    let why: Vec<String> =
+        verdict.unavailable().iter().map(|u| format!("rule `{}`: {}", u.rule, u.reason)).collect();
+    let why = format!("BREACHED-PASSWORD STORE UNAVAILABLE ({})", why.join("; "));
+    let rules: Vec<String> = verdict.unavailable().iter().map(|u| u.rule.to_string()).collect();
+    if options.fail_open {
+        let message = format!(
+            "policyc: {why}; FAIL-OPEN: accepting the password change for `{account}`, which every other rule accepts"
+        );
+        let accepted =
+            Judgement::new(true, Outcome::AcceptedStoreUnavailable, Some(message)).detail(&why);
+        let mut j = queued(accepted, options, who, text, ctx, &validator.digest_hex());
+        j.rules = rules;
+        return j;
+    }
+    let message =
+        format!("policyc: {why}; FAIL-CLOSED: refusing the password change for `{account}`");
+    let mut j =
+        Judgement::new(false, Outcome::RejectedStoreUnavailable, Some(message)).detail(&why);
+    j.rules = rules;
+    j
 }
 
 /// An accepted judgement, once its change is durably queued; a refusal if it cannot be. An

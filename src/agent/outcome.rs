@@ -23,6 +23,11 @@ pub enum Outcome {
     RejectedNoPolicy,
     /// The directory lookup the policy needs failed: refused (fail closed).
     RejectedLookupFailed,
+    /// A breached-password store the policy needs could not be read: refused (fail closed).
+    RejectedStoreUnavailable,
+    /// A breached-password store could not be read and the hook fails open: every other rule
+    /// passed; accepted, queued.
+    AcceptedStoreUnavailable,
     /// The hook could not judge or queue it: refused.
     Error,
     /// A computer or trust account (the name ends in `$`): its random password is neither
@@ -69,6 +74,9 @@ pub enum Outcome {
     WrongEndpoint,
     /// The directory could not be read (the agent waits; the change stays queued).
     DirectoryUnavailable,
+    /// A breached-password store the policy needs could not be read when the agent re-checked
+    /// the change (the agent waits; the change stays queued).
+    StoreUnavailable,
     // The agent itself.
     /// A new policy file verified and replaced the running one.
     PolicyLoaded,
@@ -105,6 +113,8 @@ impl Outcome {
             Outcome::Rejected => "rejected",
             Outcome::RejectedNoPolicy => "rejected_no_policy",
             Outcome::RejectedLookupFailed => "rejected_lookup_failed",
+            Outcome::RejectedStoreUnavailable => "rejected_store_unavailable",
+            Outcome::AcceptedStoreUnavailable => "accepted_store_unavailable",
             Outcome::Error => "error",
             Outcome::MachineAccount => "machine_account",
             Outcome::Queued => "queued",
@@ -125,6 +135,7 @@ impl Outcome {
             Outcome::PermissionDenied => "permission_denied",
             Outcome::WrongEndpoint => "wrong_endpoint",
             Outcome::DirectoryUnavailable => "directory_unavailable",
+            Outcome::StoreUnavailable => "store_unavailable",
             Outcome::PolicyLoaded => "policy_loaded",
             Outcome::PolicyReloadFailed => "policy_reload_failed",
             Outcome::AgentStarted => "agent_started",
@@ -135,7 +146,9 @@ impl Outcome {
     /// How it weighs on health.
     pub fn class(self) -> Class {
         match self {
-            Outcome::Retry | Outcome::DirectoryUnavailable => Class::Transient,
+            Outcome::Retry | Outcome::DirectoryUnavailable | Outcome::StoreUnavailable => {
+                Class::Transient
+            }
             Outcome::TokenRefused | Outcome::PermissionDenied | Outcome::WrongEndpoint => {
                 Class::Configuration
             }
@@ -150,6 +163,7 @@ impl Outcome {
             | Outcome::Rejected
             | Outcome::RejectedNoPolicy
             | Outcome::RejectedLookupFailed
+            | Outcome::RejectedStoreUnavailable
             | Outcome::Error => Class::Undelivered,
             _ => Class::Normal,
         }

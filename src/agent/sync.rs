@@ -9,7 +9,7 @@
 
 use super::audit::{AuditLog, Event, now};
 use super::config::AgentConfig;
-use super::directory::{Directory, PasswordState, nt_hash};
+use super::directory::{Directory, PasswordState};
 use super::graph::{CloudUser, Delivery, Graph};
 use super::lock::QueueLock;
 use super::marks::{Mark, Marks};
@@ -17,6 +17,7 @@ use super::outcome::Outcome;
 use super::queue::{Change, Failure, Queue, QueueError, now_ms};
 use super::state::{AgentState, Problem};
 use crate::ir::{Attribute, AttributeSet};
+use crate::store::nt_hash;
 use crate::{Context, Validator};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -305,11 +306,27 @@ impl SyncAgent {
                 return Some(false);
             }
         };
-        let refused: Option<Vec<String>> = {
+        // (rules refused, or why the store rules could not be evaluated)
+        let (refused, unavailable): (Option<Vec<String>>, Option<String>) = {
             let verdict = self.validator.check(&password, &ctx);
-            (!verdict.is_compliant())
-                .then(|| verdict.violations().iter().map(|v| v.rule.to_string()).collect())
+            if verdict.refused_only_as_unavailable() {
+                let why: Vec<String> = verdict
+                    .unavailable()
+                    .iter()
+                    .map(|u| format!("rule `{}`: {}", u.rule, u.reason))
+                    .collect();
+                (None, Some(format!("cannot re-check the change: {}", why.join("; "))))
+            } else {
+                let rules = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
+                ((!verdict.is_compliant()).then_some(rules), None)
+            }
         };
+        if let Some(why) = unavailable {
+            // The directory committed it and every other rule passes: wait for the store
+            // rather than refuse a password the hook may have checked against it.
+            self.transient(Outcome::StoreUnavailable, &why, Some(change), tick);
+            return Some(false);
+        }
         if let Some(rules) = refused {
             let _ = self.queue.remove(&change.id);
             let detail = "the current policy refuses this change; not sent to the cloud";

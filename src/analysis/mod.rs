@@ -271,7 +271,8 @@ fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool 
         | (Predicate::MaxRepeat(_), _)
         | (Predicate::MaxSequence(_), _)
         | (Predicate::NotContains(_), _)
-        | (Predicate::Strength { .. }, _) => x == y,
+        | (Predicate::Strength { .. }, _)
+        | (Predicate::NotIn { .. }, _) => x == y,
         _ => false,
     }
 }

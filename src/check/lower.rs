@@ -30,6 +30,8 @@ pub(crate) struct Lowerer<'s> {
     /// Term sets built so far, by (list, normalization).
     term_sets: Vec<TermSet>,
     term_index: HashMap<(String, String), u32>,
+    /// Every store named so far.
+    stores: Vec<ir::StoreRef>,
     /// The case-folding table, computed when first needed.
     folds: Option<Vec<(u32, u32)>>,
 }
@@ -43,6 +45,7 @@ impl<'s> Lowerer<'s> {
             regexes: HashMap::new(),
             term_sets: Vec::new(),
             term_index: HashMap::new(),
+            stores: Vec::new(),
             folds: None,
         }
     }
@@ -311,6 +314,26 @@ impl<'s> Lowerer<'s> {
                 };
                 Predicate::Strength { min_score: u8::try_from(min_score).unwrap_or(4) }
             }
+            ast::Predicate::NotIn(name) => {
+                let Some(path) = scope.store(&name.value) else {
+                    diags.push(sets::unknown_name(
+                        "store",
+                        &name.value,
+                        name.span,
+                        scope.store_names(),
+                    ));
+                    return None;
+                };
+                let store = match self.stores.iter().position(|s| s.name == name.value) {
+                    Some(i) => i,
+                    None => {
+                        self.stores
+                            .push(ir::StoreRef { name: name.value.clone(), path: path.into() });
+                        self.stores.len() - 1
+                    }
+                };
+                Predicate::NotIn { store: u32::try_from(store).ok()? }
+            }
         })
     }
 
@@ -417,6 +440,7 @@ impl<'s> Lowerer<'s> {
         // Old term-set index -> new, and the old indices kept, in first-use order.
         let mut set_map: HashMap<u32, u32> = HashMap::new();
         let mut term_sets: Vec<u32> = Vec::new();
+        let (mut store_map, mut stores) = (HashMap::new(), Vec::new());
         for p in &mut placed {
             let mut too_many = false;
             let mut map = |c: &mut ClassId| {
@@ -449,6 +473,9 @@ impl<'s> Lowerer<'s> {
                         *s = keep_set(*s, &mut set_map, &mut term_sets);
                     }
                 }
+                Predicate::NotIn { store } => {
+                    *store = keep_set(*store, &mut store_map, &mut stores);
+                }
                 _ => {}
             }
             if too_many {
@@ -473,6 +500,10 @@ impl<'s> Lowerer<'s> {
             classes,
             rules: placed.iter().map(|p| p.rule.clone()).collect(),
             term_sets,
+            stores: stores
+                .into_iter()
+                .filter_map(|i| self.stores.get(i as usize).cloned())
+                .collect(),
             case_folds: if ignores_case {
                 self.folds.take().unwrap_or_else(sets::case_fold_table)
             } else {
@@ -484,7 +515,7 @@ impl<'s> Lowerer<'s> {
     }
 }
 
-/// The new index of a used term set, recording it on first use.
+/// The new index of a used term set (or store), recording it on first use.
 fn keep_set(old: u32, map: &mut HashMap<u32, u32>, kept: &mut Vec<u32>) -> u32 {
     *map.entry(old).or_insert_with(|| {
         kept.push(old);

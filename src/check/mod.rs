@@ -291,6 +291,21 @@ impl<'a> Resolver<'a, '_> {
                         state.scope.define_list(&t.name.value, list);
                     }
                 }
+                Item::Store(s) => {
+                    if state.scope.store(&s.name.value).is_some() {
+                        self.redefined("store", &s.name, false);
+                        continue;
+                    }
+                    let dir = self
+                        .sources
+                        .get(s.path.span.file)
+                        .and_then(|f| f.path.parent())
+                        .map(std::path::Path::to_path_buf)
+                        .unwrap_or_default();
+                    let joined = dir.join(&s.path.value);
+                    let path = std::path::absolute(&joined).unwrap_or(joined);
+                    state.scope.define_store(&s.name.value, path.to_string_lossy().into_owned());
+                }
                 Item::Normalization(n) => {
                     if state.scope.has_norm(&n.name.value) {
                         let builtin =

@@ -76,11 +76,30 @@ pub(crate) struct Scope {
     lists: BTreeMap<String, Rc<Vec<String>>>,
     /// User-defined normalization tables by name.
     norms: BTreeMap<String, Normalization>,
+    /// Breached-password stores by name: their directories, resolved against the policy file.
+    stores: BTreeMap<String, String>,
 }
 
 impl Scope {
     pub(crate) fn new() -> Scope {
-        Scope { user: BTreeMap::new(), lists: BTreeMap::new(), norms: BTreeMap::new() }
+        Scope {
+            user: BTreeMap::new(),
+            lists: BTreeMap::new(),
+            norms: BTreeMap::new(),
+            stores: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn store(&self, name: &str) -> Option<&str> {
+        self.stores.get(name).map(String::as_str)
+    }
+
+    pub(crate) fn define_store(&mut self, name: &str, path: String) {
+        self.stores.insert(name.to_string(), path);
+    }
+
+    pub(crate) fn store_names(&self) -> impl Iterator<Item = &str> {
+        self.stores.keys().map(String::as_str)
     }
 
     pub(crate) fn list(&self, name: &str) -> Option<Rc<Vec<String>>> {

@@ -223,6 +223,14 @@ fn describe(d: &Detail, passed: bool) -> String {
             let fix = if passed { "" } else { " Make it longer and less predictable." };
             format!("Its estimated strength is {score} of 4; the rule needs {min_score}.{fix}")
         }
+        Detail::Breached { store, found: Ok(found) } => match found {
+            crate::store::Lookup::Absent => format!("It is not in the breached-password store `{store}`."),
+            crate::store::Lookup::Probable => format!("It is in the breached-password store `{store}` (its filter; a password that is not in it is reported with a chance of about 1 in 65,000 with 16-bit fingerprints). Choose another password."),
+            crate::store::Lookup::Confirmed => format!("It is in the breached-password store `{store}`. Choose another password."),
+        },
+        Detail::Breached { store, found: Err(e) } => {
+            format!("The breached-password store `{store}` could not be read: {e}")
+        }
         Detail::None => String::new(),
     }
 }

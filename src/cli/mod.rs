@@ -14,6 +14,7 @@ mod hook;
 mod input;
 mod keygen;
 mod policy_arg;
+mod store;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +57,7 @@ enum Command {
     Agent(agent::Args),
     CloudDouble(double::Args),
     Keygen(keygen::Args),
+    Store(store::Args),
 }
 
 /// The exit code of a command that reports its errors as messages: the message goes to
@@ -90,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Agent(a) => reported(agent::run(a)),
         Command::CloudDouble(a) => double::run(a),
         Command::Keygen(a) => reported(keygen::run(a)),
+        Command::Store(a) => store::run(a),
     };
     ExitCode::from(code)
 }

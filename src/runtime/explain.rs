@@ -144,6 +144,13 @@ pub enum Detail {
         /// Lowest accepted score.
         min_score: u8,
     },
+    /// A breached-password store rule.
+    Breached {
+        /// The store's name in the policy.
+        store: String,
+        /// What the lookup found, or why the store could not be read.
+        found: Result<crate::store::Lookup, String>,
+    },
     /// Nothing to report (the rule did not apply).
     None,
 }

@@ -18,4 +18,4 @@ pub use context::Context;
 pub use explain::{Detail, Explanation, Outcome, RuleReport};
 pub use scan::MAX_CLASSES;
 pub use validator::{INPUT_SIZE_RULE, MAX_INPUT_BYTES, Validator};
-pub use verdict::{Verdict, Violation};
+pub use verdict::{UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation};

@@ -7,9 +7,10 @@ use super::fast::FastPath;
 use super::fold::{Folding, contains_folded};
 use super::scan::{ClassTable, MAX_CLASSES, Needs, Scan};
 use super::terms::{self, Trie, normalize_into};
-use super::verdict::{Verdict, Violation};
+use super::verdict::{UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation};
 use crate::artifact::{self, LoadError};
 use crate::ir::{Attribute, Condition, Containment, Predicate, Program, Rule, Severity};
+use crate::store::{Lookup, StoreError, StoreHandle};
 use regex_automata::Input;
 use regex_automata::dfa::{Automaton, dense::DFA};
 use std::path::Path;
@@ -32,6 +33,8 @@ pub struct Validator {
     table: ClassTable,
     /// One trie per term set, built at load.
     tries: Vec<Trie>,
+    /// One handle per breached-password store, opened at the first lookup.
+    stores: Vec<StoreHandle>,
     /// Per rule, how to decide it: most rules reduce to a mask test on the scan.
     plan: Vec<Step>,
     /// For class-only programs: `complies` in one table-driven pass.
@@ -80,6 +83,7 @@ impl Validator {
                 false => Trie::new(set),
             })
             .collect();
+        let stores = program.stores.iter().map(|s| StoreHandle::new(&s.path)).collect();
         let plan: Vec<Step> = program.rules.iter().map(Step::new).collect();
         let fast = FastPath::new(program.rules.iter().zip(plan.iter().copied()), table.ascii());
         Ok(Validator {
@@ -87,6 +91,7 @@ impl Validator {
             dfas: decoded.dfas,
             table,
             tries,
+            stores,
             plan,
             fast,
             needs,
@@ -202,20 +207,33 @@ impl Validator {
             return Verdict::oversized();
         }
         // Built in place and returned as is: moving the inline violations would copy them.
-        let mut verdict = Verdict { violations: super::verdict::Violations::new() };
+        let mut verdict =
+            Verdict { violations: super::verdict::Violations::new(), unavailable: Vec::new() };
         let violations = &mut verdict.violations;
         let mut scan = Scan::new();
         self.table.scan_into(password, self.needs, &mut scan);
         let mut scratch = Scratch::default();
-        let violation = |rule: &'v Rule| Violation {
-            rule: rule.id.as_str(),
-            message: &rule.message,
-            severity: rule.severity,
+        let unavailable = &mut verdict.unavailable;
+        let mut violation = |rule: &'v Rule, scratch: &mut Scratch| match scratch.unavailable.take()
+        {
+            Some(e) => {
+                unavailable.push(Unavailable { rule: rule.id.as_str(), reason: e.to_string() });
+                Violation {
+                    rule: rule.id.as_str(),
+                    message: UNAVAILABLE_MESSAGE,
+                    severity: rule.severity,
+                }
+            }
+            None => Violation {
+                rule: rule.id.as_str(),
+                message: &rule.message,
+                severity: rule.severity,
+            },
         };
         if !self.has_strength {
             for (rule, step) in self.rules() {
                 if !self.passes(rule, step, &scan, password, ctx, &mut scratch) {
-                    violations.push(violation(rule));
+                    violations.push(violation(rule, &mut scratch));
                 }
             }
             return verdict;
@@ -232,7 +250,7 @@ impl Validator {
                 if is_strength == strength_pass
                     && !self.passes(rule, step, &scan, password, ctx, &mut scratch)
                 {
-                    violations.push(violation(rule));
+                    violations.push(violation(rule, &mut scratch));
                 }
             }
         }
@@ -315,6 +333,24 @@ impl Validator {
                 outcome.name.is_none() && outcome.points >= *min_points
             }
             Predicate::Strength { min_score } => scratch.strength(password, ctx) >= *min_score,
+            Predicate::NotIn { store } => match self.lookup(*store, password) {
+                Ok(found) => !found.is_breached(),
+                Err(e) => {
+                    scratch.unavailable = Some(e);
+                    false
+                }
+            },
+        }
+    }
+
+    /// Looks a password up in one of the policy's stores.
+    fn lookup(&self, store: u32, password: &str) -> Result<Lookup, StoreError> {
+        match self.stores.get(store as usize) {
+            Some(handle) => handle.lookup(password),
+            None => Err(StoreError::Damaged {
+                path: Default::default(),
+                reason: "the policy names a store it does not define".into(),
+            }),
         }
     }
 
@@ -448,6 +484,15 @@ impl Validator {
             Predicate::Strength { min_score } => {
                 Detail::Strength { score: scratch.strength(password, ctx), min_score: *min_score }
             }
+            Predicate::NotIn { store } => Detail::Breached {
+                store: self
+                    .program
+                    .stores
+                    .get(*store as usize)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                found: self.lookup(*store, password).map_err(|e| e.to_string()),
+            },
         }
     }
 }
@@ -492,6 +537,8 @@ impl Step {
 struct Scratch {
     folded: Option<Zeroizing<Vec<char>>>,
     strength: Option<u8>,
+    /// The store the last rule needed could not be read: the rule failed for that reason.
+    unavailable: Option<StoreError>,
 }
 
 impl Scratch {
@@ -596,6 +643,7 @@ fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
             Predicate::Regex { dfa, .. } => (*dfa as usize) < dfas,
             Predicate::Avoid { set, .. } => (*set as usize) < sets,
             Predicate::EntraScore { sets: s, .. } => s.iter().all(|&i| (i as usize) < sets),
+            Predicate::NotIn { store } => (*store as usize) < program.stores.len(),
             _ => true,
         };
         if !ok {

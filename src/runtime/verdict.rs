@@ -10,6 +10,21 @@ pub(crate) type Violations<'v> = SmallVec<[Violation<'v>; 4]>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict<'v> {
     pub(crate) violations: Violations<'v>,
+    /// Rules that could not be evaluated (their store is missing or damaged). They are also
+    /// violations, with [`UNAVAILABLE_MESSAGE`]: a check that cannot be made refuses.
+    pub(crate) unavailable: Vec<Unavailable<'v>>,
+}
+
+/// What the user is told when a rule could not be evaluated.
+pub const UNAVAILABLE_MESSAGE: &str = "The password could not be checked against the list of breached passwords; try again later or contact your administrator.";
+
+/// A rule that could not be evaluated, and why (for logs, never for the user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable<'v> {
+    /// The rule's id.
+    pub rule: &'v str,
+    /// What went wrong (the store's error).
+    pub reason: String,
 }
 
 impl<'v> Verdict<'v> {
@@ -22,12 +37,25 @@ impl<'v> Verdict<'v> {
             message: super::validator::INPUT_SIZE_MESSAGE,
             severity: Severity::Enforce,
         });
-        Verdict { violations }
+        Verdict { violations, unavailable: Vec::new() }
     }
 
     /// Whether the password may be set: no `enforce` rule is violated (audit rules never reject).
     pub fn is_compliant(&self) -> bool {
         self.violations.iter().all(|v| v.severity == Severity::Audit)
+    }
+
+    /// Rules that could not be evaluated (also listed as violations): a caller that fails
+    /// open may accept a password whose only enforce violations are these, and must say so.
+    pub fn unavailable(&self) -> &[Unavailable<'v>] {
+        &self.unavailable
+    }
+
+    /// Whether every enforce violation is a rule that could not be evaluated (and there is one).
+    pub fn refused_only_as_unavailable(&self) -> bool {
+        let enforce = || self.violations.iter().filter(|v| v.severity == Severity::Enforce);
+        enforce().next().is_some()
+            && enforce().all(|v| self.unavailable.iter().any(|u| u.rule == v.rule))
     }
 
     /// Every violated rule, enforce and audit, in policy order.

@@ -69,6 +69,20 @@ pub enum Item {
     Terms(TermsDef),
     /// `normalization NAME = [lowercase then] "a" -> "b", ...`.
     Normalization(NormalizationDef),
+    /// `store NAME = "PATH"`: a breached-password store.
+    Store(StoreDef),
+}
+
+/// `store NAME = "PATH"`: a breached-password store, referenced by path (relative to the
+/// policy file), never embedded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreDef {
+    /// The store's name in rules.
+    pub name: Ident,
+    /// Its directory, as written.
+    pub path: Spanned<String>,
+    /// The whole definition.
+    pub span: Span,
 }
 
 /// `terms NAME = file "PATH" [with entra limits]` or `terms NAME = ["a", "b"]`.
@@ -128,6 +142,7 @@ impl Item {
             Item::When(w) => w.span,
             Item::Terms(t) => t.span,
             Item::Normalization(n) => n.span,
+            Item::Store(s) => s.span,
         }
     }
 }
@@ -317,6 +332,8 @@ pub enum Predicate {
     },
     /// `strength OP N`.
     Strength(Spanned<CmpOp>, Spanned<u64>),
+    /// `not in STORE`: the password is not in a breached-password store.
+    NotIn(Ident),
 }
 
 /// A character-set expression.

@@ -180,6 +180,8 @@ fn keyword_text(r: Rule) -> Option<&'static str> {
         Rule::kw_than => "than",
         Rule::kw_between => "between",
         Rule::kw_terms => "terms",
+        Rule::kw_store => "store",
+        Rule::kw_in => "in",
         Rule::kw_file => "file",
         Rule::kw_with => "with",
         Rule::kw_entra => "entra",
@@ -216,6 +218,7 @@ fn describe(r: Rule) -> String {
         Rule::rbracket => "`]`",
         Rule::arrow => "`->`",
         Rule::terms_def => "`terms`",
+        Rule::store_def => "`store`",
         Rule::normalization_def => "`normalization`",
         Rule::terms_file => "`file`",
         Rule::terms_inline => "`[`",
@@ -260,7 +263,8 @@ fn describe(r: Rule) -> String {
         | Rule::pred_not_contains
         | Rule::pred_avoid
         | Rule::pred_entra
-        | Rule::pred_strength => "a predicate",
+        | Rule::pred_strength
+        | Rule::pred_not_in => "a predicate",
         _ => "something else",
     }
     .to_string()
@@ -291,6 +295,8 @@ const ITEM_STARTS: &[&str] = &[
     "when ",
     "description ",
     "reference ",
+    "terms ",
+    "store ",
     "}",
 ];
 
@@ -567,6 +573,12 @@ impl<'a> Builder<'a> {
                 }
                 Item::Terms(ast::TermsDef { name: name?, source: source?, entra_limits, span })
             }
+            Rule::store_def => {
+                let mut it = parts(p).into_iter();
+                let name = self.ident(it.next()?);
+                let path = self.string(it.next()?);
+                Item::Store(ast::StoreDef { name, path, span })
+            }
             Rule::normalization_def => {
                 let mut name = None;
                 let mut lowercase = false;
@@ -736,6 +748,7 @@ impl<'a> Builder<'a> {
                 let op = self.cmp(it.next()?);
                 Predicate::Strength(op, self.number(it.next()?))
             }
+            Rule::pred_not_in => Predicate::NotIn(self.ident(it.next()?)),
             Rule::pred_sequence => {
                 let op = self.cmp(it.next()?);
                 Predicate::LongestSequence(op, self.number(it.next()?))

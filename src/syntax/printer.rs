@@ -188,6 +188,7 @@ fn item_text(item: &Item) -> String {
             let limits = if t.entra_limits { " with entra limits" } else { "" };
             format!("terms {} = {source}{limits}", t.name.value)
         }
+        Item::Store(s) => format!("store {} = {}", s.name.value, string(&s.path.value)),
         Item::Normalization(n) => {
             let map: Vec<String> = n
                 .map
@@ -271,6 +272,7 @@ fn predicate(p: &Predicate) -> String {
             )
         }
         Predicate::Strength(op, n) => format!("strength {} {}", op.value.as_str(), n.value),
+        Predicate::NotIn(store) => format!("not in {}", store.value),
     }
 }
 

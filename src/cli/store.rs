@@ -1,0 +1,278 @@
+//! `policyc store`: build, update, inspect and verify breached-password stores.
+
+use super::{EXIT_ERROR, EXIT_OK, reported};
+use crate::store::build::{self, BuildOptions, BuildReport, Progress};
+use crate::store::{HashMode, Lookup, Store};
+use std::path::PathBuf;
+
+/// Breached-password stores (Have I Been Pwned's Pwned Passwords, or any password list).
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    Build(BuildArgs),
+    Update(UpdateArgs),
+    Info(InfoArgs),
+    Verify(InfoArgs),
+    Lookup(InfoArgs),
+}
+
+/// Build a store from HIBP downloader output (`HASH:COUNT` lines, SHA-1 or NTLM, one file or a
+/// directory of range files) and plain password lists. Resumable: run the same command again
+/// after an interruption.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  haveibeenpwned-downloader -n pwnedpasswords_ntlm\n  policyc store build --from pwnedpasswords_ntlm.txt -o /var/lib/policyc/pwned --min-count 2"
+)]
+struct BuildArgs {
+    /// Input files or directories of range files (`PPPPP.txt`).
+    #[arg(long = "from", required = true, num_args = 1..)]
+    from: Vec<PathBuf>,
+    /// The store directory.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Leave out hashes seen fewer times than this in breaches.
+    #[arg(long, default_value_t = 1)]
+    min_count: u64,
+    /// Bits per fingerprint: 16 (false positives ≈ 1 in 65,536, 2.25 bytes per hash) or 8
+    /// (≈ 1 in 256, 1.13 bytes).
+    #[arg(long, default_value_t = 16, value_parser = parse_fingerprint)]
+    fingerprint: u8,
+    /// Shards: 2^N, chosen by the hash's leading bits (12: 4,096 shards, right for HIBP's
+    /// billion hashes) [default: about 256 Ki hashes per shard, from the inputs' size].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=16))]
+    shard_bits: Option<u8>,
+    /// Also keep every shard's sorted 64-bit hashes (8 bytes each), so that a filter hit is
+    /// confirmed before a password is refused: no false refusals.
+    #[arg(long)]
+    exact: bool,
+    /// The hash of plain password lists: `ntlm` (MD4 of UTF-16LE, what AD stores) or `sha1`.
+    /// HIBP inputs must match it [default: the HIBP inputs' mode, else ntlm].
+    #[arg(long, value_parser = parse_mode)]
+    mode: Option<HashMode>,
+    /// Threads building shards [default: the number of cores].
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// Rebuild a store from new inputs, replacing only the shards whose hashes changed. Readers
+/// (hooks, agents) keep working: they see the old store or the new one, never a mix.
+#[derive(Debug, clap::Args)]
+struct UpdateArgs {
+    /// The store directory.
+    store: PathBuf,
+    /// The new inputs (the whole data set, as for `build`).
+    #[arg(long = "from", required = true, num_args = 1..)]
+    from: Vec<PathBuf>,
+    /// Leave out hashes seen fewer times than this.
+    #[arg(long, default_value_t = 1)]
+    min_count: u64,
+    /// Threads building shards [default: the number of cores].
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// A store directory (`info`: what it holds; `verify`: check every shard and block;
+/// `lookup`: look up passwords read one per line from standard input).
+#[derive(Debug, clap::Args)]
+struct InfoArgs {
+    /// The store directory.
+    store: PathBuf,
+}
+
+fn parse_fingerprint(s: &str) -> Result<u8, String> {
+    match s {
+        "8" => Ok(8),
+        "16" => Ok(16),
+        _ => Err("expected 8 or 16".into()),
+    }
+}
+
+fn parse_mode(s: &str) -> Result<HashMode, String> {
+    match s {
+        "ntlm" => Ok(HashMode::Ntlm),
+        "sha1" => Ok(HashMode::Sha1),
+        _ => Err("expected `ntlm` or `sha1`".into()),
+    }
+}
+
+/// A progress bar on standard error (hidden when it is not a terminal).
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, pass: &str, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(0);
+        self.0.set_message(pass.to_string());
+    }
+
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+fn bar() -> Bar {
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:16} [{bar:40}] {percent:>3}% {elapsed} (eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Bar(bar)
+}
+
+pub(crate) fn run(args: Args) -> u8 {
+    match args.command {
+        Command::Build(a) => reported(run_build(a)),
+        Command::Update(a) => reported(run_update(a)),
+        Command::Info(a) => reported(info(a)),
+        Command::Verify(a) => reported(verify(a)),
+        Command::Lookup(a) => reported(lookup(a)),
+    }
+}
+
+fn threads(n: Option<usize>) -> usize {
+    n.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
+}
+
+fn run_build(a: BuildArgs) -> Result<u8, String> {
+    let mut options = BuildOptions::new(&a.output, a.from);
+    options.min_count = a.min_count;
+    options.fingerprint_bits = a.fingerprint;
+    options.shard_bits = a.shard_bits;
+    options.exact = a.exact;
+    options.mode = a.mode;
+    options.threads = threads(a.threads);
+    if a.output.join(crate::store::MANIFEST_FILE).exists() {
+        return Err(format!(
+            "error: `{}` already holds a store; use `policyc store update {}` to replace its contents",
+            a.output.display(),
+            a.output.display()
+        ));
+    }
+    built(&options, "built")
+}
+
+fn run_update(a: UpdateArgs) -> Result<u8, String> {
+    let old = Store::open(&a.store).map_err(|e| format!("error: {e}"))?;
+    let info = old.info();
+    let mut options = BuildOptions::new(&a.store, a.from);
+    options.min_count = a.min_count;
+    options.fingerprint_bits = info.fingerprint_bits;
+    options.shard_bits = Some(info.shard_bits);
+    options.exact = info.exact;
+    options.mode = Some(info.mode);
+    options.threads = threads(a.threads);
+    built(&options, "updated")
+}
+
+fn built(options: &BuildOptions, verb: &str) -> Result<u8, String> {
+    let bar = bar();
+    let report = build::build(options, &bar).map_err(|e| format!("error: {e}"));
+    bar.0.finish_and_clear();
+    let r: BuildReport = report?;
+    let resumed = if r.resumed { " (resumed)" } else { "" };
+    eprintln!(
+        "{verb} store `{}`{resumed}: {} {} hashes in {} shards ({} written, {} unchanged), generation {}; {} lines read, {} below --min-count",
+        options.store.display(),
+        r.info.keys,
+        r.info.mode.name(),
+        1usize << r.info.shard_bits,
+        r.written,
+        r.kept,
+        r.info.generation,
+        r.lines,
+        r.below_min_count
+    );
+    Ok(EXIT_OK)
+}
+
+fn info(a: InfoArgs) -> Result<u8, String> {
+    let store = Store::open(&a.store).map_err(|e| format!("error: {e}"))?;
+    let i = store.info();
+    let (fp, exact) = store.sizes().map_err(|e| format!("error: {e}"))?;
+    let per_key = if i.keys > 0 { (fp + exact) as f64 / i.keys as f64 } else { 0.0 };
+    println!("store:        {}", a.store.display());
+    println!("format:       {}", crate::store::STORE_FORMAT_VERSION);
+    println!("hashes:       {} ({})", i.keys, i.mode.name());
+    println!(
+        "fingerprints: {} bits (false positives about 1 in {})",
+        i.fingerprint_bits,
+        1u64 << i.fingerprint_bits
+    );
+    println!("exact tier:   {}", if i.exact { "yes (filter hits are confirmed)" } else { "no" });
+    println!("shards:       {}", 1usize << i.shard_bits);
+    println!("generation:   {}", i.generation);
+    println!(
+        "size:         {fp} bytes of fingerprints, {exact} bytes of exact hashes ({per_key:.2} bytes per hash)"
+    );
+    println!("source:       {}", i.source);
+    Ok(EXIT_OK)
+}
+
+fn verify(a: InfoArgs) -> Result<u8, String> {
+    let store = Store::open(&a.store).map_err(|e| format!("error: {e}"))?;
+    let bar = bar();
+    bar.start("verifying", store.entries().len() as u64);
+    let result = store.verify(|_| bar.advance(1));
+    bar.0.finish_and_clear();
+    match result {
+        Ok(()) => {
+            eprintln!(
+                "store `{}` is intact: {} shards, {} hashes, every block's checksum matches",
+                a.store.display(),
+                store.entries().len(),
+                store.info().keys
+            );
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(EXIT_ERROR)
+        }
+    }
+}
+
+fn lookup(a: InfoArgs) -> Result<u8, String> {
+    use std::io::Write as _;
+    let store = Store::open(&a.store).map_err(|e| format!("error: {e}"))?;
+    let mut code = EXIT_OK;
+    let mut reader = std::io::stdin().lock();
+    let mut out = std::io::stdout().lock();
+    let mut n = 0u64;
+    while let Some(line) =
+        super::input::read_line(&mut reader).map_err(|e| format!("error: reading input: {e}"))?
+    {
+        n += 1;
+        let answer = match line.map_err(|_| "longer than any password".to_string()).and_then(|b| {
+            super::input::utf8(b).map_err(|p| match p {
+                super::input::Problem::Invalid(m) => m,
+                super::input::Problem::TooLong => "longer than any password".into(),
+            })
+        }) {
+            Err(m) => {
+                code = EXIT_ERROR;
+                format!("error: {m}")
+            }
+            Ok(pw) => match store.lookup(&pw) {
+                Ok(Lookup::Absent) => "not found".into(),
+                Ok(found) => {
+                    code = code.max(super::EXIT_NONCOMPLIANT);
+                    match found {
+                        Lookup::Confirmed => "found (confirmed by the exact tier)".into(),
+                        _ => "found".into(),
+                    }
+                }
+                Err(e) => return Err(format!("error: line {n}: {e}")),
+            },
+        };
+        if writeln!(out, "line {n}: {answer}").is_err() {
+            break;
+        }
+    }
+    Ok(code)
+}
