@@ -1152,3 +1152,52 @@ fn with_a_notified_directory_a_clock_stepped_back_does_not_make_a_new_change_sta
     assert_eq!(t.delivered, 1, "the newer change is not stale: {t:?}");
     assert_eq!(cloud.password("tock@example.com").unwrap().as_str(), "Canary-Tock2-Xy9!");
 }
+
+/// A change the directory committed is never refused because the agent cannot read the
+/// breached-password store its re-check needs: it waits (`store_unavailable`, loud) and
+/// delivers once the store is back.
+#[test]
+fn a_store_the_recheck_cannot_read_holds_the_change_until_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = double();
+    let list = dir.path().join("breached.txt");
+    std::fs::write(&list, "Summer-2024-Rocks!\n").unwrap();
+    let store = dir.path().join("pwned");
+    let mut o = policyc::store::build::BuildOptions::new(&store, vec![list]);
+    o.shard_bits = Some(1);
+    policyc::store::build::build(&o, &policyc::store::build::Quiet).unwrap();
+    let source = format!(
+        "policy p {{\n  store pwned = \"{}\"\n  rule length \"Use 8+.\" : length >= 8\n  \
+         rule breached \"Breached.\" : not in pwned\n}}\n",
+        store.display()
+    );
+    policy(dir.path(), "policy.policyc", &source);
+    let cfg = config(dir.path(), &cloud);
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    let q = queue(&cfg);
+    cloud.add_users(["fay@example.com", "gus@example.com"]);
+    common::reset(&q, dir.path(), "fay", "fay@example.com", "Canary-Fay-Passw0rd");
+    common::reset(&q, dir.path(), "gus", "gus@example.com", "Summer-2024-Rocks!");
+    let moved = dir.path().join("pwned.away");
+    std::fs::rename(&store, &moved).unwrap();
+    for _ in 0..3 {
+        agent.tick();
+    }
+    assert!(cloud.password("fay@example.com").is_none());
+    let (pending, _) = policyc::agent::queue::list_pending(&cfg.queue).unwrap();
+    assert_eq!(pending.len(), 2, "nothing dropped while the store is unreadable");
+    let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
+    assert!(audit.contains(r#""outcome":"store_unavailable""#), "{audit}");
+    assert!(audit.contains("cannot re-check the change: rule `breached`"), "{audit}");
+    std::fs::rename(&moved, &store).unwrap();
+    // The handle looks again at most once a second.
+    std::thread::sleep(Duration::from_millis(1100));
+    drain(&mut agent, &cfg);
+    assert_eq!(
+        cloud.password("fay@example.com").map(|p| p.to_string()).as_deref(),
+        Some("Canary-Fay-Passw0rd")
+    );
+    assert!(cloud.password("gus@example.com").is_none(), "the breached one is refused");
+    let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
+    assert!(audit.contains(r#""outcome":"rejected","account":"gus""#), "{audit}");
+}

@@ -298,3 +298,70 @@ fn hooks_starting_together_on_a_fresh_queue_share_one_key() {
         queue.password(c).expect("every change opens with the one key");
     }
 }
+
+/// Office 365 plus a breached-password store built from a plain list: what the real hook does
+/// with a breached password, and with a store it cannot read (fail closed, or open when told).
+#[test]
+fn breached_passwords_are_refused_and_an_unreadable_store_follows_the_fail_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("breached.txt");
+    std::fs::write(&list, "Summer-2024-Rocks!\nWelcome-To-Contoso-1\n").unwrap();
+    let store = dir.path().join("pwned");
+    let mut options = policyc::store::build::BuildOptions::new(&store, vec![list]);
+    options.shard_bits = Some(2);
+    policyc::store::build::build(&options, &policyc::store::build::Quiet).unwrap();
+    let policy_file = dir.path().join("breached.policy");
+    std::fs::write(
+        &policy_file,
+        format!(
+            "import \"{}\"\npolicy cloud_breached extends office365 {{\n  store pwned = \"pwned\"\n  \
+             rule breached \"This password appeared in a data breach.\" : not in pwned\n}}\n",
+            std::fs::canonicalize("policies/office365.policy").unwrap().display()
+        ),
+    )
+    .unwrap();
+    let c = policyc::compile_path(&policy_file, &policyc::CompileOptions::default()).unwrap();
+    let policy = dir.path().join("breached.policyc");
+    std::fs::write(&policy, c.artifact).unwrap();
+
+    for pw in ["Summer-2024-Rocks!", "Welcome-To-Contoso-1"] {
+        let r = hook(dir.path(), &policy, pw.as_bytes(), ALICE, &[]);
+        assert_eq!(r.code, 1, "{pw} is breached: {}", r.stderr);
+        assert!(!r.stderr.contains(pw));
+    }
+    assert_eq!(hook(dir.path(), &policy, b"Canary-Unbreached-Passw0rd", ALICE, &[]).code, 0);
+    let a = audit(dir.path());
+    assert_eq!(a[0]["outcome"], "rejected");
+    assert_eq!(a[0]["rules"], serde_json::json!(["breached"]));
+    assert_eq!(a[2]["outcome"], "accepted");
+    assert_eq!(pending(dir.path()), 1);
+
+    // The store goes away (a botched copy, a full disk, another format).
+    std::fs::rename(&store, dir.path().join("pwned.moved")).unwrap();
+    let r = hook(dir.path(), &policy, b"Canary-Passw0rd-Closed-1", ALICE, &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("BREACHED-PASSWORD STORE UNAVAILABLE (rule `breached`: cannot read")
+            && r.stderr.contains("FAIL-CLOSED"),
+        "{}",
+        r.stderr
+    );
+    let r = hook(dir.path(), &policy, b"Canary-Passw0rd-Open-2", ALICE, &["--fail-open"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("FAIL-OPEN: accepting") && r.stderr.contains("every other rule accepts"),
+        "{}",
+        r.stderr
+    );
+    // What another rule refuses stays refused, whatever the store.
+    let r = hook(dir.path(), &policy, b"short", ALICE, &["--fail-open"]);
+    assert_eq!(r.code, 1);
+    let a = audit(dir.path());
+    assert_eq!(a[3]["outcome"], "rejected_store_unavailable");
+    assert_eq!(a[3]["rules"], serde_json::json!(["breached"]));
+    assert!(a[3]["detail"].as_str().unwrap().contains("manifest"), "{}", a[3]);
+    assert_eq!(a[4]["outcome"], "accepted_store_unavailable");
+    assert_eq!(a[5]["outcome"], "rejected");
+    assert_eq!(pending(dir.path()), 2, "the fail-open acceptance is queued");
+    assert!(!files_contain(dir.path(), "Canary-Passw0rd-Open-2"));
+}

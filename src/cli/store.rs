@@ -42,8 +42,8 @@ struct BuildArgs {
     /// (≈ 1 in 256, 1.13 bytes).
     #[arg(long, default_value_t = 16, value_parser = parse_fingerprint)]
     fingerprint: u8,
-    /// Shards: 2^N, chosen by the hash's leading bits (12: 4,096 shards, right for HIBP's
-    /// billion hashes) [default: about 256 Ki hashes per shard, from the inputs' size].
+    /// Shards: 2^N, chosen by the hash's leading bits [default: about a million hashes per
+    /// shard, from the inputs' size: 10, 1,024 shards, for HIBP's billion].
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=16))]
     shard_bits: Option<u8>,
     /// Also keep every shard's sorted 64-bit hashes (8 bytes each), so that a filter hit is

@@ -36,7 +36,7 @@ pub struct BuildOptions {
     pub min_count: u64,
     /// 8 or 16.
     pub fingerprint_bits: u8,
-    /// `1 << shard_bits` shards; `None`: about 256 Ki keys per shard, estimated from the
+    /// `1 << shard_bits` shards; `None`: about 1 Mi keys per shard, estimated from the
     /// inputs' size.
     pub shard_bits: Option<u8>,
     /// Also keep each shard's sorted keys, so that a filter hit is confirmed.
@@ -237,11 +237,13 @@ fn decide_mode(
     Ok(mode.unwrap_or(HashMode::Ntlm))
 }
 
-/// Shards for about 256 Ki keys each, counting an input line per 40 bytes (an HIBP line is
-/// 37 to 45 bytes; a plain list's lines are shorter, which only means more, smaller shards).
+/// Shards for about 1 Mi keys each (a binary fuse filter reaches its smallest size, 1.125
+/// slots a key, from about a million keys), counting an input line per 40 bytes (an HIBP line
+/// is 37 to 45 bytes; a plain list's lines are shorter, which only means more, smaller shards).
+/// HIBP's billion hashes get 1,024 shards.
 fn auto_shard_bits(files: &[PathBuf]) -> u8 {
     let bytes: u64 = files.iter().map(|f| fs::metadata(f).map_or(0, |m| m.len())).sum();
-    let shards = (bytes / 40).div_ceil(1 << 18);
+    let shards = (bytes / 40).div_ceil(1 << 20);
     (0..=format::MAX_SHARD_BITS).find(|&b| (1u64 << b) >= shards).unwrap_or(format::MAX_SHARD_BITS)
 }
 

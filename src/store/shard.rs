@@ -81,29 +81,36 @@ impl Shard {
         Ok(())
     }
 
-    fn fingerprint(&self, index: u32) -> Result<u16, StoreError> {
-        let w = self.fingerprint_bytes;
-        let b = self.data(index as usize * w, w)?;
-        Ok(match b {
-            [x] => u16::from(*x),
-            [lo, hi] => u16::from_le_bytes([*lo, *hi]),
-            _ => 0,
-        })
-    }
-
     /// Whether the filter holds `key` (false positives at about 2^-bits; no false negatives).
+    /// The three fingerprints lie in three pages: their blocks are checked (a bit test once
+    /// they have been), then the three loads are issued together.
     pub(crate) fn filter_contains(&self, key: StoreKey) -> Result<bool, StoreError> {
         let h = &self.header;
         if h.keys == 0 {
             return Ok(false);
         }
         let hash = mix(key.0, h.seed);
-        let mask = if self.fingerprint_bytes == 1 { 0xFF } else { 0xFFFF };
-        let f = ((hash ^ (hash >> 32)) & mask) as u16;
         let h0 = ((u128::from(hash) * u128::from(h.segment_count_length)) >> 64) as u32;
         let h1 = (h0 + h.segment_length) ^ (((hash >> 18) as u32) & h.segment_length_mask);
         let h2 = (h0 + 2 * h.segment_length) ^ ((hash as u32) & h.segment_length_mask);
-        Ok(f ^ self.fingerprint(h0)? ^ self.fingerprint(h1)? ^ self.fingerprint(h2)? == 0)
+        let w = self.fingerprint_bytes;
+        let at = [h0 as usize * w, h1 as usize * w, h2 as usize * w];
+        for a in at {
+            if a + w > h.data_len {
+                return Err(StoreError::damaged(&self.path, "a lookup ran past its data"));
+            }
+            self.check_block(a / BLOCK)?;
+        }
+        let data = self.map.get(h.data_start..h.data_start + h.data_len).unwrap_or(&[]);
+        let read = |a: usize| -> u16 {
+            match w {
+                1 => data.get(a).map_or(0, |&b| u16::from(b)),
+                _ => data.get(a..a + 2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]])),
+            }
+        };
+        let mask = if w == 1 { 0xFF } else { 0xFFFF };
+        let f = ((hash ^ (hash >> 32)) & mask) as u16;
+        Ok(f ^ read(at[0]) ^ read(at[1]) ^ read(at[2]) == 0)
     }
 
     /// Whether the exact tier holds `key` (a binary search over the sorted keys); `None` when
