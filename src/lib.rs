@@ -41,7 +41,7 @@
 //! - `compiler` (default): the language, checks, automata construction and artifact encoding.
 //! - `cli` (default): the `policyc` command line.
 
-// Unsafe code only where an API has no safe form: mapping a store file (`store::map`) and the
+// Unsafe code only where an API has no safe form: mapping a file (`mapped`) and the
 // Windows file-security module (`agent::files`, the Win32 API). Each allows it locally.
 #![deny(unsafe_code)]
 
@@ -67,6 +67,7 @@ pub mod diagnostic;
 #[cfg(feature = "compiler")]
 pub mod generate;
 pub mod ir;
+mod mapped;
 #[cfg(feature = "compiler")]
 pub mod reference;
 pub mod runtime;

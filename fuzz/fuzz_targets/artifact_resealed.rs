@@ -1,13 +1,14 @@
-//! A real artifact with its payload mutated and its checksum recomputed, so that only the
+//! A real artifact with its payload mutated and its checksums recomputed, so that only the
 //! structure checks stand between the bytes and the validator: refused, or loaded, and then
-//! in agreement with the reference evaluator on the program it decoded. Regex rules are left
-//! out of the comparison: the artifact holds each regex twice (the pattern, which the reference
-//! compiles, and the DFA the runtime walks), and a resealed artifact can make the two disagree
-//! (found by this target); only a signature can tell such an artifact from the compiler's.
+//! in agreement with the reference evaluator on the program it decoded. Regex and term-list
+//! rules are left out of the comparison: the artifact holds each regex twice (the pattern,
+//! which the reference compiles, and the DFA the runtime walks) and each term list twice (the
+//! terms, which the reference reads, and the trie the runtime walks), and a resealed artifact
+//! can make the two disagree (found by this target for regexes); only a signature can tell such
+//! an artifact from the compiler's.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use policyc::artifact::HEADER_LEN;
-use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
 fn base() -> &'static [u8] {
@@ -33,17 +34,21 @@ fuzz_target!(|data: &[u8]| {
             + (usize::from(pair[0]) << 8 | usize::from(pair[1])) % (bytes.len() - HEADER_LEN);
         bytes[at] ^= pair[2];
     }
-    let payload_len = (bytes.len() - HEADER_LEN) as u64;
-    bytes[16..24].copy_from_slice(&payload_len.to_le_bytes());
-    let digest = Sha256::digest(&bytes[HEADER_LEN..]);
-    bytes[24..56].copy_from_slice(&digest);
+    policyc::artifact::reseal(&mut bytes);
     if let Ok(v) = policyc::Validator::from_bytes(&bytes) {
         let ctx = policyc::Context::new().with(policyc::ir::Attribute::SamAccountName, "jdoe");
         let regex: Vec<&str> = v
             .program()
             .rules
             .iter()
-            .filter(|r| matches!(r.predicate, policyc::ir::Predicate::Regex { .. }))
+            .filter(|r| {
+                matches!(
+                    r.predicate,
+                    policyc::ir::Predicate::Regex { .. }
+                        | policyc::ir::Predicate::Avoid { .. }
+                        | policyc::ir::Predicate::EntraScore { .. }
+                )
+            })
             .map(|r| r.id.as_str())
             .collect();
         let kept = |ids: Vec<String>| -> Vec<String> {

@@ -8,7 +8,7 @@ use crate::Context;
 use crate::automata::{DfaLimits, regex_dfa};
 use crate::ir::{Containment, MatchMode, Normalization, Predicate, Program, Rule, TermSet};
 use crate::runtime::fold::Folding;
-use crate::runtime::terms::{Trie, normalize_char};
+use crate::runtime::terms::{TrieBuf, normalize_char};
 use regex_automata::Input;
 use regex_automata::dfa::{Automaton, dense::DFA};
 use regex_automata::util::primitives::StateID;
@@ -238,7 +238,7 @@ fn hir_sets(hir: &Hir, out: &mut Vec<RangeSet>) {
 /// A banned-term list as an automaton over normalized characters: the set of partial matches
 /// (trie node, edits spent) alive after each character, determinized on the fly and interned.
 pub(super) struct TermTracker {
-    trie: Trie,
+    trie: TrieBuf,
     max_edits: u8,
     exact: bool,
     normalization: Normalization,
@@ -274,7 +274,7 @@ impl TermTracker {
         term_chars.sort_unstable();
         term_chars.dedup();
         TermTracker {
-            trie: Trie::new(set),
+            trie: TrieBuf::new(set),
             max_edits: u8::from(mode == MatchMode::Fuzzy),
             exact: mode == MatchMode::Exact,
             normalization: set.normalization.clone(),
@@ -319,7 +319,7 @@ impl TermTracker {
         if self.exact {
             return state
                 .checked_sub(1)
-                .and_then(|node| self.trie.walk(node, bytes))
+                .and_then(|node| self.trie.view().walk(node, bytes))
                 .map_or(0, |n| n + 1);
         }
         let mut interned = self.interned.borrow_mut();
@@ -331,20 +331,24 @@ impl TermTracker {
         self.close(&mut alive);
         let mut next = Vec::with_capacity(alive.len() * 2);
         for &(node, edits) in &alive {
-            if let Some(n) = self.trie.walk(node, bytes) {
+            if let Some(n) = self.trie.view().walk(node, bytes) {
                 next.push((n, edits));
             }
             if edits < self.max_edits {
                 // Insertion: the password has an extra character here.
                 next.push((node, edits + 1));
                 // Substitution: one character differs.
-                self.trie.each_char_child(node, &mut |child| next.push((child, edits + 1)));
+                self.trie.view().each_char_child(node, &mut |child| next.push((child, edits + 1)));
             }
         }
         self.close(&mut next);
         let found = next.iter().any(|&(node, edits)| {
             node != 0
-                && self.trie.term_at(node).is_some_and(|t| edits == 0 || self.trie.fuzzy_allowed(t))
+                && self
+                    .trie
+                    .view()
+                    .term_at(node)
+                    .is_some_and(|t| edits == 0 || self.trie.view().fuzzy_allowed(t))
         });
         let next = if found { DECIDED } else { interned.id(next) };
         interned.steps.insert((state, image), next);
@@ -357,7 +361,9 @@ impl TermTracker {
             let mut deleted = Vec::new();
             for &(node, edits) in set.iter() {
                 if edits < self.max_edits {
-                    self.trie.each_char_child(node, &mut |child| deleted.push((child, edits + 1)));
+                    self.trie
+                        .view()
+                        .each_char_child(node, &mut |child| deleted.push((child, edits + 1)));
                 }
             }
             set.extend(deleted);
@@ -368,7 +374,9 @@ impl TermTracker {
 
     fn passes(&self, state: u32) -> bool {
         if self.exact {
-            return state.checked_sub(1).is_none_or(|node| self.trie.term_at(node).is_none());
+            return state
+                .checked_sub(1)
+                .is_none_or(|node| self.trie.view().term_at(node).is_none());
         }
         state & DECIDED == 0
     }

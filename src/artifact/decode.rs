@@ -1,8 +1,9 @@
 //! Artifact reading (runtime side): checks the header, the length and the checksum before it
 //! trusts a single payload byte, then deserializes and validates every automaton.
 
-use super::{BYTE_ORDER_MARK, FORMAT_VERSION, HEADER_LEN, LoadError, MAGIC, align4};
+use super::{BLOCK, BYTE_ORDER_MARK, FORMAT_VERSION, HEADER_LEN, LoadError, MAGIC, align4};
 use crate::ir::Program;
+use crate::runtime::terms::TrieLayout;
 use regex_automata::dfa::dense::DFA;
 use sha2::{Digest, Sha256};
 
@@ -11,6 +12,10 @@ use sha2::{Digest, Sha256};
 pub(crate) struct Decoded {
     pub program: Program,
     pub dfas: Vec<DFA<Vec<u32>>>,
+    /// Per term set, where its trie lies in the trie words (checked by the validator).
+    pub tries: Vec<TrieLayout>,
+    /// Where the trie words are in the artifact's bytes (every block's checksum checked).
+    pub trie_words: std::ops::Range<usize>,
     pub digest: [u8; 32],
 }
 
@@ -38,11 +43,18 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, LoadError> {
     if payload.len() as u64 != expected {
         return Err(LoadError::LengthMismatch { expected, found: payload.len() });
     }
-    let digest: [u8; 32] = Sha256::digest(payload).into();
+    let mut at = [0u8; 8];
+    at.copy_from_slice(&header[56..64]);
+    let hashed = usize::try_from(u64::from_le_bytes(at))
+        .ok()
+        .filter(|&h| h <= payload.len() && h % 8 == 0)
+        .ok_or(LoadError::ChecksumMismatch)?;
+    let (checked, words) = payload.split_at(hashed);
+    let digest: [u8; 32] = Sha256::digest(checked).into();
     if header[24..56] != digest {
         return Err(LoadError::ChecksumMismatch);
     }
-    let mut reader = Reader { bytes: payload, pos: 0 };
+    let mut reader = Reader { bytes: checked, pos: 0 };
     let body = reader.section()?;
     let program: Program = postcard::from_bytes(body)
         .map_err(|e| LoadError::Malformed(format!("rule program does not decode ({e})")))?;
@@ -52,10 +64,23 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, LoadError> {
         let raw = reader.section()?;
         dfas.push(load_dfa(raw).map_err(|e| LoadError::Malformed(format!("automaton {i}: {e}")))?);
     }
-    if reader.pos != payload.len() {
+    let tries: Vec<TrieLayout> = postcard::from_bytes(reader.section()?)
+        .map_err(|e| LoadError::Malformed(format!("trie layouts do not decode ({e})")))?;
+    let table = reader.section()?;
+    if reader.pos.div_ceil(8) * 8 != checked.len() {
         return Err(LoadError::Malformed("trailing bytes after the last section".into()));
     }
-    Ok(Decoded { program, dfas, digest })
+    // The trie words: every block against its checksum (the validator walks them in place).
+    if table.len() != words.len().div_ceil(BLOCK) * 4 || words.len() % 4 != 0 {
+        return Err(LoadError::Malformed("the trie checksums do not cover the trie words".into()));
+    }
+    for (block, crc) in words.chunks(BLOCK).zip(table.chunks_exact(4)) {
+        if crc32fast::hash(block).to_le_bytes() != crc {
+            return Err(LoadError::ChecksumMismatch);
+        }
+    }
+    let trie_words = HEADER_LEN + hashed..bytes.len();
+    Ok(Decoded { program, dfas, tries, trie_words, digest })
 }
 
 /// Copies a DFA into 4-byte-aligned memory, validates it, and keeps an owned copy.

@@ -10,10 +10,15 @@
 //!     10     2  byte-order mark 0xFEFF, written in the compiling host's order
 //!     12     4  reserved, zero
 //!     16     8  payload length in bytes
-//!     24    32  SHA-256 of the payload
-//!     56     8  reserved, zero
-//!     64     …  payload: program section, then automata section, each 4-byte aligned
+//!     24    32  SHA-256 of the payload up to the trie words
+//!     56     8  where the trie words start in the payload
+//!     64     …  payload, sections 4-byte aligned: program, automata, trie layouts, the
+//!               CRC-32 of each 4 KiB block of the trie words; then (8-byte aligned) the trie
+//!               words, in the header's byte order
 //! ```
+//!
+//! The trie words are covered by their block checksums, which the SHA-256 covers: loading
+//! checks every block and the tries' structure once, and rebuilds nothing.
 
 mod decode;
 #[cfg(feature = "compiler")]
@@ -22,17 +27,20 @@ mod error;
 
 pub(crate) use decode::decode;
 #[cfg(feature = "compiler")]
-pub use encode::encode;
+pub use encode::{encode, reseal};
 pub use error::LoadError;
 
 /// The first eight bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"POLICYC\0";
 /// The artifact format this build writes and reads. Bumped on every incompatible change.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 /// The byte-order mark, as a native-order `u16`.
 pub(crate) const BYTE_ORDER_MARK: u16 = 0xFEFF;
+
+/// The trie words are checked in blocks of this many bytes.
+pub(crate) const BLOCK: usize = 4096;
 
 /// Rounds `n` up to a multiple of 4.
 pub(crate) fn align4(n: usize) -> usize {

@@ -57,7 +57,7 @@ pub(crate) enum Goal {
 /// Runs the evaluation. `names` are the user's given names and surnames with their attribute,
 /// `tenant` the tenant name if known.
 pub(crate) fn evaluate(
-    sets: &[(&TermSet, &Trie)],
+    sets: &[(&TermSet, Trie<'_>)],
     folding: Folding<'_>,
     password: &str,
     names: &[(Attribute, &str)],
@@ -143,8 +143,9 @@ pub(crate) fn evaluate(
     EntraOutcome { points, name: None, terms, whole_password }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "compiler"))]
 mod tests {
+    use super::super::terms::TrieBuf;
     use super::*;
     use proptest::prelude::*;
 
@@ -162,8 +163,8 @@ mod tests {
             goal in 1u32..12,
         ) {
             let set = TermSet::new(String::new(), Normalization::entra(), terms);
-            let trie = Trie::for_fuzzy(&set);
-            let sets = [(&set, &trie)];
+            let trie = TrieBuf::for_fuzzy(&set);
+            let sets = [(&set, trie.view())];
             let run = |g| evaluate(&sets, Folding::new(&[]), &password, &[], Some("dcba"), g);
             let full = run(Goal::Explain);
             let early = run(Goal::Reach(goal));

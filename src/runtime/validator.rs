@@ -6,7 +6,7 @@ use super::explain::{Detail, Explanation, Outcome, RuleReport};
 use super::fast::FastPath;
 use super::fold::{Folding, contains_folded};
 use super::scan::{ClassTable, MAX_CLASSES, Needs, Scan};
-use super::terms::{self, Trie, normalize_into};
+use super::terms::{self, Trie, TrieLayout, normalize_into};
 use super::verdict::{UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation};
 use crate::artifact::{self, LoadError};
 use crate::ir::{Attribute, Condition, Containment, Predicate, Program, Rule, Severity};
@@ -31,8 +31,9 @@ pub struct Validator {
     program: Program,
     dfas: Vec<DFA<Vec<u32>>>,
     table: ClassTable,
-    /// One trie per term set, built at load.
-    tries: Vec<Trie>,
+    /// One trie per term set, in the artifact's form (checked at load), in `trie_words`.
+    tries: Vec<TrieLayout>,
+    trie_words: Words,
     /// One handle per breached-password store, opened at the first lookup.
     stores: Vec<StoreHandle>,
     /// Per rule, how to decide it: most rules reduce to a mask test on the scan.
@@ -52,7 +53,45 @@ impl Validator {
     /// A [`LoadError`] that says what is wrong with the bytes; never a validator built from a
     /// damaged artifact.
     pub fn from_bytes(bytes: &[u8]) -> Result<Validator, LoadError> {
+        Validator::decode(bytes, None)
+    }
+
+    /// Loads an artifact from an open file, mapped: the tries are walked in place, nothing is
+    /// copied or rebuilt. The file must not change while it is used (replace artifacts by
+    /// renaming a new file into place, as `policyc compile` and the installers do).
+    ///
+    /// # Errors
+    /// [`LoadError::Io`] when the file cannot be mapped, else as [`Validator::from_bytes`].
+    pub fn from_file(file: &std::fs::File, path: &Path) -> Result<Validator, LoadError> {
+        let map = crate::mapped::map(file, false)
+            .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+        Validator::from_map(std::sync::Arc::new(map))
+    }
+
+    /// Loads an artifact from a mapped file (already checked, e.g. its signature).
+    pub(crate) fn from_map(map: std::sync::Arc<memmap2::Mmap>) -> Result<Validator, LoadError> {
+        Validator::decode(&map, Some(&map))
+    }
+
+    /// Decodes and checks; the trie words stay in `mapped` when given (and aligned), else are
+    /// copied into aligned memory.
+    fn decode(
+        bytes: &[u8],
+        mapped: Option<&std::sync::Arc<memmap2::Mmap>>,
+    ) -> Result<Validator, LoadError> {
         let decoded = artifact::decode(bytes)?;
+        let range = decoded.trie_words.clone();
+        let raw = bytes.get(range.clone()).unwrap_or(&[]);
+        let trie_words = match mapped {
+            Some(map) if bytemuck::try_cast_slice::<u8, u32>(raw).is_ok() => {
+                Words::Mapped(std::sync::Arc::clone(map), range)
+            }
+            _ => {
+                let mut words = vec![0u32; raw.len() / 4];
+                bytemuck::cast_slice_mut::<u32, u8>(&mut words).copy_from_slice(raw);
+                Words::Owned(words)
+            }
+        };
         let program = decoded.program;
         verify_program(&program, decoded.dfas.len())?;
         let table = ClassTable::new(&program.classes);
@@ -74,15 +113,14 @@ impl Validator {
                 "strength rules (the `strength` feature, zxcvbn)".into(),
             ));
         }
-        let tries = program
-            .term_sets
-            .iter()
-            .enumerate()
-            .map(|(i, set)| match searched_fuzzily(&program, i as u32) {
-                true => Trie::for_fuzzy(set),
-                false => Trie::new(set),
-            })
-            .collect();
+        if decoded.tries.len() != program.term_sets.len() {
+            return Err(LoadError::Malformed("a term list has no trie".into()));
+        }
+        for (layout, set) in decoded.tries.iter().zip(&program.term_sets) {
+            layout
+                .view(trie_words.get(), set.len())
+                .map_err(|e| LoadError::Malformed(e.to_string()))?;
+        }
         let stores = program.stores.iter().map(|s| StoreHandle::new(&s.path)).collect();
         let plan: Vec<Step> = program.rules.iter().map(Step::new).collect();
         let fast = FastPath::new(program.rules.iter().zip(plan.iter().copied()), table.ascii());
@@ -90,7 +128,8 @@ impl Validator {
             program,
             dfas: decoded.dfas,
             table,
-            tries,
+            tries: decoded.tries,
+            trie_words,
             stores,
             plan,
             fast,
@@ -106,9 +145,9 @@ impl Validator {
     /// [`LoadError::Io`] when the file cannot be read, else as [`Validator::from_bytes`].
     pub fn from_path(path: impl AsRef<Path>) -> Result<Validator, LoadError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
+        let file = std::fs::File::open(path)
             .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
-        Validator::from_bytes(&bytes)
+        Validator::from_file(&file, path)
     }
 
     /// The rule program this validator runs.
@@ -126,7 +165,10 @@ impl Validator {
     pub fn heap_bytes(&self) -> usize {
         let sets: usize =
             self.program.term_sets.iter().map(|s| s.text.capacity() + s.ends.capacity() * 4).sum();
-        let tries: usize = self.tries.iter().map(Trie::heap_bytes).sum();
+        let tries = match &self.trie_words {
+            Words::Owned(w) => w.capacity() * 4,
+            Words::Mapped(..) => 0,
+        };
         let dfas: usize = self.dfas.iter().map(|d| d.memory_usage()).sum();
         sets + tries + dfas + self.program.case_folds.capacity() * 8
     }
@@ -356,15 +398,14 @@ impl Validator {
 
     /// The first term of a set the password matches in `mode`, if any.
     fn find_term(&self, set: u32, mode: crate::ir::MatchMode, password: &str) -> Option<String> {
-        let (Some(ts), Some(trie)) =
-            (self.program.term_sets.get(set as usize), self.tries.get(set as usize))
+        let (Some(ts), Some(trie)) = (self.program.term_sets.get(set as usize), self.trie(set))
         else {
             return Some(String::new());
         };
         let mut normalized = Zeroizing::new(String::with_capacity(password.len()));
         normalize_into(&ts.normalization, self.folding(), password, &mut normalized);
         // A term that is the whole password is reported without its text.
-        terms::find(trie, mode, &normalized).map(|m| {
+        terms::find(&trie, mode, &normalized).map(|m| {
             if m.start == 0 && m.end == normalized.len() {
                 String::new()
             } else {
@@ -382,15 +423,18 @@ impl Validator {
     ) -> entra::EntraOutcome {
         let sets: Vec<_> = sets
             .iter()
-            .filter_map(|&i| {
-                Some((self.program.term_sets.get(i as usize)?, self.tries.get(i as usize)?))
-            })
+            .filter_map(|&i| Some((self.program.term_sets.get(i as usize)?, self.trie(i)?)))
             .collect();
         let names: Vec<(Attribute, &str)> = [Attribute::GivenName, Attribute::Surname]
             .into_iter()
             .flat_map(|a| ctx.get(a).iter().map(move |v| (a, v.as_str())))
             .collect();
         entra::evaluate(&sets, self.folding(), password, &names, ctx.tenant(), goal)
+    }
+
+    /// The trie of a term set, walked in place.
+    fn trie(&self, set: u32) -> Option<Trie<'_>> {
+        self.tries.get(set as usize).map(|l| l.view_checked(self.trie_words.get()))
     }
 
     fn folding(&self) -> Folding<'_> {
@@ -497,6 +541,24 @@ impl Validator {
     }
 }
 
+/// The trie words: in the mapped artifact file, or copied from borrowed bytes.
+#[derive(Debug, Clone)]
+enum Words {
+    Owned(Vec<u32>),
+    Mapped(std::sync::Arc<memmap2::Mmap>, std::ops::Range<usize>),
+}
+
+impl Words {
+    fn get(&self) -> &[u32] {
+        match self {
+            Words::Owned(w) => w,
+            Words::Mapped(map, range) => {
+                bytemuck::try_cast_slice(map.get(range.clone()).unwrap_or(&[])).unwrap_or(&[])
+            }
+        }
+    }
+}
+
 /// How the validator decides one rule. Unconditional length and class rules are mask tests on
 /// the scan; everything else goes through the general evaluation.
 #[derive(Debug, Clone, Copy)]
@@ -558,16 +620,6 @@ fn strength_score(_password: &str, _ctx: &Context) -> u8 {
     0
 }
 
-/// Whether some rule searches term set `set` with an edit allowed (fuzzy `avoid`, Entra's
-/// score): its trie then carries deletion tries.
-fn searched_fuzzily(program: &Program, set: u32) -> bool {
-    program.rules.iter().any(|r| match &r.predicate {
-        Predicate::Avoid { set: s, mode } => *s == set && *mode == crate::ir::MatchMode::Fuzzy,
-        Predicate::EntraScore { sets, .. } => sets.contains(&set),
-        _ => false,
-    })
-}
-
 fn bit(class: u16) -> u32 {
     1u32.checked_shl(u32::from(class)).unwrap_or(0)
 }
@@ -626,11 +678,13 @@ fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
     }
     for set in &program.term_sets {
         let map = &set.normalization.map;
-        let ends_ok = set.ends.windows(2).all(|w| w[0] <= w[1])
-            && set.ends.last().is_none_or(|&e| e as usize == set.text.len());
-        let terms_ok = ends_ok && set.terms().zip(set.terms().skip(1)).all(|(a, b)| a < b);
-        if !terms_ok || map.windows(2).any(|w| w[0].0 >= w[1].0) {
-            return bad("a term list is unsorted or its offsets are invalid");
+        // The terms are read through their offsets (matches are named by index): offsets in
+        // order, ending at the text's end, on character boundaries. Matching walks the trie.
+        let ends_ok = set.ends.windows(2).fold(true, |acc, w| acc & (w[0] <= w[1]))
+            && set.ends.last().is_none_or(|&e| e as usize == set.text.len())
+            && set.ends.iter().all(|&e| set.text.is_char_boundary(e as usize));
+        if !ends_ok || map.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return bad("a term list's offsets are invalid");
         }
     }
     let sets = program.term_sets.len();

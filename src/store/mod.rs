@@ -16,7 +16,6 @@ mod error;
 mod format;
 mod handle;
 mod hash;
-mod map;
 mod shard;
 
 pub use error::StoreError;
@@ -157,7 +156,7 @@ impl Store {
         });
         let path = shard_path(&self.path, index, entry.generation);
         let file = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, &e))?;
-        let map = map::map(&file).map_err(|e| StoreError::io(&path, &e))?;
+        let map = crate::mapped::map(&file, true).map_err(|e| StoreError::io(&path, &e))?;
         let header = format::parse_shard(&map, &path, &self.info, index, &entry)?;
         Ok(Shard::new(map, header, self.info.fingerprint_bits, self.info.exact, path))
     }

@@ -105,10 +105,7 @@ pub fn read_bounded(
     max: usize,
     private: bool,
 ) -> Result<Zeroizing<Vec<u8>>, FileError> {
-    let file = open(path, OpenOptions::new().read(true), 0)?;
-    let meta = file.metadata().map_err(io(path))?;
-    regular(path, &meta)?;
-    platform::check_owner_and_mode(path, &meta, private)?;
+    let file = open_trusted(path, private)?;
     let mut bytes = Zeroizing::new(Vec::new());
     file.take(max as u64 + 1).read_to_end(&mut bytes).map_err(io(path))?;
     if bytes.len() > max {
@@ -119,6 +116,16 @@ pub fn read_bounded(
         ));
     }
     Ok(bytes)
+}
+
+/// Opens a regular file for reading without following a link or blocking on a FIFO, and
+/// checks its owner and mode (with `private`, that nobody else may read it either).
+pub fn open_trusted(path: &Path, private: bool) -> Result<File, FileError> {
+    let file = open(path, OpenOptions::new().read(true), 0)?;
+    let meta = file.metadata().map_err(io(path))?;
+    regular(path, &meta)?;
+    platform::check_owner_and_mode(path, &meta, private)?;
+    Ok(file)
 }
 
 /// Opens (creating, mode `mode`) a regular file for appending, without following a symlink or
@@ -172,21 +179,46 @@ fn regular(path: &Path, meta: &std::fs::Metadata) -> Result<(), FileError> {
     ))
 }
 
-/// The largest artifact loaded (a 100,000-term policy is about 1 MB).
+/// The largest artifact loaded (a 100,000-term policy is about 9 MB).
 pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
 
 /// Loads a compiled policy that root may trust: a regular file of root's (or this user's)
 /// that nobody else may write, read without following a link, and, when a public key is
 /// configured, signed by it.
+///
+/// On Unix the file is mapped and its tries walked in place (a reset's hook loads the policy
+/// each time; nothing is copied). On Windows it is read: a mapped file cannot be replaced, and
+/// the filter in LSASS keeps its policy loaded while an administrator replaces the file.
 pub fn load_policy(
     path: &Path,
     key: Option<&super::signing::PublicKey>,
 ) -> Result<crate::Validator, String> {
-    let bytes = read_bounded(path, MAX_ARTIFACT_BYTES, false).map_err(|e| e.to_string())?;
-    if let Some(key) = key {
-        key.verify(path, &bytes)?;
+    let loaded = |e: crate::artifact::LoadError| format!("`{}`: {e}", path.display());
+    #[cfg(unix)]
+    {
+        let file = open_trusted(path, false).map_err(|e| e.to_string())?;
+        let len = file.metadata().map_err(|e| format!("`{}`: {e}", path.display()))?.len();
+        if len > MAX_ARTIFACT_BYTES as u64 {
+            return Err(format!(
+                "`{}` is larger than {MAX_ARTIFACT_BYTES} bytes: it is not a file policyc wrote",
+                path.display()
+            ));
+        }
+        let map = crate::mapped::map(&file, false)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        if let Some(key) = key {
+            key.verify(path, &map)?;
+        }
+        crate::Validator::from_map(std::sync::Arc::new(map)).map_err(loaded)
     }
-    crate::Validator::from_bytes(&bytes).map_err(|e| format!("`{}`: {e}", path.display()))
+    #[cfg(not(unix))]
+    {
+        let bytes = read_bounded(path, MAX_ARTIFACT_BYTES, false).map_err(|e| e.to_string())?;
+        if let Some(key) = key {
+            key.verify(path, &bytes)?;
+        }
+        crate::Validator::from_bytes(&bytes).map_err(loaded)
+    }
 }
 
 /// Text for standard error (Samba's log) with control characters escaped, so that a value
