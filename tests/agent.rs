@@ -1160,12 +1160,7 @@ fn with_a_notified_directory_a_clock_stepped_back_does_not_make_a_new_change_sta
 fn a_store_the_recheck_cannot_read_holds_the_change_until_it_is_back() {
     let dir = tempfile::tempdir().unwrap();
     let cloud = double();
-    let list = dir.path().join("breached.txt");
-    std::fs::write(&list, "Summer-2024-Rocks!\n").unwrap();
-    let store = dir.path().join("pwned");
-    let mut o = policyc::store::build::BuildOptions::new(&store, vec![list]);
-    o.shard_bits = Some(1);
-    policyc::store::build::build(&o, &policyc::store::build::Quiet).unwrap();
+    let store = common::plain_store(dir.path(), &["Summer-2024-Rocks!"]);
     let source = format!(
         "policy p {{\n  store pwned = \"{}\"\n  rule length \"Use 8+.\" : length >= 8\n  \
          rule breached \"Breached.\" : not in pwned\n}}\n",

@@ -304,12 +304,7 @@ fn hooks_starting_together_on_a_fresh_queue_share_one_key() {
 #[test]
 fn breached_passwords_are_refused_and_an_unreadable_store_follows_the_fail_mode() {
     let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("breached.txt");
-    std::fs::write(&list, "Summer-2024-Rocks!\nWelcome-To-Contoso-1\n").unwrap();
-    let store = dir.path().join("pwned");
-    let mut options = policyc::store::build::BuildOptions::new(&store, vec![list]);
-    options.shard_bits = Some(2);
-    policyc::store::build::build(&options, &policyc::store::build::Quiet).unwrap();
+    let store = common::plain_store(dir.path(), &["Summer-2024-Rocks!", "Welcome-To-Contoso-1"]);
     let policy_file = dir.path().join("breached.policy");
     std::fs::write(
         &policy_file,

@@ -384,6 +384,43 @@ fn samba_end_to_end_only_what_samba_committed_reaches_the_cloud() {
     assert_eq!(tick.delivered, 3, "{tick:?}");
     assert!(!tick.has_errors(), "{tick:?}");
     drop(agent);
+    // `policyc store audit`: the accounts whose current password is in a breached-password
+    // store, from the NT hashes Samba holds (read over ldapi as root). The list lives outside
+    // `t`, whose files are checked for passwords below.
+    let lists = tempfile::tempdir().unwrap();
+    let list = lists.path().join("breached.txt");
+    std::fs::write(&list, "Quick-Passw0rd-2\nGood-Passw0rd-1\nnever-set-Passw0rd-9\n").unwrap();
+    let store = lists.path().join("pwned");
+    let socket = dc.dir.path().join("dc/private/ldap_priv/ldapi");
+    let policyc = env!("CARGO_BIN_EXE_policyc");
+    let built = run(Command::new(policyc)
+        .arg("store")
+        .arg("build")
+        .arg("--from")
+        .arg(&list)
+        .arg("-o")
+        .arg(&store)
+        .arg("--exact"));
+    assert!(built.status.success(), "{}", text(&built));
+    let audited = run(Command::new(policyc)
+        .arg("store")
+        .arg("audit")
+        .arg(&store)
+        .arg("--directory")
+        .arg(&socket));
+    assert_eq!(audited.status.code(), Some(1), "{}", text(&audited));
+    assert_eq!(String::from_utf8_lossy(&audited.stdout), "bob\ncarol\n", "{}", text(&audited));
+    assert!(
+        text(&audited).contains("2 of them in the breached-password store"),
+        "{}",
+        text(&audited)
+    );
+    let printed = text(&audited).to_lowercase();
+    for pw in ["Quick-Passw0rd-2", "Good-Passw0rd-1", "Good-Passw0rd-3"] {
+        let hash: String = policyc::store::nt_hash(pw).iter().map(|b| format!("{b:02x}")).collect();
+        assert!(!printed.contains(&hash), "an NT hash was printed");
+        assert!(!printed.contains(&pw.to_lowercase()), "a password was printed");
+    }
     dc.stop();
     assert_eq!(cloud.password("alice@cpstest.lan").unwrap().as_str(), "Good-Passw0rd-3");
     assert_eq!(cloud.password("bob@cpstest.lan").unwrap().as_str(), "Quick-Passw0rd-2");

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 /// Where the directory is.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -116,6 +117,34 @@ pub trait Directory: Send {
     /// current password), so that [`Directory::password`] is not asked.
     fn commits_are_notified(&self) -> bool {
         false
+    }
+
+    /// Every user account that has a password, with its NT hash (`policyc store audit`).
+    fn password_hashes(&mut self) -> Result<Vec<AccountHash>, DirectoryError> {
+        Err(DirectoryError {
+            source_name: "this directory".into(),
+            message: "cannot list password hashes (only Samba's ldapi socket can)".into(),
+        })
+    }
+}
+
+/// A user account's NT hash, as `policyc store audit` reads it. The hash is wiped when dropped
+/// and never printed.
+pub struct AccountHash {
+    /// `sAMAccountName`.
+    pub account: String,
+    /// Its NT hash.
+    pub nt_hash: Zeroizing<[u8; 16]>,
+    /// The account is disabled (`userAccountControl` bit 2).
+    pub disabled: bool,
+}
+
+impl std::fmt::Debug for AccountHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountHash")
+            .field("account", &self.account)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
     }
 }
 
@@ -327,6 +356,71 @@ impl Directory for SambaDirectory {
         let last_set = values(&entry, "pwdLastSet").first().and_then(|v| v.parse::<i64>().ok());
         Ok(Some(PasswordState { nt_hash, last_set_ms: last_set.map_or(0, filetime_to_unix_ms) }))
     }
+
+    fn password_hashes(&mut self) -> Result<Vec<AccountHash>, DirectoryError> {
+        use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+        let timeout = self.timeout;
+        let filter = "(&(objectCategory=person)(objectClass=user))";
+        let attrs = vec!["sAMAccountName", "unicodePwd", "userAccountControl"];
+        let (conn, base) = self.conn()?;
+        let base = base.clone();
+        let adapters: Vec<Box<dyn Adapter<_, _>>> =
+            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(500))];
+        let mut found = Vec::new();
+        let mut failed = None;
+        match conn.with_timeout(timeout).streaming_search_with(
+            adapters,
+            &base,
+            ldap3::Scope::Subtree,
+            filter,
+            attrs,
+        ) {
+            Ok(mut stream) => {
+                loop {
+                    match stream.next() {
+                        Ok(Some(raw)) => {
+                            let entry = ldap3::SearchEntry::construct(raw);
+                            if let Some(a) = account_hash(entry) {
+                                found.push(a);
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            failed = Some(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                if failed.is_none()
+                    && let Err(e) = stream.result().success()
+                {
+                    failed = Some(e.to_string());
+                }
+            }
+            Err(e) => failed = Some(e.to_string()),
+        }
+        if let Some(e) = failed {
+            self.conn = None;
+            return Err(self.error(format!("search failed: {e}")));
+        }
+        Ok(found)
+    }
+}
+
+/// An entry's name, NT hash and whether it is disabled; `None` without a hash.
+fn account_hash(entry: ldap3::SearchEntry) -> Option<AccountHash> {
+    let hash = entry
+        .bin_attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("unicodePwd"))
+        .and_then(|(_, v)| v.first())
+        .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())?;
+    let uac = values(&entry, "userAccountControl")
+        .first()
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
+    let account = values(&entry, "sAMAccountName").first().cloned().unwrap_or(entry.dn);
+    Some(AccountHash { account, nt_hash: Zeroizing::new(hash), disabled: uac & 2 != 0 })
 }
 
 /// A directory double: a JSON file of accounts, each with its NT hash, last-set time and

@@ -19,6 +19,22 @@ enum Command {
     Info(InfoArgs),
     Verify(InfoArgs),
     Lookup(InfoArgs),
+    Audit(AuditArgs),
+}
+
+/// List the accounts of the local Samba directory whose current password is in an NTLM store:
+/// their NT hashes are read over Samba's privileged ldapi socket (as root) and looked up; only
+/// names are printed, never hashes. Exit code 1 when some account is found.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  policyc store audit /var/lib/policyc/pwned --directory /var/lib/samba/private/ldap_priv/ldapi"
+)]
+struct AuditArgs {
+    /// The store directory (NTLM mode).
+    store: PathBuf,
+    /// Samba's privileged ldapi socket.
+    #[arg(long, default_value = crate::agent::directory::DEFAULT_SAMBA_SOCKET)]
+    directory: PathBuf,
 }
 
 /// Build a store from HIBP downloader output (`HASH:COUNT` lines, SHA-1 or NTLM, one file or a
@@ -132,6 +148,7 @@ pub(crate) fn run(args: Args) -> u8 {
         Command::Info(a) => reported(info(a)),
         Command::Verify(a) => reported(verify(a)),
         Command::Lookup(a) => reported(lookup(a)),
+        Command::Audit(a) => reported(audit(a)),
     }
 }
 
@@ -275,4 +292,49 @@ fn lookup(a: InfoArgs) -> Result<u8, String> {
         }
     }
     Ok(code)
+}
+
+fn audit(a: AuditArgs) -> Result<u8, String> {
+    let store = Store::open(&a.store).map_err(|e| format!("error: {e}"))?;
+    if store.info().mode != HashMode::Ntlm {
+        return Err(format!(
+            "error: `{}` holds {} hashes; an audit compares the directory's NT hashes, so it needs a store built in NTLM mode (HIBP's `-n` download, or `--mode ntlm`)",
+            a.store.display(),
+            store.info().mode.name()
+        ));
+    }
+    let mut directory = crate::agent::directory::DirectoryConfig::samba(&a.directory).open();
+    let accounts = directory.password_hashes().map_err(|e| format!("error: {e}"))?;
+    let mut found: Vec<(String, bool, Lookup)> = Vec::new();
+    for account in &accounts {
+        let key = crate::store::StoreKey::from_hash(&account.nt_hash[..]);
+        match store.lookup_key(key) {
+            Ok(Lookup::Absent) => {}
+            Ok(l) => found.push((account.account.clone(), account.disabled, l)),
+            Err(e) => return Err(format!("error: {e}")),
+        }
+    }
+    found.sort_by(|x, y| x.0.cmp(&y.0));
+    for (name, disabled, l) in &found {
+        let mut notes = Vec::new();
+        if *disabled {
+            notes.push("disabled");
+        }
+        if *l == Lookup::Probable {
+            notes.push("filter match: about 1 in 65,536 such matches is a false positive; build with --exact to confirm");
+        }
+        match notes.is_empty() {
+            true => println!("{}", crate::agent::files::log_line(name)),
+            false => println!("{} ({})", crate::agent::files::log_line(name), notes.join("; ")),
+        }
+    }
+    eprintln!(
+        "store audit: {} accounts with a password, {} of them in the breached-password store `{}` ({} hashes, generation {})",
+        accounts.len(),
+        found.len(),
+        a.store.display(),
+        store.info().keys,
+        store.info().generation
+    );
+    Ok(if found.is_empty() { EXIT_OK } else { super::EXIT_NONCOMPLIANT })
 }

@@ -14,9 +14,9 @@
 //! fan-out (a deletion walks it on, a substitution skips one password character first).
 
 use super::fold::Folding;
-use crate::ir::{MatchMode, Normalization};
 #[cfg(feature = "compiler")]
 use crate::ir::TermSet;
+use crate::ir::{MatchMode, Normalization};
 
 /// Terms shorter than this many characters are matched exactly even in fuzzy mode: one edit
 /// of a three-character term matches far too much (Entra's own lists start at four).

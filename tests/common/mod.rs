@@ -69,3 +69,14 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A breached-password store at `dir/pwned` built from these passwords (a plain list, NTLM).
+pub fn plain_store(dir: &Path, passwords: &[&str]) -> PathBuf {
+    let list = dir.join("breached.txt");
+    std::fs::write(&list, passwords.join("\n")).unwrap();
+    let store = dir.join("pwned");
+    let mut options = policyc::store::build::BuildOptions::new(&store, vec![list]);
+    options.shard_bits = Some(1);
+    policyc::store::build::build(&options, &policyc::store::build::Quiet).unwrap();
+    store
+}
