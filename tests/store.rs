@@ -520,3 +520,34 @@ proptest! {
         }
     }
 }
+
+/// What `store info` and `store verify` print, as a person reads it (golden).
+#[test]
+fn store_info_and_verify_read_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _) = hibp_file(dir.path(), HashMode::Ntlm, 2_000, 61);
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let build = policyc_cmd(
+        &[
+            "store",
+            "build",
+            "--from",
+            file.to_str().unwrap(),
+            "-o",
+            s,
+            "--shard-bits",
+            "2",
+            "--exact",
+        ],
+        b"",
+    );
+    let info = policyc_cmd(&["store", "info", s], b"");
+    let verify = policyc_cmd(&["store", "verify", s], b"");
+    let all = format!(
+        "$ policyc store build\n{}\n$ policyc store info\n{}\n$ policyc store verify\n{}",
+        build.2, info.1, verify.2
+    )
+    .replace(&dir.path().display().to_string(), "[DIR]");
+    insta::assert_snapshot!("store_build_info_verify", all);
+}

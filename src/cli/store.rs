@@ -217,11 +217,14 @@ fn info(a: InfoArgs) -> Result<u8, String> {
     println!("format:       {}", crate::store::STORE_FORMAT_VERSION);
     println!("hashes:       {} ({})", i.keys, i.mode.name());
     println!(
-        "fingerprints: {} bits (false positives about 1 in {})",
+        "fingerprints: {} bits (the filter takes about 1 in {} other passwords for breached ones)",
         i.fingerprint_bits,
         1u64 << i.fingerprint_bits
     );
-    println!("exact tier:   {}", if i.exact { "yes (filter hits are confirmed)" } else { "no" });
+    println!(
+        "exact tier:   {}",
+        if i.exact { "yes: every filter hit is confirmed, no false refusals" } else { "no" }
+    );
     println!("shards:       {}", 1usize << i.shard_bits);
     println!("generation:   {}", i.generation);
     println!(
