@@ -225,3 +225,33 @@ fn validator_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Validator>();
 }
+
+/// A mapped artifact (`from_file`, what the Samba hook uses) walks its tries where the file
+/// lies and answers exactly as one loaded from bytes.
+#[test]
+fn a_mapped_artifact_answers_as_one_loaded_from_bytes() {
+    let compiled =
+        compile_path("policies/entra-password-protection.policy", &CompileOptions::default())
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("entra.policyc");
+    std::fs::write(&path, &compiled.artifact).unwrap();
+    let mapped = Validator::from_file(&std::fs::File::open(&path).unwrap(), &path).unwrap();
+    let copied = Validator::from_bytes(&compiled.artifact).unwrap();
+    assert_eq!(mapped.digest(), copied.digest());
+    let ctx = Context::new().with(Attribute::GivenName, "Erin").with(Attribute::Surname, "Hagens");
+    for pw in [
+        "Tr0ub4dor&3",
+        "P@ssw0rd2024",
+        "Contoso-Summer-99!",
+        "correct horse battery staple",
+        "Erin-Rocks-2024!",
+        "Xq7#vLm2$pT9",
+    ] {
+        let ids = |v: &Validator| -> Vec<String> {
+            v.check(pw, &ctx).violations().iter().map(|x| x.rule.to_string()).collect()
+        };
+        assert_eq!(ids(&mapped), ids(&copied), "{pw}");
+    }
+    assert!(!mapped.check("P@ssw0rd2024", &ctx).is_compliant());
+}

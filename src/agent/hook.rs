@@ -224,7 +224,7 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
             return unavailable(options, who, text, &format!("POLICY KEY UNAVAILABLE ({e})"));
         }
     };
-    let validator = match super::files::load_policy(&options.policy, key.as_ref()) {
+    let validator = match super::files::map_policy(&options.policy, key.as_ref()) {
         Ok(v) => v,
         Err(e) => return unavailable(options, who, text, &format!("POLICY UNAVAILABLE ({e})")),
     };

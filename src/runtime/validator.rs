@@ -57,8 +57,9 @@ impl Validator {
     }
 
     /// Loads an artifact from an open file, mapped: the tries are walked in place, nothing is
-    /// copied or rebuilt. The file must not change while it is used (replace artifacts by
-    /// renaming a new file into place, as `policyc compile` and the installers do).
+    /// copied or rebuilt. For short-lived processes: the file must not change in place while
+    /// the validator lives (a file truncated under a map faults the process; replacing it by
+    /// renaming a new file into place is safe). [`Validator::from_path`] reads instead.
     ///
     /// # Errors
     /// [`LoadError::Io`] when the file cannot be mapped, else as [`Validator::from_bytes`].
@@ -145,9 +146,9 @@ impl Validator {
     /// [`LoadError::Io`] when the file cannot be read, else as [`Validator::from_bytes`].
     pub fn from_path(path: impl AsRef<Path>) -> Result<Validator, LoadError> {
         let path = path.as_ref();
-        let file = std::fs::File::open(path)
+        let bytes = std::fs::read(path)
             .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
-        Validator::from_file(&file, path)
+        Validator::from_bytes(&bytes)
     }
 
     /// The rule program this validator runs.

@@ -184,16 +184,27 @@ pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
 
 /// Loads a compiled policy that root may trust: a regular file of root's (or this user's)
 /// that nobody else may write, read without following a link, and, when a public key is
-/// configured, signed by it.
-///
-/// On Unix the file is mapped and its tries walked in place (a reset's hook loads the policy
-/// each time; nothing is copied). On Windows it is read: a mapped file cannot be replaced, and
-/// the filter in LSASS keeps its policy loaded while an administrator replaces the file.
+/// configured, signed by it. The bytes are read: a long-running process (the agent, the Windows
+/// filter) keeps its policy however the file is replaced, even by a `cp` over it.
 pub fn load_policy(
     path: &Path,
     key: Option<&super::signing::PublicKey>,
 ) -> Result<crate::Validator, String> {
-    let loaded = |e: crate::artifact::LoadError| format!("`{}`: {e}", path.display());
+    let bytes = read_bounded(path, MAX_ARTIFACT_BYTES, false).map_err(|e| e.to_string())?;
+    if let Some(key) = key {
+        key.verify(path, &bytes)?;
+    }
+    crate::Validator::from_bytes(&bytes).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+/// [`load_policy`] for a process that lives for one check (the Samba hook): on Unix the file
+/// is mapped and its tries walked in place, so that a reset costs no copy of the policy. (A
+/// file truncated in place while mapped would fault the process: a hook lives milliseconds,
+/// and a failed hook refuses the change.) Elsewhere it is read.
+pub fn map_policy(
+    path: &Path,
+    key: Option<&super::signing::PublicKey>,
+) -> Result<crate::Validator, String> {
     #[cfg(unix)]
     {
         let file = open_trusted(path, false).map_err(|e| e.to_string())?;
@@ -209,16 +220,11 @@ pub fn load_policy(
         if let Some(key) = key {
             key.verify(path, &map)?;
         }
-        crate::Validator::from_map(std::sync::Arc::new(map)).map_err(loaded)
+        crate::Validator::from_map(std::sync::Arc::new(map))
+            .map_err(|e| format!("`{}`: {e}", path.display()))
     }
     #[cfg(not(unix))]
-    {
-        let bytes = read_bounded(path, MAX_ARTIFACT_BYTES, false).map_err(|e| e.to_string())?;
-        if let Some(key) = key {
-            key.verify(path, &bytes)?;
-        }
-        crate::Validator::from_bytes(&bytes).map_err(loaded)
-    }
+    load_policy(path, key)
 }
 
 /// Text for standard error (Samba's log) with control characters escaped, so that a value
