@@ -404,6 +404,7 @@ fn an_update_replaces_only_changed_shards_and_readers_never_see_a_torn_store() {
         "only the shard of the new hash is rewritten"
     );
     assert_eq!(report.info.generation, 2);
+    assert_eq!(report.left_behind, 0, "the replaced shard file is removed");
     assert!(Store::open(&store).unwrap().lookup("added-by-the-update-1").unwrap().is_breached());
     let files = std::fs::read_dir(store.join("shards")).unwrap().count();
     assert_eq!(files, 16, "the replaced shard file is removed");

@@ -205,6 +205,12 @@ fn built(options: &BuildOptions, verb: &str) -> Result<u8, String> {
         r.lines,
         r.below_min_count
     );
+    if r.left_behind > 0 {
+        eprintln!(
+            "note: {} shard files of earlier generations could not be removed (in use?); nothing reads them, and the next update tries again",
+            r.left_behind
+        );
+    }
     Ok(EXIT_OK)
 }
 

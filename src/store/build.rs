@@ -122,6 +122,9 @@ pub struct BuildReport {
     pub kept: usize,
     /// Whether the partition pass resumed from a checkpoint.
     pub resumed: bool,
+    /// Shard files of earlier generations that could not be removed (in use on Windows, say):
+    /// nothing reads them; the next update tries again.
+    pub left_behind: usize,
 }
 
 /// Progress callbacks: the partition pass reports input bytes read, the shard pass shards done.
@@ -399,7 +402,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         ),
     };
     write_atomically(&store.join(MANIFEST_FILE), &format::encode_manifest(&info, &entries))?;
-    remove_unreferenced(store, &entries);
+    let left_behind = remove_unreferenced(store, &entries);
     let _ = fs::remove_dir_all(build_dir(store));
     Ok(BuildReport {
         info,
@@ -408,6 +411,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         written,
         kept,
         resumed: was_resumed,
+        left_behind,
     })
 }
 
@@ -795,18 +799,17 @@ fn encode_shard(
     Ok(out)
 }
 
-/// Removes shard files (and leftovers) that the manifest does not name. A reader that still
-/// maps one keeps its copy (Unix); where a file is in use it stays until the next update.
-fn remove_unreferenced(store: &Path, entries: &[ShardEntry]) {
+/// Removes shard files (and leftovers) that the manifest does not name; returns how many could
+/// not be. A reader that still maps one keeps its copy (Unix); where a file is in use it stays
+/// until the next update.
+fn remove_unreferenced(store: &Path, entries: &[ShardEntry]) -> usize {
     let keep: std::collections::HashSet<PathBuf> =
         entries.iter().enumerate().map(|(i, e)| shard_path(store, i, e.generation)).collect();
-    if let Ok(dir) = fs::read_dir(store.join(SHARDS_DIR)) {
-        for e in dir.filter_map(Result::ok) {
-            if !keep.contains(&e.path()) {
-                let _ = fs::remove_file(e.path());
-            }
-        }
-    }
+    let Ok(dir) = fs::read_dir(store.join(SHARDS_DIR)) else { return 0 };
+    dir.filter_map(Result::ok)
+        .filter(|e| !keep.contains(&e.path()))
+        .filter(|e| fs::remove_file(e.path()).is_err())
+        .count()
 }
 
 /// The reference lookup the validator is tested against: reads the shard file whole and asks
