@@ -353,6 +353,22 @@ fn the_cli_builds_inspects_and_checks_against_a_store() {
     assert!(check.1.contains("line 2: compliant"), "{}", check.1);
     let explain = policyc_cmd(&["explain", artifact.to_str().unwrap()], b"password\n");
     assert!(explain.1.contains("in the breached-password store `pwned`"), "{}", explain.1);
+    // Without its store, `check` says why, once, and exits 2: an error, not a verdict.
+    std::fs::rename(&store, dir.path().join("moved")).unwrap();
+    let check =
+        policyc_cmd(&["check", artifact.to_str().unwrap()], b"xK9#mQ2$vL7p-unbreached\nother-1\n");
+    assert_eq!(check.0, Some(2), "{}", check.2);
+    assert_eq!(check.2.matches("could not be checked").count(), 1, "{}", check.2);
+    assert!(
+        check.2.contains("rule `breached`: cannot read") && check.2.contains("manifest"),
+        "{}",
+        check.2
+    );
+    assert!(
+        check.1.contains("line 1: noncompliant") && check.1.contains("line 2: noncompliant"),
+        "{}",
+        check.1
+    );
 
     // Input errors name the file and line.
     let bad = dir.path().join("bad.txt");

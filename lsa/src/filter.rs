@@ -35,6 +35,9 @@ pub enum Reason {
     AuditUnavailable = 6,
     /// LSA passed no password.
     NoPassword = 7,
+    /// A breached-password store the policy needs cannot be read, and every other rule
+    /// passes: refused (fail closed) or accepted (fail open).
+    StoreUnavailable = 8,
 }
 
 /// How loud an event log entry is.
@@ -386,7 +389,26 @@ fn decide(
         ctx.set(Attribute::DisplayName, f.to_string());
     }
     let verdict = validator.check(&password, &ctx);
-    let mut d = if verdict.is_compliant() {
+    let mut d = if verdict.refused_only_as_unavailable() {
+        let why =
+            format!("BREACHED-PASSWORD STORE UNAVAILABLE ({})", verdict.unavailable_reasons());
+        let mut d = match settings.fail {
+            FailMode::Closed => Decision::new(
+                false,
+                Reason::StoreUnavailable,
+                Outcome::RejectedStoreUnavailable,
+                format!("{why}; FAIL-CLOSED: refused"),
+            ),
+            FailMode::Open => Decision::new(
+                true,
+                Reason::StoreUnavailable,
+                Outcome::AcceptedStoreUnavailable,
+                format!("{why}; FAIL-OPEN: accepted, every other rule accepts it"),
+            ),
+        };
+        d.rules = verdict.unavailable().iter().map(|u| u.rule.to_string()).collect();
+        d
+    } else if verdict.is_compliant() {
         Decision::new(true, Reason::Accepted, Outcome::Accepted, "accepted")
     } else {
         let mut d = Decision::new(
@@ -405,4 +427,56 @@ fn decide(
 fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An artifact whose policy needs a breached-password store that is not there.
+    fn needs_a_missing_store() -> Arc<Validator> {
+        let source = "policy p {\n  store pwned = \"/nonexistent/policyc-store\"\n  \
+                      rule length \"Use 8+.\" : length >= 8\n  \
+                      rule breached \"Breached.\" : not in pwned\n}\n";
+        let compiled = policyc::compile_str("p.policy", source, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        Arc::new(Validator::from_bytes(&compiled.artifact).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    fn judged(fail: FailMode, password: &str) -> Decision {
+        let settings = Settings { fail, ..Settings::default() };
+        let password = Ok(Some(Zeroizing::new(password.to_string())));
+        decide(&settings, Ok(needs_a_missing_store()), Some("jdoe"), None, password)
+    }
+
+    /// A store the filter cannot read follows the fail mode and says why, like a missing
+    /// policy; what another rule refuses stays refused.
+    #[test]
+    fn an_unreadable_store_follows_the_fail_mode_and_names_its_reason() {
+        let closed = judged(FailMode::Closed, "Long-enough-1");
+        assert!(!closed.accept);
+        assert_eq!(closed.reason, Reason::StoreUnavailable);
+        assert_eq!(closed.outcome, Outcome::RejectedStoreUnavailable);
+        assert_eq!(closed.rules, ["breached"]);
+        assert!(
+            closed
+                .message
+                .contains("BREACHED-PASSWORD STORE UNAVAILABLE (rule `breached`: cannot read")
+        );
+        assert!(
+            closed.message.contains("/nonexistent/policyc-store")
+                && closed.message.contains("FAIL-CLOSED")
+        );
+        assert_eq!(
+            detail(&closed).as_deref(),
+            Some(closed.message.as_str()),
+            "the audit line says why"
+        );
+        let open = judged(FailMode::Open, "Long-enough-1");
+        assert!(open.accept);
+        assert_eq!(open.outcome, Outcome::AcceptedStoreUnavailable);
+        let short = judged(FailMode::Open, "short");
+        assert!(!short.accept);
+        assert_eq!(short.reason, Reason::Refused);
+    }
 }

@@ -347,9 +347,7 @@ fn store_unavailable(
     verdict: &crate::Verdict<'_>,
 ) -> Judgement {
     let account = who.account.as_deref().unwrap_or("");
-    let why: Vec<String> =
-        verdict.unavailable().iter().map(|u| format!("rule `{}`: {}", u.rule, u.reason)).collect();
-    let why = format!("BREACHED-PASSWORD STORE UNAVAILABLE ({})", why.join("; "));
+    let why = format!("BREACHED-PASSWORD STORE UNAVAILABLE ({})", verdict.unavailable_reasons());
     let rules: Vec<String> = verdict.unavailable().iter().map(|u| u.rule.to_string()).collect();
     if options.fail_open {
         let message = format!(

@@ -310,12 +310,8 @@ impl SyncAgent {
         let (refused, unavailable): (Option<Vec<String>>, Option<String>) = {
             let verdict = self.validator.check(&password, &ctx);
             if verdict.refused_only_as_unavailable() {
-                let why: Vec<String> = verdict
-                    .unavailable()
-                    .iter()
-                    .map(|u| format!("rule `{}`: {}", u.rule, u.reason))
-                    .collect();
-                (None, Some(format!("cannot re-check the change: {}", why.join("; "))))
+                let why = format!("cannot re-check the change: {}", verdict.unavailable_reasons());
+                (None, Some(why))
             } else {
                 let rules = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
                 ((!verdict.is_compliant()).then_some(rules), None)

@@ -145,6 +145,16 @@ impl<W: Write> Run<'_, W> {
         if !verdict.is_compliant() && self.code == EXIT_OK {
             self.code = EXIT_NONCOMPLIANT;
         }
+        // A rule that could not be evaluated is an error, not a verdict: said once, exit 2.
+        if !verdict.unavailable().is_empty() {
+            if self.code != EXIT_ERROR {
+                eprintln!(
+                    "error: line {n}: could not be checked: {} (this and every later line that needs it is refused)",
+                    verdict.unavailable_reasons()
+                );
+            }
+            self.code = EXIT_ERROR;
+        }
         match self.format {
             Format::Json => {
                 let j = JsonVerdict {

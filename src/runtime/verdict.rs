@@ -51,6 +51,13 @@ impl<'v> Verdict<'v> {
         &self.unavailable
     }
 
+    /// Why the rules that could not be evaluated could not be: `rule `ID`: reason; …`, for logs.
+    pub fn unavailable_reasons(&self) -> String {
+        let each: Vec<String> =
+            self.unavailable.iter().map(|u| format!("rule `{}`: {}", u.rule, u.reason)).collect();
+        each.join("; ")
+    }
+
     /// Whether every enforce violation is a rule that could not be evaluated (and there is one).
     pub fn refused_only_as_unavailable(&self) -> bool {
         let enforce = || self.violations.iter().filter(|v| v.severity == Severity::Enforce);

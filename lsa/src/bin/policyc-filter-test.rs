@@ -60,7 +60,7 @@ mod windows {
     type Init = unsafe extern "system" fn() -> u8;
     type Proc = unsafe extern "system" fn() -> isize;
 
-    const REASONS: [&str; 8] = [
+    const REASONS: [&str; 9] = [
         "accepted",
         "refused",
         "invalid_text",
@@ -69,6 +69,7 @@ mod windows {
         "machine_account",
         "audit_unavailable",
         "no_password",
+        "store_unavailable",
     ];
 
     fn wide(s: &str) -> Vec<u16> {
