@@ -1,5 +1,5 @@
-//! Banned-term lists of 1k, 10k and 100k terms: compile, load and check times, plus artifact
-//! size and memory (printed once). Run: `cargo bench --bench terms`.
+//! Banned-term lists of 1k, 10k and 100k terms: compile, load (read and verified whole, or
+//! mapped and checked as read) and check times, plus artifact size and memory (printed once). Run: `cargo bench --bench terms`.
 //!
 //! The lists are the shipped common-password list followed by deterministic variants of it
 //! (suffixes and substitutions), so every size is realistic and reproducible.
@@ -64,6 +64,22 @@ fn bench(c: &mut Criterion) {
         group.sample_size(10);
         group.bench_function("load", |b| {
             b.iter(|| Validator::from_bytes(black_box(&artifact)).is_ok())
+        });
+        // As the Samba hook loads it: mapped, the term lists checked as checks read them.
+        let file = dir.join(format!("terms-{n}.policyc"));
+        std::fs::write(&file, &artifact).unwrap();
+        group.bench_function("load mapped", |b| {
+            b.iter(|| {
+                let f = std::fs::File::open(black_box(&file)).unwrap();
+                Validator::from_file(&f, &file).is_ok()
+            })
+        });
+        group.bench_function("load mapped + first check", |b| {
+            b.iter(|| {
+                let f = std::fs::File::open(black_box(&file)).unwrap();
+                let v = Validator::from_file(&f, &file).unwrap();
+                v.check(black_box("Summer2024!"), &user).is_compliant()
+            })
         });
         group.throughput(Throughput::Elements(1));
         group.sample_size(50);

@@ -50,11 +50,12 @@ fn golden_artifacts_load_and_match_the_compiler() {
     }
 }
 
-/// Artifacts of the previous formats (2: no stores; 3: tries rebuilt at load) are refused with
+/// Artifacts of the previous formats (2: no stores; 3: tries rebuilt at load; 4: terms in the
+/// hashed program, every trie block checked at load) are refused with
 /// a message that says which version this binary reads and what to do.
 #[test]
 fn artifacts_of_previous_versions_are_refused_with_the_version_this_build_reads() {
-    for version in [2u16, 3] {
+    for version in [2u16, 3, 4] {
         for (name, _) in GOLDEN {
             let path = format!("tests/golden/artifacts/v{version}/{name}.policyc");
             let old = std::fs::read(path).unwrap();
@@ -254,4 +255,103 @@ fn a_mapped_artifact_answers_as_one_loaded_from_bytes() {
         assert_eq!(ids(&mapped), ids(&copied), "{pw}");
     }
     assert!(!mapped.check("P@ssw0rd2024", &ctx).is_compliant());
+    // The mapped validator reads with block checks, the other without: the same answers on
+    // the benchmark corpus (common passwords, l33t, passphrases, non-ASCII, long entries).
+    let words = policyc::corpus::common_passwords();
+    for pw in policyc::corpus::generate(&words, 5_000, 7) {
+        let m = mapped.check(&pw, &ctx);
+        let c = copied.check(&pw, &ctx);
+        assert_eq!(m.violations(), c.violations());
+        assert_eq!(mapped.complies(&pw, &ctx), copied.complies(&pw, &ctx));
+        assert_eq!(mapped.explain(&pw, &ctx).rules.len(), copied.explain(&pw, &ctx).rules.len());
+    }
+    assert_eq!(mapped.damage(), None);
+    assert_eq!(mapped.program(), copied.program(), "the terms read back from the trie words");
+    assert_eq!(copied.program(), &compiled.program);
+}
+
+/// Where the trie words start in an artifact (header bytes 56..64: their offset in the payload).
+fn trie_words_start(bytes: &[u8]) -> usize {
+    HEADER_LEN + u64::from_le_bytes(bytes[56..64].try_into().unwrap()) as usize
+}
+
+/// Loads `bytes` the way the Samba hook does: mapped from a file, the term lists checked as
+/// they are read.
+fn mapped(dir: &std::path::Path, bytes: &[u8]) -> Result<Validator, LoadError> {
+    let path = dir.join("mapped.policyc");
+    std::fs::write(&path, bytes).unwrap();
+    Validator::from_file(&std::fs::File::open(&path).unwrap(), &path)
+}
+
+/// A damaged trie block is refused at load by a validator that reads the artifact, and by a
+/// mapped one at the first check that reads the block: the term rules fail closed with the
+/// damaged-policy message, the reason names the block, and `damage` says it from then on.
+#[test]
+fn a_mapped_artifact_checks_its_trie_blocks_as_it_reads_them() {
+    let compiled =
+        compile_path("policies/entra-password-protection.policy", &CompileOptions::default())
+            .unwrap();
+    let mut bytes = compiled.artifact;
+    // The root's edge offsets are in the first block: every term search reads them.
+    let at = trie_words_start(&bytes) + 4;
+    bytes[at] ^= 0x01;
+    assert!(matches!(refused(&bytes), LoadError::ChecksumMismatch));
+    let dir = tempfile::tempdir().unwrap();
+    let v = mapped(dir.path(), &bytes).unwrap();
+    assert_eq!(v.damage(), None, "nothing was read yet");
+    let ctx = Context::new();
+    let verdict = v.check("Xq7#vLm2$pT9-unlisted", &ctx);
+    assert!(!verdict.is_compliant());
+    let unavailable = verdict.unavailable();
+    assert_eq!(unavailable.len(), 1, "{unavailable:?}");
+    assert_eq!(unavailable[0].rule, "banned");
+    assert_eq!(
+        unavailable[0].reason,
+        "the policy artifact is damaged (trie block 0 does not match its checksum)"
+    );
+    let banned = verdict.violations().iter().find(|x| x.rule == "banned").unwrap();
+    assert_eq!(banned.message, policyc::runtime::DAMAGED_POLICY_MESSAGE);
+    assert_eq!(v.damage(), Some("trie block 0 does not match its checksum"));
+    assert!(!v.complies("Xq7#vLm2$pT9-unlisted", &ctx));
+    // Rules that read no term list still answer: a short password is refused for its length.
+    assert!(v.check("Ab1!", &ctx).violations().iter().any(|x| x.rule == "length"));
+}
+
+/// Crafted trie words (resealed, so every checksum matches): a mapped validator finds each
+/// broken structure as it walks it, and where the whole-artifact checks accept the words it
+/// answers exactly as the validator that read them all; never a panic.
+#[test]
+fn resealed_trie_words_are_checked_as_they_are_read() {
+    let bytes = std::fs::read(golden_path("terms")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::new().with(Attribute::GivenName, "Poll");
+    let passwords = ["contoso1!", "Purple#2024", "R3d-p4ssw0rd", "blankblank", "xyzzy", "grean"];
+    let ids = |v: &Validator, pw: &str| -> Vec<String> {
+        v.check(pw, &ctx).violations().iter().map(|x| x.rule.to_string()).collect()
+    };
+    let (mut refused_at_load, mut found_while_checking) = (0, 0);
+    for i in (trie_words_start(&bytes)..bytes.len()).step_by(3) {
+        let mut b = bytes.clone();
+        b[i] ^= 0xA5;
+        let b = reseal(b);
+        let lazy = mapped(dir.path(), &b).unwrap();
+        let verdicts: Vec<Vec<String>> = passwords.iter().map(|pw| ids(&lazy, pw)).collect();
+        let _ = lazy.program();
+        match Validator::from_bytes(&b) {
+            Ok(eager) => {
+                assert_eq!(lazy.damage(), None, "byte {i}");
+                let expected: Vec<Vec<String>> =
+                    passwords.iter().map(|pw| ids(&eager, pw)).collect();
+                assert_eq!(verdicts, expected, "byte {i}");
+            }
+            Err(e) => {
+                assert!(matches!(e, LoadError::Malformed(_)), "byte {i}: {e}");
+                refused_at_load += 1;
+                found_while_checking += usize::from(lazy.damage().is_some());
+            }
+        }
+    }
+    assert!(refused_at_load > 0);
+    // Reading the whole program reads every term: most damage is found.
+    assert!(found_while_checking * 2 > refused_at_load, "{found_while_checking}/{refused_at_load}");
 }

@@ -152,6 +152,39 @@ fn fails_closed_by_default_and_open_when_told() {
     assert_eq!(hook(dir.path(), &bad, b"Canary-Passw0rd-3", ALICE, &[]).code, 1);
 }
 
+/// The hook maps its policy and checks the term lists' blocks as the check reads them: a
+/// damaged block found then is a damaged policy, refused (fail closed) or accepted unchecked
+/// (fail open), loudly, like one refused at load.
+#[test]
+fn a_trie_block_found_damaged_while_checking_fails_as_a_damaged_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "policy p {\n  terms banned = [\"contoso\", \"summer\", \"winter\"]\n  rule banned \"No banned word.\" : avoid banned contains after entra\n}\n";
+    let c = policyc::compile_str("p.policy", source, &policyc::CompileOptions::default()).unwrap();
+    let mut bytes = c.artifact;
+    let words = policyc::artifact::HEADER_LEN
+        + u64::from_le_bytes(bytes[56..64].try_into().unwrap()) as usize;
+    bytes[words + 4] ^= 0x01; // the root's edge offsets: read by every term search
+    let bad = dir.path().join("terms.policyc");
+    std::fs::write(&bad, bytes).unwrap();
+    let r = hook(dir.path(), &bad, b"Canary-Xq7#vLm2$pT9", ALICE, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "POLICY UNAVAILABLE (artifact is corrupted: trie block 0 does not match its checksum); FAIL-CLOSED"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = hook(dir.path(), &bad, b"Canary-Xq7#vLm2$pT9", ALICE, &["--fail-open"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("FAIL-OPEN"), "{}", r.stderr);
+    let a = audit(dir.path());
+    assert_eq!(a[0]["outcome"], "rejected_no_policy");
+    assert_eq!(a[1]["outcome"], "accepted_unchecked");
+    assert!(a[0]["detail"].as_str().unwrap().contains("trie block 0"), "{}", a[0]);
+    assert!(!files_contain(dir.path(), "Canary-Xq7"), "cleartext on disk");
+}
+
 #[test]
 fn refuses_what_it_cannot_judge() {
     let dir = tempfile::tempdir().unwrap();

@@ -234,6 +234,11 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
         Err(Refusal::LookupFailed(j)) => return *j,
     };
     let verdict = validator.check(text, &ctx);
+    // The artifact is checked as the check reads it: damage found now is a damaged policy.
+    if let Some(damage) = validator.damage() {
+        let why = format!("POLICY UNAVAILABLE (artifact is corrupted: {damage})");
+        return unavailable(options, who, text, &why);
+    }
     let mut j = if verdict.refused_only_as_unavailable() {
         store_unavailable(options, who, text, &ctx, &validator, &verdict)
     } else if !verdict.is_compliant() {
@@ -287,11 +292,8 @@ fn user_context(
     validator: &Validator,
 ) -> Result<(Context, Option<String>), Refusal> {
     let mut ctx = who.context();
-    let wanted = validator
-        .program()
-        .attributes()
-        .union(options.users.attributes())
-        .without(samba_attributes());
+    let wanted =
+        validator.attributes().union(options.users.attributes()).without(samba_attributes());
     if wanted.is_empty() {
         return Ok((ctx, None));
     }

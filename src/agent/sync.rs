@@ -466,7 +466,7 @@ impl SyncAgent {
         }
         let carried: AttributeSet =
             [Attribute::SamAccountName, Attribute::DisplayName].into_iter().collect();
-        let wanted = self.validator.program().attributes().without(carried);
+        let wanted = self.validator.attributes().without(carried);
         if wanted.is_empty() {
             return Ok(ctx);
         }

@@ -1,5 +1,6 @@
 //! Artifact reading (runtime side): checks the header, the length and the checksum before it
-//! trusts a single payload byte, then deserializes and validates every automaton.
+//! trusts a single payload byte, then deserializes and validates every automaton. The trie
+//! words are checked by their blocks' checksums when read (`runtime::region`).
 
 use super::{BLOCK, BYTE_ORDER_MARK, FORMAT_VERSION, HEADER_LEN, LoadError, MAGIC, align4};
 use crate::ir::Program;
@@ -14,8 +15,10 @@ pub(crate) struct Decoded {
     pub dfas: Vec<DFA<Vec<u32>>>,
     /// Per term set, where its trie lies in the trie words (checked by the validator).
     pub tries: Vec<TrieLayout>,
-    /// Where the trie words are in the artifact's bytes (every block's checksum checked).
+    /// Where the trie words are in the artifact's bytes.
     pub trie_words: std::ops::Range<usize>,
+    /// The CRC-32 of each 4 KiB block of the trie words (checked when a block is first read).
+    pub crcs: Vec<u32>,
     pub digest: [u8; 32],
 }
 
@@ -70,17 +73,15 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, LoadError> {
     if reader.pos.div_ceil(8) * 8 != checked.len() {
         return Err(LoadError::Malformed("trailing bytes after the last section".into()));
     }
-    // The trie words: every block against its checksum (the validator walks them in place).
+    // The trie words' blocks are checked against their checksums when first read (the
+    // validator walks them in place).
     if table.len() != words.len().div_ceil(BLOCK) * 4 || words.len() % 4 != 0 {
         return Err(LoadError::Malformed("the trie checksums do not cover the trie words".into()));
     }
-    for (block, crc) in words.chunks(BLOCK).zip(table.chunks_exact(4)) {
-        if crc32fast::hash(block).to_le_bytes() != crc {
-            return Err(LoadError::ChecksumMismatch);
-        }
-    }
+    let crcs =
+        table.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
     let trie_words = HEADER_LEN + hashed..bytes.len();
-    Ok(Decoded { program, dfas, tries, trie_words, digest })
+    Ok(Decoded { program, dfas, tries, trie_words, crcs, digest })
 }
 
 /// Copies a DFA into 4-byte-aligned memory, validates it, and keeps an owned copy.

@@ -6,10 +6,17 @@ use crate::runtime::terms::{TrieBuf, searched_fuzzily};
 use sha2::{Digest, Sha256};
 
 /// Serializes a program and its automata (each the native-endian bytes of a dense DFA) into an
-/// artifact, with every term set's trie in the form the validator walks in place.
+/// artifact, with every term set's terms and trie in the form the validator walks in place.
 pub fn encode(program: &Program, dfas: &[Vec<u8>]) -> Vec<u8> {
     let mut payload = Vec::new();
-    let body = postcard::to_allocvec(program).unwrap_or_default();
+    // The terms themselves go with their tries, into the words checked block by block when
+    // read: the hashed part stays small, so loading costs the same whatever the lists' size.
+    let mut hollow = program.clone();
+    for set in &mut hollow.term_sets {
+        set.text = String::new();
+        set.ends = Vec::new();
+    }
+    let body = postcard::to_allocvec(&hollow).unwrap_or_default();
     push_section(&mut payload, &body);
     payload.extend_from_slice(&u32::try_from(dfas.len()).unwrap_or(u32::MAX).to_le_bytes());
     for dfa in dfas {
@@ -24,7 +31,7 @@ pub fn encode(program: &Program, dfas: &[Vec<u8>]) -> Vec<u8> {
             false => TrieBuf::new(set),
         };
         layouts.push(built.layout.shifted(words.len() as u32));
-        words.extend_from_slice(&built.words);
+        words.extend_from_slice(built.words());
     }
     let blob: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
     push_section(&mut payload, &postcard::to_allocvec(&layouts).unwrap_or_default());

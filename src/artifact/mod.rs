@@ -33,7 +33,7 @@ pub use error::LoadError;
 /// The first eight bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"POLICYC\0";
 /// The artifact format this build writes and reads. Bumped on every incompatible change.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 /// The byte-order mark, as a native-order `u16`.

@@ -14,7 +14,7 @@
 
 use super::fold::Folding;
 use super::terms::{Trie, normalize_into};
-use crate::ir::{Attribute, Normalization, TermSet};
+use crate::ir::{Attribute, Normalization};
 use zeroize::Zeroizing;
 
 /// Names shorter than this many characters are not looked for; nor is the tenant name.
@@ -56,8 +56,8 @@ pub(crate) enum Goal {
 
 /// Runs the evaluation. `names` are the user's given names and surnames with their attribute,
 /// `tenant` the tenant name if known.
-pub(crate) fn evaluate(
-    sets: &[(&TermSet, Trie<'_>)],
+pub(crate) fn evaluate<const LAZY: bool>(
+    sets: &[Trie<'_, LAZY>],
     folding: Folding<'_>,
     password: &str,
     names: &[(Attribute, &str)],
@@ -116,7 +116,7 @@ pub(crate) fn evaluate(
         {
             consider(Candidate { end: pos + tenant_norm.len(), edits: 0, term: None });
         }
-        for (i, (_, trie)) in sets.iter().enumerate() {
+        for (i, trie) in sets.iter().enumerate() {
             trie.matches_at(&p, pos, 1, &mut |m| {
                 consider(Candidate { end: m.end, edits: m.edits, term: Some((i, m.term)) });
                 true
@@ -130,7 +130,7 @@ pub(crate) fn evaluate(
                 } else if explain {
                     terms.push(match b.term {
                         Some((set, term)) => {
-                            sets.get(set).map(|s| s.0.term(term).to_string()).unwrap_or_default()
+                            sets.get(set).and_then(|s| s.term(term)).unwrap_or_default().to_string()
                         }
                         None => tenant_norm.clone(),
                     });
@@ -147,6 +147,7 @@ pub(crate) fn evaluate(
 mod tests {
     use super::super::terms::TrieBuf;
     use super::*;
+    use crate::ir::TermSet;
     use proptest::prelude::*;
 
     fn password() -> impl Strategy<Value = String> {
@@ -164,7 +165,7 @@ mod tests {
         ) {
             let set = TermSet::new(String::new(), Normalization::entra(), terms);
             let trie = TrieBuf::for_fuzzy(&set);
-            let sets = [(&set, trie.view())];
+            let sets = [trie.view()];
             let run = |g| evaluate(&sets, Folding::new(&[]), &password, &[], Some("dcba"), g);
             let full = run(Goal::Explain);
             let early = run(Goal::Reach(goal));

@@ -7,6 +7,7 @@ pub mod entra;
 mod explain;
 mod fast;
 pub mod fold;
+mod region;
 mod scan;
 #[cfg(feature = "strength")]
 pub mod strength;
@@ -18,4 +19,4 @@ pub use context::Context;
 pub use explain::{Detail, Explanation, Outcome, RuleReport};
 pub use scan::MAX_CLASSES;
 pub use validator::{INPUT_SIZE_RULE, MAX_INPUT_BYTES, Validator};
-pub use verdict::{UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation};
+pub use verdict::{DAMAGED_POLICY_MESSAGE, UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation};

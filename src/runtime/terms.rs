@@ -15,6 +15,9 @@
 
 use super::fold::Folding;
 #[cfg(feature = "compiler")]
+use super::region::Region;
+use super::region::{Bytes, Checked, Words};
+#[cfg(feature = "compiler")]
 use crate::ir::TermSet;
 use crate::ir::{MatchMode, Normalization};
 
@@ -57,39 +60,49 @@ pub const SKIPPED: usize = 2;
 #[cfg(feature = "compiler")]
 const DENSE_EDGES: usize = 16;
 
-/// One trie's arrays, in the flat form the artifact stores and the validator walks in place.
-/// Nodes are numbered breadth-first and each node's edges are contiguous, so edge `e` leads to
-/// node `e + 1`: no child pointers are stored.
+/// One trie level's arrays, in the flat form the artifact stores and the validator walks in
+/// place, read through block checks. Nodes are numbered breadth-first and each node's edges
+/// are contiguous, so edge `e` leads to node `e + 1`: no child pointers are stored.
+///
+/// The structure is checked as it is walked (a walk that would leave the arrays or fan out
+/// past 256 edges records damage and stops), so a crafted or damaged artifact never misleads
+/// a walk into running away; [`TrieLayout::verify`] checks all of it at once.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Level<'a> {
+pub(crate) struct Level<'a, const LAZY: bool> {
+    r: Checked<'a, LAZY>,
     /// Node `n`'s edges are `first[n]..first[n + 1]` (`nodes + 1` entries).
-    first: &'a [u32],
+    first: Words<'a>,
     /// Per edge, its byte; strictly increasing within a node (as the compiler writes them).
-    labels: &'a [u8],
+    labels: Bytes<'a>,
     /// Per node: the entry ending there, plus one (0: none).
-    terminal: &'a [u32],
+    terminal: Words<'a>,
     /// Nodes with many edges (the shallow ones, where most lookups happen) also get a direct
     /// table, byte → child (0: none; the root is nobody's child): `dense_of[n]` is its index
     /// plus one, 0 for none (the vector ends after the last such node).
-    dense_of: &'a [u32],
+    dense_of: Words<'a>,
     /// 256 entries per table.
-    dense: &'a [u32],
+    dense: Words<'a>,
+    /// How many entries a terminal may name.
+    entries: u32,
 }
 
-/// The searchable form of a [`TermSet`], over borrowed arrays (an artifact's, or a
+/// The searchable form of a [`TermSet`], over a region's words (an artifact's, or a
 /// [`TrieBuf`]'s). `Copy`: views are made per check.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Trie<'a> {
-    level: Level<'a>,
+pub(crate) struct Trie<'a, const LAZY: bool> {
+    level: Level<'a, LAZY>,
     /// Per term: its length in characters.
-    term_chars: &'a [u32],
+    term_chars: Words<'a>,
+    /// The normalized terms, concatenated (bytes), and each one's end offset in it.
+    text: Bytes<'a>,
+    ends: Words<'a>,
     /// For fuzzy search: per position `k < SKIPPED`, the trie of the terms long enough for an
     /// edit with their `k`-th character deleted, and per entry of it, the term it came from.
-    skips: [Option<(Level<'a>, &'a [u32])>; SKIPPED],
+    skips: [Option<(Level<'a, LAZY>, Words<'a>)>; SKIPPED],
 }
 
-/// Where one array lies in a trie buffer: offset and length in `u32` words (`labels`: length
-/// in bytes, in `len.div_ceil(4)` words).
+/// Where one array lies in a region: offset in `u32` words and length in words (`labels` and
+/// `text`: length in bytes, in `len.div_ceil(4)` words).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Span32 {
     pub at: u32,
@@ -106,11 +119,13 @@ pub(crate) struct LevelLayout {
     dense: Span32,
 }
 
-/// Where a [`Trie`]'s arrays lie in the buffer that holds it (the artifact's trie section).
+/// Where a [`Trie`]'s arrays lie in the region that holds it (the artifact's trie words).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TrieLayout {
     level: LevelLayout,
     term_chars: Span32,
+    text: Span32,
+    ends: Span32,
     skips: Vec<(LevelLayout, Span32)>,
 }
 
@@ -128,47 +143,70 @@ fn bytes(buf: &[u32], s: Span32) -> Result<&[u8], Invalid> {
 }
 
 impl LevelLayout {
-    /// The level's arrays, checked so that every walk stays inside them and ends: edges
-    /// consistent with breadth-first numbering, at most 256 per node, entries and table
-    /// children in range.
-    fn view<'a>(&self, buf: &'a [u32], entries: usize) -> Result<Level<'a>, Invalid> {
-        let level = Level {
-            first: words(buf, self.first)?,
-            labels: bytes(buf, self.labels)?,
-            terminal: words(buf, self.terminal)?,
-            dense_of: words(buf, self.dense_of)?,
-            dense: words(buf, self.dense)?,
-        };
-        let nodes = level.terminal.len();
-        let edges = level.labels.len();
-        if nodes == 0 || level.first.len() != nodes + 1 || edges != nodes - 1 {
+    fn level<'a, const LAZY: bool>(&self, r: Checked<'a, LAZY>, entries: u32) -> Level<'a, LAZY> {
+        let w = |s: Span32| r.words(s.at, s.len);
+        Level {
+            r,
+            first: w(self.first),
+            labels: r.bytes(self.labels.at, self.labels.len),
+            terminal: w(self.terminal),
+            dense_of: w(self.dense_of),
+            dense: w(self.dense),
+            entries,
+        }
+    }
+
+    /// The checks that take no reading of the arrays: they lie inside the region, and their
+    /// lengths agree (nodes + 1 offsets, nodes - 1 edges, whole byte tables).
+    fn open(&self, r: Checked<'_, true>) -> Result<(), Invalid> {
+        let inside = |s: Span32, words: u32| r.words(s.at, words).data.len() == words as usize;
+        let arrays = [self.first, self.terminal, self.dense_of, self.dense];
+        if !arrays.iter().all(|&s| inside(s, s.len))
+            || !inside(self.labels, self.labels.len.div_ceil(4))
+        {
+            return Err("a trie array lies outside the trie section");
+        }
+        let nodes = self.terminal.len;
+        if nodes == 0 || self.first.len != nodes + 1 || self.labels.len != nodes - 1 {
             return Err("a trie's node and edge counts disagree");
         }
+        if !self.dense.len.is_multiple_of(256) || self.dense_of.len > nodes {
+            return Err("a trie's byte tables are out of range");
+        }
+        Ok(())
+    }
+
+    /// Every check of the level's arrays at once (after their blocks were checked): edges
+    /// consistent with breadth-first numbering, at most 256 per node, entries and table
+    /// children in range.
+    fn verify(&self, buf: &[u32], entries: u32) -> Result<(), Invalid> {
+        let first = words(buf, self.first)?;
+        let terminal = words(buf, self.terminal)?;
+        let dense_of = words(buf, self.dense_of)?;
+        let dense = words(buf, self.dense)?;
+        let edges = bytes(buf, self.labels)?.len();
+        let nodes = terminal.len();
         // Offsets increase, end at the edge count, and give no node more than 256 edges: every
         // walk and every fan-out stays inside the arrays and bounded. (Labels out of order in
         // a crafted artifact make lookups answer wrongly, never run away; the compiler writes
         // them sorted.)
-        let mut ok = level.first.first() == Some(&0) && level.first.last() == Some(&(edges as u32));
-        ok &= level
-            .first
+        let mut ok = first.first() == Some(&0) && first.last() == Some(&(edges as u32));
+        ok &= first
             .windows(2)
             .fold(true, |acc, w| acc & (w[0] <= w[1]) & (w[1] - w[0].min(w[1]) <= 256));
         if !ok {
             return Err("a trie's edge offsets are out of order or out of range");
         }
-        let limit = entries as u32;
-        if !level.terminal.iter().fold(true, |acc, &t| acc & (t <= limit)) {
+        if !terminal.iter().fold(true, |acc, &t| acc & (t <= entries)) {
             return Err("a trie node names an entry that does not exist");
         }
-        let tables = (level.dense.len() / 256) as u32;
-        if !level.dense.len().is_multiple_of(256)
-            || level.dense_of.len() > nodes
-            || !level.dense_of.iter().all(|&d| d <= tables)
-            || !level.dense.iter().fold(true, |acc, &c| acc & ((c as usize) < nodes))
+        let tables = (dense.len() / 256) as u32;
+        if !dense_of.iter().all(|&d| d <= tables)
+            || !dense.iter().fold(true, |acc, &c| acc & ((c as usize) < nodes))
         {
             return Err("a trie's byte tables are out of range");
         }
-        Ok(level)
+        Ok(())
     }
 }
 
@@ -199,52 +237,78 @@ impl TrieLayout {
         TrieLayout {
             level: self.level.shifted(by),
             term_chars: self.term_chars.shifted(by),
+            text: self.text.shifted(by),
+            ends: self.ends.shifted(by),
             skips: self.skips.iter().map(|(l, ids)| (l.shifted(by), ids.shifted(by))).collect(),
         }
     }
 
-    /// The trie in `buf`, checked (see [`LevelLayout::view`]) for a set of `terms` terms.
-    pub(crate) fn view<'a>(&self, buf: &'a [u32], terms: usize) -> Result<Trie<'a>, Invalid> {
-        let term_chars = words(buf, self.term_chars)?;
-        if term_chars.len() != terms || self.skips.len() > SKIPPED {
-            return Err("a trie's term count disagrees with its set");
-        }
+    /// The trie over `r`, unchecked: for a layout [`TrieLayout::open`] accepted over the same
+    /// region (or built here). Every read stays bounds-checked whatever the layout.
+    pub(crate) fn trie<'a, const LAZY: bool>(&self, r: Checked<'a, LAZY>) -> Trie<'a, LAZY> {
         let mut skips = [None; SKIPPED];
         for (slot, (level, ids)) in skips.iter_mut().zip(&self.skips) {
-            let ids = words(buf, *ids)?;
-            if !ids.iter().all(|&i| (i as usize) < terms) {
-                return Err("a deletion trie names a term that does not exist");
-            }
-            *slot = Some((level.view(buf, ids.len())?, ids));
+            *slot = Some((level.level(r, ids.len), r.words(ids.at, ids.len)));
         }
-        Ok(Trie { level: self.level.view(buf, terms)?, term_chars, skips })
+        Trie {
+            level: self.level.level(r, self.ends.len),
+            term_chars: r.words(self.term_chars.at, self.term_chars.len),
+            text: r.bytes(self.text.at, self.text.len),
+            ends: r.words(self.ends.at, self.ends.len),
+            skips,
+        }
     }
 
-    /// The view of a layout already checked by [`TrieLayout::view`]: no checks repeated.
-    pub(crate) fn view_checked<'a>(&self, buf: &'a [u32]) -> Trie<'a> {
-        let w = |s: Span32| words(buf, s).unwrap_or(&[]);
-        let b = |s: Span32| bytes(buf, s).unwrap_or(&[]);
-        let level = |l: &LevelLayout| Level {
-            first: w(l.first),
-            labels: b(l.labels),
-            terminal: w(l.terminal),
-            dense_of: w(l.dense_of),
-            dense: w(l.dense),
-        };
-        let mut skips = [None; SKIPPED];
-        for (slot, (l, ids)) in skips.iter_mut().zip(&self.skips) {
-            *slot = Some((level(l), w(*ids)));
+    /// The trie over `r`, after the checks that read nothing (see [`LevelLayout::open`]); what
+    /// is read is checked as it is read.
+    pub(crate) fn open(&self, r: Checked<'_, true>) -> Result<(), Invalid> {
+        let terms = self.ends.len;
+        let inside = |s: Span32| r.words(s.at, s.len).data.len() == s.len as usize;
+        let text = Span32 { at: self.text.at, len: self.text.len.div_ceil(4) };
+        if self.term_chars.len != terms || self.skips.len() > SKIPPED {
+            return Err("a trie's term count disagrees with its set");
         }
-        Trie { level: level(&self.level), term_chars: w(self.term_chars), skips }
+        if ![self.term_chars, self.ends, text].into_iter().all(inside)
+            || !self.skips.iter().all(|(_, ids)| inside(*ids))
+        {
+            return Err("a trie array lies outside the trie section");
+        }
+        for (level, _) in &self.skips {
+            level.open(r)?;
+        }
+        self.level.open(r)
+    }
+
+    /// Every structure check at once, over words whose blocks were checked: the levels (see
+    /// [`LevelLayout::verify`]), the terms (UTF-8, offsets in order on character boundaries)
+    /// and the deletion tries' term numbers.
+    pub(crate) fn verify(&self, buf: &[u32]) -> Result<(), Invalid> {
+        let terms = self.ends.len;
+        let text =
+            std::str::from_utf8(bytes(buf, self.text)?).map_err(|_| "a term is not UTF-8")?;
+        let ends = words(buf, self.ends)?;
+        let ends_ok = ends.windows(2).fold(true, |acc, w| acc & (w[0] <= w[1]))
+            && ends.last().is_none_or(|&e| e as usize == text.len())
+            && ends.iter().all(|&e| text.is_char_boundary(e as usize));
+        if !ends_ok {
+            return Err("a term list's offsets are invalid");
+        }
+        for (level, ids) in &self.skips {
+            if !words(buf, *ids)?.iter().all(|&i| i < terms) {
+                return Err("a deletion trie names a term that does not exist");
+            }
+            level.verify(buf, ids.len)?;
+        }
+        self.level.verify(buf, terms)
     }
 }
 
 #[cfg(feature = "compiler")]
 /// A trie built from a [`TermSet`] (by the compiler, which writes it into the artifact, and by
 /// the analyses): the words of its arrays and where each lies.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct TrieBuf {
-    pub(crate) words: Vec<u32>,
+    pub(crate) region: Region,
     pub(crate) layout: TrieLayout,
 }
 
@@ -276,6 +340,8 @@ impl TrieBuf {
         let mut words = Vec::new();
         let level = push_level(&mut words, from_sorted(&terms));
         let term_chars = push_words(&mut words, &chars);
+        let text = push_bytes(&mut words, set.text.as_bytes());
+        let ends = push_words(&mut words, &set.ends);
         let skips = match fuzzy {
             true => (0..SKIPPED)
                 .map(|k| {
@@ -286,12 +352,18 @@ impl TrieBuf {
                 .collect(),
             false => Vec::new(),
         };
-        TrieBuf { words, layout: TrieLayout { level, term_chars, skips } }
+        let layout = TrieLayout { level, term_chars, text, ends, skips };
+        TrieBuf { region: Region::trusted(words), layout }
+    }
+
+    /// The words of its arrays.
+    pub(crate) fn words(&self) -> &[u32] {
+        self.region.words()
     }
 
     /// The view to search.
-    pub(crate) fn view(&self) -> Trie<'_> {
-        self.layout.view_checked(&self.words)
+    pub(crate) fn view(&self) -> Trie<'_, false> {
+        self.layout.trie(self.region.checked::<false>())
     }
 }
 
@@ -303,15 +375,21 @@ fn push_words(words: &mut Vec<u32>, data: &[u32]) -> Span32 {
 }
 
 #[cfg(feature = "compiler")]
-fn push_level(words: &mut Vec<u32>, l: LevelBuild) -> LevelLayout {
-    let first = push_words(words, &l.first);
+/// Bytes, padded to whole words; the span's length is in bytes.
+fn push_bytes(words: &mut Vec<u32>, data: &[u8]) -> Span32 {
     let at = words.len() as u32;
-    words.extend(l.labels.chunks(4).map(|c| {
+    words.extend(data.chunks(4).map(|c| {
         let mut b = [0u8; 4];
         b[..c.len()].copy_from_slice(c);
         u32::from_ne_bytes(b)
     }));
-    let labels = Span32 { at, len: l.labels.len() as u32 };
+    Span32 { at, len: data.len() as u32 }
+}
+
+#[cfg(feature = "compiler")]
+fn push_level(words: &mut Vec<u32>, l: LevelBuild) -> LevelLayout {
+    let first = push_words(words, &l.first);
+    let labels = push_bytes(words, &l.labels);
     LevelLayout {
         first,
         labels,
@@ -402,28 +480,58 @@ fn from_sorted(terms: &[&[u8]]) -> LevelBuild {
     l
 }
 
-impl<'a> Level<'a> {
+impl<'a, const LAZY: bool> Level<'a, LAZY> {
+    /// Entry `i` of `w`, read through its block check.
+    #[inline(always)]
+    fn at(&self, w: Words<'a>, i: u32) -> Option<u32> {
+        self.r.word(w, i)
+    }
+
+    /// The label bytes of edges `edges`.
+    #[inline(always)]
+    fn labels(&self, edges: std::ops::Range<u32>) -> Option<&'a [u8]> {
+        self.r.byte_range(self.labels, edges.start as usize..edges.end as usize)
+    }
+
+    #[inline(always)]
     fn edges(&self, node: u32) -> std::ops::Range<u32> {
-        let lo = self.first.get(node as usize).copied().unwrap_or(0);
-        let hi = self.first.get(node as usize + 1).copied().unwrap_or(0);
+        let (Some(lo), Some(hi)) =
+            (self.at(self.first, node), self.at(self.first, node.saturating_add(1)))
+        else {
+            return 0..0;
+        };
+        // A region checked whole was verified at load (`TrieLayout::verify`): only a lazily
+        // checked one tests each node's invariants here.
+        if LAZY && (lo > hi || hi - lo > 256 || hi as usize > self.labels.data.len()) {
+            self.r.damaged("a trie's edge offsets are out of order or out of range");
+            return 0..0;
+        }
         lo..hi.max(lo)
     }
 
-    #[inline]
+    #[inline(always)]
     fn child(&self, node: u32, b: u8) -> Option<u32> {
-        if let Some(&d) = self.dense_of.get(node as usize)
+        if let Some(d) = self.at(self.dense_of, node)
             && d > 0
         {
-            let at = (d as usize - 1) * 256 + usize::from(b);
-            let child = self.dense.get(at).copied().unwrap_or(0);
-            return (child > 0).then_some(child);
+            let at = (d - 1).saturating_mul(256).saturating_add(u32::from(b));
+            return match self.at(self.dense, at) {
+                Some(child) if !LAZY || (child as usize) < self.terminal.data.len() => {
+                    (child > 0).then_some(child)
+                }
+                _ => {
+                    self.r.damaged("a trie's byte tables are out of range");
+                    None
+                }
+            };
         }
         let r = self.edges(node);
-        let labels = self.labels.get(r.start as usize..r.end as usize)?;
+        let labels = self.labels(r.clone())?;
         labels.binary_search(&b).ok().map(|i| r.start + i as u32 + 1)
     }
 
     /// Follows the bytes of `s` from `node`.
+    #[inline(always)]
     fn walk(&self, mut node: u32, s: &[u8]) -> Option<u32> {
         for &b in s {
             node = self.child(node, b)?;
@@ -431,20 +539,26 @@ impl<'a> Level<'a> {
         Some(node)
     }
 
+    #[inline(always)]
     fn entry_at(&self, node: u32) -> Option<u32> {
-        match self.terminal.get(node as usize) {
-            Some(&t) if t > 0 => Some(t - 1),
+        match self.at(self.terminal, node) {
+            Some(t) if LAZY && t > self.entries => {
+                self.r.damaged("a trie node names an entry that does not exist");
+                None
+            }
+            Some(t) if t > 0 => Some(t - 1),
             _ => None,
         }
     }
 
     /// Calls `f` with every node one whole character below `node`.
     fn each_char_child(&self, node: u32, f: &mut impl FnMut(u32)) {
-        for e in self.edges(node) {
-            match self.labels.get(e as usize).map(|&b| utf8_len(b)) {
-                Some(1) => f(e + 1),
-                Some(n) => self.each_continuation(e + 1, n - 1, f),
-                None => return,
+        let edges = self.edges(node);
+        let Some(labels) = self.labels(edges.clone()) else { return };
+        for (e, &b) in edges.zip(labels) {
+            match utf8_len(b) {
+                1 => f(e + 1),
+                n => self.each_continuation(e + 1, n - 1, f),
             }
         }
     }
@@ -459,7 +573,7 @@ impl<'a> Level<'a> {
     }
 }
 
-impl<'a> Trie<'a> {
+impl<'a, const LAZY: bool> Trie<'a, LAZY> {
     /// Follows the bytes of `s` from `node`.
     pub(crate) fn walk(&self, node: u32, s: &[u8]) -> Option<u32> {
         self.level.walk(node, s)
@@ -478,7 +592,44 @@ impl<'a> Trie<'a> {
 
     /// Whether a match of `term` may use an edit (it is long enough).
     pub(crate) fn fuzzy_allowed(&self, term: u32) -> bool {
-        self.term_chars.get(term as usize).copied().unwrap_or(0) >= FUZZY_MIN_CHARS
+        self.level.at(self.term_chars, term).unwrap_or(0) >= FUZZY_MIN_CHARS
+    }
+
+    /// How many terms the set has.
+    pub(crate) fn terms(&self) -> u32 {
+        self.ends.data.len() as u32
+    }
+
+    /// The normalized text of term `term` (`None` if there is no such term, or it is damaged:
+    /// the damage is then recorded).
+    pub(crate) fn term(&self, term: u32) -> Option<&'a str> {
+        let l = &self.level;
+        let start = match term {
+            0 => 0,
+            _ => l.at(self.ends, term - 1)?,
+        };
+        let end = l.at(self.ends, term)?;
+        if start > end || end as usize > self.text.data.len() {
+            l.r.damaged("a term list's offsets are invalid");
+            return None;
+        }
+        let bytes = l.r.byte_range(self.text, start as usize..end as usize)?;
+        let text = std::str::from_utf8(bytes).ok();
+        if text.is_none() {
+            l.r.damaged("a term is not UTF-8");
+        }
+        text
+    }
+
+    /// The term a deletion trie's entry `entry` came from (`ids`: that trie's entry → term).
+    fn term_of(&self, ids: Words<'a>, entry: u32) -> Option<u32> {
+        match self.level.at(ids, entry) {
+            Some(t) if t as usize >= self.ends.data.len() => {
+                self.level.r.damaged("a deletion trie names a term that does not exist");
+                None
+            }
+            t => t,
+        }
     }
 
     /// Every match starting at byte `start` of `text` (a char boundary), with at most
@@ -497,23 +648,31 @@ impl<'a> Trie<'a> {
     }
 }
 
-struct Search<'a, F> {
-    trie: &'a Trie<'a>,
+struct Search<'a, F, const LAZY: bool> {
+    trie: &'a Trie<'a, LAZY>,
     text: &'a [u8],
     start: usize,
     f: &'a mut F,
     stopped: bool,
 }
 
-impl<'a, F: FnMut(TermMatch) -> bool> Search<'a, F> {
+impl<'a, F: FnMut(TermMatch) -> bool, const LAZY: bool> Search<'a, F, LAZY> {
     /// Reports the term ending at `node` of `trie` (`ids` maps a deletion trie's entries to
     /// terms), if any.
-    fn report(&mut self, trie: &Level<'_>, ids: Option<&[u32]>, node: u32, end: usize, edits: u8) {
+    #[inline(always)]
+    fn report(
+        &mut self,
+        trie: &Level<'a, LAZY>,
+        ids: Option<Words<'a>>,
+        node: u32,
+        end: usize,
+        edits: u8,
+    ) {
         if self.stopped || end == self.start {
             return;
         }
         let term = trie.entry_at(node).and_then(|t| match ids {
-            Some(ids) => ids.get(t as usize).copied(),
+            Some(ids) => self.trie.term_of(ids, t),
             None => Some(t),
         });
         if let Some(term) = term
@@ -526,7 +685,7 @@ impl<'a, F: FnMut(TermMatch) -> bool> Search<'a, F> {
 
     /// Walks the exact path from `node` at `pos`; at each step may spend the one edit.
     fn exact_then_fuzzy(&mut self, mut node: u32, mut pos: usize, budget: bool) {
-        let trie: &'a Level<'a> = &self.trie.level;
+        let trie: &'a Level<'a, LAZY> = &self.trie.level;
         for depth in 0.. {
             self.report(trie, None, node, pos, 0);
             if self.stopped {
@@ -538,17 +697,18 @@ impl<'a, F: FnMut(TermMatch) -> bool> Search<'a, F> {
                     // Insertion: the password has an extra character here.
                     self.exact_only(trie, None, node, after);
                 }
-                match self.trie.skips.get(depth).copied().flatten() {
+                let trie_ref: &'a Trie<'a, LAZY> = self.trie;
+                match trie_ref.skips.get(depth).and_then(Option::as_ref) {
                     // The term's `depth`-th character deleted: one walk of its deletion trie
                     // from the prefix matched so far.
                     Some((skip, ids)) => {
                         let prefix = self.text.get(self.start..pos).unwrap_or(&[]);
                         if let Some(n) = skip.walk(0, prefix) {
                             // Deletion: the term has an extra character here.
-                            self.exact_only(&skip, Some(ids), n, pos);
+                            self.exact_only(skip, Some(*ids), n, pos);
                             // Substitution: one character differs.
                             if let Some(after) = next {
-                                self.exact_only(&skip, Some(ids), n, after);
+                                self.exact_only(skip, Some(*ids), n, after);
                             }
                         }
                     }
@@ -576,7 +736,13 @@ impl<'a, F: FnMut(TermMatch) -> bool> Search<'a, F> {
 
     /// The rest of a fuzzy match, after its one edit: exact only, in `trie` (the set's own or
     /// a deletion trie, whose entries `ids` maps to terms).
-    fn exact_only(&mut self, trie: &Level<'_>, ids: Option<&[u32]>, mut node: u32, mut pos: usize) {
+    fn exact_only(
+        &mut self,
+        trie: &Level<'a, LAZY>,
+        ids: Option<Words<'a>>,
+        mut node: u32,
+        mut pos: usize,
+    ) {
         loop {
             self.report(trie, ids, node, pos, 1);
             if self.stopped {
@@ -606,7 +772,11 @@ fn utf8_len(b: u8) -> usize {
 }
 
 /// Whether a normalized password matches a set in a mode (the first match found, if any).
-pub(crate) fn find(trie: &Trie<'_>, mode: MatchMode, normalized: &str) -> Option<TermMatch> {
+pub(crate) fn find<const LAZY: bool>(
+    trie: &Trie<'_, LAZY>,
+    mode: MatchMode,
+    normalized: &str,
+) -> Option<TermMatch> {
     if mode == MatchMode::Exact {
         let term = trie.walk(0, normalized.as_bytes()).and_then(|n| trie.term_at(n))?;
         return Some(TermMatch { start: 0, end: normalized.len(), edits: 0, term });
@@ -632,7 +802,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     /// Every `(start, end, edits)` a trie reports with one edit allowed.
-    fn matches(trie: &Trie<'_>, text: &str) -> BTreeSet<(usize, usize, u8)> {
+    fn matches(trie: &Trie<'_, false>, text: &str) -> BTreeSet<(usize, usize, u8)> {
         let mut found = BTreeSet::new();
         for (start, _) in text.char_indices() {
             trie.matches_at(text, start, 1, &mut |m| {

@@ -5,15 +5,19 @@ use super::entra;
 use super::explain::{Detail, Explanation, Outcome, RuleReport};
 use super::fast::FastPath;
 use super::fold::{Folding, contains_folded};
+use super::region::Region;
 use super::scan::{ClassTable, MAX_CLASSES, Needs, Scan};
 use super::terms::{self, Trie, TrieLayout, normalize_into};
-use super::verdict::{UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation};
+use super::verdict::{
+    DAMAGED_POLICY_MESSAGE, UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation,
+};
 use crate::artifact::{self, LoadError};
 use crate::ir::{Attribute, Condition, Containment, Predicate, Program, Rule, Severity};
 use crate::store::{Lookup, StoreError, StoreHandle};
 use regex_automata::Input;
 use regex_automata::dfa::{Automaton, dense::DFA};
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use zeroize::Zeroizing;
 
 /// Largest password accepted for checking, in bytes. Larger inputs are refused unprocessed
@@ -28,12 +32,16 @@ pub(crate) const INPUT_SIZE_MESSAGE: &str =
 /// A loaded, verified policy, ready to check passwords. `Send + Sync`: share it across threads.
 #[derive(Debug, Clone)]
 pub struct Validator {
+    /// The program as the artifact holds it: its term sets without their terms, which lie in
+    /// `region` with their tries.
     program: Program,
+    /// The program with its terms, read from `region` when first asked for.
+    full: OnceLock<Program>,
     dfas: Vec<DFA<Vec<u32>>>,
     table: ClassTable,
-    /// One trie per term set, in the artifact's form (checked at load), in `trie_words`.
+    /// One trie per term set, in the artifact's form, in `region`.
     tries: Vec<TrieLayout>,
-    trie_words: Words,
+    region: Arc<Region>,
     /// One handle per breached-password store, opened at the first lookup.
     stores: Vec<StoreHandle>,
     /// Per rule, how to decide it: most rules reduce to a mask test on the scan.
@@ -47,7 +55,8 @@ pub struct Validator {
 }
 
 impl Validator {
-    /// Loads an artifact from memory, verifying its header, checksum and every automaton.
+    /// Loads an artifact from memory, verifying all of it: header, checksums, every automaton
+    /// and every trie.
     ///
     /// # Errors
     /// A [`LoadError`] that says what is wrong with the bytes; never a validator built from a
@@ -56,41 +65,45 @@ impl Validator {
         Validator::decode(bytes, None)
     }
 
-    /// Loads an artifact from an open file, mapped: the tries are walked in place, nothing is
-    /// copied or rebuilt. For short-lived processes: the file must not change in place while
-    /// the validator lives (a file truncated under a map faults the process; replacing it by
-    /// renaming a new file into place is safe). [`Validator::from_path`] reads instead.
+    /// Loads an artifact from an open file, mapped, for a process that checks a few passwords
+    /// and exits (the Samba hook): the header, the program and the automata are verified now;
+    /// the term lists and their tries, whatever their size, are walked in place and each 4 KiB
+    /// block is checked against its checksum when a check first reads it. A check that finds
+    /// damage fails closed: the rules it could not evaluate are violations with
+    /// [`DAMAGED_POLICY_MESSAGE`], listed in [`Verdict::unavailable`], and [`Validator::damage`]
+    /// says why from then on. The file must not change in place while the validator lives (a
+    /// file truncated under a map faults the process; renaming a new file into place is safe).
+    /// [`Validator::from_path`] reads and verifies everything instead.
     ///
     /// # Errors
-    /// [`LoadError::Io`] when the file cannot be mapped, else as [`Validator::from_bytes`].
+    /// [`LoadError::Io`] when the file cannot be mapped, else as [`Validator::from_bytes`] for
+    /// the parts verified now.
     pub fn from_file(file: &std::fs::File, path: &Path) -> Result<Validator, LoadError> {
         let map = crate::mapped::map(file, false)
             .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
-        Validator::from_map(std::sync::Arc::new(map))
+        Validator::from_map(Arc::new(map))
     }
 
-    /// Loads an artifact from a mapped file (already checked, e.g. its signature).
-    pub(crate) fn from_map(map: std::sync::Arc<memmap2::Mmap>) -> Result<Validator, LoadError> {
+    /// Loads an artifact from a mapped file (already checked, e.g. its signature), verifying
+    /// the term lists as they are read (see [`Validator::from_file`]).
+    pub(crate) fn from_map(map: Arc<memmap2::Mmap>) -> Result<Validator, LoadError> {
         Validator::decode(&map, Some(&map))
     }
 
-    /// Decodes and checks; the trie words stay in `mapped` when given (and aligned), else are
-    /// copied into aligned memory.
-    fn decode(
-        bytes: &[u8],
-        mapped: Option<&std::sync::Arc<memmap2::Mmap>>,
-    ) -> Result<Validator, LoadError> {
+    /// Decodes and checks; the trie words stay in `mapped` when given (and aligned), checked
+    /// as they are read, else are copied into aligned memory and checked now.
+    fn decode(bytes: &[u8], mapped: Option<&Arc<memmap2::Mmap>>) -> Result<Validator, LoadError> {
         let decoded = artifact::decode(bytes)?;
         let range = decoded.trie_words.clone();
         let raw = bytes.get(range.clone()).unwrap_or(&[]);
-        let trie_words = match mapped {
+        let (region, lazily) = match mapped {
             Some(map) if bytemuck::try_cast_slice::<u8, u32>(raw).is_ok() => {
-                Words::Mapped(std::sync::Arc::clone(map), range)
+                (Region::mapped(Arc::clone(map), range, decoded.crcs), true)
             }
             _ => {
                 let mut words = vec![0u32; raw.len() / 4];
                 bytemuck::cast_slice_mut::<u32, u8>(&mut words).copy_from_slice(raw);
-                Words::Owned(words)
+                (Region::owned(words, decoded.crcs), false)
             }
         };
         let program = decoded.program;
@@ -117,20 +130,25 @@ impl Validator {
         if decoded.tries.len() != program.term_sets.len() {
             return Err(LoadError::Malformed("a term list has no trie".into()));
         }
-        for (layout, set) in decoded.tries.iter().zip(&program.term_sets) {
-            layout
-                .view(trie_words.get(), set.len())
-                .map_err(|e| LoadError::Malformed(e.to_string()))?;
+        for layout in &decoded.tries {
+            layout.open(region.checked()).map_err(|e| LoadError::Malformed(e.to_string()))?;
+        }
+        if !lazily {
+            region.check_all().map_err(|_| LoadError::ChecksumMismatch)?;
+            for layout in &decoded.tries {
+                layout.verify(region.words()).map_err(|e| LoadError::Malformed(e.to_string()))?;
+            }
         }
         let stores = program.stores.iter().map(|s| StoreHandle::new(&s.path)).collect();
         let plan: Vec<Step> = program.rules.iter().map(Step::new).collect();
         let fast = FastPath::new(program.rules.iter().zip(plan.iter().copied()), table.ascii());
         Ok(Validator {
             program,
+            full: OnceLock::new(),
             dfas: decoded.dfas,
             table,
             tries: decoded.tries,
-            trie_words,
+            region: Arc::new(region),
             stores,
             plan,
             fast,
@@ -151,9 +169,37 @@ impl Validator {
         Validator::from_bytes(&bytes)
     }
 
-    /// The rule program this validator runs.
+    /// The rule program this validator runs, with its term lists (read from the artifact's
+    /// trie words the first time: a validator that checks as it reads, see
+    /// [`Validator::from_file`], records any damage found then in [`Validator::damage`]).
     pub fn program(&self) -> &Program {
-        &self.program
+        if self.program.term_sets.is_empty() {
+            return &self.program;
+        }
+        self.full.get_or_init(|| {
+            let mut full = self.program.clone();
+            let r = self.region.checked::<true>();
+            for (set, layout) in full.term_sets.iter_mut().zip(&self.tries) {
+                let trie = layout.trie(r);
+                for term in (0..trie.terms()).filter_map(|i| trie.term(i)) {
+                    set.text.push_str(term);
+                    set.ends.push(u32::try_from(set.text.len()).unwrap_or(u32::MAX));
+                }
+            }
+            full
+        })
+    }
+
+    /// The user attributes the policy's rules read (what a directory hook looks up).
+    pub fn attributes(&self) -> crate::ir::AttributeSet {
+        self.program.attributes()
+    }
+
+    /// Damage found in the artifact while checking, if any (only a validator that checks as it
+    /// reads, [`Validator::from_file`], can find it then): every rule evaluated over the
+    /// damaged part since could not be evaluated and refused the password.
+    pub fn damage(&self) -> Option<&str> {
+        self.region.damage()
     }
 
     /// SHA-256 of the artifact's payload: identifies the exact policy version.
@@ -164,14 +210,8 @@ impl Validator {
     /// Approximate heap memory held by the loaded policy: term lists and their search tries,
     /// automata, tables.
     pub fn heap_bytes(&self) -> usize {
-        let sets: usize =
-            self.program.term_sets.iter().map(|s| s.text.capacity() + s.ends.capacity() * 4).sum();
-        let tries = match &self.trie_words {
-            Words::Owned(w) => w.capacity() * 4,
-            Words::Mapped(..) => 0,
-        };
         let dfas: usize = self.dfas.iter().map(|d| d.memory_usage()).sum();
-        sets + tries + dfas + self.program.case_folds.capacity() * 8
+        self.region.heap_bytes() + dfas + self.program.case_folds.capacity() * 8
     }
 
     /// `name@digest-prefix`: the policy version, as logs and reports name it.
@@ -259,13 +299,10 @@ impl Validator {
         let unavailable = &mut verdict.unavailable;
         let mut violation = |rule: &'v Rule, scratch: &mut Scratch| match scratch.unavailable.take()
         {
-            Some(e) => {
-                unavailable.push(Unavailable { rule: rule.id.as_str(), reason: e.to_string() });
-                Violation {
-                    rule: rule.id.as_str(),
-                    message: UNAVAILABLE_MESSAGE,
-                    severity: rule.severity,
-                }
+            Some(cause) => {
+                let message = cause.message();
+                unavailable.push(Unavailable { rule: rule.id.as_str(), reason: cause.reason() });
+                Violation { rule: rule.id.as_str(), message, severity: rule.severity }
             }
             None => Violation {
                 rule: rule.id.as_str(),
@@ -370,19 +407,34 @@ impl Validator {
             Predicate::NotContains(checks) => checks.iter().all(|c| {
                 found_tokens(c, self.folding(), password, ctx, &mut scratch.folded).next().is_none()
             }),
-            Predicate::Avoid { set, mode } => self.find_term(*set, *mode, password).is_none(),
+            Predicate::Avoid { set, mode } => {
+                let found = self.find_term(*set, *mode, password);
+                self.sound(scratch) && found.is_none()
+            }
             Predicate::EntraScore { sets, min_points } => {
                 let outcome = self.entra(sets, password, ctx, entra::Goal::Reach(*min_points));
-                outcome.name.is_none() && outcome.points >= *min_points
+                self.sound(scratch) && outcome.name.is_none() && outcome.points >= *min_points
             }
             Predicate::Strength { min_score } => scratch.strength(password, ctx) >= *min_score,
             Predicate::NotIn { store } => match self.lookup(*store, password) {
                 Ok(found) => !found.is_breached(),
                 Err(e) => {
-                    scratch.unavailable = Some(e);
+                    scratch.unavailable = Some(Cause::Store(e));
                     false
                 }
             },
+        }
+    }
+
+    /// Whether the term lists read so far were sound; if not, the rule just evaluated over
+    /// them could not be, and `scratch` says why.
+    fn sound(&self, scratch: &mut Scratch) -> bool {
+        match self.region.damage() {
+            None => true,
+            Some(why) => {
+                scratch.unavailable = Some(Cause::Damaged(why.to_string()));
+                false
+            }
         }
     }
 
@@ -399,7 +451,21 @@ impl Validator {
 
     /// The first term of a set the password matches in `mode`, if any.
     fn find_term(&self, set: u32, mode: crate::ir::MatchMode, password: &str) -> Option<String> {
-        let (Some(ts), Some(trie)) = (self.program.term_sets.get(set as usize), self.trie(set))
+        match self.region.fully_checked() {
+            true => self.find_term_in::<false>(set, mode, password),
+            false => self.find_term_in::<true>(set, mode, password),
+        }
+    }
+
+    /// [`Validator::find_term`], reading the trie with or without block checks.
+    fn find_term_in<const LAZY: bool>(
+        &self,
+        set: u32,
+        mode: crate::ir::MatchMode,
+        password: &str,
+    ) -> Option<String> {
+        let (Some(ts), Some(trie)) =
+            (self.program.term_sets.get(set as usize), self.trie::<LAZY>(set))
         else {
             return Some(String::new());
         };
@@ -410,7 +476,7 @@ impl Validator {
             if m.start == 0 && m.end == normalized.len() {
                 String::new()
             } else {
-                ts.term(m.term).to_string()
+                trie.term(m.term).unwrap_or_default().to_string()
             }
         })
     }
@@ -422,20 +488,27 @@ impl Validator {
         ctx: &Context,
         goal: entra::Goal,
     ) -> entra::EntraOutcome {
-        let sets: Vec<_> = sets
-            .iter()
-            .filter_map(|&i| Some((self.program.term_sets.get(i as usize)?, self.trie(i)?)))
-            .collect();
         let names: Vec<(Attribute, &str)> = [Attribute::GivenName, Attribute::Surname]
             .into_iter()
             .flat_map(|a| ctx.get(a).iter().map(move |v| (a, v.as_str())))
             .collect();
-        entra::evaluate(&sets, self.folding(), password, &names, ctx.tenant(), goal)
+        let (folding, tenant) = (self.folding(), ctx.tenant());
+        match self.region.fully_checked() {
+            true => {
+                let sets: Vec<_> = sets.iter().filter_map(|&i| self.trie::<false>(i)).collect();
+                entra::evaluate(&sets, folding, password, &names, tenant, goal)
+            }
+            false => {
+                let sets: Vec<_> = sets.iter().filter_map(|&i| self.trie::<true>(i)).collect();
+                entra::evaluate(&sets, folding, password, &names, tenant, goal)
+            }
+        }
     }
 
-    /// The trie of a term set, walked in place.
-    fn trie(&self, set: u32) -> Option<Trie<'_>> {
-        self.tries.get(set as usize).map(|l| l.view_checked(self.trie_words.get()))
+    /// The trie of a term set, walked in place (its layout was opened at load); `LAZY`: with
+    /// block checks, which a region not checked whole needs.
+    fn trie<const LAZY: bool>(&self, set: u32) -> Option<Trie<'_, LAZY>> {
+        self.tries.get(set as usize).map(|l| l.trie(self.region.checked::<LAZY>()))
     }
 
     fn folding(&self) -> Folding<'_> {
@@ -542,24 +615,6 @@ impl Validator {
     }
 }
 
-/// The trie words: in the mapped artifact file, or copied from borrowed bytes.
-#[derive(Debug, Clone)]
-enum Words {
-    Owned(Vec<u32>),
-    Mapped(std::sync::Arc<memmap2::Mmap>, std::ops::Range<usize>),
-}
-
-impl Words {
-    fn get(&self) -> &[u32] {
-        match self {
-            Words::Owned(w) => w,
-            Words::Mapped(map, range) => {
-                bytemuck::try_cast_slice(map.get(range.clone()).unwrap_or(&[])).unwrap_or(&[])
-            }
-        }
-    }
-}
-
 /// How the validator decides one rule. Unconditional length and class rules are mask tests on
 /// the scan; everything else goes through the general evaluation.
 #[derive(Debug, Clone, Copy)]
@@ -600,8 +655,34 @@ impl Step {
 struct Scratch {
     folded: Option<Zeroizing<Vec<char>>>,
     strength: Option<u8>,
-    /// The store the last rule needed could not be read: the rule failed for that reason.
-    unavailable: Option<StoreError>,
+    /// The last rule could not be evaluated: it failed for that reason.
+    unavailable: Option<Cause>,
+}
+
+/// Why a rule could not be evaluated.
+enum Cause {
+    /// Its breached-password store could not be read.
+    Store(StoreError),
+    /// The artifact was found damaged while the rule read it.
+    Damaged(String),
+}
+
+impl Cause {
+    /// What the user is told.
+    fn message(&self) -> &'static str {
+        match self {
+            Cause::Store(_) => UNAVAILABLE_MESSAGE,
+            Cause::Damaged(_) => DAMAGED_POLICY_MESSAGE,
+        }
+    }
+
+    /// What the logs are told.
+    fn reason(&self) -> String {
+        match self {
+            Cause::Store(e) => e.to_string(),
+            Cause::Damaged(why) => format!("the policy artifact is damaged ({why})"),
+        }
+    }
 }
 
 impl Scratch {
@@ -678,14 +759,11 @@ fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
         return bad("the case-folding table is unsorted or invalid");
     }
     for set in &program.term_sets {
+        // The terms lie in the trie words; the program holds none.
         let map = &set.normalization.map;
-        // The terms are read through their offsets (matches are named by index): offsets in
-        // order, ending at the text's end, on character boundaries. Matching walks the trie.
-        let ends_ok = set.ends.windows(2).fold(true, |acc, w| acc & (w[0] <= w[1]))
-            && set.ends.last().is_none_or(|&e| e as usize == set.text.len())
-            && set.ends.iter().all(|&e| set.text.is_char_boundary(e as usize));
-        if !ends_ok || map.windows(2).any(|w| w[0].0 >= w[1].0) {
-            return bad("a term list's offsets are invalid");
+        if !set.text.is_empty() || !set.ends.is_empty() || map.windows(2).any(|w| w[0].0 >= w[1].0)
+        {
+            return bad("a term list is malformed");
         }
     }
     let sets = program.term_sets.len();

@@ -10,7 +10,8 @@ pub(crate) type Violations<'v> = SmallVec<[Violation<'v>; 4]>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict<'v> {
     pub(crate) violations: Violations<'v>,
-    /// Rules that could not be evaluated (their store is missing or damaged). They are also
+    /// Rules that could not be evaluated (their store is missing or damaged, or the artifact
+    /// was found damaged while checking). They are also
     /// violations, with [`UNAVAILABLE_MESSAGE`]: a check that cannot be made refuses.
     pub(crate) unavailable: Vec<Unavailable<'v>>,
 }
@@ -18,12 +19,16 @@ pub struct Verdict<'v> {
 /// What the user is told when a rule could not be evaluated.
 pub const UNAVAILABLE_MESSAGE: &str = "The password could not be checked against the list of breached passwords; try again later or contact your administrator.";
 
+/// What the user is told when a rule could not be evaluated because the policy artifact was
+/// found damaged while checking (a validator that maps its artifact checks it as it reads it).
+pub const DAMAGED_POLICY_MESSAGE: &str = "The password could not be checked: the password policy is damaged; contact your administrator.";
+
 /// A rule that could not be evaluated, and why (for logs, never for the user).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unavailable<'v> {
     /// The rule's id.
     pub rule: &'v str,
-    /// What went wrong (the store's error).
+    /// What went wrong (the store's error, or the artifact's damage).
     pub reason: String,
 }
 
