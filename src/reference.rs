@@ -193,30 +193,32 @@ fn entra_passes(
         by_len.entry(t.len()).or_default().push(t);
     }
     let longest = by_len.keys().copied().max().unwrap_or(0).max(tenant.len()) + 1;
-    let mut points = 0;
-    let mut i = 0;
-    while i < p.len() {
-        // The best candidate starting at i: fewest edits, then longest.
-        let mut best: Option<(u8, usize)> = None;
-        for j in i + 1..=p.len().min(i + longest) {
-            let sub = &p[i..j];
-            let near = (sub.len().saturating_sub(1)..=sub.len() + 1)
-                .filter_map(|n| by_len.get(&n))
-                .flatten();
-            let mut edits = near.filter_map(|t| term_edits(sub, t, true)).min();
-            if tenant.len() >= 4 && sub == tenant.as_slice() {
-                edits = Some(0);
-            }
-            if let Some(e) = edits
-                && best.is_none_or(|(be, bj)| e < be || (e == be && j > bj))
-            {
-                best = Some((e, j));
+    // Whether p[i..j] is a candidate: within one edit of a term (not an exact match of that
+    // term plus a character beside it), or the tenant name.
+    let candidate = |sub: &[char]| {
+        let near =
+            (sub.len().saturating_sub(1)..=sub.len() + 1).filter_map(|n| by_len.get(&n)).flatten();
+        let beside = |t: &Vec<char>| sub.len() > t.len() && sub.windows(t.len()).any(|w| w == t);
+        near.into_iter().any(|t| term_edits(sub, t, true).is_some() && !beside(t))
+            || (tenant.len() >= 4 && sub == tenant.as_slice())
+    };
+    // The fewest points: cost[i] accounts for the first i characters; pay one, or take a
+    // candidate starting at or before i and ending after it.
+    let n = p.len();
+    let mut cost = vec![u32::MAX; n + 1];
+    cost[0] = 0;
+    for i in 0..n {
+        let here = cost[i];
+        cost[i + 1] = cost[i + 1].min(here + 1);
+        for s in i.saturating_sub(longest)..=i {
+            for e in i + 1..=n.min(s + longest) {
+                if candidate(&p[s..e]) {
+                    cost[e] = cost[e].min(here + 1);
+                }
             }
         }
-        points += 1;
-        i = best.map_or(i + 1, |(_, j)| j);
     }
-    points >= min
+    cost[n] >= min
 }
 
 /// Length of the longest run of characters where each follows the previous by `next`.

@@ -4,14 +4,18 @@
 //! 1. Normalize: lowercase, then `0→o 1→l $→s @→a`.
 //! 2. The user's first or last name (`givenName`, `sn`) of 4+ characters found in the normalized
 //!    password rejects it outright.
-//! 3. Candidate matches: every banned term within one edit of a substring (terms under 4
-//!    characters: exact only), and the tenant name (4+ characters) as an exact substring.
-//!    At each start position only the best candidate counts: fewest edits, then longest.
-//! 4. Score left to right: a candidate starting here is 1 point and its text is consumed; any
-//!    other character is 1 point. The password passes with at least `min_points`. A yes/no
-//!    check stops scoring as soon as the answer is known (enough points, or too few characters
-//!    left to get them), so a long compliant password costs about five start positions.
-
+//! 3. Candidate matches: every substring within one edit of a banned term (terms under 4
+//!    characters: exact only), and the tenant name (4+ characters) as an exact substring. A
+//!    substring that is an exact match of a term plus one character beside it is not a
+//!    candidate of that term: the character is "not part of a banned password" (Microsoft's
+//!    `ContoS0Bl@nkf9!` scores its `f`).
+//! 4. Score: the fewest points over every way of choosing candidates (they may overlap): one
+//!    point per chosen candidate, one per character no chosen candidate covers. Adding a term
+//!    can only lower the score, and reading the password backwards gives the same score. It is
+//!    a shortest path over "the first N characters are accounted for": from N, pay character N
+//!    (to N + 1) or take a candidate that starts at or before N and ends after it (to its end).
+//!    A yes/no check stops as soon as the answer is known (every path already has the points,
+//!    or none can get them).
 use super::fold::Folding;
 use super::terms::{Trie, normalize_into};
 use crate::ir::{Attribute, Normalization};
@@ -34,13 +38,22 @@ pub struct EntraOutcome {
     pub whole_password: bool,
 }
 
-/// A scored candidate at one start: where it ends, its edits, and what it is.
+/// A candidate: the characters it covers (character indices), and what it is.
 #[derive(Clone, Copy)]
 struct Candidate {
-    end: usize,
-    edits: u8,
+    start: u32,
+    end: u32,
     /// `Some((set, term))` for a banned term, `None` for the tenant name.
     term: Option<(usize, u32)>,
+}
+
+/// How the shortest path reached a frontier: by paying a character, or by a candidate.
+#[derive(Clone, Copy)]
+enum Step {
+    Start,
+    Paid,
+    /// The candidate, taken from this frontier.
+    Took(Candidate, usize),
 }
 
 /// How far to score.
@@ -64,7 +77,6 @@ pub(crate) fn evaluate<const LAZY: bool>(
     tenant: Option<&str>,
     goal: Goal,
 ) -> EntraOutcome {
-    let explain = goal == Goal::Explain;
     let norm = Normalization::entra();
     let mut p = Zeroizing::new(String::with_capacity(password.len()));
     normalize_into(&norm, folding, password, &mut p);
@@ -91,55 +103,110 @@ pub(crate) fn evaluate<const LAZY: bool>(
             tenant_norm.clear();
         }
     }
-    let mut points = 0;
-    let mut terms = Vec::new();
-    let mut whole_password = false;
-    let mut pos = 0;
-    while let Some(c) = p.get(pos..).and_then(|r| r.chars().next()) {
-        if let Goal::Reach(enough) = goal
-            && (points >= enough || points as usize + (p.len() - pos) < enough as usize)
-        {
-            break;
-        }
-        let mut best: Option<Candidate> = None;
-        let mut consider = |cand: Candidate| {
-            let better = match best {
-                None => true,
-                Some(b) => cand.edits < b.edits || (cand.edits == b.edits && cand.end > b.end),
-            };
-            if better {
-                best = Some(cand);
+    score(sets, &p, &tenant_norm, goal)
+}
+
+/// The score of a normalized password (step 4 of the module notes).
+fn score<const LAZY: bool>(
+    sets: &[Trie<'_, LAZY>],
+    p: &str,
+    tenant: &str,
+    goal: Goal,
+) -> EntraOutcome {
+    // Character index of each byte offset that starts a character (and of the end).
+    let bounds: Vec<usize> = p.char_indices().map(|(i, _)| i).chain([p.len()]).collect();
+    let index = |byte: usize| bounds.binary_search(&byte).unwrap_or(0) as u32;
+    let n = bounds.len() - 1;
+    let mut cost = vec![u32::MAX; n + 1];
+    let mut how = vec![Step::Start; n + 1];
+    cost[0] = 0;
+    // Candidates starting at or before the frontier and ending after it.
+    let mut active: Vec<Candidate> = Vec::new();
+    let mut reach = 0;
+    for (i, &byte) in bounds.iter().enumerate().take(n) {
+        if let Goal::Reach(enough) = goal {
+            // Every path to the end passes through a frontier at or after `i` first reached
+            // from before it: its cost there is final, and costs only grow along a path.
+            let ahead = || (i..=reach.max(i)).filter(|&m| cost[m] != u32::MAX);
+            let least = ahead().map(|m| cost[m]).min().unwrap_or(u32::MAX);
+            let most = ahead().map(|m| cost[m] + (n - m) as u32).min().unwrap_or(u32::MAX);
+            if least >= enough || most < enough {
+                let points = if least >= enough { least } else { most };
+                return EntraOutcome {
+                    points,
+                    name: None,
+                    terms: Vec::new(),
+                    whole_password: false,
+                };
             }
-        };
-        if !tenant_norm.is_empty()
-            && p.get(pos..).is_some_and(|r| r.starts_with(tenant_norm.as_str()))
-        {
-            consider(Candidate { end: pos + tenant_norm.len(), edits: 0, term: None });
         }
-        for (i, trie) in sets.iter().enumerate() {
-            trie.matches_at(&p, pos, 1, &mut |m| {
-                consider(Candidate { end: m.end, edits: m.edits, term: Some((i, m.term)) });
+        active.retain(|c| c.end as usize > i);
+        if !tenant.is_empty() && p.get(byte..).is_some_and(|r| r.starts_with(tenant)) {
+            active.push(Candidate { start: i as u32, end: index(byte + tenant.len()), term: None });
+        }
+        for (set, trie) in sets.iter().enumerate() {
+            trie.matches_at(p, byte, 1, &mut |m| {
+                // An exact match plus a character beside it: that character is not part of
+                // the banned term (the exact match is a candidate of its own).
+                let beside = m.edits > 0
+                    && trie.term(m.term).is_some_and(|t| {
+                        p.get(m.start..m.end)
+                            .is_some_and(|span| span.len() > t.len() && span.contains(t))
+                    });
+                if !beside {
+                    active.push(Candidate {
+                        start: i as u32,
+                        end: index(m.end),
+                        term: Some((set, m.term)),
+                    });
+                }
                 true
             });
         }
-        points += 1;
-        match best {
-            Some(b) => {
-                if pos == 0 && b.end == p.len() {
-                    whole_password = true;
-                } else if explain {
-                    terms.push(match b.term {
-                        Some((set, term)) => {
-                            sets.get(set).and_then(|s| s.term(term)).unwrap_or_default().to_string()
-                        }
-                        None => tenant_norm.clone(),
-                    });
-                }
-                pos = b.end;
+        let here = cost[i];
+        if here == u32::MAX {
+            continue;
+        }
+        let mut relax = |to: usize, step: Step| {
+            if here + 1 < cost[to] {
+                cost[to] = here + 1;
+                how[to] = step;
             }
-            None => pos += c.len_utf8(),
+            reach = reach.max(to);
+        };
+        relax(i + 1, Step::Paid);
+        for &c in &active {
+            relax(c.end as usize, Step::Took(c, i));
         }
     }
+    let points = cost[n];
+    // The chosen candidates, last first, for explanations.
+    let mut chosen = Vec::new();
+    let mut at = n;
+    while at > 0 {
+        match how[at] {
+            Step::Took(c, from) => {
+                chosen.push(c);
+                at = from;
+            }
+            Step::Paid => at -= 1,
+            Step::Start => break,
+        }
+    }
+    let whole_password = chosen.len() == 1 && points == 1 && chosen[0].start == 0;
+    let terms = match (goal, whole_password) {
+        (Goal::Explain, false) => chosen
+            .iter()
+            .rev()
+            .map(|c| match c.term {
+                Some((set, term)) => {
+                    sets.get(set).and_then(|s| s.term(term)).unwrap_or_default().to_string()
+                }
+                None => tenant.to_string(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     EntraOutcome { points, name: None, terms, whole_password }
 }
 
@@ -155,7 +222,190 @@ mod tests {
             .prop_map(|parts| parts.concat())
     }
 
+    /// The score of `password` against `terms` (lowercase ASCII, no tenant, no names).
+    fn points(terms: &[&str], password: &str) -> u32 {
+        let set = TermSet::new(
+            String::new(),
+            Normalization::entra(),
+            terms.iter().map(|t| t.to_string()).collect(),
+        );
+        let trie = TrieBuf::for_fuzzy(&set);
+        evaluate(&[trie.view()], Folding::new(&[]), password, &[], None, Goal::Explain).points
+    }
+
+    /// Whether `a` is within one insertion, deletion or substitution of `b`.
+    fn within_one(a: &[u8], b: &[u8]) -> bool {
+        match a.len() as isize - b.len() as isize {
+            0 => a.iter().zip(b).filter(|(x, y)| x != y).count() <= 1,
+            1 => (0..a.len()).any(|k| a[..k] == b[..k] && a[k + 1..] == b[k..]),
+            -1 => within_one(b, a),
+            _ => false,
+        }
+    }
+
+    /// Every candidate `(start, end, edits)` of the definition, found naively: each substring
+    /// against each term, with the rule for a character beside an exact match.
+    fn naive_candidates(terms: &[&str], p: &str) -> Vec<(usize, usize, u8)> {
+        let p = p.as_bytes();
+        let mut out = Vec::new();
+        for s in 0..p.len() {
+            for e in s + 1..=p.len() {
+                let sub = &p[s..e];
+                for t in terms.iter().map(|t| t.as_bytes()) {
+                    let exact = sub == t;
+                    let fuzzy = t.len() >= 4 && within_one(sub, t);
+                    let beside = sub.len() > t.len() && sub.windows(t.len()).any(|w| w == t);
+                    if exact || (fuzzy && !beside) {
+                        out.push((s, e, u8::from(!exact)));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The definition itself, by brute force over which characters the chosen candidates
+    /// cover: the fewest candidates covering each set of characters, plus one point for each
+    /// character outside it.
+    fn brute_force(terms: &[&str], p: &str) -> u32 {
+        let n = p.len();
+        let masks: Vec<u32> = naive_candidates(terms, p)
+            .iter()
+            .map(|&(s, e, _)| ((1u32 << e) - 1) & !((1u32 << s) - 1))
+            .collect();
+        let mut best = vec![u32::MAX; 1 << n];
+        best[0] = 0;
+        for mask in 0..(1usize << n) {
+            if best[mask] == u32::MAX {
+                continue;
+            }
+            for &m in &masks {
+                let to = mask | m as usize;
+                best[to] = best[to].min(best[mask] + 1);
+            }
+        }
+        (0..(1usize << n))
+            .filter(|&m| best[m] != u32::MAX)
+            .map(|m| best[m] + n as u32 - m.count_ones())
+            .min()
+            .unwrap_or(n as u32)
+    }
+
+    /// The reading before issue 15: greedy from the left, at each position the candidate with
+    /// the fewest edits, then the longest. Returns the points and whether it took a candidate
+    /// the new definition leaves out (a character beside an exact match).
+    fn greedy(terms: &[&str], p: &str) -> (u32, bool) {
+        let b = p.as_bytes();
+        let mut all = Vec::new();
+        for s in 0..b.len() {
+            for e in s + 1..=b.len() {
+                for t in terms.iter().map(|t| t.as_bytes()) {
+                    let sub = &b[s..e];
+                    if sub == t {
+                        all.push((s, e, 0u8, false));
+                    } else if t.len() >= 4 && within_one(sub, t) {
+                        let beside = sub.len() > t.len() && sub.windows(t.len()).any(|w| w == t);
+                        all.push((s, e, 1, beside));
+                    }
+                }
+            }
+        }
+        let (mut points, mut left_out, mut pos) = (0, false, 0);
+        while pos < b.len() {
+            points += 1;
+            let best = all
+                .iter()
+                .filter(|c| c.0 == pos)
+                .min_by_key(|c| (c.2, std::cmp::Reverse(c.1)))
+                .copied();
+            match best {
+                Some((_, e, _, beside)) => {
+                    left_out |= beside;
+                    pos = e;
+                }
+                None => pos += 1,
+            }
+        }
+        (points, left_out)
+    }
+
+    fn reversed(s: &str) -> String {
+        s.chars().rev().collect()
+    }
+
+    /// The findings of issue 15, each a failure of the greedy reading.
+    #[test]
+    fn overlapping_terms_do_not_earn_points_twice() {
+        // london + donkey cover "londonkey": 1 point for each term, then "1".
+        assert_eq!(points(&["london", "donkey"], "londonkey1"), 3);
+        assert_eq!(points(&["winter", "internet"], "winternet1"), 3);
+        // Adding a term never makes a refused password acceptable (the greedy reading gave 2
+        // with `internet` alone, then 5 with `winter` added). The `w` beside the exact
+        // `internet` is a character of its own, as the `f` of Microsoft's example.
+        assert_eq!(points(&["internet"], "winternet1"), 3);
+        assert_eq!(points(&["internet", "winter"], "winternet1"), 3);
+        // Mirrored password and terms, same score.
+        let (a, b) = (points(&["contoso"], "contoso#xy7"), points(&["osotnoc"], "7yx#osotnoc"));
+        assert_eq!(a, b);
+        // Microsoft's worked example holds: the f beside "blank" is a character of its own.
+        assert_eq!(points(&["contoso", "blank"], "contosoblankf9!"), 5);
+        assert_eq!(points(&["contoso", "blank"], "contosoblankl2"), 4);
+        // Its mirror, which the greedy reading refused (the f counted with "knalb"), scores
+        // the same: the one place the new reading is more lenient than the greedy one, which
+        // the documented example forces (docs/language.md).
+        assert_eq!(points(&["osotnoc", "knalb"], "!9fknalbosotnoc"), 5);
+        assert_eq!(greedy(&["osotnoc", "knalb"], "!9fknalbosotnoc"), (4, true));
+    }
+
+    fn small_terms() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec("[abc]{3,5}", 1..5)
+    }
+
     proptest! {
+        /// The shortest path gives the definition's score (brute force over covers).
+        #[test]
+        fn the_score_is_the_fewest_points_over_all_choices(
+            terms in small_terms(),
+            password in "[abcd]{0,11}",
+        ) {
+            let t: Vec<&str> = terms.iter().map(String::as_str).collect();
+            prop_assert_eq!(points(&t, &password), brute_force(&t, &password));
+        }
+
+        /// 1. Adding a term never turns a refusal into an acceptance (never raises the score).
+        #[test]
+        fn adding_a_term_never_raises_the_score(
+            terms in small_terms(),
+            extra in "[abc]{3,5}",
+            password in "[abcd]{0,16}",
+        ) {
+            let t: Vec<&str> = terms.iter().map(String::as_str).collect();
+            let mut more = t.clone();
+            more.push(&extra);
+            prop_assert!(points(&more, &password) <= points(&t, &password));
+        }
+
+        /// 2. Mirroring the password and the terms never changes the score.
+        #[test]
+        fn mirroring_never_changes_the_score(terms in small_terms(), password in "[abcd]{0,16}") {
+            let t: Vec<&str> = terms.iter().map(String::as_str).collect();
+            let r: Vec<String> = t.iter().map(|x| reversed(x)).collect();
+            let r: Vec<&str> = r.iter().map(String::as_str).collect();
+            prop_assert_eq!(points(&t, &password), points(&r, &reversed(&password)));
+        }
+
+        /// 3. Never more lenient than the greedy reading, except where that reading counted a
+        ///    character beside an exact match as part of the term (Microsoft's example).
+        #[test]
+        fn never_more_lenient_than_the_greedy_reading(
+            terms in small_terms(),
+            password in "[abcd]{0,16}",
+        ) {
+            let t: Vec<&str> = terms.iter().map(String::as_str).collect();
+            let (old, left_out) = greedy(&t, &password);
+            prop_assert!(left_out || points(&t, &password) <= old);
+        }
+
         /// Stopping at the goal never changes which side of it a password is on.
         #[test]
         fn reaching_the_goal_early_agrees_with_the_full_score(
