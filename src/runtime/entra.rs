@@ -19,6 +19,7 @@
 use super::fold::Folding;
 use super::terms::{Trie, normalize_into};
 use crate::ir::{Attribute, Normalization};
+use smallvec::SmallVec;
 use zeroize::Zeroizing;
 
 /// Names shorter than this many characters are not looked for; nor is the tenant name.
@@ -106,6 +107,78 @@ pub(crate) fn evaluate<const LAZY: bool>(
     score(sets, &p, &tenant_norm, goal)
 }
 
+/// The candidates of a normalized password, found per start position when first asked for.
+struct Found<'a, 's, const LAZY: bool> {
+    sets: &'a [Trie<'s, LAZY>],
+    p: &'a str,
+    tenant: &'a str,
+    /// Byte offset of each character, and the end.
+    bounds: SmallVec<[usize; 64]>,
+    /// Per position, its candidates in `pool` (`None`: not searched yet).
+    at: SmallVec<[Option<(u32, u32)>; 64]>,
+    pool: SmallVec<[Candidate; 32]>,
+}
+
+impl<'a, 's, const LAZY: bool> Found<'a, 's, LAZY> {
+    fn new(sets: &'a [Trie<'s, LAZY>], p: &'a str, tenant: &'a str) -> Self {
+        let bounds: SmallVec<[usize; 64]> =
+            p.char_indices().map(|(i, _)| i).chain([p.len()]).collect();
+        let at = smallvec::smallvec![None; bounds.len()];
+        Found { sets, p, tenant, bounds, at, pool: SmallVec::new() }
+    }
+
+    /// How many characters.
+    fn chars(&self) -> usize {
+        self.bounds.len() - 1
+    }
+
+    /// The candidates starting at character `i`.
+    fn starting_at(&mut self, i: usize) -> &[Candidate] {
+        if self.at.get(i).copied().flatten().is_none() {
+            let from = self.pool.len() as u32;
+            self.search(i);
+            if let Some(slot) = self.at.get_mut(i) {
+                *slot = Some((from, self.pool.len() as u32));
+            }
+        }
+        match self.at.get(i).copied().flatten() {
+            Some((from, to)) => self.pool.get(from as usize..to as usize).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    fn search(&mut self, i: usize) {
+        let Found { sets, p, tenant, bounds, pool, .. } = self;
+        let Some(&byte) = bounds.get(i) else { return };
+        let index = |byte: usize| bounds.binary_search(&byte).unwrap_or(0) as u32;
+        let start = i as u32;
+        if !tenant.is_empty() && p.get(byte..).is_some_and(|r| r.starts_with(*tenant)) {
+            pool.push(Candidate { start, end: index(byte + tenant.len()), term: None });
+        }
+        for (set, trie) in sets.iter().enumerate() {
+            trie.matches_at(p, byte, 1, &mut |m| {
+                // An exact match plus a character beside it: that character is not part of
+                // the banned term (the exact match is a candidate of its own). Only a match one
+                // character longer than its term can be one.
+                let beside = m.edits > 0
+                    && p.get(m.start..m.end).is_some_and(|span| {
+                        let mut chars = span.chars();
+                        let first = chars.next().map_or(0, char::len_utf8);
+                        let last = chars.next_back().map_or(0, char::len_utf8);
+                        let is = |s: &[u8]| trie.is_term(s, m.term);
+                        trie.chars_of(m.term).is_some_and(|c| c as usize == chars.count() + 1)
+                            && (is(&span.as_bytes()[first..])
+                                || is(&span.as_bytes()[..span.len() - last]))
+                    });
+                if !beside {
+                    pool.push(Candidate { start, end: index(m.end), term: Some((set, m.term)) });
+                }
+                true
+            });
+        }
+    }
+}
+
 /// The score of a normalized password (step 4 of the module notes).
 fn score<const LAZY: bool>(
     sets: &[Trie<'_, LAZY>],
@@ -113,17 +186,30 @@ fn score<const LAZY: bool>(
     tenant: &str,
     goal: Goal,
 ) -> EntraOutcome {
-    // Character index of each byte offset that starts a character (and of the end).
-    let bounds: Vec<usize> = p.char_indices().map(|(i, _)| i).chain([p.len()]).collect();
-    let index = |byte: usize| bounds.binary_search(&byte).unwrap_or(0) as u32;
-    let n = bounds.len() - 1;
-    let mut cost = vec![u32::MAX; n + 1];
-    let mut how = vec![Step::Start; n + 1];
+    let mut found = Found::new(sets, p, tenant);
+    let n = found.chars();
+    let early =
+        |points| EntraOutcome { points, name: None, terms: Vec::new(), whole_password: false };
+    // Any choice of candidates bounds the fewest points from above: taking the longest
+    // candidate at each position, from the left, settles most refusals in a few searches.
+    if let Goal::Reach(enough) = goal {
+        let (mut points, mut pos) = (0, 0);
+        while pos < n && points < enough {
+            points += 1;
+            let longest = found.starting_at(pos).iter().map(|c| c.end as usize).max();
+            pos = longest.unwrap_or(pos + 1);
+        }
+        if points < enough {
+            return early(points);
+        }
+    }
+    let mut cost: SmallVec<[u32; 64]> = smallvec::smallvec![u32::MAX; n + 1];
+    let mut how: SmallVec<[Step; 64]> = smallvec::smallvec![Step::Start; n + 1];
     cost[0] = 0;
     // Candidates starting at or before the frontier and ending after it.
-    let mut active: Vec<Candidate> = Vec::new();
+    let mut active: SmallVec<[Candidate; 16]> = SmallVec::new();
     let mut reach = 0;
-    for (i, &byte) in bounds.iter().enumerate().take(n) {
+    for i in 0..n {
         if let Goal::Reach(enough) = goal {
             // Every path to the end passes through a frontier at or after `i` first reached
             // from before it: its cost there is final, and costs only grow along a path.
@@ -131,38 +217,11 @@ fn score<const LAZY: bool>(
             let least = ahead().map(|m| cost[m]).min().unwrap_or(u32::MAX);
             let most = ahead().map(|m| cost[m] + (n - m) as u32).min().unwrap_or(u32::MAX);
             if least >= enough || most < enough {
-                let points = if least >= enough { least } else { most };
-                return EntraOutcome {
-                    points,
-                    name: None,
-                    terms: Vec::new(),
-                    whole_password: false,
-                };
+                return early(if least >= enough { least } else { most });
             }
         }
         active.retain(|c| c.end as usize > i);
-        if !tenant.is_empty() && p.get(byte..).is_some_and(|r| r.starts_with(tenant)) {
-            active.push(Candidate { start: i as u32, end: index(byte + tenant.len()), term: None });
-        }
-        for (set, trie) in sets.iter().enumerate() {
-            trie.matches_at(p, byte, 1, &mut |m| {
-                // An exact match plus a character beside it: that character is not part of
-                // the banned term (the exact match is a candidate of its own).
-                let beside = m.edits > 0
-                    && trie.term(m.term).is_some_and(|t| {
-                        p.get(m.start..m.end)
-                            .is_some_and(|span| span.len() > t.len() && span.contains(t))
-                    });
-                if !beside {
-                    active.push(Candidate {
-                        start: i as u32,
-                        end: index(m.end),
-                        term: Some((set, m.term)),
-                    });
-                }
-                true
-            });
-        }
+        active.extend_from_slice(found.starting_at(i));
         let here = cost[i];
         if here == u32::MAX {
             continue;

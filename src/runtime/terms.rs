@@ -579,6 +579,16 @@ impl<'a, const LAZY: bool> Trie<'a, LAZY> {
         self.level.walk(node, s)
     }
 
+    /// How many characters term `term` has.
+    pub(crate) fn chars_of(&self, term: u32) -> Option<u32> {
+        self.level.at(self.term_chars, term)
+    }
+
+    /// Whether `s` is exactly term `term`.
+    pub(crate) fn is_term(&self, s: &[u8], term: u32) -> bool {
+        self.walk(0, s).and_then(|n| self.term_at(n)) == Some(term)
+    }
+
     /// The term ending at `node`, if any.
     pub(crate) fn term_at(&self, node: u32) -> Option<u32> {
         self.level.entry_at(node)
@@ -592,7 +602,7 @@ impl<'a, const LAZY: bool> Trie<'a, LAZY> {
 
     /// Whether a match of `term` may use an edit (it is long enough).
     pub(crate) fn fuzzy_allowed(&self, term: u32) -> bool {
-        self.level.at(self.term_chars, term).unwrap_or(0) >= FUZZY_MIN_CHARS
+        self.chars_of(term).unwrap_or(0) >= FUZZY_MIN_CHARS
     }
 
     /// How many terms the set has.
@@ -633,7 +643,8 @@ impl<'a, const LAZY: bool> Trie<'a, LAZY> {
     }
 
     /// Every match starting at byte `start` of `text` (a char boundary), with at most
-    /// `max_edits` (0 or 1) edits; `f` returns false to stop the search. Returns false if
+    /// `max_edits` (0 or 1) edits, except a term preceded by one extra character (an exact
+    /// match at the next character); `f` returns false to stop the search. Returns false if
     /// stopped.
     pub(crate) fn matches_at(
         &self,
@@ -693,8 +704,13 @@ impl<'a, F: FnMut(TermMatch) -> bool, const LAZY: bool> Search<'a, F, LAZY> {
             }
             let next = self.text.get(pos).map(|&b| pos + utf8_len(b));
             if budget {
-                if let Some(after) = next {
-                    // Insertion: the password has an extra character here.
+                // Insertion: the password has an extra character here. Not before the first
+                // character of a term: that match is an exact match one character later
+                // plus the character before it, which the search from the next character
+                // finds, and which Entra scoring does not count as the term's (`entra`).
+                if let Some(after) = next
+                    && depth > 0
+                {
                     self.exact_only(trie, None, node, after);
                 }
                 let trie_ref: &'a Trie<'a, LAZY> = self.trie;
