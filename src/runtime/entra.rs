@@ -398,11 +398,24 @@ mod tests {
         // london + donkey cover "londonkey": 1 point for each term, then "1".
         assert_eq!(points(&["london", "donkey"], "londonkey1"), 3);
         assert_eq!(points(&["winter", "internet"], "winternet1"), 3);
+        assert_eq!(
+            greedy(&["london", "donkey"], "londonkey1").0,
+            5,
+            "the greedy reading accepted it"
+        );
+        assert_eq!(greedy(&["winter", "internet"], "winternet1").0, 5);
         // Adding a term never makes a refused password acceptable (the greedy reading gave 2
         // with `internet` alone, then 5 with `winter` added). The `w` beside the exact
         // `internet` is a character of its own, as the `f` of Microsoft's example.
+        assert_eq!(greedy(&["internet"], "winternet1").0, 2);
         assert_eq!(points(&["internet"], "winternet1"), 3);
         assert_eq!(points(&["internet", "winter"], "winternet1"), 3);
+        // The term on either side of the same characters scores the same (the greedy reading
+        // took `#contoso` as one fuzzy match when the term came last: 4, refused, against 5).
+        assert_eq!(greedy(&["contoso"], "contoso#xy7").0, 5);
+        assert_eq!(greedy(&["contoso"], "xy7#contoso").0, 4);
+        assert_eq!(points(&["contoso"], "contoso#xy7"), 5);
+        assert_eq!(points(&["contoso"], "xy7#contoso"), 5);
         // Mirrored password and terms, same score.
         let (a, b) = (points(&["contoso"], "contoso#xy7"), points(&["osotnoc"], "7yx#osotnoc"));
         assert_eq!(a, b);

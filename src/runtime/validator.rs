@@ -211,7 +211,11 @@ impl Validator {
     /// automata, tables.
     pub fn heap_bytes(&self) -> usize {
         let dfas: usize = self.dfas.iter().map(|d| d.memory_usage()).sum();
-        self.region.heap_bytes() + dfas + self.program.case_folds.capacity() * 8
+        // The program with its terms, once `program` was asked for.
+        let terms: usize = self.full.get().map_or(0, |p| {
+            p.term_sets.iter().map(|s| s.text.capacity() + s.ends.capacity() * 4).sum()
+        });
+        self.region.heap_bytes() + terms + dfas + self.program.case_folds.capacity() * 8
     }
 
     /// `name@digest-prefix`: the policy version, as logs and reports name it.
