@@ -3,13 +3,14 @@
 //! ```sh
 //! cargo run --release --example store_scale -- generate 100000000 /data/ntlm.txt
 //! /usr/bin/time -v target/release/policyc store build --from /data/ntlm.txt -o /data/store
-//! cargo run --release --example store_scale -- measure /data/store 10000000
+//! cargo run --release --example store_scale -- measure /data/store 10000000 resident
+//! cargo run --release --example store_scale -- measure /data/store 10000000 sparse
 //! ```
 //!
 //! `generate` writes N random NTLM hashes in the HIBP downloader's format (`HASH:COUNT`, CRLF;
 //! not sorted: the build partitions its input, so order does not matter to it). `measure`
 //! reports the false-positive rate over random non-members, warm lookup latency (p50, p99 over
-//! batches) and cold lookups: the store's files evicted from the page cache
+//! batches), whether the shards got huge pages (`FilePmdMapped`), and cold lookups: the store's files evicted from the page cache
 //! (`posix_fadvise(DONTNEED)`) before each, then open + lookup, p50 and p99.
 
 #![allow(
@@ -19,7 +20,7 @@
     reason = "a benchmark tool stops loudly"
 )]
 
-use policyc::store::{Store, StoreKey};
+use policyc::store::{Store, StoreAccess, StoreKey};
 use std::io::Write as _;
 use std::time::Instant;
 
@@ -56,10 +57,10 @@ fn evict(store: &std::path::Path) {
     }
 }
 
-fn measure(path: &str, probes: u64) {
+fn measure(path: &str, probes: u64, access: StoreAccess) {
     let path = std::path::Path::new(path);
     let t = Instant::now();
-    let store = Store::open(path).unwrap();
+    let store = Store::open_with(path, access).unwrap();
     let open = t.elapsed();
     let info = store.info().clone();
     println!(
@@ -112,6 +113,13 @@ fn measure(path: &str, probes: u64) {
         "warm password lookup (NT hash + lookup): {:.0} ns",
         t.elapsed().as_nanos() as f64 / 200_000.0
     );
+    let huge: Vec<String> = std::fs::read_to_string("/proc/self/smaps_rollup")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("Rss") || l.starts_with("FilePmdMapped"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    println!("mapped ({access:?}): {}", huge.join(", "));
     drop(store);
     // Cold: evict, open, one lookup.
     let mut cold: Vec<f64> = (0..300)
@@ -119,7 +127,7 @@ fn measure(path: &str, probes: u64) {
             evict(path);
             let key = StoreKey(splitmix(&mut s));
             let t = Instant::now();
-            let store = Store::open(path).unwrap();
+            let store = Store::open_with(path, access).unwrap();
             std::hint::black_box(store.lookup_key(key).unwrap());
             t.elapsed().as_secs_f64() * 1e6
         })
@@ -138,8 +146,13 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("generate") => generate(args[2].parse().unwrap(), &args[3]),
         Some("measure") => {
-            measure(&args[2], args.get(3).map_or(10_000_000, |n| n.parse().unwrap()))
+            let access = match args.get(4).map(String::as_str) {
+                None | Some("resident") => StoreAccess::Resident,
+                Some("sparse") => StoreAccess::Sparse,
+                Some(other) => panic!("access `{other}`: resident or sparse"),
+            };
+            measure(&args[2], args.get(3).map_or(10_000_000, |n| n.parse().unwrap()), access)
         }
-        _ => panic!("usage: store_scale generate N OUT | measure STORE [PROBES]"),
+        _ => panic!("usage: store_scale generate N OUT | measure STORE [PROBES [resident|sparse]]"),
     }
 }

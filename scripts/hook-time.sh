@@ -4,6 +4,8 @@
 # Entra policies, one password accepted and one refused by each. The account's givenName and sn
 # come from the file-backed directory double (as they would from Samba's ldapi). By hand:
 #   scripts/hook-time.sh [N]      (release build; default N = 300)
+# With STORE=DIR (a store from `policyc store build`), office365 plus `not in` that store is
+# timed too (policies/office365.policy with the rule added: "office365+store").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-300}
@@ -26,8 +28,16 @@ per_run() {
 
 base=$(per_run x /bin/true)
 printf 'bash loop with /bin/true: %d.%02d ms per run (subtracted below)\n' $((base / 1000000)) $((base / 10000 % 100))
-for policy in office365 entra-password-protection; do
-  "$bin" compile "policies/$policy.policy" -o "$dir/$policy.policyc" >/dev/null 2>&1
+policies="office365 entra-password-protection"
+if [[ -n ${STORE:-} ]]; then
+  sed -e "s|^  rule length |  store pwned = \"$STORE\"\n  rule breached \"This password appeared in a data breach.\" : not in pwned\n  rule length |" \
+    policies/office365.policy >"$dir/office365+store.policy"
+  policies+=" office365+store"
+fi
+for policy in $policies; do
+  src=policies/$policy.policy
+  [[ -f $src ]] || src=$dir/$policy.policy
+  "$bin" compile "$src" -o "$dir/$policy.policyc" >/dev/null 2>&1
   cat >"$dir/$policy.yaml" <<EOF
 policy: $dir/$policy.policyc
 queue: $dir/queue-$policy

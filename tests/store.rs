@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::panic, reason = "test setup fails loudly")]
 
 use policyc::store::build::{BuildOptions, Quiet, build, reference_lookup};
-use policyc::store::{HashMode, Lookup, Store, StoreHandle, StoreKey};
+use policyc::store::{HashMode, Lookup, Store, StoreAccess, StoreHandle, StoreKey};
 use policyc::{CompileOptions, Context, Validator, compile_str};
 use proptest::prelude::*;
 use sha1::Digest as _;
@@ -133,15 +133,18 @@ fn every_breached_password_is_found_in_every_format_and_no_clean_one() {
             assert_eq!(report.info.mode, mode);
             assert_eq!(report.below_min_count, 100, "padding lines (count 0) are left out");
             let s = Store::open(&store).unwrap();
+            let resident = Store::open_with(&store, StoreAccess::Resident).unwrap();
             let want = if exact { Lookup::Confirmed } else { Lookup::Probable };
             for p in
                 BREACHED.iter().chain(&["only-in-the-plain-list-1", "only-in-the-plain-list-2"])
             {
                 assert_eq!(s.lookup(p).unwrap(), want, "{mode:?} exact={exact}: {p}");
+                assert_eq!(resident.lookup(p).unwrap(), want, "{mode:?} exact={exact}: {p}");
                 assert_eq!(reference_lookup(&store, p).unwrap(), want);
             }
             for p in CLEAN {
                 assert_eq!(s.lookup(p).unwrap(), Lookup::Absent, "{p}");
+                assert_eq!(resident.lookup(p).unwrap(), Lookup::Absent, "{p}");
             }
             if exact {
                 // Padding hashes are not in the exact tier: never confirmed.
@@ -150,17 +153,20 @@ fn every_breached_password_is_found_in_every_format_and_no_clean_one() {
                     assert_eq!(s.lookup_key(key).unwrap(), Lookup::Absent);
                 }
             }
-            let v = policy_with(&store);
-            for p in BREACHED {
-                let verdict = v.check(p, &Context::new());
-                assert_eq!(verdict.violations().len(), 1, "{p}");
-                assert_eq!(verdict.violations()[0].rule, "breached");
-                assert!(verdict.unavailable().is_empty());
-                assert!(!v.complies(p, &Context::new()));
-            }
-            for p in CLEAN {
-                assert!(v.check(p, &Context::new()).is_compliant(), "{p}");
-                assert!(v.complies(p, &Context::new()));
+            for v in
+                [policy_with(&store), policy_with(&store).with_store_access(StoreAccess::Resident)]
+            {
+                for p in BREACHED {
+                    let verdict = v.check(p, &Context::new());
+                    assert_eq!(verdict.violations().len(), 1, "{p}");
+                    assert_eq!(verdict.violations()[0].rule, "breached");
+                    assert!(verdict.unavailable().is_empty());
+                    assert!(!v.complies(p, &Context::new()));
+                }
+                for p in CLEAN {
+                    assert!(v.check(p, &Context::new()).is_compliant(), "{p}");
+                    assert!(v.complies(p, &Context::new()));
+                }
             }
         }
     }
@@ -518,6 +524,7 @@ proptest! {
         bits in prop_oneof![Just(8u8), Just(16u8)],
         shard_bits in 0u8..4,
         exact in any::<bool>(),
+        access in prop_oneof![Just(StoreAccess::Sparse), Just(StoreAccess::Resident)],
     ) {
         let dir = tempfile::tempdir().unwrap();
         let list = dir.path().join("list.txt");
@@ -527,7 +534,7 @@ proptest! {
         o.fingerprint_bits = bits;
         o.exact = exact;
         build(&o, &Quiet).unwrap();
-        let s = Store::open(&store).unwrap();
+        let s = Store::open_with(&store, access).unwrap();
         for p in passwords.iter().chain(probes.iter()) {
             let got = s.lookup(p).unwrap();
             prop_assert_eq!(got, reference_lookup(&store, p).unwrap());

@@ -58,8 +58,8 @@ struct BuildArgs {
     /// (≈ 1 in 256, 1.13 bytes).
     #[arg(long, default_value_t = 16, value_parser = parse_fingerprint)]
     fingerprint: u8,
-    /// Shards: 2^N, chosen by the hash's leading bits [default: about a million hashes per
-    /// shard, from the inputs' size: 10, 1,024 shards, for HIBP's billion].
+    /// Shards: 2^N, chosen by the hash's leading bits [default: about 8 million hashes per
+    /// shard, from the inputs' size: 7, 128 shards, for HIBP's billion].
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=16))]
     shard_bits: Option<u8>,
     /// Also keep every shard's sorted 64-bit hashes (8 bytes each), so that a filter hit is
@@ -70,7 +70,7 @@ struct BuildArgs {
     /// HIBP inputs must match it [default: the HIBP inputs' mode, else ntlm].
     #[arg(long, value_parser = parse_mode)]
     mode: Option<HashMode>,
-    /// Threads building shards [default: the number of cores].
+    /// Threads building shards [default: the number of cores, at most 8].
     #[arg(long)]
     threads: Option<usize>,
 }
@@ -87,7 +87,7 @@ struct UpdateArgs {
     /// Leave out hashes seen fewer times than this.
     #[arg(long, default_value_t = 1)]
     min_count: u64,
-    /// Threads building shards [default: the number of cores].
+    /// Threads building shards [default: the number of cores, at most 8].
     #[arg(long)]
     threads: Option<usize>,
 }
@@ -153,7 +153,7 @@ pub(crate) fn run(args: Args) -> u8 {
 }
 
 fn threads(n: Option<usize>) -> usize {
-    n.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
+    n.unwrap_or_else(crate::store::build::default_threads).max(1)
 }
 
 fn run_build(a: BuildArgs) -> Result<u8, String> {

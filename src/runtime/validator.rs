@@ -13,7 +13,7 @@ use super::verdict::{
 };
 use crate::artifact::{self, LoadError};
 use crate::ir::{Attribute, Condition, Containment, Predicate, Program, Rule, Severity};
-use crate::store::{Lookup, StoreError, StoreHandle};
+use crate::store::{Lookup, StoreAccess, StoreError, StoreHandle};
 use regex_automata::Input;
 use regex_automata::dfa::{Automaton, dense::DFA};
 use std::path::Path;
@@ -79,7 +79,7 @@ impl Validator {
     /// [`LoadError::Io`] when the file cannot be mapped, else as [`Validator::from_bytes`] for
     /// the parts verified now.
     pub fn from_file(file: &std::fs::File, path: &Path) -> Result<Validator, LoadError> {
-        let map = crate::mapped::map(file, false)
+        let map = crate::mapped::map(file, crate::mapped::Reads::Whole)
             .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
         Validator::from_map(Arc::new(map))
     }
@@ -193,6 +193,17 @@ impl Validator {
     /// The user attributes the policy's rules read (what a directory hook looks up).
     pub fn attributes(&self) -> crate::ir::AttributeSet {
         self.program.attributes()
+    }
+
+    /// This validator for a process that will use the policy's breached-password stores as
+    /// `access` says (by default [`StoreAccess::Sparse`], for a process that checks a few
+    /// passwords; a long-running one gains from [`StoreAccess::Resident`]). Stores opened before
+    /// are opened again on the next lookup.
+    #[must_use]
+    pub fn with_store_access(mut self, access: StoreAccess) -> Validator {
+        self.stores =
+            self.stores.iter().map(|s| StoreHandle::with_access(s.path(), access)).collect();
+        self
     }
 
     /// Damage found in the artifact while checking, if any (only a validator that checks as it

@@ -36,7 +36,7 @@ pub struct BuildOptions {
     pub min_count: u64,
     /// 8 or 16.
     pub fingerprint_bits: u8,
-    /// `1 << shard_bits` shards; `None`: about 1 Mi keys per shard, estimated from the
+    /// `1 << shard_bits` shards; `None`: about 8 Mi keys per shard, estimated from the
     /// inputs' size.
     pub shard_bits: Option<u8>,
     /// Also keep each shard's sorted keys, so that a filter hit is confirmed.
@@ -60,7 +60,7 @@ impl BuildOptions {
             shard_bits: None,
             exact: false,
             mode: None,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            threads: default_threads(),
         }
     }
 }
@@ -240,14 +240,29 @@ fn decide_mode(
     Ok(mode.unwrap_or(HashMode::Ntlm))
 }
 
-/// Shards for about 1 Mi keys each (a binary fuse filter reaches its smallest size, 1.125
-/// slots a key, from about a million keys), counting an input line per 40 bytes (an HIBP line
-/// is 37 to 45 bytes; a plain list's lines are shorter, which only means more, smaller shards).
-/// HIBP's billion hashes get 1,024 shards.
+/// Shards for about 8 Mi keys each, counting an input line per 40 bytes (an HIBP line is 37 to
+/// 45 bytes; a plain list's lines are shorter, which only means more, smaller shards): a binary
+/// fuse filter is at its smallest (1.125 slots a key) from about a million keys, and a shard of
+/// about 19 MB is mostly 2 MiB stretches that a long-running reader maps as huge pages
+/// ([`StoreAccess::Resident`](super::StoreAccess::Resident)), while one shard's construction
+/// scratch stays near 300 MB a thread. HIBP's billion hashes get 128 shards.
 fn auto_shard_bits(files: &[PathBuf]) -> u8 {
-    let bytes: u64 = files.iter().map(|f| fs::metadata(f).map_or(0, |m| m.len())).sum();
-    let shards = (bytes / 40).div_ceil(1 << 20);
+    shard_bits_for(files.iter().map(|f| fs::metadata(f).map_or(0, |m| m.len())).sum())
+}
+
+/// [`auto_shard_bits`] for inputs of `bytes` in all.
+fn shard_bits_for(bytes: u64) -> u8 {
+    let shards = (bytes / 40).div_ceil(KEYS_PER_SHARD);
     (0..=format::MAX_SHARD_BITS).find(|&b| (1u64 << b) >= shards).unwrap_or(format::MAX_SHARD_BITS)
+}
+
+/// The keys a shard is sized for when the shard count is not given.
+const KEYS_PER_SHARD: u64 = 8 << 20;
+
+/// Threads building shards by default: the cores, at most 8, so that the shard pass's memory
+/// (one shard's keys and construction scratch a thread, about 320 MB) stays under 3 GB.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
 }
 
 /// The shard bits of options whose `shard_bits` [`build`] has decided.
@@ -866,4 +881,21 @@ pub fn reference_lookup(store: &Path, password: &str) -> Result<super::Lookup, S
     let exact = data.get(h.exact_start..).unwrap_or(&[]);
     let found = exact.chunks_exact(8).any(|c| c == key.0.to_le_bytes());
     Ok(if found { super::Lookup::Confirmed } else { super::Lookup::Absent })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard_bits_for;
+
+    /// About 8 Mi keys a shard: one shard for small inputs, 16 for the 100 M-line benchmark
+    /// input (3.69 GB), 128 for HIBP's export (about 38 GB, under a billion lines), never past 2^16.
+    #[test]
+    fn shards_hold_about_eight_million_keys() {
+        assert_eq!(shard_bits_for(0), 0);
+        assert_eq!(shard_bits_for(40 * (8 << 20)), 0);
+        assert_eq!(shard_bits_for(40 * (8 << 20) + 40), 1);
+        assert_eq!(shard_bits_for(3_690_000_000), 4);
+        assert_eq!(shard_bits_for(38_000_000_000), 7);
+        assert_eq!(shard_bits_for(u64::MAX), super::format::MAX_SHARD_BITS);
+    }
 }

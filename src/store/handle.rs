@@ -2,7 +2,7 @@
 //! renamed a new manifest into place (checked at most once a second), and retried once when a
 //! shard vanished because an update removed it between reading the manifest and the shard.
 
-use super::{Lookup, MANIFEST_FILE, Store, StoreError};
+use super::{Lookup, MANIFEST_FILE, Store, StoreAccess, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -14,6 +14,7 @@ const RECHECK: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct StoreHandle {
     path: PathBuf,
+    access: StoreAccess,
     state: Mutex<State>,
 }
 
@@ -43,14 +44,23 @@ fn stamp(path: &Path) -> Result<Stamp, StoreError> {
 
 impl Clone for StoreHandle {
     fn clone(&self) -> StoreHandle {
-        StoreHandle::new(&self.path)
+        StoreHandle::with_access(&self.path, self.access)
     }
 }
 
 impl StoreHandle {
     /// A handle on the store at `path`; nothing is read until the first lookup.
     pub fn new(path: impl AsRef<Path>) -> StoreHandle {
-        StoreHandle { path: path.as_ref().to_path_buf(), state: Mutex::new(State::default()) }
+        StoreHandle::with_access(path, StoreAccess::Sparse)
+    }
+
+    /// A handle on the store at `path` for a process that will use it as `access` says.
+    pub fn with_access(path: impl AsRef<Path>, access: StoreAccess) -> StoreHandle {
+        StoreHandle {
+            path: path.as_ref().to_path_buf(),
+            access,
+            state: Mutex::new(State::default()),
+        }
     }
 
     /// The store's directory.
@@ -85,7 +95,7 @@ impl StoreHandle {
             return Ok(Arc::clone(store));
         }
         state.store = None;
-        let store = Arc::new(Store::open(&self.path)?);
+        let store = Arc::new(Store::open_with(&self.path, self.access)?);
         state.store = Some(Arc::clone(&store));
         state.stamp = Some(now);
         Ok(store)

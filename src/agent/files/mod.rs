@@ -185,7 +185,10 @@ pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
 /// Loads a compiled policy that root may trust: a regular file of root's (or this user's)
 /// that nobody else may write, read without following a link, and, when a public key is
 /// configured, signed by it. The bytes are read: a long-running process (the agent, the Windows
-/// filter) keeps its policy however the file is replaced, even by a `cp` over it.
+/// filter) keeps its policy however the file is replaced, even by a `cp` over it; its
+/// breached-password stores are mapped for many lookups ([`StoreAccess::Resident`]).
+///
+/// [`StoreAccess::Resident`]: crate::store::StoreAccess::Resident
 pub fn load_policy(
     path: &Path,
     key: Option<&super::signing::PublicKey>,
@@ -194,7 +197,9 @@ pub fn load_policy(
     if let Some(key) = key {
         key.verify(path, &bytes)?;
     }
-    crate::Validator::from_bytes(&bytes).map_err(|e| format!("`{}`: {e}", path.display()))
+    crate::Validator::from_bytes(&bytes)
+        .map(|v| v.with_store_access(crate::store::StoreAccess::Resident))
+        .map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
 /// [`load_policy`] for a process that lives for one check (the Samba hook): on Unix the file
@@ -215,7 +220,7 @@ pub fn map_policy(
                 path.display()
             ));
         }
-        let map = crate::mapped::map(&file, false)
+        let map = crate::mapped::map(&file, crate::mapped::Reads::Whole)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
         if let Some(key) = key {
             key.verify(path, &map)?;
