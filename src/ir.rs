@@ -354,8 +354,24 @@ pub struct Containment {
     pub attribute: Attribute,
     /// Characters the value is split on; empty means the whole value.
     pub delimiters: Vec<char>,
-    /// Values or tokens with fewer characters than this are not checked.
+    /// Values or tokens with fewer UTF-16 code units than this are not checked (what a
+    /// Windows password filter counts: an astral character is two).
     pub min_chars: u32,
+}
+
+impl Containment {
+    /// The parts of one attribute value that are looked for: the value, or with delimiters its
+    /// tokens, each with at least `min_chars` UTF-16 units; a value none of whose tokens is
+    /// that long is looked for whole, when it is (the stricter reading of AD's "entire
+    /// displayName" check: `Li Na` is checked as `li na`).
+    pub fn tokens<'v>(&'v self, value: &'v str) -> impl Iterator<Item = &'v str> + 'v {
+        let min = self.min_chars.max(1) as usize;
+        let long = move |t: &&str| t.encode_utf16().count() >= min;
+        // With no delimiters, `split` yields the whole value once.
+        let mut tokens = value.split(|c| self.delimiters.contains(&c)).filter(long).peekable();
+        let whole = (tokens.peek().is_none() && long(&value)).then_some(value);
+        tokens.chain(whole)
+    }
 }
 
 /// A user attribute, by its directory (LDAP) name.

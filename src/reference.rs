@@ -236,17 +236,33 @@ fn longest_run(password: &str, next: impl Fn(u32, u32) -> bool) -> u32 {
 }
 
 fn contains_attribute(check: &Containment, password: &str, ctx: &Context) -> bool {
+    let long = |t: &str| t.encode_utf16().count() >= check.min_chars.max(1) as usize;
+    let password = caseless(password);
     ctx.get(check.attribute).iter().any(|value| {
-        let tokens: Vec<&str> = if check.delimiters.is_empty() {
+        let mut tokens: Vec<&str> = if check.delimiters.is_empty() {
             vec![value.as_str()]
         } else {
-            value.split(|c| check.delimiters.contains(&c)).collect()
+            value.split(|c| check.delimiters.contains(&c)).filter(|t| long(t)).collect()
         };
-        tokens.into_iter().any(|t| {
-            t.chars().count() >= check.min_chars.max(1) as usize
-                && matches_ignoring_case(&regex_syntax::escape(t), password)
-        })
+        if tokens.is_empty() {
+            tokens.push(value);
+        }
+        tokens.into_iter().any(|t| long(t) && password.contains(&caseless(t)))
     })
+}
+
+/// Text as attribute containment compares it: `İ` and `i` + COMBINING DOT ABOVE become `i`,
+/// then the whole text is upper-cased and lower-cased again until nothing changes.
+fn caseless(text: &str) -> String {
+    let mut now = text.replace('İ', "i").replace("i\u{307}", "i");
+    loop {
+        let next: String =
+            now.chars().flat_map(char::to_uppercase).flat_map(char::to_lowercase).collect();
+        if next == now {
+            return now.replace("i\u{307}", "i");
+        }
+        now = next;
+    }
 }
 
 fn same_text(a: &str, b: &str) -> bool {

@@ -313,6 +313,17 @@ fn a_mapped_artifact_checks_its_trie_blocks_as_it_reads_them() {
     assert_eq!(banned.message, policyc::runtime::DAMAGED_POLICY_MESSAGE);
     assert_eq!(v.damage(), Some("trie block 0 does not match its checksum"));
     assert!(!v.complies("Xq7#vLm2$pT9-unlisted", &ctx));
+    // explain says why the rule failed, not only that it did.
+    let explained = v.explain("Xq7#vLm2$pT9-unlisted", &ctx);
+    let banned = explained.rules.iter().find(|r| r.rule.id.as_str() == "banned").unwrap();
+    assert_eq!(banned.outcome, policyc::runtime::Outcome::Failed);
+    assert_eq!(
+        banned.detail,
+        policyc::runtime::Detail::Unavailable {
+            reason: "the policy artifact is damaged (trie block 0 does not match its checksum)"
+                .into()
+        }
+    );
     // Rules that read no term list still answer: a short password is refused for its length.
     assert!(v.check("Ab1!", &ctx).violations().iter().any(|x| x.rule == "length"));
 }

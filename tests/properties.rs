@@ -58,6 +58,7 @@ fn interesting_char() -> impl Strategy<Value = char> {
         1 => proptest::sample::select(vec![
             '\t', '\0', '\n', 'é', 'É', 'ß', 'ẞ', 'K', 'ſ', 'ς', 'Σ', 'İ', 'ı', 'α', 'β', 'γ', 'Ω', 'ǅ',
             '日', '本', '😀', '€', '£', 'ª', 'Ⅻ', '\u{345}', 'П', 'а', '\u{a0}',
+            '\u{307}', '\u{2013}', 'ﬁ', 'Ⓐ', '𝐀', 'ŉ', 'ΐ',
         ]),
         1 => any::<char>(),
     ]
@@ -89,6 +90,12 @@ fn name() -> impl Strategy<Value = String> {
         "ΣΊΣΥΦΟΣ",
         "kelvin",
         "Root",
+        "Strauß",
+        "ivan",
+        "İlker",
+        "Li",
+        "𝔄𝔅",
+        "fix",
     ])
     .prop_map(str::to_string)
 }
@@ -99,7 +106,9 @@ fn user() -> impl Strategy<Value = Context> {
         proptest::option::of((
             name(),
             name(),
-            proptest::sample::select(vec![" ", ", ", ".", "-", "\t", "#", "_"]),
+            proptest::sample::select(vec![
+                " ", ", ", ".", "-", "\t", "#", "_", "\u{a0}", "\u{2013}",
+            ]),
         )),
         proptest::option::of(name()),
         any::<bool>(),

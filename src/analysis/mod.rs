@@ -328,9 +328,9 @@ fn construct(
         Predicate::NotContains(checks) => checks
             .iter()
             .flat_map(|c| {
-                ctx.get(c.attribute).iter().flat_map(move |v| {
-                    v.split(|ch| c.delimiters.contains(&ch)).map(str::to_string).collect::<Vec<_>>()
-                })
+                ctx.get(c.attribute)
+                    .iter()
+                    .flat_map(move |v| c.tokens(v).map(str::to_string).collect::<Vec<_>>())
             })
             .filter(|t| !t.is_empty())
             .collect(),

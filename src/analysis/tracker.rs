@@ -195,18 +195,7 @@ impl Tracker {
 /// The values (or tokens) of the user's attribute a containment check looks for, as the
 /// validator does.
 fn attribute_tokens(check: &Containment, ctx: &Context) -> Vec<String> {
-    ctx.get(check.attribute)
-        .iter()
-        .flat_map(|v| {
-            if check.delimiters.is_empty() {
-                vec![v.as_str()]
-            } else {
-                v.split(|c| check.delimiters.contains(&c)).collect()
-            }
-        })
-        .filter(|t| t.chars().count() >= check.min_chars.max(1) as usize)
-        .map(str::to_string)
-        .collect()
+    ctx.get(check.attribute).iter().flat_map(|v| check.tokens(v)).map(str::to_string).collect()
 }
 
 /// Every character class and literal of a pattern, plus what its assertions look at.

@@ -16,9 +16,11 @@ use crate::syntax::span::{SourceMap, Span};
 use std::collections::HashMap;
 
 /// The Active Directory complexity name checks (`not contains ad_names`): the whole
-/// sAMAccountName when it has 3+ characters, and displayName tokens of 3+ characters split on
-/// comma, period, hyphen, underscore, space, `#` and tab.
-pub const AD_DISPLAY_NAME_DELIMITERS: [char; 7] = [',', '.', '-', '_', ' ', '#', '\t'];
+/// sAMAccountName when it has 3+ UTF-16 units, and displayName tokens of 3+ UTF-16 units split
+/// on comma, period, hyphen, underscore, space, `#` and tab, and, as the stricter reading of
+/// "spaces" and "dashes" (docs/language.md), NO-BREAK SPACE and EN DASH.
+pub const AD_DISPLAY_NAME_DELIMITERS: [char; 9] =
+    [',', '.', '-', '_', ' ', '#', '\t', '\u{a0}', '\u{2013}'];
 
 pub(crate) struct Lowerer<'s> {
     sources: &'s SourceMap,

@@ -48,6 +48,21 @@ pub const BUILTINS: &[(&str, &str, &str)] = &[
         "Unicode alphabetic characters that are neither uppercase nor lowercase (Asian scripts ...)",
         r"[\p{Alphabetic}--\p{Uppercase}--\p{Lowercase}]",
     ),
+    (
+        "ad_upper",
+        "Active Directory's uppercase letters of European languages, read strictly: uppercase letters (Lu), not mathematical letters",
+        r"[\p{Lu}--[\x{1D400}-\x{1D7FF}]]",
+    ),
+    (
+        "ad_lower",
+        "Active Directory's lowercase letters of European languages, read strictly: lowercase letters (Ll), not mathematical letters",
+        r"[\p{Ll}--[\x{1D400}-\x{1D7FF}]]",
+    ),
+    (
+        "ad_other_alpha",
+        "Active Directory's alphabetic characters that are not uppercase or lowercase, read strictly: alphabetic, uncased, not titlecase",
+        r"[\p{Alphabetic}--\p{Uppercase}--\p{Lowercase}--\p{Lt}]",
+    ),
 ];
 
 /// Parses a regex class expression into a set.

@@ -231,6 +231,9 @@ fn describe(d: &Detail, passed: bool) -> String {
         Detail::Breached { store, found: Err(e) } => {
             format!("The breached-password store `{store}` could not be read: {e}")
         }
+        Detail::Unavailable { reason } => {
+            format!("It could not be evaluated, so it refuses the password: {reason}. Reinstall the policy.")
+        }
         Detail::None => String::new(),
     }
 }

@@ -151,6 +151,11 @@ pub enum Detail {
         /// What the lookup found, or why the store could not be read.
         found: Result<crate::store::Lookup, String>,
     },
+    /// The rule could not be evaluated (a damaged part of the artifact): it fails closed.
+    Unavailable {
+        /// Why, for the administrator.
+        reason: String,
+    },
     /// Nothing to report (the rule did not apply).
     None,
 }

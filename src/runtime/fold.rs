@@ -37,7 +37,67 @@ impl<'a> Folding<'a> {
     }
 }
 
+/// Appends `text` compared caselessly the way attribute containment compares (the stricter of
+/// Active Directory's readings, docs/language.md): two strings are equal when Windows'
+/// upper-case comparison says so (`ı` and `i` both upper-case to `I`) or Unicode full case
+/// folding does (`ß` and `ss`, `ẞ` and `ss`), and `İ` is `i` (Turkic folding), with or without a
+/// combining dot above. Each character becomes lower(upper(c)) until that no longer changes it
+/// (`ẞ` → `ß` → `ss`); a COMBINING DOT ABOVE after an `i` is dropped.
+pub fn push_caseless(text: &str, out: &mut Vec<char>) {
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if c == 'İ' {
+            out.push('i');
+        } else if c == '\u{307}' && out.last() == Some(&'i') {
+        } else {
+            let mut now = vec![c];
+            for _ in 0..3 {
+                let next: Vec<char> = now
+                    .iter()
+                    .flat_map(|c| c.to_uppercase())
+                    .flat_map(char::to_lowercase)
+                    .collect();
+                if next == now {
+                    break;
+                }
+                now = next;
+            }
+            out.extend(now);
+        }
+    }
+}
+
 /// Whether `needle` occurs in `haystack` (both already folded).
 pub fn contains_folded(haystack: &[char], needle: &[char]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_caseless;
+
+    fn caseless(text: &str) -> String {
+        let mut out = Vec::new();
+        push_caseless(text, &mut out);
+        out.into_iter().collect()
+    }
+
+    /// Each reading the stricter comparison joins (docs/language.md, "Active Directory").
+    #[test]
+    fn windows_upper_casing_full_folding_and_turkic_i_all_compare_equal() {
+        assert_eq!(caseless("ıvan"), "ivan", "Windows: ı upper-cases to I");
+        assert_eq!(caseless("İLKER"), "ilker", "Turkic folding: İ is i");
+        assert_eq!(caseless("I\u{307}lker"), "ilker", "İ decomposed");
+        assert_eq!(caseless("i\u{307}lker"), "ilker");
+        assert_eq!(caseless("Strauß"), "strauss", "full folding: ß is ss");
+        assert_eq!(caseless("STRAUẞ"), "strauss", "ẞ is ß is ss");
+        assert_eq!(caseless("ﬁx"), "fix", "ligatures unfold");
+        assert_eq!(caseless("\u{212a}elvin"), "kelvin", "Kelvin sign");
+        assert_eq!(caseless("ſam"), "sam", "long s");
+        assert_eq!(caseless("ΣΊΣΥΦΟΣ"), caseless("σίσυφος"), "final sigma");
+        assert_eq!(caseless("Ödön"), "ödön");
+        assert_eq!(caseless("ż\u{307}"), "ż\u{307}", "a dot above other letters stays");
+        assert_eq!(caseless("日本"), "日本");
+    }
 }

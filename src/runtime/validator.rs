@@ -4,7 +4,7 @@ use super::context::Context;
 use super::entra;
 use super::explain::{Detail, Explanation, Outcome, RuleReport};
 use super::fast::FastPath;
-use super::fold::{Folding, contains_folded};
+use super::fold::{Folding, contains_folded, push_caseless};
 use super::region::Region;
 use super::scan::{ClassTable, MAX_CLASSES, Needs, Scan};
 use super::terms::{self, Trie, TrieLayout, normalize_into};
@@ -377,10 +377,17 @@ impl Validator {
                     };
                 }
                 let passed = self.holds(rule, &scan, password, ctx, &mut scratch);
+                let detail = match scratch.unavailable.take() {
+                    // A store that cannot be read has its own detail, saying why.
+                    Some(Cause::Damaged(why)) => {
+                        Detail::Unavailable { reason: Cause::Damaged(why).reason() }
+                    }
+                    _ => self.detail(&rule.predicate, &scan, password, ctx, &mut scratch),
+                };
                 RuleReport {
                     rule,
                     outcome: if passed { Outcome::Passed } else { Outcome::Failed },
-                    detail: self.detail(&rule.predicate, &scan, password, ctx, &mut scratch),
+                    detail,
                 }
             })
             .collect();
@@ -419,9 +426,9 @@ impl Validator {
             },
             Predicate::MaxRepeat(max) => scan.longest_repeat <= *max,
             Predicate::MaxSequence(max) => scan.longest_sequence <= *max,
-            Predicate::NotContains(checks) => checks.iter().all(|c| {
-                found_tokens(c, self.folding(), password, ctx, &mut scratch.folded).next().is_none()
-            }),
+            Predicate::NotContains(checks) => checks
+                .iter()
+                .all(|c| found_tokens(c, password, ctx, &mut scratch.folded).next().is_none()),
             Predicate::Avoid { set, mode } => {
                 let found = self.find_term(*set, *mode, password);
                 self.sound(scratch) && found.is_none()
@@ -588,7 +595,7 @@ impl Validator {
                 let mut folded = None;
                 let mut found = Vec::new();
                 for c in checks {
-                    for token in found_tokens(c, self.folding(), password, ctx, &mut folded) {
+                    for token in found_tokens(c, password, ctx, &mut folded) {
                         found.push((c.attribute, token.to_string()));
                     }
                 }
@@ -721,21 +728,15 @@ fn bit(class: u16) -> u32 {
     1u32.checked_shl(u32::from(class)).unwrap_or(0)
 }
 
-/// The values or tokens of `check`'s attribute that occur in the password, ignoring case.
+/// The values or tokens of `check`'s attribute that occur in the password, ignoring case
+/// ([`push_caseless`]).
 fn found_tokens<'c>(
     check: &'c Containment,
-    folding: Folding<'c>,
     password: &'c str,
     ctx: &'c Context,
     folded: &'c mut Option<Zeroizing<Vec<char>>>,
 ) -> impl Iterator<Item = &'c str> + 'c {
-    let min = check.min_chars.max(1) as usize;
-    // With no delimiters, `split` yields the whole value once.
-    let tokens = ctx
-        .get(check.attribute)
-        .iter()
-        .flat_map(move |v| v.split(|c| check.delimiters.contains(&c)))
-        .filter(move |t| t.chars().count() >= min);
+    let tokens = ctx.get(check.attribute).iter().flat_map(move |v| check.tokens(v));
     tokens.filter(move |token| {
         if password.is_ascii() && token.is_ascii() {
             let n = token.len();
@@ -745,9 +746,12 @@ fn found_tokens<'c>(
                 .any(|w| w.eq_ignore_ascii_case(token.as_bytes()));
         }
         let hay = folded.get_or_insert_with(|| {
-            Zeroizing::new(password.chars().map(|c| folding.fold(c)).collect())
+            let mut hay = Zeroizing::new(Vec::with_capacity(password.len()));
+            push_caseless(password, &mut hay);
+            hay
         });
-        let needle: Vec<char> = token.chars().map(|c| folding.fold(c)).collect();
+        let mut needle = Vec::with_capacity(token.len());
+        push_caseless(token, &mut needle);
         contains_folded(hay, &needle)
     })
 }
