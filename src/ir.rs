@@ -45,7 +45,10 @@ impl Program {
                 }
             }
             match &rule.predicate {
-                Predicate::NotContains(list) => list.iter().for_each(|c| set.insert(c.attribute)),
+                Predicate::NotContains(list) | Predicate::NotContainsEitherWay(list) => {
+                    list.iter().for_each(|c| set.insert(c.attribute))
+                }
+                Predicate::NotEquals(attribute) => set.insert(*attribute),
                 Predicate::EntraScore { .. } => {
                     set.insert(Attribute::GivenName);
                     set.insert(Attribute::Surname);
@@ -237,6 +240,15 @@ pub enum Predicate {
         /// Index in [`Program::stores`].
         store: u32,
     },
+    /// The password does not read the same backwards (characters compared exactly).
+    NotPalindrome,
+    /// The number of different characters (case-sensitive) is within the bounds.
+    Distinct(Bounds),
+    /// The password is not exactly, case-sensitively, a value of the attribute.
+    NotEquals(Attribute),
+    /// As [`Predicate::NotContains`], and the values or tokens read backwards are not contained
+    /// either.
+    NotContainsEitherWay(Vec<Containment>),
 }
 
 /// A breached-password store as a policy names it.

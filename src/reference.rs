@@ -87,6 +87,29 @@ fn holds(program: &Program, rule: &Rule, password: &str, ctx: &Context) -> bool 
         Predicate::NotContains(checks) => {
             !checks.iter().any(|c| contains_attribute(c, password, ctx))
         }
+        Predicate::NotContainsEitherWay(checks) => {
+            // Reversing a value reverses each of its tokens (and their order).
+            let mut reversed = Context::new();
+            for c in checks {
+                for v in ctx.get(c.attribute) {
+                    reversed.add(c.attribute, v.chars().rev().collect::<String>());
+                }
+            }
+            !checks.iter().any(|c| {
+                contains_attribute(c, password, ctx) || contains_attribute(c, password, &reversed)
+            })
+        }
+        Predicate::NotPalindrome => {
+            let v: Vec<char> = password.chars().collect();
+            !(0..v.len() / 2).all(|i| v[i] == v[v.len() - 1 - i])
+        }
+        Predicate::Distinct(b) => {
+            let set: std::collections::BTreeSet<char> = password.chars().collect();
+            b.contains(set.len() as u32)
+        }
+        Predicate::NotEquals(attribute) => {
+            ctx.get(*attribute).iter().all(|v| v.as_str() != password)
+        }
         Predicate::Avoid { set, mode } => match program.term_sets.get(*set as usize) {
             Some(ts) => !matches_terms(program, ts, *mode, password),
             None => false,

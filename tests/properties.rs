@@ -75,6 +75,14 @@ fn password() -> impl Strategy<Value = String> {
             format!("{tail}{n}{tail}")
         }),
         1 => "[a-zA-Z0-9]{1,3}".prop_map(|s| s.repeat(1500)),
+        // Palindromes, odd and even.
+        1 => (proptest::collection::vec(interesting_char(), 0..8), proptest::option::of(interesting_char())).prop_map(|(half, mid)| {
+            let front: String = half.iter().collect();
+            let back: String = half.iter().rev().collect();
+            format!("{front}{}{back}", mid.map(String::from).unwrap_or_default())
+        }),
+        // A user's name exactly, or reversed.
+        1 => (name(), any::<bool>()).prop_map(|(n, rev)| if rev { n.chars().rev().collect() } else { n }),
     ]
 }
 

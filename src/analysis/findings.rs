@@ -16,7 +16,11 @@ fn searchable(rule: &Rule, user: bool) -> bool {
             rule.predicate,
             Predicate::Regex { .. } | Predicate::MaxRepeat(_) | Predicate::MaxSequence(_)
         )
-        || (user && matches!(rule.predicate, Predicate::NotContains(_)));
+        || (user
+            && matches!(
+                rule.predicate,
+                Predicate::NotContains(_) | Predicate::NotContainsEitherWay(_)
+            ));
     decidable && (user || rule.conditions.iter().all(|c| matches!(c, Condition::Length(_))))
 }
 

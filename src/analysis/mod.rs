@@ -272,7 +272,11 @@ fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool 
         | (Predicate::MaxSequence(_), _)
         | (Predicate::NotContains(_), _)
         | (Predicate::Strength { .. }, _)
-        | (Predicate::NotIn { .. }, _) => x == y,
+        | (Predicate::NotIn { .. }, _)
+        | (Predicate::NotPalindrome, _)
+        | (Predicate::Distinct(_), _)
+        | (Predicate::NotEquals(_), _)
+        | (Predicate::NotContainsEitherWay(_), _) => x == y,
         _ => false,
     }
 }
@@ -314,9 +318,11 @@ fn refusal(
 /// Most states a search grows to while looking for a witness that breaks fewer other rules.
 const PREFERENCE_STATES: usize = 20_000;
 
-/// For containment and banned-term rules: one of the user's attribute values (or tokens) or
-/// one of the rule's terms, alone or inserted into a password `a` accepts, that breaks `rule`.
-/// A quick way to a witness where the product of a large term list is too big to search.
+/// For containment, equality and banned-term rules: one of the user's attribute values (or
+/// tokens, or those read backwards) or one of the rule's terms, alone or inserted into a
+/// password `a` accepts, that breaks `rule`; for palindromes and distinct-character counts, a
+/// password `a` accepts reshaped. A quick way to a witness where the product of a large term
+/// list is too big to search, or where no automaton decides the rule.
 fn construct(
     a: &Validator,
     pb: &Program,
@@ -324,8 +330,9 @@ fn construct(
     ctx: &Context,
     breaks: &dyn Fn(&str, &str) -> bool,
 ) -> Option<String> {
+    let reversed = matches!(rule.predicate, Predicate::NotContainsEitherWay(_));
     let needles: Vec<String> = match &rule.predicate {
-        Predicate::NotContains(checks) => checks
+        Predicate::NotContains(checks) | Predicate::NotContainsEitherWay(checks) => checks
             .iter()
             .flat_map(|c| {
                 ctx.get(c.attribute)
@@ -333,7 +340,13 @@ fn construct(
                     .flat_map(move |v| c.tokens(v).map(str::to_string).collect::<Vec<_>>())
             })
             .filter(|t| !t.is_empty())
+            .flat_map(|t| {
+                let back = reversed.then(|| t.chars().rev().collect::<String>());
+                std::iter::once(t).chain(back)
+            })
             .collect(),
+        Predicate::NotEquals(attribute) => ctx.get(*attribute).to_vec(),
+        Predicate::NotPalindrome | Predicate::Distinct(_) => return reshape(a, rule, ctx, breaks),
         Predicate::Avoid { set, .. } => pb
             .term_sets
             .get(*set as usize)
@@ -366,6 +379,49 @@ fn construct(
                         return Some(candidate);
                     }
                 }
+            }
+        }
+    }
+    None
+}
+
+/// Passwords `a` accepts, reshaped to break a palindrome or distinct-character rule: each
+/// followed by itself reversed (with and without its last character), and its first few
+/// different characters repeated to its length.
+fn reshape(
+    a: &Validator,
+    rule: &Rule,
+    ctx: &Context,
+    breaks: &dyn Fn(&str, &str) -> bool,
+) -> Option<String> {
+    let mut seeded = Seeded::new(0x9E37_79B9_7F4A_7C15);
+    let mut random = |buf: &mut [u8]| seeded.fill(buf);
+    for length in [4, 6, 8, 12, 16] {
+        let options = GenerateOptions { length: Some(length), count: 8, max_attempts: 500 };
+        let Ok(bases) = generate(std::slice::from_ref(a), ctx, &options, &mut random) else {
+            continue;
+        };
+        for base in bases {
+            let chars: Vec<char> = base.as_str().chars().collect();
+            let mut candidates = Vec::new();
+            let back: String = chars.iter().rev().collect();
+            candidates.push(format!("{}{back}", base.as_str()));
+            candidates.push(format!(
+                "{}{}",
+                base.as_str(),
+                chars.iter().rev().skip(1).collect::<String>()
+            ));
+            let mut distinct: Vec<char> = Vec::new();
+            for &c in &chars {
+                if !distinct.contains(&c) {
+                    distinct.push(c);
+                }
+            }
+            for k in 1..distinct.len() {
+                candidates.push(distinct[..k].iter().cycle().take(chars.len()).collect());
+            }
+            if let Some(c) = candidates.into_iter().find(|c| breaks(c, rule.id.as_str())) {
+                return Some(c);
             }
         }
     }

@@ -56,10 +56,15 @@ impl Tracker {
     pub(super) fn for_rule(program: &Program, rule: &Rule, ctx: &Context) -> Option<Tracker> {
         match &rule.predicate {
             Predicate::Regex { pattern, negated, .. } => Tracker::regex(pattern, *negated),
-            Predicate::NotContains(checks) => {
+            Predicate::NotContains(checks) | Predicate::NotContainsEitherWay(checks) => {
+                let reversed = matches!(rule.predicate, Predicate::NotContainsEitherWay(_));
                 let tokens: Vec<String> = checks
                     .iter()
                     .flat_map(|c| attribute_tokens(c, ctx))
+                    .flat_map(|t| {
+                        let back = reversed.then(|| t.chars().rev().collect::<String>());
+                        std::iter::once(t).chain(back)
+                    })
                     .map(|t| regex_syntax::escape(&t))
                     .collect();
                 if tokens.is_empty() {

@@ -2,7 +2,10 @@
 //! trusts a single payload byte, then deserializes and validates every automaton. The trie
 //! words are checked by their blocks' checksums when read (`runtime::region`).
 
-use super::{BLOCK, BYTE_ORDER_MARK, FORMAT_VERSION, HEADER_LEN, LoadError, MAGIC, align4};
+use super::{
+    BLOCK, BYTE_ORDER_MARK, FORMAT_VERSION, HEADER_LEN, LoadError, MAGIC, OLDEST_READABLE_VERSION,
+    align4,
+};
 use crate::ir::Program;
 use crate::runtime::terms::TrieLayout;
 use regex_automata::dfa::dense::DFA;
@@ -33,8 +36,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, LoadError> {
         .get(..HEADER_LEN)
         .ok_or(LoadError::TooShort { len: bytes.len(), header: HEADER_LEN })?;
     let version = u16::from_le_bytes([header[8], header[9]]);
-    if version != FORMAT_VERSION {
-        return Err(LoadError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
+        return Err(LoadError::UnsupportedVersion {
+            found: version,
+            oldest: OLDEST_READABLE_VERSION,
+            supported: FORMAT_VERSION,
+        });
     }
     if u16::from_ne_bytes([header[10], header[11]]) != BYTE_ORDER_MARK {
         return Err(LoadError::WrongByteOrder);

@@ -29,12 +29,14 @@ pub enum LoadError {
     BadMagic,
     /// Written by another format version.
     #[error(
-        "artifact format version {found} is not supported (this build reads version {supported}); recompile the policy with this policyc"
+        "artifact format version {found} is not supported (this build reads versions {oldest} to {supported}); recompile the policy with this policyc"
     )]
     UnsupportedVersion {
         /// The version in the file.
         found: u16,
-        /// The version this build reads.
+        /// The oldest version this build reads.
+        oldest: u16,
+        /// The version this build writes, the newest it reads.
         supported: u16,
     },
     /// Written on a host with the other byte order.

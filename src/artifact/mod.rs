@@ -32,8 +32,12 @@ pub use error::LoadError;
 
 /// The first eight bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"POLICYC\0";
-/// The artifact format this build writes and reads. Bumped on every incompatible change.
-pub const FORMAT_VERSION: u16 = 5;
+/// The artifact format this build writes. Bumped on every change an older build cannot read.
+/// Version 6 added predicates (`not palindrome`, `distinct`, `not equals`, `or reversed`) and
+/// changed nothing else, so this build reads version 5 as well.
+pub const FORMAT_VERSION: u16 = 6;
+/// The oldest artifact format this build reads.
+pub const OLDEST_READABLE_VERSION: u16 = 5;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 /// The byte-order mark, as a native-order `u16`.

@@ -209,7 +209,7 @@ impl<'s> Lowerer<'s> {
                     Predicate::MaxSequence(max)
                 }
             }
-            ast::Predicate::NotContains { attribute, split_on, skip_shorter_than } => {
+            ast::Predicate::NotContains { attribute, split_on, skip_shorter_than, or_reversed } => {
                 let attribute = attribute_of(attribute, diags)?;
                 let mut delimiters: Vec<char> = Vec::new();
                 if let Some(s) = split_on {
@@ -229,7 +229,17 @@ impl<'s> Lowerer<'s> {
                 let min_chars = skip_shorter_than
                     .as_ref()
                     .map_or(0, |n| u32::try_from(n.value).unwrap_or(u32::MAX));
-                Predicate::NotContains(vec![Containment { attribute, delimiters, min_chars }])
+                let checks = vec![Containment { attribute, delimiters, min_chars }];
+                if *or_reversed {
+                    Predicate::NotContainsEitherWay(checks)
+                } else {
+                    Predicate::NotContains(checks)
+                }
+            }
+            ast::Predicate::NotPalindrome(_) => Predicate::NotPalindrome,
+            ast::Predicate::Distinct(b) => Predicate::Distinct(bounds(b, diags)?),
+            ast::Predicate::NotEquals(attribute) => {
+                Predicate::NotEquals(attribute_of(attribute, diags)?)
             }
             ast::Predicate::NotContainsAdNames(_) => Predicate::NotContains(vec![
                 Containment {

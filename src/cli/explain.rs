@@ -190,7 +190,7 @@ fn describe(d: &Detail, passed: bool) -> String {
             } else {
                 let parts: Vec<String> =
                     found.iter().map(|(a, t)| format!("`{t}` (from {a})")).collect();
-                format!("It contains {}, ignoring case. Remove it.", parts.join(", "))
+                format!("It contains {}, ignoring case (or read backwards). Remove it.", parts.join(", "))
             }
         }
         Detail::Terms { list, mode, matched } => match matched {
@@ -230,6 +230,20 @@ fn describe(d: &Detail, passed: bool) -> String {
         },
         Detail::Breached { store, found: Err(e) } => {
             format!("The breached-password store `{store}` could not be read: {e}")
+        }
+        Detail::Palindrome { palindrome: true } => {
+            "It reads the same backwards. Choose a password that does not.".to_string()
+        }
+        Detail::Palindrome { palindrome: false } => "It does not read the same backwards.".to_string(),
+        Detail::Distinct { actual, bounds } => {
+            let fix = if passed { "" } else if *actual < bounds.min { " Use more different characters." } else { " Use fewer different characters." };
+            format!("It has {actual} different characters; the rule allows {bounds}.{fix}")
+        }
+        Detail::Equals { attribute, equal: true } => {
+            format!("It is exactly the user's {attribute}. Choose another password.")
+        }
+        Detail::Equals { attribute, equal: false } => {
+            format!("It is not the user's {attribute}.")
         }
         Detail::Unavailable { reason } => {
             format!("It could not be evaluated, so it refuses the password: {reason}. Reinstall the policy.")

@@ -151,6 +151,25 @@ pub enum Detail {
         /// What the lookup found, or why the store could not be read.
         found: Result<crate::store::Lookup, String>,
     },
+    /// `not palindrome`.
+    Palindrome {
+        /// The password reads the same backwards.
+        palindrome: bool,
+    },
+    /// `distinct`: the number of different characters.
+    Distinct {
+        /// Different characters found.
+        actual: u32,
+        /// The allowed numbers.
+        bounds: Bounds,
+    },
+    /// `not equals user.ATTR`.
+    Equals {
+        /// The attribute compared.
+        attribute: Attribute,
+        /// The password is exactly one of its values.
+        equal: bool,
+    },
     /// The rule could not be evaluated (a damaged part of the artifact): it fails closed.
     Unavailable {
         /// Why, for the administrator.

@@ -429,6 +429,13 @@ impl Validator {
             Predicate::NotContains(checks) => checks
                 .iter()
                 .all(|c| found_tokens(c, password, ctx, &mut scratch.folded).next().is_none()),
+            Predicate::NotContainsEitherWay(checks) => checks.iter().all(|c| {
+                found_tokens(c, password, ctx, &mut scratch.folded).next().is_none()
+                    && found_reversed(c, password, ctx, &mut scratch.folded).is_empty()
+            }),
+            Predicate::NotPalindrome => !is_palindrome(password),
+            Predicate::Distinct(b) => b.contains(distinct_chars(password)),
+            Predicate::NotEquals(attribute) => !ctx.get(*attribute).iter().any(|v| v == password),
             Predicate::Avoid { set, mode } => {
                 let found = self.find_term(*set, *mode, password);
                 self.sound(scratch) && found.is_none()
@@ -601,6 +608,27 @@ impl Validator {
                 }
                 Detail::Contains { checked: checks.iter().map(|c| c.attribute).collect(), found }
             }
+            Predicate::NotContainsEitherWay(checks) => {
+                let mut folded = None;
+                let mut found = Vec::new();
+                for c in checks {
+                    for token in found_tokens(c, password, ctx, &mut folded) {
+                        found.push((c.attribute, token.to_string()));
+                    }
+                    for token in found_reversed(c, password, ctx, &mut folded) {
+                        found.push((c.attribute, token));
+                    }
+                }
+                Detail::Contains { checked: checks.iter().map(|c| c.attribute).collect(), found }
+            }
+            Predicate::NotPalindrome => Detail::Palindrome { palindrome: is_palindrome(password) },
+            Predicate::Distinct(bounds) => {
+                Detail::Distinct { actual: distinct_chars(password), bounds: *bounds }
+            }
+            Predicate::NotEquals(attribute) => Detail::Equals {
+                attribute: *attribute,
+                equal: ctx.get(*attribute).iter().any(|v| v == password),
+            },
             Predicate::Avoid { set, mode } => Detail::Terms {
                 list: self
                     .program
@@ -737,23 +765,61 @@ fn found_tokens<'c>(
     folded: &'c mut Option<Zeroizing<Vec<char>>>,
 ) -> impl Iterator<Item = &'c str> + 'c {
     let tokens = ctx.get(check.attribute).iter().flat_map(move |v| check.tokens(v));
-    tokens.filter(move |token| {
-        if password.is_ascii() && token.is_ascii() {
-            let n = token.len();
-            return password
-                .as_bytes()
-                .windows(n)
-                .any(|w| w.eq_ignore_ascii_case(token.as_bytes()));
-        }
-        let hay = folded.get_or_insert_with(|| {
-            let mut hay = Zeroizing::new(Vec::with_capacity(password.len()));
-            push_caseless(password, &mut hay);
-            hay
-        });
-        let mut needle = Vec::with_capacity(token.len());
-        push_caseless(token, &mut needle);
-        contains_folded(hay, &needle)
-    })
+    tokens.filter(move |token| contains_caseless(password, token, folded))
+}
+
+/// The values or tokens of `check`'s attribute, read backwards, that occur in the password,
+/// ignoring case (as they occur: `nire` for `Erin`).
+fn found_reversed(
+    check: &Containment,
+    password: &str,
+    ctx: &Context,
+    folded: &mut Option<Zeroizing<Vec<char>>>,
+) -> Vec<String> {
+    let tokens = ctx.get(check.attribute).iter().flat_map(|v| check.tokens(v));
+    tokens
+        .map(|t| t.chars().rev().collect::<String>())
+        .filter(|t| contains_caseless(password, t, folded))
+        .collect()
+}
+
+/// Whether `token` occurs in `password`, ignoring case ([`push_caseless`]); `folded` keeps the
+/// folded password between calls of one check.
+fn contains_caseless(
+    password: &str,
+    token: &str,
+    folded: &mut Option<Zeroizing<Vec<char>>>,
+) -> bool {
+    if password.is_ascii() && token.is_ascii() {
+        let n = token.len();
+        return password.as_bytes().windows(n).any(|w| w.eq_ignore_ascii_case(token.as_bytes()));
+    }
+    let hay = folded.get_or_insert_with(|| {
+        let mut hay = Zeroizing::new(Vec::with_capacity(password.len()));
+        push_caseless(password, &mut hay);
+        hay
+    });
+    let mut needle = Vec::with_capacity(token.len());
+    push_caseless(token, &mut needle);
+    contains_folded(hay, &needle)
+}
+
+/// Whether the password reads the same backwards, character by character (libpwquality's
+/// check, on characters rather than bytes).
+fn is_palindrome(password: &str) -> bool {
+    password.chars().eq(password.chars().rev())
+}
+
+/// The number of different characters in the password (case-sensitive).
+fn distinct_chars(password: &str) -> u32 {
+    if password.is_ascii() {
+        let seen = password.bytes().fold(0u128, |m, b| m | 1u128 << (b & 0x7F));
+        return seen.count_ones();
+    }
+    let mut chars: Zeroizing<Vec<char>> = Zeroizing::new(password.chars().collect());
+    chars.sort_unstable();
+    chars.dedup();
+    u32::try_from(chars.len()).unwrap_or(u32::MAX)
 }
 
 /// Refuses programs whose indices point outside the artifact (a crafted file).

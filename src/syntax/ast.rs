@@ -301,7 +301,7 @@ pub enum Predicate {
     LongestRepeat(Spanned<CmpOp>, Spanned<u64>),
     /// `longest sequence OP N`.
     LongestSequence(Spanned<CmpOp>, Spanned<u64>),
-    /// `not contains user.ATTR [split on "..."] [skip shorter than N]`.
+    /// `not contains user.ATTR [split on "..."] [skip shorter than N] [or reversed]`.
     NotContains {
         /// The attribute name as written.
         attribute: Spanned<String>,
@@ -309,6 +309,8 @@ pub enum Predicate {
         split_on: Option<Spanned<String>>,
         /// Values or tokens shorter than this are not checked.
         skip_shorter_than: Option<Spanned<u64>>,
+        /// `or reversed`: the values read backwards are looked for too.
+        or_reversed: bool,
     },
     /// `not contains ad_names`: the Active Directory complexity name checks.
     NotContainsAdNames(Span),
@@ -334,6 +336,12 @@ pub enum Predicate {
     Strength(Spanned<CmpOp>, Spanned<u64>),
     /// `not in STORE`: the password is not in a breached-password store.
     NotIn(Ident),
+    /// `not palindrome`: the password does not read the same backwards.
+    NotPalindrome(Span),
+    /// `distinct BOUND`: the number of different characters.
+    Distinct(Bound),
+    /// `not equals user.ATTR`: the password is not exactly (case-sensitively) a value.
+    NotEquals(Spanned<String>),
 }
 
 /// A character-set expression.

@@ -196,6 +196,11 @@ fn keyword_text(r: Rule) -> Option<&'static str> {
         Rule::kw_score => "score",
         Rule::kw_using => "using",
         Rule::kw_strength => "strength",
+        Rule::kw_palindrome => "palindrome",
+        Rule::kw_distinct => "distinct",
+        Rule::kw_equals => "equals",
+        Rule::kw_or => "or",
+        Rule::kw_reversed => "reversed",
         _ => return None,
     })
 }
@@ -252,6 +257,7 @@ fn describe(r: Rule) -> String {
         Rule::negation => "`not`",
         Rule::split_on => "`split`",
         Rule::skip_shorter => "`skip`",
+        Rule::or_reversed => "`or reversed`",
         Rule::pred_length
         | Rule::pred_only
         | Rule::pred_no
@@ -264,7 +270,10 @@ fn describe(r: Rule) -> String {
         | Rule::pred_avoid
         | Rule::pred_entra
         | Rule::pred_strength
-        | Rule::pred_not_in => "a predicate",
+        | Rule::pred_not_in
+        | Rule::pred_palindrome
+        | Rule::pred_distinct
+        | Rule::pred_not_equals => "a predicate",
         _ => "something else",
     }
     .to_string()
@@ -749,6 +758,9 @@ impl<'a> Builder<'a> {
                 Predicate::Strength(op, self.number(it.next()?))
             }
             Rule::pred_not_in => Predicate::NotIn(self.ident(it.next()?)),
+            Rule::pred_palindrome => Predicate::NotPalindrome(span),
+            Rule::pred_distinct => Predicate::Distinct(self.bound(it.next()?)?),
+            Rule::pred_not_equals => Predicate::NotEquals(self.attribute(it.next()?)),
             Rule::pred_sequence => {
                 let op = self.cmp(it.next()?);
                 Predicate::LongestSequence(op, self.number(it.next()?))
@@ -761,6 +773,7 @@ impl<'a> Builder<'a> {
         let mut attribute = None;
         let mut split_on = None;
         let mut skip_shorter_than = None;
+        let mut or_reversed = false;
         for c in inner(p) {
             match c.as_rule() {
                 Rule::kw_ad_names => return Some(Predicate::NotContainsAdNames(self.span(&c))),
@@ -771,11 +784,12 @@ impl<'a> Builder<'a> {
                 Rule::skip_shorter => {
                     skip_shorter_than = parts(c).into_iter().next().map(|n| self.number(n));
                 }
+                Rule::or_reversed => or_reversed = true,
                 _ => {}
             }
         }
         let attribute = attribute.unwrap_or(Spanned { value: String::new(), span });
-        Some(Predicate::NotContains { attribute, split_on, skip_shorter_than })
+        Some(Predicate::NotContains { attribute, split_on, skip_shorter_than, or_reversed })
     }
 
     fn set_expr(&mut self, p: Pair<'_, Rule>) -> Option<SetExpr> {

@@ -240,13 +240,16 @@ fn predicate(p: &Predicate) -> String {
         Predicate::LongestSequence(op, n) => {
             format!("longest sequence {} {}", op.value.as_str(), n.value)
         }
-        Predicate::NotContains { attribute, split_on, skip_shorter_than } => {
+        Predicate::NotContains { attribute, split_on, skip_shorter_than, or_reversed } => {
             let mut s = format!("not contains user.{}", attribute.value);
             if let Some(d) = split_on {
                 s.push_str(&format!(" split on {}", string(&d.value)));
             }
             if let Some(n) = skip_shorter_than {
                 s.push_str(&format!(" skip shorter than {}", n.value));
+            }
+            if *or_reversed {
+                s.push_str(" or reversed");
             }
             s
         }
@@ -273,6 +276,9 @@ fn predicate(p: &Predicate) -> String {
         }
         Predicate::Strength(op, n) => format!("strength {} {}", op.value.as_str(), n.value),
         Predicate::NotIn(store) => format!("not in {}", store.value),
+        Predicate::NotPalindrome(_) => "not palindrome".to_string(),
+        Predicate::Distinct(b) => format!("distinct {}", bound(b)),
+        Predicate::NotEquals(attribute) => format!("not equals user.{}", attribute.value),
     }
 }
 
