@@ -240,8 +240,12 @@ pub enum Predicate {
         /// Index in [`Program::stores`].
         store: u32,
     },
-    /// The password does not read the same backwards (characters compared exactly).
-    NotPalindrome,
+    /// The password does not read the same backwards (characters compared exactly, or
+    /// ignoring case as attribute containment does).
+    NotPalindrome {
+        /// Compare ignoring case.
+        ignore_case: bool,
+    },
     /// The number of different characters (case-sensitive) is within the bounds.
     Distinct(Bounds),
     /// The password is not exactly, case-sensitively, a value of the attribute.

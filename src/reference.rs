@@ -99,8 +99,9 @@ fn holds(program: &Program, rule: &Rule, password: &str, ctx: &Context) -> bool 
                 contains_attribute(c, password, ctx) || contains_attribute(c, password, &reversed)
             })
         }
-        Predicate::NotPalindrome => {
-            let v: Vec<char> = password.chars().collect();
+        Predicate::NotPalindrome { ignore_case } => {
+            let text = if *ignore_case { caseless(password) } else { password.to_string() };
+            let v: Vec<char> = text.chars().collect();
             !(0..v.len() / 2).all(|i| v[i] == v[v.len() - 1 - i])
         }
         Predicate::Distinct(b) => {

@@ -273,7 +273,7 @@ fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool 
         | (Predicate::NotContains(_), _)
         | (Predicate::Strength { .. }, _)
         | (Predicate::NotIn { .. }, _)
-        | (Predicate::NotPalindrome, _)
+        | (Predicate::NotPalindrome { .. }, _)
         | (Predicate::Distinct(_), _)
         | (Predicate::NotEquals(_), _)
         | (Predicate::NotContainsEitherWay(_), _) => x == y,
@@ -346,7 +346,9 @@ fn construct(
             })
             .collect(),
         Predicate::NotEquals(attribute) => ctx.get(*attribute).to_vec(),
-        Predicate::NotPalindrome | Predicate::Distinct(_) => return reshape(a, rule, ctx, breaks),
+        Predicate::NotPalindrome { .. } | Predicate::Distinct(_) => {
+            return reshape(a, rule, ctx, breaks);
+        }
         Predicate::Avoid { set, .. } => pb
             .term_sets
             .get(*set as usize)

@@ -236,7 +236,9 @@ impl<'s> Lowerer<'s> {
                     Predicate::NotContains(checks)
                 }
             }
-            ast::Predicate::NotPalindrome(_) => Predicate::NotPalindrome,
+            ast::Predicate::NotPalindrome { ignoring_case, .. } => {
+                Predicate::NotPalindrome { ignore_case: *ignoring_case }
+            }
             ast::Predicate::Distinct(b) => Predicate::Distinct(bounds(b, diags)?),
             ast::Predicate::NotEquals(attribute) => {
                 Predicate::NotEquals(attribute_of(attribute, diags)?)

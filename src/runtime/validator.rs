@@ -433,7 +433,7 @@ impl Validator {
                 found_tokens(c, password, ctx, &mut scratch.folded).next().is_none()
                     && found_reversed(c, password, ctx, &mut scratch.folded).is_empty()
             }),
-            Predicate::NotPalindrome => !is_palindrome(password),
+            Predicate::NotPalindrome { ignore_case } => !is_palindrome(password, *ignore_case),
             Predicate::Distinct(b) => b.contains(distinct_chars(password)),
             Predicate::NotEquals(attribute) => !ctx.get(*attribute).iter().any(|v| v == password),
             Predicate::Avoid { set, mode } => {
@@ -621,7 +621,9 @@ impl Validator {
                 }
                 Detail::Contains { checked: checks.iter().map(|c| c.attribute).collect(), found }
             }
-            Predicate::NotPalindrome => Detail::Palindrome { palindrome: is_palindrome(password) },
+            Predicate::NotPalindrome { ignore_case } => {
+                Detail::Palindrome { palindrome: is_palindrome(password, *ignore_case) }
+            }
             Predicate::Distinct(bounds) => {
                 Detail::Distinct { actual: distinct_chars(password), bounds: *bounds }
             }
@@ -804,10 +806,15 @@ fn contains_caseless(
     contains_folded(hay, &needle)
 }
 
-/// Whether the password reads the same backwards, character by character (libpwquality's
-/// check, on characters rather than bytes).
-fn is_palindrome(password: &str) -> bool {
-    password.chars().eq(password.chars().rev())
+/// Whether the password reads the same backwards, character by character, or ignoring case
+/// ([`push_caseless`]; libpwquality compares the lower-cased password, byte by byte).
+fn is_palindrome(password: &str, ignore_case: bool) -> bool {
+    if !ignore_case {
+        return password.chars().eq(password.chars().rev());
+    }
+    let mut folded = Zeroizing::new(Vec::with_capacity(password.len()));
+    push_caseless(password, &mut folded);
+    folded.iter().eq(folded.iter().rev())
 }
 
 /// The number of different characters in the password (case-sensitive).

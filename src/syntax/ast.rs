@@ -336,8 +336,13 @@ pub enum Predicate {
     Strength(Spanned<CmpOp>, Spanned<u64>),
     /// `not in STORE`: the password is not in a breached-password store.
     NotIn(Ident),
-    /// `not palindrome`: the password does not read the same backwards.
-    NotPalindrome(Span),
+    /// `not palindrome [ignoring case]`: the password does not read the same backwards.
+    NotPalindrome {
+        /// Where it is written.
+        span: Span,
+        /// `ignoring case`.
+        ignoring_case: bool,
+    },
     /// `distinct BOUND`: the number of different characters.
     Distinct(Bound),
     /// `not equals user.ATTR`: the password is not exactly (case-sensitively) a value.

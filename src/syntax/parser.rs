@@ -201,6 +201,8 @@ fn keyword_text(r: Rule) -> Option<&'static str> {
         Rule::kw_equals => "equals",
         Rule::kw_or => "or",
         Rule::kw_reversed => "reversed",
+        Rule::kw_ignoring => "ignoring",
+        Rule::kw_case => "case",
         _ => return None,
     })
 }
@@ -258,6 +260,7 @@ fn describe(r: Rule) -> String {
         Rule::split_on => "`split`",
         Rule::skip_shorter => "`skip`",
         Rule::or_reversed => "`or reversed`",
+        Rule::ignoring_case => "`ignoring case`",
         Rule::pred_length
         | Rule::pred_only
         | Rule::pred_no
@@ -758,7 +761,9 @@ impl<'a> Builder<'a> {
                 Predicate::Strength(op, self.number(it.next()?))
             }
             Rule::pred_not_in => Predicate::NotIn(self.ident(it.next()?)),
-            Rule::pred_palindrome => Predicate::NotPalindrome(span),
+            Rule::pred_palindrome => {
+                Predicate::NotPalindrome { span, ignoring_case: it.next().is_some() }
+            }
             Rule::pred_distinct => Predicate::Distinct(self.bound(it.next()?)?),
             Rule::pred_not_equals => Predicate::NotEquals(self.attribute(it.next()?)),
             Rule::pred_sequence => {

@@ -276,7 +276,10 @@ fn predicate(p: &Predicate) -> String {
         }
         Predicate::Strength(op, n) => format!("strength {} {}", op.value.as_str(), n.value),
         Predicate::NotIn(store) => format!("not in {}", store.value),
-        Predicate::NotPalindrome(_) => "not palindrome".to_string(),
+        Predicate::NotPalindrome { ignoring_case: false, .. } => "not palindrome".to_string(),
+        Predicate::NotPalindrome { ignoring_case: true, .. } => {
+            "not palindrome ignoring case".to_string()
+        }
         Predicate::Distinct(b) => format!("distinct {}", bound(b)),
         Predicate::NotEquals(attribute) => format!("not equals user.{}", attribute.value),
     }
