@@ -66,6 +66,8 @@ pub mod corpus;
 pub mod diagnostic;
 #[cfg(feature = "compiler")]
 pub mod generate;
+#[cfg(feature = "compiler")]
+pub mod import;
 pub mod ir;
 mod mapped;
 #[cfg(feature = "compiler")]

@@ -11,6 +11,7 @@ mod explain;
 mod fmt;
 mod generate;
 mod hook;
+mod import;
 mod input;
 mod keygen;
 mod policy_arg;
@@ -58,6 +59,7 @@ enum Command {
     CloudDouble(double::Args),
     Keygen(keygen::Args),
     Store(store::Args),
+    Import(import::Args),
 }
 
 /// The exit code of a command that reports its errors as messages: the message goes to
@@ -81,6 +83,7 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Compile(a) => compile::run(a),
+        Command::Import(a) => reported(import::run(a)),
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),

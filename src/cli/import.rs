@@ -1,0 +1,46 @@
+//! `policyc import`.
+
+use super::EXIT_OK;
+use std::path::PathBuf;
+
+/// Write another checker's configuration as a policy: each option it supports as a rule
+/// citing its line, a clear error naming each option policyc cannot express exactly.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip usercheck"
+)]
+pub(crate) struct Args {
+    /// The input's format.
+    format: Format,
+    /// The configuration file.
+    input: PathBuf,
+    /// Where to write the policy [default: standard output].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Leave out an option policyc cannot express (the policy says so); repeat for several.
+    #[arg(long, value_name = "OPTION")]
+    skip: Vec<String>,
+}
+
+/// The formats `policyc import` reads.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    /// libpwquality's pwquality.conf (pam_pwquality).
+    Pwquality,
+}
+
+pub(crate) fn run(a: Args) -> Result<u8, String> {
+    let text = std::fs::read_to_string(&a.input)
+        .map_err(|e| format!("error: cannot read `{}`: {e}", a.input.display()))?;
+    let name = a.input.display().to_string();
+    let policy = match a.format {
+        Format::Pwquality => crate::import::pwquality::import(&text, &name, &a.skip),
+    }
+    .map_err(|e| format!("error: {e}"))?;
+    match &a.output {
+        Some(path) => std::fs::write(path, policy)
+            .map_err(|e| format!("error: cannot write `{}`: {e}", path.display()))?,
+        None => print!("{policy}"),
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,87 @@
+//! Importers: other checkers' configurations written as policies (`policyc import`). Each
+//! importer reads one format, maps every option it supports onto rules whose verdicts agree
+//! with the original checker (tested against the real library where Debian ships one), cites
+//! the line each rule comes from, and refuses an option it cannot express exactly with an
+//! error naming it, unless the caller asks to skip that option, which the policy then says.
+
+pub mod pwquality;
+
+use crate::syntax::span::SourceMap;
+use crate::syntax::{parse, printer};
+
+/// Why an import failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// A line the original checker would not read either.
+    #[error("{path}:{line}: {message}")]
+    Malformed {
+        /// The input, as named by the caller.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Options policyc cannot express exactly (each with the reason); `--skip` leaves them out.
+    #[error("{path}: cannot import {}", unsupported_list(.options))]
+    Unsupported {
+        /// The input.
+        path: String,
+        /// Each option (with its line, 0 for a default the file does not set) and why.
+        options: Vec<Unsupported>,
+    },
+    /// The policy written does not compile: a defect of the importer.
+    #[error("the imported policy does not compile (a policyc defect, please report it): {0}")]
+    Defect(String),
+}
+
+/// One option an importer cannot express.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The option's name.
+    pub option: String,
+    /// Its line, or 0 when it is the checker's default.
+    pub line: usize,
+    /// Why, and what to do.
+    pub reason: String,
+}
+
+fn unsupported_list(options: &[Unsupported]) -> String {
+    let items: Vec<String> = options
+        .iter()
+        .map(|u| {
+            let at = if u.line == 0 {
+                "(the default)".to_string()
+            } else {
+                format!("(line {})", u.line)
+            };
+            format!("\n  - `{}` {at}: {}", u.option, u.reason)
+        })
+        .collect();
+    format!(
+        "{} option{}:{}\nSet them off in the input, or pass `--skip OPTION` to import without them (the policy says so).",
+        options.len(),
+        if options.len() == 1 { "" } else { "s" },
+        items.concat()
+    )
+}
+
+/// Policy text as `policyc fmt` writes it, after checking that it compiles.
+fn finish(text: &str, name: &str) -> Result<String, ImportError> {
+    let mut sources = SourceMap::new();
+    let id = sources.add(std::path::PathBuf::from(name), text.to_string());
+    let file = parse(text, id).map_err(|d| ImportError::Defect(d.render(&sources)))?;
+    let formatted = printer::format(&file, text);
+    crate::compile_str(name, &formatted, &crate::CompileOptions::default())
+        .map_err(|e| ImportError::Defect(e.to_string()))?;
+    Ok(formatted)
+}
+
+/// A policy name from a file name: letters, digits and `_`, starting with a letter.
+fn policy_name(path: &str, fallback: &str) -> String {
+    let stem = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let name: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name } else { fallback.to_string() }
+}

@@ -1,0 +1,330 @@
+//! libpwquality's `pwquality.conf` (pam_pwquality, `pwscore`), as libpwquality 1.4 reads it
+//! (`settings.c`) and checks a new password (`check.c`, `password_check`):
+//!
+//! | option | rule |
+//! |---|---|
+//! | `minlen` (at least 6; default 8), credits 0 or less | `length >= N` |
+//! | `dcredit`/`ucredit`/`lcredit`/`ocredit` below 0 | `count CLASS >= -N` |
+//! | `minclass` (1 to 4) | `at least N of { digit, upper, lower, other }` |
+//! | always | `not palindrome ignoring case` |
+//! | `maxrepeat` above 0 | `longest repeat <= N` |
+//! | `maxsequence` above 0 | `longest sequence <= N` |
+//! | `maxclassrepeat` above 0 | `not matches` a run of N + 1 of one class |
+//! | `enforcing = 0` | every rule an `audit rule` |
+//!
+//! libpwquality classifies bytes in the C locale (`isdigit`, `isupper`, `islower`, the rest
+//! "other") and counts bytes; policyc counts characters. They agree on ASCII passwords, which the
+//! differential test checks against the real library (`tests/import.rs`); a non-ASCII
+//! character is one "other" character here and several there.
+//!
+//! Not expressible, so refused unless skipped: positive credits (length credit is a points
+//! system), `dictcheck` (cracklib; on by default), `usercheck` (on by default; besides
+//! containment it refuses a password within four edits of the user name), `gecoscheck`,
+//! `badwords` (the same edit distance), and negative `maxrepeat`/`maxsequence`. `difok` compares
+//! with the old password, which a directory hook does not see; `retry`, `enforce_for_root`,
+//! `local_users_only` and `dictpath` are PAM's or cracklib's business: noted, no rule.
+
+use super::{ImportError, Unsupported, finish, policy_name};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// One option as the file sets it.
+#[derive(Debug, Clone)]
+struct Setting {
+    value: String,
+    line: usize,
+}
+
+/// The largest `maxclassrepeat` imported: its rule is a regular expression of four runs of
+/// N + 1, whose automaton grows with N (255 compiles in about 0.2 s).
+const MAX_CLASS_REPEAT: i64 = 255;
+
+/// libpwquality's option names (`s_map` in `settings.c`).
+const OPTIONS: [&str; 20] = [
+    "difok",
+    "minlen",
+    "dcredit",
+    "ucredit",
+    "lcredit",
+    "ocredit",
+    "minclass",
+    "maxrepeat",
+    "maxclassrepeat",
+    "maxsequence",
+    "gecoscheck",
+    "dictcheck",
+    "usercheck",
+    "usersubstr",
+    "enforcing",
+    "badwords",
+    "dictpath",
+    "retry",
+    "enforce_for_root",
+    "local_users_only",
+];
+
+/// Reads a `pwquality.conf` as libpwquality does: `#` starts a comment, `name = value` or
+/// `name value` or a bare `name` (for the flags), names case-insensitive, the last setting of
+/// an option wins; an unknown option or a bad integer stops it, as it stops libpwquality.
+fn read(text: &str, path: &str) -> Result<BTreeMap<String, Setting>, ImportError> {
+    let mut settings = BTreeMap::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let content = raw.split('#').next().unwrap_or("").trim();
+        if content.is_empty() {
+            continue;
+        }
+        let end = content.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(content.len());
+        let (name, rest) = content.split_at(end);
+        let rest = rest.trim_start();
+        let value = rest.strip_prefix('=').unwrap_or(rest).trim_start();
+        let name = name.to_ascii_lowercase();
+        if !OPTIONS.contains(&name.as_str()) {
+            return Err(ImportError::Malformed {
+                path: path.into(),
+                line,
+                message: format!(
+                    "unknown option `{name}` (libpwquality refuses it too); known options: {}",
+                    OPTIONS.join(", ")
+                ),
+            });
+        }
+        settings.insert(name, Setting { value: value.to_string(), line });
+    }
+    Ok(settings)
+}
+
+/// The options and their values, libpwquality's defaults filled in.
+struct Options {
+    settings: BTreeMap<String, Setting>,
+    path: String,
+}
+
+impl Options {
+    /// An integer option, or libpwquality's default; `Malformed` as libpwquality's
+    /// `PWQ_ERROR_INTEGER`.
+    fn int(&self, name: &str, default: i64) -> Result<(i64, usize), ImportError> {
+        let Some(s) = self.settings.get(name) else { return Ok((default, 0)) };
+        if matches!(name, "enforce_for_root" | "local_users_only") {
+            return Ok((1, s.line));
+        }
+        let v = s.value.parse::<i64>().ok().filter(|v| (-(1 << 31) + 1..(1 << 31) - 1).contains(v));
+        v.map(|v| (v, s.line)).ok_or_else(|| ImportError::Malformed {
+            path: self.path.clone(),
+            line: s.line,
+            message: format!("`{name}` needs an integer, not `{}`", s.value),
+        })
+    }
+
+    fn text(&self, name: &str) -> Option<&Setting> {
+        self.settings.get(name).filter(|s| !s.value.is_empty())
+    }
+}
+
+/// Where a rule comes from, for its comment.
+fn cite(name: &str, value: i64, line: usize) -> String {
+    if line == 0 {
+        format!("  # {name} = {value} (libpwquality's default)\n")
+    } else {
+        format!("  # {name} = {value} (line {line})\n")
+    }
+}
+
+/// Imports a `pwquality.conf` (its text; `path` names it in comments and errors). `skip`: options
+/// to leave out although policyc cannot express them (the policy says which).
+///
+/// # Errors
+/// A line libpwquality would refuse, or options policyc cannot express that were not skipped.
+pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportError> {
+    let o = Options { settings: read(text, path)?, path: path.to_string() };
+    let mut unsupported = Vec::new();
+    let mut skipped = Vec::new();
+    let mut refuse = |option: &str, line: usize, reason: &str| {
+        if skip.iter().any(|s| s.eq_ignore_ascii_case(option)) {
+            skipped.push(format!("  # {option} skipped (--skip): {reason}\n"));
+        } else {
+            unsupported.push(Unsupported { option: option.into(), line, reason: reason.into() });
+        }
+    };
+    let credits = [
+        ("dcredit", "digits", "digit", "digits"),
+        ("ucredit", "uppercase letters", "upper", "uppercase letters"),
+        ("lcredit", "lowercase letters", "lower", "lowercase letters"),
+        ("ocredit", "other characters", "other", "characters other than letters and digits"),
+    ];
+    let mut rules = String::new();
+    let (enforcing, enforcing_line) = o.int("enforcing", 1)?;
+    let kind = if enforcing == 0 { "audit rule" } else { "rule" };
+    let (minlen_set, minlen_line) = o.int("minlen", 8)?;
+    let minlen = minlen_set.max(6);
+    for (name, _, _, _) in credits {
+        let (v, line) = o.int(name, 0)?;
+        if v > 0 {
+            refuse(
+                name,
+                line,
+                "a positive credit lets each such character count toward `minlen`, a points system policyc cannot express yet",
+            );
+        }
+    }
+    rules.push_str(&cite("minlen", minlen_set, minlen_line));
+    if minlen != minlen_set {
+        rules.push_str("  # (libpwquality raises a minlen under 6 to 6)\n");
+    }
+    let _ = writeln!(
+        rules,
+        "  {kind} minlen \"Use at least {minlen} characters.\" : length >= {minlen}"
+    );
+    for (name, words, class, plural) in credits {
+        let (v, line) = o.int(name, 0)?;
+        if v < 0 {
+            let n = -v;
+            rules.push_str(&cite(name, v, line));
+            let noun =
+                if n == 1 { words.trim_end_matches('s').to_string() } else { plural.to_string() };
+            let noun = if n == 1 && class == "other" {
+                "character other than a letter or digit".to_string()
+            } else {
+                noun
+            };
+            let _ = writeln!(
+                rules,
+                "  {kind} {name} \"Use at least {n} {noun}.\" : count {class} >= {n}"
+            );
+        }
+    }
+    let (minclass, line) = o.int("minclass", 0)?;
+    if minclass > 0 {
+        let n = minclass.min(4);
+        rules.push_str(&cite("minclass", minclass, line));
+        let _ = writeln!(
+            rules,
+            "  {kind} minclass \"Use at least {n} of: digits, uppercase letters, lowercase letters, other characters.\" : at least {n} of {{ digit, upper, lower, other }}"
+        );
+    }
+    rules.push_str(
+        "  # always: libpwquality refuses a password that reads the same backwards, lower-cased\n",
+    );
+    let _ = writeln!(
+        rules,
+        "  {kind} palindrome \"Do not use a palindrome.\" : not palindrome ignoring case"
+    );
+    for (name, what, form) in [
+        ("maxrepeat", "Use the same character at most {v} times in a row.", "longest repeat"),
+        (
+            "maxsequence",
+            "Use at most {v} consecutive characters such as abc or 321 in a row.",
+            "longest sequence",
+        ),
+    ] {
+        let (v, line) = o.int(name, 0)?;
+        if v < 0 {
+            refuse(
+                name,
+                line,
+                "a negative limit makes libpwquality refuse almost every password; set 0 to turn the check off",
+            );
+        } else if v > 0 {
+            rules.push_str(&cite(name, v, line));
+            let message = what.replace("{v}", &v.to_string());
+            let _ = writeln!(rules, "  {kind} {name} \"{message}\" : {form} <= {v}");
+        }
+    }
+    let (v, line) = o.int("maxclassrepeat", 0)?;
+    if v > MAX_CLASS_REPEAT {
+        refuse(
+            "maxclassrepeat",
+            line,
+            &format!(
+                "a run limit above {MAX_CLASS_REPEAT} makes an automaton larger than policyc builds; it only matters for passwords longer than that"
+            ),
+        );
+    } else if v > 0 {
+        let n = v + 1;
+        rules.push_str(&cite("maxclassrepeat", v, line));
+        let _ = writeln!(
+            rules,
+            "  {kind} maxclassrepeat \"Use at most {v} characters of one kind in a row.\" : not matches /[0-9]{{{n}}}|[A-Z]{{{n}}}|[a-z]{{{n}}}|[^0-9A-Za-z]{{{n}}}/"
+        );
+    }
+    let (dictcheck, line) = o.int("dictcheck", 1)?;
+    if dictcheck != 0 {
+        refuse(
+            "dictcheck",
+            line,
+            "cracklib's dictionary check is not imported; refuse dictionary words with `avoid LIST` and a word list, and set `dictcheck = 0`",
+        );
+    }
+    let (usercheck, line) = o.int("usercheck", 1)?;
+    if usercheck != 0 {
+        refuse(
+            "usercheck",
+            line,
+            "besides the user name forwards and backwards, libpwquality refuses a password within four edits of it, which policyc cannot express; `not contains user.sAMAccountName or reversed` is the nearest rule",
+        );
+    }
+    let (gecoscheck, line) = o.int("gecoscheck", 0)?;
+    if gecoscheck != 0 {
+        refuse(
+            "gecoscheck",
+            line,
+            "the GECOS words are checked within four edits, which policyc cannot express",
+        );
+    }
+    if let Some(s) = o.text("badwords") {
+        refuse(
+            "badwords",
+            s.line,
+            "bad words are refused within four edits of the password, which policyc cannot express; use `avoid LIST contains`",
+        );
+    }
+    o.int("difok", 1)?;
+    o.int("usersubstr", 0)?;
+    o.int("retry", 1)?;
+    o.int("enforce_for_root", 0)?;
+    o.int("local_users_only", 0)?;
+    if !unsupported.is_empty() {
+        return Err(ImportError::Unsupported { path: path.into(), options: unsupported });
+    }
+    let mut notes = String::new();
+    for (name, what) in [
+        ("difok", "compares with the old password, which a directory hook does not see"),
+        ("usersubstr", "applies to usercheck"),
+        ("retry", "PAM's prompt count"),
+        ("enforce_for_root", "PAM's behaviour for root"),
+        ("local_users_only", "PAM's behaviour for users outside /etc/passwd"),
+        ("dictpath", "cracklib's dictionary"),
+    ] {
+        if let Some(s) = o.settings.get(name) {
+            let _ = writeln!(notes, "  # {name} (line {}): no rule: {what}", s.line);
+        }
+    }
+    if enforcing == 0 {
+        let _ = writeln!(
+            notes,
+            "  # enforcing = 0 (line {enforcing_line}): libpwquality only warns, so every rule is an audit rule"
+        );
+    }
+    let name = policy_name(path, "pwquality");
+    let mut out = String::new();
+    let _ = writeln!(out, "# Imported by `policyc import pwquality` from `{path}`.");
+    out.push_str(
+        "# Each rule cites the option it comes from; libpwquality's defaults fill in what the file\n\
+         # leaves out. libpwquality counts and classifies bytes (C locale) where policyc counts\n\
+         # characters: the two agree on ASCII passwords; a non-ASCII character is one \"other\"\n\
+         # character here.\n",
+    );
+    let _ = writeln!(out, "policy {name} {{");
+    let _ = writeln!(
+        out,
+        "  description \"Imported from the libpwquality configuration {}\"",
+        path.replace(['"', '\\'], "_")
+    );
+    out.push_str("  reference \"https://github.com/libpwquality/libpwquality\"\n\n");
+    out.push_str("  class other = any - [0-9A-Za-z]\n\n");
+    out.push_str(&notes);
+    out.push_str(&skipped.concat());
+    out.push_str(&rules);
+    out.push_str("}\n");
+    finish(&out, &format!("{name}.policy"))
+}

@@ -1,0 +1,249 @@
+//! `policyc import`: golden outputs for every input in `tests/golden/import/`, and differential
+//! tests against the real library: the imported policy and libpwquality (Debian's
+//! libpwquality1, loaded at run time, reading the same file with `pwquality_read_config`) give
+//! the same verdict on every one of 100,000 generated passwords per configuration.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unsafe_code,
+    reason = "a test fails by panicking; libpwquality is called through its C API"
+)]
+
+use libloading::{Library, Symbol};
+use policyc::import::{ImportError, pwquality};
+use policyc::{CompileOptions, Context, Validator, compile_str};
+use std::ffi::{CString, c_char, c_int, c_void};
+use std::path::Path;
+
+fn relative(path: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned()
+}
+
+/// The import as a person reads it: the policy, or the error; where options are refused, the
+/// import with them skipped too.
+#[test]
+fn pwquality_imports_read_well() {
+    insta::glob!("golden/import/pwquality/*.conf", |path| {
+        let rel = relative(path);
+        let text = std::fs::read_to_string(path).unwrap();
+        let rendered = match pwquality::import(&text, &rel, &[]) {
+            Ok(policy) => policy,
+            Err(e @ ImportError::Unsupported { .. }) => {
+                let ImportError::Unsupported { options, .. } = &e else { unreachable!() };
+                let skip: Vec<String> = options.iter().map(|u| u.option.clone()).collect();
+                let skipped = pwquality::import(&text, &rel, &skip).unwrap();
+                format!("error: {e}\n\nwith --skip {}:\n{skipped}", skip.join(" --skip "))
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        insta::assert_snapshot!(rendered);
+    });
+}
+
+/// libpwquality through its C API (pwquality.h, libpwquality 1.4).
+struct Pwquality {
+    lib: Library,
+    settings: *mut c_void,
+}
+
+type Check = unsafe extern "C" fn(
+    *mut c_void,
+    *const c_char,
+    *const c_char,
+    *const c_char,
+    *mut *mut c_void,
+) -> c_int;
+
+impl Pwquality {
+    /// The library with the settings of `conf` (read by the library itself). A machine without
+    /// libpwquality1 fails here, loudly: `scripts/test.sh` installs it.
+    fn with_config(conf: &Path) -> Pwquality {
+        // SAFETY: loading a system library whose initializers have no side effects; the
+        // settings are owned here and freed on drop.
+        unsafe {
+            let lib = Library::new("libpwquality.so.1").expect(
+                "libpwquality1 is missing: apt-get install libpwquality1 (scripts/test.sh does)",
+            );
+            let default: Symbol<unsafe extern "C" fn() -> *mut c_void> =
+                lib.get(b"pwquality_default_settings\0").unwrap();
+            let settings = default();
+            assert!(!settings.is_null());
+            let read: Symbol<
+                unsafe extern "C" fn(*mut c_void, *const c_char, *mut *mut c_void) -> c_int,
+            > = lib.get(b"pwquality_read_config\0").unwrap();
+            let path = CString::new(conf.to_str().unwrap()).unwrap();
+            let mut aux: *mut c_void = std::ptr::null_mut();
+            let rc = read(settings, path.as_ptr(), &mut aux);
+            assert_eq!(rc, 0, "libpwquality refused {}", conf.display());
+            Pwquality { lib, settings }
+        }
+    }
+
+    fn accepts(&self, password: &str) -> bool {
+        let pw = CString::new(password).unwrap();
+        // SAFETY: valid settings, a NUL-terminated password, no old password and no user;
+        // `aux` receives at most a number or a static string, never freed.
+        unsafe {
+            let check: Symbol<'_, Check> = self.lib.get(b"pwquality_check\0").unwrap();
+            let mut aux: *mut c_void = std::ptr::null_mut();
+            check(self.settings, pw.as_ptr(), std::ptr::null(), std::ptr::null(), &mut aux) >= 0
+        }
+    }
+}
+
+impl Drop for Pwquality {
+    fn drop(&mut self) {
+        // SAFETY: the settings came from pwquality_default_settings and are freed once.
+        unsafe {
+            if let Ok(free) =
+                self.lib.get::<unsafe extern "C" fn(*mut c_void)>(b"pwquality_free_settings\0")
+            {
+                free(self.settings);
+            }
+        }
+    }
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// ASCII passwords (no NUL) shaped to reach every check's boundary: random ones of every
+/// length around the minimum, palindromes in mixed case, runs of one character, ascending and
+/// descending sequences, runs of one class, and few classes.
+fn passwords(n: usize, seed: u64) -> Vec<String> {
+    let mut s = seed;
+    let mut r = move |m: u64| splitmix(&mut s) % m;
+    let printable = |x: u64| char::from(b' ' + (x % 95) as u8);
+    let classes: [&[u8]; 4] = [
+        b"0123456789",
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        b"abcdefghijklmnopqrstuvwxyz",
+        b" !#$%&*+-./:;=?@[]^_{}~\t\x7f",
+    ];
+    (0..n)
+        .map(|_| {
+            let len = r(20) as usize;
+            let mut pw: String = (0..len)
+                .map(|_| {
+                    // Mostly from one or two classes, so that class rules are near their edges.
+                    let class = classes[r(4) as usize];
+                    if r(4) == 0 {
+                        printable(r(95))
+                    } else {
+                        char::from(class[r(class.len() as u64) as usize])
+                    }
+                })
+                .collect();
+            match r(8) {
+                0 => {
+                    // A palindrome, one half upper-cased at random.
+                    let back: String = pw.chars().rev().collect();
+                    let back = if r(2) == 0 { back.to_ascii_uppercase() } else { back };
+                    if r(2) == 0 {
+                        pw.push(printable(r(95)))
+                    }
+                    pw.push_str(&back);
+                }
+                1 => {
+                    // A run of one character.
+                    let c = printable(r(95));
+                    let at = r(pw.len() as u64 + 1) as usize;
+                    pw.insert_str(at, &c.to_string().repeat(1 + r(5) as usize));
+                }
+                2 => {
+                    // An ascending or descending sequence.
+                    let start = 0x21 + r(80) as u8;
+                    let run: String = (0..1 + r(6) as u8)
+                        .map(|i| {
+                            char::from(if r(2) == 0 {
+                                start + i
+                            } else {
+                                start.saturating_sub(i).max(0x20)
+                            })
+                        })
+                        .collect();
+                    let at = r(pw.len() as u64 + 1) as usize;
+                    pw.insert_str(at, &run);
+                }
+                3 => {
+                    // A run of one class.
+                    let class = classes[r(4) as usize];
+                    let run: String = (0..1 + r(7))
+                        .map(|_| char::from(class[r(class.len() as u64) as usize]))
+                        .collect();
+                    let at = r(pw.len() as u64 + 1) as usize;
+                    pw.insert_str(at, &run);
+                }
+                _ => {}
+            }
+            pw
+        })
+        .collect()
+}
+
+/// Configurations covering every option the importer supports, at and around their limits.
+const CONFIGS: [(&str, &str); 7] = [
+    ("lengths", "minlen = 10\ndictcheck = 0\nusercheck = 0\n"),
+    ("floor", "minlen = 3\ndictcheck = 0\nusercheck = 0\n"),
+    (
+        "required classes",
+        "minlen = 8\ndcredit = -2\nucredit = -1\nlcredit = -1\nocredit = -1\ndictcheck = 0\nusercheck = 0\n",
+    ),
+    ("minclass", "minlen = 6\nminclass = 3\ndictcheck = 0\nusercheck = 0\n"),
+    ("runs", "minlen = 6\nmaxrepeat = 2\nmaxsequence = 3\ndictcheck = 0\nusercheck = 0\n"),
+    ("class runs", "minlen = 6\nmaxclassrepeat = 3\nminclass = 9\ndictcheck = 0\nusercheck = 0\n"),
+    (
+        "everything, warn only",
+        "minlen = 12\ndcredit = -1\nocredit = -1\nminclass = 4\nmaxrepeat = 1\nmaxsequence = 2\nmaxclassrepeat = 2\nenforcing = 0\ndifok = 3\nretry = 2\ndictcheck = 0\nusercheck = 0\n",
+    ),
+];
+
+/// Every configuration: 100,000 passwords, the same verdict from libpwquality and from the
+/// imported policy (for `enforcing = 0`, the audit rules' findings stand for the warnings).
+#[test]
+fn imported_pwquality_policies_agree_with_libpwquality() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (name, conf)) in CONFIGS.iter().enumerate() {
+        let path = dir.path().join(format!("c{i}.conf"));
+        std::fs::write(&path, conf).unwrap();
+        let policy = pwquality::import(conf, path.to_str().unwrap(), &[]).unwrap();
+        let compiled = compile_str("imported.policy", &policy, &CompileOptions::default()).unwrap();
+        let validator = Validator::from_bytes(&compiled.artifact).unwrap();
+        let library = Pwquality::with_config(&path);
+        let ctx = Context::new();
+        let (mut accepted, mut disagreements) = (0usize, Vec::new());
+        let all = passwords(100_000, 0xC0FFEE + i as u64);
+        for pw in &all {
+            let ours = validator.check(pw, &ctx).violations().is_empty();
+            let theirs = library.accepts(pw);
+            accepted += usize::from(theirs);
+            if ours != theirs {
+                disagreements.push(format!("{pw:?}: libpwquality {theirs}, policyc {ours}"));
+            }
+        }
+        eprintln!(
+            "{name}: {} passwords, libpwquality accepted {accepted}, disagreements {}",
+            all.len(),
+            disagreements.len()
+        );
+        assert!(
+            disagreements.is_empty(),
+            "{name}: {} of {} disagree, e.g.\n{}\npolicy:\n{policy}",
+            disagreements.len(),
+            all.len(),
+            disagreements.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        );
+        assert!(
+            accepted > 1_000 && accepted < all.len() - 1_000,
+            "{name}: {accepted} accepted: the generator misses one side"
+        );
+    }
+}
