@@ -7,14 +7,12 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    unsafe_code,
-    reason = "a test fails by panicking; libpwquality is called through its C API"
+    reason = "a test fails by panicking"
 )]
 
-use libloading::{Library, Symbol};
 use policyc::import::{ImportError, pwquality};
 use policyc::{CompileOptions, Context, Validator, compile_str};
-use std::ffi::{CString, c_char, c_int, c_void};
+use std::ffi::CString;
 use std::path::Path;
 
 fn relative(path: &Path) -> String {
@@ -43,69 +41,10 @@ fn pwquality_imports_read_well() {
     });
 }
 
-/// libpwquality through its C API (pwquality.h, libpwquality 1.4).
-struct Pwquality {
-    lib: Library,
-    settings: *mut c_void,
-}
-
-type Check = unsafe extern "C" fn(
-    *mut c_void,
-    *const c_char,
-    *const c_char,
-    *const c_char,
-    *mut *mut c_void,
-) -> c_int;
-
-impl Pwquality {
-    /// The library with the settings of `conf` (read by the library itself). A machine without
-    /// libpwquality1 fails here, loudly: `scripts/test.sh` installs it.
-    fn with_config(conf: &Path) -> Pwquality {
-        // SAFETY: loading a system library whose initializers have no side effects; the
-        // settings are owned here and freed on drop.
-        unsafe {
-            let lib = Library::new("libpwquality.so.1").expect(
-                "libpwquality1 is missing: apt-get install libpwquality1 (scripts/test.sh does)",
-            );
-            let default: Symbol<unsafe extern "C" fn() -> *mut c_void> =
-                lib.get(b"pwquality_default_settings\0").unwrap();
-            let settings = default();
-            assert!(!settings.is_null());
-            let read: Symbol<
-                unsafe extern "C" fn(*mut c_void, *const c_char, *mut *mut c_void) -> c_int,
-            > = lib.get(b"pwquality_read_config\0").unwrap();
-            let path = CString::new(conf.to_str().unwrap()).unwrap();
-            let mut aux: *mut c_void = std::ptr::null_mut();
-            let rc = read(settings, path.as_ptr(), &mut aux);
-            assert_eq!(rc, 0, "libpwquality refused {}", conf.display());
-            Pwquality { lib, settings }
-        }
-    }
-
-    fn accepts(&self, password: &str) -> bool {
-        let pw = CString::new(password).unwrap();
-        // SAFETY: valid settings, a NUL-terminated password, no old password and no user;
-        // `aux` receives at most a number or a static string, never freed.
-        unsafe {
-            let check: Symbol<'_, Check> = self.lib.get(b"pwquality_check\0").unwrap();
-            let mut aux: *mut c_void = std::ptr::null_mut();
-            check(self.settings, pw.as_ptr(), std::ptr::null(), std::ptr::null(), &mut aux) >= 0
-        }
-    }
-}
-
-impl Drop for Pwquality {
-    fn drop(&mut self) {
-        // SAFETY: the settings came from pwquality_default_settings and are freed once.
-        unsafe {
-            if let Ok(free) =
-                self.lib.get::<unsafe extern "C" fn(*mut c_void)>(b"pwquality_free_settings\0")
-            {
-                free(self.settings);
-            }
-        }
-    }
-}
+/// libpwquality through its C API, shared with the comparison bench.
+#[path = "../benches/compare/native.rs"]
+#[allow(dead_code, reason = "the bench's passwdqc wrapper is not used here")]
+mod native;
 
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -217,13 +156,16 @@ fn imported_pwquality_policies_agree_with_libpwquality() {
         let policy = pwquality::import(conf, path.to_str().unwrap(), &[]).unwrap();
         let compiled = compile_str("imported.policy", &policy, &CompileOptions::default()).unwrap();
         let validator = Validator::from_bytes(&compiled.artifact).unwrap();
-        let library = Pwquality::with_config(&path);
+        // A machine without libpwquality1 fails here, loudly: scripts/test.sh installs it.
+        let library = native::Pwquality::with_config(&path)
+            .unwrap_or_else(|e| panic!("libpwquality (apt-get install libpwquality1): {e}"));
+        let accepts = library.checker().unwrap();
         let ctx = Context::new();
         let (mut accepted, mut disagreements) = (0usize, Vec::new());
         let all = passwords(100_000, 0xC0FFEE + i as u64);
         for pw in &all {
             let ours = validator.check(pw, &ctx).violations().is_empty();
-            let theirs = library.accepts(pw);
+            let theirs = accepts(&CString::new(pw.as_str()).unwrap());
             accepted += usize::from(theirs);
             if ours != theirs {
                 disagreements.push(format!("{pw:?}: libpwquality {theirs}, policyc {ours}"));

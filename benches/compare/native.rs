@@ -1,6 +1,7 @@
 //! libpwquality and passwdqc, loaded at run time through their C API (Debian packages
 //! libpwquality1 and libpasswdqc1): a machine without them reports them as missing instead of
-//! failing to build.
+//! failing to build. Also the importer's differential test (`tests/import.rs`) uses libpwquality
+//! from here.
 
 #![allow(unsafe_code, reason = "calling two C libraries through their documented C API")]
 
@@ -17,6 +18,17 @@ pub struct Pwquality {
 
 impl Pwquality {
     pub fn load() -> Result<Pwquality, String> {
+        Pwquality::configured(None)
+    }
+
+    /// libpwquality with its defaults, then the settings of `conf` read by the library itself
+    /// (`pwquality_read_config`), as pam_pwquality reads `/etc/security/pwquality.conf`.
+    #[allow(dead_code, reason = "used by tests/import.rs, which includes this file")]
+    pub fn with_config(conf: &std::path::Path) -> Result<Pwquality, String> {
+        Pwquality::configured(Some(conf))
+    }
+
+    fn configured(conf: Option<&std::path::Path>) -> Result<Pwquality, String> {
         // SAFETY: loading a system library runs its initializers, which libpwquality keeps
         // side-effect free; the returned settings are owned here and freed on drop.
         unsafe {
@@ -27,7 +39,21 @@ impl Pwquality {
             if settings.is_null() {
                 return Err("pwquality_default_settings returned NULL".into());
             }
-            Ok(Pwquality { lib, settings })
+            let q = Pwquality { lib, settings };
+            if let Some(conf) = conf {
+                type Read =
+                    unsafe extern "C" fn(*mut Settings, *const c_char, *mut *mut c_void) -> c_int;
+                let read: Symbol<'_, Read> =
+                    q.lib.get(b"pwquality_read_config\0").map_err(|e| e.to_string())?;
+                let path =
+                    CString::new(conf.to_string_lossy().as_bytes()).map_err(|e| e.to_string())?;
+                let mut aux: *mut c_void = std::ptr::null_mut();
+                let rc = read(q.settings, path.as_ptr(), &mut aux);
+                if rc != 0 {
+                    return Err(format!("libpwquality refused `{}` (error {rc})", conf.display()));
+                }
+            }
+            Ok(q)
         }
     }
 

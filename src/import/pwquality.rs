@@ -247,29 +247,27 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             "  {kind} maxclassrepeat \"Use at most {v} characters of one kind in a row.\" : not matches /[0-9]{{{n}}}|[A-Z]{{{n}}}|[a-z]{{{n}}}|[^0-9A-Za-z]{{{n}}}/"
         );
     }
-    let (dictcheck, line) = o.int("dictcheck", 1)?;
-    if dictcheck != 0 {
-        refuse(
+    for (name, default, reason) in [
+        (
             "dictcheck",
-            line,
+            1,
             "cracklib's dictionary check is not imported; refuse dictionary words with `avoid LIST` and a word list, and set `dictcheck = 0`",
-        );
-    }
-    let (usercheck, line) = o.int("usercheck", 1)?;
-    if usercheck != 0 {
-        refuse(
+        ),
+        (
             "usercheck",
-            line,
+            1,
             "besides the user name forwards and backwards, libpwquality refuses a password within four edits of it, which policyc cannot express; `not contains user.sAMAccountName or reversed` is the nearest rule",
-        );
-    }
-    let (gecoscheck, line) = o.int("gecoscheck", 0)?;
-    if gecoscheck != 0 {
-        refuse(
+        ),
+        (
             "gecoscheck",
-            line,
+            0,
             "the GECOS words are checked within four edits, which policyc cannot express",
-        );
+        ),
+    ] {
+        let (on, line) = o.int(name, default)?;
+        if on != 0 {
+            refuse(name, line, reason);
+        }
     }
     if let Some(s) = o.text("badwords") {
         refuse(
