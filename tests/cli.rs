@@ -523,3 +523,41 @@ fn bench_generates_a_reproducible_corpus_and_measures() {
         out.stdout
     );
 }
+
+/// `policyc import`: a policy written where `-o` says, which compiles and checks; an option it
+/// cannot express is exit 2 with the option named and nothing written; `--skip` imports without
+/// it; a missing input is exit 2 with the path.
+#[test]
+fn import_writes_a_policy_or_names_what_it_cannot_express() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("pwquality.conf");
+    let out = dir.path().join("imported.policy");
+    let (conf_s, out_s) = (conf.to_str().unwrap(), out.to_str().unwrap());
+    std::fs::write(&conf, "minlen = 10\nminclass = 3\n").unwrap();
+    let o = policyc(&["import", "pwquality", conf_s, "-o", out_s], b"");
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("`dictcheck` (the default)"), "{}", o.stderr);
+    assert!(o.stderr.contains("`usercheck` (the default)"), "{}", o.stderr);
+    assert!(!out.exists(), "nothing is written when the import fails");
+    let o = policyc(
+        &["import", "pwquality", conf_s, "-o", out_s, "--skip", "dictcheck", "--skip", "usercheck"],
+        b"",
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let policy = std::fs::read_to_string(&out).unwrap();
+    assert!(policy.contains("# dictcheck skipped (--skip)"), "{policy}");
+    let checked = policyc(&["check", out_s], b"short1A\nAbcdefgh12\nabcdefghij\n");
+    assert_eq!(checked.code, 1, "{}", checked.stdout);
+    for expected in [
+        "line 1: noncompliant",
+        "  - minlen:",
+        "line 2: compliant",
+        "line 3: noncompliant",
+        "  - minclass:",
+    ] {
+        assert!(checked.stdout.contains(expected), "{expected}: {}", checked.stdout);
+    }
+    let o = policyc(&["import", "pwquality", "/nonexistent/pwquality.conf"], b"");
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("/nonexistent/pwquality.conf"), "{}", o.stderr);
+}
