@@ -1,4 +1,5 @@
-//! Golden files for everything a person reads: compiler diagnostics and `policyc fmt` output.
+//! Golden files for everything a person reads: compiler diagnostics, `policyc fmt` output and
+//! `policyc import` output.
 //! Review changes with `cargo insta review` (or `INSTA_UPDATE=always cargo test --test golden`).
 
 #![allow(
@@ -8,6 +9,7 @@
     reason = "a test fails by panicking"
 )]
 
+use policyc::import::{ImportError, pwquality};
 use policyc::{CompileOptions, compile_path};
 use std::path::Path;
 
@@ -43,5 +45,26 @@ fn formatter() {
         let id = sources.add(path, text.clone());
         let ast = policyc::syntax::parse(&text, id).unwrap();
         insta::assert_snapshot!(policyc::syntax::printer::format(&ast, &text));
+    });
+}
+
+/// The import as a person reads it: the policy, or the error; where options are refused, the
+/// import with them skipped too.
+#[test]
+fn pwquality_imports_read_well() {
+    insta::glob!("golden/import/pwquality/*.conf", |path| {
+        let rel = relative(path);
+        let text = std::fs::read_to_string(path).unwrap();
+        let rendered = match pwquality::import(&text, &rel, &[]) {
+            Ok(policy) => policy,
+            Err(e @ ImportError::Unsupported { .. }) => {
+                let ImportError::Unsupported { options, .. } = &e else { unreachable!() };
+                let skip: Vec<String> = options.iter().map(|u| u.option.clone()).collect();
+                let skipped = pwquality::import(&text, &rel, &skip).unwrap();
+                format!("error: {e}\n\nwith --skip {}:\n{skipped}", skip.join(" --skip "))
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        insta::assert_snapshot!(rendered);
     });
 }

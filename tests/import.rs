@@ -1,5 +1,5 @@
-//! `policyc import`: golden outputs for every input in `tests/golden/import/`, and differential
-//! tests against the real library: the imported policy and libpwquality (Debian's
+//! `policyc import`: differential tests against the real library (the golden outputs are in
+//! `tests/golden.rs`): the imported policy and libpwquality (Debian's
 //! libpwquality1, loaded at run time, reading the same file with `pwquality_read_config`) give
 //! the same verdict on every one of 100,000 generated passwords per configuration.
 
@@ -10,36 +10,9 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{ImportError, pwquality};
+use policyc::import::pwquality;
 use policyc::{CompileOptions, Context, Validator, compile_str};
 use std::ffi::CString;
-use std::path::Path;
-
-fn relative(path: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned()
-}
-
-/// The import as a person reads it: the policy, or the error; where options are refused, the
-/// import with them skipped too.
-#[test]
-fn pwquality_imports_read_well() {
-    insta::glob!("golden/import/pwquality/*.conf", |path| {
-        let rel = relative(path);
-        let text = std::fs::read_to_string(path).unwrap();
-        let rendered = match pwquality::import(&text, &rel, &[]) {
-            Ok(policy) => policy,
-            Err(e @ ImportError::Unsupported { .. }) => {
-                let ImportError::Unsupported { options, .. } = &e else { unreachable!() };
-                let skip: Vec<String> = options.iter().map(|u| u.option.clone()).collect();
-                let skipped = pwquality::import(&text, &rel, &skip).unwrap();
-                format!("error: {e}\n\nwith --skip {}:\n{skipped}", skip.join(" --skip "))
-            }
-            Err(e) => format!("error: {e}"),
-        };
-        insta::assert_snapshot!(rendered);
-    });
-}
 
 /// libpwquality through its C API, shared with the comparison bench.
 #[path = "../benches/compare/native.rs"]

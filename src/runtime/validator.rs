@@ -435,7 +435,7 @@ impl Validator {
             }),
             Predicate::NotPalindrome { ignore_case } => !is_palindrome(password, *ignore_case),
             Predicate::Distinct(b) => b.contains(distinct_chars(password)),
-            Predicate::NotEquals(attribute) => !ctx.get(*attribute).iter().any(|v| v == password),
+            Predicate::NotEquals(attribute) => !equals_attribute(ctx, *attribute, password),
             Predicate::Avoid { set, mode } => {
                 let found = self.find_term(*set, *mode, password);
                 self.sound(scratch) && found.is_none()
@@ -598,25 +598,18 @@ impl Validator {
             Predicate::MaxSequence(max) => {
                 Detail::Sequence { longest: scan.longest_sequence, max: *max }
             }
-            Predicate::NotContains(checks) => {
+            Predicate::NotContains(checks) | Predicate::NotContainsEitherWay(checks) => {
+                let reversed = matches!(predicate, Predicate::NotContainsEitherWay(_));
                 let mut folded = None;
                 let mut found = Vec::new();
                 for c in checks {
                     for token in found_tokens(c, password, ctx, &mut folded) {
                         found.push((c.attribute, token.to_string()));
                     }
-                }
-                Detail::Contains { checked: checks.iter().map(|c| c.attribute).collect(), found }
-            }
-            Predicate::NotContainsEitherWay(checks) => {
-                let mut folded = None;
-                let mut found = Vec::new();
-                for c in checks {
-                    for token in found_tokens(c, password, ctx, &mut folded) {
-                        found.push((c.attribute, token.to_string()));
-                    }
-                    for token in found_reversed(c, password, ctx, &mut folded) {
-                        found.push((c.attribute, token));
+                    if reversed {
+                        for token in found_reversed(c, password, ctx, &mut folded) {
+                            found.push((c.attribute, token));
+                        }
                     }
                 }
                 Detail::Contains { checked: checks.iter().map(|c| c.attribute).collect(), found }
@@ -629,7 +622,7 @@ impl Validator {
             }
             Predicate::NotEquals(attribute) => Detail::Equals {
                 attribute: *attribute,
-                equal: ctx.get(*attribute).iter().any(|v| v == password),
+                equal: equals_attribute(ctx, *attribute, password),
             },
             Predicate::Avoid { set, mode } => Detail::Terms {
                 list: self
@@ -804,6 +797,11 @@ fn contains_caseless(
     let mut needle = Vec::with_capacity(token.len());
     push_caseless(token, &mut needle);
     contains_folded(hay, &needle)
+}
+
+/// Whether the password is exactly (case-sensitively) one of the attribute's values.
+fn equals_attribute(ctx: &Context, attribute: crate::ir::Attribute, password: &str) -> bool {
+    ctx.get(attribute).iter().any(|v| v == password)
 }
 
 /// Whether the password reads the same backwards, character by character, or ignoring case
