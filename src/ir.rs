@@ -44,7 +44,7 @@ impl Program {
                     set.insert(*attribute);
                 }
             }
-            match &rule.predicate {
+            rule.predicate.walk(&mut |p| match p {
                 Predicate::NotContains(list) | Predicate::NotContainsEitherWay(list) => {
                     list.iter().for_each(|c| set.insert(c.attribute))
                 }
@@ -58,7 +58,7 @@ impl Program {
                     .filter(|a| *a != Attribute::MemberOf)
                     .for_each(|a| set.insert(a)),
                 _ => {}
-            }
+            });
         }
         set
     }
@@ -253,6 +253,145 @@ pub enum Predicate {
     /// As [`Predicate::NotContains`], and the values or tokens read backwards are not contained
     /// either.
     NotContainsEitherWay(Vec<Containment>),
+    /// At least `n` of the parts hold: `A or B` is 1 of 2, `A and B` is 2 of 2, `at least 3 of
+    /// { ... }` over rules is 3 of them.
+    Quorum {
+        /// How many parts must hold (1 to `parts.len()`).
+        n: u32,
+        /// The parts, as written.
+        parts: Vec<Predicate>,
+    },
+    /// The points the awards give reach `min` (Lithnet's complexity points, libpwquality's
+    /// credits).
+    Points {
+        /// Points needed.
+        min: u32,
+        /// What gives points, as written.
+        awards: Vec<Award>,
+    },
+    /// The length counted in a unit other than characters (what a byte-counting C library or a
+    /// UTF-16 directory counts).
+    LengthIn {
+        /// The unit counted.
+        unit: Unit,
+        /// The allowed lengths.
+        bounds: Bounds,
+    },
+    /// The number of characters in the class within the bounds, a character at one end of the
+    /// password not counted (passwdqc: a leading capital, a trailing digit).
+    CountExcept {
+        /// The class counted.
+        class: ClassId,
+        /// The allowed counts.
+        bounds: Bounds,
+        /// The end whose character does not count.
+        edge: Edge,
+    },
+}
+
+impl Predicate {
+    /// Calls `f` on this predicate and on every predicate nested in it, outermost first.
+    pub fn walk<'p>(&'p self, f: &mut impl FnMut(&'p Predicate)) {
+        f(self);
+        for inner in self.nested() {
+            inner.walk(f);
+        }
+    }
+
+    /// As [`Predicate::walk`], mutably.
+    pub fn walk_mut(&mut self, f: &mut impl FnMut(&mut Predicate)) {
+        f(self);
+        match self {
+            Predicate::Quorum { parts, .. } => parts.iter_mut().for_each(|p| p.walk_mut(f)),
+            Predicate::Points { awards, .. } => awards.iter_mut().for_each(|a| {
+                if let Award::If { predicate, .. } = a {
+                    predicate.walk_mut(f)
+                }
+            }),
+            _ => {}
+        }
+    }
+
+    /// The predicates directly inside this one (none for a simple predicate).
+    pub fn nested(&self) -> Vec<&Predicate> {
+        match self {
+            Predicate::Quorum { parts, .. } => parts.iter().collect(),
+            Predicate::Points { awards, .. } => awards
+                .iter()
+                .filter_map(|a| match a {
+                    Award::If { predicate, .. } => Some(predicate),
+                    Award::Per { .. } => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether this predicate or one nested in it satisfies `test`.
+    pub fn any(&self, test: &impl Fn(&Predicate) -> bool) -> bool {
+        test(self) || self.nested().into_iter().any(|p| p.any(test))
+    }
+}
+
+/// What gives points in a [`Predicate::Points`] rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Award {
+    /// `N per CLASS [up to M]`, `N per character [up to M]`: `points` for each character of the
+    /// class (of any class: `None`), at most `cap` points in all.
+    Per {
+        /// Points per character.
+        points: u32,
+        /// The class counted; `None` counts every character.
+        class: Option<ClassId>,
+        /// Most points this award gives.
+        cap: Option<u32>,
+    },
+    /// `N if PREDICATE`: `points` when the predicate holds.
+    If {
+        /// Points given.
+        points: u32,
+        /// The condition.
+        predicate: Predicate,
+    },
+}
+
+/// What a length is counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Unit {
+    /// UTF-16 code units (what Windows counts: a character outside the BMP is two).
+    Utf16,
+    /// UTF-8 bytes (what a C library calling `strlen` counts).
+    Bytes,
+}
+
+impl Unit {
+    /// The length of `text` in this unit.
+    pub fn length(self, text: &str) -> u32 {
+        let n = match self {
+            Unit::Utf16 => text.chars().map(char::len_utf16).sum(),
+            Unit::Bytes => text.len(),
+        };
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+}
+
+/// One end of the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Edge {
+    /// The first character.
+    Start,
+    /// The last character.
+    End,
+}
+
+impl Edge {
+    /// The character at this end of `password`.
+    pub fn char_of(self, password: &str) -> Option<char> {
+        match self {
+            Edge::Start => password.chars().next(),
+            Edge::End => password.chars().next_back(),
+        }
+    }
 }
 
 /// A breached-password store as a policy names it.

@@ -9,8 +9,8 @@
 
 use crate::Context;
 use crate::ir::{
-    Attribute, Condition, Containment, MatchMode, Normalization, Predicate, Program, Rule,
-    Severity, TermSet,
+    Attribute, Award, Condition, Containment, Edge, MatchMode, Normalization, Predicate, Program,
+    Rule, Severity, TermSet, Unit,
 };
 use crate::runtime::fold::Folding;
 use crate::runtime::terms::{FUZZY_MIN_CHARS, normalize_into};
@@ -22,7 +22,8 @@ pub fn violations(program: &Program, password: &str, ctx: &Context) -> Vec<Strin
     if password.len() > MAX_INPUT_BYTES {
         return vec![INPUT_SIZE_RULE.to_string()];
     }
-    let failed = |r: &&Rule| applies(r, password, ctx) && !holds(program, r, password, ctx);
+    let failed =
+        |r: &&Rule| applies(r, password, ctx) && !holds(program, &r.predicate, password, ctx);
     let is_strength = |r: &&Rule| matches!(r.predicate, Predicate::Strength { .. });
     // Strength rules are judged only when every other enforce rule passes.
     let others: Vec<&Rule> =
@@ -58,13 +59,51 @@ fn applies(rule: &Rule, password: &str, ctx: &Context) -> bool {
     })
 }
 
-fn holds(program: &Program, rule: &Rule, password: &str, ctx: &Context) -> bool {
+fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context) -> bool {
     let class = |id: &crate::ir::ClassId| program.classes.get(id.0 as usize);
     let count = |id: &crate::ir::ClassId| {
         class(id).map_or(0, |c| password.chars().filter(|ch| c.contains(*ch)).count() as u32)
     };
-    match &rule.predicate {
+    match predicate {
         Predicate::Length(b) => b.contains(length(password)),
+        Predicate::LengthIn { unit: Unit::Bytes, bounds } => bounds.contains(password.len() as u32),
+        Predicate::LengthIn { unit: Unit::Utf16, bounds } => {
+            bounds.contains(password.encode_utf16().count() as u32)
+        }
+        Predicate::CountExcept { class: c, bounds, edge } => {
+            let at_edge = match edge {
+                Edge::Start => password.chars().next(),
+                Edge::End => password.chars().last(),
+            };
+            let skipped = at_edge.is_some_and(|ch| class(c).is_some_and(|k| k.contains(ch)));
+            bounds.contains(count(c) - u32::from(skipped))
+        }
+        Predicate::Quorum { n, parts } => {
+            parts.iter().filter(|p| holds(program, p, password, ctx)).count() >= *n as usize
+        }
+        Predicate::Points { min, awards } => {
+            let total: u64 = awards
+                .iter()
+                .map(|a| match a {
+                    Award::Per { points, class: c, cap } => {
+                        let n = match c {
+                            Some(c) => count(c),
+                            None => length(password),
+                        };
+                        let got = u64::from(*points) * u64::from(n);
+                        cap.map_or(got, |m| got.min(u64::from(m)))
+                    }
+                    Award::If { points, predicate } => {
+                        if holds(program, predicate, password, ctx) {
+                            u64::from(*points)
+                        } else {
+                            0
+                        }
+                    }
+                })
+                .sum();
+            total >= u64::from(*min)
+        }
         Predicate::Only(c) => count(c) == length(password),
         Predicate::NoneOf(c) => count(c) == 0,
         Predicate::AtLeastOf { n, classes } => {

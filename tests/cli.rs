@@ -561,3 +561,21 @@ fn import_writes_a_policy_or_names_what_it_cannot_express() {
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("/nonexistent/pwquality.conf"), "{}", o.stderr);
 }
+
+/// `explain` on rules made of rules: each part of an `or`, `and` or `at least N of`, and what
+/// each award of a `points` rule gave, indented under its rule.
+#[test]
+fn explain_of_composite_rules_is_pinned() {
+    let mut report = String::new();
+    for password in ["bK7mnp2q!", "Abcdefghijk7", "jdoe#Bk7mNp2qA!😀😀😀"] {
+        let out = policyc(
+            &["explain", "tests/policies/composite.policy", "--user", "sAMAccountName=jdoe"],
+            password.as_bytes(),
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(!out.stdout.contains(password), "explain must never print the password");
+        report.push_str(&out.stdout);
+        report.push('\n');
+    }
+    insta::assert_snapshot!(report);
+}

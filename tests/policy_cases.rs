@@ -56,6 +56,11 @@ fn entra_password_protection_cases() {
 }
 
 #[test]
+fn composite_rules() {
+    run("tests/cases/composite.yaml");
+}
+
+#[test]
 fn strength_rules() {
     run("tests/cases/strength.yaml");
 }

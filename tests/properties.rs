@@ -45,6 +45,7 @@ fn policies() -> &'static [Policy] {
         v.push(compiled("tests/policies/terms.policy", None));
         v.push(compiled("tests/policies/strength.policy", None));
         v.push(compiled("tests/policies/classes_only.policy", None));
+        v.push(compiled("tests/policies/composite.policy", None));
         assert!(v.len() >= 3);
         v
     })

@@ -23,7 +23,7 @@ pub use findings::conflict;
 pub(crate) use findings::{Finding, analyze};
 
 use crate::generate::{GenerateOptions, Seeded, generate};
-use crate::ir::{ClassId, Normalization, Predicate, Program, Rule, Severity};
+use crate::ir::{Award, ClassId, Normalization, Predicate, Program, Rule, Severity};
 use crate::{Context, Validator};
 use serde::Serialize;
 use space::{Outcome, RuleRef, Search, Space, enforced};
@@ -267,7 +267,39 @@ fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool 
             Predicate::EntraScore { sets: ss, min_points: p },
             Predicate::EntraScore { sets: ts, min_points: q },
         ) => p == q && same_sets(ss, ts),
+        (
+            Predicate::CountExcept { class: c, bounds: m, edge: e },
+            Predicate::CountExcept { class: d, bounds: n, edge: f },
+        ) => m == n && e == f && same_class(c, d),
+        (Predicate::Quorum { n, parts: ps }, Predicate::Quorum { n: m, parts: qs }) => {
+            n == m
+                && ps.len() == qs.len()
+                && ps.iter().zip(qs).all(|(p, q)| same_check(pa, p, pb, q))
+        }
+        (Predicate::Points { min: m, awards: xs }, Predicate::Points { min: n, awards: ys }) => {
+            m == n
+                && xs.len() == ys.len()
+                && xs.iter().zip(ys).all(|pair| match pair {
+                    (
+                        Award::Per { points: p, class: c, cap: k },
+                        Award::Per { points: q, class: d, cap: l },
+                    ) => {
+                        p == q
+                            && k == l
+                            && match (c, d) {
+                                (Some(c), Some(d)) => same_class(c, d),
+                                (c, d) => c.is_none() && d.is_none(),
+                            }
+                    }
+                    (
+                        Award::If { points: p, predicate: x },
+                        Award::If { points: q, predicate: y },
+                    ) => p == q && same_check(pa, x, pb, y),
+                    _ => false,
+                })
+        }
         (Predicate::Length(_), _)
+        | (Predicate::LengthIn { .. }, _)
         | (Predicate::MaxRepeat(_), _)
         | (Predicate::MaxSequence(_), _)
         | (Predicate::NotContains(_), _)

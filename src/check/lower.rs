@@ -8,7 +8,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::ir::{
     self, Attribute, Bounds, CharClass, ClassId, Containment, Predicate, Program, RuleId, Severity,
 };
-use crate::ir::{MatchMode, Normalization, TermSet};
+use crate::ir::{Award, Edge, MatchMode, Normalization, TermSet, Unit};
 use crate::runtime::{MAX_CLASSES, MAX_INPUT_BYTES};
 use crate::syntax::ast::ModeKw;
 use crate::syntax::ast::{self, Bound, CmpOp, SetExpr, SeverityKw, Spanned};
@@ -36,6 +36,8 @@ pub(crate) struct Lowerer<'s> {
     stores: Vec<ir::StoreRef>,
     /// The case-folding table, computed when first needed.
     folds: Option<Vec<(u32, u32)>>,
+    /// How deep inside `or`, `and`, `at least N of` or `points` the predicate lowered now is.
+    nesting: u32,
 }
 
 impl<'s> Lowerer<'s> {
@@ -49,6 +51,7 @@ impl<'s> Lowerer<'s> {
             term_index: HashMap::new(),
             stores: Vec::new(),
             folds: None,
+            nesting: 0,
         }
     }
 
@@ -114,7 +117,7 @@ impl<'s> Lowerer<'s> {
         diags: &mut Diagnostics,
     ) -> Option<Predicate> {
         Some(match p {
-            ast::Predicate::Length(b) => {
+            ast::Predicate::Length(b, unit) => {
                 let bounds = bounds(b, diags)?;
                 if bounds.min as usize > MAX_INPUT_BYTES {
                     diags.push(Diagnostic::error(
@@ -125,7 +128,11 @@ impl<'s> Lowerer<'s> {
                         ),
                     ));
                 }
-                Predicate::Length(bounds)
+                match unit.as_ref().map(|u| u.value) {
+                    None => Predicate::Length(bounds),
+                    Some(ast::UnitKw::Bytes) => Predicate::LengthIn { unit: Unit::Bytes, bounds },
+                    Some(ast::UnitKw::Utf16) => Predicate::LengthIn { unit: Unit::Utf16, bounds },
+                }
             }
             ast::Predicate::Only(e) => {
                 let (class, set) = self.class(e, scope, diags)?;
@@ -167,9 +174,81 @@ impl<'s> Lowerer<'s> {
                 }
                 Predicate::AtLeastOf { n: n.value.min(m) as u32, classes }
             }
-            ast::Predicate::Count(e, b) => {
+            ast::Predicate::Count(e, edge, b) => {
                 let (class, _) = self.class(e, scope, diags)?;
-                Predicate::Count { class, bounds: bounds(b, diags)? }
+                let bounds = bounds(b, diags)?;
+                match edge.as_ref().map(|e| e.value) {
+                    None => Predicate::Count { class, bounds },
+                    Some(ast::EdgeKw::Start) => {
+                        Predicate::CountExcept { class, bounds, edge: Edge::Start }
+                    }
+                    Some(ast::EdgeKw::End) => {
+                        Predicate::CountExcept { class, bounds, edge: Edge::End }
+                    }
+                }
+            }
+            ast::Predicate::Group(inner, _) => self.predicate(inner, id, scope, diags)?,
+            ast::Predicate::Or(parts) => {
+                Predicate::Quorum { n: 1, parts: self.parts(parts, id, scope, diags)? }
+            }
+            ast::Predicate::And(parts) => {
+                let parts = self.parts(parts, id, scope, diags)?;
+                Predicate::Quorum { n: u32::try_from(parts.len()).unwrap_or(u32::MAX), parts }
+            }
+            ast::Predicate::AtLeastOfRules { n, parts } => {
+                let parts = self.parts(parts, id, scope, diags)?;
+                let m = parts.len() as u64;
+                if n.value > m || n.value == 0 {
+                    let (what, help) = match n.value {
+                        0 => ("`at least 0 of` always holds", "at least 1".to_string()),
+                        _ => ("more parts than listed can never hold", format!("at most {m}")),
+                    };
+                    diags.push(
+                        Diagnostic::error(what, n.span, format!("{m} parts are listed"))
+                            .with_help(format!("use a number from 1 to {m} (here {help})")),
+                    );
+                    return None;
+                }
+                Predicate::Quorum { n: n.value as u32, parts }
+            }
+            ast::Predicate::Points { op, points, awards, span } => {
+                let min = match op.value {
+                    CmpOp::Ge => number(points, diags)?,
+                    CmpOp::Gt => number(points, diags)?.saturating_add(1),
+                    _ => {
+                        diags.push(
+                            Diagnostic::error(
+                                "`points` takes a lower limit",
+                                op.span,
+                                "expected `>=` or `>`",
+                            )
+                            .with_help(format!("write `points >= {}`", points.value)),
+                        );
+                        return None;
+                    }
+                };
+                self.nesting += 1;
+                let lowered: Vec<Option<Award>> =
+                    awards.iter().map(|a| self.award(a, id, scope, diags)).collect();
+                self.nesting -= 1;
+                let awards: Vec<Award> = lowered.into_iter().collect::<Option<_>>()?;
+                let most = awards.iter().try_fold(0u64, |sum, a| match a {
+                    Award::Per { cap: None, .. } => None,
+                    Award::Per { cap: Some(c), .. } => Some(sum + u64::from(*c)),
+                    Award::If { points, .. } => Some(sum + u64::from(*points)),
+                });
+                if let Some(most) = most.filter(|m| *m < u64::from(min)) {
+                    diags.push(
+                        Diagnostic::error(
+                            "no password can pass this rule",
+                            *span,
+                            format!("the awards give at most {most} points, {min} are needed"),
+                        )
+                        .with_help("lower the points needed, or raise an `up to` limit"),
+                    );
+                    return None;
+                }
+                Predicate::Points { min, awards }
             }
             ast::Predicate::Matches { negated, pattern } => {
                 let ok = self.regex(pattern, &id.value, diags);
@@ -303,6 +382,13 @@ impl<'s> Lowerer<'s> {
                 }
             }
             ast::Predicate::Strength(op, n) => {
+                if self.nesting > 0 {
+                    diags.push(
+                        Diagnostic::error("a `strength` rule must stand alone", op.span, "inside `or`, `and`, `at least N of` or `points`")
+                            .with_help("zxcvbn runs last, and only when every other rule passed: give it a rule of its own"),
+                    );
+                    return None;
+                }
                 if n.value > 4 {
                     diags.push(
                         Diagnostic::error(
@@ -438,6 +524,48 @@ impl<'s> Lowerer<'s> {
         }
     }
 
+    /// The parts of `or`, `and` or `at least N of`, lowered; `None` if any part failed (each
+    /// failure is reported).
+    fn parts(
+        &mut self,
+        parts: &[ast::Predicate],
+        id: &Spanned<String>,
+        scope: &Scope,
+        diags: &mut Diagnostics,
+    ) -> Option<Vec<Predicate>> {
+        self.nesting += 1;
+        let lowered: Vec<Option<Predicate>> =
+            parts.iter().map(|p| self.predicate(p, id, scope, diags)).collect();
+        self.nesting -= 1;
+        lowered.into_iter().collect()
+    }
+
+    fn award(
+        &mut self,
+        a: &ast::Award,
+        id: &Spanned<String>,
+        scope: &Scope,
+        diags: &mut Diagnostics,
+    ) -> Option<Award> {
+        Some(match a {
+            ast::Award::Per { points, set, cap } => {
+                let class = match set {
+                    Some(e) => Some(self.class(e, scope, diags)?.0),
+                    None => None,
+                };
+                let cap = match cap {
+                    Some(c) => Some(number(c, diags)?),
+                    None => None,
+                };
+                Award::Per { points: number(points, diags)?, class, cap }
+            }
+            ast::Award::If { points, predicate } => Award::If {
+                points: number(points, diags)?,
+                predicate: self.predicate(predicate, id, scope, diags)?,
+            },
+        })
+    }
+
     /// Finishes the program: keeps only the classes the final rules use, numbers the automata in
     /// rule order, and runs the whole-policy checks.
     pub(crate) fn finish(
@@ -471,10 +599,15 @@ impl<'s> Lowerer<'s> {
                 too_many |= new.0 as usize >= MAX_CLASSES;
                 *c = new;
             };
-            match &mut p.rule.predicate {
+            p.rule.predicate.walk_mut(&mut |predicate| match predicate {
                 Predicate::Only(c) | Predicate::NoneOf(c) => map(c),
-                Predicate::Count { class, .. } => map(class),
-                Predicate::AtLeastOf { classes, .. } => classes.iter_mut().for_each(map),
+                Predicate::Count { class, .. } | Predicate::CountExcept { class, .. } => map(class),
+                Predicate::Points { awards, .. } => awards.iter_mut().for_each(|a| {
+                    if let Award::Per { class: Some(c), .. } = a {
+                        map(c)
+                    }
+                }),
+                Predicate::AtLeastOf { classes, .. } => classes.iter_mut().for_each(&mut map),
                 Predicate::Regex { pattern, dfa, .. } => {
                     *dfa = u32::try_from(dfas.len()).unwrap_or(u32::MAX);
                     dfas.push(
@@ -491,7 +624,7 @@ impl<'s> Lowerer<'s> {
                     *store = keep_set(*store, &mut store_map, &mut stores);
                 }
                 _ => {}
-            }
+            });
             if too_many {
                 diags.push(
                     Diagnostic::error(format!("size limit exceeded: rule `{}` needs more than {MAX_CLASSES} distinct character classes in the policy", p.rule.id), p.span, "one class too many")
@@ -504,7 +637,9 @@ impl<'s> Lowerer<'s> {
             term_sets.into_iter().filter_map(|i| self.term_sets.get(i as usize).cloned()).collect();
         let ignores_case = term_sets.iter().any(|s| s.normalization.lowercase)
             || placed.iter().any(|p| {
-                matches!(p.rule.predicate, Predicate::NotContains(_) | Predicate::EntraScore { .. })
+                p.rule
+                    .predicate
+                    .any(&|q| matches!(q, Predicate::NotContains(_) | Predicate::EntraScore { .. }))
                     || p.rule.conditions.iter().any(|c| matches!(c, ir::Condition::Has { .. }))
             });
         let program = Program {

@@ -90,7 +90,9 @@ pub(crate) fn render(name: &str, description: &str, e: &Explanation<'_>) -> Stri
             }
             _ => describe(&r.detail, r.outcome == Outcome::Passed),
         };
-        let _ = writeln!(out, "  {:5}  {:width$}  {why}", "", "");
+        for line in why.lines() {
+            let _ = writeln!(out, "  {:5}  {:width$}  {line}", "", "");
+        }
         if r.outcome == Outcome::Failed && r.rule.severity == Severity::Audit {
             let _ = writeln!(
                 out,
@@ -244,6 +246,50 @@ fn describe(d: &Detail, passed: bool) -> String {
         }
         Detail::Equals { attribute, equal: false } => {
             format!("It is not the user's {attribute}.")
+        }
+        Detail::LengthIn { unit, actual, bounds } => {
+            let unit = match unit {
+                crate::ir::Unit::Bytes => "bytes (UTF-8)",
+                crate::ir::Unit::Utf16 => "UTF-16 units",
+            };
+            let fix = if passed {
+                ""
+            } else if *actual < bounds.min {
+                " Make it longer."
+            } else {
+                " Make it shorter (characters outside ASCII count more than once)."
+            };
+            format!("The password is {actual} {unit} long; the rule allows {bounds}.{fix}")
+        }
+        Detail::Quorum { n, parts } => {
+            let held = parts.iter().filter(|p| p.held).count();
+            let need = match (*n as usize, parts.len()) {
+                (1, _) => "any one of them".to_string(),
+                (n, m) if n == m => "all of them".to_string(),
+                (n, _) => format!("{n} of them"),
+            };
+            let verb = if held == 1 { "holds" } else { "hold" };
+            let mut s = format!("{held} of its {} parts {verb}; the rule needs {need}:", parts.len());
+            for p in parts {
+                let mark = if p.held { "holds" } else { "fails" };
+                let text = describe(&p.detail, p.held).replace('\n', "\n    ");
+                s.push_str(&format!("\n  - {mark}: {text}"));
+            }
+            s
+        }
+        Detail::Points { min, awards } => {
+            let total: u64 = awards.iter().map(|g| u64::from(g.points)).sum();
+            let fix = if passed { "" } else { " Add characters of the kinds that give points." };
+            let mut s = format!("It scores {total} points; the rule needs {min}.{fix}");
+            for g in awards {
+                let text = match &g.per {
+                    Some(c) if c == "character" => "for its length".to_string(),
+                    Some(c) => format!("for characters from `{c}`"),
+                    None => describe(&g.detail, g.points > 0).replace('\n', "\n    "),
+                };
+                s.push_str(&format!("\n  - {:+}: {text}", g.points));
+            }
+            s
         }
         Detail::Unavailable { reason } => {
             format!("It could not be evaluated, so it refuses the password: {reason}. Reinstall the policy.")

@@ -1,6 +1,6 @@
 //! A rule-by-rule account of one check, for `policyc explain` and help desks.
 
-use crate::ir::{Attribute, Bounds, MatchMode, Rule};
+use crate::ir::{Attribute, Bounds, MatchMode, Rule, Unit};
 
 /// Every rule of the policy with its outcome for one password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +170,29 @@ pub enum Detail {
         /// The password is exactly one of its values.
         equal: bool,
     },
+    /// A length counted in another unit than characters.
+    LengthIn {
+        /// The unit.
+        unit: Unit,
+        /// The length in that unit.
+        actual: u32,
+        /// The allowed lengths.
+        bounds: Bounds,
+    },
+    /// `or`, `and`, `at least N of`: which parts held.
+    Quorum {
+        /// How many must hold.
+        n: u32,
+        /// Each part, in order.
+        parts: Vec<Part>,
+    },
+    /// `points`: what each award gave.
+    Points {
+        /// Points needed.
+        min: u32,
+        /// Per award, in order, what it gave.
+        awards: Vec<Given>,
+    },
     /// The rule could not be evaluated (a damaged part of the artifact): it fails closed.
     Unavailable {
         /// Why, for the administrator.
@@ -177,4 +200,24 @@ pub enum Detail {
     },
     /// Nothing to report (the rule did not apply).
     None,
+}
+
+/// One part of an `or`, `and` or `at least N of` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Whether it held.
+    pub held: bool,
+    /// What was measured.
+    pub detail: Detail,
+}
+
+/// What one award of a `points` rule gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Given {
+    /// The points it gave.
+    pub points: u32,
+    /// For `N per CLASS`, the class; `character` for `N per character`; `None` for `N if P`.
+    pub per: Option<String>,
+    /// For `N if P`: what P measured.
+    pub detail: Detail,
 }

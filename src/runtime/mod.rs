@@ -16,7 +16,7 @@ mod validator;
 mod verdict;
 
 pub use context::Context;
-pub use explain::{Detail, Explanation, Outcome, RuleReport};
+pub use explain::{Detail, Explanation, Given, Outcome, Part, RuleReport};
 pub use scan::MAX_CLASSES;
 pub use validator::{INPUT_SIZE_RULE, MAX_INPUT_BYTES, Validator};
 pub use verdict::{DAMAGED_POLICY_MESSAGE, UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation};

@@ -2,7 +2,7 @@
 
 use super::context::Context;
 use super::entra;
-use super::explain::{Detail, Explanation, Outcome, RuleReport};
+use super::explain::{Detail, Explanation, Given, Outcome, Part, RuleReport};
 use super::fast::FastPath;
 use super::fold::{Folding, contains_folded, push_caseless};
 use super::region::Region;
@@ -12,7 +12,7 @@ use super::verdict::{
     DAMAGED_POLICY_MESSAGE, UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation,
 };
 use crate::artifact::{self, LoadError};
-use crate::ir::{Attribute, Condition, Containment, Predicate, Program, Rule, Severity};
+use crate::ir::{Attribute, Award, Condition, Containment, Predicate, Program, Rule, Severity};
 use crate::store::{Lookup, StoreAccess, StoreError, StoreHandle};
 use regex_automata::Input;
 use regex_automata::dfa::{Automaton, dense::DFA};
@@ -112,12 +112,16 @@ impl Validator {
         let mut needs = Needs::default();
         let mut has_strength = false;
         for rule in &program.rules {
-            match rule.predicate {
-                Predicate::Count { .. } => needs.counts = true,
+            rule.predicate.walk(&mut |p| match p {
+                Predicate::Count { .. } | Predicate::CountExcept { .. } => needs.counts = true,
+                Predicate::Points { awards, .. } => {
+                    needs.counts |=
+                        awards.iter().any(|a| matches!(a, Award::Per { class: Some(_), .. }))
+                }
                 Predicate::MaxRepeat(_) | Predicate::MaxSequence(_) => needs.runs = true,
                 Predicate::Strength { .. } => has_strength = true,
                 _ => {}
-            }
+            });
         }
         if has_strength {
             #[cfg(feature = "strength")]
@@ -409,8 +413,52 @@ impl Validator {
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> bool {
-        match &rule.predicate {
+        self.eval(&rule.predicate, scan, password, ctx, scratch)
+    }
+
+    /// Whether a predicate holds. A part that could not be evaluated leaves its cause in
+    /// `scratch` only when the whole predicate fails because of it.
+    fn eval(
+        &self,
+        predicate: &Predicate,
+        scan: &Scan,
+        password: &str,
+        ctx: &Context,
+        scratch: &mut Scratch,
+    ) -> bool {
+        match predicate {
             Predicate::Length(b) => b.contains(scan.chars),
+            Predicate::LengthIn { unit, bounds } => bounds.contains(unit.length(password)),
+            Predicate::CountExcept { class, bounds, edge } => {
+                bounds.contains(self.count_except(scan, password, *class, *edge))
+            }
+            Predicate::Quorum { n, parts } => {
+                let mut held = 0;
+                for (i, part) in parts.iter().enumerate() {
+                    held += u32::from(self.eval(part, scan, password, ctx, scratch));
+                    if held >= *n {
+                        scratch.unavailable = None;
+                        return true;
+                    }
+                    // Too few parts left to reach n.
+                    let left = (parts.len() - i - 1) as u32;
+                    if held + left < *n {
+                        return false;
+                    }
+                }
+                false
+            }
+            Predicate::Points { min, awards } => {
+                let mut total = 0u64;
+                for award in awards {
+                    total += self.award(award, scan, password, ctx, scratch);
+                    if total >= u64::from(*min) {
+                        scratch.unavailable = None;
+                        return true;
+                    }
+                }
+                false
+            }
             Predicate::Only(c) => scan.every & bit(c.0) != 0,
             Predicate::NoneOf(c) => scan.seen & bit(c.0) == 0,
             Predicate::AtLeastOf { n, classes } => {
@@ -452,6 +500,47 @@ impl Validator {
                     false
                 }
             },
+        }
+    }
+
+    /// The characters of `class`, the one at `edge` not counted.
+    fn count_except(
+        &self,
+        scan: &Scan,
+        password: &str,
+        class: crate::ir::ClassId,
+        edge: crate::ir::Edge,
+    ) -> u32 {
+        let count = scan.counts.get(class.0 as usize).copied().unwrap_or(0);
+        let skipped =
+            edge.char_of(password).is_some_and(|c| self.table.mask(c) & bit(class.0) != 0);
+        count - u32::from(skipped)
+    }
+
+    /// The points one award gives.
+    fn award(
+        &self,
+        award: &Award,
+        scan: &Scan,
+        password: &str,
+        ctx: &Context,
+        scratch: &mut Scratch,
+    ) -> u64 {
+        match award {
+            Award::Per { points, class, cap } => {
+                let n = match class {
+                    Some(c) => scan.counts.get(c.0 as usize).copied().unwrap_or(0),
+                    None => scan.chars,
+                };
+                let got = u64::from(*points) * u64::from(n);
+                cap.map_or(got, |m| got.min(u64::from(m)))
+            }
+            Award::If { points, predicate } => {
+                match self.eval(predicate, scan, password, ctx, scratch) {
+                    true => u64::from(*points),
+                    false => 0,
+                }
+            }
         }
     }
 
@@ -571,6 +660,50 @@ impl Validator {
         };
         match predicate {
             Predicate::Length(bounds) => Detail::Length { actual: scan.chars, bounds: *bounds },
+            Predicate::LengthIn { unit, bounds } => {
+                Detail::LengthIn { unit: *unit, actual: unit.length(password), bounds: *bounds }
+            }
+            Predicate::CountExcept { class, bounds, edge } => Detail::Count {
+                class: format!(
+                    "{}, not counting the {} character",
+                    name(*class),
+                    if *edge == crate::ir::Edge::Start { "first" } else { "last" }
+                ),
+                actual: self.count_except(scan, password, *class, *edge),
+                bounds: *bounds,
+            },
+            Predicate::Quorum { n, parts } => Detail::Quorum {
+                n: *n,
+                parts: parts
+                    .iter()
+                    .map(|p| Part {
+                        held: self.eval(p, scan, password, ctx, scratch),
+                        detail: self.detail(p, scan, password, ctx, scratch),
+                    })
+                    .collect(),
+            },
+            Predicate::Points { min, awards } => Detail::Points {
+                min: *min,
+                awards: awards
+                    .iter()
+                    .map(|a| {
+                        let points = self.award(a, scan, password, ctx, scratch);
+                        let points = u32::try_from(points).unwrap_or(u32::MAX);
+                        match a {
+                            Award::If { predicate, .. } => Given {
+                                points,
+                                per: None,
+                                detail: self.detail(predicate, scan, password, ctx, scratch),
+                            },
+                            Award::Per { class, .. } => Given {
+                                points,
+                                per: Some(class.map_or_else(|| "character".into(), name)),
+                                detail: Detail::None,
+                            },
+                        }
+                    })
+                    .collect(),
+            },
             Predicate::Only(c) => Detail::Only { class: name(*c), positions: positions(false, *c) },
             Predicate::NoneOf(c) => {
                 Detail::NoneOf { class: name(*c), positions: positions(true, *c) }

@@ -131,6 +131,44 @@ pub enum ModeKw {
     Fuzzy,
 }
 
+/// The unit of `length in UNIT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitKw {
+    /// `bytes`.
+    Bytes,
+    /// `utf16 units`.
+    Utf16,
+}
+
+impl UnitKw {
+    /// As written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKw::Bytes => "bytes",
+            UnitKw::Utf16 => "utf16 units",
+        }
+    }
+}
+
+/// The end of `except at start|end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKw {
+    /// `start`.
+    Start,
+    /// `end`.
+    End,
+}
+
+impl EdgeKw {
+    /// As written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKw::Start => "start",
+            EdgeKw::End => "end",
+        }
+    }
+}
+
 impl Item {
     /// The span of the whole item.
     pub fn span(&self) -> Span {
@@ -275,8 +313,8 @@ impl Bound {
 /// What a rule requires of the password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Predicate {
-    /// `length BOUND`.
-    Length(Bound),
+    /// `length [in UNIT] BOUND`.
+    Length(Bound, Option<Spanned<UnitKw>>),
     /// `only SET`: every character is in the set.
     Only(SetExpr),
     /// `no SET`: no character is in the set.
@@ -288,8 +326,32 @@ pub enum Predicate {
         /// The sets.
         sets: Vec<SetExpr>,
     },
-    /// `count SET BOUND`.
-    Count(SetExpr, Bound),
+    /// `count SET [except at start|end] BOUND`.
+    Count(SetExpr, Option<Spanned<EdgeKw>>, Bound),
+    /// `at least N of { PREDICATE, ... }`.
+    AtLeastOfRules {
+        /// How many of the parts must hold.
+        n: Spanned<u64>,
+        /// The parts.
+        parts: Vec<Predicate>,
+    },
+    /// `A or B or ...`.
+    Or(Vec<Predicate>),
+    /// `A and B and ...`.
+    And(Vec<Predicate>),
+    /// `( PREDICATE )`, kept so that `policyc fmt` keeps the parentheses.
+    Group(Box<Predicate>, Span),
+    /// `points OP N from { AWARD, ... }`.
+    Points {
+        /// The comparison.
+        op: Spanned<CmpOp>,
+        /// Points.
+        points: Spanned<u64>,
+        /// What gives points.
+        awards: Vec<Award>,
+        /// Where the rule is written.
+        span: Span,
+    },
     /// `[not] matches /regex/`.
     Matches {
         /// `not matches`.
@@ -347,6 +409,27 @@ pub enum Predicate {
     Distinct(Bound),
     /// `not equals user.ATTR`: the password is not exactly (case-sensitively) a value.
     NotEquals(Spanned<String>),
+}
+
+/// What gives points in a `points` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Award {
+    /// `N per SET [up to M]`; `set: None` is `per character`.
+    Per {
+        /// Points per character.
+        points: Spanned<u64>,
+        /// The characters counted; `None`: every character.
+        set: Option<SetExpr>,
+        /// `up to M`: most points given.
+        cap: Option<Spanned<u64>>,
+    },
+    /// `N if PREDICATE`.
+    If {
+        /// Points given.
+        points: Spanned<u64>,
+        /// The condition.
+        predicate: Predicate,
+    },
 }
 
 /// A character-set expression.

@@ -203,6 +203,19 @@ fn keyword_text(r: Rule) -> Option<&'static str> {
         Rule::kw_reversed => "reversed",
         Rule::kw_ignoring => "ignoring",
         Rule::kw_case => "case",
+        Rule::kw_bytes => "bytes",
+        Rule::kw_utf16 => "utf16",
+        Rule::kw_units => "units",
+        Rule::kw_except => "except",
+        Rule::kw_start => "start",
+        Rule::kw_end => "end",
+        Rule::kw_points => "points",
+        Rule::kw_from => "from",
+        Rule::kw_per => "per",
+        Rule::kw_character => "character",
+        Rule::kw_up => "up",
+        Rule::kw_to => "to",
+        Rule::kw_if => "if",
         _ => return None,
     })
 }
@@ -261,6 +274,16 @@ fn describe(r: Rule) -> String {
         Rule::skip_shorter => "`skip`",
         Rule::or_reversed => "`or reversed`",
         Rule::ignoring_case => "`ignoring case`",
+        Rule::length_unit => "`in bytes` or `in utf16 units`",
+        Rule::except_at => "`except at start` or `except at end`",
+        Rule::up_to => "`up to`",
+        Rule::award_per | Rule::award_if => "points (`N per SET` or `N if PREDICATE`)",
+        Rule::pred_expr | Rule::pred_conj => {
+            "a predicate (`length`, `only`, `no`, `at least`, `count`, `matches`, `longest`, `not`, `avoid`, `entra`, `strength`, `distinct`, `points` or `(`)"
+        }
+        Rule::pred_group => "`(`",
+        Rule::at_least_parts => "a list of predicates",
+        Rule::at_least_sets => "a list of character sets",
         Rule::pred_length
         | Rule::pred_only
         | Rule::pred_no
@@ -276,7 +299,8 @@ fn describe(r: Rule) -> String {
         | Rule::pred_not_in
         | Rule::pred_palindrome
         | Rule::pred_distinct
-        | Rule::pred_not_equals => "a predicate",
+        | Rule::pred_not_equals
+        | Rule::pred_points => "a predicate",
         _ => "something else",
     }
     .to_string()
@@ -648,7 +672,7 @@ impl<'a> Builder<'a> {
         }
         let id = self.ident(it.next()?);
         let message = self.string(it.next()?);
-        let predicate = self.predicate(it.next()?)?;
+        let predicate = self.pred_expr(it.next()?)?;
         Some(ast::Rule { severity, id, message, predicate, span })
     }
 
@@ -698,6 +722,41 @@ impl<'a> Builder<'a> {
         })
     }
 
+    /// `A or B`, `A and B`, `(A)` or one predicate. Mixing `and` and `or` without parentheses
+    /// is an error: the reader should not need to know which binds tighter.
+    fn pred_expr(&mut self, p: Pair<'_, Rule>) -> Option<Predicate> {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::pred_expr | Rule::pred_conj => {
+                let or = p.as_rule() == Rule::pred_expr;
+                let units = parts(p);
+                let mut items = Vec::with_capacity(units.len());
+                for u in units {
+                    items.push(self.pred_expr(u)?);
+                }
+                if items.len() == 1 {
+                    return items.pop();
+                }
+                if or && items.iter().any(|i| matches!(i, Predicate::And(_))) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "`and` and `or` mixed without parentheses",
+                            span,
+                            "group the `and` part in parentheses",
+                        )
+                        .with_help("write `(A and B) or C`, or `A and (B or C)`"),
+                    );
+                }
+                Some(if or { Predicate::Or(items) } else { Predicate::And(items) })
+            }
+            Rule::pred_group => {
+                let inner = parts(p).into_iter().find(|c| c.as_rule() == Rule::pred_expr)?;
+                Some(Predicate::Group(Box::new(self.pred_expr(inner)?), span))
+            }
+            _ => self.predicate(p),
+        }
+    }
+
     fn predicate(&mut self, p: Pair<'_, Rule>) -> Option<Predicate> {
         let span = self.span(&p);
         let kind = p.as_rule();
@@ -706,17 +765,53 @@ impl<'a> Builder<'a> {
         }
         let mut it = parts(p).into_iter();
         Some(match kind {
-            Rule::pred_length => Predicate::Length(self.bound(it.next()?)?),
+            Rule::pred_length => {
+                let mut first = it.next()?;
+                let mut unit = None;
+                if first.as_rule() == Rule::length_unit {
+                    let value = match inner(first.clone()).any(|k| k.as_rule() == Rule::kw_bytes) {
+                        true => ast::UnitKw::Bytes,
+                        false => ast::UnitKw::Utf16,
+                    };
+                    unit = Some(Spanned { value, span: self.span(&first) });
+                    first = it.next()?;
+                }
+                Predicate::Length(self.bound(first)?, unit)
+            }
             Rule::pred_only => Predicate::Only(self.set_expr(it.next()?)?),
             Rule::pred_no => Predicate::No(self.set_expr(it.next()?)?),
             Rule::pred_at_least => {
                 let n = self.number(it.next()?);
-                let sets = it.filter_map(|s| self.set_expr(s)).collect();
-                Predicate::AtLeast { n, sets }
+                let list = it.next()?;
+                let rules = list.as_rule() == Rule::at_least_parts;
+                let items = parts(list).into_iter();
+                if rules {
+                    let parts = items.filter_map(|c| self.pred_expr(c)).collect();
+                    Predicate::AtLeastOfRules { n, parts }
+                } else {
+                    let sets = items.filter_map(|s| self.set_expr(s)).collect();
+                    Predicate::AtLeast { n, sets }
+                }
             }
             Rule::pred_count => {
                 let set = self.set_expr(it.next()?)?;
-                Predicate::Count(set, self.bound(it.next()?)?)
+                let mut next = it.next()?;
+                let mut edge = None;
+                if next.as_rule() == Rule::except_at {
+                    let value = match inner(next.clone()).any(|k| k.as_rule() == Rule::kw_start) {
+                        true => ast::EdgeKw::Start,
+                        false => ast::EdgeKw::End,
+                    };
+                    edge = Some(Spanned { value, span: self.span(&next) });
+                    next = it.next()?;
+                }
+                Predicate::Count(set, edge, self.bound(next)?)
+            }
+            Rule::pred_points => {
+                let op = self.cmp(it.next()?);
+                let points = self.number(it.next()?);
+                let awards = it.filter_map(|a| self.award(a)).collect();
+                Predicate::Points { op, points, awards, span }
             }
             Rule::pred_matches => {
                 let mut negated = false;
@@ -772,6 +867,26 @@ impl<'a> Builder<'a> {
             }
             _ => return None,
         })
+    }
+
+    /// `N per SET [up to M]`, `N per character [up to M]` or `N if PREDICATE`.
+    fn award(&mut self, p: Pair<'_, Rule>) -> Option<ast::Award> {
+        let kind = p.as_rule();
+        let mut it = parts(p).into_iter();
+        let points = self.number(it.next()?);
+        if kind == Rule::award_if {
+            return Some(ast::Award::If { points, predicate: self.pred_expr(it.next()?)? });
+        }
+        let mut set = None;
+        let mut cap = None;
+        for c in it {
+            match c.as_rule() {
+                Rule::set_expr => set = self.set_expr(c),
+                Rule::up_to => cap = parts(c).into_iter().next().map(|n| self.number(n)),
+                _ => {}
+            }
+        }
+        Some(ast::Award::Per { points, set, cap })
     }
 
     fn not_contains(&mut self, p: Pair<'_, Rule>, span: Span) -> Option<Predicate> {

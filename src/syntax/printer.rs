@@ -3,7 +3,7 @@
 //! every comment kept (a comment inside an item moves above it). Printing is idempotent.
 
 use super::ast::{
-    Bound, Comment, Condition, File, Item, ModeKw, Policy, Predicate, Rule, SetExpr, SetOp,
+    Award, Bound, Comment, Condition, File, Item, ModeKw, Policy, Predicate, Rule, SetExpr, SetOp,
     SeverityKw, TermsSource,
 };
 
@@ -41,12 +41,15 @@ struct Printer<'a> {
 }
 
 impl Printer<'_> {
+    /// Writes `text` indented; each of its lines (a long rule's list) at `indent` more.
     fn line(&mut self, indent: usize, text: &str) {
-        for _ in 0..indent {
-            self.out.push_str("  ");
+        for l in text.lines() {
+            for _ in 0..indent {
+                self.out.push_str("  ");
+            }
+            self.out.push_str(l);
+            self.out.push('\n');
         }
-        self.out.push_str(text);
-        self.out.push('\n');
     }
 
     /// Whether the source has a blank line between two offsets.
@@ -222,14 +225,31 @@ fn rule(r: &Rule) -> String {
 
 fn predicate(p: &Predicate) -> String {
     match p {
-        Predicate::Length(b) => format!("length {}", bound(b)),
+        Predicate::Length(b, None) => format!("length {}", bound(b)),
+        Predicate::Length(b, Some(unit)) => {
+            format!("length in {} {}", unit.value.as_str(), bound(b))
+        }
         Predicate::Only(s) => format!("only {}", set(s)),
         Predicate::No(s) => format!("no {}", set(s)),
         Predicate::AtLeast { n, sets } => {
             let sets: Vec<String> = sets.iter().map(set).collect();
             format!("at least {} of {{ {} }}", n.value, sets.join(", "))
         }
-        Predicate::Count(s, b) => format!("count {} {}", set(s), bound(b)),
+        Predicate::Count(s, None, b) => format!("count {} {}", set(s), bound(b)),
+        Predicate::Count(s, Some(edge), b) => {
+            format!("count {} except at {} {}", set(s), edge.value.as_str(), bound(b))
+        }
+        Predicate::AtLeastOfRules { n, parts } => {
+            let parts: Vec<String> = parts.iter().map(predicate).collect();
+            braced(&format!("at least {} of", n.value), &parts)
+        }
+        Predicate::Or(parts) => joined(parts, " or "),
+        Predicate::And(parts) => joined(parts, " and "),
+        Predicate::Group(inner, _) => format!("({})", predicate(inner)),
+        Predicate::Points { op, points, awards, .. } => {
+            let awards: Vec<String> = awards.iter().map(award).collect();
+            braced(&format!("points {} {} from", op.value.as_str(), points.value), &awards)
+        }
         Predicate::Matches { negated, pattern } => {
             let not = if *negated { "not " } else { "" };
             format!("{not}matches /{}/", regex(&pattern.value))
@@ -282,6 +302,41 @@ fn predicate(p: &Predicate) -> String {
         }
         Predicate::Distinct(b) => format!("distinct {}", bound(b)),
         Predicate::NotEquals(attribute) => format!("not equals user.{}", attribute.value),
+    }
+}
+
+/// Longest braced list kept on the rule's line; longer ones get a line per item.
+const ONE_LINE: usize = 72;
+
+/// `HEAD { A, B }`, or with one item per line (and a trailing comma) when that is long.
+fn braced(head: &str, items: &[String]) -> String {
+    let one = format!("{head} {{ {} }}", items.join(", "));
+    if one.len() <= ONE_LINE && !one.contains('\n') {
+        return one;
+    }
+    let mut s = format!("{head} {{\n");
+    for item in items {
+        s.push_str(&format!("  {},\n", item.replace('\n', "\n  ")));
+    }
+    s.push('}');
+    s
+}
+
+/// `A or B`, `A and B`.
+fn joined(parts: &[Predicate], with: &str) -> String {
+    parts.iter().map(predicate).collect::<Vec<_>>().join(with)
+}
+
+fn award(a: &Award) -> String {
+    match a {
+        Award::Per { points, set: s, cap } => {
+            let what = s.as_ref().map_or_else(|| "character".to_string(), set);
+            match cap {
+                Some(m) => format!("{} per {what} up to {}", points.value, m.value),
+                None => format!("{} per {what}", points.value),
+            }
+        }
+        Award::If { points, predicate: p } => format!("{} if {}", points.value, predicate(p)),
     }
 }
 
