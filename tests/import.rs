@@ -102,7 +102,7 @@ fn passwords(n: usize, seed: u64) -> Vec<String> {
 }
 
 /// Configurations covering every option the importer supports, at and around their limits.
-const CONFIGS: [(&str, &str); 7] = [
+const CONFIGS: [(&str, &str); 9] = [
     ("lengths", "minlen = 10\ndictcheck = 0\nusercheck = 0\n"),
     ("floor", "minlen = 3\ndictcheck = 0\nusercheck = 0\n"),
     (
@@ -112,6 +112,14 @@ const CONFIGS: [(&str, &str); 7] = [
     ("minclass", "minlen = 6\nminclass = 3\ndictcheck = 0\nusercheck = 0\n"),
     ("runs", "minlen = 6\nmaxrepeat = 2\nmaxsequence = 3\ndictcheck = 0\nusercheck = 0\n"),
     ("class runs", "minlen = 6\nmaxclassrepeat = 3\nminclass = 9\ndictcheck = 0\nusercheck = 0\n"),
+    (
+        "positive credits",
+        "minlen = 12\ndcredit = 2\nucredit = 1\nlcredit = 1\nocredit = 3\ndictcheck = 0\nusercheck = 0\n",
+    ),
+    (
+        "credits of both signs, minclass",
+        "minlen = 10\ndcredit = -1\nucredit = 2\nocredit = 1\nminclass = 2\ndictcheck = 0\nusercheck = 0\n",
+    ),
     (
         "everything, warn only",
         "minlen = 12\ndcredit = -1\nocredit = -1\nminclass = 4\nmaxrepeat = 1\nmaxsequence = 2\nmaxclassrepeat = 2\nenforcing = 0\ndifok = 3\nretry = 2\ndictcheck = 0\nusercheck = 0\n",

@@ -85,3 +85,12 @@ fn policy_name(path: &str, fallback: &str) -> String {
         stem.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name } else { fallback.to_string() }
 }
+
+/// `a`, `a and b`, `a, b and c`: for rule messages.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}

@@ -4,6 +4,7 @@
 //! | option | rule |
 //! |---|---|
 //! | `minlen` (at least 6; default 8), credits 0 or less | `length >= N` |
+//! | `minlen` with `dcredit`/`ucredit`/`lcredit`/`ocredit` above 0 | `points >= N from { 1 per character, 1 per CLASS up to CREDIT, … }` |
 //! | `dcredit`/`ucredit`/`lcredit`/`ocredit` below 0 | `count CLASS >= -N` |
 //! | `minclass` (1 to 4) | `at least N of { digit, upper, lower, other }` |
 //! | always | `not palindrome ignoring case` |
@@ -17,8 +18,7 @@
 //! differential test checks against the real library (`tests/import.rs`); a non-ASCII
 //! character is one "other" character here and several there.
 //!
-//! Not expressible, so refused unless skipped: positive credits (length credit is a points
-//! system), `dictcheck` (cracklib; on by default), `usercheck` (on by default; besides
+//! Not expressible, so refused unless skipped: `dictcheck` (cracklib; on by default), `usercheck` (on by default; besides
 //! containment it refuses a password within four edits of the user name), `gecoscheck`,
 //! `badwords` (the same edit distance), and negative `maxrepeat`/`maxsequence`. `difok` compares
 //! with the old password, which a directory hook does not see; `retry`, `enforce_for_root`,
@@ -157,24 +157,41 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     let kind = if enforcing == 0 { "audit rule" } else { "rule" };
     let (minlen_set, minlen_line) = o.int("minlen", 8)?;
     let minlen = minlen_set.max(6);
-    for (name, _, _, _) in credits {
+    // Positive credits: each of the first N such characters counts twice toward minlen.
+    let mut awards = vec!["1 per character".to_string()];
+    let mut credited = Vec::new();
+    let mut credit_cites = String::new();
+    for (name, words, class, _) in credits {
         let (v, line) = o.int(name, 0)?;
         if v > 0 {
-            refuse(
-                name,
-                line,
-                "a positive credit lets each such character count toward `minlen`, a points system policyc cannot express yet",
-            );
+            credit_cites.push_str(&cite(name, v, line));
+            awards.push(format!("1 per {class} up to {v}"));
+            let words = if v == 1 { words.trim_end_matches('s') } else { words };
+            let words = if v == 1 && class == "other" { "other character" } else { words };
+            credited.push(format!("{v} {words}"));
         }
     }
     rules.push_str(&cite("minlen", minlen_set, minlen_line));
     if minlen != minlen_set {
         rules.push_str("  # (libpwquality raises a minlen under 6 to 6)\n");
     }
-    let _ = writeln!(
-        rules,
-        "  {kind} minlen \"Use at least {minlen} characters.\" : length >= {minlen}"
-    );
+    if credited.is_empty() {
+        let _ = writeln!(
+            rules,
+            "  {kind} minlen \"Use at least {minlen} characters.\" : length >= {minlen}"
+        );
+    } else {
+        rules.push_str(&credit_cites);
+        rules.push_str(
+            "  # (positive credits: each credited character counts once more toward minlen)\n",
+        );
+        let _ = writeln!(
+            rules,
+            "  {kind} minlen \"Use at least {minlen} characters; each of up to {} counts as two.\" : points >= {minlen} from {{ {} }}",
+            super::and_list(&credited),
+            awards.join(", ")
+        );
+    }
     for (name, words, class, plural) in credits {
         let (v, line) = o.int(name, 0)?;
         if v < 0 {
