@@ -30,6 +30,8 @@ for target in $(cargo +nightly fuzz list); do
   case "$target" in
     artifact) seeds=(tests/golden/artifacts) ;;
     compile) seeds=(tests/golden/diagnostics tests/golden/fmt) ;;
+    import_pwquality) seeds=(tests/golden/import/pwquality) ;;
+    import_passwdqc) seeds=(tests/golden/import/passwdqc) ;;
   esac
   mkdir -p "fuzz/corpus/$target"
   echo "== $target: ${seconds} s"

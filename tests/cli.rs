@@ -562,6 +562,38 @@ fn import_writes_a_policy_or_names_what_it_cannot_express() {
     assert!(o.stderr.contains("/nonexistent/pwquality.conf"), "{}", o.stderr);
 }
 
+/// `policyc import passwdqc`: Debian's file names `match` (on there) and writes nothing; with
+/// `--skip match` the policy checks passwords as passwdqc's length and kind rules do.
+#[test]
+fn import_passwdqc_names_match_and_imports_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("passwdqc.conf");
+    let out = dir.path().join("imported.policy");
+    let (conf_s, out_s) = (conf.to_str().unwrap(), out.to_str().unwrap());
+    std::fs::write(&conf, "min=disabled,24,11,8,7\nmax=40\npassphrase=3\nmatch=4\n").unwrap();
+    let o = policyc(&["import", "passwdqc", conf_s, "-o", out_s], b"");
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("`match` (line 4)"), "{}", o.stderr);
+    assert!(!out.exists(), "nothing is written when the import fails");
+    let o = policyc(&["import", "passwdqc", conf_s, "-o", out_s, "--skip", "match"], b"");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // Four kinds in 7+ bytes; a capital first and a digit last do not count (three kinds left
+    // in 7 bytes: refused); a passphrase of three words; over max.
+    let checked = policyc(
+        &["check", out_s],
+        b"aB3#dE9\nAbc#de9\ncorrect horse battery\nabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNO1#\n",
+    );
+    for expected in [
+        "line 1: compliant",
+        "line 2: noncompliant",
+        "line 3: compliant",
+        "line 4: noncompliant",
+        "  - max:",
+    ] {
+        assert!(checked.stdout.contains(expected), "{expected}: {}", checked.stdout);
+    }
+}
+
 /// `explain` on rules made of rules: each part of an `or`, `and` or `at least N of`, and what
 /// each award of a `points` rule gave, indented under its rule.
 #[test]

@@ -9,7 +9,7 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{ImportError, pwquality};
+use policyc::import::{ImportError, passwdqc, pwquality};
 use policyc::{CompileOptions, compile_path};
 use std::path::Path;
 
@@ -50,21 +50,37 @@ fn formatter() {
 
 /// The import as a person reads it: the policy, or the error; where options are refused, the
 /// import with them skipped too.
+fn rendered_import(
+    import: fn(&str, &str, &[String]) -> Result<String, ImportError>,
+    path: &Path,
+) -> String {
+    let rel = relative(path);
+    let text = std::fs::read_to_string(path).unwrap();
+    match import(&text, &rel, &[]) {
+        Ok(policy) => policy,
+        Err(e @ ImportError::Unsupported { .. }) => {
+            let ImportError::Unsupported { options, .. } = &e else { unreachable!() };
+            let skip: Vec<String> = options.iter().map(|u| u.option.clone()).collect();
+            let skipped = match import(&text, &rel, &skip) {
+                Ok(policy) => policy,
+                Err(again) => format!("error: {again}\n"),
+            };
+            format!("error: {e}\n\nwith --skip {}:\n{skipped}", skip.join(" --skip "))
+        }
+        Err(e) => format!("error: {e}"),
+    }
+}
+
 #[test]
 fn pwquality_imports_read_well() {
     insta::glob!("golden/import/pwquality/*.conf", |path| {
-        let rel = relative(path);
-        let text = std::fs::read_to_string(path).unwrap();
-        let rendered = match pwquality::import(&text, &rel, &[]) {
-            Ok(policy) => policy,
-            Err(e @ ImportError::Unsupported { .. }) => {
-                let ImportError::Unsupported { options, .. } = &e else { unreachable!() };
-                let skip: Vec<String> = options.iter().map(|u| u.option.clone()).collect();
-                let skipped = pwquality::import(&text, &rel, &skip).unwrap();
-                format!("error: {e}\n\nwith --skip {}:\n{skipped}", skip.join(" --skip "))
-            }
-            Err(e) => format!("error: {e}"),
-        };
-        insta::assert_snapshot!(rendered);
+        insta::assert_snapshot!(rendered_import(pwquality::import, path));
+    });
+}
+
+#[test]
+fn passwdqc_imports_read_well() {
+    insta::glob!("golden/import/passwdqc/*.conf", |path| {
+        insta::assert_snapshot!(rendered_import(passwdqc::import, path));
     });
 }

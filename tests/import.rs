@@ -10,13 +10,13 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::pwquality;
+use policyc::import::{passwdqc, pwquality};
 use policyc::{CompileOptions, Context, Validator, compile_str};
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 
 /// libpwquality through its C API, shared with the comparison bench.
 #[path = "../benches/compare/native.rs"]
-#[allow(dead_code, reason = "the bench's passwdqc wrapper is not used here")]
+#[allow(dead_code, reason = "the bench's loaders with default settings are not used here")]
 mod native;
 
 fn splitmix(state: &mut u64) -> u64 {
@@ -30,7 +30,7 @@ fn splitmix(state: &mut u64) -> u64 {
 /// ASCII passwords (no NUL) shaped to reach every check's boundary: random ones of every
 /// length around the minimum, palindromes in mixed case, runs of one character, ascending and
 /// descending sequences, runs of one class, and few classes.
-fn passwords(n: usize, seed: u64) -> Vec<String> {
+fn passwords(n: usize, seed: u64, longest: u64) -> Vec<String> {
     let mut s = seed;
     let mut r = move |m: u64| splitmix(&mut s) % m;
     let printable = |x: u64| char::from(b' ' + (x % 95) as u8);
@@ -42,7 +42,7 @@ fn passwords(n: usize, seed: u64) -> Vec<String> {
     ];
     (0..n)
         .map(|_| {
-            let len = r(20) as usize;
+            let len = r(longest) as usize;
             let mut pw: String = (0..len)
                 .map(|_| {
                     // Mostly from one or two classes, so that class rules are near their edges.
@@ -54,7 +54,7 @@ fn passwords(n: usize, seed: u64) -> Vec<String> {
                     }
                 })
                 .collect();
-            match r(8) {
+            match r(11) {
                 0 => {
                     // A palindrome, one half upper-cased at random.
                     let back: String = pw.chars().rev().collect();
@@ -94,11 +94,67 @@ fn passwords(n: usize, seed: u64) -> Vec<String> {
                     let at = r(pw.len() as u64 + 1) as usize;
                     pw.insert_str(at, &run);
                 }
+                4 => {
+                    // A passphrase: words of letters between separators.
+                    pw.clear();
+                    for w in 0..1 + r(5) {
+                        if w > 0 {
+                            pw.push(char::from(b" -.,_1"[r(6) as usize]));
+                        }
+                        for _ in 0..2 + r(6) {
+                            pw.push(char::from(b'a' + r(26) as u8));
+                        }
+                    }
+                }
+                5 => {
+                    // The common shape: a capital first, a digit last.
+                    pw.insert(0, char::from(b'A' + r(26) as u8));
+                    pw.push(char::from(b'0' + r(10) as u8));
+                }
+                6 => {
+                    // Few different characters.
+                    let unit: String = pw.chars().take(1 + r(3) as usize).collect();
+                    pw = unit.repeat(1 + r(12) as usize);
+                }
                 _ => {}
             }
             pw
         })
         .collect()
+}
+
+/// Checks `policy` (imported from `conf`) against `library` on 100,000 passwords of up to
+/// `longest` + a few characters: every verdict the same, and both sides well represented.
+fn agree(name: &str, policy: &str, library: &dyn Fn(&CStr) -> bool, seed: u64, longest: u64) {
+    let compiled = compile_str("imported.policy", policy, &CompileOptions::default()).unwrap();
+    let validator = Validator::from_bytes(&compiled.artifact).unwrap();
+    let ctx = Context::new();
+    let (mut accepted, mut disagreements) = (0usize, Vec::new());
+    let all = passwords(100_000, seed, longest);
+    for pw in &all {
+        let ours = validator.check(pw, &ctx).violations().is_empty();
+        let theirs = library(&CString::new(pw.as_str()).unwrap());
+        accepted += usize::from(theirs);
+        if ours != theirs {
+            disagreements.push(format!("{pw:?}: library {theirs}, policyc {ours}"));
+        }
+    }
+    eprintln!(
+        "{name}: {} passwords, the library accepted {accepted}, disagreements {}",
+        all.len(),
+        disagreements.len()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{name}: {} of {} disagree, e.g.\n{}\npolicy:\n{policy}",
+        disagreements.len(),
+        all.len(),
+        disagreements.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+    );
+    assert!(
+        accepted > 1_000 && accepted < all.len() - 1_000,
+        "{name}: {accepted} accepted: the generator misses one side"
+    );
 }
 
 /// Configurations covering every option the importer supports, at and around their limits.
@@ -135,38 +191,47 @@ fn imported_pwquality_policies_agree_with_libpwquality() {
         let path = dir.path().join(format!("c{i}.conf"));
         std::fs::write(&path, conf).unwrap();
         let policy = pwquality::import(conf, path.to_str().unwrap(), &[]).unwrap();
-        let compiled = compile_str("imported.policy", &policy, &CompileOptions::default()).unwrap();
-        let validator = Validator::from_bytes(&compiled.artifact).unwrap();
         // A machine without libpwquality1 fails here, loudly: scripts/test.sh installs it.
         let library = native::Pwquality::with_config(&path)
             .unwrap_or_else(|e| panic!("libpwquality (apt-get install libpwquality1): {e}"));
         let accepts = library.checker().unwrap();
-        let ctx = Context::new();
-        let (mut accepted, mut disagreements) = (0usize, Vec::new());
-        let all = passwords(100_000, 0xC0FFEE + i as u64);
-        for pw in &all {
-            let ours = validator.check(pw, &ctx).violations().is_empty();
-            let theirs = accepts(&CString::new(pw.as_str()).unwrap());
-            accepted += usize::from(theirs);
-            if ours != theirs {
-                disagreements.push(format!("{pw:?}: libpwquality {theirs}, policyc {ours}"));
-            }
-        }
-        eprintln!(
-            "{name}: {} passwords, libpwquality accepted {accepted}, disagreements {}",
-            all.len(),
-            disagreements.len()
-        );
-        assert!(
-            disagreements.is_empty(),
-            "{name}: {} of {} disagree, e.g.\n{}\npolicy:\n{policy}",
-            disagreements.len(),
-            all.len(),
-            disagreements.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
-        );
-        assert!(
-            accepted > 1_000 && accepted < all.len() - 1_000,
-            "{name}: {accepted} accepted: the generator misses one side"
-        );
+        agree(name, &policy, &accepts, 0xC0FFEE + i as u64, 20);
+    }
+}
+
+/// passwdqc configurations covering every option the importer supports; `match=0` in each
+/// (the dictionary and personal checks are not imported).
+const PASSWDQC_CONFIGS: [(&str, &str); 6] = [
+    ("passwdqc defaults", "match=0\n"),
+    ("shorter, two-word passphrases", "min=disabled,12,10,8,6\nmatch=0\npassphrase=2\n"),
+    (
+        "one length for all, no passphrase, a maximum",
+        "min=8,8,8,8,8\nmax=16\nmatch=0\npassphrase=0\n",
+    ),
+    ("two kinds only as a passphrase", "min=disabled,disabled,16,12,10\nmatch=0\npassphrase=4\n"),
+    (
+        "every branch, one-word passphrase, warn only",
+        "min=30,20,12,9,6\nmatch=0\npassphrase=1\nenforce=none\n",
+    ),
+    (
+        "notes and flags",
+        "# comment\n  min=disabled,24,11,8,7  \nmax=40\nmatch=0\nsimilar=permit\nrandom=0\nretry=1\nuse_authtok\n",
+    ),
+];
+
+/// Every passwdqc configuration: 100,000 passwords, the same verdict from passwdqc (Debian's
+/// libpasswdqc1, reading the same file with `passwdqc_params_load`) and the imported policy.
+#[test]
+fn imported_passwdqc_policies_agree_with_passwdqc() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (name, conf)) in PASSWDQC_CONFIGS.iter().enumerate() {
+        let path = dir.path().join(format!("q{i}.conf"));
+        std::fs::write(&path, conf).unwrap();
+        let policy = passwdqc::import(conf, path.to_str().unwrap(), &[]).unwrap();
+        // A machine without libpasswdqc1 fails here, loudly: scripts/test.sh installs it.
+        let library = native::Passwdqc::with_config(&path)
+            .unwrap_or_else(|e| panic!("passwdqc (apt-get install libpasswdqc1): {e}"));
+        let accepts = library.checker().unwrap();
+        agree(name, &policy, &accepts, 0xBEEF + i as u64, 32);
     }
 }

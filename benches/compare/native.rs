@@ -93,6 +93,12 @@ impl Drop for Pwquality {
     }
 }
 
+unsafe extern "C" {
+    /// The C library's `free`, for the strings passwdqc allocates.
+    #[link_name = "free"]
+    fn libc_free(p: *mut c_void);
+}
+
 /// `struct passwd` from glibc's `<pwd.h>`.
 #[repr(C)]
 struct Passwd {
@@ -115,14 +121,45 @@ pub struct Passwdqc {
 
 impl Passwdqc {
     pub fn load() -> Result<Passwdqc, String> {
+        Passwdqc::configured(None)
+    }
+
+    /// passwdqc with its defaults, then the options of `conf` read by the library itself
+    /// (`passwdqc_params_load`), as pam_passwdqc reads `config=/etc/passwdqc.conf`.
+    #[allow(dead_code, reason = "used by tests/import.rs, which includes this file")]
+    pub fn with_config(conf: &std::path::Path) -> Result<Passwdqc, String> {
+        Passwdqc::configured(Some(conf))
+    }
+
+    fn configured(conf: Option<&std::path::Path>) -> Result<Passwdqc, String> {
         // SAFETY: as for libpwquality; `params` is larger than passwdqc_params_t (a few ints and
-        // pointers) and suitably aligned for it.
+        // pointers) and suitably aligned for it. The reason passwdqc_params_load returns is a
+        // malloc'd string, copied and freed here.
         unsafe {
             let lib = Library::new("libpasswdqc.so.1").map_err(|e| e.to_string())?;
             let mut params = Box::new([0u64; 64]);
             let reset: Symbol<unsafe extern "C" fn(*mut c_void)> =
                 lib.get(b"passwdqc_params_reset\0").map_err(|e| e.to_string())?;
             reset(params.as_mut_ptr().cast());
+            if let Some(conf) = conf {
+                type Load =
+                    unsafe extern "C" fn(*mut c_void, *mut *mut c_char, *const c_char) -> c_int;
+                let load: Symbol<'_, Load> =
+                    lib.get(b"passwdqc_params_load\0").map_err(|e| e.to_string())?;
+                let path =
+                    CString::new(conf.to_string_lossy().as_bytes()).map_err(|e| e.to_string())?;
+                let mut reason: *mut c_char = std::ptr::null_mut();
+                if load(params.as_mut_ptr().cast(), &mut reason, path.as_ptr()) != 0 {
+                    let why = if reason.is_null() {
+                        "no reason given".to_string()
+                    } else {
+                        let why = CStr::from_ptr(reason).to_string_lossy().into_owned();
+                        libc_free(reason.cast());
+                        why
+                    };
+                    return Err(format!("passwdqc refused `{}`: {why}", conf.display()));
+                }
+            }
             let user = ["alice", "x", "Alice Example,,,", "/home/alice", "/bin/sh"]
                 .iter()
                 .map(|s| CString::new(*s).map_err(|e| e.to_string()))

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// citing its line, a clear error naming each option policyc cannot express exactly.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip usercheck"
+    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip usercheck\n  policyc import passwdqc /etc/passwdqc.conf --skip match"
 )]
 pub(crate) struct Args {
     /// The input's format.
@@ -27,6 +27,8 @@ pub(crate) struct Args {
 enum Format {
     /// libpwquality's pwquality.conf (pam_pwquality).
     Pwquality,
+    /// passwdqc's passwdqc.conf (pam_passwdqc, pwqcheck).
+    Passwdqc,
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
@@ -35,6 +37,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let name = a.input.display().to_string();
     let policy = match a.format {
         Format::Pwquality => crate::import::pwquality::import(&text, &name, &a.skip),
+        Format::Passwdqc => crate::import::passwdqc::import(&text, &name, &a.skip),
     }
     .map_err(|e| format!("error: {e}"))?;
     match &a.output {

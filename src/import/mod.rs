@@ -4,6 +4,7 @@
 //! the line each rule comes from, and refuses an option it cannot express exactly with an
 //! error naming it, unless the caller asks to skip that option, which the policy then says.
 
+pub mod passwdqc;
 pub mod pwquality;
 
 use crate::syntax::span::SourceMap;
@@ -88,9 +89,49 @@ fn policy_name(path: &str, fallback: &str) -> String {
 
 /// `a`, `a and b`, `a, b and c`: for rule messages.
 fn and_list(items: &[String]) -> String {
+    listed(items, "and")
+}
+
+/// `a`, `a or b`, `a, b or c`: for rule messages.
+fn or_list(items: &[String]) -> String {
+    listed(items, "or")
+}
+
+fn listed(items: &[String], last_with: &str) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        [init @ .., last] => format!("{} {last_with} {last}", init.join(", ")),
+    }
+}
+
+/// The options an importer cannot express: refused, or with `--skip` noted in the policy.
+struct Refusals<'s> {
+    skip: &'s [String],
+    refused: Vec<Unsupported>,
+    /// Comment lines for the skipped ones.
+    skipped: String,
+}
+
+impl<'s> Refusals<'s> {
+    fn new(skip: &'s [String]) -> Refusals<'s> {
+        Refusals { skip, refused: Vec::new(), skipped: String::new() }
+    }
+
+    /// `option` (at `line`, 0 for a default) cannot be expressed, because `reason`.
+    fn refuse(&mut self, option: &str, line: usize, reason: &str) {
+        if self.skip.iter().any(|s| s.eq_ignore_ascii_case(option)) {
+            self.skipped.push_str(&format!("  # {option} skipped (--skip): {reason}\n"));
+        } else {
+            self.refused.push(Unsupported { option: option.into(), line, reason: reason.into() });
+        }
+    }
+
+    /// The comments for the skipped options, or the error naming the refused ones.
+    fn check(self, path: &str) -> Result<String, ImportError> {
+        match self.refused.is_empty() {
+            true => Ok(self.skipped),
+            false => Err(ImportError::Unsupported { path: path.into(), options: self.refused }),
+        }
     }
 }

@@ -24,7 +24,7 @@
 //! with the old password, which a directory hook does not see; `retry`, `enforce_for_root`,
 //! `local_users_only` and `dictpath` are PAM's or cracklib's business: noted, no rule.
 
-use super::{ImportError, Unsupported, finish, policy_name};
+use super::{ImportError, Refusals, finish, policy_name};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -137,15 +137,9 @@ fn cite(name: &str, value: i64, line: usize) -> String {
 /// A line libpwquality would refuse, or options policyc cannot express that were not skipped.
 pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportError> {
     let o = Options { settings: read(text, path)?, path: path.to_string() };
-    let mut unsupported = Vec::new();
-    let mut skipped = Vec::new();
-    let mut refuse = |option: &str, line: usize, reason: &str| {
-        if skip.iter().any(|s| s.eq_ignore_ascii_case(option)) {
-            skipped.push(format!("  # {option} skipped (--skip): {reason}\n"));
-        } else {
-            unsupported.push(Unsupported { option: option.into(), line, reason: reason.into() });
-        }
-    };
+    let mut refusals = Refusals::new(skip);
+    let mut refuse =
+        |option: &str, line: usize, reason: &str| refusals.refuse(option, line, reason);
     let credits = [
         ("dcredit", "digits", "digit", "digits"),
         ("ucredit", "uppercase letters", "upper", "uppercase letters"),
@@ -298,9 +292,7 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     o.int("retry", 1)?;
     o.int("enforce_for_root", 0)?;
     o.int("local_users_only", 0)?;
-    if !unsupported.is_empty() {
-        return Err(ImportError::Unsupported { path: path.into(), options: unsupported });
-    }
+    let skipped = refusals.check(path)?;
     let mut notes = String::new();
     for (name, what) in [
         ("difok", "compares with the old password, which a directory hook does not see"),
@@ -338,7 +330,7 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     out.push_str("  reference \"https://github.com/libpwquality/libpwquality\"\n\n");
     out.push_str("  class other = any - [0-9A-Za-z]\n\n");
     out.push_str(&notes);
-    out.push_str(&skipped.concat());
+    out.push_str(&skipped);
     out.push_str(&rules);
     out.push_str("}\n");
     finish(&out, &format!("{name}.policy"))

@@ -215,12 +215,15 @@ fn rule(r: &Rule) -> String {
         Some(SeverityKw::Enforce) => "enforce ",
         None => "",
     };
-    format!(
-        "{severity}rule {} {} : {}",
-        r.id.value,
-        string(&r.message.value),
-        predicate(&r.predicate)
-    )
+    let head = format!("{severity}rule {} {} :", r.id.value, string(&r.message.value));
+    let body = predicate(&r.predicate);
+    match &r.predicate {
+        // A long `or` or `and` starts on the next line, a part per line.
+        Predicate::Or(_) | Predicate::And(_) if body.contains('\n') => {
+            format!("{head}\n  {}", body.replace('\n', "\n  "))
+        }
+        _ => format!("{head} {body}"),
+    }
 }
 
 fn predicate(p: &Predicate) -> String {
@@ -245,7 +248,7 @@ fn predicate(p: &Predicate) -> String {
         }
         Predicate::Or(parts) => joined(parts, " or "),
         Predicate::And(parts) => joined(parts, " and "),
-        Predicate::Group(inner, _) => format!("({})", predicate(inner)),
+        Predicate::Group(inner, _) => format!("({})", predicate(inner).replace('\n', "\n  ")),
         Predicate::Points { op, points, awards, .. } => {
             let awards: Vec<String> = awards.iter().map(award).collect();
             braced(&format!("points {} {} from", op.value.as_str(), points.value), &awards)
@@ -322,9 +325,15 @@ fn braced(head: &str, items: &[String]) -> String {
     s
 }
 
-/// `A or B`, `A and B`.
+/// `A or B`, `A and B`; when that is long, each part on a line of its own, the later ones
+/// starting with the operator.
 fn joined(parts: &[Predicate], with: &str) -> String {
-    parts.iter().map(predicate).collect::<Vec<_>>().join(with)
+    let parts: Vec<String> = parts.iter().map(predicate).collect();
+    let one = parts.join(with);
+    if one.len() <= ONE_LINE && !one.contains('\n') {
+        return one;
+    }
+    parts.join(&format!("\n{} ", with.trim()))
 }
 
 fn award(a: &Award) -> String {
