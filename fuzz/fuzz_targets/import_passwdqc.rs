@@ -7,9 +7,10 @@ use policyc::import::{ImportError, passwdqc};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let skip: Vec<String> = ["match", "wordlist", "denylist", "filter", "config", "max", "random", "passphrase"]
-        .map(String::from)
-        .to_vec();
+    let skip: Vec<String> =
+        ["match", "wordlist", "denylist", "filter", "config", "max", "random", "passphrase"]
+            .map(String::from)
+            .to_vec();
     for skip in [&[][..], &skip[..]] {
         if let Err(ImportError::Defect(e)) = passwdqc::import(text, "fuzz.conf", skip) {
             panic!("an imported policy does not compile: {e}");

@@ -7,10 +7,20 @@ use policyc::import::{ImportError, pwquality};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let skip: Vec<String> =
-        ["dictcheck", "usercheck", "dcredit", "ucredit", "lcredit", "ocredit", "gecoscheck", "badwords", "maxrepeat", "maxsequence"]
-            .map(String::from)
-            .to_vec();
+    let skip: Vec<String> = [
+        "dictcheck",
+        "usercheck",
+        "dcredit",
+        "ucredit",
+        "lcredit",
+        "ocredit",
+        "gecoscheck",
+        "badwords",
+        "maxrepeat",
+        "maxsequence",
+    ]
+    .map(String::from)
+    .to_vec();
     for skip in [&[][..], &skip[..]] {
         if let Err(ImportError::Defect(e)) = pwquality::import(text, "fuzz.conf", skip) {
             panic!("an imported policy does not compile: {e}");

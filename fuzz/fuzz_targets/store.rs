@@ -27,7 +27,10 @@ fn base() -> &'static (tempfile::TempDir, Vec<(PathBuf, Vec<u8>)>) {
             std::process::abort();
         }
         let s = Store::open(&store).unwrap_or_else(|_| std::process::abort());
-        let mut files = vec![(PathBuf::from("manifest"), std::fs::read(store.join("manifest")).unwrap_or_default())];
+        let mut files = vec![(
+            PathBuf::from("manifest"),
+            std::fs::read(store.join("manifest")).unwrap_or_default(),
+        )];
         for (i, e) in s.entries().iter().enumerate() {
             let p = shard_path(&store, i, e.generation);
             let rel = p.strip_prefix(&store).map(PathBuf::from).unwrap_or_default();
