@@ -265,23 +265,51 @@ fn entra_passes(
         near.into_iter().any(|t| term_edits(sub, t, true).is_some() && !beside(t))
             || (tenant.len() >= 4 && sub == tenant.as_slice())
     };
-    // The fewest points: cost[i] accounts for the first i characters; pay one, or take a
-    // candidate starting at or before i and ending after it.
+    // Every candidate, grouped by its text: the same banned text found twice is one point,
+    // and once it is chosen all its occurrences cover the password.
     let n = p.len();
-    let mut cost = vec![u32::MAX; n + 1];
-    cost[0] = 0;
-    for i in 0..n {
-        let here = cost[i];
-        cost[i + 1] = cost[i + 1].min(here + 1);
-        for s in i.saturating_sub(longest)..=i {
-            for e in i + 1..=n.min(s + longest) {
-                if candidate(&p[s..e]) {
-                    cost[e] = cost[e].min(here + 1);
-                }
+    let mut groups: Vec<(&[char], Vec<bool>)> = Vec::new();
+    for s in 0..n {
+        for e in s + 1..=n.min(s + longest) {
+            if candidate(&p[s..e]) {
+                let k = match groups.iter().position(|g| g.0 == &p[s..e]) {
+                    Some(k) => k,
+                    None => {
+                        groups.push((&p[s..e], vec![false; n]));
+                        groups.len() - 1
+                    }
+                };
+                groups[k].1[s..e].iter_mut().for_each(|c| *c = true);
             }
         }
     }
-    cost[n] >= min
+    // Refused if some set of fewer than `min` texts leaves so few distinct characters
+    // uncovered that the points stay under `min`.
+    fn under(
+        groups: &[(&[char], Vec<bool>)],
+        p: &[char],
+        from: usize,
+        chosen: &mut Vec<usize>,
+        min: u32,
+    ) -> bool {
+        let uncovered: std::collections::BTreeSet<char> = (0..p.len())
+            .filter(|&i| !chosen.iter().any(|&g| groups[g].1[i]))
+            .map(|i| p[i])
+            .collect();
+        if (chosen.len() + uncovered.len()) < min as usize {
+            return true;
+        }
+        if chosen.len() + 1 >= min as usize {
+            return false;
+        }
+        (from..groups.len()).any(|g| {
+            chosen.push(g);
+            let found = under(groups, p, g + 1, chosen, min);
+            chosen.pop();
+            found
+        })
+    }
+    !under(&groups, &p, 0, &mut Vec::new(), min)
 }
 
 /// Length of the longest run of characters where each follows the previous by `next`.

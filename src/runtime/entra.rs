@@ -10,12 +10,14 @@
 //!    candidate of that term: the character is "not part of a banned password" (Microsoft's
 //!    `ContoS0Bl@nkf9!` scores its `f`).
 //! 4. Score: the fewest points over every way of choosing candidates (they may overlap): one
-//!    point per chosen candidate, one per character no chosen candidate covers. Adding a term
-//!    can only lower the score, and reading the password backwards gives the same score. It is
-//!    a shortest path over "the first N characters are accounted for": from N, pay character N
-//!    (to N + 1) or take a candidate that starts at or before N and ends after it (to its end).
-//!    A yes/no check stops as soon as the answer is known (every path already has the points,
-//!    or none can get them).
+//!    point per distinct banned text chosen (the same normalized text found twice is one banned
+//!    password found), and one per distinct character no chosen candidate covers (the 2018
+//!    text's "each remaining unique character", the stricter reading). Adding a term can only
+//!    lower the score, and reading the password backwards gives the same score. Once a text is
+//!    chosen, all its occurrences are free, so the score is the least, over sets of texts, of
+//!    their number plus the distinct characters outside everything they cover: sets are tried
+//!    by size, and no set of N texts can score under N plus what all of them leave uncovered.
+//!    A yes/no check stops as soon as the answer is known.
 use super::fold::Folding;
 use super::terms::{Trie, normalize_into};
 use crate::ir::{Attribute, Normalization};
@@ -46,15 +48,6 @@ struct Candidate {
     end: u32,
     /// `Some((set, term))` for a banned term, `None` for the tenant name.
     term: Option<(usize, u32)>,
-}
-
-/// How the shortest path reached a frontier: by paying a character, or by a candidate.
-#[derive(Clone, Copy)]
-enum Step {
-    Start,
-    Paid,
-    /// The candidate, taken from this frontier.
-    Took(Candidate, usize),
 }
 
 /// How far to score.
@@ -179,6 +172,63 @@ impl<'a, 's, const LAZY: bool> Found<'a, 's, LAZY> {
     }
 }
 
+/// Most sets of terms a score looks at before it settles for what it knows: the search is
+/// over sets of at most a few terms, and real passwords need far fewer; a password beyond it
+/// is refused (a check) or shown with the points known so far (an explanation).
+const MAX_TERM_SETS: usize = 100_000;
+
+/// Positions of the password as a bit set.
+type Positions = SmallVec<[u64; 1]>;
+
+/// The search for the cheapest set of banned texts: branch and bound over the texts in order,
+/// each set's points its size plus the distinct characters it leaves uncovered.
+struct Cover<'u> {
+    /// What each text covers.
+    texts: Vec<Positions>,
+    /// What the texts from index k on cover together.
+    suffix: Vec<Positions>,
+    /// The distinct characters left to pay for, given what is covered.
+    unpaid: &'u dyn Fn(&Positions) -> u32,
+    /// A check stops at the first set under it.
+    limit: u32,
+    looked: usize,
+    /// The fewest points found, and the texts chosen.
+    best: (u32, Vec<usize>),
+}
+
+impl Cover<'_> {
+    /// Looks at the sets that add texts from `from` on to `chosen`; false if it gave up.
+    fn run(&mut self, from: usize, covered: &Positions, chosen: &mut Vec<usize>) -> bool {
+        self.looked += 1;
+        if self.looked > MAX_TERM_SETS {
+            return false;
+        }
+        let points = chosen.len() as u32 + (self.unpaid)(covered);
+        if points < self.best.0 {
+            self.best = (points, chosen.clone());
+        }
+        for k in from..self.texts.len() {
+            // Even with every later text for free, this branch cannot do better.
+            let mut all = covered.clone();
+            all.iter_mut().zip(&self.suffix[k]).for_each(|(a, c)| *a |= c);
+            if chosen.len() as u32 + 1 + (self.unpaid)(&all) >= self.best.0.min(self.limit)
+                || self.best.0 < self.limit && self.limit != u32::MAX
+            {
+                break;
+            }
+            let mut next = covered.clone();
+            next.iter_mut().zip(&self.texts[k]).for_each(|(a, c)| *a |= c);
+            chosen.push(k);
+            let finished = self.run(k + 1, &next, chosen);
+            chosen.pop();
+            if !finished {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// The score of a normalized password (step 4 of the module notes).
 fn score<const LAZY: bool>(
     sets: &[Trie<'_, LAZY>],
@@ -190,8 +240,9 @@ fn score<const LAZY: bool>(
     let n = found.chars();
     let early =
         |points| EntraOutcome { points, name: None, terms: Vec::new(), whole_password: false };
-    // Any choice of candidates bounds the fewest points from above: taking the longest
-    // candidate at each position, from the left, settles most refusals in a few searches.
+    // Any choice of candidates bounds the fewest points from above, even counting repeats:
+    // taking the longest candidate at each position, from the left, settles most refusals in a
+    // few searches.
     if let Goal::Reach(enough) = goal {
         let (mut points, mut pos) = (0, 0);
         while pos < n && points < enough {
@@ -203,61 +254,120 @@ fn score<const LAZY: bool>(
             return early(points);
         }
     }
-    let mut cost: SmallVec<[u32; 64]> = smallvec::smallvec![u32::MAX; n + 1];
-    let mut how: SmallVec<[Step; 64]> = smallvec::smallvec![Step::Start; n + 1];
-    cost[0] = 0;
-    // Candidates starting at or before the frontier and ending after it.
-    let mut active: SmallVec<[Candidate; 16]> = SmallVec::new();
-    let mut reach = 0;
+    // Characters no candidate covers are paid for by every choice: once they are `enough`
+    // distinct ones, the password has the points, whatever the rest holds. Position i is
+    // covered only by candidates starting at or before it, all known once i is searched.
+    if let Goal::Reach(enough) = goal {
+        let mut paid: SmallVec<[char; 8]> = SmallVec::new();
+        let mut covered_to = 0;
+        for (i, ch) in p.chars().enumerate() {
+            covered_to =
+                found.starting_at(i).iter().map(|c| c.end as usize).fold(covered_to, usize::max);
+            if covered_to <= i && !paid.contains(&ch) {
+                paid.push(ch);
+                if paid.len() as u32 >= enough {
+                    return early(enough);
+                }
+            }
+        }
+    }
+    // Each distinct banned text found (a term, a near-miss of one, or the tenant name) with the
+    // positions its occurrences cover: once chosen, all its occurrences are free, and covering
+    // more never costs more.
+    let words = n.div_ceil(64).max(1);
+    let bounds = found.bounds.clone();
+    let text = |c: &Candidate| p.get(bounds[c.start as usize]..bounds[c.end as usize]);
+    let mut terms: Vec<(Candidate, Positions, bool)> = Vec::new();
     for i in 0..n {
-        if let Goal::Reach(enough) = goal {
-            // Every path to the end passes through a frontier at or after `i` first reached
-            // from before it: its cost there is final, and costs only grow along a path.
-            let ahead = || (i..=reach.max(i)).filter(|&m| cost[m] != u32::MAX);
-            let least = ahead().map(|m| cost[m]).min().unwrap_or(u32::MAX);
-            let most = ahead().map(|m| cost[m] + (n - m) as u32).min().unwrap_or(u32::MAX);
-            if least >= enough || most < enough {
-                return early(if least >= enough { least } else { most });
+        for c in found.starting_at(i).to_vec() {
+            let slot = match terms.iter().position(|t| text(&t.0) == text(&c)) {
+                Some(k) => k,
+                None => {
+                    terms.push((c, smallvec::smallvec![0; words], false));
+                    terms.len() - 1
+                }
+            };
+            let (_, covered, whole) = &mut terms[slot];
+            for k in c.start..c.end {
+                covered[k as usize / 64] |= 1 << (k % 64);
             }
+            *whole |= c.start == 0 && c.end as usize == n;
         }
-        active.retain(|c| c.end as usize > i);
-        active.extend_from_slice(found.starting_at(i));
-        let here = cost[i];
-        if here == u32::MAX {
-            continue;
-        }
-        let mut relax = |to: usize, step: Step| {
-            if here + 1 < cost[to] {
-                cost[to] = here + 1;
-                how[to] = step;
+    }
+    // Each distinct character with its positions.
+    let mut chars: Vec<(char, Positions)> = Vec::new();
+    for (k, ch) in p.chars().enumerate() {
+        let slot = match chars.iter().position(|c| c.0 == ch) {
+            Some(j) => j,
+            None => {
+                chars.push((ch, smallvec::smallvec![0; words]));
+                chars.len() - 1
             }
-            reach = reach.max(to);
         };
-        relax(i + 1, Step::Paid);
-        for &c in &active {
-            relax(c.end as usize, Step::Took(c, i));
+        chars[slot].1[k / 64] |= 1 << (k % 64);
+    }
+    // The characters still to pay for when `covered` is covered.
+    let unpaid = |covered: &Positions| -> u32 {
+        chars.iter().filter(|(_, at)| at.iter().zip(covered).any(|(a, c)| a & !c != 0)).count()
+            as u32
+    };
+    let mut all: Positions = smallvec::smallvec![0; words];
+    for (_, covered, _) in &terms {
+        all.iter_mut().zip(covered).for_each(|(a, c)| *a |= c);
+    }
+    // No choice pays for fewer characters than choosing every text.
+    let floor = unpaid(&all);
+    let limit = match goal {
+        Goal::Reach(enough) => enough,
+        Goal::Explain => u32::MAX,
+    };
+    if floor >= limit {
+        return early(floor);
+    }
+    // A text covering no more than another one does is never needed: drop it (the larger
+    // first, a whole-password match first among equals).
+    terms.sort_by_key(|t| {
+        (std::cmp::Reverse(t.1.iter().map(|w| w.count_ones()).sum::<u32>()), !t.2)
+    });
+    let mut kept: Vec<(Candidate, Positions, bool)> = Vec::new();
+    for t in terms {
+        let within =
+            |k: &(Candidate, Positions, bool)| t.1.iter().zip(&k.1).all(|(a, b)| a & !b == 0);
+        if !kept.iter().any(within) {
+            kept.push(t);
         }
     }
-    let points = cost[n];
-    // The chosen candidates, last first, for explanations.
-    let mut chosen = Vec::new();
-    let mut at = n;
-    while at > 0 {
-        match how[at] {
-            Step::Took(c, from) => {
-                chosen.push(c);
-                at = from;
-            }
-            Step::Paid => at -= 1,
-            Step::Start => break,
-        }
+    let terms = kept;
+    let none: Positions = smallvec::smallvec![0; words];
+    let mut search = Cover {
+        texts: terms.iter().map(|t| t.1.clone()).collect(),
+        suffix: Vec::new(),
+        unpaid: &unpaid,
+        limit,
+        looked: 0,
+        best: (unpaid(&none), Vec::new()),
+    };
+    // What the texts from k on cover together: choosing them all, for nothing, is the bound.
+    let mut acc = none.clone();
+    search.suffix = vec![acc.clone(); terms.len() + 1];
+    for k in (0..terms.len()).rev() {
+        acc.iter_mut().zip(&terms[k].1).for_each(|(a, c)| *a |= c);
+        search.suffix[k] = acc.clone();
     }
-    let whole_password = chosen.len() == 1 && points == 1 && chosen[0].start == 0;
-    let terms = match (goal, whole_password) {
+    if !search.run(0, &none, &mut Vec::new()) {
+        // Too many sets to look at: a check refuses, an explanation shows the points known.
+        return early(match goal {
+            Goal::Reach(enough) => enough.saturating_sub(1).min(search.best.0),
+            Goal::Explain => search.best.0,
+        });
+    }
+    let best = search.best;
+    let (points, chosen) = best;
+    let whole_password = points == 1 && chosen.len() == 1 && terms[chosen[0]].2;
+    let named = match (goal, whole_password) {
         (Goal::Explain, false) => chosen
             .iter()
-            .rev()
-            .map(|c| match c.term {
+            .map(|&k| match terms[k].0.term {
                 Some((set, term)) => {
                     sets.get(set).and_then(|s| s.term(term)).unwrap_or_default().to_string()
                 }
@@ -266,7 +376,7 @@ fn score<const LAZY: bool>(
             .collect(),
         _ => Vec::new(),
     };
-    EntraOutcome { points, name: None, terms, whole_password }
+    EntraOutcome { points, name: None, terms: named, whole_password }
 }
 
 #[cfg(all(test, feature = "compiler"))]
@@ -302,20 +412,20 @@ mod tests {
         }
     }
 
-    /// Every candidate `(start, end, edits)` of the definition, found naively: each substring
-    /// against each term, with the rule for a character beside an exact match.
-    fn naive_candidates(terms: &[&str], p: &str) -> Vec<(usize, usize, u8)> {
+    /// Every candidate `(start, end, edits, term)` of the definition, found naively: each
+    /// substring against each term, with the rule for a character beside an exact match.
+    fn naive_candidates(terms: &[&str], p: &str) -> Vec<(usize, usize, u8, usize)> {
         let p = p.as_bytes();
         let mut out = Vec::new();
         for s in 0..p.len() {
             for e in s + 1..=p.len() {
                 let sub = &p[s..e];
-                for t in terms.iter().map(|t| t.as_bytes()) {
+                for (k, t) in terms.iter().map(|t| t.as_bytes()).enumerate() {
                     let exact = sub == t;
                     let fuzzy = t.len() >= 4 && within_one(sub, t);
                     let beside = sub.len() > t.len() && sub.windows(t.len()).any(|w| w == t);
                     if exact || (fuzzy && !beside) {
-                        out.push((s, e, u8::from(!exact)));
+                        out.push((s, e, u8::from(!exact), k));
                     }
                 }
             }
@@ -323,31 +433,42 @@ mod tests {
         out
     }
 
-    /// The definition itself, by brute force over which characters the chosen candidates
-    /// cover: the fewest candidates covering each set of characters, plus one point for each
-    /// character outside it.
+    /// The definition itself, by brute force over every choice of candidates: which characters
+    /// they cover and which banned texts they are (each one point however often it is chosen),
+    /// plus one point for each distinct character left uncovered.
     fn brute_force(terms: &[&str], p: &str) -> u32 {
         let n = p.len();
-        let masks: Vec<u32> = naive_candidates(terms, p)
+        let found = naive_candidates(terms, p);
+        let mut texts: Vec<&str> = found.iter().map(|&(s, e, _, _)| &p[s..e]).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        let cands: Vec<(u32, u64)> = found
             .iter()
-            .map(|&(s, e, _)| ((1u32 << e) - 1) & !((1u32 << s) - 1))
+            .map(|&(s, e, _, _)| {
+                let k = texts.binary_search(&&p[s..e]).unwrap_or(0);
+                (((1u32 << e) - 1) & !((1u32 << s) - 1), 1u64 << k)
+            })
             .collect();
-        let mut best = vec![u32::MAX; 1 << n];
-        best[0] = 0;
-        for mask in 0..(1usize << n) {
-            if best[mask] == u32::MAX {
-                continue;
-            }
-            for &m in &masks {
-                let to = mask | m as usize;
-                best[to] = best[to].min(best[mask] + 1);
+        // Every reachable (covered, texts used) pair, from nothing chosen.
+        let mut seen = std::collections::HashSet::from([(0u32, 0u64)]);
+        let mut todo = vec![(0u32, 0u64)];
+        while let Some((mask, used)) = todo.pop() {
+            for &(m, k) in &cands {
+                let next = (mask | m, used | k);
+                if seen.insert(next) {
+                    todo.push(next);
+                }
             }
         }
-        (0..(1usize << n))
-            .filter(|&m| best[m] != u32::MAX)
-            .map(|m| best[m] + n as u32 - m.count_ones())
+        let bytes = p.as_bytes();
+        seen.iter()
+            .map(|&(mask, used)| {
+                let left: std::collections::BTreeSet<u8> =
+                    (0..n).filter(|&k| mask & (1 << k) == 0).map(|k| bytes[k]).collect();
+                used.count_ones() + left.len() as u32
+            })
             .min()
-            .unwrap_or(n as u32)
+            .unwrap_or(0)
     }
 
     /// The reading before issue 15: greedy from the left, at each position the candidate with
@@ -427,6 +548,19 @@ mod tests {
         // the documented example forces (docs/language.md).
         assert_eq!(points(&["osotnoc", "knalb"], "!9fknalbosotnoc"), 5);
         assert_eq!(greedy(&["osotnoc", "knalb"], "!9fknalbosotnoc"), (4, true));
+    }
+
+    /// The open points of issue 15, decided the stricter way: a remaining character and a
+    /// banned text each count once, however often they occur.
+    #[test]
+    fn repeats_count_once() {
+        assert_eq!(points(&[], "aaaaaaaa"), 1);
+        assert_eq!(points(&[], "abcabcabc"), 3);
+        assert_eq!(points(&["contoso"], "contoso-contoso-contoso24"), 4);
+        assert_eq!(points(&["contoso"], "contoso-contoso-contoso24x"), 5);
+        // Two near-misses of one term are two texts.
+        assert_eq!(points(&["contoso"], "contosa-contoso"), 3);
+        assert_eq!(brute_force(&["abca"], "abcaabca"), 1);
     }
 
     fn small_terms() -> impl Strategy<Value = Vec<String>> {
