@@ -252,3 +252,29 @@ proptest! {
         }
     }
 }
+
+/// Lengths in UTF-16 units and bytes are searched exactly: the shortest witness of each
+/// difference with characters counted, and proofs where one unit implies the other.
+#[test]
+fn lengths_in_other_units_are_searched() {
+    let (chars, pc) = compiled("policy c { rule len \"7 characters.\" : length >= 7 }");
+    let (utf16, pu) =
+        compiled("policy u { rule len \"7 UTF-16 units.\" : length in utf16 units >= 7 }");
+    let (bytes, pb) = compiled("policy b { rule len \"At most 8 bytes.\" : length in bytes <= 8 }");
+    let ctx = Context::new();
+    let limits = DiffLimits::default();
+    let [u_to_c, c_to_u] = diff(&utf16, &chars, &ctx, limits);
+    // Fewer than 7 characters, 7 or more units: astral characters.
+    let w = u_to_c.witnesses.first().expect("a UTF-16 witness");
+    assert_eq!(w.rule, "len");
+    assert!(w.password.chars().count() < 7 && w.password.encode_utf16().count() >= 7, "{w:?}");
+    assert!(reference::violations(&pu, &w.password, &ctx).is_empty());
+    // 7 characters are always at least 7 units: proved.
+    assert_eq!(c_to_u.proved, ["len"], "{c_to_u:?}");
+    assert!(c_to_u.witnesses.is_empty());
+    let [c_to_b, _] = diff(&chars, &bytes, &ctx, limits);
+    let w = c_to_b.witnesses.first().expect("a bytes witness");
+    assert!(w.password.len() > 8, "{w:?}");
+    assert!(!reference::violations(&pb, &w.password, &ctx).is_empty());
+    assert!(reference::violations(&pc, &w.password, &ctx).is_empty());
+}

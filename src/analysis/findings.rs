@@ -14,7 +14,10 @@ fn searchable(rule: &Rule, user: bool) -> bool {
     let decidable = in_fragment(rule)
         || matches!(
             rule.predicate,
-            Predicate::Regex { .. } | Predicate::MaxRepeat(_) | Predicate::MaxSequence(_)
+            Predicate::Regex { .. }
+                | Predicate::MaxRepeat(_)
+                | Predicate::MaxSequence(_)
+                | Predicate::LengthIn { .. }
         )
         || (user
             && matches!(

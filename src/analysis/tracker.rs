@@ -6,7 +6,9 @@
 use super::alphabet::RangeSet;
 use crate::Context;
 use crate::automata::{DfaLimits, regex_dfa};
-use crate::ir::{Containment, MatchMode, Normalization, Predicate, Program, Rule, TermSet};
+use crate::ir::{
+    Bounds, Containment, MatchMode, Normalization, Predicate, Program, Rule, TermSet, Unit,
+};
 use crate::runtime::fold::Folding;
 use crate::runtime::terms::{TrieBuf, normalize_char};
 use regex_automata::Input;
@@ -48,6 +50,16 @@ pub(super) enum Tracker {
     },
     /// Banned terms; the state is an interned set of partial matches.
     Terms(Box<TermTracker>),
+    /// A length in UTF-16 units or bytes; the state is the length so far, capped just past
+    /// what the bounds tell apart.
+    Units {
+        /// The unit counted.
+        unit: Unit,
+        /// The allowed lengths.
+        bounds: Bounds,
+        /// Where the unit's width of a character changes (the alphabet must refine them).
+        sets: Vec<RangeSet>,
+    },
 }
 
 impl Tracker {
@@ -73,6 +85,17 @@ impl Tracker {
                 Tracker::regex(&format!("(?i)(?:{})", tokens.join("|")), true)
             }
             Predicate::MaxRepeat(max) => Some(Tracker::Repeat { max: *max }),
+            Predicate::LengthIn { unit, bounds } => {
+                let sets = match unit {
+                    Unit::Utf16 => vec![vec![(0x1_0000, 0x10_FFFF)]],
+                    Unit::Bytes => vec![
+                        vec![(0x80, 0x7FF)],
+                        vec![(0x800, 0xFFFF)],
+                        vec![(0x1_0000, 0x10_FFFF)],
+                    ],
+                };
+                Some(Tracker::Units { unit: *unit, bounds: *bounds, sets })
+            }
             Predicate::MaxSequence(max) => Some(Tracker::Sequence { max: *max }),
             Predicate::Avoid { set, mode } => {
                 let set = program.term_sets.get(*set as usize)?;
@@ -97,7 +120,10 @@ impl Tracker {
                 dfa.start_state_forward(&Input::new("")).map_or(NO_MATCH, |id| id.as_u32())
             }
             Tracker::Terms(t) => t.start(),
-            Tracker::Pass | Tracker::Repeat { .. } | Tracker::Sequence { .. } => 0,
+            Tracker::Pass
+            | Tracker::Repeat { .. }
+            | Tracker::Sequence { .. }
+            | Tracker::Units { .. } => 0,
         }
     }
 
@@ -144,6 +170,11 @@ impl Tracker {
                 if up.max(down) > *max { DECIDED } else { up << 15 | down }
             }
             Tracker::Terms(t) => t.step(state, c),
+            Tracker::Units { unit, bounds, .. } => {
+                let cap = bounds.max.unwrap_or(bounds.min).saturating_add(1);
+                let mut buf = [0; 4];
+                (state + unit.length(c.encode_utf8(&mut buf))).min(cap)
+            }
         }
     }
 
@@ -162,6 +193,7 @@ impl Tracker {
             }
             Tracker::Repeat { .. } | Tracker::Sequence { .. } => state & DECIDED == 0,
             Tracker::Terms(t) => t.passes(state),
+            Tracker::Units { bounds, .. } => bounds.contains(state),
         }
     }
 
@@ -183,7 +215,7 @@ impl Tracker {
     /// Sets of characters the tracker tells apart (the alphabet must refine them).
     pub(super) fn sets(&self) -> &[RangeSet] {
         match self {
-            Tracker::Regex { sets, .. } => sets,
+            Tracker::Regex { sets, .. } | Tracker::Units { sets, .. } => sets,
             _ => &[],
         }
     }
