@@ -594,6 +594,34 @@ fn import_passwdqc_names_match_and_imports_without_it() {
     }
 }
 
+/// `policyc import keycloak` reads a realm export's `passwordPolicy`, or says why not.
+#[test]
+fn import_keycloak_reads_a_realm_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let realm = dir.path().join("realm.json");
+    let realm_s = realm.to_str().unwrap();
+    std::fs::write(
+        &realm,
+        r#"{"realm": "corp", "enabled": true, "passwordPolicy": "length(10) and digits(2) and notUsername(undefined)"}"#,
+    )
+    .unwrap();
+    let o = policyc(&["import", "keycloak", realm_s], b"");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("rule digits \"Use at least 2 digits.\" : count java_digit >= 2"),
+        "{}",
+        o.stdout
+    );
+    std::fs::write(&realm, r#"{"realm": "corp"}"#).unwrap();
+    let o = policyc(&["import", "keycloak", realm_s], b"");
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("has no `passwordPolicy`"), "{}", o.stderr);
+    std::fs::write(&realm, "{not json").unwrap();
+    let o = policyc(&["import", "keycloak", realm_s], b"");
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("not a Keycloak realm export"), "{}", o.stderr);
+}
+
 /// `explain` on rules made of rules: each part of an `or`, `and` or `at least N of`, and what
 /// each award of a `points` rule gave, indented under its rule.
 #[test]

@@ -9,7 +9,7 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{ImportError, passwdqc, pwquality};
+use policyc::import::{ImportError, keycloak, passwdqc, pwquality};
 use policyc::{CompileOptions, compile_path};
 use std::path::Path;
 
@@ -82,5 +82,12 @@ fn pwquality_imports_read_well() {
 fn passwdqc_imports_read_well() {
     insta::glob!("golden/import/passwdqc/*.conf", |path| {
         insta::assert_snapshot!(rendered_import(passwdqc::import, path));
+    });
+}
+
+#[test]
+fn keycloak_imports_read_well() {
+    insta::glob!("golden/import/keycloak/*.txt", |path| {
+        insta::assert_snapshot!(rendered_import(keycloak::import, path));
     });
 }

@@ -10,7 +10,7 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{passwdqc, pwquality};
+use policyc::import::{keycloak, passwdqc, pwquality};
 use policyc::{CompileOptions, Context, Validator, compile_str};
 use std::ffi::{CStr, CString};
 
@@ -233,5 +233,100 @@ fn imported_passwdqc_policies_agree_with_passwdqc() {
             .unwrap_or_else(|e| panic!("passwdqc (apt-get install libpasswdqc1): {e}"));
         let accepts = library.checker().unwrap();
         agree(name, &policy, &accepts, 0xBEEF + i as u64, 32);
+    }
+}
+
+/// Keycloak's password policy providers as their Java code reads (`org.keycloak.policy`): each
+/// check over the password's UTF-16 units (`toCharArray`), a surrogate no letter or digit, the
+/// `Character` predicates taken from the same Unicode tables policyc uses. Keycloak is a Java
+/// server: this model of its code is what the import is held to.
+fn keycloak_accepts(policy: &[(&str, u32)], password: &str) -> bool {
+    use regex_automata::meta::Regex;
+    static CLASSES: std::sync::OnceLock<[Regex; 4]> = std::sync::OnceLock::new();
+    let [digit, lower, upper, letter] = CLASSES.get_or_init(|| {
+        [r"^\p{Nd}$", r"^\p{Lowercase}$", r"^\p{Uppercase}$", r"^\p{L}$"]
+            .map(|p| Regex::new(p).unwrap())
+    });
+    let units: Vec<u16> = password.encode_utf16().collect();
+    let count = |re: &Regex, negate: bool| {
+        units
+            .iter()
+            .filter(|&&u| {
+                let is = char::from_u32(u32::from(u))
+                    .is_some_and(|c| re.is_match(&*c.encode_utf8(&mut [0; 4])));
+                is != negate
+            })
+            .count() as u32
+    };
+    policy.iter().all(|&(name, n)| match name {
+        "length" => units.len() as u32 >= n,
+        "maxLength" => units.len() as u32 <= n,
+        "digits" => count(digit, false) >= n,
+        "lowerCase" => count(lower, false) >= n,
+        "upperCase" => count(upper, false) >= n,
+        "specialChars" => {
+            let special = units
+                .iter()
+                .filter(|&&u| {
+                    char::from_u32(u32::from(u)).is_none_or(|c| {
+                        let s = c.encode_utf8(&mut [0; 4]).to_string();
+                        !letter.is_match(&s) && !digit.is_match(&s)
+                    })
+                })
+                .count() as u32;
+            special >= n
+        }
+        _ => unreachable!("{name}"),
+    })
+}
+
+/// Passwords for the Keycloak model: ASCII, accented and other BMP letters and digits (Arabic-
+/// Indic, fullwidth), cased symbols, and characters outside the BMP (emoji, mathematical
+/// letters and digits), at lengths around the policies' limits.
+fn keycloak_passwords(n: usize, seed: u64) -> Vec<String> {
+    let mut s = seed;
+    let mut r = move |m: u64| splitmix(&mut s) % m;
+    let pool: Vec<char> =
+        "aZ9#! éÉßİıǅⅫⓐª٣０Ａ_-😀𝐀𝟘𝔄日".chars().chain((b'!'..=b'~').map(char::from)).collect();
+    (0..n).map(|_| (0..r(24)).map(|_| pool[r(pool.len() as u64) as usize]).collect()).collect()
+}
+
+/// Imported Keycloak policies give the model's verdict on 100,000 passwords each, non-ASCII and
+/// astral characters included.
+#[test]
+fn imported_keycloak_policies_agree_with_keycloaks_checks() {
+    let configs: [&[(&str, u32)]; 3] = [
+        &[("length", 12), ("digits", 2), ("lowerCase", 1), ("upperCase", 1), ("specialChars", 2)],
+        &[("length", 8), ("maxLength", 16), ("specialChars", 3)],
+        &[("digits", 1), ("upperCase", 2), ("lowerCase", 3), ("length", 10)],
+    ];
+    for (i, config) in configs.iter().enumerate() {
+        let text: Vec<String> = config.iter().map(|(name, n)| format!("{name}({n})")).collect();
+        let text = text.join(" and ");
+        let policy = keycloak::import(&text, "keycloak.txt", &[]).unwrap();
+        let compiled = compile_str("k.policy", &policy, &CompileOptions::default()).unwrap();
+        let validator = Validator::from_bytes(&compiled.artifact).unwrap();
+        let ctx = Context::new();
+        let (mut accepted, mut disagreements) = (0usize, Vec::new());
+        let all = keycloak_passwords(100_000, 0x5EED + i as u64);
+        for pw in &all {
+            let theirs = keycloak_accepts(config, pw);
+            let ours = validator.check(pw, &ctx).violations().is_empty();
+            accepted += usize::from(theirs);
+            if ours != theirs {
+                disagreements.push(format!("{pw:?}: Keycloak {theirs}, policyc {ours}"));
+            }
+        }
+        eprintln!(
+            "keycloak `{text}`: {} passwords, accepted {accepted}, disagreements {}",
+            all.len(),
+            disagreements.len()
+        );
+        assert!(
+            disagreements.is_empty(),
+            "{}\n{policy}",
+            disagreements.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        );
+        assert!(accepted > 1_000 && accepted < all.len() - 1_000, "{accepted} accepted");
     }
 }

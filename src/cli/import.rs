@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// citing its line, a clear error naming each option policyc cannot express exactly.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip usercheck\n  policyc import passwdqc /etc/passwdqc.conf --skip match"
+    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip usercheck\n  policyc import passwdqc /etc/passwdqc.conf --skip match\n  policyc import keycloak realm-export.json -o keycloak.policy"
 )]
 pub(crate) struct Args {
     /// The input's format.
@@ -29,6 +29,8 @@ enum Format {
     Pwquality,
     /// passwdqc's passwdqc.conf (pam_passwdqc, pwqcheck).
     Passwdqc,
+    /// A Keycloak password policy string, or a realm export (JSON) holding one.
+    Keycloak,
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
@@ -38,6 +40,9 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let policy = match a.format {
         Format::Pwquality => crate::import::pwquality::import(&text, &name, &a.skip),
         Format::Passwdqc => crate::import::passwdqc::import(&text, &name, &a.skip),
+        Format::Keycloak => {
+            crate::import::keycloak::import(&keycloak_policy(&text)?, &name, &a.skip)
+        }
     }
     .map_err(|e| format!("error: {e}"))?;
     match &a.output {
@@ -46,4 +51,22 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
         None => print!("{policy}"),
     }
     Ok(EXIT_OK)
+}
+
+/// The policy string of a Keycloak input: the file itself, or the `passwordPolicy` of a realm
+/// export.
+fn keycloak_policy(text: &str) -> Result<String, String> {
+    if !text.trim_start().starts_with('{') {
+        return Ok(text.to_string());
+    }
+    let realm: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| format!("error: not a Keycloak realm export: {e}"))?;
+    match realm.get("passwordPolicy") {
+        Some(serde_json::Value::String(policy)) => Ok(policy.clone()),
+        Some(_) => Err("error: the realm's `passwordPolicy` is not a string".to_string()),
+        None => Err(
+            "error: the realm export has no `passwordPolicy` (the realm has no password policy)"
+                .to_string(),
+        ),
+    }
 }

@@ -4,6 +4,7 @@
 //! the line each rule comes from, and refuses an option it cannot express exactly with an
 //! error naming it, unless the caller asks to skip that option, which the policy then says.
 
+pub mod keycloak;
 pub mod passwdqc;
 pub mod pwquality;
 
@@ -134,4 +135,51 @@ impl<'s> Refusals<'s> {
             false => Err(ImportError::Unsupported { path: path.into(), options: self.refused }),
         }
     }
+}
+
+/// What an importer writes around its rules.
+struct Policy<'a> {
+    /// The `policyc import` format (`pwquality`).
+    format: &'a str,
+    /// The input, as named by the caller.
+    path: &'a str,
+    /// The header comment after the first line: how the checker counts and classifies.
+    about: &'a str,
+    /// What the input is, for the description (`the passwdqc configuration`).
+    what: &'a str,
+    /// Where the checker is documented.
+    reference: &'a str,
+    /// Class definitions, notes, skipped options and rules, in that order.
+    body: &'a [&'a str],
+}
+
+impl Policy<'_> {
+    /// The policy text, formatted and checked to compile.
+    fn write(&self) -> Result<String, ImportError> {
+        let name = policy_name(self.path, self.format);
+        let path = printable(self.path);
+        let mut out = format!("# Imported by `policyc import {}` from `{path}`.\n", self.format);
+        out.push_str(self.about);
+        out.push_str(&format!("policy {name} {{\n"));
+        out.push_str(&format!(
+            "  description \"Imported from {} {}\"\n",
+            self.what,
+            path.replace(['"', '\\'], "_")
+        ));
+        out.push_str(&format!("  reference \"{}\"\n\n", self.reference));
+        self.body.iter().for_each(|part| out.push_str(part));
+        out.push_str("}\n");
+        finish(&out, &format!("{name}.policy"))
+    }
+}
+
+/// Text from the input as a comment or string may hold it: control characters (a line break
+/// would end the comment) written as `\u{..}`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c.is_control() {
+            true => format!("\\u{{{:x}}}", c as u32),
+            false => c.to_string(),
+        })
+        .collect()
 }

@@ -32,7 +32,7 @@
 //! `random` only sizes generated passphrases; `retry` and the PAM flags are PAM's business:
 //! noted, no rule.
 
-use super::{ImportError, Refusals, finish, policy_name};
+use super::{ImportError, Policy, Refusals, printable};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -335,7 +335,8 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             _ => true,
         };
         if let Some(s) = setting(name).filter(noted) {
-            let _ = writeln!(notes, "  # {name}={} (line {}): no rule: {what}", s.value, s.line);
+            let value = printable(&s.value);
+            let _ = writeln!(notes, "  # {name}={value} (line {}): no rule: {what}", s.line);
         }
     }
     for (flag, what) in FLAGS {
@@ -356,31 +357,23 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
         }
         _ => {}
     }
-    let name = policy_name(path, "passwdqc");
-    let mut out = String::new();
-    let _ = writeln!(out, "# Imported by `policyc import passwdqc` from `{path}`.");
-    out.push_str(
-        "# Each rule cites the options it comes from; passwdqc's defaults fill in what the file\n\
-         # leaves out. passwdqc counts bytes: lengths here are in bytes too. It classifies bytes\n\
-         # in ASCII: the policy agrees with it on ASCII passwords and, beyond ASCII, counts no\n\
-         # kind for a non-ASCII character (passwdqc sometimes counts one).\n",
-    );
-    let _ = writeln!(out, "policy {name} {{");
-    let _ = writeln!(
-        out,
-        "  description \"Imported from the passwdqc configuration {}\"",
-        path.replace(['"', '\\'], "_")
-    );
-    out.push_str("  reference \"https://www.openwall.com/passwdqc/\"\n\n");
-    out.push_str("  class ascii_digit = [0-9]\n");
-    out.push_str("  class ascii_lower = [a-z]\n");
-    out.push_str("  class ascii_upper = [A-Z]\n");
-    out.push_str("  class ascii_other = [\\u{0}-\\u{7f}] - [0-9A-Za-z]\n\n");
-    out.push_str(&notes);
-    out.push_str(&skipped);
-    out.push_str(&rules);
-    out.push_str("}\n");
-    finish(&out, &format!("{name}.policy"))
+    Policy {
+        format: "passwdqc",
+        path,
+        about: "# Each rule cites the options it comes from; passwdqc's defaults fill in what the file\n\
+                # leaves out. passwdqc counts bytes: lengths here are in bytes too. It classifies bytes\n\
+                # in ASCII: the policy agrees with it on ASCII passwords and, beyond ASCII, counts no\n\
+                # kind for a non-ASCII character (passwdqc sometimes counts one).\n",
+        what: "the passwdqc configuration",
+        reference: "https://www.openwall.com/passwdqc/",
+        body: &[
+            "  class ascii_digit = [0-9]\n  class ascii_lower = [a-z]\n  class ascii_upper = [A-Z]\n  class ascii_other = [\\u{0}-\\u{7f}] - [0-9A-Za-z]\n\n",
+            &notes,
+            &skipped,
+            &rules,
+        ],
+    }
+    .write()
 }
 
 /// `line N`, or `passwdqc's default` for a default.

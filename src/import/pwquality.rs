@@ -24,7 +24,7 @@
 //! with the old password, which a directory hook does not see; `retry`, `enforce_for_root`,
 //! `local_users_only` and `dictpath` are PAM's or cracklib's business: noted, no rule.
 
-use super::{ImportError, Refusals, finish, policy_name};
+use super::{ImportError, Policy, Refusals};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -312,26 +312,16 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             "  # enforcing = 0 (line {enforcing_line}): libpwquality only warns, so every rule is an audit rule"
         );
     }
-    let name = policy_name(path, "pwquality");
-    let mut out = String::new();
-    let _ = writeln!(out, "# Imported by `policyc import pwquality` from `{path}`.");
-    out.push_str(
-        "# Each rule cites the option it comes from; libpwquality's defaults fill in what the file\n\
-         # leaves out. libpwquality counts and classifies bytes (C locale) where policyc counts\n\
-         # characters: the two agree on ASCII passwords; a non-ASCII character is one \"other\"\n\
-         # character here.\n",
-    );
-    let _ = writeln!(out, "policy {name} {{");
-    let _ = writeln!(
-        out,
-        "  description \"Imported from the libpwquality configuration {}\"",
-        path.replace(['"', '\\'], "_")
-    );
-    out.push_str("  reference \"https://github.com/libpwquality/libpwquality\"\n\n");
-    out.push_str("  class other = any - [0-9A-Za-z]\n\n");
-    out.push_str(&notes);
-    out.push_str(&skipped);
-    out.push_str(&rules);
-    out.push_str("}\n");
-    finish(&out, &format!("{name}.policy"))
+    Policy {
+        format: "pwquality",
+        path,
+        about: "# Each rule cites the option it comes from; libpwquality's defaults fill in what the file\n\
+                # leaves out. libpwquality counts and classifies bytes (C locale) where policyc counts\n\
+                # characters: the two agree on ASCII passwords; a non-ASCII character is one \"other\"\n\
+                # character here.\n",
+        what: "the libpwquality configuration",
+        reference: "https://github.com/libpwquality/libpwquality",
+        body: &["  class other = any - [0-9A-Za-z]\n\n", &notes, &skipped, &rules],
+    }
+    .write()
 }
