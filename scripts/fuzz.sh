@@ -33,6 +33,7 @@ for target in $(cargo +nightly fuzz list); do
     import_pwquality) seeds=(tests/golden/import/pwquality) ;;
     import_passwdqc) seeds=(tests/golden/import/passwdqc) ;;
     import_keycloak) seeds=(tests/golden/import/keycloak) ;;
+    import_apple) seeds=(tests/golden/import/apple) ;;
   esac
   mkdir -p "fuzz/corpus/$target"
   echo "== $target: ${seconds} s"

@@ -9,7 +9,7 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{ImportError, keycloak, passwdqc, pwquality};
+use policyc::import::{ImportError, apple, keycloak, passwdqc, pwquality};
 use policyc::{CompileOptions, compile_path};
 use std::path::Path;
 
@@ -89,5 +89,17 @@ fn passwdqc_imports_read_well() {
 fn keycloak_imports_read_well() {
     insta::glob!("golden/import/keycloak/*.txt", |path| {
         insta::assert_snapshot!(rendered_import(keycloak::import, path));
+    });
+}
+
+#[test]
+fn apple_imports_read_well() {
+    insta::glob!("golden/import/apple/*.txt", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let rendered = match apple::import(&text, &relative(path)) {
+            Ok(policy) => policy,
+            Err(e) => format!("error: {e}"),
+        };
+        insta::assert_snapshot!(rendered);
     });
 }

@@ -10,7 +10,7 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{keycloak, passwdqc, pwquality};
+use policyc::import::{apple, keycloak, passwdqc, pwquality};
 use policyc::{CompileOptions, Context, Validator, compile_str};
 use std::ffi::{CStr, CString};
 
@@ -329,4 +329,29 @@ fn imported_keycloak_policies_agree_with_keycloaks_checks() {
         );
         assert!(accepted > 1_000 && accepted < all.len() - 1_000, "{accepted} accepted");
     }
+}
+
+/// Apple's password rules: the rules of Apple's own example, each holding and failing where its
+/// definition says (`required` one of its classes, `allowed` the union, repeats, UTF-16 lengths).
+#[test]
+fn imported_apple_rules_check_as_defined() {
+    let rules = "minlength: 8; maxlength: 12; required: upper; required: digit; required: [-().&@?'#,/\"+]; allowed: lower; max-consecutive: 2;";
+    let policy = apple::import(rules, "apple.txt").unwrap();
+    let compiled = compile_str("a.policy", &policy, &CompileOptions::default()).unwrap();
+    let validator = Validator::from_bytes(&compiled.artifact).unwrap();
+    let ctx = Context::new();
+    let fails = |pw: &str| -> Vec<String> {
+        validator.check(pw, &ctx).violations().iter().map(|v| v.rule.to_string()).collect()
+    };
+    assert!(fails("Abc1-defg").is_empty());
+    assert_eq!(fails("abc1-defg"), ["required_1"]);
+    assert_eq!(fails("Abcx-defgh"), ["required_2"]);
+    assert_eq!(fails("Abc1defgh"), ["required_3"]);
+    assert_eq!(fails("Abc1-defé"), ["allowed"]);
+    assert_eq!(fails("Abc1-deeef"), ["max_consecutive"]);
+    assert_eq!(fails("Ab1-d"), ["minlength"]);
+    assert_eq!(fails("Abc1-defghijk"), ["maxlength"]);
+    // An empty property is no rule, as Apple's parser drops it; a rule it cannot read is an error.
+    assert!(apple::import("required: ; minlength: 8", "a.txt").is_ok());
+    assert!(apple::import("required: upper lower", "a.txt").is_err());
 }

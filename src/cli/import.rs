@@ -31,6 +31,8 @@ enum Format {
     Passwdqc,
     /// A Keycloak password policy string, or a realm export (JSON) holding one.
     Keycloak,
+    /// Apple's password rules (the `passwordrules` HTML attribute).
+    Apple,
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
@@ -40,6 +42,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let policy = match a.format {
         Format::Pwquality => crate::import::pwquality::import(&text, &name, &a.skip),
         Format::Passwdqc => crate::import::passwdqc::import(&text, &name, &a.skip),
+        Format::Apple => crate::import::apple::import(&text, &name),
         Format::Keycloak => {
             crate::import::keycloak::import(&keycloak_policy(&text)?, &name, &a.skip)
         }

@@ -4,6 +4,7 @@
 //! the line each rule comes from, and refuses an option it cannot express exactly with an
 //! error naming it, unless the caller asks to skip that option, which the policy then says.
 
+pub mod apple;
 pub mod keycloak;
 pub mod passwdqc;
 pub mod pwquality;

@@ -275,6 +275,16 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             message: "every `min` value is `disabled`: passwdqc accepts no password".into(),
         });
     }
+    if n4 > p.max {
+        return Err(ImportError::Malformed {
+            path: path.into(),
+            line: p.min_line.max(line_of("max")),
+            message: format!(
+                "every `min` length is more than max={}: passwdqc accepts no password",
+                p.max
+            ),
+        });
+    }
     let enforce = setting("enforce").map(|s| s.value.as_str());
     let kind = if enforce == Some("none") { "audit rule" } else { "rule" };
     let mut branches = Vec::new();
