@@ -269,6 +269,9 @@ pub enum Predicate {
         /// What gives points, as written.
         awards: Vec<Award>,
     },
+    /// No run of keys next to each other on one row of a US keyboard (`qwer`, `lkjh`, `7890`)
+    /// is longer than this, shift ignored.
+    MaxKeyboardRun(u32),
     /// The length counted in a unit other than characters (what a byte-counting C library or a
     /// UTF-16 directory counts).
     LengthIn {
@@ -373,6 +376,41 @@ impl Unit {
         };
         u32::try_from(n).unwrap_or(u32::MAX)
     }
+}
+
+/// The rows of a US keyboard, unshifted and shifted: a character's row and column.
+const KEYBOARD_ROWS: [(&str, &str); 4] = [
+    ("`1234567890-=", "~!@#$%^&*()_+"),
+    ("qwertyuiop[]\\", "QWERTYUIOP{}|"),
+    ("asdfghjkl;'", "ASDFGHJKL:\""),
+    ("zxcvbnm,./", "ZXCVBNM<>?"),
+];
+
+/// Where `c` is on a US keyboard: its row and column, shift ignored.
+pub fn keyboard_position(c: char) -> Option<(u8, u8)> {
+    KEYBOARD_ROWS.iter().zip(0u8..).find_map(|((plain, shifted), row)| {
+        let col =
+            plain.chars().position(|k| k == c).or_else(|| shifted.chars().position(|k| k == c))?;
+        Some((row, u8::try_from(col).ok()?))
+    })
+}
+
+/// The longest run of keys next to each other on one keyboard row, in one direction.
+pub fn longest_keyboard_run(password: &str) -> u32 {
+    let (mut best, mut up, mut down) = (0u32, 0u32, 0u32);
+    let mut prev: Option<(u8, u8)> = None;
+    for c in password.chars() {
+        let here = keyboard_position(c);
+        let step = |d: i16| match (prev, here) {
+            (Some((r, a)), Some((s, b))) => r == s && i16::from(b) - i16::from(a) == d,
+            _ => false,
+        };
+        up = if step(1) { up + 1 } else { 1 };
+        down = if step(-1) { down + 1 } else { 1 };
+        best = best.max(up).max(down);
+        prev = here;
+    }
+    best
 }
 
 /// One end of the password.

@@ -118,6 +118,29 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
             Err(_) => false,
         },
         Predicate::MaxRepeat(max) => longest_run(password, |a, b| a == b) <= *max,
+        Predicate::MaxKeyboardRun(max) => {
+            // From every start, extend while each key is the previous one's right (or left)
+            // neighbour on the same row.
+            let keys: Vec<Option<(u8, u8)>> =
+                password.chars().map(crate::ir::keyboard_position).collect();
+            let next = |a: Option<(u8, u8)>, b: Option<(u8, u8)>, d: i16| match (a, b) {
+                (Some((r, x)), Some((q, y))) => r == q && i16::from(y) - i16::from(x) == d,
+                _ => false,
+            };
+            let longest = (0..keys.len())
+                .flat_map(|s| {
+                    [1i16, -1].map(|d| {
+                        let mut e = s + 1;
+                        while e < keys.len() && next(keys[e - 1], keys[e], d) {
+                            e += 1;
+                        }
+                        (e - s) as u32
+                    })
+                })
+                .max()
+                .unwrap_or(0);
+            longest <= *max
+        }
         Predicate::MaxSequence(max) => {
             let up = longest_run(password, |a, b| a.checked_add(1) == Some(b));
             let down = longest_run(password, |a, b| a.checked_sub(1) == Some(b));

@@ -302,6 +302,7 @@ fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool 
         | (Predicate::LengthIn { .. }, _)
         | (Predicate::MaxRepeat(_), _)
         | (Predicate::MaxSequence(_), _)
+        | (Predicate::MaxKeyboardRun(_), _)
         | (Predicate::NotContains(_), _)
         | (Predicate::Strength { .. }, _)
         | (Predicate::NotIn { .. }, _)

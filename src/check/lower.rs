@@ -258,7 +258,9 @@ impl<'s> Lowerer<'s> {
                     dfa: 0,
                 })?
             }
-            ast::Predicate::LongestRepeat(op, n) | ast::Predicate::LongestSequence(op, n) => {
+            ast::Predicate::LongestRepeat(op, n)
+            | ast::Predicate::LongestSequence(op, n)
+            | ast::Predicate::LongestKeyboard(op, n) => {
                 let max = match op.value {
                     CmpOp::Le => n.value,
                     CmpOp::Lt => n.value.saturating_sub(1),
@@ -282,10 +284,10 @@ impl<'s> Lowerer<'s> {
                     ));
                 }
                 let max = u32::try_from(max).unwrap_or(u32::MAX);
-                if matches!(p, ast::Predicate::LongestRepeat(..)) {
-                    Predicate::MaxRepeat(max)
-                } else {
-                    Predicate::MaxSequence(max)
+                match p {
+                    ast::Predicate::LongestRepeat(..) => Predicate::MaxRepeat(max),
+                    ast::Predicate::LongestKeyboard(..) => Predicate::MaxKeyboardRun(max),
+                    _ => Predicate::MaxSequence(max),
                 }
             }
             ast::Predicate::NotContains { attribute, split_on, skip_shorter_than, or_reversed } => {

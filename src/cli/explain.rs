@@ -247,6 +247,12 @@ fn describe(d: &Detail, passed: bool) -> String {
         Detail::Equals { attribute, equal: false } => {
             format!("It is not the user's {attribute}.")
         }
+        Detail::Keyboard { longest, max } => {
+            let fix = if passed { "" } else { " Avoid runs of neighbouring keys like qwer or 7890." };
+            format!(
+                "The longest run of neighbouring keys on one keyboard row is {longest}; at most {max} allowed.{fix}"
+            )
+        }
         Detail::LengthIn { unit, actual, bounds } => {
             let unit = match unit {
                 crate::ir::Unit::Bytes => "bytes (UTF-8)",

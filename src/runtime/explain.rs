@@ -170,6 +170,13 @@ pub enum Detail {
         /// The password is exactly one of its values.
         equal: bool,
     },
+    /// Longest run of keys next to each other on a keyboard row.
+    Keyboard {
+        /// Longest run found.
+        longest: u32,
+        /// Allowed.
+        max: u32,
+    },
     /// A length counted in another unit than characters.
     LengthIn {
         /// The unit.

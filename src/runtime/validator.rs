@@ -474,6 +474,7 @@ impl Validator {
             },
             Predicate::MaxRepeat(max) => scan.longest_repeat <= *max,
             Predicate::MaxSequence(max) => scan.longest_sequence <= *max,
+            Predicate::MaxKeyboardRun(max) => crate::ir::longest_keyboard_run(password) <= *max,
             Predicate::NotContains(checks) => checks
                 .iter()
                 .all(|c| found_tokens(c, password, ctx, &mut scratch.folded).next().is_none()),
@@ -728,6 +729,9 @@ impl Validator {
                 negated: *negated,
             },
             Predicate::MaxRepeat(max) => Detail::Repeat { longest: scan.longest_repeat, max: *max },
+            Predicate::MaxKeyboardRun(max) => {
+                Detail::Keyboard { longest: crate::ir::longest_keyboard_run(password), max: *max }
+            }
             Predicate::MaxSequence(max) => {
                 Detail::Sequence { longest: scan.longest_sequence, max: *max }
             }

@@ -363,6 +363,8 @@ pub enum Predicate {
     LongestRepeat(Spanned<CmpOp>, Spanned<u64>),
     /// `longest sequence OP N`.
     LongestSequence(Spanned<CmpOp>, Spanned<u64>),
+    /// `longest keyboard sequence OP N`.
+    LongestKeyboard(Spanned<CmpOp>, Spanned<u64>),
     /// `not contains user.ATTR [split on "..."] [skip shorter than N] [or reversed]`.
     NotContains {
         /// The attribute name as written.

@@ -216,6 +216,7 @@ fn keyword_text(r: Rule) -> Option<&'static str> {
         Rule::kw_up => "up",
         Rule::kw_to => "to",
         Rule::kw_if => "if",
+        Rule::kw_keyboard => "keyboard",
         _ => return None,
     })
 }
@@ -300,7 +301,8 @@ fn describe(r: Rule) -> String {
         | Rule::pred_palindrome
         | Rule::pred_distinct
         | Rule::pred_not_equals
-        | Rule::pred_points => "a predicate",
+        | Rule::pred_points
+        | Rule::pred_keyboard => "a predicate",
         _ => "something else",
     }
     .to_string()
@@ -864,6 +866,10 @@ impl<'a> Builder<'a> {
             Rule::pred_sequence => {
                 let op = self.cmp(it.next()?);
                 Predicate::LongestSequence(op, self.number(it.next()?))
+            }
+            Rule::pred_keyboard => {
+                let op = self.cmp(it.next()?);
+                Predicate::LongestKeyboard(op, self.number(it.next()?))
             }
             _ => return None,
         })

@@ -263,6 +263,9 @@ fn predicate(p: &Predicate) -> String {
         Predicate::LongestSequence(op, n) => {
             format!("longest sequence {} {}", op.value.as_str(), n.value)
         }
+        Predicate::LongestKeyboard(op, n) => {
+            format!("longest keyboard sequence {} {}", op.value.as_str(), n.value)
+        }
         Predicate::NotContains { attribute, split_on, skip_shorter_than, or_reversed } => {
             let mut s = format!("not contains user.{}", attribute.value);
             if let Some(d) = split_on {
