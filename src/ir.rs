@@ -40,7 +40,7 @@ impl Program {
         let mut set = AttributeSet::default();
         for rule in &self.rules {
             for c in &rule.conditions {
-                if let Condition::Has { attribute, .. } = c {
+                if let Condition::Has { attribute, .. } | Condition::Lacks { attribute, .. } = c {
                     set.insert(*attribute);
                 }
             }
@@ -170,6 +170,14 @@ pub enum Condition {
     Length(Bounds),
     /// One of the user's values of the attribute equals `value`, ignoring case.
     Has {
+        /// The attribute.
+        attribute: Attribute,
+        /// The value looked for.
+        value: String,
+    },
+    /// None of the user's values of the attribute equals `value` (`when not user.A has "v"`:
+    /// the rules for users outside a group, as a fine-grained policy replaces the domain's).
+    Lacks {
         /// The attribute.
         attribute: Attribute,
         /// The value looked for.

@@ -48,14 +48,14 @@ fn length(password: &str) -> u32 {
 }
 
 fn applies(rule: &Rule, password: &str, ctx: &Context) -> bool {
+    let has = |attribute: Attribute, value: &str| match attribute {
+        Attribute::MemberOf => ctx.get(attribute).iter().any(|v| same_dn(v, value)),
+        _ => ctx.get(attribute).iter().any(|v| same_text(v, value)),
+    };
     rule.conditions.iter().all(|c| match c {
         Condition::Length(b) => b.contains(length(password)),
-        Condition::Has { attribute: Attribute::MemberOf, value } => {
-            ctx.get(Attribute::MemberOf).iter().any(|v| same_dn(v, value))
-        }
-        Condition::Has { attribute, value } => {
-            ctx.get(*attribute).iter().any(|v| same_text(v, value))
-        }
+        Condition::Has { attribute, value } => has(*attribute, value),
+        Condition::Lacks { attribute, value } => !has(*attribute, value),
     })
 }
 

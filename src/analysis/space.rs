@@ -264,10 +264,13 @@ impl<'p> Space<'p> {
         };
         let applies = rule.conditions.iter().all(|c| match c {
             Condition::Length(b) => b.contains(s.len),
-            Condition::Has { attribute, value } => self
-                .programs
-                .get(p)
-                .is_some_and(|prog| ctx.has(Folding::new(&prog.case_folds), *attribute, value)),
+            Condition::Has { attribute, value } | Condition::Lacks { attribute, value } => {
+                let has = self
+                    .programs
+                    .get(p)
+                    .is_some_and(|prog| ctx.has(Folding::new(&prog.case_folds), *attribute, value));
+                has == matches!(c, Condition::Has { .. })
+            }
         });
         if !applies {
             return true;

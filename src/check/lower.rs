@@ -102,10 +102,18 @@ impl<'s> Lowerer<'s> {
                 }
                 Some(ir::Condition::Length(compare_bounds(op, value, diags)?))
             }
-            ast::Condition::Has { attribute, value, .. } => Some(ir::Condition::Has {
-                attribute: attribute_of(attribute, diags)?,
-                value: value.value.clone(),
-            }),
+            ast::Condition::Has { negated: false, attribute, value, .. } => {
+                Some(ir::Condition::Has {
+                    attribute: attribute_of(attribute, diags)?,
+                    value: value.value.clone(),
+                })
+            }
+            ast::Condition::Has { negated: true, attribute, value, .. } => {
+                Some(ir::Condition::Lacks {
+                    attribute: attribute_of(attribute, diags)?,
+                    value: value.value.clone(),
+                })
+            }
         }
     }
 
@@ -642,7 +650,9 @@ impl<'s> Lowerer<'s> {
                 p.rule
                     .predicate
                     .any(&|q| matches!(q, Predicate::NotContains(_) | Predicate::EntraScore { .. }))
-                    || p.rule.conditions.iter().any(|c| matches!(c, ir::Condition::Has { .. }))
+                    || p.rule.conditions.iter().any(|c| {
+                        matches!(c, ir::Condition::Has { .. } | ir::Condition::Lacks { .. })
+                    })
             });
         let program = Program {
             name: name.to_string(),

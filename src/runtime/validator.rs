@@ -402,6 +402,7 @@ impl Validator {
         rule.conditions.iter().all(|c| match c {
             Condition::Length(b) => b.contains(scan.chars),
             Condition::Has { attribute, value } => ctx.has(self.folding(), *attribute, value),
+            Condition::Lacks { attribute, value } => !ctx.has(self.folding(), *attribute, value),
         })
     }
 

@@ -252,8 +252,10 @@ pub enum Condition {
         /// The whole condition.
         span: Span,
     },
-    /// `user.ATTR has "value"`.
+    /// `[not] user.ATTR has "value"`.
     Has {
+        /// `not`: the rules apply when the user has no such value.
+        negated: bool,
         /// The attribute name as written (without `user.`).
         attribute: Spanned<String>,
         /// The value looked for.

@@ -683,13 +683,19 @@ impl<'a> Builder<'a> {
         for c in parts(p) {
             let span = self.span(&c);
             let kind = c.as_rule();
-            let mut it = parts(c).into_iter();
+            let mut it = parts(c).into_iter().peekable();
+            let negated = it.next_if(|p| p.as_rule() == Rule::negation).is_some();
             let (Some(a), Some(b)) = (it.next(), it.next()) else { continue };
             out.push(match kind {
                 Rule::cond_length => {
                     Condition::Length { op: self.cmp(a), value: self.number(b), span }
                 }
-                _ => Condition::Has { attribute: self.attribute(a), value: self.string(b), span },
+                _ => Condition::Has {
+                    negated,
+                    attribute: self.attribute(a),
+                    value: self.string(b),
+                    span,
+                },
             });
         }
         out

@@ -357,8 +357,9 @@ fn condition(c: &Condition) -> String {
         Condition::Length { op, value, .. } => {
             format!("length {} {}", op.value.as_str(), value.value)
         }
-        Condition::Has { attribute, value, .. } => {
-            format!("user.{} has {}", attribute.value, string(&value.value))
+        Condition::Has { negated, attribute, value, .. } => {
+            let not = if *negated { "not " } else { "" };
+            format!("{not}user.{} has {}", attribute.value, string(&value.value))
         }
     }
 }
