@@ -16,7 +16,11 @@
 //! libpwquality classifies bytes in the C locale (`isdigit`, `isupper`, `islower`, the rest
 //! "other") and counts bytes; policyc counts characters. They agree on ASCII passwords, which the
 //! differential test checks against the real library (`tests/import.rs`); a non-ASCII
-//! character is one "other" character here and several there.
+//! character is one "other" character here and several there. Beyond ASCII the import is
+//! stricter for `minlen`, credits and palindromes (fewer characters than bytes; only an ASCII
+//! string reads the same backwards byte by byte), and can be laxer for `maxrepeat`,
+//! `maxsequence` and `maxclassrepeat`, which libpwquality applies to the bytes inside a
+//! character too (`₂` is the bytes e2 82 82, a repeat of 2).
 //!
 //! Not expressible, so refused unless skipped: `dictcheck` (cracklib; on by default), `usercheck` (on by default; besides
 //! containment it refuses a password within four edits of the user name), `gecoscheck`,
@@ -318,7 +322,8 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
         about: "# Each rule cites the option it comes from; libpwquality's defaults fill in what the file\n\
                 # leaves out. libpwquality counts and classifies bytes (C locale) where policyc counts\n\
                 # characters: the two agree on ASCII passwords; a non-ASCII character is one \"other\"\n\
-                # character here.\n",
+                # character here (stricter for lengths, credits and palindromes; the run limits\n\
+                # libpwquality also applies to the bytes inside a character).\n",
         what: "the libpwquality configuration",
         reference: "https://github.com/libpwquality/libpwquality",
         body: &["  class other = any - [0-9A-Za-z]\n\n", &notes, &skipped, &rules],
