@@ -388,6 +388,9 @@ impl Validator {
                     }
                     _ => self.detail(&rule.predicate, &scan, password, ctx, &mut scratch),
                 };
+                // The detail re-evaluates the parts of a composite rule: what it found belongs
+                // to this rule, not the next.
+                scratch.unavailable = None;
                 RuleReport {
                     rule,
                     outcome: if passed { Outcome::Passed } else { Outcome::Failed },
