@@ -277,9 +277,6 @@ pub enum Predicate {
         /// What gives points, as written.
         awards: Vec<Award>,
     },
-    /// No run of keys next to each other on one row of a US keyboard (`qwer`, `lkjh`, `7890`)
-    /// is longer than this, shift ignored.
-    MaxKeyboardRun(u32),
     /// The length counted in a unit other than characters (what a byte-counting C library or a
     /// UTF-16 directory counts).
     LengthIn {
@@ -298,6 +295,9 @@ pub enum Predicate {
         /// The end whose character does not count.
         edge: Edge,
     },
+    /// No run of keys next to each other on one row of a US keyboard (`qwer`, `lkjh`, `7890`)
+    /// is longer than this, shift ignored.
+    MaxKeyboardRun(u32),
 }
 
 impl Predicate {
