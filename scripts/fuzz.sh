@@ -34,6 +34,7 @@ for target in $(cargo +nightly fuzz list); do
     import_passwdqc) seeds=(tests/golden/import/passwdqc) ;;
     import_keycloak) seeds=(tests/golden/import/keycloak) ;;
     import_apple) seeds=(tests/golden/import/apple) ;;
+    import_samba) seeds=(tests/golden/import/samba) ;;
   esac
   mkdir -p "fuzz/corpus/$target"
   echo "== $target: ${seconds} s"

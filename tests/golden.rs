@@ -9,7 +9,7 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{ImportError, apple, keycloak, passwdqc, pwquality};
+use policyc::import::{ImportError, apple, keycloak, passwdqc, pwquality, samba};
 use policyc::{CompileOptions, compile_path};
 use std::path::Path;
 
@@ -97,6 +97,18 @@ fn apple_imports_read_well() {
     insta::glob!("golden/import/apple/*.txt", |path| {
         let text = std::fs::read_to_string(path).unwrap();
         let rendered = match apple::import(&text, &relative(path)) {
+            Ok(policy) => policy,
+            Err(e) => format!("error: {e}"),
+        };
+        insta::assert_snapshot!(rendered);
+    });
+}
+
+#[test]
+fn samba_imports_read_well() {
+    insta::glob!("golden/import/samba/*.txt", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let rendered = match samba::import(&text, &relative(path)) {
             Ok(policy) => policy,
             Err(e) => format!("error: {e}"),
         };

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// citing its line, a clear error naming each option policyc cannot express exactly.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip usercheck\n  policyc import passwdqc /etc/passwdqc.conf --skip match\n  policyc import keycloak realm-export.json -o keycloak.policy"
+    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip usercheck\n  policyc import passwdqc /etc/passwdqc.conf --skip match\n  policyc import keycloak realm-export.json -o keycloak.policy\n  { samba-tool domain passwordsettings show; samba-tool domain passwordsettings pso show AdminsPSO; } > samba.txt\n  policyc import samba samba.txt -o directory.policy"
 )]
 pub(crate) struct Args {
     /// The input's format.
@@ -33,6 +33,8 @@ enum Format {
     Keycloak,
     /// Apple's password rules (the `passwordrules` HTML attribute).
     Apple,
+    /// The directory's policy: `samba-tool domain passwordsettings show` and `pso show` output.
+    Samba,
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
@@ -43,6 +45,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
         Format::Pwquality => crate::import::pwquality::import(&text, &name, &a.skip),
         Format::Passwdqc => crate::import::passwdqc::import(&text, &name, &a.skip),
         Format::Apple => crate::import::apple::import(&text, &name),
+        Format::Samba => crate::import::samba::import(&text, &name),
         Format::Keycloak => {
             crate::import::keycloak::import(&keycloak_policy(&text)?, &name, &a.skip)
         }

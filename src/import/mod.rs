@@ -8,6 +8,7 @@ pub mod apple;
 pub mod keycloak;
 pub mod passwdqc;
 pub mod pwquality;
+pub mod samba;
 
 use crate::syntax::span::SourceMap;
 use crate::syntax::{parse, printer};
