@@ -35,6 +35,14 @@ pub enum ImportError {
         /// Each option (with its line, 0 for a default the file does not set) and why.
         options: Vec<Unsupported>,
     },
+    /// The input's rules together let no password pass (the checker would accept none either).
+    #[error("{path}: no password can pass these settings together:\n{detail}")]
+    NoPasswordPasses {
+        /// The input.
+        path: String,
+        /// The compiler's account of the conflict.
+        detail: String,
+    },
     /// The policy written does not compile: a defect of the importer.
     #[error("the imported policy does not compile (a policyc defect, please report it): {0}")]
     Defect(String),
@@ -71,14 +79,20 @@ fn unsupported_list(options: &[Unsupported]) -> String {
     )
 }
 
-/// Policy text as `policyc fmt` writes it, after checking that it compiles.
-fn finish(text: &str, name: &str) -> Result<String, ImportError> {
+/// Policy text as `policyc fmt` writes it, after checking that it compiles (`path`: the input).
+fn finish(text: &str, name: &str, path: &str) -> Result<String, ImportError> {
     let mut sources = SourceMap::new();
     let id = sources.add(std::path::PathBuf::from(name), text.to_string());
     let file = parse(text, id).map_err(|d| ImportError::Defect(d.render(&sources)))?;
     let formatted = printer::format(&file, text);
-    crate::compile_str(name, &formatted, &crate::CompileOptions::default())
-        .map_err(|e| ImportError::Defect(e.to_string()))?;
+    crate::compile_str(name, &formatted, &crate::CompileOptions::default()).map_err(|e| {
+        let detail = e.to_string();
+        // The compiler's proof that the rules conflict: the input's fault, not the importer's.
+        match detail.contains("no password can pass") {
+            true => ImportError::NoPasswordPasses { path: path.to_string(), detail },
+            false => ImportError::Defect(detail),
+        }
+    })?;
     Ok(formatted)
 }
 
@@ -171,7 +185,7 @@ impl Policy<'_> {
         out.push_str(&format!("  reference \"{}\"\n\n", self.reference));
         self.body.iter().for_each(|part| out.push_str(part));
         out.push_str("}\n");
-        finish(&out, &format!("{name}.policy"))
+        finish(&out, &format!("{name}.policy"), self.path)
     }
 }
 
