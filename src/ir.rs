@@ -471,26 +471,78 @@ impl MatchMode {
     }
 }
 
-/// A normalization table: optional case folding, then single-character substitutions.
+/// A normalization: steps applied in order, to the terms when the policy is compiled and to the
+/// password when it is checked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Normalization {
     /// How the table is named (`entra`, `leet`).
     pub name: String,
-    /// Apply Unicode simple case folding first.
-    pub lowercase: bool,
-    /// Substitutions, sorted by the character replaced.
-    pub map: Vec<(char, char)>,
+    /// The steps, in order.
+    pub steps: Vec<NormStep>,
+}
+
+/// One step of a normalization.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NormStep {
+    /// Unicode simple case folding (the compiler's table, shipped in the program).
+    Lowercase,
+    /// Single-character substitutions, sorted by the character replaced.
+    Substitute(Vec<(char, char)>),
+    /// Every character in these ranges (sorted, disjoint) is deleted.
+    Delete(Vec<(u32, u32)>),
+    /// Characters in these ranges are deleted from the start and from the end.
+    Trim(Vec<(u32, u32)>),
+}
+
+impl NormStep {
+    /// Whether the step depends on a character's place (so it is not applied per character).
+    pub fn is_positional(&self) -> bool {
+        matches!(self, NormStep::Trim(_))
+    }
+}
+
+/// Whether `c` lies in sorted, disjoint ranges.
+pub fn in_ranges(ranges: &[(u32, u32)], c: char) -> bool {
+    let c = c as u32;
+    ranges
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 impl Normalization {
+    /// A normalization of these steps.
+    pub fn new(name: &str, steps: Vec<NormStep>) -> Normalization {
+        Normalization { name: name.to_string(), steps }
+    }
+
     /// Entra Password Protection's documented normalization: lowercase, then
     /// `0→o`, `1→l`, `$→s`, `@→a`.
     pub fn entra() -> Normalization {
-        Normalization {
-            name: "entra".to_string(),
-            lowercase: true,
-            map: vec![('$', 's'), ('0', 'o'), ('1', 'l'), ('@', 'a')],
-        }
+        Normalization::new(
+            "entra",
+            vec![
+                NormStep::Lowercase,
+                NormStep::Substitute(vec![('$', 's'), ('0', 'o'), ('1', 'l'), ('@', 'a')]),
+            ],
+        )
+    }
+
+    /// Whether some step folds case.
+    pub fn folds_case(&self) -> bool {
+        self.steps.contains(&NormStep::Lowercase)
+    }
+
+    /// Whether some step trims (so the normalization is not a per-character map).
+    pub fn trims(&self) -> bool {
+        self.steps.iter().any(NormStep::is_positional)
     }
 }
 

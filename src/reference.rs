@@ -9,11 +9,10 @@
 
 use crate::Context;
 use crate::ir::{
-    Attribute, Award, Condition, Containment, Edge, MatchMode, Normalization, Predicate, Program,
-    Rule, Severity, TermSet, Unit,
+    Attribute, Award, Condition, Containment, Edge, MatchMode, NormStep, Normalization, Predicate,
+    Program, Rule, Severity, TermSet, Unit,
 };
-use crate::runtime::fold::Folding;
-use crate::runtime::terms::{FUZZY_MIN_CHARS, normalize_into};
+use crate::runtime::terms::FUZZY_MIN_CHARS;
 use crate::runtime::{INPUT_SIZE_RULE, MAX_INPUT_BYTES};
 use regex_automata::nfa::thompson::pikevm::PikeVM;
 
@@ -203,10 +202,37 @@ fn strength(_password: &str, _ctx: &Context) -> u8 {
     0
 }
 
+/// A normalization's steps, one after the other over the whole text (the validator applies
+/// runs of per-character steps in one pass).
 fn normalized(program: &Program, norm: &Normalization, text: &str) -> Vec<char> {
-    let mut out = String::new();
-    normalize_into(norm, Folding::new(&program.case_folds), text, &mut out);
-    out.chars().collect()
+    let inside = |ranges: &[(u32, u32)], c: char| {
+        ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&(c as u32)))
+    };
+    let mut chars: Vec<char> = text.chars().collect();
+    for step in &norm.steps {
+        chars = match step {
+            NormStep::Lowercase => chars
+                .iter()
+                .map(|&c| {
+                    let folded = program.case_folds.iter().find(|p| p.0 == c as u32);
+                    folded.and_then(|p| char::from_u32(p.1)).unwrap_or(c.to_ascii_lowercase())
+                })
+                .collect(),
+            NormStep::Substitute(map) => {
+                chars.iter().map(|&c| map.iter().find(|m| m.0 == c).map_or(c, |m| m.1)).collect()
+            }
+            NormStep::Delete(ranges) => chars.into_iter().filter(|&c| !inside(ranges, c)).collect(),
+            NormStep::Trim(ranges) => {
+                let first = chars.iter().position(|&c| !inside(ranges, c));
+                let last = chars.iter().rposition(|&c| !inside(ranges, c));
+                match (first, last) {
+                    (Some(a), Some(b)) => chars.get(a..=b).unwrap_or_default().to_vec(),
+                    _ => Vec::new(),
+                }
+            }
+        };
+    }
+    chars
 }
 
 /// Whether `a` and `b` are at most one edit apart: past their first difference, the rest must

@@ -74,26 +74,35 @@ fn artifacts_of_previous_versions_are_refused_with_the_version_this_build_reads(
     }
 }
 
-/// Version 5 artifacts (before the predicates of version 6) still load, and give the same
-/// verdicts as the same policies compiled now.
+/// Version 5 artifacts (before the predicates of version 6) and version 6 artifacts (before
+/// normalization steps, version 7) still load, and give the same verdicts as the same policies
+/// compiled now.
 #[test]
-fn version_5_artifacts_still_load_and_agree_with_a_fresh_compile() {
+fn version_5_and_6_artifacts_still_load_and_agree_with_a_fresh_compile() {
     let passwords = ["Tr0ub4dor&3", "Résumé12", "Short1!", "Erin2024!", "contoso1!", "password"];
     let ctx = Context::new().with(Attribute::DisplayName, "Erin M. Hagens");
-    for (name, policy) in GOLDEN {
-        let old = std::fs::read(format!("tests/golden/artifacts/v5/{name}.policyc")).unwrap();
-        assert_eq!(u16::from_le_bytes([old[8], old[9]]), 5);
-        let old = Validator::from_bytes(&old).unwrap_or_else(|e| panic!("v5 {name}: {e}"));
-        let fresh = Validator::from_bytes(&compile(name, *policy)).unwrap();
-        // Rules added to the golden policies since are left out of the comparison.
-        let known: Vec<&str> = old.program().rules.iter().map(|r| r.id.as_str()).collect();
-        for pw in passwords {
-            let ids = |v: &Validator| -> Vec<String> {
-                let verdict = v.check(pw, &ctx);
-                let ids = verdict.violations().iter().map(|x| x.rule.to_string());
-                ids.filter(|id| known.contains(&id.as_str())).collect()
-            };
-            assert_eq!(ids(&old), ids(&fresh), "{name}: {pw}");
+    for version in [5u16, 6] {
+        for (name, policy) in GOLDEN {
+            let path = format!("tests/golden/artifacts/v{version}/{name}.policyc");
+            let old = std::fs::read(path).unwrap();
+            assert_eq!(u16::from_le_bytes([old[8], old[9]]), version);
+            let old =
+                Validator::from_bytes(&old).unwrap_or_else(|e| panic!("v{version} {name}: {e}"));
+            let fresh = Validator::from_bytes(&compile(name, *policy)).unwrap();
+            // Rules added to the golden policies since are left out of the comparison.
+            let known: Vec<&str> = old.program().rules.iter().map(|r| r.id.as_str()).collect();
+            for pw in passwords {
+                let ids = |v: &Validator| -> Vec<String> {
+                    let verdict = v.check(pw, &ctx);
+                    let ids = verdict.violations().iter().map(|x| x.rule.to_string());
+                    ids.filter(|id| known.contains(&id.as_str())).collect()
+                };
+                assert_eq!(ids(&old), ids(&fresh), "v{version} {name}: {pw}");
+            }
+            // The old normalizations read as today's steps.
+            for (a, b) in old.program().term_sets.iter().zip(&fresh.program().term_sets) {
+                assert_eq!(a.normalization, b.normalization, "v{version} {name}");
+            }
         }
     }
 }

@@ -278,3 +278,35 @@ fn lengths_in_other_units_are_searched() {
     assert!(!reference::violations(&pb, &w.password, &ctx).is_empty());
     assert!(reference::violations(&pc, &w.password, &ctx).is_empty());
 }
+
+/// A normalization that deletes characters is searched exactly (a deleted character is not
+/// there for the terms); one that trims depends on where a character stands and is left to
+/// sampling, which the report says.
+#[test]
+fn normalizations_that_delete_are_searched_and_trims_are_sampled() {
+    let policy = |norm: &str, mode: &str| {
+        format!(
+            "policy p {{ terms w = [\"secret\"] normalization n = {norm}\n \
+             rule r \"No secret.\" : avoid w {mode} after n }}"
+        )
+    };
+    let ctx = Context::new();
+    let limits = DiffLimits::default();
+    let (plain, pp) = compiled(&policy("lowercase", "contains"));
+    let (spaced, ps) = compiled(&policy("lowercase then delete [\\-_. ]", "contains"));
+    let [plain_to_spaced, spaced_to_plain] = diff(&plain, &spaced, &ctx, limits);
+    let w = plain_to_spaced.witnesses.first().expect("a witness with a separator inside");
+    assert_eq!(w.method, Method::Search, "{w:?}");
+    assert!(w.password.contains(['-', '_', '.', ' ']), "{w:?}");
+    assert!(reference::violations(&pp, &w.password, &ctx).is_empty());
+    assert_eq!(reference::violations(&ps, &w.password, &ctx), ["r"]);
+    // Whatever contains `secret` still does with separators deleted: proved.
+    assert_eq!(spaced_to_plain.proved, ["r"], "{spaced_to_plain:?}");
+
+    let (exact, _) = compiled(&policy("lowercase", "exact"));
+    let (trimmed, _) = compiled(&policy("lowercase then trim digit", "exact"));
+    let [exact_to_trimmed, _] = diff(&exact, &trimmed, &ctx, limits);
+    assert!(exact_to_trimmed.proved.is_empty(), "{exact_to_trimmed:?}");
+    let found = exact_to_trimmed.witnesses.iter().any(|w| w.rule == "r");
+    assert!(found || exact_to_trimmed.sampled == ["r"], "{exact_to_trimmed:?}");
+}

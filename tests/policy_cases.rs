@@ -56,6 +56,11 @@ fn entra_password_protection_cases() {
 }
 
 #[test]
+fn normalizations_that_delete_and_trim() {
+    run("tests/cases/normalize.yaml");
+}
+
+#[test]
 fn composite_rules() {
     run("tests/cases/composite.yaml");
 }

@@ -46,6 +46,7 @@ fn policies() -> &'static [Policy] {
         v.push(compiled("tests/policies/strength.policy", None));
         v.push(compiled("tests/policies/classes_only.policy", None));
         v.push(compiled("tests/policies/composite.policy", None));
+        v.push(compiled("tests/policies/normalize.policy", None));
         assert!(v.len() >= 3);
         v
     })

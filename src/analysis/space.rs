@@ -527,11 +527,6 @@ fn kind(sets: &[RangeSet], trackers: &[Tracker], c: char) -> Vec<u32> {
             *w |= 1 << (i % 32);
         }
     }
-    k.extend(
-        trackers
-            .iter()
-            .filter_map(Tracker::terms)
-            .map(|t| t.image(c).map_or(u32::MAX, |n| n as u32)),
-    );
+    k.extend(trackers.iter().filter_map(Tracker::terms).map(|t| t.image(c)));
     k
 }

@@ -7,10 +7,16 @@ use super::alphabet::RangeSet;
 use crate::Context;
 use crate::automata::{DfaLimits, regex_dfa};
 use crate::ir::{
-    Bounds, Containment, MatchMode, Normalization, Predicate, Program, Rule, TermSet, Unit,
+    Bounds, Containment, MatchMode, NormStep, Normalization, Predicate, Program, Rule, TermSet,
+    Unit,
 };
 use crate::runtime::fold::Folding;
 use crate::runtime::terms::{TrieBuf, normalize_char};
+
+/// [`TermTracker::image`] of a character the normalization deletes.
+const DELETED: u32 = u32::MAX - 1;
+/// [`TermTracker::image`] of a character no term uses.
+const OTHER: u32 = u32::MAX;
 use regex_automata::Input;
 use regex_automata::dfa::{Automaton, dense::DFA};
 use regex_automata::util::primitives::StateID;
@@ -98,7 +104,10 @@ impl Tracker {
             }
             Predicate::MaxSequence(max) => Some(Tracker::Sequence { max: *max }),
             Predicate::Avoid { set, mode } => {
-                let set = program.term_sets.get(*set as usize)?;
+                // A trim depends on where a character stands (at the ends or not), which this
+                // per-character automaton does not track: such lists are left to sampling.
+                let set =
+                    program.term_sets.get(*set as usize).filter(|s| !s.normalization.trims())?;
                 Some(Tracker::Terms(Box::new(TermTracker::new(program, set, *mode))))
             }
             _ => None,
@@ -216,6 +225,7 @@ impl Tracker {
     pub(super) fn sets(&self) -> &[RangeSet] {
         match self {
             Tracker::Regex { sets, .. } | Tracker::Units { sets, .. } => sets,
+            Tracker::Terms(t) => &t.deleted,
             _ => &[],
         }
     }
@@ -271,6 +281,8 @@ pub(super) struct TermTracker {
     folds: Vec<(u32, u32)>,
     /// The characters the terms use (after normalization).
     term_chars: Vec<char>,
+    /// The ranges the normalization's steps delete (the alphabet must refine them).
+    deleted: Vec<RangeSet>,
     interned: RefCell<Interner>,
 }
 
@@ -306,26 +318,44 @@ impl TermTracker {
             normalization: set.normalization.clone(),
             folds: program.case_folds.clone(),
             term_chars,
+            deleted: set
+                .normalization
+                .steps
+                .iter()
+                .filter_map(|s| match s {
+                    NormStep::Delete(r) => Some(r.clone()),
+                    _ => None,
+                })
+                .collect(),
             interned: RefCell::new(Interner::default()),
         }
     }
 
-    /// What `c` is to the terms: its normalized form if a term uses it, else `None` (all such
-    /// characters behave alike).
-    pub(super) fn image(&self, c: char) -> Option<char> {
-        let n = normalize_char(&self.normalization, Folding::new(&self.folds), c);
-        self.term_chars.binary_search(&n).is_ok().then_some(n)
+    /// What `c` is to the terms, as a kind: its normalized form if a term uses it,
+    /// [`DELETED`] if the normalization deletes it, [`OTHER`] otherwise (all such characters
+    /// behave alike).
+    pub(super) fn image(&self, c: char) -> u32 {
+        match normalize_char(&self.normalization, Folding::new(&self.folds), c) {
+            None => DELETED,
+            Some(n) if self.term_chars.binary_search(&n).is_ok() => n as u32,
+            Some(_) => OTHER,
+        }
     }
 
     /// Characters whose normalized form differs from them, or that terms use: each may behave
-    /// unlike its neighbours.
+    /// unlike its neighbours (deleted ranges are refined as sets).
     pub(super) fn special_chars(&self) -> impl Iterator<Item = u32> + '_ {
-        let folded = self.normalization.lowercase.then_some(&self.folds).into_iter().flatten();
-        let upper = self.normalization.lowercase.then_some(u32::from(b'A')..=u32::from(b'Z'));
+        let folds = self.normalization.folds_case();
+        let folded = folds.then_some(&self.folds).into_iter().flatten();
+        let upper = folds.then_some(u32::from(b'A')..=u32::from(b'Z'));
+        let substituted = self.normalization.steps.iter().flat_map(|s| match s {
+            NormStep::Substitute(map) => map.as_slice(),
+            _ => &[],
+        });
         folded
             .map(|f| f.0)
             .chain(upper.into_iter().flatten())
-            .chain(self.normalization.map.iter().map(|m| m.0 as u32))
+            .chain(substituted.map(|m| m.0 as u32))
             .chain(self.term_chars.iter().map(|&c| c as u32))
     }
 
@@ -339,7 +369,10 @@ impl TermTracker {
     }
 
     fn step(&self, state: u32, c: char) -> u32 {
-        let image = normalize_char(&self.normalization, Folding::new(&self.folds), c);
+        // A deleted character is not there for the terms.
+        let Some(image) = normalize_char(&self.normalization, Folding::new(&self.folds), c) else {
+            return state;
+        };
         let mut buf = [0; 4];
         let bytes = image.encode_utf8(&mut buf).as_bytes();
         if self.exact {

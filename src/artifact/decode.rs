@@ -2,6 +2,7 @@
 //! trusts a single payload byte, then deserializes and validates every automaton. The trie
 //! words are checked by their blocks' checksums when read (`runtime::region`).
 
+use super::legacy::{LegacyProgram, NORMALIZATION_STEPS};
 use super::{
     BLOCK, BYTE_ORDER_MARK, FORMAT_VERSION, HEADER_LEN, LoadError, MAGIC, OLDEST_READABLE_VERSION,
     align4,
@@ -66,8 +67,13 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, LoadError> {
     }
     let mut reader = Reader { bytes: checked, pos: 0 };
     let body = reader.section()?;
-    let program: Program = postcard::from_bytes(body)
-        .map_err(|e| LoadError::Malformed(format!("rule program does not decode ({e})")))?;
+    let program: Result<Program, _> = if version < NORMALIZATION_STEPS {
+        postcard::from_bytes::<LegacyProgram>(body).map(Program::from)
+    } else {
+        postcard::from_bytes(body)
+    };
+    let program =
+        program.map_err(|e| LoadError::Malformed(format!("rule program does not decode ({e})")))?;
     let count = reader.u32()?;
     let mut dfas = Vec::new();
     for i in 0..count {

@@ -24,6 +24,7 @@ mod decode;
 #[cfg(feature = "compiler")]
 mod encode;
 mod error;
+mod legacy;
 
 pub(crate) use decode::decode;
 #[cfg(feature = "compiler")]
@@ -33,9 +34,10 @@ pub use error::LoadError;
 /// The first eight bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"POLICYC\0";
 /// The artifact format this build writes. Bumped on every change an older build cannot read.
-/// Version 6 added predicates (`not palindrome`, `distinct`, `not equals`, `or reversed`) and
-/// changed nothing else, so this build reads version 5 as well.
-pub const FORMAT_VERSION: u16 = 6;
+/// Version 6 added predicates (`not palindrome`, `distinct`, `not equals`, `or reversed`, the
+/// composite forms); version 7 made a normalization a list of steps (deleting and trimming
+/// characters). This build reads versions 5 and 6 through their old layout (`legacy`).
+pub const FORMAT_VERSION: u16 = 7;
 /// The oldest artifact format this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 5;
 /// Size of the fixed header.

@@ -358,9 +358,7 @@ impl<'s> Lowerer<'s> {
                             return None;
                         }
                     },
-                    None => {
-                        Normalization { name: "none".into(), lowercase: false, map: Vec::new() }
-                    }
+                    None => Normalization::new("none", Vec::new()),
                 };
                 let set = self.term_set(list, &norm, scope, diags)?;
                 let mode = match mode.value {
@@ -464,7 +462,28 @@ impl<'s> Lowerer<'s> {
             return Some(i);
         }
         let folds = self.folds.get_or_insert_with(sets::case_fold_table);
-        let normalized = super::terms::normalize_terms(&terms, norm, folds);
+        let mut normalized = super::terms::normalize_terms(&terms, norm, folds);
+        if let Some(first) = normalized.iter().position(String::is_empty) {
+            let example = terms.get(first).map_or("", String::as_str);
+            let before = normalized.len();
+            normalized.retain(|t| !t.is_empty());
+            let emptied = before - normalized.len();
+            diags.push(
+                Diagnostic::warning(
+                    format!(
+                        "{emptied} {} of `{}` {} left out: normalization `{}` deletes every character (e.g. {})",
+                        if emptied == 1 { "term" } else { "terms" },
+                        list.value,
+                        if emptied == 1 { "is" } else { "are" },
+                        norm.name,
+                        crate::syntax::printer::string(example)
+                    ),
+                    list.span,
+                    "empty after normalization",
+                )
+                .with_help("an empty term would match every password"),
+            );
+        }
         let i = u32::try_from(self.term_sets.len()).ok()?;
         self.term_sets.push(TermSet::new(list.value.clone(), norm.clone(), normalized));
         self.term_index.insert(key, i);
@@ -645,7 +664,7 @@ impl<'s> Lowerer<'s> {
         }
         let term_sets: Vec<TermSet> =
             term_sets.into_iter().filter_map(|i| self.term_sets.get(i as usize).cloned()).collect();
-        let ignores_case = term_sets.iter().any(|s| s.normalization.lowercase)
+        let ignores_case = term_sets.iter().any(|s| s.normalization.folds_case())
             || placed.iter().any(|p| {
                 p.rule
                     .predicate

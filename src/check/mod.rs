@@ -313,7 +313,7 @@ impl<'a> Resolver<'a, '_> {
                         self.redefined("normalization", &n.name, builtin);
                         continue;
                     }
-                    if let Some(norm) = terms::normalization(n, self.diags) {
+                    if let Some(norm) = terms::normalization(n, &state.scope, self.diags) {
                         state.scope.define_norm(norm);
                     }
                 }

@@ -3,10 +3,10 @@
 //! normalizing terms for the rule program.
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::ir::Normalization;
+use crate::ir::{NormStep, Normalization};
 use crate::runtime::fold::Folding;
 use crate::runtime::terms::normalize_into;
-use crate::syntax::ast::{NormalizationDef, TermsDef, TermsSource};
+use crate::syntax::ast::{NormStepDef, NormalizationDef, Spanned, TermsDef, TermsSource};
 use crate::syntax::span::{FileId, SourceMap, Span};
 use std::collections::HashMap;
 
@@ -28,8 +28,8 @@ const MAX_LIST_WARNINGS: usize = 5;
 pub fn builtin_normalization(name: &str) -> Option<Normalization> {
     match name {
         "entra" => Some(Normalization::entra()),
-        "lowercase" => Some(Normalization { name: name.into(), lowercase: true, map: Vec::new() }),
-        "none" => Some(Normalization { name: name.into(), lowercase: false, map: Vec::new() }),
+        "lowercase" => Some(Normalization::new(name, vec![NormStep::Lowercase])),
+        "none" => Some(Normalization::new(name, Vec::new())),
         _ => None,
     }
 }
@@ -160,24 +160,55 @@ fn entra_limits(def: &TermsDef, terms: &[(String, Span)], diags: &mut Diagnostic
     summarize(diags, bad.len(), "terms outside Entra's 4-16 characters", def);
 }
 
-/// Validates a user-defined normalization.
+/// Validates a user-defined normalization; its sets are evaluated in `scope`.
 pub(crate) fn normalization(
     def: &NormalizationDef,
+    scope: &super::sets::Scope,
     diags: &mut Diagnostics,
 ) -> Option<Normalization> {
+    let mut ok = true;
+    let mut steps = Vec::with_capacity(def.steps.len());
+    for step in &def.steps {
+        let step = match step {
+            NormStepDef::Lowercase(_) => Some(NormStep::Lowercase),
+            NormStepDef::Substitute(pairs) => substitutions(pairs, diags).map(NormStep::Substitute),
+            NormStepDef::Delete(e) => {
+                scope.eval(e, diags).map(|set| NormStep::Delete(super::sets::ranges(&set)))
+            }
+            NormStepDef::Trim(e) => {
+                scope.eval(e, diags).map(|set| NormStep::Trim(super::sets::ranges(&set)))
+            }
+        };
+        match step {
+            Some(step) => steps.push(step),
+            None => ok = false,
+        }
+    }
+    ok.then(|| Normalization::new(&def.name.value, steps))
+}
+
+/// Validates one step's single-character substitutions, sorted by the character replaced.
+fn substitutions(
+    pairs: &[(Spanned<String>, Spanned<String>)],
+    diags: &mut Diagnostics,
+) -> Option<Vec<(char, char)>> {
     let mut map: Vec<(char, char)> = Vec::new();
     let mut ok = true;
-    for (from, to) in &def.map {
-        let single = |s: &crate::syntax::ast::Spanned<String>, diags: &mut Diagnostics| {
+    for (from, to) in pairs {
+        let single = |s: &Spanned<String>, diags: &mut Diagnostics| {
             let mut chars = s.value.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) => Some(c),
                 _ => {
-                    diags.push(Diagnostic::error(
+                    let mut d = Diagnostic::error(
                         "a substitution maps one character to one character",
                         s.span,
                         "not a single character",
-                    ));
+                    );
+                    if s.value.is_empty() {
+                        d = d.with_help("to delete characters, add a step: `then delete [...]`");
+                    }
+                    diags.push(d);
                     None
                 }
             }
@@ -190,14 +221,14 @@ pub(crate) fn normalization(
             diags.push(Diagnostic::error(
                 format!("`{a}` is substituted twice"),
                 from.span,
-                "already mapped earlier in this table",
+                "already mapped earlier in this step",
             ));
             ok = false;
         }
         map.push((a, b));
     }
     map.sort_unstable();
-    ok.then(|| Normalization { name: def.name.value.clone(), lowercase: def.lowercase, map })
+    ok.then_some(map)
 }
 
 /// Normalizes terms with a table, as the validator will normalize passwords.

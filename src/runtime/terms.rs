@@ -19,24 +19,65 @@ use super::region::Region;
 use super::region::{Bytes, Checked, Words};
 #[cfg(feature = "compiler")]
 use crate::ir::TermSet;
-use crate::ir::{MatchMode, Normalization};
+use crate::ir::{MatchMode, NormStep, Normalization, in_ranges};
+use zeroize::Zeroizing;
 
 /// Terms shorter than this many characters are matched exactly even in fuzzy mode: one edit
 /// of a three-character term matches far too much (Entra's own lists start at four).
 pub const FUZZY_MIN_CHARS: u32 = 4;
 
-/// Applies a normalization to `text`, appending to `out`.
+/// Applies a normalization to `text`, appending to `out`. Per-character steps run in one pass;
+/// a trim works on what the steps before it made, and the steps after it run over the result
+/// again (through a wiped buffer: the text is a password).
 pub fn normalize_into(norm: &Normalization, folding: Folding<'_>, text: &str, out: &mut String) {
-    out.extend(text.chars().map(|c| normalize_char(norm, folding, c)));
+    let start = out.len();
+    let (run, mut rest) = split_run(&norm.steps);
+    out.extend(text.chars().filter_map(|c| map_char(run, folding, c)));
+    while let Some((step, after)) = rest.split_first() {
+        if let NormStep::Trim(ranges) = step {
+            trim(out, start, ranges);
+        }
+        let (run, next) = split_run(after);
+        if !run.is_empty() {
+            let done = Zeroizing::new(out.split_off(start));
+            out.extend(done.chars().filter_map(|c| map_char(run, folding, c)));
+        }
+        rest = next;
+    }
 }
 
-/// What one character becomes under a normalization (always exactly one character).
-pub fn normalize_char(norm: &Normalization, folding: Folding<'_>, c: char) -> char {
-    let c = if norm.lowercase { folding.fold(c) } else { c };
-    match norm.map.binary_search_by_key(&c, |p| p.0) {
-        Ok(i) => norm.map.get(i).map_or(c, |p| p.1),
-        Err(_) => c,
-    }
+/// What one character becomes under a normalization that does not trim: one character, or
+/// none if a step deletes it.
+pub fn normalize_char(norm: &Normalization, folding: Folding<'_>, c: char) -> Option<char> {
+    map_char(&norm.steps, folding, c)
+}
+
+/// The leading per-character steps, and the rest (starting at the first trim).
+fn split_run(steps: &[NormStep]) -> (&[NormStep], &[NormStep]) {
+    steps.split_at(steps.iter().position(NormStep::is_positional).unwrap_or(steps.len()))
+}
+
+/// Applies per-character steps to `c` (trims are skipped: the caller applies them).
+fn map_char(steps: &[NormStep], folding: Folding<'_>, c: char) -> Option<char> {
+    steps.iter().try_fold(c, |c, step| match step {
+        NormStep::Lowercase => Some(folding.fold(c)),
+        NormStep::Substitute(map) => Some(match map.binary_search_by_key(&c, |p| p.0) {
+            Ok(i) => map.get(i).map_or(c, |p| p.1),
+            Err(_) => c,
+        }),
+        NormStep::Delete(ranges) => (!in_ranges(ranges, c)).then_some(c),
+        NormStep::Trim(_) => Some(c),
+    })
+}
+
+/// Deletes characters in `ranges` from both ends of `out[start..]`.
+fn trim(out: &mut String, start: usize, ranges: &[(u32, u32)]) {
+    let Some(text) = out.get(start..) else { return };
+    let kept = text.trim_end_matches(|c| in_ranges(ranges, c)).len();
+    out.truncate(start + kept);
+    let Some(text) = out.get(start..) else { return };
+    let leading = text.len() - text.trim_start_matches(|c| in_ranges(ranges, c)).len();
+    out.drain(start..start + leading);
 }
 
 /// One match of a term in a normalized password: byte offsets into it.

@@ -991,10 +991,20 @@ fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
     }
     for set in &program.term_sets {
         // The terms lie in the trie words; the program holds none.
-        let map = &set.normalization.map;
-        if !set.text.is_empty() || !set.ends.is_empty() || map.windows(2).any(|w| w[0].0 >= w[1].0)
-        {
+        if !set.text.is_empty() || !set.ends.is_empty() {
             return bad("a term list is malformed");
+        }
+        let sorted = |r: &[(u32, u32)]| {
+            r.iter().all(|&(lo, hi)| lo <= hi && hi <= 0x10FFFF)
+                && r.windows(2).all(|w| w[0].1 < w[1].0)
+        };
+        let step_ok = |step: &crate::ir::NormStep| match step {
+            crate::ir::NormStep::Lowercase => true,
+            crate::ir::NormStep::Substitute(map) => map.windows(2).all(|w| w[0].0 < w[1].0),
+            crate::ir::NormStep::Delete(r) | crate::ir::NormStep::Trim(r) => sorted(r),
+        };
+        if !set.normalization.steps.iter().all(step_ok) {
+            return bad("a normalization table is malformed");
         }
     }
     let sets = program.term_sets.len();

@@ -67,7 +67,7 @@ pub enum Item {
     When(When),
     /// `terms NAME = file "PATH"` or `terms NAME = ["a", "b"]`.
     Terms(TermsDef),
-    /// `normalization NAME = [lowercase then] "a" -> "b", ...`.
+    /// `normalization NAME = STEP then STEP …`.
     Normalization(NormalizationDef),
     /// `store NAME = "PATH"`: a breached-password store.
     Store(StoreDef),
@@ -107,17 +107,28 @@ pub enum TermsSource {
     Inline(Vec<Spanned<String>>),
 }
 
-/// `normalization NAME = [lowercase then] "a" -> "b", ...`.
+/// `normalization NAME = STEP then STEP …`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NormalizationDef {
     /// The table's name.
     pub name: Ident,
-    /// Fold case first.
-    pub lowercase: bool,
-    /// Single-character substitutions, as written.
-    pub map: Vec<(Spanned<String>, Spanned<String>)>,
+    /// The steps, in order.
+    pub steps: Vec<NormStepDef>,
     /// The whole definition.
     pub span: Span,
+}
+
+/// One step of a normalization, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NormStepDef {
+    /// `lowercase`.
+    Lowercase(Span),
+    /// `"a" -> "b", …`: single-character substitutions.
+    Substitute(Vec<(Spanned<String>, Spanned<String>)>),
+    /// `delete SET`.
+    Delete(SetExpr),
+    /// `trim SET`.
+    Trim(SetExpr),
 }
 
 /// How a term must occur (`exact`, `contains`, `fuzzy`).

@@ -189,6 +189,8 @@ fn keyword_text(r: Rule) -> Option<&'static str> {
         Rule::kw_normalization => "normalization",
         Rule::kw_lowercase => "lowercase",
         Rule::kw_then => "then",
+        Rule::kw_delete => "delete",
+        Rule::kw_trim => "trim",
         Rule::kw_avoid => "avoid",
         Rule::kw_exact => "exact",
         Rule::kw_fuzzy => "fuzzy",
@@ -246,7 +248,9 @@ fn describe(r: Rule) -> String {
         Rule::entra_limits => "`with entra limits`",
         Rule::match_mode => "`exact`, `contains` or `fuzzy`",
         Rule::mapping | Rule::mappings => "a mapping (`\"a\" -> \"b\"`)",
-        Rule::lowercase_then => "`lowercase`",
+        Rule::norm_lowercase => "`lowercase`",
+        Rule::norm_delete => "`delete`",
+        Rule::norm_trim => "`trim`",
         Rule::ident => "a name",
         Rule::number => "a number",
         Rule::string | Rule::string_inner => "a quoted string",
@@ -415,7 +419,7 @@ fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagn
         Some(c) if word.is_empty() => format!("`{c}`"),
         Some(_) => format!("`{word}`"),
     };
-    if rest.starts_with('"') {
+    if unterminated_string(rest) {
         return Diagnostic::error(
             "unterminated string",
             Span::new(file, pos, pos + 1),
@@ -442,6 +446,22 @@ fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagn
             Diagnostic::error(format!("syntax error: {message}"), span, "here")
         }
     }
+}
+
+/// Whether `rest` starts with a string that is not closed on its line (a closed string where
+/// the grammar wanted something else is an ordinary syntax error).
+fn unterminated_string(rest: &str) -> bool {
+    let Some(body) = rest.strip_prefix('"') else { return false };
+    let mut escaped = false;
+    for c in body.chars() {
+        match c {
+            '\n' | '\r' => return true,
+            '"' if !escaped => return false,
+            '\\' => escaped = !escaped,
+            _ => escaped = false,
+        }
+    }
+    true
 }
 
 /// Decodes the escape at the start of `s` (which begins with `\\`): the character and how many
@@ -618,23 +638,24 @@ impl<'a> Builder<'a> {
                 Item::Store(ast::StoreDef { name, path, span })
             }
             Rule::normalization_def => {
-                let mut name = None;
-                let mut lowercase = false;
-                let mut map = Vec::new();
-                for c in parts(p) {
-                    match c.as_rule() {
-                        Rule::ident => name = Some(self.ident(c)),
-                        Rule::lowercase_then => {
-                            lowercase = true;
-                            for m in parts(c) {
-                                map.extend(self.mappings(m));
-                            }
+                let mut it = parts(p).into_iter();
+                let name = self.ident(it.next()?);
+                let mut steps = Vec::new();
+                for step in it {
+                    let at = self.span(&step);
+                    steps.push(match step.as_rule() {
+                        Rule::norm_lowercase => ast::NormStepDef::Lowercase(at),
+                        Rule::mappings => ast::NormStepDef::Substitute(self.mappings(step)),
+                        Rule::norm_delete => ast::NormStepDef::Delete(
+                            self.set_expr(parts(step).into_iter().next()?)?,
+                        ),
+                        Rule::norm_trim => {
+                            ast::NormStepDef::Trim(self.set_expr(parts(step).into_iter().next()?)?)
                         }
-                        Rule::mappings => map.extend(self.mappings(c)),
-                        _ => {}
-                    }
+                        _ => continue,
+                    });
                 }
-                Item::Normalization(ast::NormalizationDef { name: name?, lowercase, map, span })
+                Item::Normalization(ast::NormalizationDef { name, steps, span })
             }
             Rule::when => {
                 let mut it = parts(p).into_iter();

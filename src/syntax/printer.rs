@@ -3,8 +3,8 @@
 //! every comment kept (a comment inside an item moves above it). Printing is idempotent.
 
 use super::ast::{
-    Award, Bound, Comment, Condition, File, Item, ModeKw, Policy, Predicate, Rule, SetExpr, SetOp,
-    SeverityKw, TermsSource,
+    Award, Bound, Comment, Condition, File, Item, ModeKw, NormStepDef, Policy, Predicate, Rule,
+    SetExpr, SetOp, SeverityKw, TermsSource,
 };
 
 /// Formats a parsed file; `source` is the text it was parsed from.
@@ -193,18 +193,24 @@ fn item_text(item: &Item) -> String {
         }
         Item::Store(s) => format!("store {} = {}", s.name.value, string(&s.path.value)),
         Item::Normalization(n) => {
-            let map: Vec<String> = n
-                .map
+            let steps: Vec<String> = n
+                .steps
                 .iter()
-                .map(|(a, b)| format!("{} -> {}", string(&a.value), string(&b.value)))
+                .map(|step| match step {
+                    NormStepDef::Lowercase(_) => "lowercase".to_string(),
+                    NormStepDef::Substitute(map) => map
+                        .iter()
+                        .map(|(a, b)| format!("{} -> {}", string(&a.value), string(&b.value)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    NormStepDef::Delete(s) => format!("delete {}", set(s)),
+                    NormStepDef::Trim(s) => format!("trim {}", set(s)),
+                })
                 .collect();
-            match (n.lowercase, map.is_empty()) {
-                (true, true) => format!("normalization {} = lowercase", n.name.value),
-                (true, false) => {
-                    format!("normalization {} = lowercase then {}", n.name.value, map.join(", "))
-                }
-                (false, _) => format!("normalization {} = {}", n.name.value, map.join(", ")),
-            }
+            // A long normalization gets a line per step, the later ones starting with `then`.
+            let one = steps.join(" then ");
+            let sep = if one.len() <= ONE_LINE { " then " } else { "\n  then " };
+            format!("normalization {} = {}", n.name.value, steps.join(sep))
         }
     }
 }
