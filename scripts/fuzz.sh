@@ -32,6 +32,7 @@ for target in $(cargo +nightly fuzz list); do
     compile) seeds=(tests/golden/diagnostics tests/golden/fmt) ;;
     import_pwquality) seeds=(tests/golden/import/pwquality) ;;
     import_passwdqc) seeds=(tests/golden/import/passwdqc) ;;
+    import_ppm) seeds=(tests/golden/import/ppm) ;;
     import_keycloak) seeds=(tests/golden/import/keycloak) ;;
     import_apple) seeds=(tests/golden/import/apple) ;;
     import_samba) seeds=(tests/golden/import/samba) ;;

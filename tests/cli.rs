@@ -639,3 +639,28 @@ fn explain_of_composite_rules_is_pinned() {
     }
     insta::assert_snapshot!(report);
 }
+
+/// `policyc import ppm` reads the configuration from an LDIF entry, as ldapsearch writes the
+/// policy's `pwdCheckModuleArg` (base64, folded), or says the entry lacks it.
+#[test]
+fn import_ppm_reads_pwdcheckmodulearg_from_ldif() {
+    let dir = tempfile::tempdir().unwrap();
+    let ldif = dir.path().join("ppolicy.ldif");
+    let ldif_s = ldif.to_str().unwrap();
+    // "minQuality 2\ncheckRDN 1\nforbiddenChars #\n", folded after 20 characters.
+    let (head, tail) = ("bWluUXVhbGl0eSAyCmNo", "ZWNrUkROIDEKZm9yYmlkZGVuQ2hhcnMgIwo=");
+    let entry = format!(
+        "dn: cn=default,ou=policies,dc=example,dc=com\npwdCheckModuleArg:: {head}\n {tail}\npwdMinLength: 8\n"
+    );
+    std::fs::write(&ldif, entry).unwrap();
+    let o = policyc(&["import", "ppm", ldif_s], b"");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    for expected in ["# minQuality 2 (line 1)", "rule ppm_rdn", "rule ppm_forbidden", "no [#]"] {
+        assert!(o.stdout.contains(expected), "{expected}: {}", o.stdout);
+    }
+    std::fs::write(&ldif, "dn: cn=default,ou=policies,dc=example,dc=com\npwdMinLength: 8\n")
+        .unwrap();
+    let o = policyc(&["import", "ppm", ldif_s], b"");
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("has no `pwdCheckModuleArg`"), "{}", o.stderr);
+}

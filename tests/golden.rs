@@ -9,7 +9,7 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{ImportError, apple, keycloak, passwdqc, pwquality, samba};
+use policyc::import::{ImportError, apple, keycloak, passwdqc, ppm, pwquality, samba};
 use policyc::{CompileOptions, compile_path};
 use std::path::Path;
 
@@ -89,6 +89,13 @@ fn passwdqc_imports_read_well() {
 fn keycloak_imports_read_well() {
     insta::glob!("golden/import/keycloak/*.txt", |path| {
         insta::assert_snapshot!(rendered_import(keycloak::import, path));
+    });
+}
+
+#[test]
+fn ppm_imports_read_well() {
+    insta::glob!("golden/import/ppm/*.conf", |path| {
+        insta::assert_snapshot!(rendered_import(ppm::import, path));
     });
 }
 

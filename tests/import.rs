@@ -10,7 +10,8 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{apple, keycloak, passwdqc, pwquality};
+use policyc::import::{apple, keycloak, passwdqc, ppm, pwquality};
+use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_str};
 use std::ffi::{CStr, CString};
 
@@ -126,12 +127,22 @@ fn passwords(n: usize, seed: u64, longest: u64) -> Vec<String> {
 /// Checks `policy` against `library` (the checker it was imported from, or a model of it) on
 /// `all`: every verdict the same, and both sides well represented.
 fn agree(name: &str, policy: &str, library: &dyn Fn(&CStr) -> bool, all: &[String]) {
+    agree_for(name, policy, &Context::new(), library, all);
+}
+
+/// [`agree`] for a user: `ctx` holds the attributes both sides check.
+fn agree_for(
+    name: &str,
+    policy: &str,
+    ctx: &Context,
+    library: &dyn Fn(&CStr) -> bool,
+    all: &[String],
+) {
     let compiled = compile_str("imported.policy", policy, &CompileOptions::default()).unwrap();
     let validator = Validator::from_bytes(&compiled.artifact).unwrap();
-    let ctx = Context::new();
     let (mut accepted, mut disagreements) = (0usize, Vec::new());
     for pw in all {
-        let ours = validator.check(pw, &ctx).violations().is_empty();
+        let ours = validator.check(pw, ctx).violations().is_empty();
         let theirs = library(&CString::new(pw.as_str()).unwrap());
         accepted += usize::from(theirs);
         if ours != theirs {
@@ -331,4 +342,286 @@ fn imported_apple_rules_check_as_defined() {
     // An empty property is no rule, as Apple's parser drops it; a rule it cannot read is an error.
     assert!(apple::import("required: ; minlength: 8", "a.txt").is_ok());
     assert!(apple::import("required: upper lower", "a.txt").is_err());
+}
+
+/// A ppm configuration, as the model reads it (independently of the importer's reader).
+struct PpmConfig {
+    min_quality: i64,
+    /// Name, characters, MIN, MINFORPOINT, MAX.
+    classes: Vec<(&'static str, &'static str, i64, i64, i64)>,
+    forbidden: &'static str,
+    max_run: i64,
+    check_rdn: bool,
+    /// `checkAttributes` (LDAP names the model looks up in the user's values).
+    attributes: &'static str,
+}
+
+impl PpmConfig {
+    /// The configuration text ppm reads.
+    fn text(&self) -> String {
+        let mut t = format!(
+            "minQuality {}\ncheckRDN {}\nmaxConsecutivePerClass {}\n",
+            self.min_quality,
+            u8::from(self.check_rdn),
+            self.max_run
+        );
+        if !self.forbidden.is_empty() {
+            t.push_str(&format!("forbiddenChars {}\n", self.forbidden));
+        }
+        if !self.attributes.is_empty() {
+            t.push_str(&format!("checkAttributes {}\n", self.attributes));
+        }
+        for (name, chars, min, point, max) in &self.classes {
+            t.push_str(&format!("class-{name} {chars} {min} {point} {max}\n"));
+        }
+        t
+    }
+}
+
+/// ppm's `check_password` (ppm.c), over units: the password's and the configuration's bytes,
+/// as ppm runs, or their characters (`bytes` false), as the imported policy reads them. `rdn`
+/// is the value of the entry's RDN; `values` the checked attributes' values.
+fn ppm_accepts(c: &PpmConfig, password: &str, rdn: &str, values: &[&str], bytes: bool) -> bool {
+    let units = |s: &str| -> Vec<u32> {
+        match bytes {
+            true => s.bytes().map(u32::from).collect(),
+            false => s.chars().map(u32::from).collect(),
+        }
+    };
+    let pw = units(password);
+    let count = |class: &[u32]| pw.iter().filter(|u| class.contains(u)).count() as i64;
+    // ppm's four classes stay unless the configuration sets them again.
+    let defaults = [
+        ("upperCase", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 0, 1, 0),
+        ("lowerCase", "abcdefghijklmnopqrstuvwxyz", 0, 1, 0),
+        ("digit", "0123456789", 0, 1, 0),
+        ("special", "<>,?;.:/!§ù%*µ^¨$£²&é~\"#'{([-|è`_\\ç^à@)]°=}+", 0, 1, 0),
+    ];
+    let unset = defaults.iter().filter(|d| c.classes.iter().all(|k| k.0 != d.0));
+    let classes: Vec<(Vec<u32>, i64, i64, i64)> = unset
+        .chain(&c.classes)
+        .map(|&(_, chars, min, point, max)| (units(chars), min, point, max))
+        .collect();
+    let quality = classes.iter().filter(|(cl, _, point, _)| count(cl) >= *point).count() as i64;
+    if quality < c.min_quality {
+        return false;
+    }
+    if classes.iter().any(|(cl, min, _, _)| count(cl) < *min) {
+        return false;
+    }
+    if classes.iter().any(|(cl, _, _, max)| *max != 0 && count(cl) > *max) {
+        return false;
+    }
+    let forbidden = units(c.forbidden);
+    if pw.iter().any(|u| forbidden.contains(u)) {
+        return false;
+    }
+    if c.max_run != 0 {
+        for (cl, ..) in &classes {
+            let (mut run, mut best) = (0i64, 0i64);
+            for u in &pw {
+                run = if cl.contains(u) { run + 1 } else { 0 };
+                best = best.max(run);
+            }
+            if best > c.max_run {
+                return false;
+            }
+        }
+    }
+    // Tokens longer than 2 units, found ignoring (ASCII) case: regcomp(REG_ICASE) in C.
+    let contains_token = |value: &str, delimiters: &str| {
+        let delims = units(delimiters);
+        let v = units(value);
+        let lower = |u: &u32| char::from_u32(*u).map_or(*u, |c| c.to_ascii_lowercase() as u32);
+        let hay: Vec<u32> = pw.iter().map(lower).collect();
+        v.split(|u| delims.contains(u)).filter(|t| t.len() > 2).any(|t| {
+            let t: Vec<u32> = t.iter().map(lower).collect();
+            hay.windows(t.len()).any(|w| w == t.as_slice())
+        })
+    };
+    if c.check_rdn && contains_token(rdn, " ,;-_£\t") {
+        return false;
+    }
+    !values.iter().any(|v| contains_token(v, " ,;-_@\t"))
+}
+
+/// Passwords for the ppm model: ASCII of every class and runs of one class, with (`wide`) the
+/// configuration's non-ASCII members and other accented letters mixed in, and the user's tokens.
+fn ppm_passwords(n: usize, seed: u64, tokens: &[&str], wide: bool) -> Vec<String> {
+    let mut s = seed;
+    let mut r = move |m: u64| splitmix(&mut s) % m;
+    let mut pool: Vec<char> = (b'!'..=b'~').map(char::from).collect();
+    if wide {
+        pool.extend("éèàùç§£°²µñÉ€".chars());
+    }
+    let runs = ["ABCDEFGH", "abcdefgh", "01234567", ".;.;.;.;"];
+    (0..n)
+        .map(|_| {
+            let mut pw: String = (0..r(26)).map(|_| pool[r(pool.len() as u64) as usize]).collect();
+            match r(6) {
+                0 => {
+                    let run = runs[r(4) as usize];
+                    let at = r(pw.len() as u64 + 1) as usize;
+                    let at = pw.char_indices().nth(at).map_or(pw.len(), |(i, _)| i);
+                    pw.insert_str(at, &run[..1 + r(run.len() as u64) as usize]);
+                }
+                1 if !tokens.is_empty() => {
+                    let t = tokens[r(tokens.len() as u64) as usize];
+                    let t = if r(2) == 0 { t.to_ascii_uppercase() } else { t.to_string() };
+                    pw.push_str(&t[..1 + r(t.len() as u64) as usize]);
+                }
+                _ => {}
+            }
+            pw
+        })
+        .collect()
+}
+
+/// Imported ppm configurations give the model's verdict (ppm.c over bytes) on 100,000 ASCII
+/// passwords each, and on passwords with non-ASCII characters they differ only where ppm
+/// counts bytes: the model over characters agrees with every verdict there too.
+#[test]
+fn imported_ppm_configurations_agree_with_ppms_checks() {
+    let special = "<>,?;.:/!§ù%*µ^¨$£²&é~\"#'{([-|è`_\\ç^à@)]°=}+";
+    let four = |min: i64, point: i64, max: i64| {
+        vec![
+            ("upperCase", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", min, point, max),
+            ("lowerCase", "abcdefghijklmnopqrstuvwxyz", min, point, max),
+            ("digit", "0123456789", min, point, max),
+            ("special", special, 0, point, max),
+        ]
+    };
+    let configs = [
+        // ppm's unit-test configurations 1 to 3 (unit_tests.sh).
+        PpmConfig {
+            min_quality: 3,
+            classes: four(0, 1, 0),
+            forbidden: "",
+            max_run: 0,
+            check_rdn: false,
+            attributes: "",
+        },
+        PpmConfig {
+            min_quality: 3,
+            classes: four(2, 4, 10),
+            forbidden: "à",
+            max_run: 5,
+            check_rdn: false,
+            attributes: "",
+        },
+        PpmConfig {
+            min_quality: 3,
+            classes: four(0, 1, 0),
+            forbidden: "",
+            max_run: 0,
+            check_rdn: true,
+            attributes: "",
+        },
+        // Smaller limits, so that each side is well represented, and attributes.
+        PpmConfig {
+            min_quality: 2,
+            classes: four(1, 2, 6),
+            forbidden: "#%",
+            max_run: 3,
+            check_rdn: true,
+            attributes: "mail,givenName",
+        },
+        PpmConfig {
+            min_quality: 2,
+            classes: vec![
+                ("hex", "0123456789abcdef", 0, 0, 0),
+                ("upperCase", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 1, 2, 0),
+                ("digit", "0123456789", 0, 3, 8),
+            ],
+            forbidden: "",
+            max_run: 4,
+            check_rdn: false,
+            attributes: "uid",
+        },
+    ];
+    let (rdn, mail, given) = ("John_Smith-ops", "john.smith@example.com", "Jonathan");
+    let ctx = Context::new()
+        .with(Attribute::SamAccountName, rdn)
+        .with(Attribute::Mail, mail)
+        .with(Attribute::GivenName, given);
+    let tokens = ["john", "smith", "ops", "example.com", "jonathan"];
+    for (i, config) in configs.iter().enumerate() {
+        let text = config.text();
+        let policy = ppm::import(&text, "ppm.conf", &[]).unwrap();
+        let values: Vec<&str> = config
+            .attributes
+            .split(',')
+            .filter_map(|a| match a {
+                "mail" => Some(mail),
+                "givenName" => Some(given),
+                "uid" => Some(rdn),
+                _ => None,
+            })
+            .collect();
+        let values = values.as_slice();
+        let model = |bytes: bool| {
+            move |pw: &CStr| ppm_accepts(config, pw.to_str().unwrap(), rdn, values, bytes)
+        };
+        let name = format!("ppm configuration {}", i + 1);
+        let ascii = ppm_passwords(100_000, 0x99 + i as u64, &tokens, false);
+        agree_for(&name, &policy, &ctx, &model(true), &ascii);
+        // Beyond ASCII: the policy is the model over characters; ppm over bytes differs.
+        let wide = ppm_passwords(20_000, 0x77 + i as u64, &tokens, true);
+        agree_for(&format!("{name}, non-ASCII, characters"), &policy, &ctx, &model(false), &wide);
+        let bytes = model(true);
+        let chars = model(false);
+        let differ = wide
+            .iter()
+            .filter(|pw| {
+                let c = CString::new(pw.as_str()).unwrap();
+                bytes(&c) != chars(&c)
+            })
+            .count();
+        eprintln!(
+            "{name}: ppm's byte counting differs on {differ} of {} non-ASCII passwords",
+            wide.len()
+        );
+    }
+}
+
+/// ppm's own unit tests (ltb-project/ppm unit_tests.sh): its 18 vectors over its three
+/// configurations, through the imported policies.
+#[test]
+fn ppm_unit_test_vectors_hold_through_the_import() {
+    let conf = |name: &str| {
+        std::fs::read_to_string(format!("tests/golden/import/ppm/{name}.conf")).unwrap()
+    };
+    let cases: [(&str, &str, &str, bool); 18] = [
+        ("quality", "test", "azerty", false),
+        ("quality", "test", "azeRTY", false),
+        ("quality", "test", "azeRTY123", true),
+        ("quality", "test", "azeRTY.", true),
+        ("limits", "test", "AAaaa01AAaaa01AAaaa0", true),
+        ("limits", "test", "AAaaa01AAaaa01AAaaaà", false),
+        ("limits", "test", "AAaaa01AAaaa01AAAAAA", false),
+        ("limits", "test", "Aaaaa01aaaaa01aa.;.;", false),
+        ("limits", "test", "aaAAA01BB0123AAA.;.;", false),
+        ("limits", "test", "1AAAA.;BBB.;.;AA.;.;", false),
+        ("limits", "test", "AAaaaBBBBaaa01AAaaaa", false),
+        ("limits", "test", "AAaa01AAaa01AA..AA..AAAA", false),
+        ("limits", "test", "AAaaa01AAaaa01AAaaa0aaaa", false),
+        ("limits", "test", "AA11aa11AA11aa11..11..11", false),
+        ("limits", "test", "AA..aa..11..AA..aa..11..", false),
+        ("rdn", "User_Password10-test", "Password10", false),
+        ("rdn", "User_Passw0rd-test", "Password10", true),
+        ("rdn", "User-Pw-Test", "Password10", true),
+    ];
+    for (config, uid, password, pass) in cases {
+        let policy = ppm::import(&conf(config), &format!("{config}.conf"), &[]).unwrap();
+        let compiled = compile_str("ppm.policy", &policy, &CompileOptions::default()).unwrap();
+        let v = Validator::from_bytes(&compiled.artifact).unwrap();
+        let ctx = Context::new().with(Attribute::SamAccountName, uid);
+        let verdict = v.check(password, &ctx);
+        assert_eq!(
+            verdict.is_compliant(),
+            pass,
+            "{config} uid={uid}: {password}: {:?}",
+            verdict.violations()
+        );
+    }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// citing its line, a clear error naming each option policyc cannot express exactly.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip usercheck\n  policyc import passwdqc /etc/passwdqc.conf --skip match\n  policyc import keycloak realm-export.json -o keycloak.policy\n  { samba-tool domain passwordsettings show; samba-tool domain passwordsettings pso show AdminsPSO; } > samba.txt\n  policyc import samba samba.txt -o directory.policy"
+    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip usercheck\n  policyc import passwdqc /etc/passwdqc.conf --skip match\n  policyc import keycloak realm-export.json -o keycloak.policy\n  ldapsearch -LLL -b cn=ppolicy,dc=example,dc=com pwdCheckModuleArg > ppolicy.ldif\n  policyc import ppm ppolicy.ldif -o ppm.policy\n  { samba-tool domain passwordsettings show; samba-tool domain passwordsettings pso show AdminsPSO; } > samba.txt\n  policyc import samba samba.txt -o directory.policy"
 )]
 pub(crate) struct Args {
     /// The input's format.
@@ -31,6 +31,8 @@ enum Format {
     Passwdqc,
     /// A Keycloak password policy string, or a realm export (JSON) holding one.
     Keycloak,
+    /// ppm's configuration (OpenLDAP ppolicy's `pwdCheckModuleArg`), or an LDIF entry holding it.
+    Ppm,
     /// Apple's password rules (the `passwordrules` HTML attribute).
     Apple,
     /// The directory's policy: `samba-tool domain passwordsettings show` and `pso show` output.
@@ -44,6 +46,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let policy = match a.format {
         Format::Pwquality => crate::import::pwquality::import(&text, &name, &a.skip),
         Format::Passwdqc => crate::import::passwdqc::import(&text, &name, &a.skip),
+        Format::Ppm => crate::import::ppm::import(&ppm_config(&text)?, &name, &a.skip),
         Format::Apple => crate::import::apple::import(&text, &name),
         Format::Samba => crate::import::samba::import(&text, &name),
         Format::Keycloak => {
@@ -74,5 +77,43 @@ fn keycloak_policy(text: &str) -> Result<String, String> {
             "error: the realm export has no `passwordPolicy` (the realm has no password policy)"
                 .to_string(),
         ),
+    }
+}
+
+/// The ppm configuration of an input: the file itself, or the `pwdCheckModuleArg` of an LDIF
+/// entry (`pwdCheckModuleArg:: BASE64`, as ldapsearch writes a value with line breaks, or
+/// `pwdCheckModuleArg: TEXT`; continuation lines start with a space).
+fn ppm_config(text: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    let mut value: Option<(bool, String)> = None;
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.strip_prefix("pwdCheckModuleArg:") else { continue };
+        let (encoded, first) = match rest.strip_prefix(':') {
+            Some(b64) => (true, b64.trim_start().to_string()),
+            None => (false, rest.trim_start().to_string()),
+        };
+        let mut joined = first;
+        while let Some(cont) = lines.peek().and_then(|l| l.strip_prefix(' ')) {
+            joined.push_str(cont);
+            lines.next();
+        }
+        value = Some((encoded, joined));
+        break;
+    }
+    match value {
+        None if text.lines().any(|l| l.starts_with("dn:")) => {
+            Err("error: the LDIF entry has no `pwdCheckModuleArg` (ask ldapsearch for it by name)"
+                .to_string())
+        }
+        None => Ok(text.to_string()),
+        Some((false, plain)) => Ok(plain),
+        Some((true, b64)) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| format!("error: `pwdCheckModuleArg::` is not base64: {e}"))?;
+            String::from_utf8(bytes)
+                .map_err(|_| "error: the decoded `pwdCheckModuleArg` is not UTF-8".to_string())
+        }
     }
 }

@@ -7,6 +7,7 @@
 pub mod apple;
 pub mod keycloak;
 pub mod passwdqc;
+pub mod ppm;
 pub mod pwquality;
 pub mod samba;
 

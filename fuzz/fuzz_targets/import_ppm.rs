@@ -1,0 +1,17 @@
+//! `policyc import ppm` on arbitrary configuration text, with and without skipping the
+//! options it cannot express: a policy or an error naming the line or option, never a panic,
+//! and never a policy that does not compile (`ImportError::Defect`).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use policyc::import::{ImportError, ppm};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let skip: Vec<String> =
+        ["useCracklib", "checkAttributes", "maxConsecutivePerClass"].map(String::from).to_vec();
+    for skip in [&[][..], &skip[..]] {
+        if let Err(ImportError::Defect(e)) = ppm::import(text, "fuzz.conf", skip) {
+            panic!("an imported policy does not compile: {e}");
+        }
+    }
+});
