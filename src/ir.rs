@@ -503,18 +503,18 @@ impl NormStep {
 
 /// Whether `c` lies in sorted, disjoint ranges.
 pub fn in_ranges(ranges: &[(u32, u32)], c: char) -> bool {
-    let c = c as u32;
-    ranges
-        .binary_search_by(|&(lo, hi)| {
-            if hi < c {
-                std::cmp::Ordering::Less
-            } else if lo > c {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
+    ranges.binary_search_by(|&(lo, hi)| range_order(lo, hi, c as u32)).is_ok()
+}
+
+/// Where the range `lo..=hi` lies relative to `c`, for a binary search of sorted ranges.
+pub fn range_order(lo: u32, hi: u32, c: u32) -> std::cmp::Ordering {
+    if hi < c {
+        std::cmp::Ordering::Less
+    } else if lo > c {
+        std::cmp::Ordering::Greater
+    } else {
+        std::cmp::Ordering::Equal
+    }
 }
 
 impl Normalization {

@@ -343,29 +343,23 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
         );
     }
     for (i, (short, s)) in classes.iter().enumerate() {
-        let ident = &idents[i];
-        if s.min > 0 {
-            let _ = writeln!(
-                rules,
-                "  rule ppm_min_{} {} : count {ident} >= {}",
-                &ident[4..],
-                message_text(&format!("Use at least {} {short} {}.", s.min, characters(s.min))),
-                s.min
-            );
-        }
         if s.max < 0 {
             return Err(no_password(format!(
                 "class-{short} has a negative maximum ({}): ppm refuses every password",
                 s.max
             )));
-        } else if s.max > 0 {
-            let _ = writeln!(
-                rules,
-                "  rule ppm_max_{} {} : count {ident} <= {}",
-                &ident[4..],
-                message_text(&format!("Use at most {} {short} {}.", s.max, characters(s.max))),
-                s.max
-            );
+        }
+        let ident = &idents[i];
+        for (kind, least, op, n) in [("min", "least", ">=", s.min), ("max", "most", "<=", s.max)] {
+            if n > 0 {
+                let message = format!("Use at {least} {n} {short} {}.", characters(n));
+                let _ = writeln!(
+                    rules,
+                    "  rule ppm_{kind}_{} {} : count {ident} {op} {n}",
+                    &ident[4..],
+                    message_text(&message)
+                );
+            }
         }
     }
     if let Some(f) = settings.get("forbiddenChars") {

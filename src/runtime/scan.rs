@@ -71,15 +71,7 @@ impl ClassTable {
         if let Some(&m) = self.ascii.get(c as usize) {
             return m;
         }
-        match self.wide.binary_search_by(|&(lo, hi, _)| {
-            if hi < c {
-                std::cmp::Ordering::Less
-            } else if lo > c {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        }) {
+        match self.wide.binary_search_by(|&(lo, hi, _)| crate::ir::range_order(lo, hi, c)) {
             Ok(i) => self.wide.get(i).map_or(0, |r| r.2),
             Err(_) => 0,
         }
