@@ -210,14 +210,17 @@ fn compile(t: &Path, source: &str) {
 }
 
 /// office365 plus group rules: Domain Admins (a DN written with spaces after the commas and
-/// another case), and Helpdesk Admins, of which carol is a member through a nested group.
+/// another case), and Helpdesk Admins, of which carol is a member through a nested group; and
+/// a rule for alice's own DN, as an imported PSO linked to her reads.
 fn corp_policy() -> String {
     format!(
         "import \"{}/policies/office365.policy\"\npolicy corp extends office365 {{\n  \
          when user.memberOf has \"cn=domain admins, cn=users, dc=cpstest, dc=lan\" {{\n    \
          rule admins \"Administrators need 14 characters.\" : length >= 14\n  }}\n  \
          when user.memberOf has \"CN=Helpdesk Admins,CN=Users,DC=cpstest,DC=lan\" {{\n    \
-         rule helpdesk \"Help desk administrators need 15 characters.\" : length >= 15\n  }}\n}}\n",
+         rule helpdesk \"Help desk administrators need 15 characters.\" : length >= 15\n  }}\n  \
+         when user.memberOf has \"CN=Alice Smith,CN=Users,DC=cpstest,DC=lan\" {{\n    \
+         rule alice_direct \"Alice's own policy needs 15 characters.\" : length >= 15\n  }}\n}}\n",
         env!("CARGO_MANIFEST_DIR")
     )
 }
@@ -346,6 +349,9 @@ fn samba_end_to_end_only_what_samba_committed_reaches_the_cloud() {
     assert_eq!(last_hook_record(&t)["rules"], serde_json::json!(["helpdesk"]));
     let out = ldaps_reset(BOB, "Fourteen-Pass1");
     assert!(out.status.success(), "bob is in no group: {}", text(&out));
+    // A rule for a user's own DN (a PSO linked to the user) holds for that user.
+    refused(&ldaps_reset(ALICE, "Fourteen-Pass1"));
+    assert_eq!(last_hook_record(&t)["rules"], serde_json::json!(["alice_direct"]));
     // Administrator has no userPrincipalName: accepted, never queued. (An admin reset to its
     // own password: admin resets skip history.)
     let out = ldaps_reset(ADMINISTRATOR, ADMIN_PASSWORD);

@@ -59,30 +59,33 @@ fn imported_directory_policy_agrees_with_the_samba_dc() {
     for group in ["Admins", "Staff"] {
         ok(tool(&conf, &["group", "add", group]));
     }
-    for (pso, precedence, settings, group) in [
-        ("AdminsPSO", "10", ["--min-pwd-length=14", "--complexity=on"], "Admins"),
-        ("StaffPSO", "20", ["--min-pwd-length=5", "--complexity=off"], "Staff"),
-    ] {
-        let mut args = vec!["domain", "passwordsettings", "pso", "create", pso, precedence];
-        args.extend(settings);
-        args.extend(no_history);
-        ok(tool(&conf, &args));
-        ok(tool(&conf, &["domain", "passwordsettings", "pso", "apply", pso, group]));
-    }
-    // alice is in both groups (AdminsPSO wins), bob in Staff, carol in neither.
-    let users: [(&str, &[&str]); 3] =
-        [("alice", &["Admins", "Staff"]), ("bob", &["Staff"]), ("carol", &[])];
+    // alice is in both groups (AdminsPSO wins), bob in Staff, carol in neither; DavePSO is
+    // linked to dave himself, not to a group.
+    let users: [(&str, &[&str]); 4] =
+        [("alice", &["Admins", "Staff"]), ("bob", &["Staff"]), ("carol", &[]), ("dave", &[])];
     for (user, groups) in users {
         ok(tool(&conf, &["user", "create", user, "Initial-Pass-2024!"]));
         for group in groups {
             ok(tool(&conf, &["group", "addmembers", group, user]));
         }
     }
+    for (pso, precedence, settings, target) in [
+        ("AdminsPSO", "10", ["--min-pwd-length=14", "--complexity=on"], "Admins"),
+        ("StaffPSO", "20", ["--min-pwd-length=5", "--complexity=off"], "Staff"),
+        ("DavePSO", "5", ["--min-pwd-length=13", "--complexity=off"], "dave"),
+    ] {
+        let mut args = vec!["domain", "passwordsettings", "pso", "create", pso, precedence];
+        args.extend(settings);
+        args.extend(no_history);
+        ok(tool(&conf, &args));
+        ok(tool(&conf, &["domain", "passwordsettings", "pso", "apply", pso, target]));
+    }
     let mut shown = ok(tool(&conf, &["domain", "passwordsettings", "show"]));
-    for pso in ["AdminsPSO", "StaffPSO"] {
+    for pso in ["AdminsPSO", "StaffPSO", "DavePSO"] {
         shown.push_str(&ok(tool(&conf, &["domain", "passwordsettings", "pso", "show", pso])));
     }
     let policy = samba::import(&shown, "samba.txt").unwrap();
+    assert!(policy.contains(&format!("user.memberOf has \"CN=dave,CN=Users,{BASE}\"")), "{policy}");
     let compiled = compile_str("samba.policy", &policy, &CompileOptions::default()).unwrap();
     let validator = Validator::from_bytes(&compiled.artifact).unwrap();
     let passwords = [
@@ -98,6 +101,8 @@ fn imported_directory_policy_agrees_with_the_samba_dc() {
         "Abcdefghijkl1!",
         "abcdefghijklmn",
         "abcdefghijklm1",
+        "abcdefghijkl",
+        "abcdefghijklm",
         "Qwerty-2024",
         "alice-Pass-2024!",
         "BOB-pass-2024!",
@@ -110,10 +115,12 @@ fn imported_directory_policy_agrees_with_the_samba_dc() {
     ];
     let (mut checked, mut stricter, mut disagreements) = (0, 0, Vec::new());
     for (user, groups) in users {
+        // memberOf as the Samba hook reads it: the user's groups and the user's own DN.
         let mut ctx = Context::new().with(Attribute::SamAccountName, user);
         for group in groups {
             ctx.add(Attribute::MemberOf, format!("CN={group},CN=Users,{BASE}"));
         }
+        ctx.add(Attribute::MemberOf, format!("CN={user},CN=Users,{BASE}"));
         for pw in passwords {
             let out = tool(&conf, &["user", "setpassword", user, &format!("--newpassword={pw}")]);
             let samba = out.status.success();

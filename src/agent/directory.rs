@@ -334,6 +334,10 @@ impl Directory for SambaDirectory {
             for group in self.groups(&entry.dn)? {
                 ctx.add(Attribute::MemberOf, group);
             }
+            // The account's own DN too: a PSO applies to the users it is linked to as well as
+            // to the members of its groups, and `samba-tool pso show` lists both alike, so an
+            // imported `when user.memberOf has "CN=bob,…"` must hold for bob.
+            ctx.add(Attribute::MemberOf, entry.dn.clone());
         }
         Ok(Some(ctx))
     }

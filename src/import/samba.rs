@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `Minimum password length: N` | `length in utf16 units >= N` (as Samba counts) |
 //! | `Password complexity: on` | `not contains ad_names` and three of the five AD categories |
-//! | a PSO applied to groups | its rules in `when user.memberOf has "GROUP"` blocks |
+//! | a PSO applied to groups or users | its rules in `when user.memberOf has "DN"` blocks (the hook's `memberOf` holds the user's own DN too) |
 //!
 //! A PSO replaces the domain policy for its members, and of several PSOs the one with the
 //! lowest precedence wins: each PSO's block also says `not user.memberOf has` every group of the
