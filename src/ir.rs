@@ -298,6 +298,41 @@ pub enum Predicate {
     /// No run of keys next to each other on one row of a US keyboard (`qwer`, `lkjh`, `7890`)
     /// is longer than this, shift ignored.
     MaxKeyboardRun(u32),
+    /// A measure of the password's code units in `unit`: what a byte-counting C library
+    /// (`in bytes`) or Windows (`in utf16 units`) counts where the predicates above count
+    /// characters; and runs of one class (`longest run of SET`), in any unit.
+    Measured {
+        /// The unit counted.
+        unit: Unit,
+        /// What is measured.
+        measure: Measure,
+    },
+}
+
+/// What a [`Predicate::Measured`] measures over the password's code units. A code unit belongs
+/// to one character, and is in a class when its character is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Measure {
+    /// The number of units of characters in the class is within the bounds.
+    Count {
+        /// The class counted.
+        class: ClassId,
+        /// The allowed counts.
+        bounds: Bounds,
+    },
+    /// No unit is repeated more than this many times in a row.
+    MaxRepeat(u32),
+    /// No run of consecutive unit values, ascending or descending, is longer than this.
+    MaxSequence(u32),
+    /// The number of different units is within the bounds.
+    Distinct(Bounds),
+    /// No run of units of characters in the class is longer than `max`.
+    MaxRun {
+        /// The class of the run.
+        class: ClassId,
+        /// The longest run allowed.
+        max: u32,
+    },
 }
 
 impl Predicate {
@@ -331,7 +366,7 @@ impl Predicate {
                 .iter()
                 .filter_map(|a| match a {
                     Award::If { predicate, .. } => Some(predicate),
-                    Award::Per { .. } => None,
+                    Award::Per { .. } | Award::PerUnit { .. } => None,
                 })
                 .collect(),
             _ => Vec::new(),
@@ -364,6 +399,18 @@ pub enum Award {
         /// The condition.
         predicate: Predicate,
     },
+    /// `N per CLASS in UNIT [up to M]`: as [`Award::Per`], `points` for each code unit of the
+    /// class's characters (libpwquality's credits count bytes).
+    PerUnit {
+        /// Points per unit.
+        points: u32,
+        /// The class counted; `None` counts every character's units.
+        class: Option<ClassId>,
+        /// Most points this award gives.
+        cap: Option<u32>,
+        /// The unit counted.
+        unit: Unit,
+    },
 }
 
 /// What a length is counted in.
@@ -373,6 +420,8 @@ pub enum Unit {
     Utf16,
     /// UTF-8 bytes (what a C library calling `strlen` counts).
     Bytes,
+    /// Characters (Unicode scalar values), what the predicates count without a unit.
+    Characters,
 }
 
 impl Unit {
@@ -381,8 +430,18 @@ impl Unit {
         let n = match self {
             Unit::Utf16 => text.chars().map(char::len_utf16).sum(),
             Unit::Bytes => text.len(),
+            Unit::Characters => text.chars().count(),
         };
         u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// How many units `c` is.
+    pub fn of(self, c: char) -> u32 {
+        match self {
+            Unit::Utf16 => c.len_utf16() as u32,
+            Unit::Bytes => c.len_utf8() as u32,
+            Unit::Characters => 1,
+        }
     }
 }
 

@@ -9,8 +9,8 @@
 
 use crate::Context;
 use crate::ir::{
-    Attribute, Award, Condition, Containment, Edge, MatchMode, NormStep, Normalization, Predicate,
-    Program, Rule, Severity, TermSet, Unit,
+    Attribute, Award, Condition, Containment, Edge, MatchMode, Measure, NormStep, Normalization,
+    Predicate, Program, Rule, Severity, TermSet, Unit,
 };
 use crate::runtime::terms::FUZZY_MIN_CHARS;
 use crate::runtime::{INPUT_SIZE_RULE, MAX_INPUT_BYTES};
@@ -65,9 +65,8 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
     };
     match predicate {
         Predicate::Length(b) => b.contains(length(password)),
-        Predicate::LengthIn { unit: Unit::Bytes, bounds } => bounds.contains(password.len() as u32),
-        Predicate::LengthIn { unit: Unit::Utf16, bounds } => {
-            bounds.contains(password.encode_utf16().count() as u32)
+        Predicate::LengthIn { unit, bounds } => {
+            bounds.contains(code_units(password, *unit).len() as u32)
         }
         Predicate::CountExcept { class: c, bounds, edge } => {
             let at_edge = match edge {
@@ -90,6 +89,16 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
                             None => length(password),
                         };
                         let got = u64::from(*points) * u64::from(n);
+                        cap.map_or(got, |m| got.min(u64::from(m)))
+                    }
+                    Award::PerUnit { points, class: c, cap, unit } => {
+                        let n = code_units(password, *unit)
+                            .iter()
+                            .filter(|u| {
+                                c.is_none_or(|c| class(&c).is_some_and(|k| k.contains(u.1)))
+                            })
+                            .count();
+                        let got = u64::from(*points) * n as u64;
                         cap.map_or(got, |m| got.min(u64::from(m)))
                     }
                     Award::If { points, predicate } => {
@@ -169,6 +178,7 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
             let set: std::collections::BTreeSet<char> = password.chars().collect();
             b.contains(set.len() as u32)
         }
+        Predicate::Measured { unit, measure } => measure_holds(program, *unit, measure, password),
         Predicate::NotEquals(attribute) => {
             ctx.get(*attribute).iter().all(|v| v.as_str() != password)
         }
@@ -363,7 +373,13 @@ fn entra_passes(
 
 /// Length of the longest run of characters where each follows the previous by `next`.
 fn longest_run(password: &str, next: impl Fn(u32, u32) -> bool) -> u32 {
-    let chars: Vec<u32> = password.chars().map(|c| c as u32).collect();
+    let units: Vec<(u32, char)> = code_units(password, Unit::Characters);
+    longest_unit_run(&units, next)
+}
+
+/// Length of the longest run of code units where each follows the previous by `next`.
+fn longest_unit_run(units: &[(u32, char)], next: impl Fn(u32, u32) -> bool) -> u32 {
+    let chars: Vec<u32> = units.iter().map(|u| u.0).collect();
     let mut best = 0;
     for start in 0..chars.len() {
         let mut len = 1;
@@ -373,6 +389,52 @@ fn longest_run(password: &str, next: impl Fn(u32, u32) -> bool) -> u32 {
         best = best.max(len as u32);
     }
     best
+}
+
+/// The password's code units in `unit`, each with the character it belongs to.
+fn code_units(password: &str, unit: Unit) -> Vec<(u32, char)> {
+    password
+        .chars()
+        .flat_map(|c| {
+            let units: Vec<u32> = match unit {
+                Unit::Characters => vec![c as u32],
+                Unit::Bytes => c.to_string().bytes().map(u32::from).collect(),
+                Unit::Utf16 => c.to_string().encode_utf16().map(u32::from).collect(),
+            };
+            units.into_iter().map(move |u| (u, c))
+        })
+        .collect()
+}
+
+/// A [`Predicate::Measured`] measure, from the list of code units.
+fn measure_holds(program: &Program, unit: Unit, measure: &Measure, password: &str) -> bool {
+    let units = code_units(password, unit);
+    let in_class = |id: &crate::ir::ClassId, c: char| {
+        program.classes.get(id.0 as usize).is_some_and(|k| k.contains(c))
+    };
+    match measure {
+        Measure::Count { class, bounds } => {
+            bounds.contains(units.iter().filter(|u| in_class(class, u.1)).count() as u32)
+        }
+        Measure::MaxRepeat(max) => longest_unit_run(&units, |a, b| a == b) <= *max,
+        Measure::MaxSequence(max) => {
+            let up = longest_unit_run(&units, |a, b| a.checked_add(1) == Some(b));
+            let down = longest_unit_run(&units, |a, b| a.checked_sub(1) == Some(b));
+            up.max(down) <= *max
+        }
+        Measure::Distinct(bounds) => {
+            let set: std::collections::BTreeSet<u32> = units.iter().map(|u| u.0).collect();
+            bounds.contains(set.len() as u32)
+        }
+        Measure::MaxRun { class, max } => {
+            // From every start, the stretch of units whose characters are in the class.
+            let longest = (0..units.len())
+                .map(|s| units[s..].iter().take_while(|u| in_class(class, u.1)).count())
+                .max()
+                .unwrap_or(0);
+            longest as u32 <= *max
+        }
+    }
 }
 
 fn contains_attribute(check: &Containment, password: &str, ctx: &Context) -> bool {

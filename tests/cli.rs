@@ -640,6 +640,21 @@ fn explain_of_composite_rules_is_pinned() {
     insta::assert_snapshot!(report);
 }
 
+/// `explain` on measures in code units: each says its unit, and, failing, how characters
+/// outside ASCII count.
+#[test]
+fn explain_of_measures_in_code_units_is_pinned() {
+    let mut report = String::new();
+    for password in ["Zq9\u{1F7DF}Lm4Xw", "Zq9€€!Lm4", "Zq9!#%Lm"] {
+        let out = policyc(&["explain", "tests/policies/units.policy"], password.as_bytes());
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(!out.stdout.contains(password), "explain must never print the password");
+        report.push_str(&out.stdout);
+        report.push('\n');
+    }
+    insta::assert_snapshot!(report);
+}
+
 /// `policyc import ppm` reads the configuration from an LDIF entry, as ldapsearch writes the
 /// policy's `pwdCheckModuleArg` (base64, folded), or says the entry lacks it.
 #[test]

@@ -124,6 +124,67 @@ fn passwords(n: usize, seed: u64, longest: u64) -> Vec<String> {
         .collect()
 }
 
+/// Characters outside ASCII whose UTF-8 bytes reach the byte-counting checks' edges: two-,
+/// three- and four-byte ones, `₂` (e2 82 82, a repeated byte), `₃` and U+10452 (f0 90 91 92,
+/// consecutive bytes), U+1F7DF (f0 9f 9f 9f), letters that case-fold (`É`, `ß`, `İ`).
+const WIDE: [char; 16] = [
+    'é',
+    'É',
+    'ß',
+    'Ω',
+    'İ',
+    '€',
+    '₂',
+    '₃',
+    '日',
+    '\u{a0}',
+    '😀',
+    '\u{10452}',
+    '\u{1F7DF}',
+    'ç',
+    '°',
+    '\u{7FF}',
+];
+
+/// [`passwords`] with characters outside ASCII mixed in: one, a few, runs of them, a
+/// character repeated, and palindromes around them.
+fn wide_passwords(n: usize, seed: u64, longest: u64) -> Vec<String> {
+    let mut s = seed ^ 0x5717_DE00;
+    let mut r = move |m: u64| splitmix(&mut s) % m;
+    passwords(n, seed, longest)
+        .into_iter()
+        .map(|pw| {
+            let mut chars: Vec<char> = pw.chars().collect();
+            let wide = WIDE[r(WIDE.len() as u64) as usize];
+            let at = r(chars.len() as u64 + 1) as usize;
+            match r(5) {
+                0 => chars.insert(at, wide),
+                1 => chars
+                    .splice(at..at, std::iter::repeat_n(wide, 1 + r(4) as usize))
+                    .for_each(drop),
+                2 => {
+                    let run: Vec<char> =
+                        (0..1 + r(4)).map(|_| WIDE[r(WIDE.len() as u64) as usize]).collect();
+                    chars.splice(at..at, run).for_each(drop);
+                }
+                3 => {
+                    // A palindrome around a wide character (never one byte by byte).
+                    let back: Vec<char> = chars.iter().rev().copied().collect();
+                    chars.push(wide);
+                    chars.extend(back);
+                }
+                _ => {
+                    for _ in 0..1 + r(3) {
+                        let at = r(chars.len() as u64 + 1) as usize;
+                        chars.insert(at, WIDE[r(WIDE.len() as u64) as usize]);
+                    }
+                }
+            }
+            chars.into_iter().collect()
+        })
+        .collect()
+}
+
 /// Checks `policy` against `library` (the checker it was imported from, or a model of it) on
 /// `all`: every verdict the same, and both sides well represented.
 fn agree(name: &str, policy: &str, library: &dyn Fn(&CStr) -> bool, all: &[String]) {
@@ -167,6 +228,38 @@ fn agree_for(
     );
 }
 
+/// Checks that `policy` is never laxer than `library` on `all`: every password policyc accepts,
+/// the library accepts. Where it is stricter is counted, and both sides must be represented.
+fn never_laxer(name: &str, policy: &str, library: &dyn Fn(&CStr) -> bool, all: &[String]) {
+    let compiled = compile_str("imported.policy", policy, &CompileOptions::default()).unwrap();
+    let validator = Validator::from_bytes(&compiled.artifact).unwrap();
+    let (mut accepted, mut stricter, mut laxer) = (0usize, 0usize, Vec::new());
+    for pw in all {
+        let ours = validator.check(pw, &Context::new()).violations().is_empty();
+        let theirs = library(&CString::new(pw.as_str()).unwrap());
+        accepted += usize::from(theirs);
+        stricter += usize::from(theirs && !ours);
+        if ours && !theirs {
+            laxer.push(format!("{pw:?}"));
+        }
+    }
+    eprintln!(
+        "{name}: {} passwords, the library accepted {accepted}, policyc stricter on {stricter}, laxer on {}",
+        all.len(),
+        laxer.len()
+    );
+    assert!(
+        laxer.is_empty(),
+        "{name}: policyc accepts {} passwords the library refuses, e.g.\n{}\npolicy:\n{policy}",
+        laxer.len(),
+        laxer.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+    );
+    assert!(
+        accepted > 1_000 && accepted < all.len() - 1_000,
+        "{name}: {accepted} accepted: the generator misses one side"
+    );
+}
+
 /// Configurations covering every option the importer supports, at and around their limits.
 const CONFIGS: [(&str, &str); 9] = [
     ("lengths", "minlen = 10\ndictcheck = 0\nusercheck = 0\n"),
@@ -192,8 +285,9 @@ const CONFIGS: [(&str, &str); 9] = [
     ),
 ];
 
-/// Every configuration: 100,000 passwords, the same verdict from libpwquality and from the
-/// imported policy (for `enforcing = 0`, the audit rules' findings stand for the warnings).
+/// Every configuration: 100,000 ASCII passwords and 100,000 with characters outside ASCII, the
+/// same verdict from libpwquality and from the imported policy (for `enforcing = 0`, the audit
+/// rules' findings stand for the warnings).
 #[test]
 fn imported_pwquality_policies_agree_with_libpwquality() {
     let dir = tempfile::tempdir().unwrap();
@@ -206,6 +300,8 @@ fn imported_pwquality_policies_agree_with_libpwquality() {
             .unwrap_or_else(|e| panic!("libpwquality (apt-get install libpwquality1): {e}"));
         let accepts = library.checker().unwrap();
         agree(name, &policy, &accepts, &passwords(100_000, 0xC0FFEE + i as u64, 20));
+        let wide = format!("{name}, outside ASCII");
+        agree(&wide, &policy, &accepts, &wide_passwords(100_000, 0xC0FFEE + i as u64, 20));
     }
 }
 
@@ -229,8 +325,10 @@ const PASSWDQC_CONFIGS: [(&str, &str); 6] = [
     ),
 ];
 
-/// Every passwdqc configuration: 100,000 passwords, the same verdict from passwdqc (Debian's
-/// libpasswdqc1, reading the same file with `passwdqc_params_load`) and the imported policy.
+/// Every passwdqc configuration: 100,000 ASCII passwords, the same verdict from passwdqc
+/// (Debian's libpasswdqc1, reading the same file with `passwdqc_params_load`) and the imported
+/// policy; 100,000 with characters outside ASCII, which passwdqc sometimes counts as a kind of
+/// their own: the imported policy is never laxer.
 #[test]
 fn imported_passwdqc_policies_agree_with_passwdqc() {
     let dir = tempfile::tempdir().unwrap();
@@ -243,6 +341,8 @@ fn imported_passwdqc_policies_agree_with_passwdqc() {
             .unwrap_or_else(|e| panic!("passwdqc (apt-get install libpasswdqc1): {e}"));
         let accepts = library.checker().unwrap();
         agree(name, &policy, &accepts, &passwords(100_000, 0xBEEF + i as u64, 32));
+        let wide = format!("{name}, outside ASCII");
+        never_laxer(&wide, &policy, &accepts, &wide_passwords(100_000, 0xBEEF + i as u64, 32));
     }
 }
 

@@ -66,6 +66,11 @@ fn composite_rules() {
 }
 
 #[test]
+fn counting_units() {
+    run("tests/cases/units.yaml");
+}
+
+#[test]
 fn strength_rules() {
     run("tests/cases/strength.yaml");
 }

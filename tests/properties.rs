@@ -47,6 +47,7 @@ fn policies() -> &'static [Policy] {
         v.push(compiled("tests/policies/classes_only.policy", None));
         v.push(compiled("tests/policies/composite.policy", None));
         v.push(compiled("tests/policies/normalize.policy", None));
+        v.push(compiled("tests/policies/units.policy", None));
         assert!(v.len() >= 3);
         v
     })
@@ -60,7 +61,7 @@ fn interesting_char() -> impl Strategy<Value = char> {
         1 => proptest::sample::select(vec![
             '\t', '\0', '\n', 'é', 'É', 'ß', 'ẞ', 'K', 'ſ', 'ς', 'Σ', 'İ', 'ı', 'α', 'β', 'γ', 'Ω', 'ǅ',
             '日', '本', '😀', '€', '£', 'ª', 'Ⅻ', '\u{345}', 'П', 'а', '\u{a0}',
-            '\u{307}', '\u{2013}', 'ﬁ', 'Ⓐ', '𝐀', 'ŉ', 'ΐ',
+            '\u{307}', '\u{2013}', 'ﬁ', 'Ⓐ', '𝐀', 'ŉ', 'ΐ', '\u{2082}', '\u{10452}', '\u{1F7DF}',
         ]),
         1 => any::<char>(),
     ]

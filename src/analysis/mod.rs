@@ -23,7 +23,7 @@ pub use findings::conflict;
 pub(crate) use findings::{Finding, analyze};
 
 use crate::generate::{GenerateOptions, Seeded, generate};
-use crate::ir::{Award, ClassId, Normalization, Predicate, Program, Rule, Severity};
+use crate::ir::{Award, ClassId, Measure, Normalization, Predicate, Program, Rule, Severity};
 use crate::{Context, Validator};
 use serde::Serialize;
 use space::{Outcome, RuleRef, Search, Space, enforced};
@@ -292,11 +292,40 @@ fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool 
                             }
                     }
                     (
+                        Award::PerUnit { points: p, class: c, cap: k, unit: u },
+                        Award::PerUnit { points: q, class: d, cap: l, unit: v },
+                    ) => {
+                        p == q
+                            && k == l
+                            && u == v
+                            && match (c, d) {
+                                (Some(c), Some(d)) => same_class(c, d),
+                                (c, d) => c.is_none() && d.is_none(),
+                            }
+                    }
+                    (
                         Award::If { points: p, predicate: x },
                         Award::If { points: q, predicate: y },
                     ) => p == q && same_check(pa, x, pb, y),
                     _ => false,
                 })
+        }
+        (
+            Predicate::Measured { unit: u, measure: m },
+            Predicate::Measured { unit: v, measure: n },
+        ) => {
+            u == v
+                && match (m, n) {
+                    (
+                        Measure::Count { class: c, bounds: b },
+                        Measure::Count { class: d, bounds: e },
+                    ) => b == e && same_class(c, d),
+                    (
+                        Measure::MaxRun { class: c, max: a },
+                        Measure::MaxRun { class: d, max: b },
+                    ) => a == b && same_class(c, d),
+                    (m, n) => m == n,
+                }
         }
         (Predicate::Length(_), _)
         | (Predicate::LengthIn { .. }, _)

@@ -93,6 +93,7 @@ impl Tracker {
             Predicate::MaxRepeat(max) => Some(Tracker::Repeat { max: *max }),
             Predicate::LengthIn { unit, bounds } => {
                 let sets = match unit {
+                    Unit::Characters => Vec::new(),
                     Unit::Utf16 => vec![vec![(0x1_0000, 0x10_FFFF)]],
                     Unit::Bytes => vec![
                         vec![(0x80, 0x7FF)],

@@ -36,8 +36,11 @@ pub const MAGIC: [u8; 8] = *b"POLICYC\0";
 /// The artifact format this build writes. Bumped on every change an older build cannot read.
 /// Version 6 added predicates (`not palindrome`, `distinct`, `not equals`, `or reversed`, the
 /// composite forms); version 7 made a normalization a list of steps (deleting and trimming
-/// characters). This build reads versions 5 and 6 through their old layout (`legacy`).
-pub const FORMAT_VERSION: u16 = 7;
+/// characters); version 8 added measures in code units (`count SET in bytes`, `longest repeat
+/// in bytes`, `distinct in bytes`, `longest run of SET`, `N per SET in bytes`), new variants
+/// only, so a version 7 artifact reads as it is. This build reads versions 5 and 6 through
+/// their old layout (`legacy`).
+pub const FORMAT_VERSION: u16 = 8;
 /// The oldest artifact format this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 5;
 /// Size of the fixed header.

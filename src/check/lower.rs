@@ -8,7 +8,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::ir::{
     self, Attribute, Bounds, CharClass, ClassId, Containment, Predicate, Program, RuleId, Severity,
 };
-use crate::ir::{Award, Edge, MatchMode, Normalization, TermSet, Unit};
+use crate::ir::{Award, Edge, MatchMode, Measure, Normalization, TermSet, Unit};
 use crate::runtime::{MAX_CLASSES, MAX_INPUT_BYTES};
 use crate::syntax::ast::ModeKw;
 use crate::syntax::ast::{self, Bound, CmpOp, SetExpr, SeverityKw, Spanned};
@@ -136,10 +136,9 @@ impl<'s> Lowerer<'s> {
                         ),
                     ));
                 }
-                match unit.as_ref().map(|u| u.value) {
-                    None => Predicate::Length(bounds),
-                    Some(ast::UnitKw::Bytes) => Predicate::LengthIn { unit: Unit::Bytes, bounds },
-                    Some(ast::UnitKw::Utf16) => Predicate::LengthIn { unit: Unit::Utf16, bounds },
+                match unit_of(unit) {
+                    Unit::Characters => Predicate::Length(bounds),
+                    unit => Predicate::LengthIn { unit, bounds },
                 }
             }
             ast::Predicate::Only(e) => {
@@ -182,11 +181,16 @@ impl<'s> Lowerer<'s> {
                 }
                 Predicate::AtLeastOf { n: n.value.min(m) as u32, classes }
             }
-            ast::Predicate::Count(e, edge, b) => {
+            ast::Predicate::Count(e, edge, unit, b) => {
                 let (class, _) = self.class(e, scope, diags)?;
                 let bounds = bounds(b, diags)?;
                 match edge.as_ref().map(|e| e.value) {
-                    None => Predicate::Count { class, bounds },
+                    None => match unit_of(unit) {
+                        Unit::Characters => Predicate::Count { class, bounds },
+                        unit => {
+                            Predicate::Measured { unit, measure: Measure::Count { class, bounds } }
+                        }
+                    },
                     Some(ast::EdgeKw::Start) => {
                         Predicate::CountExcept { class, bounds, edge: Edge::Start }
                     }
@@ -241,8 +245,10 @@ impl<'s> Lowerer<'s> {
                 self.nesting -= 1;
                 let awards: Vec<Award> = lowered.into_iter().collect::<Option<_>>()?;
                 let most = awards.iter().try_fold(0u64, |sum, a| match a {
-                    Award::Per { cap: None, .. } => None,
-                    Award::Per { cap: Some(c), .. } => Some(sum + u64::from(*c)),
+                    Award::Per { cap: None, .. } | Award::PerUnit { cap: None, .. } => None,
+                    Award::Per { cap: Some(c), .. } | Award::PerUnit { cap: Some(c), .. } => {
+                        Some(sum + u64::from(*c))
+                    }
                     Award::If { points, .. } => Some(sum + u64::from(*points)),
                 });
                 if let Some(most) = most.filter(|m| *m < u64::from(min)) {
@@ -266,9 +272,10 @@ impl<'s> Lowerer<'s> {
                     dfa: 0,
                 })?
             }
-            ast::Predicate::LongestRepeat(op, n)
-            | ast::Predicate::LongestSequence(op, n)
-            | ast::Predicate::LongestKeyboard(op, n) => {
+            ast::Predicate::LongestRepeat(_, op, n)
+            | ast::Predicate::LongestSequence(_, op, n)
+            | ast::Predicate::LongestKeyboard(op, n)
+            | ast::Predicate::LongestRun(_, _, op, n) => {
                 let max = match op.value {
                     CmpOp::Le => n.value,
                     CmpOp::Lt => n.value.saturating_sub(1),
@@ -284,7 +291,7 @@ impl<'s> Lowerer<'s> {
                         return None;
                     }
                 };
-                if max == 0 {
+                if max == 0 && !matches!(p, ast::Predicate::LongestRun(..)) {
                     diags.push(Diagnostic::error(
                         "no non-empty password can pass this rule",
                         n.span,
@@ -292,10 +299,24 @@ impl<'s> Lowerer<'s> {
                     ));
                 }
                 let max = u32::try_from(max).unwrap_or(u32::MAX);
+                let measured = |unit, measure| match unit {
+                    Unit::Characters => None,
+                    unit => Some(Predicate::Measured { unit, measure }),
+                };
                 match p {
-                    ast::Predicate::LongestRepeat(..) => Predicate::MaxRepeat(max),
-                    ast::Predicate::LongestKeyboard(..) => Predicate::MaxKeyboardRun(max),
-                    _ => Predicate::MaxSequence(max),
+                    ast::Predicate::LongestRepeat(u, ..) => {
+                        measured(unit_of(u), Measure::MaxRepeat(max))
+                            .unwrap_or(Predicate::MaxRepeat(max))
+                    }
+                    ast::Predicate::LongestSequence(u, ..) => {
+                        measured(unit_of(u), Measure::MaxSequence(max))
+                            .unwrap_or(Predicate::MaxSequence(max))
+                    }
+                    ast::Predicate::LongestRun(e, u, ..) => Predicate::Measured {
+                        unit: unit_of(u),
+                        measure: Measure::MaxRun { class: self.class(e, scope, diags)?.0, max },
+                    },
+                    _ => Predicate::MaxKeyboardRun(max),
                 }
             }
             ast::Predicate::NotContains { attribute, split_on, skip_shorter_than, or_reversed } => {
@@ -328,7 +349,13 @@ impl<'s> Lowerer<'s> {
             ast::Predicate::NotPalindrome { ignoring_case, .. } => {
                 Predicate::NotPalindrome { ignore_case: *ignoring_case }
             }
-            ast::Predicate::Distinct(b) => Predicate::Distinct(bounds(b, diags)?),
+            ast::Predicate::Distinct(b, unit) => {
+                let bounds = bounds(b, diags)?;
+                match unit_of(unit) {
+                    Unit::Characters => Predicate::Distinct(bounds),
+                    unit => Predicate::Measured { unit, measure: Measure::Distinct(bounds) },
+                }
+            }
             ast::Predicate::NotEquals(attribute) => {
                 Predicate::NotEquals(attribute_of(attribute, diags)?)
             }
@@ -502,10 +529,7 @@ impl<'s> Lowerer<'s> {
         let index = match self.classes.iter().position(|c| c.ranges == ranges) {
             Some(i) => i,
             None => {
-                let name = match e {
-                    SetExpr::Name(n) => n.value.clone(),
-                    _ => self.sources.text(e.span()).to_string(),
-                };
+                let name = crate::syntax::printer::set(e);
                 self.classes.push(CharClass { name, ranges });
                 self.classes.len() - 1
             }
@@ -577,7 +601,7 @@ impl<'s> Lowerer<'s> {
         diags: &mut Diagnostics,
     ) -> Option<Award> {
         Some(match a {
-            ast::Award::Per { points, set, cap } => {
+            ast::Award::Per { points, set, cap, unit } => {
                 let class = match set {
                     Some(e) => Some(self.class(e, scope, diags)?.0),
                     None => None,
@@ -586,7 +610,11 @@ impl<'s> Lowerer<'s> {
                     Some(c) => Some(number(c, diags)?),
                     None => None,
                 };
-                Award::Per { points: number(points, diags)?, class, cap }
+                let points = number(points, diags)?;
+                match unit_of(unit) {
+                    Unit::Characters => Award::Per { points, class, cap },
+                    unit => Award::PerUnit { points, class, cap, unit },
+                }
             }
             ast::Award::If { points, predicate } => Award::If {
                 points: number(points, diags)?,
@@ -630,9 +658,16 @@ impl<'s> Lowerer<'s> {
             };
             p.rule.predicate.walk_mut(&mut |predicate| match predicate {
                 Predicate::Only(c) | Predicate::NoneOf(c) => map(c),
-                Predicate::Count { class, .. } | Predicate::CountExcept { class, .. } => map(class),
+                Predicate::Count { class, .. }
+                | Predicate::CountExcept { class, .. }
+                | Predicate::Measured {
+                    measure: Measure::Count { class, .. } | Measure::MaxRun { class, .. },
+                    ..
+                } => map(class),
                 Predicate::Points { awards, .. } => awards.iter_mut().for_each(|a| {
-                    if let Award::Per { class: Some(c), .. } = a {
+                    if let Award::Per { class: Some(c), .. }
+                    | Award::PerUnit { class: Some(c), .. } = a
+                    {
                         map(c)
                     }
                 }),
@@ -793,5 +828,14 @@ fn bounds(b: &Bound, diags: &mut Diagnostics) -> Option<Bounds> {
             }
             Some(Bounds { min: a, max: Some(z) })
         }
+    }
+}
+
+/// The unit written (`in bytes`, `in utf16 units`), characters when none is.
+fn unit_of(unit: &Option<Spanned<ast::UnitKw>>) -> Unit {
+    match unit.as_ref().map(|u| u.value) {
+        None => Unit::Characters,
+        Some(ast::UnitKw::Bytes) => Unit::Bytes,
+        Some(ast::UnitKw::Utf16) => Unit::Utf16,
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK, input, policy_arg};
 use crate::ir::Severity;
-use crate::runtime::{Detail, Explanation, Outcome};
+use crate::runtime::{Detail, Explanation, Measurement, Outcome};
 use std::fmt::Write as _;
 
 /// Explain, rule by rule, why one password (read from standard input) passes or fails.
@@ -254,10 +254,7 @@ fn describe(d: &Detail, passed: bool) -> String {
             )
         }
         Detail::LengthIn { unit, actual, bounds } => {
-            let unit = match unit {
-                crate::ir::Unit::Bytes => "bytes (UTF-8)",
-                crate::ir::Unit::Utf16 => "UTF-16 units",
-            };
+            let unit = unit_words(*unit);
             let fix = if passed {
                 ""
             } else if *actual < bounds.min {
@@ -266,6 +263,41 @@ fn describe(d: &Detail, passed: bool) -> String {
                 " Make it shorter (characters outside ASCII count more than once)."
             };
             format!("The password is {actual} {unit} long; the rule allows {bounds}.{fix}")
+        }
+        Detail::Measured { unit, what, actual, bounds } => {
+            let units = unit_words(*unit);
+            let fix = match unit {
+                _ if passed => "",
+                crate::ir::Unit::Bytes => " (A character outside ASCII is 2 to 4 bytes.)",
+                crate::ir::Unit::Utf16 => " (A character outside the BMP, such as an emoji, is 2 units.)",
+                crate::ir::Unit::Characters => "",
+            };
+            let limit = bounds.max.unwrap_or(0);
+            match what {
+                Measurement::Count(class) => format!(
+                    "It has {actual} {units} of characters from `{class}`; the rule allows {bounds}.{fix}"
+                ),
+                Measurement::Distinct => {
+                    format!("It has {actual} different {units}; the rule allows {bounds}.{fix}")
+                }
+                Measurement::Repeat => format!(
+                    "The longest repeat of one of its {units} is {actual}; at most {limit} allowed.{fix}"
+                ),
+                Measurement::Sequence => format!(
+                    "The longest run of consecutive {units} is {actual}; at most {limit} allowed.{fix}"
+                ),
+                Measurement::Run(class) => {
+                    let units = match (*actual, unit) {
+                        (1, crate::ir::Unit::Characters) => "character",
+                        (1, crate::ir::Unit::Bytes) => "byte (UTF-8)",
+                        (1, crate::ir::Unit::Utf16) => "UTF-16 unit",
+                        _ => units,
+                    };
+                    format!(
+                        "The longest run of characters from `{class}` is {actual} {units}; at most {limit} allowed."
+                    )
+                }
+            }
         }
         Detail::Quorum { n, parts } => {
             let held = parts.iter().filter(|p| p.held).count();
@@ -288,10 +320,18 @@ fn describe(d: &Detail, passed: bool) -> String {
             let fix = if passed { "" } else { " Add characters of the kinds that give points." };
             let mut s = format!("It scores {total} points; the rule needs {min}.{fix}");
             for g in awards {
-                let text = match &g.per {
-                    Some(c) if c == "character" => "for its length".to_string(),
-                    Some(c) => format!("for characters from `{c}`"),
-                    None => describe(&g.detail, g.points > 0).replace('\n', "\n    "),
+                let text = match (&g.per, g.unit) {
+                    (Some(c), crate::ir::Unit::Characters) if c == "character" => {
+                        "for its length".to_string()
+                    }
+                    (Some(c), crate::ir::Unit::Characters) => format!("for characters from `{c}`"),
+                    (Some(c), unit) if c == "character" => {
+                        format!("for its length in {}", unit_words(unit))
+                    }
+                    (Some(c), unit) => {
+                        format!("for the {} of characters from `{c}`", unit_words(unit))
+                    }
+                    (None, _) => describe(&g.detail, g.points > 0).replace('\n', "\n    "),
                 };
                 s.push_str(&format!("\n  - {:+}: {text}", g.points));
             }
@@ -322,5 +362,14 @@ fn name_words(a: crate::ir::Attribute) -> &'static str {
     match a {
         crate::ir::Attribute::Surname => "last name",
         _ => "first name",
+    }
+}
+
+/// How a unit is named in explanations.
+fn unit_words(unit: crate::ir::Unit) -> &'static str {
+    match unit {
+        crate::ir::Unit::Bytes => "bytes (UTF-8)",
+        crate::ir::Unit::Utf16 => "UTF-16 units",
+        crate::ir::Unit::Characters => "characters",
     }
 }

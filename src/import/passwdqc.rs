@@ -4,7 +4,7 @@
 //!
 //! | option | rule |
 //! |---|---|
-//! | `min=N0,N1,N2,N3,N4` (default `disabled,24,11,8,7`), `passphrase=W` (default 3) | one rule: `(at least 4 of { KINDS } and length in bytes >= N4 and distinct >= D4) or …` |
+//! | `min=N0,N1,N2,N3,N4` (default `disabled,24,11,8,7`), `passphrase=W` (default 3) | one rule: `(at least 4 of { KINDS } and length in bytes >= N4 and distinct in bytes >= D4) or …` |
 //! | `max=N` (default 72) | `length in bytes <= N` |
 //! | `enforce=none` | every rule an `audit rule` |
 //!
@@ -13,15 +13,16 @@
 //! (`count … except at start|end`); a password of K kinds passes with the length of any K' ≤ K
 //! kinds (N0 for one kind, N1 for two, N3 for three, N4 for four), or, with two kinds or more,
 //! as a passphrase of W words (a word starts where an ASCII letter follows a non-letter) and
-//! N2 bytes. Each length also needs that many different characters: the number a random
+//! N2 bytes. Each length also needs that many different bytes: the number a random
 //! password of that length would have (`expected_different`: over 10, 36, 27, 62 and 95
 //! characters), less one.
 //!
 //! passwdqc classifies and counts bytes; characters outside ASCII are "unknown", a kind of
-//! their own only in some cases. The imported policy counts bytes for lengths, counts no
-//! non-ASCII character in any kind and needs ASCII non-letters between words: on ASCII
-//! passwords it agrees with the library (the differential test, `tests/import.rs`); beyond
-//! ASCII it is stricter, except that it counts different characters, not different bytes.
+//! their own only in some cases. The imported policy counts bytes for lengths and different
+//! bytes as passwdqc does, counts no non-ASCII character in any kind and needs ASCII
+//! non-letters between words: on ASCII passwords it agrees with the library, and beyond ASCII
+//! it is stricter, never laxer (the differential test, `tests/import.rs`, checks both against
+//! the real library).
 //!
 //! Not expressible, so refused unless skipped: `match` (on by default: passwdqc refuses a
 //! password based on its built-in 4,096 words, common sequences, years and the user's
@@ -212,7 +213,7 @@ fn branch(kinds: u32, min: u32, charset: u64, words: Option<u32>) -> String {
     }
     let distinct = expected_different(charset, min).saturating_sub(1);
     if distinct >= 2 {
-        parts.push(format!("distinct >= {distinct}"));
+        parts.push(format!("distinct in bytes >= {distinct}"));
     }
     format!("({})", parts.join(" and "))
 }

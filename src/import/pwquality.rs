@@ -3,24 +3,22 @@
 //!
 //! | option | rule |
 //! |---|---|
-//! | `minlen` (at least 6; default 8), credits 0 or less | `length >= N` |
-//! | `minlen` with `dcredit`/`ucredit`/`lcredit`/`ocredit` above 0 | `points >= N from { 1 per character, 1 per CLASS up to CREDIT, … }` |
-//! | `dcredit`/`ucredit`/`lcredit`/`ocredit` below 0 | `count CLASS >= -N` |
+//! | `minlen` (at least 6; default 8), credits 0 or less | `length in bytes >= N` |
+//! | `minlen` with `dcredit`/`ucredit`/`lcredit`/`ocredit` above 0 | `points >= N from { 1 per character in bytes, 1 per CLASS up to CREDIT, 1 per other in bytes up to CREDIT }` |
+//! | `dcredit`/`ucredit`/`lcredit`/`ocredit` below 0 | `count CLASS >= -N` (`other` in bytes) |
 //! | `minclass` (1 to 4) | `at least N of { digit, upper, lower, other }` |
-//! | always | `not palindrome ignoring case` |
-//! | `maxrepeat` above 0 | `longest repeat <= N` |
-//! | `maxsequence` above 0 | `longest sequence <= N` |
-//! | `maxclassrepeat` above 0 | `not matches` a run of N + 1 of one class |
+//! | always | `not palindrome ignoring case or count non_ascii >= 1` |
+//! | `maxrepeat` above 0 | `longest repeat in bytes <= N` |
+//! | `maxsequence` above 0 | `longest sequence in bytes <= N` |
+//! | `maxclassrepeat` above 0 | `longest run of CLASS <= N` for each class (`other` in bytes) |
 //! | `enforcing = 0` | every rule an `audit rule` |
 //!
-//! libpwquality classifies bytes in the C locale (`isdigit`, `isupper`, `islower`, the rest
-//! "other") and counts bytes; policyc counts characters. They agree on ASCII passwords, which the
-//! differential test checks against the real library (`tests/import.rs`); a non-ASCII
-//! character is one "other" character here and several there. Beyond ASCII the import is
-//! stricter for `minlen`, credits and palindromes (fewer characters than bytes; only an ASCII
-//! string reads the same backwards byte by byte), and can be laxer for `maxrepeat`,
-//! `maxsequence` and `maxclassrepeat`, which libpwquality applies to the bytes inside a
-//! character too (`₂` is the bytes e2 82 82, a repeat of 2).
+//! libpwquality reads a password as bytes and classifies them in the C locale (`isdigit`,
+//! `isupper`, `islower`, the rest "other"): a character outside ASCII is 2 to 4 bytes of "other".
+//! The imported rules count bytes wherever libpwquality does, so they agree with it on every
+//! UTF-8 password, which the differential test checks against the real library on ASCII and
+//! non-ASCII passwords (`tests/import.rs`): `₂` (e2 82 82) repeats a byte, `ééé` (c3 a9 c3 a9
+//! c3 a9) does not, and only an ASCII string reads the same backwards byte by byte.
 //!
 //! Not expressible, so refused unless skipped: `dictcheck` (cracklib; on by default), `usercheck` (on by default; besides
 //! containment it refuses a password within four edits of the user name), `gecoscheck`,
@@ -38,10 +36,6 @@ struct Setting {
     value: String,
     line: usize,
 }
-
-/// The largest `maxclassrepeat` imported: its rule is a regular expression of four runs of
-/// N + 1, whose automaton grows with N (255 compiles in about 0.2 s).
-const MAX_CLASS_REPEAT: i64 = 255;
 
 /// libpwquality's option names (`s_map` in `settings.c`).
 const OPTIONS: [&str; 20] = [
@@ -125,6 +119,12 @@ impl Options {
     }
 }
 
+/// ` in bytes` for the class libpwquality's non-ASCII bytes fall in (the others are ASCII, where
+/// characters and bytes are one).
+fn in_bytes(class: &str) -> &'static str {
+    if class == "other" { " in bytes" } else { "" }
+}
+
 /// Where a rule comes from, for its comment.
 fn cite(name: &str, value: i64, line: usize) -> String {
     if line == 0 {
@@ -156,14 +156,14 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     let (minlen_set, minlen_line) = o.int("minlen", 8)?;
     let minlen = minlen_set.max(6);
     // Positive credits: each of the first N such characters counts twice toward minlen.
-    let mut awards = vec!["1 per character".to_string()];
+    let mut awards = vec!["1 per character in bytes".to_string()];
     let mut credited = Vec::new();
     let mut credit_cites = String::new();
     for (name, words, class, _) in credits {
         let (v, line) = o.int(name, 0)?;
         if v > 0 {
             credit_cites.push_str(&cite(name, v, line));
-            awards.push(format!("1 per {class} up to {v}"));
+            awards.push(format!("1 per {class}{} up to {v}", in_bytes(class)));
             let words = if v == 1 { words.trim_end_matches('s') } else { words };
             let words = if v == 1 && class == "other" { "other character" } else { words };
             credited.push(format!("{v} {words}"));
@@ -176,7 +176,7 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     if credited.is_empty() {
         let _ = writeln!(
             rules,
-            "  {kind} minlen \"Use at least {minlen} characters.\" : length >= {minlen}"
+            "  {kind} minlen \"Use at least {minlen} characters (one outside ASCII counts as 2 to 4).\" : length in bytes >= {minlen}"
         );
     } else {
         rules.push_str(&credit_cites);
@@ -204,7 +204,8 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             };
             let _ = writeln!(
                 rules,
-                "  {kind} {name} \"Use at least {n} {noun}.\" : count {class} >= {n}"
+                "  {kind} {name} \"Use at least {n} {noun}.\" : count {class}{} >= {n}",
+                in_bytes(class)
             );
         }
     }
@@ -218,18 +219,22 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
         );
     }
     rules.push_str(
-        "  # always: libpwquality refuses a password that reads the same backwards, lower-cased\n",
+        "  # always: libpwquality refuses a password that reads the same backwards, lower-cased,\n  # byte by byte: only an ASCII string can\n",
     );
     let _ = writeln!(
         rules,
-        "  {kind} palindrome \"Do not use a palindrome.\" : not palindrome ignoring case"
+        "  {kind} palindrome \"Do not use a palindrome.\" : not palindrome ignoring case or count non_ascii >= 1"
     );
     for (name, what, form) in [
-        ("maxrepeat", "Use the same character at most {v} times in a row.", "longest repeat"),
+        (
+            "maxrepeat",
+            "Use the same character at most {v} times in a row.",
+            "longest repeat in bytes",
+        ),
         (
             "maxsequence",
             "Use at most {v} consecutive characters such as abc or 321 in a row.",
-            "longest sequence",
+            "longest sequence in bytes",
         ),
     ] {
         let (v, line) = o.int(name, 0)?;
@@ -246,20 +251,16 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
         }
     }
     let (v, line) = o.int("maxclassrepeat", 0)?;
-    if v > MAX_CLASS_REPEAT {
-        refuse(
-            "maxclassrepeat",
-            line,
-            &format!(
-                "a run limit above {MAX_CLASS_REPEAT} makes an automaton larger than policyc builds; it only matters for passwords longer than that"
-            ),
-        );
-    } else if v > 0 {
-        let n = v + 1;
+    if v > 0 {
         rules.push_str(&cite("maxclassrepeat", v, line));
+        let runs: Vec<String> = credits
+            .iter()
+            .map(|(_, _, class, _)| format!("longest run of {class}{} <= {v}", in_bytes(class)))
+            .collect();
         let _ = writeln!(
             rules,
-            "  {kind} maxclassrepeat \"Use at most {v} characters of one kind in a row.\" : not matches /[0-9]{{{n}}}|[A-Z]{{{n}}}|[a-z]{{{n}}}|[^0-9A-Za-z]{{{n}}}/"
+            "  {kind} maxclassrepeat \"Use at most {v} characters of one kind in a row.\" :\n    {}",
+            runs.join("\n    and ")
         );
     }
     for (name, default, reason) in [
@@ -320,10 +321,8 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
         format: "pwquality",
         path,
         about: "# Each rule cites the option it comes from; libpwquality's defaults fill in what the file\n\
-                # leaves out. libpwquality counts and classifies bytes (C locale) where policyc counts\n\
-                # characters: the two agree on ASCII passwords; a non-ASCII character is one \"other\"\n\
-                # character here (stricter for lengths, credits and palindromes; the run limits\n\
-                # libpwquality also applies to the bytes inside a character).\n",
+                # leaves out. libpwquality counts and classifies bytes (C locale): a character outside\n\
+                # ASCII is 2 to 4 bytes of \"other\", so the rules count bytes where it does (`in bytes`).\n",
         what: "the libpwquality configuration",
         reference: "https://github.com/libpwquality/libpwquality",
         body: &["  class other = any - [0-9A-Za-z]\n\n", &notes, &skipped, &rules],

@@ -186,6 +186,17 @@ pub enum Detail {
         /// The allowed lengths.
         bounds: Bounds,
     },
+    /// A measure in code units, or a run of one class ([`crate::ir::Predicate::Measured`]).
+    Measured {
+        /// The unit counted.
+        unit: Unit,
+        /// What was measured.
+        what: Measurement,
+        /// The value found.
+        actual: u32,
+        /// The allowed values (for runs, at most the longest allowed).
+        bounds: Bounds,
+    },
     /// `or`, `and`, `at least N of`: which parts held.
     Quorum {
         /// How many must hold.
@@ -225,6 +236,23 @@ pub struct Given {
     pub points: u32,
     /// For `N per CLASS`, the class; `character` for `N per character`; `None` for `N if P`.
     pub per: Option<String>,
+    /// What `N per` counts: characters, or their bytes or UTF-16 units.
+    pub unit: Unit,
     /// For `N if P`: what P measured.
     pub detail: Detail,
+}
+
+/// What a [`Detail::Measured`] measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Measurement {
+    /// The units of the characters of a class (its name).
+    Count(String),
+    /// The longest repeat of one unit.
+    Repeat,
+    /// The longest run of consecutive unit values.
+    Sequence,
+    /// The number of different units.
+    Distinct,
+    /// The longest run of units of a class (its name).
+    Run(String),
 }

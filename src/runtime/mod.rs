@@ -7,6 +7,7 @@ pub mod entra;
 mod explain;
 mod fast;
 pub mod fold;
+mod measure;
 mod region;
 mod scan;
 #[cfg(feature = "strength")]
@@ -16,7 +17,7 @@ mod validator;
 mod verdict;
 
 pub use context::Context;
-pub use explain::{Detail, Explanation, Given, Outcome, Part, RuleReport};
+pub use explain::{Detail, Explanation, Given, Measurement, Outcome, Part, RuleReport};
 pub use scan::MAX_CLASSES;
 pub use validator::{INPUT_SIZE_RULE, MAX_INPUT_BYTES, Validator};
 pub use verdict::{DAMAGED_POLICY_MESSAGE, UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation};

@@ -2,9 +2,10 @@
 
 use super::context::Context;
 use super::entra;
-use super::explain::{Detail, Explanation, Given, Outcome, Part, RuleReport};
+use super::explain::{Detail, Explanation, Given, Measurement, Outcome, Part, RuleReport};
 use super::fast::FastPath;
 use super::fold::{Folding, contains_folded, push_caseless};
+use super::measure;
 use super::region::Region;
 use super::scan::{ClassTable, MAX_CLASSES, Needs, Scan};
 use super::terms::{self, Trie, TrieLayout, normalize_into};
@@ -12,7 +13,10 @@ use super::verdict::{
     DAMAGED_POLICY_MESSAGE, UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation,
 };
 use crate::artifact::{self, LoadError};
-use crate::ir::{Attribute, Award, Condition, Containment, Predicate, Program, Rule, Severity};
+use crate::ir::{
+    Attribute, Award, Bounds, Condition, Containment, Measure, Predicate, Program, Rule, Severity,
+    Unit,
+};
 use crate::store::{Lookup, StoreAccess, StoreError, StoreHandle};
 use regex_automata::Input;
 use regex_automata::dfa::{Automaton, dense::DFA};
@@ -479,6 +483,9 @@ impl Validator {
             Predicate::MaxRepeat(max) => scan.longest_repeat <= *max,
             Predicate::MaxSequence(max) => scan.longest_sequence <= *max,
             Predicate::MaxKeyboardRun(max) => crate::ir::longest_keyboard_run(password) <= *max,
+            Predicate::Measured { unit, measure: m } => {
+                measure::satisfied(m, measure::value(*unit, m, password, self.in_class()))
+            }
             Predicate::NotContains(checks) => checks
                 .iter()
                 .all(|c| found_tokens(c, password, ctx, &mut scratch.folded).next().is_none()),
@@ -522,6 +529,11 @@ impl Validator {
         count - u32::from(skipped)
     }
 
+    /// Whether a character is in a class, for [`measure::value`].
+    fn in_class(&self) -> impl Fn(char, crate::ir::ClassId) -> bool + '_ {
+        |c, class| self.table.mask(c) & bit(class.0) != 0
+    }
+
     /// The points one award gives.
     fn award(
         &self,
@@ -537,6 +549,15 @@ impl Validator {
                     Some(c) => scan.counts.get(c.0 as usize).copied().unwrap_or(0),
                     None => scan.chars,
                 };
+                let got = u64::from(*points) * u64::from(n);
+                cap.map_or(got, |m| got.min(u64::from(m)))
+            }
+            Award::PerUnit { points, class, cap, unit } => {
+                let n: u32 = password
+                    .chars()
+                    .filter(|c| class.is_none_or(|k| self.in_class()(*c, k)))
+                    .map(|c| unit.of(c))
+                    .sum();
                 let got = u64::from(*points) * u64::from(n);
                 cap.map_or(got, |m| got.min(u64::from(m)))
             }
@@ -698,11 +719,19 @@ impl Validator {
                             Award::If { predicate, .. } => Given {
                                 points,
                                 per: None,
+                                unit: Unit::Characters,
                                 detail: self.detail(predicate, scan, password, ctx, scratch),
                             },
                             Award::Per { class, .. } => Given {
                                 points,
                                 per: Some(class.map_or_else(|| "character".into(), name)),
+                                unit: Unit::Characters,
+                                detail: Detail::None,
+                            },
+                            Award::PerUnit { class, unit, .. } => Given {
+                                points,
+                                per: Some(class.map_or_else(|| "character".into(), name)),
+                                unit: *unit,
                                 detail: Detail::None,
                             },
                         }
@@ -733,6 +762,23 @@ impl Validator {
                 negated: *negated,
             },
             Predicate::MaxRepeat(max) => Detail::Repeat { longest: scan.longest_repeat, max: *max },
+            Predicate::Measured { unit, measure: m } => Detail::Measured {
+                unit: *unit,
+                what: match m {
+                    Measure::Count { class, .. } => Measurement::Count(name(*class)),
+                    Measure::MaxRepeat(_) => Measurement::Repeat,
+                    Measure::MaxSequence(_) => Measurement::Sequence,
+                    Measure::Distinct(_) => Measurement::Distinct,
+                    Measure::MaxRun { class, .. } => Measurement::Run(name(*class)),
+                },
+                actual: measure::value(*unit, m, password, self.in_class()),
+                bounds: match m {
+                    Measure::Count { bounds, .. } | Measure::Distinct(bounds) => *bounds,
+                    Measure::MaxRepeat(max)
+                    | Measure::MaxSequence(max)
+                    | Measure::MaxRun { max, .. } => Bounds { min: 0, max: Some(*max) },
+                },
+            },
             Predicate::MaxKeyboardRun(max) => {
                 Detail::Keyboard { longest: crate::ir::longest_keyboard_run(password), max: *max }
             }
@@ -1009,18 +1055,29 @@ fn verify_program(program: &Program, dfas: usize) -> Result<(), LoadError> {
     }
     let sets = program.term_sets.len();
     let class_ok = |c: &crate::ir::ClassId| (c.0 as usize) < program.classes.len();
+    let bad_reference = |p: &Predicate| match p {
+        Predicate::Only(c) | Predicate::NoneOf(c) => !class_ok(c),
+        Predicate::Count { class, .. } | Predicate::CountExcept { class, .. } => !class_ok(class),
+        Predicate::Measured {
+            measure: Measure::Count { class, .. } | Measure::MaxRun { class, .. },
+            ..
+        } => !class_ok(class),
+        Predicate::AtLeastOf { classes, .. } => !classes.iter().all(class_ok),
+        Predicate::Points { awards, .. } => awards.iter().any(|a| match a {
+            Award::Per { class: Some(c), .. } | Award::PerUnit { class: Some(c), .. } => {
+                !class_ok(c)
+            }
+            _ => false,
+        }),
+        Predicate::Regex { dfa, .. } => (*dfa as usize) >= dfas,
+        Predicate::Avoid { set, .. } => (*set as usize) >= sets,
+        Predicate::EntraScore { sets: s, .. } => s.iter().any(|&i| (i as usize) >= sets),
+        Predicate::NotIn { store } => (*store as usize) >= program.stores.len(),
+        _ => false,
+    };
     for rule in &program.rules {
-        let ok = match &rule.predicate {
-            Predicate::Only(c) | Predicate::NoneOf(c) => class_ok(c),
-            Predicate::Count { class, .. } => class_ok(class),
-            Predicate::AtLeastOf { classes, .. } => classes.iter().all(class_ok),
-            Predicate::Regex { dfa, .. } => (*dfa as usize) < dfas,
-            Predicate::Avoid { set, .. } => (*set as usize) < sets,
-            Predicate::EntraScore { sets: s, .. } => s.iter().all(|&i| (i as usize) < sets),
-            Predicate::NotIn { store } => (*store as usize) < program.stores.len(),
-            _ => true,
-        };
-        if !ok {
+        // Nested parts too: a crafted artifact may hide a bad index inside an `or`.
+        if rule.predicate.any(&bad_reference) {
             return bad("a rule refers to a class or automaton that is not in the artifact");
         }
     }

@@ -142,7 +142,7 @@ pub enum ModeKw {
     Fuzzy,
 }
 
-/// The unit of `length in UNIT`.
+/// The unit of `length in UNIT` (and of counts, runs, `distinct` and awards).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitKw {
     /// `bytes`.
@@ -339,8 +339,8 @@ pub enum Predicate {
         /// The sets.
         sets: Vec<SetExpr>,
     },
-    /// `count SET [except at start|end] BOUND`.
-    Count(SetExpr, Option<Spanned<EdgeKw>>, Bound),
+    /// `count SET [in UNIT | except at start|end] BOUND`.
+    Count(SetExpr, Option<Spanned<EdgeKw>>, Option<Spanned<UnitKw>>, Bound),
     /// `at least N of { PREDICATE, ... }`.
     AtLeastOfRules {
         /// How many of the parts must hold.
@@ -372,10 +372,12 @@ pub enum Predicate {
         /// The pattern, with `\/` already turned into `/`.
         pattern: Spanned<String>,
     },
-    /// `longest repeat OP N`.
-    LongestRepeat(Spanned<CmpOp>, Spanned<u64>),
-    /// `longest sequence OP N`.
-    LongestSequence(Spanned<CmpOp>, Spanned<u64>),
+    /// `longest repeat [in UNIT] OP N`.
+    LongestRepeat(Option<Spanned<UnitKw>>, Spanned<CmpOp>, Spanned<u64>),
+    /// `longest sequence [in UNIT] OP N`.
+    LongestSequence(Option<Spanned<UnitKw>>, Spanned<CmpOp>, Spanned<u64>),
+    /// `longest run of SET [in UNIT] OP N`.
+    LongestRun(SetExpr, Option<Spanned<UnitKw>>, Spanned<CmpOp>, Spanned<u64>),
     /// `longest keyboard sequence OP N`.
     LongestKeyboard(Spanned<CmpOp>, Spanned<u64>),
     /// `not contains user.ATTR [split on "..."] [skip shorter than N] [or reversed]`.
@@ -420,8 +422,8 @@ pub enum Predicate {
         /// `ignoring case`.
         ignoring_case: bool,
     },
-    /// `distinct BOUND`: the number of different characters.
-    Distinct(Bound),
+    /// `distinct [in UNIT] BOUND`: the number of different characters (or units).
+    Distinct(Bound, Option<Spanned<UnitKw>>),
     /// `not equals user.ATTR`: the password is not exactly (case-sensitively) a value.
     NotEquals(Spanned<String>),
 }
@@ -429,7 +431,7 @@ pub enum Predicate {
 /// What gives points in a `points` rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Award {
-    /// `N per SET [up to M]`; `set: None` is `per character`.
+    /// `N per SET [in UNIT] [up to M]`; `set: None` is `per character`.
     Per {
         /// Points per character.
         points: Spanned<u64>,
@@ -437,6 +439,8 @@ pub enum Award {
         set: Option<SetExpr>,
         /// `up to M`: most points given.
         cap: Option<Spanned<u64>>,
+        /// `in UNIT`: points per unit of the characters, not per character.
+        unit: Option<Spanned<UnitKw>>,
     },
     /// `N if PREDICATE`.
     If {

@@ -219,6 +219,7 @@ fn keyword_text(r: Rule) -> Option<&'static str> {
         Rule::kw_to => "to",
         Rule::kw_if => "if",
         Rule::kw_keyboard => "keyboard",
+        Rule::kw_run => "run",
         _ => return None,
     })
 }
@@ -279,7 +280,7 @@ fn describe(r: Rule) -> String {
         Rule::skip_shorter => "`skip`",
         Rule::or_reversed => "`or reversed`",
         Rule::ignoring_case => "`ignoring case`",
-        Rule::length_unit => "`in bytes` or `in utf16 units`",
+        Rule::unit_in => "`in bytes` or `in utf16 units`",
         Rule::except_at => "`except at start` or `except at end`",
         Rule::up_to => "`up to`",
         Rule::award_per | Rule::award_if => "points (`N per SET` or `N if PREDICATE`)",
@@ -297,6 +298,7 @@ fn describe(r: Rule) -> String {
         | Rule::pred_matches
         | Rule::pred_repeat
         | Rule::pred_sequence
+        | Rule::pred_run
         | Rule::pred_not_contains
         | Rule::pred_avoid
         | Rule::pred_entra
@@ -795,17 +797,8 @@ impl<'a> Builder<'a> {
         let mut it = parts(p).into_iter();
         Some(match kind {
             Rule::pred_length => {
-                let mut first = it.next()?;
-                let mut unit = None;
-                if first.as_rule() == Rule::length_unit {
-                    let value = match inner(first.clone()).any(|k| k.as_rule() == Rule::kw_bytes) {
-                        true => ast::UnitKw::Bytes,
-                        false => ast::UnitKw::Utf16,
-                    };
-                    unit = Some(Spanned { value, span: self.span(&first) });
-                    first = it.next()?;
-                }
-                Predicate::Length(self.bound(first)?, unit)
+                let (unit, next) = self.unit_in(&mut it)?;
+                Predicate::Length(self.bound(next)?, unit)
             }
             Rule::pred_only => Predicate::Only(self.set_expr(it.next()?)?),
             Rule::pred_no => Predicate::No(self.set_expr(it.next()?)?),
@@ -824,7 +817,7 @@ impl<'a> Builder<'a> {
             }
             Rule::pred_count => {
                 let set = self.set_expr(it.next()?)?;
-                let mut next = it.next()?;
+                let (unit, mut next) = self.unit_in(&mut it)?;
                 let mut edge = None;
                 if next.as_rule() == Rule::except_at {
                     let value = match inner(next.clone()).any(|k| k.as_rule() == Rule::kw_start) {
@@ -834,7 +827,7 @@ impl<'a> Builder<'a> {
                     edge = Some(Spanned { value, span: self.span(&next) });
                     next = it.next()?;
                 }
-                Predicate::Count(set, edge, self.bound(next)?)
+                Predicate::Count(set, edge, unit, self.bound(next)?)
             }
             Rule::pred_points => {
                 let op = self.cmp(it.next()?);
@@ -859,8 +852,13 @@ impl<'a> Builder<'a> {
                 Predicate::Matches { negated, pattern: pattern? }
             }
             Rule::pred_repeat => {
-                let op = self.cmp(it.next()?);
-                Predicate::LongestRepeat(op, self.number(it.next()?))
+                let (unit, next) = self.unit_in(&mut it)?;
+                Predicate::LongestRepeat(unit, self.cmp(next), self.number(it.next()?))
+            }
+            Rule::pred_run => {
+                let set = self.set_expr(it.next()?)?;
+                let (unit, next) = self.unit_in(&mut it)?;
+                Predicate::LongestRun(set, unit, self.cmp(next), self.number(it.next()?))
             }
             Rule::pred_avoid => {
                 let list = self.ident(it.next()?);
@@ -888,11 +886,14 @@ impl<'a> Builder<'a> {
             Rule::pred_palindrome => {
                 Predicate::NotPalindrome { span, ignoring_case: it.next().is_some() }
             }
-            Rule::pred_distinct => Predicate::Distinct(self.bound(it.next()?)?),
+            Rule::pred_distinct => {
+                let (unit, next) = self.unit_in(&mut it)?;
+                Predicate::Distinct(self.bound(next)?, unit)
+            }
             Rule::pred_not_equals => Predicate::NotEquals(self.attribute(it.next()?)),
             Rule::pred_sequence => {
-                let op = self.cmp(it.next()?);
-                Predicate::LongestSequence(op, self.number(it.next()?))
+                let (unit, next) = self.unit_in(&mut it)?;
+                Predicate::LongestSequence(unit, self.cmp(next), self.number(it.next()?))
             }
             Rule::pred_keyboard => {
                 let op = self.cmp(it.next()?);
@@ -902,7 +903,28 @@ impl<'a> Builder<'a> {
         })
     }
 
-    /// `N per SET [up to M]`, `N per character [up to M]` or `N if PREDICATE`.
+    /// An optional `in UNIT` next in `it`, and the pair after it.
+    fn unit_in<'i>(
+        &self,
+        it: &mut impl Iterator<Item = Pair<'i, Rule>>,
+    ) -> Option<(Option<Spanned<ast::UnitKw>>, Pair<'i, Rule>)> {
+        let next = it.next()?;
+        if next.as_rule() != Rule::unit_in {
+            return Some((None, next));
+        }
+        Some((Some(self.unit(&next)), it.next()?))
+    }
+
+    /// `in bytes` or `in utf16 units`.
+    fn unit(&self, p: &Pair<'_, Rule>) -> Spanned<ast::UnitKw> {
+        let value = match inner(p.clone()).any(|k| k.as_rule() == Rule::kw_bytes) {
+            true => ast::UnitKw::Bytes,
+            false => ast::UnitKw::Utf16,
+        };
+        Spanned { value, span: self.span(p) }
+    }
+
+    /// `N per SET [in UNIT] [up to M]`, `N per character …` or `N if PREDICATE`.
     fn award(&mut self, p: Pair<'_, Rule>) -> Option<ast::Award> {
         let kind = p.as_rule();
         let mut it = parts(p).into_iter();
@@ -912,14 +934,16 @@ impl<'a> Builder<'a> {
         }
         let mut set = None;
         let mut cap = None;
+        let mut unit = None;
         for c in it {
             match c.as_rule() {
                 Rule::set_expr => set = self.set_expr(c),
+                Rule::unit_in => unit = Some(self.unit(&c)),
                 Rule::up_to => cap = parts(c).into_iter().next().map(|n| self.number(n)),
                 _ => {}
             }
         }
-        Some(ast::Award::Per { points, set, cap })
+        Some(ast::Award::Per { points, set, cap, unit })
     }
 
     fn not_contains(&mut self, p: Pair<'_, Rule>, span: Span) -> Option<Predicate> {

@@ -234,18 +234,15 @@ fn rule(r: &Rule) -> String {
 
 fn predicate(p: &Predicate) -> String {
     match p {
-        Predicate::Length(b, None) => format!("length {}", bound(b)),
-        Predicate::Length(b, Some(unit)) => {
-            format!("length in {} {}", unit.value.as_str(), bound(b))
-        }
+        Predicate::Length(b, u) => format!("length{} {}", unit(u), bound(b)),
         Predicate::Only(s) => format!("only {}", set(s)),
         Predicate::No(s) => format!("no {}", set(s)),
         Predicate::AtLeast { n, sets } => {
             let sets: Vec<String> = sets.iter().map(set).collect();
             format!("at least {} of {{ {} }}", n.value, sets.join(", "))
         }
-        Predicate::Count(s, None, b) => format!("count {} {}", set(s), bound(b)),
-        Predicate::Count(s, Some(edge), b) => {
+        Predicate::Count(s, None, u, b) => format!("count {}{} {}", set(s), unit(u), bound(b)),
+        Predicate::Count(s, Some(edge), _, b) => {
             format!("count {} except at {} {}", set(s), edge.value.as_str(), bound(b))
         }
         Predicate::AtLeastOfRules { n, parts } => {
@@ -263,11 +260,14 @@ fn predicate(p: &Predicate) -> String {
             let not = if *negated { "not " } else { "" };
             format!("{not}matches /{}/", regex(&pattern.value))
         }
-        Predicate::LongestRepeat(op, n) => {
-            format!("longest repeat {} {}", op.value.as_str(), n.value)
+        Predicate::LongestRepeat(u, op, n) => {
+            format!("longest repeat{} {} {}", unit(u), op.value.as_str(), n.value)
         }
-        Predicate::LongestSequence(op, n) => {
-            format!("longest sequence {} {}", op.value.as_str(), n.value)
+        Predicate::LongestSequence(u, op, n) => {
+            format!("longest sequence{} {} {}", unit(u), op.value.as_str(), n.value)
+        }
+        Predicate::LongestRun(s, u, op, n) => {
+            format!("longest run of {}{} {} {}", set(s), unit(u), op.value.as_str(), n.value)
         }
         Predicate::LongestKeyboard(op, n) => {
             format!("longest keyboard sequence {} {}", op.value.as_str(), n.value)
@@ -312,9 +312,14 @@ fn predicate(p: &Predicate) -> String {
         Predicate::NotPalindrome { ignoring_case: true, .. } => {
             "not palindrome ignoring case".to_string()
         }
-        Predicate::Distinct(b) => format!("distinct {}", bound(b)),
+        Predicate::Distinct(b, u) => format!("distinct{} {}", unit(u), bound(b)),
         Predicate::NotEquals(attribute) => format!("not equals user.{}", attribute.value),
     }
+}
+
+/// ` in bytes`, ` in utf16 units`, or nothing.
+fn unit(u: &Option<crate::syntax::ast::Spanned<crate::syntax::ast::UnitKw>>) -> String {
+    u.as_ref().map_or_else(String::new, |u| format!(" in {}", u.value.as_str()))
 }
 
 /// Longest braced list kept on the rule's line; longer ones get a line per item.
@@ -347,8 +352,8 @@ fn joined(parts: &[Predicate], with: &str) -> String {
 
 fn award(a: &Award) -> String {
     match a {
-        Award::Per { points, set: s, cap } => {
-            let what = s.as_ref().map_or_else(|| "character".to_string(), set);
+        Award::Per { points, set: s, cap, unit: u } => {
+            let what = s.as_ref().map_or_else(|| "character".to_string(), set) + &unit(u);
             match cap {
                 Some(m) => format!("{} per {what} up to {}", points.value, m.value),
                 None => format!("{} per {what}", points.value),
@@ -377,7 +382,9 @@ fn bound(b: &Bound) -> String {
     }
 }
 
-fn set(e: &SetExpr) -> String {
+/// A set expression as `policyc fmt` writes it (also the name of a class written inline, so
+/// that formatting a policy never changes what `explain` calls its classes).
+pub fn set(e: &SetExpr) -> String {
     match e {
         SetExpr::Literal(l) => l.text.clone(),
         SetExpr::Name(n) => n.value.clone(),
