@@ -228,38 +228,6 @@ fn agree_for(
     );
 }
 
-/// Checks that `policy` is never laxer than `library` on `all`: every password policyc accepts,
-/// the library accepts. Where it is stricter is counted, and both sides must be represented.
-fn never_laxer(name: &str, policy: &str, library: &dyn Fn(&CStr) -> bool, all: &[String]) {
-    let compiled = compile_str("imported.policy", policy, &CompileOptions::default()).unwrap();
-    let validator = Validator::from_bytes(&compiled.artifact).unwrap();
-    let (mut accepted, mut stricter, mut laxer) = (0usize, 0usize, Vec::new());
-    for pw in all {
-        let ours = validator.check(pw, &Context::new()).violations().is_empty();
-        let theirs = library(&CString::new(pw.as_str()).unwrap());
-        accepted += usize::from(theirs);
-        stricter += usize::from(theirs && !ours);
-        if ours && !theirs {
-            laxer.push(format!("{pw:?}"));
-        }
-    }
-    eprintln!(
-        "{name}: {} passwords, the library accepted {accepted}, policyc stricter on {stricter}, laxer on {}",
-        all.len(),
-        laxer.len()
-    );
-    assert!(
-        laxer.is_empty(),
-        "{name}: policyc accepts {} passwords the library refuses, e.g.\n{}\npolicy:\n{policy}",
-        laxer.len(),
-        laxer.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
-    );
-    assert!(
-        accepted > 1_000 && accepted < all.len() - 1_000,
-        "{name}: {accepted} accepted: the generator misses one side"
-    );
-}
-
 /// Configurations covering every option the importer supports, at and around their limits.
 const CONFIGS: [(&str, &str); 9] = [
     ("lengths", "minlen = 10\ndictcheck = 0\nusercheck = 0\n"),
@@ -327,8 +295,8 @@ const PASSWDQC_CONFIGS: [(&str, &str); 6] = [
 
 /// Every passwdqc configuration: 100,000 ASCII passwords, the same verdict from passwdqc
 /// (Debian's libpasswdqc1, reading the same file with `passwdqc_params_load`) and the imported
-/// policy; 100,000 with characters outside ASCII, which passwdqc sometimes counts as a kind of
-/// their own: the imported policy is never laxer.
+/// policy; and 100,000 with characters outside ASCII, which passwdqc counts as a kind of their
+/// own in some cases and as word starts after a space.
 #[test]
 fn imported_passwdqc_policies_agree_with_passwdqc() {
     let dir = tempfile::tempdir().unwrap();
@@ -342,7 +310,7 @@ fn imported_passwdqc_policies_agree_with_passwdqc() {
         let accepts = library.checker().unwrap();
         agree(name, &policy, &accepts, &passwords(100_000, 0xBEEF + i as u64, 32));
         let wide = format!("{name}, outside ASCII");
-        never_laxer(&wide, &policy, &accepts, &wide_passwords(100_000, 0xBEEF + i as u64, 32));
+        agree(&wide, &policy, &accepts, &wide_passwords(100_000, 0xBEEF + i as u64, 32));
     }
 }
 

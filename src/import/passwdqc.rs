@@ -17,12 +17,12 @@
 //! password of that length would have (`expected_different`: over 10, 36, 27, 62 and 95
 //! characters), less one.
 //!
-//! passwdqc classifies and counts bytes; characters outside ASCII are "unknown", a kind of
-//! their own only in some cases. The imported policy counts bytes for lengths and different
-//! bytes as passwdqc does, counts no non-ASCII character in any kind and needs ASCII
-//! non-letters between words: on ASCII passwords it agrees with the library, and beyond ASCII
-//! it is stricter, never laxer (the differential test, `tests/import.rs`, checks both against
-//! the real library).
+//! passwdqc classifies and counts bytes; characters outside ASCII are "unknown": a kind of
+//! their own for a password of no other kind, or of one kind that is digits or has two words,
+//! and a word starts at one after an ASCII space (`is_simple`). The imported policy counts
+//! bytes and different bytes as passwdqc does and writes those cases out, so it agrees with
+//! the library on every UTF-8 password (the differential test, `tests/import.rs`, against the
+//! real library on ASCII and non-ASCII passwords).
 //!
 //! Not expressible, so refused unless skipped: `match` (on by default: passwdqc refuses a
 //! password based on its built-in 4,096 words, common sequences, years and the user's
@@ -196,17 +196,37 @@ fn expected_different(charset: u64, length: u32) -> u64 {
 /// The kinds passwdqc counts, as parts of `at least K of`.
 const KINDS: &str = "count ascii_digit except at end >= 1, count ascii_lower >= 1, count ascii_upper except at start >= 1, count ascii_other >= 1";
 
-/// One way to pass: a password of at least `kinds` kinds, `min` bytes, and (for a passphrase)
-/// `words` words.
-fn branch(kinds: u32, min: u32, charset: u64, words: Option<u32>) -> String {
-    let mut parts = vec![format!("at least {kinds} of {{ {KINDS} }}")];
-    if let Some(w) = words {
-        // A word starts at an ASCII letter at the start or after an ASCII non-letter.
-        let mut re = String::from("(?s)(?:^|[\\x00-@\\[-`{-\\x7f])[A-Za-z]");
-        for _ in 1..w {
-            re.push_str(".*[\\x00-@\\[-`{-\\x7f][A-Za-z]");
-        }
-        parts.push(format!("matches /{re}/"));
+/// Where passwdqc's `is_simple` starts a word: an ASCII letter at the start or after an ASCII
+/// non-letter, or a character outside ASCII at the start or after an ASCII space (`isspace`).
+const WORD_START: &str =
+    "(?:(?:^|[\\x00-@\\[-`{-\\x7f])[A-Za-z]|(?:^|[\\t\\n\\x0B\\x0C\\r ])[^\\x00-\\x7f])";
+
+/// A pattern matching `words` word starts.
+fn words(words: u32) -> String {
+    let starts: Vec<&str> = (0..words).map(|_| WORD_START).collect();
+    format!("(?s){}", starts.join(".*"))
+}
+
+/// At least `k` kinds as passwdqc counts them: characters outside ASCII ("unknown") add a kind
+/// to a password of no kind, or of one kind that is digits or with two words or more.
+fn kinds(k: u32) -> String {
+    let ascii = format!("at least {k} of {{ {KINDS} }}");
+    match k {
+        1 => format!("({ascii} or count non_ascii >= 1)"),
+        2 => format!(
+            "({ascii} or (count non_ascii >= 1 and at least 1 of {{ {KINDS} }} and (count ascii_digit except at end >= 1 or matches /{}/)))",
+            words(2)
+        ),
+        _ => ascii,
+    }
+}
+
+/// One way to pass: a password of at least `k` kinds, `min` bytes, and (for a passphrase)
+/// `passphrase` words.
+fn branch(k: u32, min: u32, charset: u64, passphrase: Option<u32>) -> String {
+    let mut parts = vec![kinds(k)];
+    if let Some(w) = passphrase {
+        parts.push(format!("matches /{}/", words(w)));
     }
     if min > 0 {
         parts.push(format!("length in bytes >= {min}"));
@@ -319,7 +339,12 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     rules.push_str(
         "  # a kind counts when one of its characters is used; an upper-case letter first\n",
     );
-    rules.push_str("  # and a digit last do not count, nor do characters outside ASCII\n");
+    rules.push_str(
+        "  # and a digit last do not count; characters outside ASCII are a kind of their own\n",
+    );
+    rules.push_str(
+        "  # for a password of no other kind, or of one that is digits or has two words\n",
+    );
     let _ = writeln!(
         rules,
         "  {kind} min \"Use at least {}, and enough different characters. A capital letter first and a digit last do not count as a kind.\" : {}",
