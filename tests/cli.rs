@@ -655,6 +655,34 @@ fn explain_of_measures_in_code_units_is_pinned() {
     insta::assert_snapshot!(report);
 }
 
+/// An Entra score the search cannot settle (every run of four of 43 characters banned) is
+/// refused, and `explain` says why instead of showing a score that looks high enough.
+#[test]
+fn explain_says_when_an_entra_score_was_not_settled() {
+    let password = "bcdfghjkmnpqrtuvwxyz%&*()-_=+[]{};:,.<>?/~^";
+    let chars: Vec<char> = password.chars().collect();
+    let terms: Vec<String> = chars
+        .windows(4)
+        .map(|w| policyc::syntax::printer::string(&w.iter().collect::<String>()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("crowded.policy");
+    std::fs::write(
+        &policy,
+        format!(
+            "policy crowded {{\n  terms crowded = [{}]\n  rule entra \"Score 10.\" : entra score >= 10 using {{ crowded }}\n}}\n",
+            terms.join(", ")
+        ),
+    )
+    .unwrap();
+    let out = policyc(&["explain", policy.to_str().unwrap()], password.as_bytes());
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.contains("could not be settled"), "{}", out.stdout);
+    assert!(!out.stdout.contains(password), "explain must never print the password");
+    let out = policyc(&["check", policy.to_str().unwrap()], password.as_bytes());
+    assert_eq!(out.code, 1, "{}", out.stderr);
+}
+
 /// `policyc import ppm` reads the configuration from an LDIF entry, as ldapsearch writes the
 /// policy's `pwdCheckModuleArg` (base64, folded), or says the entry lacks it.
 #[test]

@@ -209,6 +209,12 @@ fn describe(d: &Detail, passed: bool) -> String {
         Detail::Entra { name: Some(attribute), .. } => {
             format!("It contains the user's {} (after normalization). Do not use your name.", name_words(*attribute))
         }
+        Detail::Entra { unsettled: true, .. } if !passed => {
+            "So many banned terms overlap in it that its score could not be settled (more than 100,000 combinations): it is refused to be safe. Use fewer common words.".to_string()
+        }
+        Detail::Entra { unsettled: true, min_points, .. } => format!(
+            "It scores at least the {min_points} points needed; so many banned terms overlap in it that the exact score was not settled (more than 100,000 combinations)."
+        ),
         Detail::Entra { whole_password: true, .. } => {
             "The whole password is a banned password, or one character away from one. Choose another password.".to_string()
         }

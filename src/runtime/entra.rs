@@ -39,6 +39,9 @@ pub struct EntraOutcome {
     pub terms: Vec<String>,
     /// The whole normalized password is one banned term (or within one edit of one).
     pub whole_password: bool,
+    /// The search for the fewest points gave up (more than [`MAX_TERM_SETS`] sets of banned
+    /// texts to look at): a check refuses, and `points` is the fewest found so far.
+    pub unsettled: bool,
 }
 
 /// A candidate: the characters it covers (character indices), and what it is.
@@ -87,6 +90,7 @@ pub(crate) fn evaluate<const LAZY: bool>(
                 name: Some(attribute),
                 terms: Vec::new(),
                 whole_password: false,
+                unsettled: false,
             };
         }
     }
@@ -238,8 +242,13 @@ fn score<const LAZY: bool>(
 ) -> EntraOutcome {
     let mut found = Found::new(sets, p, tenant);
     let n = found.chars();
-    let early =
-        |points| EntraOutcome { points, name: None, terms: Vec::new(), whole_password: false };
+    let early = |points, unsettled| EntraOutcome {
+        points,
+        name: None,
+        terms: Vec::new(),
+        whole_password: false,
+        unsettled,
+    };
     // Any choice of candidates bounds the fewest points from above, even counting repeats:
     // taking the longest candidate at each position, from the left, settles most refusals in a
     // few searches.
@@ -251,7 +260,7 @@ fn score<const LAZY: bool>(
             pos = longest.unwrap_or(pos + 1);
         }
         if points < enough {
-            return early(points);
+            return early(points, false);
         }
     }
     // Characters no candidate covers are paid for by every choice: once they are `enough`
@@ -266,7 +275,7 @@ fn score<const LAZY: bool>(
             if covered_to <= i && !paid.contains(&ch) {
                 paid.push(ch);
                 if paid.len() as u32 >= enough {
-                    return early(enough);
+                    return early(enough, false);
                 }
             }
         }
@@ -322,7 +331,7 @@ fn score<const LAZY: bool>(
         Goal::Explain => u32::MAX,
     };
     if floor >= limit {
-        return early(floor);
+        return early(floor, false);
     }
     // A text covering no more than another one does is never needed: drop it (the larger
     // first, a whole-password match first among equals).
@@ -356,10 +365,11 @@ fn score<const LAZY: bool>(
     }
     if !search.run(0, &none, &mut Vec::new()) {
         // Too many sets to look at: a check refuses, an explanation shows the points known.
-        return early(match goal {
+        let points = match goal {
             Goal::Reach(enough) => enough.saturating_sub(1).min(search.best.0),
             Goal::Explain => search.best.0,
-        });
+        };
+        return early(points, true);
     }
     let best = search.best;
     let (points, chosen) = best;
@@ -376,7 +386,7 @@ fn score<const LAZY: bool>(
             .collect(),
         _ => Vec::new(),
     };
-    EntraOutcome { points, name: None, terms: named, whole_password }
+    EntraOutcome { points, name: None, terms: named, whole_password, unsettled: false }
 }
 
 #[cfg(all(test, feature = "compiler"))]
@@ -389,6 +399,26 @@ mod tests {
     fn password() -> impl Strategy<Value = String> {
         proptest::collection::vec(prop_oneof!["[a-d]{3,6}", "[a-e0@$ ]{0,3}"], 0..8)
             .prop_map(|parts| parts.concat())
+    }
+
+    /// 43 different characters and every run of four of them a banned term: more sets of
+    /// overlapping texts than the search looks at.
+    const CROWDED: &str = "bcdfghjkmnpqrtuvwxyz%&*()-_=+[]{};:,.<>?/~^";
+
+    /// A score the search cannot settle fails closed: a check reports fewer points than it
+    /// asks for, and says the score was not settled; a goal it can settle is not marked.
+    #[test]
+    fn an_unsettled_score_fails_closed() {
+        let chars: Vec<char> = CROWDED.chars().collect();
+        let terms: Vec<String> = chars.windows(4).map(|x| x.iter().collect()).collect();
+        let set = TermSet::new(String::new(), Normalization::entra(), terms);
+        let trie = TrieBuf::for_fuzzy(&set);
+        let run = |goal| evaluate(&[trie.view()], Folding::new(&[]), CROWDED, &[], None, goal);
+        let check = run(Goal::Reach(10));
+        assert!(check.unsettled && check.points < 10, "{} {}", check.points, check.unsettled);
+        assert!(run(Goal::Explain).unsettled);
+        let easy = run(Goal::Reach(5));
+        assert!(!easy.unsettled && easy.points >= 5);
     }
 
     /// The score of `password` against `terms` (lowercase ASCII, no tenant, no names).

@@ -136,6 +136,8 @@ pub enum Detail {
         terms: Vec<String>,
         /// The whole password is a banned term (not shown).
         whole_password: bool,
+        /// The search for the fewest points gave up: the rule fails to be safe.
+        unsettled: bool,
     },
     /// A strength rule.
     Strength {

@@ -829,6 +829,7 @@ impl Validator {
                     name: o.name,
                     terms: o.terms,
                     whole_password: o.whole_password,
+                    unsettled: o.unsettled,
                 }
             }
             Predicate::Strength { min_score } => {
