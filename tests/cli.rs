@@ -626,32 +626,31 @@ fn import_keycloak_reads_a_realm_export() {
 /// each award of a `points` rule gave, indented under its rule.
 #[test]
 fn explain_of_composite_rules_is_pinned() {
+    let args = ["explain", "tests/policies/composite.policy", "--user", "sAMAccountName=jdoe"];
+    let report = refusals_explained(&args, &["bK7mnp2q!", "Abcdefghijk7", "jdoe#Bk7mNp2qA!😀😀😀"]);
+    insta::assert_snapshot!(report);
+}
+
+/// `policyc ARGS` on each password (each refused), the reports one after the other; none
+/// may show the password.
+fn refusals_explained(args: &[&str], passwords: &[&str]) -> String {
     let mut report = String::new();
-    for password in ["bK7mnp2q!", "Abcdefghijk7", "jdoe#Bk7mNp2qA!😀😀😀"] {
-        let out = policyc(
-            &["explain", "tests/policies/composite.policy", "--user", "sAMAccountName=jdoe"],
-            password.as_bytes(),
-        );
+    for password in passwords {
+        let out = policyc(args, password.as_bytes());
         assert_eq!(out.code, 1, "{}", out.stderr);
         assert!(!out.stdout.contains(password), "explain must never print the password");
         report.push_str(&out.stdout);
         report.push('\n');
     }
-    insta::assert_snapshot!(report);
+    report
 }
 
 /// `explain` on measures in code units: each says its unit, and, failing, how characters
 /// outside ASCII count.
 #[test]
 fn explain_of_measures_in_code_units_is_pinned() {
-    let mut report = String::new();
-    for password in ["Zq9\u{1F7DF}Lm4Xw", "Zq9€€!Lm4", "Zq9!#%Lm"] {
-        let out = policyc(&["explain", "tests/policies/units.policy"], password.as_bytes());
-        assert_eq!(out.code, 1, "{}", out.stderr);
-        assert!(!out.stdout.contains(password), "explain must never print the password");
-        report.push_str(&out.stdout);
-        report.push('\n');
-    }
+    let args = ["explain", "tests/policies/units.policy"];
+    let report = refusals_explained(&args, &["Zq9\u{1F7DF}Lm4Xw", "Zq9€€!Lm4", "Zq9!#%Lm"]);
     insta::assert_snapshot!(report);
 }
 
