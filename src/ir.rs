@@ -379,6 +379,18 @@ impl Predicate {
     }
 }
 
+impl Measure {
+    /// The values the measure allows: a count's bounds, or at most the longest run allowed.
+    pub fn bounds(&self) -> Bounds {
+        match self {
+            Measure::Count { bounds, .. } | Measure::Distinct(bounds) => *bounds,
+            Measure::MaxRepeat(max) | Measure::MaxSequence(max) | Measure::MaxRun { max, .. } => {
+                Bounds { min: 0, max: Some(*max) }
+            }
+        }
+    }
+}
+
 /// What gives points in a [`Predicate::Points`] rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Award {

@@ -52,9 +52,7 @@ pub(crate) fn value(
     in_class: impl Fn(char, crate::ir::ClassId) -> bool,
 ) -> u32 {
     match measure {
-        Measure::Count { class, .. } => {
-            password.chars().filter(|c| in_class(*c, *class)).map(|c| unit.of(c)).sum()
-        }
+        Measure::Count { class, .. } => count(unit, Some(*class), password, in_class),
         Measure::MaxRun { class, .. } => {
             let (mut run, mut best) = (0u32, 0u32);
             for c in password.chars() {
@@ -78,15 +76,15 @@ pub(crate) fn value(
     }
 }
 
-/// Whether the value found satisfies the measure: within its bounds, or a run no longer than
-/// allowed.
-pub(crate) fn satisfied(measure: &Measure, value: u32) -> bool {
-    match measure {
-        Measure::Count { bounds, .. } | Measure::Distinct(bounds) => bounds.contains(value),
-        Measure::MaxRepeat(max) | Measure::MaxSequence(max) | Measure::MaxRun { max, .. } => {
-            value <= *max
-        }
-    }
+/// The code units of the characters of `class` (of every character: `None`), for counts and
+/// `N per SET in UNIT` awards.
+pub(crate) fn count(
+    unit: Unit,
+    class: Option<crate::ir::ClassId>,
+    password: &str,
+    in_class: impl Fn(char, crate::ir::ClassId) -> bool,
+) -> u32 {
+    password.chars().filter(|c| class.is_none_or(|k| in_class(*c, k))).map(|c| unit.of(c)).sum()
 }
 
 /// The longest stretch of units in which each follows the one before as `next` says.

@@ -14,8 +14,7 @@ use super::verdict::{
 };
 use crate::artifact::{self, LoadError};
 use crate::ir::{
-    Attribute, Award, Bounds, Condition, Containment, Measure, Predicate, Program, Rule, Severity,
-    Unit,
+    Attribute, Award, Condition, Containment, Measure, Predicate, Program, Rule, Severity, Unit,
 };
 use crate::store::{Lookup, StoreAccess, StoreError, StoreHandle};
 use regex_automata::Input;
@@ -484,7 +483,7 @@ impl Validator {
             Predicate::MaxSequence(max) => scan.longest_sequence <= *max,
             Predicate::MaxKeyboardRun(max) => crate::ir::longest_keyboard_run(password) <= *max,
             Predicate::Measured { unit, measure: m } => {
-                measure::satisfied(m, measure::value(*unit, m, password, self.in_class()))
+                m.bounds().contains(measure::value(*unit, m, password, self.in_class()))
             }
             Predicate::NotContains(checks) => checks
                 .iter()
@@ -553,11 +552,7 @@ impl Validator {
                 cap.map_or(got, |m| got.min(u64::from(m)))
             }
             Award::PerUnit { points, class, cap, unit } => {
-                let n: u32 = password
-                    .chars()
-                    .filter(|c| class.is_none_or(|k| self.in_class()(*c, k)))
-                    .map(|c| unit.of(c))
-                    .sum();
+                let n = measure::count(*unit, *class, password, self.in_class());
                 let got = u64::from(*points) * u64::from(n);
                 cap.map_or(got, |m| got.min(u64::from(m)))
             }
@@ -772,12 +767,7 @@ impl Validator {
                     Measure::MaxRun { class, .. } => Measurement::Run(name(*class)),
                 },
                 actual: measure::value(*unit, m, password, self.in_class()),
-                bounds: match m {
-                    Measure::Count { bounds, .. } | Measure::Distinct(bounds) => *bounds,
-                    Measure::MaxRepeat(max)
-                    | Measure::MaxSequence(max)
-                    | Measure::MaxRun { max, .. } => Bounds { min: 0, max: Some(*max) },
-                },
+                bounds: m.bounds(),
             },
             Predicate::MaxKeyboardRun(max) => {
                 Detail::Keyboard { longest: crate::ir::longest_keyboard_run(password), max: *max }
