@@ -105,9 +105,24 @@ fn delivers_only_the_newest_change_per_user() {
     }
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     drain(&mut agent, &cfg);
-    assert_eq!(cloud.password("alice@example.com").unwrap().as_str(), "Canary-alice-2-Xy9!");
-    assert_eq!(cloud.password("bob@example.com").unwrap().as_str(), "Canary-bob-0-Xy9!");
-    assert_eq!(cloud.password("carol@example.com").unwrap().as_str(), "Canary-carol-1-Xy9!");
+    assert!(
+        cloud.holds("alice@example.com", "Canary-alice-2-Xy9!"),
+        "{} does not hold {}",
+        "alice@example.com",
+        "Canary-alice-2-Xy9!"
+    );
+    assert!(
+        cloud.holds("bob@example.com", "Canary-bob-0-Xy9!"),
+        "{} does not hold {}",
+        "bob@example.com",
+        "Canary-bob-0-Xy9!"
+    );
+    assert!(
+        cloud.holds("carol@example.com", "Canary-carol-1-Xy9!"),
+        "{} does not hold {}",
+        "carol@example.com",
+        "Canary-carol-1-Xy9!"
+    );
     assert_eq!(cloud.stats().set, 3, "superseded changes are never sent");
     let s = status(&cfg);
     assert!(s.healthy, "{:?}", s.problems);
@@ -139,10 +154,7 @@ fn retries_through_throttling_errors_and_dropped_connections() {
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     drain(&mut agent, &cfg);
     for i in 0..40 {
-        assert_eq!(
-            cloud.password(&format!("u{i}@example.com")).unwrap().as_str(),
-            format!("Canary-{i}-Xy9!")
-        );
+        assert!(cloud.holds(&format!("u{i}@example.com"), &format!("Canary-{i}-Xy9!")), "u{i}");
     }
     assert!(cloud.stats().faults > 0, "faults were injected");
     let s = status(&cfg);
@@ -166,7 +178,12 @@ fn a_slow_cloud_is_waited_for_and_a_timeout_is_retried() {
     cfg.graph.timeout_secs = 5;
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     drain(&mut agent, &cfg);
-    assert_eq!(cloud.password("gus@example.com").unwrap().as_str(), "Canary-Slow-9x!");
+    assert!(
+        cloud.holds("gus@example.com", "Canary-Slow-9x!"),
+        "{} does not hold {}",
+        "gus@example.com",
+        "Canary-Slow-9x!"
+    );
 }
 
 /// A webhook receiver on 127.0.0.1: collects the bodies posted to it.
@@ -199,7 +216,7 @@ fn a_weaker_local_policy_raises_a_drift_alarm() {
     common::reset(&queue(&cfg), dir.path(), "dave", "dave@example.com", "Résumé-Canary");
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     drain(&mut agent, &cfg);
-    assert!(cloud.password("dave@example.com").is_none());
+    assert!(!cloud.has_password("dave@example.com"));
     let s = status(&cfg);
     assert_eq!(s.counts.get("policy_drift"), Some(&1));
     assert_eq!(s.failed, 1);
@@ -233,7 +250,7 @@ fn changes_are_revalidated_against_a_reloaded_policy() {
         "policy strict {\n  rule length \"Use 16+.\" : length >= 16\n}\n",
     );
     drain(&mut agent, &cfg);
-    assert!(cloud.password("erin@example.com").is_none());
+    assert!(!cloud.has_password("erin@example.com"));
     assert!(agent.policy().starts_with("strict@"));
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
     assert!(audit.contains(r#""outcome":"rejected","account":"erin""#), "{audit}");
@@ -327,7 +344,12 @@ fn only_what_the_directory_committed_is_delivered() {
     let t = agent.tick();
     assert_eq!(t.delivered, 0);
     assert!(t.events.iter().any(|(o, _)| o.as_str() == "refused_by_directory"), "{t:?}");
-    assert_eq!(cloud.password("alice@example.com").unwrap().as_str(), "Canary-P2-Xy9!");
+    assert!(
+        cloud.holds("alice@example.com", "Canary-P2-Xy9!"),
+        "{} does not hold {}",
+        "alice@example.com",
+        "Canary-P2-Xy9!"
+    );
     assert_eq!(cloud.stats().set, 1, "the refused password never reached the cloud");
     assert_eq!(pending(&cfg), 0);
     let s = status(&cfg);
@@ -361,7 +383,7 @@ fn a_change_commits_late_and_is_then_delivered_and_one_replaced_in_the_directory
     std::thread::sleep(Duration::from_millis(1100));
     let t = agent.tick();
     assert!(t.events.iter().any(|(o, _)| o.as_str() == "superseded_in_directory"), "{t:?}");
-    assert!(cloud.password("carl@example.com").is_none());
+    assert!(!cloud.has_password("carl@example.com"));
     assert_eq!(status(&cfg).counts.get("superseded_in_directory"), Some(&1));
 }
 
@@ -454,7 +476,12 @@ fn every_permanent_error_is_named_unhealthy_at_once_and_loses_nothing() {
     let cfg = AgentConfig::load(&config).unwrap();
     common::reset(&queue(&cfg), dir.path(), "ivy", "ivy@example.com", "Canary-Ivy-Xy9!");
     assert_eq!(once(&config).0, 0);
-    assert_eq!(cloud.password("ivy@example.com").unwrap().as_str(), "Canary-Ivy-Xy9!");
+    assert!(
+        cloud.holds("ivy@example.com", "Canary-Ivy-Xy9!"),
+        "{} does not hold {}",
+        "ivy@example.com",
+        "Canary-Ivy-Xy9!"
+    );
     // Per-user errors: unknown user and an administrator without the privileged role go to
     // failed/ with their reason; a synced user is never PATCHed.
     let dir = tempfile::tempdir().unwrap();
@@ -490,7 +517,12 @@ fn every_permanent_error_is_named_unhealthy_at_once_and_loses_nothing() {
     assert_eq!(status(&cfg).pending, 1, "kept queued until the role is granted");
     cloud.set_permissions(Permissions::default());
     assert_eq!(once(&config).0, 0);
-    assert_eq!(cloud.password("boss@example.com").unwrap().as_str(), "Canary-Boss-Xy9!");
+    assert!(
+        cloud.holds("boss@example.com", "Canary-Boss-Xy9!"),
+        "{} does not hold {}",
+        "boss@example.com",
+        "Canary-Boss-Xy9!"
+    );
     // Transient errors keep their backoff, are not a configuration error, and say how long.
     cloud.set_faults(Faults { server_error: 1.0, ..Faults::default() });
     common::reset(&q, dir.path(), "boss", "boss@example.com", "Canary-Boss2-Xy9!");
@@ -536,7 +568,12 @@ fn failed_changes_can_be_listed_retried_and_purged() {
     assert_eq!(cli(&["purge", "--account", "gone"]).0, 0);
     assert_eq!(cli(&["purge", "--account", "nobody"]).0, 2, "naming nothing is an error");
     assert_eq!(once(&config).0, 0);
-    assert_eq!(cloud.password("newbie@example.com").unwrap().as_str(), "Canary-New-Xy9!");
+    assert!(
+        cloud.holds("newbie@example.com", "Canary-New-Xy9!"),
+        "{} does not hold {}",
+        "newbie@example.com",
+        "Canary-New-Xy9!"
+    );
     let s = status(&cfg);
     assert_eq!((s.failed, s.pending), (0, 0));
     let o = outcomes(&cfg);
@@ -596,7 +633,7 @@ fn one_agent_per_queue_and_status_knows_when_none_runs() {
     let mut third = spawn();
     common::reset(&queue(&cfg), dir.path(), "kim", "kim@example.com", "Canary-Kim-Xy9!");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while cloud.password("kim@example.com").is_none() {
+    while !cloud.has_password("kim@example.com") {
         assert!(Instant::now() < deadline, "the new agent did not deliver");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -625,7 +662,7 @@ fn a_directory_that_cannot_be_read_holds_every_change_and_says_so() {
         assert_eq!((t.delivered, t.waiting), (0, 1));
         assert!(t.events.iter().any(|(o, _)| o.as_str() == "directory_unavailable"), "{t:?}");
     }
-    assert!(cloud.password("lou@example.com").is_none(), "nothing is sent unconfirmed");
+    assert!(!cloud.has_password("lou@example.com"), "nothing is sent unconfirmed");
     let s = status(&cfg);
     assert!(s.transient.as_deref().is_some_and(|t| t.contains("directory_unavailable")), "{s:?}");
     let lines = outcomes(&cfg).iter().filter(|o| *o == "directory_unavailable").count();
@@ -889,10 +926,25 @@ fn an_older_password_never_overtakes_a_newer_one() {
     std::fs::write(&old_path, old_bytes).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
     agent.tick();
-    assert_eq!(cloud.password("clock@example.com").unwrap().as_str(), "Canary-Newer-Xy9!");
-    assert!(cloud.password("dmg@example.com").is_none(), "the older change was not sent instead");
-    assert_eq!(cloud.password("jdoe@contoso.com").unwrap().as_str(), "Canary-Jdoe2-Xy9!");
-    assert_eq!(cloud.password("replay@example.com").unwrap().as_str(), "Canary-Replay2-Xy9!");
+    assert!(
+        cloud.holds("clock@example.com", "Canary-Newer-Xy9!"),
+        "{} does not hold {}",
+        "clock@example.com",
+        "Canary-Newer-Xy9!"
+    );
+    assert!(!cloud.has_password("dmg@example.com"), "the older change was not sent instead");
+    assert!(
+        cloud.holds("jdoe@contoso.com", "Canary-Jdoe2-Xy9!"),
+        "{} does not hold {}",
+        "jdoe@contoso.com",
+        "Canary-Jdoe2-Xy9!"
+    );
+    assert!(
+        cloud.holds("replay@example.com", "Canary-Replay2-Xy9!"),
+        "{} does not hold {}",
+        "replay@example.com",
+        "Canary-Replay2-Xy9!"
+    );
     assert_eq!(cloud.stats().set, 4, "one delivery per user, none of an older password");
     assert_eq!(pending(&cfg), 0);
     let o = outcomes(&cfg);
@@ -930,8 +982,13 @@ fn the_seal_binds_every_field_the_agent_trusts_and_old_records_still_open() {
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     let t = agent.tick();
     assert!(t.events.iter().any(|(o, _)| o.as_str() == "damaged"), "{t:?}");
-    assert!(cloud.password("mia@example.com").is_none());
-    assert_eq!(cloud.password("old@example.com").unwrap().as_str(), "Canary-Old-Xy9!");
+    assert!(!cloud.has_password("mia@example.com"));
+    assert!(
+        cloud.holds("old@example.com", "Canary-Old-Xy9!"),
+        "{} does not hold {}",
+        "old@example.com",
+        "Canary-Old-Xy9!"
+    );
 }
 
 #[test]
@@ -1064,7 +1121,12 @@ fn after_the_clock_steps_back_a_newer_change_still_comes_after_an_older_one() {
     assert_eq!((t.delivered, t.waiting), (1, 1), "the newer change waits for its commit: {t:?}");
     directory.commit("tick", "Canary-Newer-Xy9!").unwrap();
     agent.tick();
-    assert_eq!(cloud.password("tick@example.com").unwrap().as_str(), "Canary-Newer-Xy9!");
+    assert!(
+        cloud.holds("tick@example.com", "Canary-Newer-Xy9!"),
+        "{} does not hold {}",
+        "tick@example.com",
+        "Canary-Newer-Xy9!"
+    );
     assert_eq!(pending(&cfg), 0);
     assert!(!outcomes(&cfg).contains(&"superseded".to_string()), "{:?}", outcomes(&cfg));
 }
@@ -1097,13 +1159,23 @@ fn a_delivered_password_is_never_sent_again_nor_after_a_newer_one() {
     std::fs::write(&first_path, &first_bytes).unwrap();
     let t = agent.tick();
     assert!(t.events.iter().any(|(o, _)| o.as_str() == "stale"), "{t:?}");
-    assert_eq!(cloud.password("back@example.com").unwrap().as_str(), "Canary-Back2-Xy9!");
+    assert!(
+        cloud.holds("back@example.com", "Canary-Back2-Xy9!"),
+        "{} does not hold {}",
+        "back@example.com",
+        "Canary-Back2-Xy9!"
+    );
     assert_eq!(cloud.stats().set, 2);
     assert_eq!(pending(&cfg), 0);
     // A new reset goes out as usual.
     common::reset(&q, d, "back", "back@example.com", "Canary-Back3-Xy9!");
     assert_eq!(agent.tick().delivered, 1);
-    assert_eq!(cloud.password("back@example.com").unwrap().as_str(), "Canary-Back3-Xy9!");
+    assert!(
+        cloud.holds("back@example.com", "Canary-Back3-Xy9!"),
+        "{} does not hold {}",
+        "back@example.com",
+        "Canary-Back3-Xy9!"
+    );
     let o = outcomes(&cfg);
     assert_eq!(o.iter().filter(|o| *o == "delivered").count(), 4, "{o:?}");
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
@@ -1123,12 +1195,22 @@ fn with_a_notified_directory_the_newest_queued_change_is_the_committed_one() {
     q.enqueue("win", Some("win@example.com"), None, "Canary-Win2-Xy9!", "t").unwrap();
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     assert_eq!(agent.tick().delivered, 1);
-    assert_eq!(cloud.password("win@example.com").unwrap().as_str(), "Canary-Win2-Xy9!");
+    assert!(
+        cloud.holds("win@example.com", "Canary-Win2-Xy9!"),
+        "{} does not hold {}",
+        "win@example.com",
+        "Canary-Win2-Xy9!"
+    );
     // The older record put back (a restored backup) is older than what was delivered.
     std::fs::write(&first_path, first_bytes).unwrap();
     let t = agent.tick();
     assert!(t.events.iter().any(|(o, _)| o.as_str() == "stale"), "{t:?}");
-    assert_eq!(cloud.password("win@example.com").unwrap().as_str(), "Canary-Win2-Xy9!");
+    assert!(
+        cloud.holds("win@example.com", "Canary-Win2-Xy9!"),
+        "{} does not hold {}",
+        "win@example.com",
+        "Canary-Win2-Xy9!"
+    );
     assert_eq!(pending(&cfg), 0);
     let o = outcomes(&cfg);
     assert!(o.contains(&"superseded".to_string()), "{o:?}");
@@ -1150,7 +1232,12 @@ fn with_a_notified_directory_a_clock_stepped_back_does_not_make_a_new_change_sta
     hook_with(&path, "tock", "tock@example.com", "Canary-Tock2-Xy9!", None);
     let t = agent.tick();
     assert_eq!(t.delivered, 1, "the newer change is not stale: {t:?}");
-    assert_eq!(cloud.password("tock@example.com").unwrap().as_str(), "Canary-Tock2-Xy9!");
+    assert!(
+        cloud.holds("tock@example.com", "Canary-Tock2-Xy9!"),
+        "{} does not hold {}",
+        "tock@example.com",
+        "Canary-Tock2-Xy9!"
+    );
 }
 
 /// A change the directory committed is never refused because the agent cannot read the
@@ -1178,7 +1265,7 @@ fn a_store_the_recheck_cannot_read_holds_the_change_until_it_is_back() {
     for _ in 0..3 {
         agent.tick();
     }
-    assert!(cloud.password("fay@example.com").is_none());
+    assert!(!cloud.has_password("fay@example.com"));
     let (pending, _) = policyc::agent::queue::list_pending(&cfg.queue).unwrap();
     assert_eq!(pending.len(), 2, "nothing dropped while the store is unreadable");
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
@@ -1188,11 +1275,8 @@ fn a_store_the_recheck_cannot_read_holds_the_change_until_it_is_back() {
     // The handle looks again at most once a second.
     std::thread::sleep(Duration::from_millis(1100));
     drain(&mut agent, &cfg);
-    assert_eq!(
-        cloud.password("fay@example.com").map(|p| p.to_string()).as_deref(),
-        Some("Canary-Fay-Passw0rd")
-    );
-    assert!(cloud.password("gus@example.com").is_none(), "the breached one is refused");
+    assert!(cloud.holds("fay@example.com", "Canary-Fay-Passw0rd"));
+    assert!(!cloud.has_password("gus@example.com"), "the breached one is refused");
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
     assert!(audit.contains(r#""outcome":"rejected","account":"gus""#), "{audit}");
 }

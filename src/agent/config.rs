@@ -27,6 +27,18 @@ pub struct AgentConfig {
     /// hook looks up the attributes the policy needs.
     #[serde(default)]
     pub directory: Option<DirectoryConfig>,
+    /// Where the agent takes the passwords it delivers from: `queue` (the hook on this DC
+    /// queues what it accepts) or `replicated` (the directory's current password, replicated
+    /// from any DC, read from Samba's GPG-encrypted cleartext; the hooks only validate).
+    #[serde(default)]
+    pub delivery: DeliveryModel,
+    /// The OpenPGP secret key whose public half every DC names in `password hash gpg key ids`
+    /// (`delivery: replicated`).
+    #[serde(default)]
+    pub gpg_secret_key: Option<PathBuf>,
+    /// How often the agent reconciles the directory with the cloud, in seconds (0: never).
+    #[serde(default = "default_reconcile")]
+    pub reconcile_interval_secs: u64,
     /// How long a queued change may wait for the directory to commit it, in seconds; after
     /// that it is dropped as `refused_by_directory`.
     #[serde(default = "default_grace")]
@@ -48,6 +60,19 @@ pub struct AgentConfig {
     /// `agent status` reports unhealthy when the oldest pending change is older than this.
     #[serde(default = "default_unhealthy")]
     pub unhealthy_after_secs: u64,
+}
+
+/// Where delivered passwords come from (see `docs/agent.md`, "Several domain controllers").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryModel {
+    /// Changes the hook on this DC accepted and queued, once the directory committed them:
+    /// one DC, or a Windows DC.
+    #[default]
+    Queue,
+    /// The directory's current, replicated password, whichever DC set it: one agent per
+    /// domain, hooks on every DC validate only.
+    Replicated,
 }
 
 /// Capped exponential backoff with jitter.
@@ -81,6 +106,9 @@ fn default_poll() -> u64 {
     1000
 }
 fn default_unhealthy() -> u64 {
+    900
+}
+fn default_reconcile() -> u64 {
     900
 }
 

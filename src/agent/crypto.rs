@@ -3,6 +3,7 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use sha2::{Digest as _, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -29,6 +30,8 @@ pub enum CryptoError {
 /// The queue key.
 pub struct QueueKey {
     cipher: ChaCha20Poly1305,
+    /// Keys [`QueueKey::digest`], derived from the key (never the key itself).
+    digest_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for QueueKey {
@@ -79,7 +82,19 @@ impl QueueKey {
         if bytes.len() != 32 {
             return Err(err(format!("it holds {} bytes, a key is 32", bytes.len())));
         }
-        Ok(QueueKey { cipher: ChaCha20Poly1305::new(Key::from_slice(&bytes)) })
+        let mut digest_key = Zeroizing::new([0u8; 32]);
+        digest_key.copy_from_slice(
+            &Sha256::new_with_prefix(b"policyc-digest-key\0").chain_update(&*bytes).finalize(),
+        );
+        Ok(QueueKey { cipher: ChaCha20Poly1305::new(Key::from_slice(&bytes)), digest_key })
+    }
+
+    /// A keyed digest of a secret (an NT hash): what the agent keeps to recognise a password
+    /// later (the last one delivered for an account) without keeping the secret, and which
+    /// nobody without the key can test guesses against.
+    pub fn digest(&self, secret: &[u8]) -> String {
+        let d = Sha256::new_with_prefix(*self.digest_key).chain_update(secret).finalize();
+        d[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Encrypts `secret`, bound to `context` (the record's identity): returns (nonce, sealed).

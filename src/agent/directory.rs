@@ -7,6 +7,7 @@
 //! [`DirectoryDouble`] is a JSON file standing in for a DC, for trials and tests, as the cloud
 //! double stands in for Graph.
 
+use super::replication::{ReplStamp, last_package, unicode_pwd_stamp};
 use crate::Context;
 use crate::ir::{Attribute, AttributeSet};
 use crate::store::nt_hash;
@@ -88,6 +89,9 @@ pub struct PasswordState {
     pub nt_hash: Option<[u8; 16]>,
     /// When it was set (`pwdLastSet`), in milliseconds since the Unix epoch.
     pub last_set_ms: u64,
+    /// `unicodePwd`'s replication stamp, where the directory says (Samba): the domain's order
+    /// of the account's passwords, whichever DC set them.
+    pub stamp: Option<ReplStamp>,
 }
 
 impl std::fmt::Debug for PasswordState {
@@ -95,6 +99,27 @@ impl std::fmt::Debug for PasswordState {
         f.debug_struct("PasswordState")
             .field("has_password", &self.nt_hash.is_some())
             .field("last_set_ms", &self.last_set_ms)
+            .field("stamp", &self.stamp)
+            .finish()
+    }
+}
+
+/// The account's current password as replication left it on this DC, with the cleartext
+/// Samba keeps encrypted to the sync key (`Primary:SambaGPG`), when it has it.
+#[derive(Clone)]
+pub struct ReplicatedPassword {
+    /// The NT hash, `pwdLastSet` and replication stamp.
+    pub state: PasswordState,
+    /// The encrypted cleartext; `None` when the DC that set the password had no
+    /// `password hash gpg key ids` (or Windows set it).
+    pub encrypted: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ReplicatedPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicatedPassword")
+            .field("state", &self.state)
+            .field("encrypted", &self.encrypted.is_some())
             .finish()
     }
 }
@@ -119,13 +144,26 @@ pub trait Directory: Send {
         false
     }
 
-    /// Every user account that has a password, with its NT hash (`policyc store audit`).
+    /// Every user account that has a password, with its NT hash (`policyc store audit`,
+    /// reconciliation).
     fn password_hashes(&mut self) -> Result<Vec<AccountHash>, DirectoryError> {
-        Err(DirectoryError {
-            source_name: "this directory".into(),
-            message: "cannot list password hashes (only Samba's ldapi socket can)".into(),
-        })
+        Err(unsupported("cannot list password hashes (only Samba's ldapi socket can)"))
     }
+
+    /// The account's replicated password with its encrypted cleartext (`delivery: replicated`).
+    fn replicated(&mut self, _account: &str) -> Result<Option<ReplicatedPassword>, DirectoryError> {
+        Err(unsupported("cannot read replicated passwords (only Samba's ldapi socket can)"))
+    }
+
+    /// The user accounts whose entry changed after the update sequence number `usn` on this
+    /// DC (replicated changes included), and the highest number seen.
+    fn changed_since(&mut self, _usn: u64) -> Result<(Vec<String>, u64), DirectoryError> {
+        Err(unsupported("cannot list changed accounts (only Samba's ldapi socket can)"))
+    }
+}
+
+fn unsupported(message: &str) -> DirectoryError {
+    DirectoryError { source_name: "this directory".into(), message: message.into() }
 }
 
 /// A user account's NT hash, as `policyc store audit` reads it. The hash is wiped when dropped
@@ -137,6 +175,10 @@ pub struct AccountHash {
     pub nt_hash: Zeroizing<[u8; 16]>,
     /// The account is disabled (`userAccountControl` bit 2).
     pub disabled: bool,
+    /// When it was set (`pwdLastSet`), in milliseconds since the Unix epoch.
+    pub last_set_ms: u64,
+    /// `unicodePwd`'s replication stamp, where the directory says.
+    pub stamp: Option<ReplStamp>,
 }
 
 impl std::fmt::Debug for AccountHash {
@@ -302,6 +344,43 @@ impl SambaDirectory {
     }
 }
 
+impl SambaDirectory {
+    /// The password state an entry read with `unicodePwd`, `pwdLastSet` and
+    /// `replPropertyMetaData` holds.
+    fn state(&self, entry: &ldap3::SearchEntry) -> Result<PasswordState, DirectoryError> {
+        let nt_hash = binary(entry, "unicodePwd")
+            .map(|v| <[u8; 16]>::try_from(v))
+            .transpose()
+            .map_err(|_| self.error("unicodePwd is not a 16-byte NT hash"))?;
+        if nt_hash.is_none() && !values(entry, "unicodePwd").is_empty() {
+            return Err(self.error("unicodePwd came back as text, not an NT hash"));
+        }
+        Ok(PasswordState {
+            nt_hash,
+            last_set_ms: last_set_ms(entry),
+            stamp: binary(entry, "replPropertyMetaData").and_then(unicode_pwd_stamp),
+        })
+    }
+}
+
+/// An entry's `pwdLastSet`, in milliseconds since the Unix epoch (0: none, or "must change").
+fn last_set_ms(entry: &ldap3::SearchEntry) -> u64 {
+    values(entry, "pwdLastSet")
+        .first()
+        .and_then(|v| v.parse::<i64>().ok())
+        .map_or(0, filetime_to_unix_ms)
+}
+
+/// A binary attribute's first value.
+fn binary<'e>(entry: &'e ldap3::SearchEntry, name: &str) -> Option<&'e [u8]> {
+    entry
+        .bin_attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.first())
+        .map(Vec::as_slice)
+}
+
 /// An attribute's values, whatever case the server spelled its name in.
 fn values<'e>(entry: &'e ldap3::SearchEntry, name: &str) -> &'e [String] {
     entry
@@ -343,29 +422,48 @@ impl Directory for SambaDirectory {
     }
 
     fn password(&mut self, account: &str) -> Result<Option<PasswordState>, DirectoryError> {
-        let Some(entry) = self.account(account, vec!["unicodePwd", "pwdLastSet"])? else {
-            return Ok(None);
-        };
-        let nt_hash = entry
-            .bin_attrs
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("unicodePwd"))
-            .and_then(|(_, v)| v.first())
-            .map(|v| <[u8; 16]>::try_from(v.as_slice()))
-            .transpose()
-            .map_err(|_| self.error("unicodePwd is not a 16-byte NT hash"))?;
-        if nt_hash.is_none() && !values(&entry, "unicodePwd").is_empty() {
-            return Err(self.error("unicodePwd came back as text, not an NT hash"));
+        let attrs = vec!["unicodePwd", "pwdLastSet", "replPropertyMetaData"];
+        let Some(entry) = self.account(account, attrs)? else { return Ok(None) };
+        self.state(&entry).map(Some)
+    }
+
+    fn replicated(&mut self, account: &str) -> Result<Option<ReplicatedPassword>, DirectoryError> {
+        let attrs =
+            vec!["unicodePwd", "pwdLastSet", "replPropertyMetaData", "supplementalCredentials"];
+        let Some(entry) = self.account(account, attrs)? else { return Ok(None) };
+        let state = self.state(&entry)?;
+        let encrypted = binary(&entry, "supplementalCredentials")
+            .and_then(|blob| last_package(blob, "Primary:SambaGPG"));
+        Ok(Some(ReplicatedPassword { state, encrypted }))
+    }
+
+    fn changed_since(&mut self, usn: u64) -> Result<(Vec<String>, u64), DirectoryError> {
+        let filter =
+            format!("(&(objectCategory=person)(objectClass=user)(uSNChanged>={}))", usn + 1);
+        let entries = self.search(None, &filter, vec!["sAMAccountName", "uSNChanged"])?;
+        let mut highest = usn;
+        let mut accounts = Vec::with_capacity(entries.len());
+        for e in entries {
+            let changed = values(&e, "uSNChanged").first().and_then(|v| v.parse::<u64>().ok());
+            highest = highest.max(changed.unwrap_or(0));
+            if let Some(name) = values(&e, "sAMAccountName").first() {
+                accounts.push(name.clone());
+            }
         }
-        let last_set = values(&entry, "pwdLastSet").first().and_then(|v| v.parse::<i64>().ok());
-        Ok(Some(PasswordState { nt_hash, last_set_ms: last_set.map_or(0, filetime_to_unix_ms) }))
+        Ok((accounts, highest))
     }
 
     fn password_hashes(&mut self) -> Result<Vec<AccountHash>, DirectoryError> {
         use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
         let timeout = self.timeout;
         let filter = "(&(objectCategory=person)(objectClass=user))";
-        let attrs = vec!["sAMAccountName", "unicodePwd", "userAccountControl"];
+        let attrs = vec![
+            "sAMAccountName",
+            "unicodePwd",
+            "userAccountControl",
+            "pwdLastSet",
+            "replPropertyMetaData",
+        ];
         let (conn, base) = self.conn()?;
         let base = base.clone();
         let adapters: Vec<Box<dyn Adapter<_, _>>> =
@@ -413,18 +511,21 @@ impl Directory for SambaDirectory {
 
 /// An entry's name, NT hash and whether it is disabled; `None` without a hash.
 fn account_hash(entry: ldap3::SearchEntry) -> Option<AccountHash> {
-    let hash = entry
-        .bin_attrs
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("unicodePwd"))
-        .and_then(|(_, v)| v.first())
-        .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())?;
+    let hash = binary(&entry, "unicodePwd").and_then(|v| <[u8; 16]>::try_from(v).ok())?;
+    let last_set_ms = last_set_ms(&entry);
+    let stamp = binary(&entry, "replPropertyMetaData").and_then(unicode_pwd_stamp);
     let uac = values(&entry, "userAccountControl")
         .first()
         .and_then(|v| v.parse::<u32>().ok())
         .unwrap_or(0);
     let account = values(&entry, "sAMAccountName").first().cloned().unwrap_or(entry.dn);
-    Some(AccountHash { account, nt_hash: Zeroizing::new(hash), disabled: uac & 2 != 0 })
+    Some(AccountHash {
+        account,
+        nt_hash: Zeroizing::new(hash),
+        disabled: uac & 2 != 0,
+        last_set_ms,
+        stamp,
+    })
 }
 
 /// A directory double: a JSON file of accounts, each with its NT hash, last-set time and
@@ -558,7 +659,26 @@ impl Directory for DirectoryDouble {
             .nt_hash
             .map(|h| parse_hex16(&h).ok_or_else(|| self.error(format!("`{account}`: bad nt_hash"))))
             .transpose()?;
-        Ok(Some(PasswordState { nt_hash, last_set_ms: a.pwd_last_set_ms }))
+        Ok(Some(PasswordState { nt_hash, last_set_ms: a.pwd_last_set_ms, stamp: None }))
+    }
+
+    fn password_hashes(&mut self) -> Result<Vec<AccountHash>, DirectoryError> {
+        let mut out = Vec::new();
+        for (name, a) in self.read()?.accounts {
+            let Some(hex) = a.nt_hash else { continue };
+            let hash =
+                parse_hex16(&hex).ok_or_else(|| self.error(format!("`{name}`: bad nt_hash")))?;
+            let account =
+                a.attributes.get("sAMAccountName").and_then(|v| v.first()).cloned().unwrap_or(name);
+            out.push(AccountHash {
+                account,
+                nt_hash: Zeroizing::new(hash),
+                disabled: false,
+                last_set_ms: a.pwd_last_set_ms,
+                stamp: None,
+            });
+        }
+        Ok(out)
     }
 }
 

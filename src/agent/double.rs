@@ -100,14 +100,32 @@ struct State {
     faults: Faults,
     stats: Stats,
     rng: u64,
+    /// A password set through Graph leaves `lastPasswordChangeDateTime` as it was.
+    admin_resets_stay: bool,
+    /// The double's own base URL (for `@odata.nextLink`).
+    url: String,
+}
+
+impl State {
+    /// `lastPasswordChangeDateTime` for a change now: to the second, as Graph writes it.
+    fn clock(&self) -> String {
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+    }
 }
 
 struct User {
     id: String,
     upn: String,
     account: CloudAccount,
-    password: Option<Zeroizing<String>>,
+    /// The NT hash of the current password (the double never keeps a cleartext).
+    nt_hash: Option<[u8; 16]>,
     last_password_change: Option<String>,
+}
+
+impl User {
+    fn new(id: String, upn: String, account: CloudAccount) -> User {
+        User { id, upn, account, nt_hash: None, last_password_change: None }
+    }
 }
 
 /// A running double. Stopped when dropped.
@@ -142,8 +160,10 @@ impl CloudDouble {
         let server = tiny_http::Server::http(addr).map_err(std::io::Error::other)?;
         let port = server.server_addr().to_ip().map_or(0, |a| a.port());
         let server = Arc::new(server);
+        let url = format!("http://127.0.0.1:{port}");
         let state = Arc::new(Mutex::new(State {
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(port),
+            url: url.clone(),
             ..State::default()
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -161,7 +181,7 @@ impl CloudDouble {
                 }
             }));
         }
-        Ok(CloudDouble { server, state, stop, threads, url: format!("http://127.0.0.1:{port}") })
+        Ok(CloudDouble { server, state, stop, threads, url })
     }
 
     /// Base URL (`http://127.0.0.1:PORT`): Graph at `/v1.0`, tokens at `/token`.
@@ -183,10 +203,7 @@ impl CloudDouble {
         let mut s = self.state();
         s.next_id += 1;
         let id = format!("00000000-0000-4000-8000-{:012x}", s.next_id);
-        s.users.insert(
-            upn.to_lowercase(),
-            User { id, upn: upn.to_string(), account, password: None, last_password_change: None },
-        );
+        s.users.insert(upn.to_lowercase(), User::new(id, upn.to_string(), account));
     }
 
     /// Adds cloud-managed users.
@@ -207,9 +224,48 @@ impl CloudDouble {
         self.state().permissions = permissions;
     }
 
-    /// The user's current cloud password (tests compare it with the newest change).
-    pub fn password(&self, user: &str) -> Option<Zeroizing<String>> {
-        self.state().users.get(&user.to_lowercase()).and_then(|u| u.password.clone())
+    /// The NT hash of the user's current cloud password (tests compare it with the one each
+    /// DC holds).
+    pub fn nt_hash(&self, user: &str) -> Option<[u8; 16]> {
+        self.state().users.get(&user.to_lowercase()).and_then(|u| u.nt_hash)
+    }
+
+    /// Whether the user's cloud password is `password` (by its NT hash).
+    pub fn holds(&self, user: &str, password: &str) -> bool {
+        self.nt_hash(user) == Some(*crate::store::nt_hash(password))
+    }
+
+    /// Whether the user has a cloud password at all.
+    pub fn has_password(&self, user: &str) -> bool {
+        self.nt_hash(user).is_some()
+    }
+
+    /// The user's `lastPasswordChangeDateTime`, as `GET` returns it.
+    pub fn last_password_change(&self, user: &str) -> Option<String> {
+        self.state().users.get(&user.to_lowercase()).and_then(|u| u.last_password_change.clone())
+    }
+
+    /// A password change made in the cloud, not through the agent (the portal, the user's
+    /// self-service reset): KB 2652040 cause 3. It moves `lastPasswordChangeDateTime`.
+    pub fn portal_reset(&self, user: &str, password: &str) -> bool {
+        let mut s = self.state();
+        let now = s.clock();
+        match s.users.get_mut(&user.to_lowercase()) {
+            Some(u) => {
+                u.nt_hash = Some(*crate::store::nt_hash(password));
+                u.last_password_change = Some(now);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a password set through Graph (an admin reset, as the agent makes) moves
+    /// `lastPasswordChangeDateTime` (the default). Some answers from Microsoft report that it
+    /// may not: with `false` the double behaves so, and the agent must say it cannot see a
+    /// change in the cloud instead of reporting "in sync".
+    pub fn set_admin_resets_move_stamp(&self, yes: bool) {
+        self.state().admin_resets_stay = !yes;
     }
 
     /// The counters.
@@ -301,7 +357,9 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>, creds: &Credent
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
     let response = match (&method, path) {
         (tiny_http::Method::Post, "/token") => token(&body, state, creds),
-        (tiny_http::Method::Patch | tiny_http::Method::Get, p) if p.starts_with("/v1.0/users/") => {
+        (tiny_http::Method::Patch | tiny_http::Method::Get, p)
+            if p == "/v1.0/users" || p.starts_with("/v1.0/users/") =>
+        {
             let user = percent_decode(p.trim_start_matches("/v1.0/users/")).to_lowercase();
             let (fault, delay) = {
                 let mut s = lock(state);
@@ -339,6 +397,14 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>, creds: &Credent
                     text.push_str(&"\u{1b}[31m\r\n\u{7}".repeat(1 << 18));
                     error(400, "Request_BadRequest", &text)
                 }
+                None if path == "/v1.0/users" && method == tiny_http::Method::Get => {
+                    list_users(authorization.as_deref(), query, state)
+                }
+                None if path == "/v1.0/users" => error(
+                    405,
+                    "Request_BadRequest",
+                    "Specified HTTP method is not allowed for the request target.",
+                ),
                 None if method == tiny_http::Method::Get => {
                     get_user(&user, authorization.as_deref(), query, state)
                 }
@@ -492,13 +558,28 @@ fn get_user(
         return unauthorized();
     }
     let Some(u) = s.users.get(user) else { return not_found(user) };
-    let select = percent_decode(query);
-    let select = select.strip_prefix("$select=").unwrap_or("id,userPrincipalName");
-    let mut body = serde_json::Map::new();
+    let params = query_params(query);
+    let select = params.get("$select").map_or("id,userPrincipalName", String::as_str);
+    let mut body = user_json(u, select);
     body.insert(
         "@odata.context".into(),
         "https://graph.microsoft.com/v1.0/$metadata#users/$entity".into(),
     );
+    json(200, &serde_json::Value::Object(body).to_string())
+}
+
+/// A query string's parameters, decoded.
+fn query_params(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+        .collect()
+}
+
+/// The `$select`ed properties of a user, as Graph renders them.
+fn user_json(u: &User, select: &str) -> serde_json::Map<String, serde_json::Value> {
+    let mut body = serde_json::Map::new();
     for field in select.split(',') {
         let value = match field {
             "id" => serde_json::Value::from(u.id.clone()),
@@ -518,6 +599,50 @@ fn get_user(
         };
         body.insert(field.to_string(), value);
     }
+    body
+}
+
+/// `GET /v1.0/users?$select=…&$top=N`: one page of users by id, with `@odata.nextLink` (a
+/// `$skiptoken`) while more remain, as Graph pages them (`$top` at most 999, default 100).
+fn list_users(
+    auth: Option<&str>,
+    query: &str,
+    state: &Mutex<State>,
+) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let s = lock(state);
+    if !authorized(&s, auth) {
+        return unauthorized();
+    }
+    let params = query_params(query);
+    let select = params.get("$select").map_or("id,userPrincipalName", String::as_str);
+    let top = match params.get("$top").map(|t| t.parse::<usize>()) {
+        None => 100,
+        Some(Ok(t)) if (1..=999).contains(&t) => t,
+        Some(_) => {
+            return error(
+                400,
+                "Request_UnsupportedQuery",
+                "Invalid page size specified: '0'. Must be between 1 and 999 inclusive.",
+            );
+        }
+    };
+    let skip = params.get("$skiptoken").and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
+    let mut users: Vec<&User> = s.users.values().collect();
+    users.sort_by(|a, b| a.id.cmp(&b.id));
+    let page: Vec<serde_json::Value> = users
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|u| serde_json::Value::Object(user_json(u, select)))
+        .collect();
+    let mut body = serde_json::Map::new();
+    body.insert("@odata.context".into(), "https://graph.microsoft.com/v1.0/$metadata#users".into());
+    if skip + top < users.len() {
+        let next =
+            format!("{}/v1.0/users?$select={select}&$top={top}&$skiptoken={}", s.url, skip + top);
+        body.insert("@odata.nextLink".into(), next.into());
+    }
+    body.insert("value".into(), page.into());
     json(200, &serde_json::Value::Object(body).to_string())
 }
 
@@ -534,14 +659,7 @@ fn patch(
     if !s.users.contains_key(user) && s.any_user {
         s.next_id += 1;
         let id = format!("00000000-0000-4000-8000-{:012x}", s.next_id);
-        let u = User {
-            id,
-            upn: user.to_string(),
-            account: CloudAccount::default(),
-            password: None,
-            last_password_change: None,
-        };
-        s.users.insert(user.to_string(), u);
+        s.users.insert(user.to_string(), User::new(id, user.to_string(), CloudAccount::default()));
     }
     let permissions = s.permissions;
     let Some(u) = s.users.get(user) else { return not_found(user) };
@@ -559,10 +677,12 @@ fn patch(
         s.stats.refused += 1;
         return error(400, "Request_BadRequest", COMPLEXITY_MESSAGE);
     }
-    let changed = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let changed = (!s.admin_resets_stay).then(|| s.clock());
     if let Some(u) = s.users.get_mut(user) {
-        u.password = Some(password);
-        u.last_password_change = Some(changed);
+        u.nt_hash = Some(*crate::store::nt_hash(&password));
+        if changed.is_some() {
+            u.last_password_change = changed;
+        }
     }
     s.stats.set += 1;
     tiny_http::Response::from_string("").with_status_code(204)

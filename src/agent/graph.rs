@@ -101,6 +101,21 @@ pub struct CloudUser {
     pub last_password_change: Option<String>,
 }
 
+/// One user of the paged user list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedUser {
+    /// `userPrincipalName`.
+    pub upn: String,
+    /// What else the cloud knows of it.
+    pub user: CloudUser,
+}
+
+/// The properties reconciliation reads, for one user or the paged list.
+const USER_SELECT: &str = "id,userPrincipalName,onPremisesSyncEnabled,lastPasswordChangeDateTime";
+
+/// Users per page of the list (Graph's largest `$top` for users).
+const PAGE_SIZE: usize = 999;
+
 /// A Graph client with a token cache. Its `Debug` shows neither the secret nor the token.
 pub struct Graph {
     config: GraphConfig,
@@ -161,6 +176,27 @@ struct UserAnswer {
     on_premises_sync_enabled: Option<bool>,
     #[serde(default)]
     last_password_change_date_time: Option<String>,
+    #[serde(default)]
+    user_principal_name: Option<String>,
+}
+
+impl UserAnswer {
+    fn into_cloud_user(self) -> CloudUser {
+        CloudUser {
+            id: self.id,
+            synced: self.on_premises_sync_enabled == Some(true),
+            last_password_change: self.last_password_change_date_time,
+        }
+    }
+}
+
+/// A page of `GET /v1.0/users`.
+#[derive(Deserialize)]
+struct UserPage {
+    #[serde(default)]
+    value: Vec<UserAnswer>,
+    #[serde(default, rename = "@odata.nextLink")]
+    next_link: Option<String>,
 }
 
 /// The longest piece of a server's text the agent records.
@@ -289,10 +325,7 @@ impl Graph {
 
     /// What the cloud knows of `user` (`$select=id,onPremisesSyncEnabled,…`).
     pub fn cloud_user(&mut self, user: &str) -> Result<CloudUser, Delivery> {
-        let url = format!(
-            "{}?$select=id,userPrincipalName,onPremisesSyncEnabled,lastPasswordChangeDateTime",
-            self.user_url(user)
-        );
+        let url = format!("{}?$select={USER_SELECT}", self.user_url(user));
         let answer = self.call(&url, None)?;
         match classify(&answer) {
             Delivery::Done => {}
@@ -306,11 +339,60 @@ impl Graph {
                     answer.status
                 ),
             })?;
-        Ok(CloudUser {
-            id: user.id,
-            synced: user.on_premises_sync_enabled == Some(true),
-            last_password_change: user.last_password_change_date_time,
-        })
+        Ok(user.into_cloud_user())
+    }
+
+    /// Every cloud user, through the paged `GET /v1.0/users?$select=…&$top=999` (no `$batch`,
+    /// so any Graph-compatible server serves it), following `@odata.nextLink` only on this
+    /// Graph. A 429 or 5xx waits (`Retry-After`, else 1 s) and asks again, at most `retries`
+    /// times per page. Returns the users and the number of requests made.
+    pub fn list_users(&mut self, retries: u32) -> Result<(Vec<ListedUser>, u32), Delivery> {
+        let mut url =
+            Some(format!("{}/v1.0/users?$select={USER_SELECT}&$top={PAGE_SIZE}", self.base));
+        let mut users = Vec::new();
+        let mut requests = 0;
+        while let Some(next) = url.take() {
+            let mut attempt = 0;
+            let answer = loop {
+                requests += 1;
+                let result = self.call(&next, None).and_then(|a| match classify(&a) {
+                    Delivery::Done => Ok(a),
+                    other => Err(other),
+                });
+                match result {
+                    Err(Delivery::Retry { after, .. }) if attempt < retries => {
+                        attempt += 1;
+                        let wait = after.unwrap_or(Duration::from_secs(1));
+                        std::thread::sleep(wait.min(Duration::from_secs(60)));
+                    }
+                    other => break other?,
+                }
+            };
+            let page: UserPage =
+                serde_json::from_str(&answer.body).map_err(|_| Delivery::Config {
+                    outcome: Outcome::WrongEndpoint,
+                    detail: format!(
+                        "`{next}` answered {} without a list of users: is base_url right?",
+                        answer.status
+                    ),
+                })?;
+            for u in page.value {
+                let upn = u.user_principal_name.clone().unwrap_or_default();
+                users.push(ListedUser { upn, user: u.into_cloud_user() });
+            }
+            if let Some(link) = page.next_link {
+                if !link.starts_with(&format!("{}/", self.base)) {
+                    return Err(Delivery::Config {
+                        outcome: Outcome::WrongEndpoint,
+                        detail: bounded(&format!(
+                            "the user list's next page is on another server ({link}); not followed"
+                        )),
+                    });
+                }
+                url = Some(link);
+            }
+        }
+        Ok((users, requests))
     }
 
     /// Sets a user's cloud password.

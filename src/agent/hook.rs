@@ -46,7 +46,9 @@ impl HookOptions {
     pub fn from_config(config: &AgentConfig, fail_open: bool) -> HookOptions {
         HookOptions {
             policy: config.policy.clone(),
-            queue: Some(config.queue.clone()),
+            // With `delivery: replicated` the agent reads the directory: hooks only validate.
+            queue: (config.delivery == super::config::DeliveryModel::Queue)
+                .then(|| config.queue.clone()),
             key: config.key.clone(),
             public_key: config.policy_public_key.clone(),
             audit_log: config.audit_log.clone(),

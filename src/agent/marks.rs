@@ -17,11 +17,35 @@ pub struct Mark {
     pub account: String,
     /// The delivered change's id.
     pub change: String,
+    /// The cloud user it went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// The directory's `pwdLastSet` for the delivered password, in milliseconds since the
     /// Unix epoch (0: the directory did not say).
     pub pwd_last_set_ms: u64,
     /// When the cloud took it, in milliseconds since the Unix epoch.
     pub delivered_ms: u64,
+    /// The delivered password's NT hash, as a keyed digest ([`super::queue::Queue::password_digest`]):
+    /// reconciliation compares it with the directory's current password. (Marks written
+    /// before 2026-12-06 have none.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The replication stamp of the delivered password (`unicodePwd`), where the directory
+    /// says: the domain's own order of an account's passwords, whichever DC set them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<super::replication::ReplStamp>,
+    /// The cloud's `lastPasswordChangeDateTime` read just after the delivery: a later value
+    /// means the password was changed in the cloud since (KB 2652040 cause 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_changed: Option<String>,
+    /// Whether the cloud's `lastPasswordChangeDateTime` moved with the delivery: when it did
+    /// not, a change in the cloud cannot be seen either, and reconciliation says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_signal: Option<bool>,
+    /// An operator accepted the cloud's password as it was after a change in the cloud
+    /// (`agent reconcile --acknowledge`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acknowledged: bool,
 }
 
 /// The marks of one queue.
@@ -54,6 +78,28 @@ impl Marks {
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| QueueError::Damaged { path, message: e.to_string() })
+    }
+
+    /// Every account's mark (reconciliation), with the files that could not be read.
+    pub fn all(&self) -> (Vec<Mark>, Vec<QueueError>) {
+        let dir = self.queue.join("delivered");
+        let mut marks = Vec::new();
+        let mut errors = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&dir) else { return (marks, errors) };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            match super::queue::read_record(&path).and_then(|bytes| {
+                serde_json::from_slice::<Mark>(&bytes)
+                    .map_err(|e| QueueError::Damaged { path: path.clone(), message: e.to_string() })
+            }) {
+                Ok(m) => marks.push(m),
+                Err(e) => errors.push(e),
+            }
+        }
+        (marks, errors)
     }
 
     /// Records a delivery, durably.

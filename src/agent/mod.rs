@@ -13,6 +13,8 @@ pub mod directory;
 pub mod double;
 pub mod files;
 #[cfg(feature = "agent")]
+pub mod gpg;
+#[cfg(feature = "agent")]
 pub mod graph;
 #[cfg(feature = "agent")]
 pub mod hook;
@@ -24,6 +26,10 @@ pub mod mapping;
 pub mod marks;
 pub mod outcome;
 pub mod queue;
+#[cfg(feature = "agent")]
+pub mod reconcile;
+#[cfg(feature = "agent")]
+pub mod replication;
 pub mod sequence;
 pub mod signing;
 #[cfg(feature = "agent")]

@@ -86,6 +86,19 @@ pub enum Outcome {
     AgentStarted,
     /// The agent stopped on a signal, after its current delivery.
     AgentStopped,
+    // Appended (several domain controllers, reconciliation).
+    /// The directory committed it, but the current (tightened) policy refuses it: held in
+    /// `failed/`, not sent; the directory and the cloud differ until the user resets it.
+    HeldByPolicy,
+    /// Reconciliation: the cloud's password changed after the agent's last delivery (KB
+    /// 2652040 cause 3).
+    ChangedInCloud,
+    /// Reconciliation: the directory holds a password the cloud never got.
+    NotDelivered,
+    /// Reconciliation: a gap found earlier is closed.
+    GapClosed,
+    /// An operator accepted the cloud's password after a change in the cloud.
+    Acknowledged,
 }
 
 /// How an outcome weighs on the agent's health.
@@ -140,6 +153,11 @@ impl Outcome {
             Outcome::PolicyReloadFailed => "policy_reload_failed",
             Outcome::AgentStarted => "agent_started",
             Outcome::AgentStopped => "agent_stopped",
+            Outcome::HeldByPolicy => "held_by_policy",
+            Outcome::ChangedInCloud => "changed_in_cloud",
+            Outcome::NotDelivered => "not_delivered",
+            Outcome::GapClosed => "gap_closed",
+            Outcome::Acknowledged => "acknowledged",
         }
     }
 
@@ -164,6 +182,9 @@ impl Outcome {
             | Outcome::RejectedNoPolicy
             | Outcome::RejectedLookupFailed
             | Outcome::RejectedStoreUnavailable
+            | Outcome::HeldByPolicy
+            | Outcome::ChangedInCloud
+            | Outcome::NotDelivered
             | Outcome::Error => Class::Undelivered,
             _ => Class::Normal,
         }
@@ -174,7 +195,13 @@ impl Outcome {
         self.class() == Class::Configuration
             || matches!(
                 self,
-                Outcome::UserNotFound | Outcome::PolicyDrift | Outcome::Failed | Outcome::Damaged
+                Outcome::UserNotFound
+                    | Outcome::PolicyDrift
+                    | Outcome::Failed
+                    | Outcome::Damaged
+                    | Outcome::HeldByPolicy
+                    | Outcome::ChangedInCloud
+                    | Outcome::NotDelivered
             )
     }
 

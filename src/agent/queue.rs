@@ -81,6 +81,25 @@ pub struct Change {
     pub failure: Option<Failure>,
 }
 
+impl Change {
+    /// A change that names an account and its cloud user only, holding no password: what an
+    /// audit line or a webhook post about the account (not about a queued record) describes.
+    pub fn describe(account: &str, user: Option<&str>) -> Change {
+        Change {
+            id: String::new(),
+            account: account.to_string(),
+            user: user.map(str::to_string),
+            display_name: None,
+            created_ms: now_ms(),
+            policy: String::new(),
+            nonce: String::new(),
+            sealed: String::new(),
+            seal: SEAL,
+            failure: None,
+        }
+    }
+}
+
 /// Why a change could not be delivered, kept with it in `failed/`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
@@ -174,6 +193,12 @@ impl Queue {
     /// The queue directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The keyed digest of an NT hash ([`QueueKey::digest`]): how a mark remembers which
+    /// password was delivered.
+    pub fn password_digest(&self, nt_hash: &[u8; 16]) -> String {
+        self.key.digest(nt_hash)
     }
 
     /// Seals and durably stores one change; returns it once it is on disk.

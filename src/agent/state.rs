@@ -33,6 +33,11 @@ pub struct AgentState {
     /// A transient error in force (throttling, 5xx, network, directory down).
     #[serde(default)]
     pub transient: Option<Problem>,
+    /// When an agent first ran on this queue, in milliseconds since the Unix epoch:
+    /// reconciliation does not hold it against the agent that it never delivered a password
+    /// set before.
+    #[serde(default)]
+    pub first_run_ms: Option<u64>,
 }
 
 /// A problem that lasts: what, since when, how often seen.

@@ -33,6 +33,9 @@ pub struct Status {
     pub counts: BTreeMap<String, u64>,
     /// The policy the agent last ran.
     pub policy: Option<String>,
+    /// The last reconciliation: when, accounts compared, in sync, and each account not simply
+    /// in sync (gaps keep the agent unhealthy).
+    pub reconcile: Option<super::reconcile::Report>,
     /// No problem below.
     pub healthy: bool,
     /// Why it is not healthy.
@@ -121,6 +124,17 @@ pub fn status(config: &AgentConfig) -> Status {
     if let Err(e) = loaded {
         problems.push(format!("the policy does not load: {e}"));
     }
+    let reconcile = super::reconcile::Report::load(&config.queue);
+    for gap in reconcile.iter().flat_map(super::reconcile::Report::gaps) {
+        problems.push(format!(
+            "{} `{}`{}: {}; {}",
+            gap.standing.as_str(),
+            gap.account,
+            gap.user.as_deref().map(|u| format!(" ({u})")).unwrap_or_default(),
+            gap.detail,
+            gap.remedy
+        ));
+    }
     let transient = state.transient.as_ref().map(|p| {
         format!(
             "{}: {} (for {} s, {} times)",
@@ -142,6 +156,7 @@ pub fn status(config: &AgentConfig) -> Status {
         transient,
         counts: state.counts,
         policy: state.policy,
+        reconcile,
         healthy: problems.is_empty(),
         problems,
     }

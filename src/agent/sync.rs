@@ -8,13 +8,15 @@
 //! repeated PATCH of the same password), or with a recorded outcome.
 
 use super::audit::{AuditLog, Event, now};
-use super::config::AgentConfig;
+use super::config::{AgentConfig, DeliveryModel};
 use super::directory::{Directory, PasswordState};
+use super::gpg::SyncKey;
 use super::graph::{CloudUser, Delivery, Graph};
 use super::lock::QueueLock;
 use super::marks::{Mark, Marks};
 use super::outcome::Outcome;
 use super::queue::{Change, Failure, Queue, QueueError, now_ms};
+use super::reconcile::{Inputs, Report};
 use super::state::{AgentState, Problem};
 use crate::ir::{Attribute, AttributeSet};
 use crate::store::nt_hash;
@@ -77,6 +79,16 @@ pub struct SyncAgent {
     config_wait: Option<Instant>,
     cloud_users: HashMap<String, (CloudUser, Instant)>,
     webhook: ureq::Agent,
+    /// `delivery: replicated`: the key that opens Samba's encrypted cleartext.
+    sync_key: Option<SyncKey>,
+    /// `delivery: replicated`: the directory's update sequence number read up to (`None`: a
+    /// full scan is due).
+    usn: Option<u64>,
+    /// `delivery: replicated`: by account (lower case), the digest of the password last
+    /// queued or found unreadable, so that it is neither queued nor reported twice.
+    seen: HashMap<String, String>,
+    /// When the next reconciliation is due.
+    next_reconcile: Instant,
     _lock: QueueLock,
 }
 
@@ -105,6 +117,13 @@ impl SyncAgent {
         let validator = super::files::load_policy(&config.policy, public_key.as_ref())
             .map_err(|e| format!("policy: {e}"))?;
         let graph = Graph::new(config.graph.clone())?;
+        let sync_key = match (config.delivery, &config.gpg_secret_key) {
+            (DeliveryModel::Queue, _) => None,
+            (DeliveryModel::Replicated, None) => {
+                return Err("`delivery: replicated` needs `gpg_secret_key`: the OpenPGP secret key whose fingerprint every DC names in `password hash gpg key ids`".into());
+            }
+            (DeliveryModel::Replicated, Some(path)) => Some(SyncKey::from_file(path)?),
+        };
         if let Some(url) = &config.webhook {
             super::graph::check_transport("webhook", url)?;
         }
@@ -115,6 +134,7 @@ impl SyncAgent {
         state.policy = Some(validator.label());
         state.pid = Some(std::process::id());
         state.poll_interval_ms = Some(config.poll_interval_ms);
+        state.first_run_ms.get_or_insert_with(now_ms);
         let stamp = stamp(&config.policy);
         let webhook: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(5)))
@@ -140,6 +160,10 @@ impl SyncAgent {
             config_wait: None,
             cloud_users: HashMap::new(),
             webhook,
+            sync_key,
+            usn: None,
+            seen: HashMap::new(),
+            next_reconcile: Instant::now(),
             _lock: lock,
         };
         agent.record(Outcome::AgentStarted, None, Vec::new(), None);
@@ -179,6 +203,9 @@ impl SyncAgent {
         self.beat(false);
         self.reload_policy();
         let mut tick = Tick::default();
+        if self.sync_key.is_some() {
+            self.replicate(&mut tick);
+        }
         let (changes, damaged) = match self.queue.pending() {
             Ok(p) => p,
             Err(e) => {
@@ -205,8 +232,141 @@ impl SyncAgent {
             self.account(list, &mut tick);
             self.beat(false);
         }
+        if self.config.reconcile_interval_secs > 0 && Instant::now() >= self.next_reconcile {
+            self.next_reconcile =
+                Instant::now() + Duration::from_secs(self.config.reconcile_interval_secs);
+            self.reconcile(&mut tick);
+        }
         self.beat(true);
         tick
+    }
+
+    /// `delivery: replicated`: queues the directory's current password of every account whose
+    /// password changed on this DC (set here, or replicated in from another DC) and is not
+    /// the one last delivered or queued. The cleartext is Samba's `Primary:SambaGPG`, checked
+    /// against the account's NT hash before it is trusted. The rest of the pass delivers it
+    /// like any queued change (committed: it is the directory's).
+    fn replicate(&mut self, tick: &mut Tick) {
+        let since = self.usn.unwrap_or(0);
+        let (accounts, highest) = match self.directory.changed_since(since) {
+            Ok(found) => found,
+            Err(e) => {
+                self.transient(Outcome::DirectoryUnavailable, &e.to_string(), None, tick);
+                return;
+            }
+        };
+        for account in accounts {
+            if let Err(e) = self.replicate_account(&account, tick) {
+                // Read again next pass, from the same sequence number.
+                self.transient(Outcome::DirectoryUnavailable, &e, None, tick);
+                return;
+            }
+        }
+        self.usn = Some(highest);
+    }
+
+    /// Queues one account's replicated password when it is new to the agent.
+    fn replicate_account(&mut self, account: &str, tick: &mut Tick) -> Result<(), String> {
+        let Some(found) = self.directory.replicated(account).map_err(|e| e.to_string())? else {
+            return Ok(());
+        };
+        let Some(hash) = found.state.nt_hash else { return Ok(()) };
+        let digest = self.queue.password_digest(&hash);
+        let key = account.to_lowercase();
+        if self.seen.get(&key) == Some(&digest) {
+            return Ok(());
+        }
+        let mark = self.marks.get(account).ok().flatten();
+        if mark.as_ref().is_some_and(|m| {
+            m.digest.as_deref() == Some(digest.as_str()) && m.stamp == found.state.stamp
+        }) {
+            self.seen.insert(key, digest);
+            return Ok(());
+        }
+        let mut wanted = self.config.users.attributes();
+        wanted.insert(Attribute::DisplayName);
+        let ctx = self.directory.lookup(account, wanted).map_err(|e| e.to_string())?;
+        let Some(ctx) = ctx else { return Ok(()) };
+        let Ok(user) = self.config.users.cloud_user(&ctx) else {
+            // Not synced: nothing to deliver (the hook recorded `not_synced`).
+            self.seen.insert(key, digest);
+            return Ok(());
+        };
+        let set_on = found.state.stamp.map_or_else(String::new, |s| {
+            format!(
+                " (unicodePwd version {}, set on the DC with invocation id {})",
+                s.version,
+                s.invocation_id()
+            )
+        });
+        let password = match (&self.sync_key, &found.encrypted) {
+            (Some(k), Some(encrypted)) => k.decrypt(encrypted).and_then(|p| {
+                if *nt_hash(&p) == hash {
+                    Ok(p)
+                } else {
+                    Err("the encrypted cleartext is not the current password (a DC without `password hash gpg key ids`, or Windows, set it)".into())
+                }
+            }),
+            _ => Err("the directory keeps no encrypted cleartext of it: the DC that set it has no `password hash gpg key ids` naming the sync key".into()),
+        };
+        let password = match password {
+            Ok(p) => p,
+            Err(why) => {
+                self.seen.insert(key, digest);
+                let detail =
+                    format!("cannot read the directory's password{set_on}: {why}; not delivered");
+                let change = Change::describe(account, Some(&user));
+                self.record(Outcome::NotDelivered, Some(&change), Vec::new(), Some(detail.clone()));
+                tick.events.push((Outcome::NotDelivered, format!("`{account}`: {detail}")));
+                return Ok(());
+            }
+        };
+        let display = ctx.get(Attribute::DisplayName).first().cloned();
+        let change = self
+            .queue
+            .enqueue(
+                account,
+                Some(&user),
+                display.as_deref(),
+                &password,
+                &self.validator.digest_hex(),
+            )
+            .map_err(|e| format!("cannot queue `{account}`: {e}"))?;
+        self.seen.insert(key, digest);
+        let detail = format!("read from the directory{set_on}");
+        self.record(Outcome::Queued, Some(&change), Vec::new(), Some(detail));
+        Ok(())
+    }
+
+    /// Compares the directory with the cloud ([`super::reconcile`]), records each new gap
+    /// (and each closed one), and keeps the report for `agent status`.
+    fn reconcile(&mut self, tick: &mut Tick) {
+        let previous = Report::load(&self.config.queue);
+        let first_run_ms = self.state.first_run_ms.unwrap_or(0);
+        let inputs = Inputs {
+            config: &self.config,
+            queue: &self.queue,
+            directory: self.directory.as_mut(),
+            graph: &mut self.graph,
+            first_run_ms,
+        };
+        match super::reconcile::reconcile(inputs, previous.as_ref()) {
+            Ok(report) => {
+                for (outcome, change, detail) in
+                    super::reconcile::changes(previous.as_ref(), &report)
+                {
+                    tick.events.push((outcome, format!("`{}`: {detail}", change.account)));
+                    self.record(outcome, Some(&change), Vec::new(), Some(detail));
+                }
+                if let Err(e) = report.save(&self.config.queue) {
+                    eprintln!("policyc agent: cannot save the reconciliation report: {e}");
+                }
+            }
+            Err(e) => {
+                let detail = format!("reconciliation failed: {e}");
+                self.transient(Outcome::DirectoryUnavailable, &detail, None, tick);
+            }
+        }
     }
 
     /// Resolves one account's queued changes against the directory, and delivers the one it
@@ -241,7 +401,8 @@ impl SyncAgent {
         // Queued only once stored (the Windows filter): the newest change is the current one.
         if notified && let Some(newest) = readable.last() {
             committed = Some(readable.len() - 1);
-            current = Some(PasswordState { nt_hash: None, last_set_ms: newest.created_ms });
+            current =
+                Some(PasswordState { nt_hash: None, last_set_ms: newest.created_ms, stamp: None });
         }
         let grace_ms = self.config.commit_grace_secs.saturating_mul(1000);
         let mut deliver = None;
@@ -324,28 +485,57 @@ impl SyncAgent {
             return Some(false);
         }
         if let Some(rules) = refused {
-            let _ = self.queue.remove(&change.id);
-            let detail = "the current policy refuses this change; not sent to the cloud";
-            self.record(Outcome::Rejected, Some(change), rules, Some(detail.into()));
-            tick.events.push((Outcome::Rejected, format!("`{}`: {detail}", change.account)));
+            // The directory committed it: dropping it would leave the directory and the cloud
+            // apart in silence. Held in failed/ (status unhealthy) until the user sets a new
+            // password or an operator decides.
+            let detail = format!(
+                "the directory committed this password, but the current policy {} refuses it (rules: {}): held in failed/, not sent; the directory and the cloud differ until the user sets a new password (`agent failed purge` once done)",
+                self.policy(),
+                rules.join(", ")
+            );
+            self.fail(change, Outcome::HeldByPolicy, detail, tick);
             return None;
         }
+        let mut before = None;
         let answer = match self.cloud_user(&user) {
             Ok(u) if u.synced => {
                 let detail = "Entra Connect syncs this user (onPremisesSyncEnabled): Graph cannot set its password; password hash sync carries it to the cloud";
                 self.drop_change(change, Outcome::SyncedByEntraConnect, Some(detail.into()), tick);
                 return None;
             }
-            Ok(_) => self.graph.set_password(&user, &password),
+            Ok(u) => {
+                before = Some(u.last_password_change);
+                self.graph.set_password(&user, &password)
+            }
             Err(d) => d,
         };
         match answer {
             Delivery::Done => {
+                // What the cloud shows now: a later `lastPasswordChangeDateTime` means a change
+                // in the cloud (reconciliation); one that did not move means such a change
+                // cannot be seen for this user.
+                let after = self.graph.cloud_user(&user).ok();
+                if let Some(u) = &after {
+                    self.cloud_users.insert(user.to_lowercase(), (u.clone(), Instant::now()));
+                }
+                let cloud_changed = after.as_ref().and_then(|u| u.last_password_change.clone());
+                let cloud_signal = match (&before, &after) {
+                    (Some(b), Some(a)) => {
+                        Some(a.last_password_change.is_some() && *b != a.last_password_change)
+                    }
+                    _ => None,
+                };
                 let mark = Mark {
                     account: change.account.clone(),
                     change: change.id.clone(),
+                    user: Some(user.clone()),
                     pwd_last_set_ms: current.map_or(0, |s| s.last_set_ms),
                     delivered_ms: now_ms(),
+                    digest: Some(self.queue.password_digest(&nt_hash(&password))),
+                    stamp: current.and_then(|s| s.stamp),
+                    cloud_changed,
+                    cloud_signal,
+                    acknowledged: false,
                 };
                 // Before the change leaves the queue: a crash in between must not deliver it
                 // again after a newer one, nor forget that it was delivered.
@@ -425,13 +615,9 @@ impl SyncAgent {
     /// compared.
     fn stale(&mut self, change: &Change, current: Option<&PasswordState>, tick: &mut Tick) -> bool {
         let set_ms = current.map_or(0, |s| s.last_set_ms);
-        // Without a directory to ask, the hook's order (the id's sequence number, which a clock
-        // stepping back does not reorder) says which change is newer, not creation times.
-        let notified = self.directory.commits_are_notified();
         let mark = match self.marks.get(&change.account) {
-            Ok(Some(m)) if notified && change.id <= m.change => m,
-            Ok(Some(m)) if !notified && set_ms != 0 && set_ms <= m.pwd_last_set_ms => m,
-            Ok(_) => return false,
+            Ok(Some(m)) => m,
+            Ok(None) => return false,
             Err(e) => {
                 // Moved aside, once and loudly; the account is ordered by the directory alone.
                 tick.events.push((Outcome::Damaged, e.to_string()));
@@ -439,7 +625,24 @@ impl SyncAgent {
                 return false;
             }
         };
-        if mark.change == change.id {
+        // Without a directory to ask, the hook's order (the id's sequence number, which a
+        // clock stepping back does not reorder) says which change is newer; with replication
+        // stamps, the domain's own order (a reset on another DC can win with an earlier
+        // `pwdLastSet`); else `pwdLastSet`.
+        let not_newer = match (current.and_then(|s| s.stamp), mark.stamp) {
+            _ if self.directory.commits_are_notified() => change.id <= mark.change,
+            (Some(now), Some(then)) => now <= then,
+            _ => set_ms != 0 && set_ms <= mark.pwd_last_set_ms,
+        };
+        if !not_newer {
+            return false;
+        }
+        let same = mark.change == change.id
+            || (current.and_then(|s| s.stamp).is_some()
+                && current.and_then(|s| s.stamp) == mark.stamp
+                && current.and_then(|s| s.nt_hash).map(|h| self.queue.password_digest(&h))
+                    == mark.digest);
+        if same {
             let _ = self.queue.remove(&change.id);
             let detail = "the cloud took it before the agent stopped; not sent again";
             self.record(Outcome::Delivered, Some(change), Vec::new(), Some(detail.into()));

@@ -1,4 +1,4 @@
-//! `policyc agent run|status|failed`.
+//! `policyc agent run|status|reconcile|failed`.
 
 use super::{EXIT_NONCOMPLIANT, EXIT_OK};
 use crate::agent::audit::{AuditLog, Event, now};
@@ -22,7 +22,30 @@ pub(crate) struct Args {
 enum Command {
     Run(RunArgs),
     Status(StatusArgs),
+    Reconcile(ReconcileArgs),
     Failed(FailedArgs),
+}
+
+/// Compare the directory with the cloud, account by account: the directory's current password
+/// with the last one delivered, and the cloud's last password change with that delivery. Exit
+/// 0 when every compared account is in sync, 1 when a gap is found (`changed_in_cloud`,
+/// `not_delivered`), 2 on error. Never shows a password or a hash.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  policyc agent reconcile --config /etc/policyc/agent.yaml
+  policyc agent reconcile --config /etc/policyc/agent.yaml --json
+  policyc agent reconcile --config /etc/policyc/agent.yaml --acknowledge jdoe   # accept the cloud's password after a change in the cloud")]
+struct ReconcileArgs {
+    /// The configuration (YAML).
+    #[arg(long)]
+    config: PathBuf,
+    /// Output as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Accept the cloud's current password for this account (sAMAccountName) after a change
+    /// in the cloud (KB 2652040 cause 3), then reconcile.
+    #[arg(long, value_name = "ACCOUNT")]
+    acknowledge: Option<String>,
 }
 
 /// Run the agent: take the changes the directory committed, re-validate, push to Microsoft
@@ -105,6 +128,7 @@ pub(crate) fn run(args: Args) -> Result<u8, String> {
     match args.command {
         Command::Run(a) => run_agent(a),
         Command::Status(a) => show_status(a),
+        Command::Reconcile(a) => reconcile(a),
         Command::Failed(a) => failed(a.action),
     }
 }
@@ -175,6 +199,69 @@ fn show_status(a: StatusArgs) -> Result<u8, String> {
         println!("counts: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
     }
     Ok(if s.healthy { EXIT_OK } else { EXIT_NONCOMPLIANT })
+}
+
+fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
+    use crate::agent::reconcile::{Inputs, Report};
+    crate::agent::files::private_umask();
+    let config = load(&a.config)?;
+    let Some(directory) = &config.directory else {
+        return Err("error: set `directory` in the configuration: reconciliation reads the directory's current passwords".into());
+    };
+    let mut directory = directory.open();
+    let queue = crate::agent::queue::Queue::open_sealed(&config.queue, &config.key_path())
+        .map_err(|e| format!("error: {e}"))?;
+    let mut graph =
+        crate::agent::graph::Graph::new(config.graph.clone()).map_err(|e| format!("error: {e}"))?;
+    if let Some(account) = &a.acknowledge {
+        let user = crate::agent::reconcile::acknowledge(&config, &mut graph, account)
+            .map_err(|e| format!("error: {e}"))?;
+        let change = Change::describe(account, Some(&user));
+        let detail = "the cloud's current password accepted by an operator".to_string();
+        operator_line(&config, Outcome::Acknowledged, Some(&change), Some(detail));
+    }
+    let state = crate::agent::state::AgentState::load(&config.queue.join("state.json"));
+    let previous = Report::load(&config.queue);
+    let inputs = Inputs {
+        config: &config,
+        queue: &queue,
+        directory: directory.as_mut(),
+        graph: &mut graph,
+        first_run_ms: state.first_run_ms.unwrap_or(0),
+    };
+    let report = crate::agent::reconcile::reconcile(inputs, previous.as_ref())
+        .map_err(|e| format!("error: {e}"))?;
+    for (outcome, change, detail) in crate::agent::reconcile::changes(previous.as_ref(), &report) {
+        operator_line(&config, outcome, Some(&change), Some(detail));
+    }
+    report.save(&config.queue).map_err(|e| format!("error: cannot save the report: {e}"))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        let gaps = report.gaps().count();
+        println!(
+            "{}: {} accounts compared, {} in sync, {} never delivered by policyc (set before it ran), {} gaps; {} Graph requests",
+            if gaps == 0 { "IN SYNC" } else { "DRIFT" },
+            report.accounts,
+            report.in_sync,
+            report.unverified,
+            gaps,
+            report.requests
+        );
+        for f in &report.findings {
+            println!(
+                "  {} `{}`{}: {}",
+                f.standing.as_str(),
+                f.account,
+                f.user.as_deref().map(|u| format!(" ({u})")).unwrap_or_default(),
+                f.detail
+            );
+            if !f.remedy.is_empty() {
+                println!("    remedy: {}", f.remedy);
+            }
+        }
+    }
+    Ok(if report.gaps().next().is_none() { EXIT_OK } else { EXIT_NONCOMPLIANT })
 }
 
 fn failed(action: FailedAction) -> Result<u8, String> {

@@ -1,0 +1,373 @@
+//! Reconciliation: every gap between the directory and the cloud, per account, each with its
+//! remedy (KB 2652040's causes). For each account the agent has delivered (and each account
+//! whose password was set since the agent first ran), it compares the directory's current
+//! password (a keyed digest of its NT hash) with the last one delivered, and the cloud's
+//! `lastPasswordChangeDateTime` with the one read just after that delivery. The cloud is read
+//! with the paged `GET /v1.0/users?$select=…` (1 request per 999 users, 429 honoured). The
+//! result is written to `QUEUE/reconcile.json`, which `agent status` reads: every gap keeps it
+//! unhealthy until it is resolved.
+
+use super::config::AgentConfig;
+use super::directory::Directory;
+use super::graph::{CloudUser, Graph};
+use super::marks::{Mark, Marks};
+use super::outcome::Outcome;
+use super::queue::{Change, Queue, now_ms};
+use crate::ir::AttributeSet;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// Where an account stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// The cloud holds the password the directory holds, and has not changed it since.
+    InSync,
+    /// A change is queued and on its way.
+    Pending,
+    /// KB cause 3: the cloud's password changed after the agent's last delivery.
+    ChangedInCloud,
+    /// The directory holds a password the cloud never got (a reset on a DC without an agent,
+    /// a change lost, dropped, or held by a tightened policy).
+    NotDelivered,
+    /// In sync with what was delivered, but the cloud does not show its own changes for this
+    /// user (`lastPasswordChangeDateTime` did not move when the agent set the password), so a
+    /// change in the cloud could not be seen.
+    CloudUnobservable,
+    /// An operator accepted the cloud's password as it is (`--acknowledge`).
+    Acknowledged,
+}
+
+impl Standing {
+    /// Whether it is a gap that keeps the agent unhealthy.
+    pub fn is_gap(self) -> bool {
+        matches!(self, Standing::ChangedInCloud | Standing::NotDelivered)
+    }
+
+    /// The name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::InSync => "in_sync",
+            Standing::Pending => "pending",
+            Standing::ChangedInCloud => "changed_in_cloud",
+            Standing::NotDelivered => "not_delivered",
+            Standing::CloudUnobservable => "cloud_unobservable",
+            Standing::Acknowledged => "acknowledged",
+        }
+    }
+}
+
+/// One account's standing, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The on-premises account.
+    pub account: String,
+    /// The cloud user, when known.
+    pub user: Option<String>,
+    /// Where it stands.
+    pub standing: Standing,
+    /// What was seen (no password, no hash).
+    pub detail: String,
+    /// What to do.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub remedy: String,
+    /// When this standing was first seen, in milliseconds since the Unix epoch.
+    pub since_ms: u64,
+}
+
+/// One reconciliation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// When it ran, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// Accounts compared.
+    pub accounts: usize,
+    /// Accounts in sync.
+    pub in_sync: usize,
+    /// Accounts the agent never delivered, whose password predates it: not compared.
+    pub unverified: usize,
+    /// Every account not simply in sync.
+    pub findings: Vec<Finding>,
+    /// Graph requests made.
+    pub requests: u32,
+}
+
+impl Report {
+    /// The gaps (unhealthy until resolved).
+    pub fn gaps(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.standing.is_gap())
+    }
+
+    /// The report's file in the queue directory.
+    pub fn path(queue: &Path) -> PathBuf {
+        queue.join("reconcile.json")
+    }
+
+    /// The last report, if any.
+    pub fn load(queue: &Path) -> Option<Report> {
+        super::files::read_bounded(&Report::path(queue), 64 << 20, false)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    /// Writes it atomically (a fresh file renamed into place).
+    pub fn save(&self, queue: &Path) -> Result<(), String> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        super::queue::place(queue, &bytes, &Report::path(queue)).map_err(|e| e.to_string())
+    }
+}
+
+/// The remedy for KB cause 3 (Microsoft KB 2652040: the password was changed in the cloud,
+/// not on-premises).
+pub const CHANGED_IN_CLOUD_REMEDY: &str = "the password was changed in the cloud after the agent delivered the directory's (KB 2652040 cause 3). Reset it on-premises (the agent then delivers the new one and the gap closes), or accept the cloud's password with `policyc agent reconcile --acknowledge ACCOUNT`";
+
+/// The remedy for a password the cloud never got.
+pub const NOT_DELIVERED_REMEDY: &str = "the directory holds a password the cloud never got. With `delivery: replicated` the agent delivers it by itself once it can read it; otherwise have the user (or an admin) reset the password on a DC whose hook queues for this agent, and check `agent failed list` and the audit log for why it was not delivered";
+
+/// Everything reconciliation reads.
+pub struct Inputs<'a> {
+    /// The configuration.
+    pub config: &'a AgentConfig,
+    /// The queue (its key makes the digests).
+    pub queue: &'a Queue,
+    /// The local directory.
+    pub directory: &'a mut dyn Directory,
+    /// The cloud.
+    pub graph: &'a mut Graph,
+    /// When the agent first ran on this queue (accounts set before, never delivered, are not
+    /// compared).
+    pub first_run_ms: u64,
+}
+
+impl std::fmt::Debug for Inputs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inputs").field("queue", &self.queue.dir()).finish_non_exhaustive()
+    }
+}
+
+/// Compares the directory with the cloud. `previous` keeps the `since` of standing findings.
+pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report, String> {
+    let Inputs { config, queue, directory, graph, first_run_ms } = inputs;
+    let accounts = directory.password_hashes().map_err(|e| e.to_string())?;
+    let marks = Marks::new(&config.queue);
+    let (all_marks, damaged) = marks.all();
+    if let Some(e) = damaged.first() {
+        return Err(format!("cannot read a delivery mark: {e}"));
+    }
+    let marks: HashMap<String, Mark> =
+        all_marks.into_iter().map(|m| (m.account.to_lowercase(), m)).collect();
+    let (pending, _) = queue.pending().map_err(|e| e.to_string())?;
+    let pending: HashMap<String, Vec<Change>> =
+        pending.into_iter().fold(HashMap::new(), |mut m, c| {
+            m.entry(c.account.to_lowercase()).or_insert_with(Vec::new).push(c);
+            m
+        });
+    let (failed, _) = super::queue::list_failed(&config.queue).map_err(|e| e.to_string())?;
+    let failed: HashMap<String, Change> =
+        failed.into_iter().map(|c| (c.account.to_lowercase(), c)).collect();
+    let (cloud, requests) =
+        graph.list_users(5).map_err(|d| format!("cannot read the cloud's users: {d:?}"))?;
+    let cloud: HashMap<String, CloudUser> =
+        cloud.into_iter().map(|u| (u.upn.to_lowercase(), u.user)).collect();
+    let since = |account: &str, standing: Standing| {
+        previous
+            .and_then(|p| {
+                p.findings
+                    .iter()
+                    .find(|f| f.account.eq_ignore_ascii_case(account) && f.standing == standing)
+            })
+            .map_or_else(now_ms, |f| f.since_ms)
+    };
+    let mut report =
+        Report { at_ms: now_ms(), accounts: accounts.len(), requests, ..Report::default() };
+    for a in &accounts {
+        let key = a.account.to_lowercase();
+        let digest = queue.password_digest(&a.nt_hash);
+        let mark = marks.get(&key);
+        let queued = pending.get(&key).is_some_and(|p| !p.is_empty());
+        let finding =
+            |standing: Standing, user: Option<String>, detail: String, remedy: &str| Finding {
+                account: a.account.clone(),
+                user,
+                standing,
+                detail,
+                remedy: remedy.to_string(),
+                since_ms: since(&a.account, standing),
+            };
+        let Some(mark) = mark else {
+            if a.last_set_ms <= first_run_ms || a.last_set_ms == 0 {
+                report.unverified += 1;
+                continue;
+            }
+            // Set since the agent first ran, never delivered: is the account synced at all?
+            let wanted: AttributeSet = config.users.attributes();
+            let ctx = directory.lookup(&a.account, wanted).map_err(|e| e.to_string())?;
+            let Some(user) = ctx.and_then(|c| config.users.cloud_user(&c).ok()) else { continue };
+            let f = if queued {
+                finding(Standing::Pending, Some(user), "a change is queued".into(), "")
+            } else {
+                let why = failed.get(&key).and_then(|c| c.failure.as_ref()).map_or_else(
+                    || {
+                        format!(
+                            "the password set {} never reached the cloud",
+                            rfc3339(a.last_set_ms)
+                        )
+                    },
+                    |f| {
+                        format!(
+                            "the password set {} is held in failed/ ({}: {})",
+                            rfc3339(a.last_set_ms),
+                            f.outcome,
+                            f.reason
+                        )
+                    },
+                );
+                finding(Standing::NotDelivered, Some(user), why, NOT_DELIVERED_REMEDY)
+            };
+            report.findings.push(f);
+            continue;
+        };
+        let user = mark.user.clone();
+        if mark.digest.as_deref() != Some(digest.as_str()) {
+            let f = if queued {
+                finding(Standing::Pending, user, "a change is queued".into(), "")
+            } else {
+                let why = failed.get(&key).and_then(|c| c.failure.as_ref()).map_or_else(
+                    || {
+                        format!(
+                            "the directory's password (set {}) is not the one delivered {}",
+                            rfc3339(a.last_set_ms),
+                            rfc3339(mark.delivered_ms)
+                        )
+                    },
+                    |f| {
+                        format!(
+                            "the directory's password is held in failed/ ({}: {})",
+                            f.outcome, f.reason
+                        )
+                    },
+                );
+                finding(Standing::NotDelivered, user, why, NOT_DELIVERED_REMEDY)
+            };
+            report.findings.push(f);
+            continue;
+        }
+        let cloud_user = user.as_deref().and_then(|u| cloud.get(&u.to_lowercase()));
+        let Some(cloud_user) = cloud_user else {
+            let detail = format!("the cloud has no user `{}`", user.as_deref().unwrap_or("?"));
+            report.findings.push(finding(
+                Standing::NotDelivered,
+                user,
+                detail,
+                NOT_DELIVERED_REMEDY,
+            ));
+            continue;
+        };
+        let changed =
+            later(cloud_user.last_password_change.as_deref(), mark.cloud_changed.as_deref());
+        if mark.acknowledged && !changed {
+            report.findings.push(finding(
+                Standing::Acknowledged,
+                user,
+                format!(
+                    "the cloud's password (changed {}) was accepted by an operator",
+                    cloud_user.last_password_change.as_deref().unwrap_or("?")
+                ),
+                "",
+            ));
+        } else if changed {
+            let detail = format!(
+                "the cloud's password changed {} after the agent's delivery {} (the cloud then showed {})",
+                cloud_user.last_password_change.as_deref().unwrap_or("?"),
+                rfc3339(mark.delivered_ms),
+                mark.cloud_changed.as_deref().unwrap_or("nothing")
+            );
+            report.findings.push(finding(
+                Standing::ChangedInCloud,
+                user,
+                detail,
+                CHANGED_IN_CLOUD_REMEDY,
+            ));
+        } else if mark.cloud_signal == Some(false) {
+            let detail = "the cloud's lastPasswordChangeDateTime did not move when the agent set this password: a change made in the cloud cannot be seen for this user".to_string();
+            report.findings.push(finding(Standing::CloudUnobservable, user, detail, ""));
+        } else {
+            report.in_sync += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// Whether the cloud's `lastPasswordChangeDateTime` is later than the one seen after the
+/// delivery (a value where there was none counts as later).
+fn later(now: Option<&str>, then: Option<&str>) -> bool {
+    let parse = |t: &str| {
+        humantime::parse_rfc3339_weak(t.trim_end_matches('Z'))
+            .ok()
+            .or_else(|| humantime::parse_rfc3339(t).ok())
+    };
+    match (now.and_then(parse), then.and_then(parse)) {
+        (Some(n), Some(t)) => n > t,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// Accepts the cloud's password for `account` as it is: its mark takes the cloud's current
+/// `lastPasswordChangeDateTime`, so the gap closes until the next change on either side.
+pub fn acknowledge(
+    config: &AgentConfig,
+    graph: &mut Graph,
+    account: &str,
+) -> Result<String, String> {
+    let marks = Marks::new(&config.queue);
+    let mut mark = marks.get(account).map_err(|e| e.to_string())?.ok_or_else(|| {
+        format!("the agent never delivered a password for `{account}`: nothing to acknowledge")
+    })?;
+    let user =
+        mark.user.clone().ok_or_else(|| format!("the mark of `{account}` names no cloud user"))?;
+    let cloud =
+        graph.cloud_user(&user).map_err(|d| format!("cannot read `{user}` in the cloud: {d:?}"))?;
+    mark.cloud_changed = cloud.last_password_change;
+    mark.acknowledged = true;
+    marks.set(&mark).map_err(|e| e.to_string())?;
+    Ok(user)
+}
+
+/// The gaps a reconciliation found that the previous one did not (by account and standing),
+/// and the earlier gaps now closed: what to record.
+pub fn changes(previous: Option<&Report>, now: &Report) -> Vec<(Outcome, Change, String)> {
+    let had = |r: Option<&Report>, f: &Finding| {
+        r.is_some_and(|r| {
+            r.gaps().any(|g| g.account.eq_ignore_ascii_case(&f.account) && g.standing == f.standing)
+        })
+    };
+    let mut out = Vec::new();
+    for gap in now.gaps().filter(|g| !had(previous, g)) {
+        if let Some(outcome) = outcome(gap.standing) {
+            let detail = format!("{}; {}", gap.detail, gap.remedy);
+            out.push((outcome, Change::describe(&gap.account, gap.user.as_deref()), detail));
+        }
+    }
+    for gap in previous.into_iter().flat_map(Report::gaps).filter(|g| !had(Some(now), g)) {
+        let detail = format!("{} resolved", gap.standing.as_str());
+        out.push((Outcome::GapClosed, Change::describe(&gap.account, gap.user.as_deref()), detail));
+    }
+    out
+}
+
+/// The outcome an audit line gives a standing that became a gap.
+pub fn outcome(standing: Standing) -> Option<Outcome> {
+    match standing {
+        Standing::ChangedInCloud => Some(Outcome::ChangedInCloud),
+        Standing::NotDelivered => Some(Outcome::NotDelivered),
+        _ => None,
+    }
+}
+
+fn rfc3339(ms: u64) -> String {
+    humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+        .to_string()
+}
