@@ -253,7 +253,9 @@ fn changes_are_revalidated_against_a_reloaded_policy() {
     assert!(!cloud.has_password("erin@example.com"));
     assert!(agent.policy().starts_with("strict@"));
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
-    assert!(audit.contains(r#""outcome":"rejected","account":"erin""#), "{audit}");
+    // The directory committed it: held in failed/ (unhealthy), never dropped in silence.
+    assert!(audit.contains(r#""outcome":"held_by_policy","account":"erin""#), "{audit}");
+    assert!(!status(&cfg).healthy, "a held change keeps status unhealthy");
     assert!(audit.contains(r#""rules":["length"]"#));
     // A damaged replacement is refused and the running policy kept.
     std::thread::sleep(Duration::from_millis(20));
@@ -398,7 +400,7 @@ fn config_file(
 ) -> std::path::PathBuf {
     let yaml = format!(
         "policy: {d}/policy.policyc\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\n\
-         directory: {{kind: file, path: {d}/directory.json}}\nretry: {{initial_ms: 5, max_ms: 50}}\n{extra}\n\
+         directory: {{kind: file, path: {d}/directory.json}}\nretry: {{initial_ms: 5, max_ms: 50}}\nreconcile_interval_secs: 0\n{extra}\n\
          graph:\n  base_url: {u}{base}\n  token_url: {u}{token}\n  client_id: {id}\n  client_secret: {secret}\n  timeout_secs: 5\n",
         d = dir.display(),
         u = cloud.url(),
@@ -1278,5 +1280,5 @@ fn a_store_the_recheck_cannot_read_holds_the_change_until_it_is_back() {
     assert!(cloud.holds("fay@example.com", "Canary-Fay-Passw0rd"));
     assert!(!cloud.has_password("gus@example.com"), "the breached one is refused");
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
-    assert!(audit.contains(r#""outcome":"rejected","account":"gus""#), "{audit}");
+    assert!(audit.contains(r#""outcome":"held_by_policy","account":"gus""#), "{audit}");
 }

@@ -90,6 +90,19 @@ pub enum Delivery {
     },
 }
 
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Delivery::Done => f.write_str("done"),
+            Delivery::Retry { reason, .. } => write!(f, "{reason} (transient)"),
+            Delivery::Drift { detail } => write!(f, "the cloud refused the password: {detail}"),
+            Delivery::Config { outcome, detail } | Delivery::User { outcome, detail } => {
+                write!(f, "{outcome}: {detail}")
+            }
+        }
+    }
+}
+
 /// What the cloud knows of a user, from `GET /v1.0/users/{id}?$select=…`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloudUser {

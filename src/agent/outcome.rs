@@ -99,6 +99,8 @@ pub enum Outcome {
     GapClosed,
     /// An operator accepted the cloud's password after a change in the cloud.
     Acknowledged,
+    /// Reconciliation could not read the directory or the cloud (tried again next interval).
+    ReconcileFailed,
 }
 
 /// How an outcome weighs on the agent's health.
@@ -158,15 +160,17 @@ impl Outcome {
             Outcome::NotDelivered => "not_delivered",
             Outcome::GapClosed => "gap_closed",
             Outcome::Acknowledged => "acknowledged",
+            Outcome::ReconcileFailed => "reconcile_failed",
         }
     }
 
     /// How it weighs on health.
     pub fn class(self) -> Class {
         match self {
-            Outcome::Retry | Outcome::DirectoryUnavailable | Outcome::StoreUnavailable => {
-                Class::Transient
-            }
+            Outcome::Retry
+            | Outcome::DirectoryUnavailable
+            | Outcome::StoreUnavailable
+            | Outcome::ReconcileFailed => Class::Transient,
             Outcome::TokenRefused | Outcome::PermissionDenied | Outcome::WrongEndpoint => {
                 Class::Configuration
             }

@@ -112,6 +112,13 @@ impl Report {
             .and_then(|b| serde_json::from_slice(&b).ok())
     }
 
+    /// When the next reconciliation is due, in milliseconds since the Unix epoch, after the
+    /// report saved in `queue` (now, when there is none).
+    pub fn next_due_ms(queue: &Path, interval_secs: u64) -> u64 {
+        Report::load(queue)
+            .map_or(0, |r| r.at_ms.saturating_add(interval_secs.saturating_mul(1000)))
+    }
+
     /// Writes it atomically (a fresh file renamed into place).
     pub fn save(&self, queue: &Path) -> Result<(), String> {
         let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
@@ -168,7 +175,7 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
     let failed: HashMap<String, Change> =
         failed.into_iter().map(|c| (c.account.to_lowercase(), c)).collect();
     let (cloud, requests) =
-        graph.list_users(5).map_err(|d| format!("cannot read the cloud's users: {d:?}"))?;
+        graph.list_users(5).map_err(|d| format!("cannot read the cloud's users: {d}"))?;
     let cloud: HashMap<String, CloudUser> =
         cloud.into_iter().map(|u| (u.upn.to_lowercase(), u.user)).collect();
     let since = |account: &str, standing: Standing| {
@@ -329,7 +336,7 @@ pub fn acknowledge(
     let user =
         mark.user.clone().ok_or_else(|| format!("the mark of `{account}` names no cloud user"))?;
     let cloud =
-        graph.cloud_user(&user).map_err(|d| format!("cannot read `{user}` in the cloud: {d:?}"))?;
+        graph.cloud_user(&user).map_err(|d| format!("cannot read `{user}` in the cloud: {d}"))?;
     mark.cloud_changed = cloud.last_password_change;
     mark.acknowledged = true;
     marks.set(&mark).map_err(|e| e.to_string())?;

@@ -38,6 +38,10 @@ pub struct AgentState {
     /// set before.
     #[serde(default)]
     pub first_run_ms: Option<u64>,
+    /// When the agent last stopped on a signal (cleared when one starts): status says so at
+    /// once, not only once the heartbeat is overdue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_ms: Option<u64>,
 }
 
 /// A problem that lasts: what, since when, how often seen.

@@ -55,6 +55,10 @@ pub fn status(config: &AgentConfig) -> Status {
     let poll = state.poll_interval_ms.unwrap_or(config.poll_interval_ms).max(1000);
     match state.heartbeat_ms {
         None => problems.push("no agent has run on this queue (no heartbeat in state.json)".into()),
+        Some(_) if state.stopped_ms.is_some() => problems.push(format!(
+            "agent stopped at {} (SIGTERM or SIGINT): nothing is delivered until it runs again",
+            rfc3339(state.stopped_ms.unwrap_or(0))
+        )),
         Some(beat) if now.saturating_sub(beat) > 3 * poll => problems.push(format!(
             "agent not running since {} (no heartbeat for {} s; a running agent beats every {} s)",
             rfc3339(beat),

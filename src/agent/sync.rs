@@ -87,8 +87,9 @@ pub struct SyncAgent {
     /// `delivery: replicated`: by account (lower case), the digest of the password last
     /// queued or found unreadable, so that it is neither queued nor reported twice.
     seen: HashMap<String, String>,
-    /// When the next reconciliation is due.
-    next_reconcile: Instant,
+    /// When the next reconciliation is due, in milliseconds since the Unix epoch (after the
+    /// last report, whichever process wrote it).
+    next_reconcile_ms: u64,
     _lock: QueueLock,
 }
 
@@ -135,6 +136,7 @@ impl SyncAgent {
         state.pid = Some(std::process::id());
         state.poll_interval_ms = Some(config.poll_interval_ms);
         state.first_run_ms.get_or_insert_with(now_ms);
+        state.stopped_ms = None;
         let stamp = stamp(&config.policy);
         let webhook: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(5)))
@@ -142,6 +144,8 @@ impl SyncAgent {
             .max_redirects(0)
             .build()
             .into();
+        let (config_queue, reconcile_interval) =
+            (config.queue.clone(), config.reconcile_interval_secs);
         let mut agent = SyncAgent {
             config,
             queue,
@@ -159,11 +163,11 @@ impl SyncAgent {
             said: HashMap::new(),
             config_wait: None,
             cloud_users: HashMap::new(),
+            next_reconcile_ms: Report::next_due_ms(&config_queue, reconcile_interval),
             webhook,
             sync_key,
             usn: None,
             seen: HashMap::new(),
-            next_reconcile: Instant::now(),
             _lock: lock,
         };
         agent.record(Outcome::AgentStarted, None, Vec::new(), None);
@@ -191,6 +195,7 @@ impl SyncAgent {
             }
         }
         self.record(Outcome::AgentStopped, None, Vec::new(), None);
+        self.state.stopped_ms = Some(now_ms());
         self.beat(true);
     }
 
@@ -232,10 +237,11 @@ impl SyncAgent {
             self.account(list, &mut tick);
             self.beat(false);
         }
-        if self.config.reconcile_interval_secs > 0 && Instant::now() >= self.next_reconcile {
-            self.next_reconcile =
-                Instant::now() + Duration::from_secs(self.config.reconcile_interval_secs);
+        let interval = self.config.reconcile_interval_secs;
+        if interval > 0 && now_ms() >= self.next_reconcile_ms {
             self.reconcile(&mut tick);
+            self.next_reconcile_ms = Report::next_due_ms(&self.config.queue, interval)
+                .max(now_ms().saturating_add(interval.saturating_mul(1000)));
         }
         self.beat(true);
         tick
@@ -362,10 +368,7 @@ impl SyncAgent {
                     eprintln!("policyc agent: cannot save the reconciliation report: {e}");
                 }
             }
-            Err(e) => {
-                let detail = format!("reconciliation failed: {e}");
-                self.transient(Outcome::DirectoryUnavailable, &detail, None, tick);
-            }
+            Err(e) => self.transient(Outcome::ReconcileFailed, &e, None, tick),
         }
     }
 
@@ -493,7 +496,7 @@ impl SyncAgent {
                 self.policy(),
                 rules.join(", ")
             );
-            self.fail(change, Outcome::HeldByPolicy, detail, tick);
+            self.fail_with(change, Outcome::HeldByPolicy, rules, detail, tick);
             return None;
         }
         let mut before = None;
@@ -737,6 +740,18 @@ impl SyncAgent {
 
     /// Moves a change the cloud will never take to `failed/`, with why.
     fn fail(&mut self, change: &Change, outcome: Outcome, detail: String, tick: &mut Tick) {
+        self.fail_with(change, outcome, Vec::new(), detail, tick);
+    }
+
+    /// [`SyncAgent::fail`], naming the rules behind it.
+    fn fail_with(
+        &mut self,
+        change: &Change,
+        outcome: Outcome,
+        rules: Vec<String>,
+        detail: String,
+        tick: &mut Tick,
+    ) {
         let failure =
             Failure { outcome: outcome.to_string(), reason: detail.clone(), at_ms: now_ms() };
         if let Err(e) = self.queue.fail(change, failure) {
@@ -747,7 +762,7 @@ impl SyncAgent {
         self.state.last_failure_ms = Some(now_ms());
         self.state.last_failure = Some(detail.clone());
         tick.events.push((outcome, format!("`{}`: {detail}", change.account)));
-        self.record(outcome, Some(change), Vec::new(), Some(detail));
+        self.record(outcome, Some(change), rules, Some(detail));
     }
 
     /// Moves an unreadable record out of the way, loudly.

@@ -24,8 +24,14 @@ pub fn cloud() -> CloudDouble {
 }
 
 /// An agent configuration: queue, audit log and directory double under `dir`, the given
-/// policy, this cloud; `extra` adds YAML lines (retry, poll interval...).
+/// policy, this cloud; `extra` adds YAML lines (retry, poll interval...). Reconciliation is off
+/// unless `extra` sets `reconcile_interval_secs` (its own tests turn it on).
 pub fn agent_yaml(dir: &Path, policy: &Path, cloud: &CloudDouble, extra: &str) -> String {
+    let extra = if extra.contains("reconcile_interval_secs") {
+        extra.to_string()
+    } else {
+        format!("{extra}\nreconcile_interval_secs: 0")
+    };
     format!(
         "policy: {policy}\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\n\
          directory: {{kind: file, path: {d}/directory.json}}\n{extra}\ngraph:\n  base_url: {u}\n  \
