@@ -3,14 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The end-to-end test runs a real Samba AD DC on 127.0.0.1 (tests/samba_e2e.rs).
-if ! command -v samba >/dev/null || ! command -v samba-tool >/dev/null || ! command -v ldapmodify >/dev/null; then
+# The end-to-end tests run a real Samba AD DC on 127.0.0.1 (tests/samba_e2e.rs), and two
+# replicating DCs in network namespaces with GPG-encrypted cleartext (tests/samba_two_dcs.rs).
+if ! command -v samba >/dev/null || ! command -v samba-tool >/dev/null || ! command -v ldapmodify >/dev/null \
+  || ! command -v gpg >/dev/null || ! command -v ip >/dev/null; then
   echo "== installing the Samba AD DC packages for the end-to-end test"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldap-utils krb5-user >/dev/null
+    samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldap-utils krb5-user gpg gpg-agent iproute2 >/dev/null
 fi
 
 # The agent's clock test runs the hook under libfaketime (a clock that steps back).

@@ -349,7 +349,7 @@ impl SambaDirectory {
     /// `replPropertyMetaData` holds.
     fn state(&self, entry: &ldap3::SearchEntry) -> Result<PasswordState, DirectoryError> {
         let nt_hash = binary(entry, "unicodePwd")
-            .map(|v| <[u8; 16]>::try_from(v))
+            .map(<[u8; 16]>::try_from)
             .transpose()
             .map_err(|_| self.error("unicodePwd is not a 16-byte NT hash"))?;
         if nt_hash.is_none() && !values(entry, "unicodePwd").is_empty() {

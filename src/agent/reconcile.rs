@@ -157,12 +157,26 @@ impl std::fmt::Debug for Inputs<'_> {
 /// Compares the directory with the cloud. `previous` keeps the `since` of standing findings.
 pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report, String> {
     let Inputs { config, queue, directory, graph, first_run_ms } = inputs;
-    let accounts = directory.password_hashes().map_err(|e| e.to_string())?;
     let marks = Marks::new(&config.queue);
     let (all_marks, damaged) = marks.all();
     if let Some(e) = damaged.first() {
         return Err(format!("cannot read a delivery mark: {e}"));
     }
+    // (account, the keyed digest of its current password where the directory can say, when set)
+    let accounts: Vec<(String, Option<String>, u64)> = if directory.commits_are_notified() {
+        // A Windows DC never returns unicodePwd: only the cloud side can be compared.
+        all_marks.iter().map(|m| (m.account.clone(), None, m.pwd_last_set_ms)).collect()
+    } else {
+        directory
+            .password_hashes()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|a| {
+                let digest = queue.password_digest(&a.nt_hash);
+                (a.account, Some(digest), a.last_set_ms)
+            })
+            .collect()
+    };
     let marks: HashMap<String, Mark> =
         all_marks.into_iter().map(|m| (m.account.to_lowercase(), m)).collect();
     let (pending, _) = queue.pending().map_err(|e| e.to_string())?;
@@ -189,28 +203,27 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
     };
     let mut report =
         Report { at_ms: now_ms(), accounts: accounts.len(), requests, ..Report::default() };
-    for a in &accounts {
-        let key = a.account.to_lowercase();
-        let digest = queue.password_digest(&a.nt_hash);
+    for (account, digest, last_set_ms) in &accounts {
+        let key = account.to_lowercase();
         let mark = marks.get(&key);
         let queued = pending.get(&key).is_some_and(|p| !p.is_empty());
         let finding =
             |standing: Standing, user: Option<String>, detail: String, remedy: &str| Finding {
-                account: a.account.clone(),
+                account: account.clone(),
                 user,
                 standing,
                 detail,
                 remedy: remedy.to_string(),
-                since_ms: since(&a.account, standing),
+                since_ms: since(account, standing),
             };
         let Some(mark) = mark else {
-            if a.last_set_ms <= first_run_ms || a.last_set_ms == 0 {
+            if *last_set_ms <= first_run_ms || *last_set_ms == 0 {
                 report.unverified += 1;
                 continue;
             }
             // Set since the agent first ran, never delivered: is the account synced at all?
             let wanted: AttributeSet = config.users.attributes();
-            let ctx = directory.lookup(&a.account, wanted).map_err(|e| e.to_string())?;
+            let ctx = directory.lookup(account, wanted).map_err(|e| e.to_string())?;
             let Some(user) = ctx.and_then(|c| config.users.cloud_user(&c).ok()) else { continue };
             let f = if queued {
                 finding(Standing::Pending, Some(user), "a change is queued".into(), "")
@@ -219,13 +232,13 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
                     || {
                         format!(
                             "the password set {} never reached the cloud",
-                            rfc3339(a.last_set_ms)
+                            rfc3339(*last_set_ms)
                         )
                     },
                     |f| {
                         format!(
                             "the password set {} is held in failed/ ({}: {})",
-                            rfc3339(a.last_set_ms),
+                            rfc3339(*last_set_ms),
                             f.outcome,
                             f.reason
                         )
@@ -237,7 +250,7 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
             continue;
         };
         let user = mark.user.clone();
-        if mark.digest.as_deref() != Some(digest.as_str()) {
+        if digest.is_some() && mark.digest != *digest {
             let f = if queued {
                 finding(Standing::Pending, user, "a change is queued".into(), "")
             } else {
@@ -245,7 +258,7 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
                     || {
                         format!(
                             "the directory's password (set {}) is not the one delivered {}",
-                            rfc3339(a.last_set_ms),
+                            rfc3339(*last_set_ms),
                             rfc3339(mark.delivered_ms)
                         )
                     },
@@ -374,7 +387,8 @@ pub fn outcome(standing: Standing) -> Option<Outcome> {
     }
 }
 
-fn rfc3339(ms: u64) -> String {
+/// Milliseconds since the Unix epoch as RFC 3339, to the second.
+pub fn rfc3339(ms: u64) -> String {
     humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
         .to_string()
 }

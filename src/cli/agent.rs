@@ -195,6 +195,32 @@ fn show_status(a: StatusArgs) -> Result<u8, String> {
             s.last_failure.as_deref().unwrap_or("never"),
             s.last_failure_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
         );
+        match &s.reconcile {
+            Some(r) => {
+                let unobservable: Vec<&str> = r
+                    .findings
+                    .iter()
+                    .filter(|f| f.standing.as_str() == "cloud_unobservable")
+                    .map(|f| f.account.as_str())
+                    .collect();
+                println!(
+                    "reconciled: {} ({} accounts, {} in sync, {} gaps{})",
+                    crate::agent::reconcile::rfc3339(r.at_ms),
+                    r.accounts,
+                    r.in_sync,
+                    r.gaps().count(),
+                    if unobservable.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; a change in the cloud cannot be seen for: {}",
+                            unobservable.join(", ")
+                        )
+                    }
+                );
+            }
+            None => println!("reconciled: never"),
+        }
         let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("counts: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
     }
