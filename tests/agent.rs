@@ -105,24 +105,9 @@ fn delivers_only_the_newest_change_per_user() {
     }
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     drain(&mut agent, &cfg);
-    assert!(
-        cloud.holds("alice@example.com", "Canary-alice-2-Xy9!"),
-        "{} does not hold {}",
-        "alice@example.com",
-        "Canary-alice-2-Xy9!"
-    );
-    assert!(
-        cloud.holds("bob@example.com", "Canary-bob-0-Xy9!"),
-        "{} does not hold {}",
-        "bob@example.com",
-        "Canary-bob-0-Xy9!"
-    );
-    assert!(
-        cloud.holds("carol@example.com", "Canary-carol-1-Xy9!"),
-        "{} does not hold {}",
-        "carol@example.com",
-        "Canary-carol-1-Xy9!"
-    );
+    common::assert_holds(&cloud, "alice@example.com", "Canary-alice-2-Xy9!");
+    common::assert_holds(&cloud, "bob@example.com", "Canary-bob-0-Xy9!");
+    common::assert_holds(&cloud, "carol@example.com", "Canary-carol-1-Xy9!");
     assert_eq!(cloud.stats().set, 3, "superseded changes are never sent");
     let s = status(&cfg);
     assert!(s.healthy, "{:?}", s.problems);
@@ -178,12 +163,7 @@ fn a_slow_cloud_is_waited_for_and_a_timeout_is_retried() {
     cfg.graph.timeout_secs = 5;
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     drain(&mut agent, &cfg);
-    assert!(
-        cloud.holds("gus@example.com", "Canary-Slow-9x!"),
-        "{} does not hold {}",
-        "gus@example.com",
-        "Canary-Slow-9x!"
-    );
+    common::assert_holds(&cloud, "gus@example.com", "Canary-Slow-9x!");
 }
 
 /// A webhook receiver on 127.0.0.1: collects the bodies posted to it.
@@ -346,12 +326,7 @@ fn only_what_the_directory_committed_is_delivered() {
     let t = agent.tick();
     assert_eq!(t.delivered, 0);
     assert!(t.events.iter().any(|(o, _)| o.as_str() == "refused_by_directory"), "{t:?}");
-    assert!(
-        cloud.holds("alice@example.com", "Canary-P2-Xy9!"),
-        "{} does not hold {}",
-        "alice@example.com",
-        "Canary-P2-Xy9!"
-    );
+    common::assert_holds(&cloud, "alice@example.com", "Canary-P2-Xy9!");
     assert_eq!(cloud.stats().set, 1, "the refused password never reached the cloud");
     assert_eq!(pending(&cfg), 0);
     let s = status(&cfg);
@@ -478,12 +453,7 @@ fn every_permanent_error_is_named_unhealthy_at_once_and_loses_nothing() {
     let cfg = AgentConfig::load(&config).unwrap();
     common::reset(&queue(&cfg), dir.path(), "ivy", "ivy@example.com", "Canary-Ivy-Xy9!");
     assert_eq!(once(&config).0, 0);
-    assert!(
-        cloud.holds("ivy@example.com", "Canary-Ivy-Xy9!"),
-        "{} does not hold {}",
-        "ivy@example.com",
-        "Canary-Ivy-Xy9!"
-    );
+    common::assert_holds(&cloud, "ivy@example.com", "Canary-Ivy-Xy9!");
     // Per-user errors: unknown user and an administrator without the privileged role go to
     // failed/ with their reason; a synced user is never PATCHed.
     let dir = tempfile::tempdir().unwrap();
@@ -519,12 +489,7 @@ fn every_permanent_error_is_named_unhealthy_at_once_and_loses_nothing() {
     assert_eq!(status(&cfg).pending, 1, "kept queued until the role is granted");
     cloud.set_permissions(Permissions::default());
     assert_eq!(once(&config).0, 0);
-    assert!(
-        cloud.holds("boss@example.com", "Canary-Boss-Xy9!"),
-        "{} does not hold {}",
-        "boss@example.com",
-        "Canary-Boss-Xy9!"
-    );
+    common::assert_holds(&cloud, "boss@example.com", "Canary-Boss-Xy9!");
     // Transient errors keep their backoff, are not a configuration error, and say how long.
     cloud.set_faults(Faults { server_error: 1.0, ..Faults::default() });
     common::reset(&q, dir.path(), "boss", "boss@example.com", "Canary-Boss2-Xy9!");
@@ -570,12 +535,7 @@ fn failed_changes_can_be_listed_retried_and_purged() {
     assert_eq!(cli(&["purge", "--account", "gone"]).0, 0);
     assert_eq!(cli(&["purge", "--account", "nobody"]).0, 2, "naming nothing is an error");
     assert_eq!(once(&config).0, 0);
-    assert!(
-        cloud.holds("newbie@example.com", "Canary-New-Xy9!"),
-        "{} does not hold {}",
-        "newbie@example.com",
-        "Canary-New-Xy9!"
-    );
+    common::assert_holds(&cloud, "newbie@example.com", "Canary-New-Xy9!");
     let s = status(&cfg);
     assert_eq!((s.failed, s.pending), (0, 0));
     let o = outcomes(&cfg);
@@ -928,25 +888,10 @@ fn an_older_password_never_overtakes_a_newer_one() {
     std::fs::write(&old_path, old_bytes).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
     agent.tick();
-    assert!(
-        cloud.holds("clock@example.com", "Canary-Newer-Xy9!"),
-        "{} does not hold {}",
-        "clock@example.com",
-        "Canary-Newer-Xy9!"
-    );
+    common::assert_holds(&cloud, "clock@example.com", "Canary-Newer-Xy9!");
     assert!(!cloud.has_password("dmg@example.com"), "the older change was not sent instead");
-    assert!(
-        cloud.holds("jdoe@contoso.com", "Canary-Jdoe2-Xy9!"),
-        "{} does not hold {}",
-        "jdoe@contoso.com",
-        "Canary-Jdoe2-Xy9!"
-    );
-    assert!(
-        cloud.holds("replay@example.com", "Canary-Replay2-Xy9!"),
-        "{} does not hold {}",
-        "replay@example.com",
-        "Canary-Replay2-Xy9!"
-    );
+    common::assert_holds(&cloud, "jdoe@contoso.com", "Canary-Jdoe2-Xy9!");
+    common::assert_holds(&cloud, "replay@example.com", "Canary-Replay2-Xy9!");
     assert_eq!(cloud.stats().set, 4, "one delivery per user, none of an older password");
     assert_eq!(pending(&cfg), 0);
     let o = outcomes(&cfg);
@@ -985,12 +930,7 @@ fn the_seal_binds_every_field_the_agent_trusts_and_old_records_still_open() {
     let t = agent.tick();
     assert!(t.events.iter().any(|(o, _)| o.as_str() == "damaged"), "{t:?}");
     assert!(!cloud.has_password("mia@example.com"));
-    assert!(
-        cloud.holds("old@example.com", "Canary-Old-Xy9!"),
-        "{} does not hold {}",
-        "old@example.com",
-        "Canary-Old-Xy9!"
-    );
+    common::assert_holds(&cloud, "old@example.com", "Canary-Old-Xy9!");
 }
 
 #[test]
@@ -1123,14 +1063,42 @@ fn after_the_clock_steps_back_a_newer_change_still_comes_after_an_older_one() {
     assert_eq!((t.delivered, t.waiting), (1, 1), "the newer change waits for its commit: {t:?}");
     directory.commit("tick", "Canary-Newer-Xy9!").unwrap();
     agent.tick();
-    assert!(
-        cloud.holds("tick@example.com", "Canary-Newer-Xy9!"),
-        "{} does not hold {}",
-        "tick@example.com",
-        "Canary-Newer-Xy9!"
-    );
+    common::assert_holds(&cloud, "tick@example.com", "Canary-Newer-Xy9!");
     assert_eq!(pending(&cfg), 0);
     assert!(!outcomes(&cfg).contains(&"superseded".to_string()), "{:?}", outcomes(&cfg));
+}
+
+/// Two resets of one account on two DCs in the same second: AD keeps the one from the DC with
+/// the higher invocation id, whatever `pwdLastSet` says. The winner can carry the earlier
+/// `pwdLastSet`: ordering by it dropped the winner as `stale` and left the cloud with the loser.
+#[test]
+fn the_replicated_winner_is_delivered_even_with_an_earlier_pwd_last_set() {
+    use policyc::agent::replication::ReplStamp;
+    let (dir, cloud, cfg) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["twin@example.com"]);
+    let q = queue(&cfg);
+    let directory = common::directory(d);
+    let stamp =
+        |dc: u8| ReplStamp { version: 3, time: 134_410_151_700_000_000, invocation: [dc; 16] };
+    let second = policyc::agent::queue::now_ms() / 1000 * 1000;
+    // DC1's reset at .600 reaches this DC first and is delivered.
+    q.enqueue("twin", Some("twin@example.com"), None, "Canary-Twin-Dc1!", "t").unwrap();
+    directory.replicate_in("twin", "Canary-Twin-Dc1!", second + 600, stamp(1)).unwrap();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert_eq!(agent.tick().delivered, 1);
+    // DC2's reset at .300 of the same second wins (higher invocation id) and replicates in.
+    q.enqueue("twin", Some("twin@example.com"), None, "Canary-Twin-Dc2!", "t").unwrap();
+    directory.replicate_in("twin", "Canary-Twin-Dc2!", second + 300, stamp(2)).unwrap();
+    let t = agent.tick();
+    assert_eq!(t.delivered, 1, "{t:?}");
+    assert!(cloud.holds("twin@example.com", "Canary-Twin-Dc2!"), "the cloud holds AD's winner");
+    // And a DC that goes back to the loser (restored from a backup) is stale, never pushed.
+    q.enqueue("twin", Some("twin@example.com"), None, "Canary-Twin-Dc1!", "t").unwrap();
+    directory.replicate_in("twin", "Canary-Twin-Dc1!", second + 600, stamp(1)).unwrap();
+    let t = agent.tick();
+    assert!(t.events.iter().any(|(o, _)| o.as_str() == "stale"), "{t:?}");
+    assert!(cloud.holds("twin@example.com", "Canary-Twin-Dc2!"));
 }
 
 #[test]
@@ -1161,23 +1129,13 @@ fn a_delivered_password_is_never_sent_again_nor_after_a_newer_one() {
     std::fs::write(&first_path, &first_bytes).unwrap();
     let t = agent.tick();
     assert!(t.events.iter().any(|(o, _)| o.as_str() == "stale"), "{t:?}");
-    assert!(
-        cloud.holds("back@example.com", "Canary-Back2-Xy9!"),
-        "{} does not hold {}",
-        "back@example.com",
-        "Canary-Back2-Xy9!"
-    );
+    common::assert_holds(&cloud, "back@example.com", "Canary-Back2-Xy9!");
     assert_eq!(cloud.stats().set, 2);
     assert_eq!(pending(&cfg), 0);
     // A new reset goes out as usual.
     common::reset(&q, d, "back", "back@example.com", "Canary-Back3-Xy9!");
     assert_eq!(agent.tick().delivered, 1);
-    assert!(
-        cloud.holds("back@example.com", "Canary-Back3-Xy9!"),
-        "{} does not hold {}",
-        "back@example.com",
-        "Canary-Back3-Xy9!"
-    );
+    common::assert_holds(&cloud, "back@example.com", "Canary-Back3-Xy9!");
     let o = outcomes(&cfg);
     assert_eq!(o.iter().filter(|o| *o == "delivered").count(), 4, "{o:?}");
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
@@ -1197,22 +1155,12 @@ fn with_a_notified_directory_the_newest_queued_change_is_the_committed_one() {
     q.enqueue("win", Some("win@example.com"), None, "Canary-Win2-Xy9!", "t").unwrap();
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     assert_eq!(agent.tick().delivered, 1);
-    assert!(
-        cloud.holds("win@example.com", "Canary-Win2-Xy9!"),
-        "{} does not hold {}",
-        "win@example.com",
-        "Canary-Win2-Xy9!"
-    );
+    common::assert_holds(&cloud, "win@example.com", "Canary-Win2-Xy9!");
     // The older record put back (a restored backup) is older than what was delivered.
     std::fs::write(&first_path, first_bytes).unwrap();
     let t = agent.tick();
     assert!(t.events.iter().any(|(o, _)| o.as_str() == "stale"), "{t:?}");
-    assert!(
-        cloud.holds("win@example.com", "Canary-Win2-Xy9!"),
-        "{} does not hold {}",
-        "win@example.com",
-        "Canary-Win2-Xy9!"
-    );
+    common::assert_holds(&cloud, "win@example.com", "Canary-Win2-Xy9!");
     assert_eq!(pending(&cfg), 0);
     let o = outcomes(&cfg);
     assert!(o.contains(&"superseded".to_string()), "{o:?}");
@@ -1234,12 +1182,7 @@ fn with_a_notified_directory_a_clock_stepped_back_does_not_make_a_new_change_sta
     hook_with(&path, "tock", "tock@example.com", "Canary-Tock2-Xy9!", None);
     let t = agent.tick();
     assert_eq!(t.delivered, 1, "the newer change is not stale: {t:?}");
-    assert!(
-        cloud.holds("tock@example.com", "Canary-Tock2-Xy9!"),
-        "{} does not hold {}",
-        "tock@example.com",
-        "Canary-Tock2-Xy9!"
-    );
+    common::assert_holds(&cloud, "tock@example.com", "Canary-Tock2-Xy9!");
 }
 
 /// A change the directory committed is never refused because the agent cannot read the

@@ -193,11 +193,17 @@ fn the_paged_user_list_honours_429_and_costs_one_request_per_999_users() {
     let (code, report, text) = reconcile(&config, &["--json"]);
     assert_eq!(code, 0, "{text}");
     assert_eq!(report["requests"], 2, "1,501 users: two pages of at most 999");
-    // Throttled: every request answered 429 half the time, with Retry-After.
-    cloud.set_faults(Faults { throttle: 0.5, retry_after_secs: 0.05, ..Faults::default() });
-    let (code, report, text) = reconcile(&config, &["--json"]);
-    assert_eq!(code, 0, "{text}");
-    assert!(report["requests"].as_u64().unwrap() >= 2, "{report}");
+    // Throttled: each request answered 429 a fifth of the time, with Retry-After: every run still
+    // reads every page (the double's faults are random; a few runs make a 429 certain).
+    cloud.set_faults(Faults { throttle: 0.2, retry_after_secs: 0.05, ..Faults::default() });
+    for _ in 0..20 {
+        let (code, report, text) = reconcile(&config, &["--json"]);
+        assert_eq!(code, 0, "{text}");
+        assert_eq!(report["in_sync"], 1, "{report}");
+        if cloud.stats().faults > 0 {
+            break;
+        }
+    }
     assert!(cloud.stats().faults > 0, "429s were answered");
     // Always throttled: reconcile gives up with an error (exit 2), never "in sync".
     cloud.set_faults(Faults { throttle: 1.0, retry_after_secs: 0.01, ..Faults::default() });

@@ -428,24 +428,9 @@ fn samba_end_to_end_only_what_samba_committed_reaches_the_cloud() {
         assert!(!printed.contains(&pw.to_lowercase()), "a password was printed");
     }
     dc.stop();
-    assert!(
-        cloud.holds("alice@cpstest.lan", "Good-Passw0rd-3"),
-        "{} does not hold {}",
-        "alice@cpstest.lan",
-        "Good-Passw0rd-3"
-    );
-    assert!(
-        cloud.holds("bob@cpstest.lan", "Quick-Passw0rd-2"),
-        "{} does not hold {}",
-        "bob@cpstest.lan",
-        "Quick-Passw0rd-2"
-    );
-    assert!(
-        cloud.holds("carol@cpstest.lan", "Good-Passw0rd-1"),
-        "{} does not hold {}",
-        "carol@cpstest.lan",
-        "Good-Passw0rd-1"
-    );
+    common::assert_holds(&cloud, "alice@cpstest.lan", "Good-Passw0rd-3");
+    common::assert_holds(&cloud, "bob@cpstest.lan", "Quick-Passw0rd-2");
+    common::assert_holds(&cloud, "carol@cpstest.lan", "Good-Passw0rd-1");
     assert_eq!(cloud.stats().set, 3, "one delivery per user, nothing Samba refused");
     assert_eq!(cloud.stats().refused, 0, "nothing the cloud refuses was sent");
     let agent_outcomes: Vec<String> = audit(&t)

@@ -428,12 +428,7 @@ fn a_stored_password_is_queued_and_the_agent_delivers_it() {
     let said = String::from_utf8_lossy(&agent.stderr).into_owned();
     assert!(agent.status.success(), "{said}");
     assert!(said.contains("delivered 1, waiting 0"), "{said}");
-    assert!(
-        cloud.holds("alice@example.com", canary),
-        "{} does not hold {}",
-        "alice@example.com",
-        canary
-    );
+    common::assert_holds(&cloud, "alice@example.com", canary);
     let delivered = std::fs::read_to_string(site.path("agent-audit.jsonl")).unwrap();
     assert!(delivered.contains(r#""outcome":"delivered","account":"alice""#), "{delivered}");
     // No cleartext anywhere: queue, audit logs, the event log.

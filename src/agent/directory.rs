@@ -552,6 +552,9 @@ struct DoubleAccount {
     nt_hash: Option<String>,
     #[serde(default)]
     pwd_last_set_ms: u64,
+    /// `unicodePwd`'s replication stamp, when a test plays replication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stamp: Option<ReplStamp>,
     /// Attribute values by LDAP name.
     #[serde(default)]
     attributes: BTreeMap<String, Vec<String>>,
@@ -617,6 +620,24 @@ impl DirectoryDouble {
         })
     }
 
+    /// Puts `account` to `password` as replication from another DC leaves it: set at `set_ms`
+    /// there, with that DC's replication stamp (which, not `pwdLastSet`, says which of two
+    /// resets AD keeps).
+    pub fn replicate_in(
+        &self,
+        account: &str,
+        password: &str,
+        set_ms: u64,
+        stamp: ReplStamp,
+    ) -> Result<(), DirectoryError> {
+        let hash: String = nt_hash(password).iter().map(|b| format!("{b:02x}")).collect();
+        self.update(account, |a| {
+            a.nt_hash = Some(hash);
+            a.pwd_last_set_ms = set_ms;
+            a.stamp = Some(stamp);
+        })
+    }
+
     /// Sets one of the account's attributes.
     pub fn set_attribute(
         &self,
@@ -659,7 +680,7 @@ impl Directory for DirectoryDouble {
             .nt_hash
             .map(|h| parse_hex16(&h).ok_or_else(|| self.error(format!("`{account}`: bad nt_hash"))))
             .transpose()?;
-        Ok(Some(PasswordState { nt_hash, last_set_ms: a.pwd_last_set_ms, stamp: None }))
+        Ok(Some(PasswordState { nt_hash, last_set_ms: a.pwd_last_set_ms, stamp: a.stamp }))
     }
 
     fn password_hashes(&mut self) -> Result<Vec<AccountHash>, DirectoryError> {
@@ -675,7 +696,7 @@ impl Directory for DirectoryDouble {
                 nt_hash: Zeroizing::new(hash),
                 disabled: false,
                 last_set_ms: a.pwd_last_set_ms,
-                stamp: None,
+                stamp: a.stamp,
             });
         }
         Ok(out)

@@ -339,20 +339,27 @@ impl Graph {
     /// What the cloud knows of `user` (`$select=id,onPremisesSyncEnabled,…`).
     pub fn cloud_user(&mut self, user: &str) -> Result<CloudUser, Delivery> {
         let url = format!("{}?$select={USER_SELECT}", self.user_url(user));
-        let answer = self.call(&url, None)?;
+        self.get_json::<UserAnswer>(&url, "a Graph user").map(UserAnswer::into_cloud_user)
+    }
+
+    /// `GET url`, answered 2xx with a JSON body of `T` (`what`, for the error).
+    fn get_json<T: serde::de::DeserializeOwned>(
+        &mut self,
+        url: &str,
+        what: &str,
+    ) -> Result<T, Delivery> {
+        let answer = self.call(url, None)?;
         match classify(&answer) {
             Delivery::Done => {}
             other => return Err(other),
         }
-        let user: UserAnswer =
-            serde_json::from_str(&answer.body).map_err(|_| Delivery::Config {
-                outcome: Outcome::WrongEndpoint,
-                detail: format!(
-                    "`{url}` answered {} without a Graph user: is base_url right?",
-                    answer.status
-                ),
-            })?;
-        Ok(user.into_cloud_user())
+        serde_json::from_str(&answer.body).map_err(|_| Delivery::Config {
+            outcome: Outcome::WrongEndpoint,
+            detail: format!(
+                "`{url}` answered {} without {what}: is base_url right?",
+                answer.status
+            ),
+        })
     }
 
     /// Every cloud user, through the paged `GET /v1.0/users?$select=…&$top=999` (no `$batch`,
@@ -366,13 +373,9 @@ impl Graph {
         let mut requests = 0;
         while let Some(next) = url.take() {
             let mut attempt = 0;
-            let answer = loop {
+            let page = loop {
                 requests += 1;
-                let result = self.call(&next, None).and_then(|a| match classify(&a) {
-                    Delivery::Done => Ok(a),
-                    other => Err(other),
-                });
-                match result {
+                match self.get_json::<UserPage>(&next, "a list of users") {
                     Err(Delivery::Retry { after, .. }) if attempt < retries => {
                         attempt += 1;
                         let wait = after.unwrap_or(Duration::from_secs(1));
@@ -381,14 +384,6 @@ impl Graph {
                     other => break other?,
                 }
             };
-            let page: UserPage =
-                serde_json::from_str(&answer.body).map_err(|_| Delivery::Config {
-                    outcome: Outcome::WrongEndpoint,
-                    detail: format!(
-                        "`{next}` answered {} without a list of users: is base_url right?",
-                        answer.status
-                    ),
-                })?;
             for u in page.value {
                 let upn = u.user_principal_name.clone().unwrap_or_default();
                 users.push(ListedUser { upn, user: u.into_cloud_user() });

@@ -793,7 +793,7 @@ impl SyncAgent {
             user: change.and_then(|c| c.user.as_deref()),
             rules: rules.iter().map(String::as_str).collect(),
             policy: Some(self.policy()),
-            change: change.map(|c| c.id.as_str()),
+            change: change.map(|c| c.id.as_str()).filter(|id| !id.is_empty()),
             detail: detail.clone(),
         };
         if let Err(e) = self.audit.write(&event) {

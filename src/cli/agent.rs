@@ -253,7 +253,8 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
         queue: &queue,
         directory: directory.as_mut(),
         graph: &mut graph,
-        first_run_ms: state.first_run_ms.unwrap_or(0),
+        // No agent has run: nothing was delivered, so no account is held against it.
+        first_run_ms: state.first_run_ms.unwrap_or(u64::MAX),
     };
     let report = crate::agent::reconcile::reconcile(inputs, previous.as_ref())
         .map_err(|e| format!("error: {e}"))?;
@@ -417,7 +418,7 @@ fn operator_line(
         user: change.and_then(|c| c.user.as_deref()),
         rules: Vec::new(),
         policy: None,
-        change: change.map(|c| c.id.as_str()),
+        change: change.map(|c| c.id.as_str()).filter(|id| !id.is_empty()),
         detail,
     };
     if let Err(e) = audit.write(&event) {

@@ -86,3 +86,8 @@ pub fn plain_store(dir: &Path, passwords: &[&str]) -> PathBuf {
     policyc::store::build::build(&options, &policyc::store::build::Quiet).unwrap();
     store
 }
+
+/// Fails unless the cloud double holds `password` for `user` (compared by NT hash).
+pub fn assert_holds(cloud: &CloudDouble, user: &str, password: &str) {
+    assert!(cloud.holds(user, password), "the cloud does not hold {password} for {user}");
+}
