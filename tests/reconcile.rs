@@ -24,6 +24,10 @@ use std::process::Command;
 use std::time::Duration;
 
 fn setup() -> (tempfile::TempDir, CloudDouble, PathBuf, AgentConfig) {
+    setup_with("")
+}
+
+fn setup_with(extra: &str) -> (tempfile::TempDir, CloudDouble, PathBuf, AgentConfig) {
     let dir = tempfile::tempdir().unwrap();
     let cloud = common::cloud();
     common::office365_artifact(&dir.path().join("policy.policyc"));
@@ -31,7 +35,7 @@ fn setup() -> (tempfile::TempDir, CloudDouble, PathBuf, AgentConfig) {
         dir.path(),
         &dir.path().join("policy.policyc"),
         &cloud,
-        "retry: {initial_ms: 5, max_ms: 50}\nreconcile_interval_secs: 3600",
+        &format!("retry: {{initial_ms: 5, max_ms: 50}}\nreconcile_interval_secs: 3600\n{extra}"),
     );
     let path = dir.path().join("agent.yaml");
     std::fs::write(&path, &yaml).unwrap();
@@ -90,9 +94,27 @@ fn deliver(q: &Queue, dir: &Path, agent: &mut SyncAgent, account: &str, password
     panic!("{account}'s change was not delivered");
 }
 
+/// A webhook receiver on 127.0.0.1: every body posted to it, until it is dropped.
+fn webhook() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", server.server_addr().to_ip().unwrap().port());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        while let Ok(Some(mut req)) = server.recv_timeout(Duration::from_secs(60)) {
+            let mut body = String::new();
+            let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+            let _ = req.respond(tiny_http::Response::empty(204));
+            sink.lock().unwrap().push(body);
+        }
+    });
+    (url, got)
+}
+
 #[test]
 fn every_gap_is_found_named_and_kept_unhealthy_until_resolved() {
-    let (d, cloud, config, cfg) = setup();
+    let (hook, posted) = webhook();
+    let (d, cloud, config, cfg) = setup_with(&format!("webhook: {hook}"));
     let dir = d.path();
     users(dir, &cloud, &["alice", "bob", "carol"]);
     let q = Queue::open(&cfg.queue, &cfg.key_path()).unwrap();
@@ -127,6 +149,16 @@ fn every_gap_is_found_named_and_kept_unhealthy_until_resolved() {
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
     assert!(audit.contains(r#""outcome":"changed_in_cloud","account":"bob""#), "{audit}");
     assert!(audit.contains(r#""outcome":"not_delivered","account":"carol""#), "{audit}");
+    // The webhook heard of each gap once, without a password.
+    let bodies = posted.lock().unwrap().clone();
+    assert!(
+        bodies.iter().any(
+            |b| b.contains(r#""event":"changed_in_cloud""#) && b.contains(r#""account":"bob""#)
+        ),
+        "{bodies:?}"
+    );
+    assert!(bodies.iter().any(|b| b.contains(r#""event":"not_delivered""#) && b.contains(r#""account":"carol""#)), "{bodies:?}");
+    assert!(bodies.iter().all(|b| !b.contains("Canary") && !b.contains("Portal-")), "{bodies:?}");
     // The same gaps again: no second audit line.
     let (code, _, _) = reconcile(&config, &[]);
     assert_eq!(code, 1);

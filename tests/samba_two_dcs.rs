@@ -262,13 +262,21 @@ fn start(pair: &mut Pair, n: usize) {
 }
 
 /// Adds the hook to DC `n`'s smb.conf (after provision or join, which would ask it about
-/// their own passwords).
+/// their own passwords). DC1 shares the agent's configuration (`delivery: replicated`: the
+/// hook validates only); DC2, which runs no agent, has no configuration file at all: flags
+/// without `--queue` (no Graph secret on a DC that does not need it).
 fn hook(pair: &Pair, n: usize) {
-    let script = format!(
-        "\tcheck password script = {} hook samba --config {}\n",
-        env!("CARGO_BIN_EXE_policyc"),
-        pair.d().join(format!("hook{n}.yaml")).display()
-    );
+    let d = pair.d();
+    let args = match n {
+        1 => format!("--config {}", d.join("agent.yaml").display()),
+        _ => format!(
+            "--policy {} --audit-log {}",
+            d.join("office365.policyc").display(),
+            d.join("hook2.jsonl").display()
+        ),
+    };
+    let script =
+        format!("\tcheck password script = {} hook samba {args}\n", env!("CARGO_BIN_EXE_policyc"));
     let conf = std::fs::read_to_string(pair.conf(n)).unwrap().replacen(
         "[global]\n",
         &format!("[global]\n{script}"),
@@ -427,22 +435,9 @@ fn add_user(pair: &Pair, cloud: &CloudDouble) {
     cloud.add_users([UPN]);
 }
 
-/// The hook's configuration on DC `n` (validation only: `delivery: replicated`) and the
-/// agent's on DC1.
+/// The agent's configuration on DC1 (its hook shares it).
 fn write_configs(pair: &Pair, cloud: &CloudDouble, policy: &Path) -> PathBuf {
     let d = pair.d();
-    for n in 1..=2 {
-        let yaml = format!(
-            "policy: {}\nqueue: {}/queue\naudit_log: {}/hook{n}.jsonl\ndelivery: replicated\ngraph:\n  base_url: {u}\n  token_url: {u}/token\n  client_id: {}\n  client_secret: {}\n",
-            policy.display(),
-            d.display(),
-            d.display(),
-            common::CLIENT_ID,
-            common::CLIENT_SECRET,
-            u = cloud.url()
-        );
-        std::fs::write(d.join(format!("hook{n}.yaml")), yaml).unwrap();
-    }
     let agent = d.join("agent.yaml");
     let yaml = format!(
         "policy: {}\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\ndelivery: replicated\ngpg_secret_key: {d}/sync-gpg.key\ndirectory: {{kind: samba, socket: {}}}\npoll_interval_ms: 200\nreconcile_interval_secs: 2\nretry: {{initial_ms: 100, max_ms: 1000}}\ngraph:\n  base_url: {u}\n  token_url: {u}/token\n  client_id: {}\n  client_secret: {}\n  timeout_secs: 5\n",
@@ -664,6 +659,14 @@ fn the_cloud_ends_with_the_password_ad_kept() {
 
     // A reset landing in the same second on both DCs happened (the trials with gap 0).
     assert!(rows.iter().any(|r| r.contains("|      0 |")), "a same-instant trial ran");
+
+    // The hooks judged every reset on both DCs and queued none: the agent reads AD.
+    let dc2 = std::fs::read_to_string(t.join("hook2.jsonl")).unwrap();
+    assert!(dc2.matches(r#""outcome":"accepted""#).count() >= 10, "{dc2}");
+    let dc1 = std::fs::read_to_string(t.join("audit.jsonl")).unwrap();
+    let hook_lines: Vec<&str> = dc1.lines().filter(|l| l.contains(r#""source":"hook""#)).collect();
+    assert!(hook_lines.len() >= 10, "DC1's hook judged its resets");
+    assert!(hook_lines.iter().all(|l| !l.contains(r#""change":"#)), "a hook queued a change");
 
     kb_cause_3(&pair, &cloud, &mut agent);
     tightened_policy(&pair, &cloud, &mut agent, &policy);

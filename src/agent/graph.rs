@@ -365,8 +365,13 @@ impl Graph {
     /// Every cloud user, through the paged `GET /v1.0/users?$select=…&$top=999` (no `$batch`,
     /// so any Graph-compatible server serves it), following `@odata.nextLink` only on this
     /// Graph. A 429 or 5xx waits (`Retry-After`, else 1 s) and asks again, at most `retries`
-    /// times per page. Returns the users and the number of requests made.
-    pub fn list_users(&mut self, retries: u32) -> Result<(Vec<ListedUser>, u32), Delivery> {
+    /// times per page; `progress` is called before each request and each second of a wait
+    /// (the agent's heartbeat). Returns the users and the number of requests made.
+    pub fn list_users(
+        &mut self,
+        retries: u32,
+        progress: &mut dyn FnMut(),
+    ) -> Result<(Vec<ListedUser>, u32), Delivery> {
         let mut url =
             Some(format!("{}/v1.0/users?$select={USER_SELECT}&$top={PAGE_SIZE}", self.base));
         let mut users = Vec::new();
@@ -375,11 +380,16 @@ impl Graph {
             let mut attempt = 0;
             let page = loop {
                 requests += 1;
+                progress();
                 match self.get_json::<UserPage>(&next, "a list of users") {
                     Err(Delivery::Retry { after, .. }) if attempt < retries => {
                         attempt += 1;
-                        let wait = after.unwrap_or(Duration::from_secs(1));
-                        std::thread::sleep(wait.min(Duration::from_secs(60)));
+                        let until = Instant::now()
+                            + after.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(60));
+                        while let Some(left) = until.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(left.min(Duration::from_secs(1)));
+                            progress();
+                        }
                     }
                     other => break other?,
                 }

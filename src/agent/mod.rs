@@ -38,3 +38,5 @@ pub mod state;
 pub mod status;
 #[cfg(feature = "agent")]
 pub mod sync;
+#[cfg(feature = "agent")]
+pub mod webhook;

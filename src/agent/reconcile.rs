@@ -146,6 +146,9 @@ pub struct Inputs<'a> {
     /// When the agent first ran on this queue (accounts set before, never delivered, are not
     /// compared).
     pub first_run_ms: u64,
+    /// Called as the work goes on (the agent's heartbeat: a long reconciliation, or one
+    /// waiting out Graph's throttling, must not look like a dead agent).
+    pub progress: &'a mut dyn FnMut(),
 }
 
 impl std::fmt::Debug for Inputs<'_> {
@@ -156,7 +159,7 @@ impl std::fmt::Debug for Inputs<'_> {
 
 /// Compares the directory with the cloud. `previous` keeps the `since` of standing findings.
 pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report, String> {
-    let Inputs { config, queue, directory, graph, first_run_ms } = inputs;
+    let Inputs { config, queue, directory, graph, first_run_ms, progress } = inputs;
     let marks = Marks::new(&config.queue);
     let (all_marks, damaged) = marks.all();
     if let Some(e) = damaged.first() {
@@ -189,7 +192,7 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
     let failed: HashMap<String, Change> =
         failed.into_iter().map(|c| (c.account.to_lowercase(), c)).collect();
     let (cloud, requests) =
-        graph.list_users(5).map_err(|d| format!("cannot read the cloud's users: {d}"))?;
+        graph.list_users(5, progress).map_err(|d| format!("cannot read the cloud's users: {d}"))?;
     let cloud: HashMap<String, CloudUser> =
         cloud.into_iter().map(|u| (u.upn.to_lowercase(), u.user)).collect();
     let since = |account: &str, standing: Standing| {
@@ -204,6 +207,7 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
     let mut report =
         Report { at_ms: now_ms(), accounts: accounts.len(), requests, ..Report::default() };
     for (account, digest, last_set_ms) in &accounts {
+        progress();
         let key = account.to_lowercase();
         let mark = marks.get(&key);
         let queued = pending.get(&key).is_some_and(|p| !p.is_empty());

@@ -18,6 +18,7 @@ use super::outcome::Outcome;
 use super::queue::{Change, Failure, Queue, QueueError, now_ms};
 use super::reconcile::{Inputs, Report};
 use super::state::{AgentState, Problem};
+use super::webhook::Webhook;
 use crate::ir::{Attribute, AttributeSet};
 use crate::store::nt_hash;
 use crate::{Context, Validator};
@@ -78,7 +79,7 @@ pub struct SyncAgent {
     /// No cloud request before this (a configuration error is in force).
     config_wait: Option<Instant>,
     cloud_users: HashMap<String, (CloudUser, Instant)>,
-    webhook: ureq::Agent,
+    webhook: Webhook,
     /// `delivery: replicated`: the key that opens Samba's encrypted cleartext.
     sync_key: Option<SyncKey>,
     /// `delivery: replicated`: the directory's update sequence number read up to (`None`: a
@@ -125,9 +126,7 @@ impl SyncAgent {
             }
             (DeliveryModel::Replicated, Some(path)) => Some(SyncKey::from_file(path)?),
         };
-        if let Some(url) = &config.webhook {
-            super::graph::check_transport("webhook", url)?;
-        }
+        let webhook = Webhook::new(config.webhook.as_deref())?;
         let audit = AuditLog::new(&config.audit_log);
         let state_path = config.queue.join("state.json");
         let marks = Marks::new(&config.queue);
@@ -138,12 +137,7 @@ impl SyncAgent {
         state.first_run_ms.get_or_insert_with(now_ms);
         state.stopped_ms = None;
         let stamp = stamp(&config.policy);
-        let webhook: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(5)))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
+
         let (config_queue, reconcile_interval) =
             (config.queue.clone(), config.reconcile_interval_secs);
         let mut agent = SyncAgent {
@@ -289,6 +283,15 @@ impl SyncAgent {
             self.seen.insert(key, digest);
             return Ok(());
         }
+        // Already queued once and moved to failed/ (held, or refused by the cloud): not again
+        // after a restart; reconciliation keeps reporting it.
+        let (failed, _) = super::queue::list_failed(self.queue.dir()).map_err(|e| e.to_string())?;
+        if failed.iter().any(|c| {
+            c.account.eq_ignore_ascii_case(account) && c.created_ms >= found.state.last_set_ms
+        }) {
+            self.seen.insert(key, digest);
+            return Ok(());
+        }
         let mut wanted = self.config.users.attributes();
         wanted.insert(Attribute::DisplayName);
         let ctx = self.directory.lookup(account, wanted).map_err(|e| e.to_string())?;
@@ -349,14 +352,26 @@ impl SyncAgent {
     fn reconcile(&mut self, tick: &mut Tick) {
         let previous = Report::load(&self.config.queue);
         let first_run_ms = self.state.first_run_ms.unwrap_or(0);
+        let (state, state_path, saved) = (&mut self.state, &self.state_path, &mut self.saved);
+        let mut beat = || {
+            if saved.elapsed() >= Duration::from_secs(1) {
+                *saved = Instant::now();
+                state.heartbeat_ms = Some(now_ms());
+                if let Err(e) = state.save(state_path) {
+                    eprintln!("policyc agent: cannot save `{}`: {e}", state_path.display());
+                }
+            }
+        };
         let inputs = Inputs {
             config: &self.config,
             queue: &self.queue,
             directory: self.directory.as_mut(),
             graph: &mut self.graph,
             first_run_ms,
+            progress: &mut beat,
         };
-        match super::reconcile::reconcile(inputs, previous.as_ref()) {
+        let result = super::reconcile::reconcile(inputs, previous.as_ref());
+        match result {
             Ok(report) => {
                 for (outcome, change, detail) in
                     super::reconcile::changes(previous.as_ref(), &report)
@@ -803,28 +818,7 @@ impl SyncAgent {
             );
         }
         if outcome.notifies() {
-            self.notify(outcome, change, &rules, detail.as_deref());
-        }
-    }
-
-    /// Posts an outcome to the webhook, if configured. Never includes the password.
-    fn notify(
-        &self,
-        outcome: Outcome,
-        change: Option<&Change>,
-        rules: &[String],
-        detail: Option<&str>,
-    ) {
-        let Some(url) = &self.config.webhook else { return };
-        let body = serde_json::json!({
-            "event": outcome.as_str(), "time": now(),
-            "account": change.map(|c| c.account.as_str()), "user": change.and_then(|c| c.user.as_deref()),
-            "rules": rules, "detail": detail, "policy": self.policy(),
-        });
-        if let Err(e) =
-            self.webhook.post(url).content_type("application/json").send(body.to_string())
-        {
-            eprintln!("policyc agent: webhook `{url}` failed: {e}");
+            self.webhook.post(outcome, change, &rules, detail.as_deref(), Some(&self.policy()));
         }
     }
 

@@ -255,10 +255,16 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
         graph: &mut graph,
         // No agent has run: nothing was delivered, so no account is held against it.
         first_run_ms: state.first_run_ms.unwrap_or(u64::MAX),
+        progress: &mut || {},
     };
     let report = crate::agent::reconcile::reconcile(inputs, previous.as_ref())
         .map_err(|e| format!("error: {e}"))?;
+    let webhook = crate::agent::webhook::Webhook::new(config.webhook.as_deref())
+        .map_err(|e| format!("error: {e}"))?;
     for (outcome, change, detail) in crate::agent::reconcile::changes(previous.as_ref(), &report) {
+        if outcome.notifies() {
+            webhook.post(outcome, Some(&change), &[], Some(&detail), None);
+        }
         operator_line(&config, outcome, Some(&change), Some(detail));
     }
     report.save(&config.queue).map_err(|e| format!("error: cannot save the report: {e}"))?;
