@@ -707,13 +707,22 @@ fn kb_cause_3(pair: &Pair, cloud: &CloudDouble, agent: &mut Agent) {
     assert!(!agent.healthy(), "status is unhealthy while the cloud differs");
     let audit = std::fs::read_to_string(pair.d().join("audit.jsonl")).unwrap();
     assert!(audit.contains("\"outcome\":\"changed_in_cloud\""), "the gap is in the audit log");
-    // The remedy: a reset on-premises, delivered by the agent; the gap closes.
+    // The admin acknowledges (the cloud's password is accepted as it is): no gap any more.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["agent", "reconcile", "--json", "--acknowledge", USER, "--config"])
+        .arg(&agent.config));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["standing"], "acknowledged", "{report}");
+    assert!(wait_healthy(agent), "an acknowledged change in the cloud is not a gap");
+    // As documented, a later on-premises reset is delivered as usual (it overwrites the
+    // cloud's password) and the account is in sync again.
     let out = pair.reset(2, "After-Portal-9x!").wait_with_output().unwrap();
     assert!(out.status.success());
     pair.replicate();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !(cloud.holds(UPN, "After-Portal-9x!") && reconcile(&agent.config).0 == 0) {
-        assert!(Instant::now() < deadline, "the on-premises reset did not close the gap");
+    while !(cloud.holds(UPN, "After-Portal-9x!") && reconcile(&agent.config).1["in_sync"] == 1) {
+        assert!(Instant::now() < deadline, "the on-premises reset was not delivered");
         std::thread::sleep(Duration::from_millis(300));
     }
     assert!(wait_healthy(agent), "healthy again once the cloud holds AD's password");

@@ -33,8 +33,9 @@ pub enum Outcome {
     /// A computer or trust account (the name ends in `$`): its random password is neither
     /// checked nor synced (the Windows filter).
     MachineAccount,
-    /// The directory stored the password and told the filter (Windows `PasswordChangeNotify`):
-    /// queued for the cloud.
+    /// The directory stored the password and told the filter (Windows `PasswordChangeNotify`),
+    /// or, with `delivery: replicated`, the agent read it from the directory: queued for the
+    /// cloud.
     Queued,
     // The agent, per change.
     /// The cloud took it.

@@ -137,7 +137,6 @@ impl SyncAgent {
         state.first_run_ms.get_or_insert_with(now_ms);
         state.stopped_ms = None;
         let stamp = stamp(&config.policy);
-
         let (config_queue, reconcile_interval) =
             (config.queue.clone(), config.reconcile_interval_secs);
         let mut agent = SyncAgent {
