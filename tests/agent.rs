@@ -636,59 +636,6 @@ fn a_directory_that_cannot_be_read_holds_every_change_and_says_so() {
     assert!(status(&cfg).transient.is_none());
 }
 
-/// Output for a golden file: the temp dir, times, ages and ids replaced by placeholders.
-fn redacted(text: &str, dir: &Path) -> String {
-    let text = text.replace(&dir.display().to_string(), "[DIR]");
-    // Policy labels (`name@` and 12 hex digits of the artifact's digest) change with the format.
-    let mut text = text;
-    let mut from = 0;
-    while let Some(at) = text[from..].find('@').map(|i| i + from) {
-        let digest = text.get(at + 1..at + 13).filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
-        let ends = !text
-            .get(at + 13..at + 14)
-            .is_some_and(|c| c.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if digest.is_some() && ends {
-            text.replace_range(at + 1..at + 13, "[DIGEST]");
-        }
-        from = at + 1;
-    }
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    let shape = |at: usize, pattern: &str| {
-        pattern.chars().enumerate().all(|(k, p)| {
-            chars.get(at + k).is_some_and(|&c| if p == 'd' { c.is_ascii_digit() } else { c == p })
-        })
-    };
-    while i < chars.len() {
-        if shape(i, "dddd-dd-ddTdd:dd:dd") {
-            i += 19;
-            while chars.get(i).is_some_and(|c| c.is_ascii_digit() || *c == '.') {
-                i += 1;
-            }
-            if chars.get(i) == Some(&'Z') {
-                i += 1;
-            }
-            out.push_str("[TIME]");
-        } else if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
-            let start = i;
-            while chars.get(i).is_some_and(|c| c.is_ascii_hexdigit() || *c == '-') {
-                i += 1;
-            }
-            let token: String = chars[start..i].iter().collect();
-            // Ids, digests and seconds vary; small counts and HTTP statuses stay.
-            let seconds = chars.get(i) == Some(&'s')
-                || (chars.get(i) == Some(&' ') && chars.get(i + 1) == Some(&'s'));
-            let keep = token.len() <= 3 && !token.contains('-') && !seconds;
-            out.push_str(if keep { &token } else { "[N]" });
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 #[test]
 fn status_and_failed_list_read_well() {
     let dir = tempfile::tempdir().unwrap();
@@ -719,7 +666,7 @@ fn status_and_failed_list_read_well() {
         "$ policyc agent run --once   (wrong client secret)\n{once_stderr}\n$ policyc agent run --once   (fixed; one unknown user)\n{run}\n$ policyc agent status\n{status}\n$ policyc agent failed list\n{failed}"
     );
     assert!(!all.contains("Canary"), "no password in what a person reads");
-    insta::assert_snapshot!("agent_status_and_failed_list", redacted(&all, dir.path()));
+    insta::assert_snapshot!("agent_status_and_failed_list", common::redacted(&all, dir.path()));
 }
 
 // Hostile or broken HTTP peers (issue: harden what runs as root).

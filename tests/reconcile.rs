@@ -167,10 +167,33 @@ fn every_gap_is_found_named_and_kept_unhealthy_until_resolved() {
         again.matches("changed_in_cloud").count(),
         audit.matches("changed_in_cloud").count()
     );
-    // The text report names the remedy.
+    // The text report names each gap and its remedy (golden), and status lists them.
     let (_, _, text) = reconcile(&config, &[]);
     assert!(text.starts_with("DRIFT: 3 accounts compared, 1 in sync"), "{text}");
-    assert!(text.contains("remedy: the password was changed in the cloud"), "{text}");
+    let status = Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["agent", "status", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let problems: String = String::from_utf8_lossy(&status.stdout)
+        .lines()
+        .filter(|l| {
+            l.starts_with("health")
+                || l.contains("problem: changed_in")
+                || l.contains("problem: not_del")
+                || l.starts_with("reconciled")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!(
+        "reconcile_report_and_status",
+        common::redacted(
+            &format!(
+                "$ policyc agent reconcile\n{text}\n$ policyc agent status (gaps)\n{problems}"
+            ),
+            dir
+        )
+    );
 
     // The admin accepts bob's cloud password; carol resets again on a DC with an agent.
     let (code, report, text) = reconcile(&config, &["--json", "--acknowledge", "bob"]);

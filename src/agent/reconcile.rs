@@ -303,7 +303,7 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
             ));
         } else if changed {
             let detail = format!(
-                "the cloud's password changed {} after the agent's delivery {} (the cloud then showed {})",
+                "the cloud's password changed at {}, after the agent's delivery at {} (lastPasswordChangeDateTime just after it: {})",
                 cloud_user.last_password_change.as_deref().unwrap_or("?"),
                 rfc3339(mark.delivered_ms),
                 mark.cloud_changed.as_deref().unwrap_or("nothing")

@@ -273,13 +273,14 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
     } else {
         let gaps = report.gaps().count();
         println!(
-            "{}: {} accounts compared, {} in sync, {} never delivered by policyc (set before it ran), {} gaps; {} Graph requests",
+            "{}: {} accounts compared, {} in sync, {} never delivered by policyc (set before it ran), {} gaps; {} Graph request{}",
             if gaps == 0 { "IN SYNC" } else { "DRIFT" },
             report.accounts,
             report.in_sync,
             report.unverified,
             gaps,
-            report.requests
+            report.requests,
+            if report.requests == 1 { "" } else { "s" }
         );
         for f in &report.findings {
             println!(
