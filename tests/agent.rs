@@ -1172,3 +1172,26 @@ fn a_store_the_recheck_cannot_read_holds_the_change_until_it_is_back() {
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
     assert!(audit.contains(r#""outcome":"held_by_policy","account":"gus""#), "{audit}");
 }
+
+#[test]
+fn the_replicated_model_says_what_it_needs_before_it_starts() {
+    let (dir, _cloud, mut cfg) = setup(O365);
+    cfg.delivery = policyc::agent::config::DeliveryModel::Replicated;
+    let err = SyncAgent::new(cfg.clone()).unwrap_err();
+    assert!(err.contains("needs `gpg_secret_key`"), "{err}");
+    let key = dir.path().join("sync-gpg.key");
+    std::fs::write(&key, "not a key").unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    cfg.gpg_secret_key = Some(key.clone());
+    let err = SyncAgent::new(cfg.clone()).unwrap_err();
+    assert!(err.contains("reads the replicated passwords from a Samba DC"), "{err}");
+    cfg.directory = Some(policyc::agent::directory::DirectoryConfig::samba("/nonexistent/ldapi"));
+    let err = SyncAgent::new(cfg.clone()).unwrap_err();
+    assert!(err.contains("is not an OpenPGP secret key"), "{err}");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let err = SyncAgent::new(cfg).unwrap_err();
+    assert!(
+        err.contains("cannot read the gpg secret key"),
+        "a key others can read is refused: {err}"
+    );
+}

@@ -9,7 +9,7 @@
 
 use super::audit::{AuditLog, Event, now};
 use super::config::{AgentConfig, DeliveryModel};
-use super::directory::{Directory, PasswordState};
+use super::directory::{Directory, DirectoryConfig, PasswordState};
 use super::gpg::SyncKey;
 use super::graph::{CloudUser, Delivery, Graph};
 use super::lock::QueueLock;
@@ -123,6 +123,11 @@ impl SyncAgent {
             (DeliveryModel::Queue, _) => None,
             (DeliveryModel::Replicated, None) => {
                 return Err("`delivery: replicated` needs `gpg_secret_key`: the OpenPGP secret key whose fingerprint every DC names in `password hash gpg key ids`".into());
+            }
+            (DeliveryModel::Replicated, Some(_))
+                if !matches!(config.directory, Some(DirectoryConfig::Samba { .. })) =>
+            {
+                return Err("`delivery: replicated` reads the replicated passwords from a Samba DC: set `directory: {kind: samba, socket: …/private/ldap_priv/ldapi}`".into());
             }
             (DeliveryModel::Replicated, Some(path)) => Some(SyncKey::from_file(path)?),
         };
