@@ -660,6 +660,31 @@ fn the_cloud_ends_with_the_password_ad_kept() {
     // A reset landing in the same second on both DCs happened (the trials with gap 0).
     assert!(rows.iter().any(|r| r.contains("|      0 |")), "a same-instant trial ran");
 
+    // Measured, not forced: how long Samba's own replication takes to bring a reset on DC2 to
+    // the agent's DC and the cloud (the residual risk docs/agent.md states).
+    let unforced = Instant::now();
+    let out = pair.reset(2, "Unforced-Repl-7x!").wait_with_output().unwrap();
+    assert!(out.status.success());
+    let mut latency = None;
+    while unforced.elapsed() < Duration::from_secs(40) {
+        if cloud.holds(UPN, "Unforced-Repl-7x!") {
+            latency = Some(unforced.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    match latency {
+        Some(l) => println!(
+            "unforced: a reset on DC2 reached the cloud through DC1 in {:.1} s",
+            l.as_secs_f64()
+        ),
+        None => {
+            println!("unforced: a reset on DC2 did not reach DC1 within 40 s (replication forced)")
+        }
+    }
+    pair.replicate();
+    assert!(wait_healthy(&agent));
+
     // The hooks judged every reset on both DCs and queued none: the agent reads AD.
     let dc2 = std::fs::read_to_string(t.join("hook2.jsonl")).unwrap();
     assert!(dc2.matches(r#""outcome":"accepted""#).count() >= 10, "{dc2}");
