@@ -136,10 +136,12 @@ fn every_gap_is_found_named_and_kept_unhealthy_until_resolved() {
     let bob = finding(&report, "bob");
     assert_eq!(bob["standing"], "changed_in_cloud");
     assert_eq!(bob["user"], "bob@example.com");
+    assert_eq!(bob["kb_cause"], 3);
     assert!(bob["remedy"].as_str().unwrap().contains("KB 2652040 cause 3"));
     let carol = finding(&report, "carol");
     assert_eq!(carol["standing"], "not_delivered");
     assert!(carol["detail"].as_str().unwrap().contains("never reached the cloud"), "{carol}");
+    assert_eq!(carol["kb_cause"], 4, "set where no agent delivers from: sync broken");
     assert_eq!(report["in_sync"], 1);
     // Unhealthy, naming both, in status and the audit log; no password, no hash anywhere.
     assert!(!healthy(&config));

@@ -75,6 +75,25 @@ pub struct Finding {
     pub remedy: String,
     /// When this standing was first seen, in milliseconds since the Unix epoch.
     pub since_ms: u64,
+    /// Which of Microsoft KB 2652040's causes it is, for the help desk: 1 not yet synced, 2
+    /// refused by the cloud's policy, 3 changed in the cloud, 4 sync broken (lost, dropped,
+    /// held, or set where no agent delivers from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kb_cause: Option<u8>,
+}
+
+impl Finding {
+    /// The KB 2652040 cause of a standing; for `not_delivered`, 2 when the cloud refused the
+    /// password (`policy_drift` in `failed/`), else 4.
+    fn cause(standing: Standing, failure: Option<&str>) -> Option<u8> {
+        match standing {
+            Standing::Pending => Some(1),
+            Standing::ChangedInCloud => Some(3),
+            Standing::NotDelivered if failure == Some("policy_drift") => Some(2),
+            Standing::NotDelivered => Some(4),
+            _ => None,
+        }
+    }
 }
 
 /// One reconciliation.
@@ -211,6 +230,7 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
         let key = account.to_lowercase();
         let mark = marks.get(&key);
         let queued = pending.get(&key).is_some_and(|p| !p.is_empty());
+        let failure = failed.get(&key).and_then(|c| c.failure.as_ref()).map(|f| f.outcome.as_str());
         let finding =
             |standing: Standing, user: Option<String>, detail: String, remedy: &str| Finding {
                 account: account.clone(),
@@ -219,6 +239,7 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
                 detail,
                 remedy: remedy.to_string(),
                 since_ms: since(account, standing),
+                kb_cause: Finding::cause(standing, failure),
             };
         let Some(mark) = mark else {
             if *last_set_ms <= first_run_ms || *last_set_ms == 0 {
@@ -395,4 +416,23 @@ pub fn outcome(standing: Standing) -> Option<Outcome> {
 pub fn rfc3339(ms: u64) -> String {
     humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_gap_names_its_kb_cause() {
+        assert_eq!(Finding::cause(Standing::Pending, None), Some(1));
+        assert_eq!(Finding::cause(Standing::NotDelivered, Some("policy_drift")), Some(2));
+        assert_eq!(Finding::cause(Standing::ChangedInCloud, None), Some(3));
+        assert_eq!(Finding::cause(Standing::NotDelivered, Some("held_by_policy")), Some(4));
+        assert_eq!(Finding::cause(Standing::NotDelivered, None), Some(4));
+        assert_eq!(Finding::cause(Standing::InSync, None), None);
+        assert!(later(Some("2026-12-06T08:00:01Z"), Some("2026-12-06T08:00:00Z")));
+        assert!(!later(Some("2026-12-06T08:00:00Z"), Some("2026-12-06T08:00:00Z")));
+        assert!(later(Some("2026-12-06T08:00:00Z"), None), "a stamp where there was none");
+        assert!(!later(None, Some("2026-12-06T08:00:00Z")));
+    }
 }

@@ -284,10 +284,11 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
         );
         for f in &report.findings {
             println!(
-                "  {} `{}`{}: {}",
+                "  {} `{}`{}{}: {}",
                 f.standing.as_str(),
                 f.account,
                 f.user.as_deref().map(|u| format!(" ({u})")).unwrap_or_default(),
+                f.kb_cause.map(|c| format!(" [KB 2652040 cause {c}]")).unwrap_or_default(),
                 f.detail
             );
             if !f.remedy.is_empty() {
