@@ -526,6 +526,16 @@ fn token(
 }
 
 /// Whether the request carries a token the double issued and that has not expired.
+/// The double's state, for a request with a valid token; else Graph's 401.
+#[allow(clippy::result_large_err, reason = "the response is the error path's whole answer")]
+fn signed_in<'s>(
+    state: &'s Mutex<State>,
+    auth: Option<&str>,
+) -> Result<MutexGuard<'s, State>, tiny_http::Response<std::io::Cursor<Vec<u8>>>> {
+    let s = lock(state);
+    if authorized(&s, auth) { Ok(s) } else { Err(unauthorized()) }
+}
+
 fn authorized(s: &State, auth: Option<&str>) -> bool {
     auth.and_then(|a| a.strip_prefix("Bearer "))
         .and_then(|t| s.tokens.get(t))
@@ -553,10 +563,10 @@ fn get_user(
     query: &str,
     state: &Mutex<State>,
 ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let s = lock(state);
-    if !authorized(&s, auth) {
-        return unauthorized();
-    }
+    let s = match signed_in(state, auth) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let Some(u) = s.users.get(user) else { return not_found(user) };
     let params = query_params(query);
     let select = params.get("$select").map_or("id,userPrincipalName", String::as_str);
@@ -609,10 +619,10 @@ fn list_users(
     query: &str,
     state: &Mutex<State>,
 ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let s = lock(state);
-    if !authorized(&s, auth) {
-        return unauthorized();
-    }
+    let s = match signed_in(state, auth) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let params = query_params(query);
     let select = params.get("$select").map_or("id,userPrincipalName", String::as_str);
     let top = match params.get("$top").map(|t| t.parse::<usize>()) {
@@ -652,10 +662,10 @@ fn patch(
     body: &[u8],
     state: &Mutex<State>,
 ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let mut s = lock(state);
-    if !authorized(&s, auth) {
-        return unauthorized();
-    }
+    let mut s = match signed_in(state, auth) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     if !s.users.contains_key(user) && s.any_user {
         s.next_id += 1;
         let id = format!("00000000-0000-4000-8000-{:012x}", s.next_id);
