@@ -24,7 +24,8 @@ enum Kind {
 /// SAMBA_CPS_* variables; exit 0 accepts, 1 refuses.
 ///
 /// Each decision is written to the audit log (never the password). An accepted change is
-/// sealed and queued for the cloud before the hook says yes.
+/// sealed and queued for the cloud before the hook says yes; without a queue (no `--queue`, or
+/// `delivery: replicated` in the configuration) the hook validates only.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Example (smb.conf, [global]), sharing the agent's configuration (policy, queue, audit log, directory, user mapping):\n  check password script = /usr/local/bin/policyc hook samba --config /etc/policyc/agent.yaml\n\nOr with flags:\n  check password script = /usr/local/bin/policyc hook samba --policy /etc/policyc/office365.policyc --queue /var/lib/policyc/queue --audit-log /var/log/policyc/audit.jsonl --directory /var/lib/samba/private/ldap_priv/ldapi"
