@@ -36,6 +36,7 @@ for target in $(cargo +nightly fuzz list); do
     import_keycloak) seeds=(tests/golden/import/keycloak) ;;
     import_apple) seeds=(tests/golden/import/apple) ;;
     import_samba) seeds=(tests/golden/import/samba) ;;
+    samba_blobs) seeds=(tests/golden/samba_blobs) ;;
   esac
   mkdir -p "fuzz/corpus/$target"
   echo "== $target: ${seconds} s"

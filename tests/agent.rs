@@ -1026,8 +1026,7 @@ fn the_replicated_winner_is_delivered_even_with_an_earlier_pwd_last_set() {
     cloud.add_users(["twin@example.com"]);
     let q = queue(&cfg);
     let directory = common::directory(d);
-    let stamp =
-        |dc: u8| ReplStamp { version: 3, time: 134_410_151_700_000_000, invocation: [dc; 16] };
+    let stamp = |dc: u8| ReplStamp { version: 3, time: 13_441_015_170, invocation: [dc; 16] };
     let second = policyc::agent::queue::now_ms() / 1000 * 1000;
     // DC1's reset at .600 reaches this DC first and is delivered.
     q.enqueue("twin", Some("twin@example.com"), None, "Canary-Twin-Dc1!", "t").unwrap();

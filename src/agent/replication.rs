@@ -18,7 +18,8 @@ const ATTID_UNICODE_PWD: u32 = 0x0009_005a;
 pub struct ReplStamp {
     /// The attribute's version (one more per originating write).
     pub version: u32,
-    /// The originating change time (NTTIME: 100 ns ticks since 1601, whole seconds).
+    /// The originating change time, in whole seconds since 1601 (NDR `NTTIME_1sec`: Samba's
+    /// tools show it multiplied by 10^7, as an NTTIME).
     pub time: u64,
     /// The originating DC's invocation id, as stored (GUID, NDR byte order).
     pub invocation: [u8; 16],
@@ -84,7 +85,12 @@ pub fn unicode_pwd_stamp(blob: &[u8]) -> Option<ReplStamp> {
     if u32_at(blob, 0)? != 1 {
         return None;
     }
+    // The count comes from the directory: a blob shorter than it says is refused whole (and a
+    // count of four billion costs nothing: no entry is looked for past the end).
     let count = usize::try_from(u32_at(blob, 8)?).ok()?;
+    if count.checked_mul(ENTRY).and_then(|n| n.checked_add(16)).is_none_or(|n| n > blob.len()) {
+        return None;
+    }
     (0..count).find_map(|i| {
         let at = 16 + i * ENTRY;
         let entry = blob.get(at..at + ENTRY)?;
@@ -155,16 +161,36 @@ mod tests {
         for (attid, version) in [(0x0009_0060u32, 7u32), (ATTID_UNICODE_PWD, 3)] {
             blob.extend(attid.to_le_bytes());
             blob.extend(version.to_le_bytes());
-            blob.extend(134_410_151_700_000_000u64.to_le_bytes());
+            blob.extend(13_441_015_170u64.to_le_bytes());
             blob.extend([0x37, 0x9c, 0x91, 0xc3, 0x61, 0x68, 0x15, 0x44]);
             blob.extend([0xab, 0x81, 0xe0, 0x7d, 0x6a, 0xca, 0x42, 0x49]);
             blob.extend(5u64.to_le_bytes());
             blob.extend(6u64.to_le_bytes());
         }
         let s = unicode_pwd_stamp(&blob).unwrap_or_else(|| stamp(0, 0, 0));
-        assert_eq!((s.version, s.time), (3, 134_410_151_700_000_000));
+        assert_eq!((s.version, s.time), (3, 13_441_015_170));
         assert_eq!(s.invocation_id(), "c3919c37-6861-4415-ab81-e07d6aca4249");
         assert_eq!(unicode_pwd_stamp(&blob[..40]), None, "a cut blob is not read past its end");
+        // A count far beyond the blob (found by the fuzzer: a loop of 2^32 lookups) is refused
+        // at once.
+        let mut huge = blob.clone();
+        huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        let started = std::time::Instant::now();
+        assert_eq!(unicode_pwd_stamp(&huge), None);
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    }
+
+    /// Blobs as Samba 4.17 wrote them (`tests/golden/samba_blobs`): the metadata of a user
+    /// reset on a second DC and replicated, which Samba's own `ndr_unpack` read as
+    /// `unicodePwd` version 3, 134410151700000000, c3919c37-6861-4415-ab81-e07d6aca4249.
+    #[test]
+    fn reads_what_samba_wrote_as_samba_reads_it() {
+        let meta = include_bytes!("../../tests/golden/samba_blobs/replPropertyMetaData.bin");
+        let s = unicode_pwd_stamp(meta).unwrap_or_else(|| stamp(0, 0, 0));
+        assert_eq!((s.version, s.time * 10_000_000), (3, 134_410_151_700_000_000));
+        assert_eq!(s.invocation_id(), "c3919c37-6861-4415-ab81-e07d6aca4249");
+        let creds = include_bytes!("../../tests/golden/samba_blobs/supplementalCredentials.bin");
+        assert_eq!(last_package(creds, "Primary:SambaGPG").as_deref(), Some(&b"-----BEGIN"[..]));
     }
 
     #[test]
