@@ -1194,3 +1194,24 @@ fn the_replicated_model_says_what_it_needs_before_it_starts() {
         "a key others can read is refused: {err}"
     );
 }
+
+/// Issue 25 finding 8: the agent wrote account names to stderr (the journal) unescaped: a name
+/// with a line break forged a `policyc agent: delivered …` line, with ANSI escapes.
+#[test]
+fn the_agent_escapes_what_it_writes_to_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = double();
+    policy(dir.path(), "policy.policyc", O365);
+    let config = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let cfg = AgentConfig::load(&config).unwrap();
+    let evil = "evil\u{1b}[31m\npolicyc agent: delivered 99, waiting 0";
+    // No such cloud user: the pass reports it on stderr, naming the account.
+    common::reset(&queue(&cfg), dir.path(), evil, "ghost@example.com", "Canary-Evil-Xy9!");
+    let (_, stderr) = once(&config);
+    assert!(stderr.contains("user_not_found"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "an escape code reached the journal: {stderr:?}");
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("policyc agent: delivered 99")),
+        "a forged line: {stderr}"
+    );
+}

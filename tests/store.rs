@@ -575,3 +575,23 @@ fn store_info_and_verify_read_well() {
     .replace(&dir.path().display().to_string(), "[DIR]");
     insta::assert_snapshot!("store_build_info_verify", all);
 }
+
+/// Issue 25 finding 8: the manifest's source text (the list files' names) was printed raw by
+/// `store info`: a file name with escape codes and a line break forged a "store OK" line.
+#[test]
+fn store_info_escapes_what_the_manifest_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list\u{1b}[2J\nstore OK.txt");
+    std::fs::write(&list, "Password1\nletmein\n").unwrap();
+    let store = dir.path().join("store");
+    let build = policyc_cmd(
+        &["store", "build", "--from", list.to_str().unwrap(), "-o", store.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(build.0, Some(0), "{}", build.2);
+    let info = policyc_cmd(&["store", "info", store.to_str().unwrap()], b"");
+    assert_eq!(info.0, Some(0), "{}", info.2);
+    assert!(!info.1.contains('\u{1b}'), "an escape code reached the terminal: {:?}", info.1);
+    assert!(!info.1.lines().any(|l| l.starts_with("store OK")), "a forged line: {}", info.1);
+    assert!(info.1.contains("\\u{1b}[2J\\nstore OK.txt"), "{}", info.1);
+}

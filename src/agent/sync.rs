@@ -10,6 +10,7 @@
 use super::audit::{AuditLog, Event, now};
 use super::config::{AgentConfig, DeliveryModel};
 use super::directory::{Directory, DirectoryConfig, PasswordState};
+use super::files::say;
 use super::gpg::SyncKey;
 use super::graph::{CloudUser, Delivery, Graph};
 use super::lock::QueueLock;
@@ -362,7 +363,7 @@ impl SyncAgent {
                 *saved = Instant::now();
                 state.heartbeat_ms = Some(now_ms());
                 if let Err(e) = state.save(state_path) {
-                    eprintln!("policyc agent: cannot save `{}`: {e}", state_path.display());
+                    say(&format!("policyc agent: cannot save `{}`: {e}", state_path.display()));
                 }
             }
         };
@@ -384,7 +385,7 @@ impl SyncAgent {
                     self.record(outcome, Some(&change), Vec::new(), Some(detail));
                 }
                 if let Err(e) = report.save(&self.config.queue) {
-                    eprintln!("policyc agent: cannot save the reconciliation report: {e}");
+                    say(&format!("policyc agent: cannot save the reconciliation report: {e}"));
                 }
             }
             Err(e) => self.transient(Outcome::ReconcileFailed, &e, None, tick),
@@ -562,13 +563,13 @@ impl SyncAgent {
                 // Before the change leaves the queue: a crash in between must not deliver it
                 // again after a newer one, nor forget that it was delivered.
                 if let Err(e) = self.marks.set(&mark) {
-                    eprintln!(
+                    say(&format!(
                         "policyc agent: delivered `{}`, but cannot record it as delivered: {e}",
                         change.account
-                    );
+                    ));
                 }
                 if let Err(e) = self.queue.remove(&change.id) {
-                    eprintln!("policyc agent: delivered but cannot remove {}: {e}", change.id);
+                    say(&format!("policyc agent: delivered but cannot remove {}: {e}", change.id));
                 }
                 self.backoff.remove(&change.id);
                 self.said.remove(&change.id);
@@ -600,9 +601,9 @@ impl SyncAgent {
                     Some(Instant::now() + Duration::from_millis(self.config.retry.max_ms));
                 if Problem::note(&mut self.state.config_error, outcome.as_str(), &detail, now_ms())
                 {
-                    eprintln!(
+                    say(&format!(
                         "policyc agent: CONFIGURATION ERROR ({outcome}): {detail}; changes stay queued until it is fixed"
-                    );
+                    ));
                     self.record(outcome, Some(change), Vec::new(), Some(detail.clone()));
                 }
                 tick.events.push((outcome, detail));
@@ -610,10 +611,10 @@ impl SyncAgent {
             }
             Delivery::Drift { detail } => {
                 let policy = self.policy();
-                eprintln!(
+                say(&format!(
                     "policyc agent: POLICY DRIFT: the cloud refused a password that policy {policy} accepted (account `{}`): {detail}",
                     change.account
-                );
+                ));
                 let text = format!("cloud refused a password policy {policy} accepted: {detail}");
                 self.fail(change, Outcome::PolicyDrift, text, tick);
                 None
@@ -746,7 +747,7 @@ impl SyncAgent {
         tick: &mut Tick,
     ) {
         if let Err(e) = self.queue.remove(&c.id) {
-            eprintln!("policyc agent: cannot remove {}: {e}", c.id);
+            say(&format!("policyc agent: cannot remove {}: {e}", c.id));
         }
         self.backoff.remove(&c.id);
         self.said.remove(&c.id);
@@ -774,7 +775,7 @@ impl SyncAgent {
         let failure =
             Failure { outcome: outcome.to_string(), reason: detail.clone(), at_ms: now_ms() };
         if let Err(e) = self.queue.fail(change, failure) {
-            eprintln!("policyc agent: cannot move {} to failed/: {e}", change.id);
+            say(&format!("policyc agent: cannot move {} to failed/: {e}", change.id));
         }
         self.backoff.remove(&change.id);
         self.said.remove(&change.id);
@@ -791,7 +792,7 @@ impl SyncAgent {
         {
             let _ = std::fs::rename(path, self.queue.dir().join("failed").join(name));
         }
-        eprintln!("policyc agent: {e}");
+        say(&format!("policyc agent: {e}"));
         self.record(Outcome::Damaged, None, Vec::new(), Some(e.to_string()));
     }
 
@@ -816,10 +817,10 @@ impl SyncAgent {
             detail: detail.clone(),
         };
         if let Err(e) = self.audit.write(&event) {
-            eprintln!(
+            say(&format!(
                 "policyc agent: cannot write the audit log `{}`: {e}",
                 self.audit.path().display()
-            );
+            ));
         }
         if outcome.notifies() {
             self.webhook.post(outcome, change, &rules, detail.as_deref(), Some(&self.policy()));
@@ -835,7 +836,7 @@ impl SyncAgent {
         }
         self.saved = Instant::now();
         if let Err(e) = self.state.save(&self.state_path) {
-            eprintln!("policyc agent: cannot save `{}`: {e}", self.state_path.display());
+            say(&format!("policyc agent: cannot save `{}`: {e}", self.state_path.display()));
         }
     }
 
@@ -850,13 +851,15 @@ impl SyncAgent {
             Ok(v) if v.digest() == self.validator.digest() => {}
             Ok(v) => {
                 let change = format!("policy changed: {} -> {}", self.policy(), v.label());
-                eprintln!("policyc agent: {change}; queued changes are re-validated against it");
+                say(&format!(
+                    "policyc agent: {change}; queued changes are re-validated against it"
+                ));
                 self.validator = v;
                 self.state.policy = Some(self.policy());
                 self.record(Outcome::PolicyLoaded, None, Vec::new(), Some(change));
             }
             Err(e) => {
-                eprintln!("policyc agent: new policy refused, keeping {}: {e}", self.policy());
+                say(&format!("policyc agent: new policy refused, keeping {}: {e}", self.policy()));
                 self.record(Outcome::PolicyReloadFailed, None, Vec::new(), Some(e.to_string()));
             }
         }

@@ -147,7 +147,7 @@ fn run_agent(a: RunArgs) -> Result<u8, String> {
     if a.once {
         let t = agent.tick();
         for (outcome, detail) in &t.events {
-            eprintln!("policyc agent: {outcome}: {detail}");
+            crate::agent::files::say(&format!("policyc agent: {outcome}: {detail}"));
         }
         eprintln!("policyc agent: delivered {}, waiting {}", t.delivered, t.waiting);
         return Ok(if t.has_errors() { EXIT_NONCOMPLIANT } else { EXIT_OK });

@@ -236,7 +236,7 @@ fn info(a: InfoArgs) -> Result<u8, String> {
     println!(
         "size:         {fp} bytes of fingerprints, {exact} bytes of exact hashes ({per_key:.2} bytes per hash)"
     );
-    println!("source:       {}", i.source);
+    println!("source:       {}", crate::agent::files::log_line(&i.source));
     Ok(EXIT_OK)
 }
 

@@ -232,6 +232,12 @@ pub fn map_policy(
     load_policy(path, key)
 }
 
+/// Writes one line to standard error (the journal, Samba's log) with control characters
+/// escaped: an account name or a server's text cannot forge a line or send escape codes.
+pub fn say(text: &str) {
+    eprintln!("{}", log_line(text));
+}
+
 /// Text for standard error (Samba's log) with control characters escaped, so that a value
 /// such as an account name with a newline cannot forge a line.
 pub fn log_line(text: &str) -> String {
