@@ -1215,3 +1215,38 @@ fn the_agent_escapes_what_it_writes_to_the_journal() {
         "a forged line: {stderr}"
     );
 }
+
+/// Issue 25 finding 6: the guard against recording an answer that echoes the password searched
+/// the raw JSON, so a password with `"` or `\\` (escaped in JSON) slipped through into the
+/// audit log, failed/, state.json and the webhook.
+#[test]
+fn an_echoed_password_is_caught_in_its_json_escaped_forms() {
+    let (dir, cloud, mut cfg) = setup(O365);
+    let (url, posted, receiver) = webhook();
+    cfg.webhook = Some(url);
+    cloud.add_users(["quo@example.com"]);
+    let q = queue(&cfg);
+    common::reset(&q, dir.path(), "quo", "quo@example.com", "Canary-Quo1-Xy9!");
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert_eq!(agent.tick().delivered, 1);
+    cloud.set_faults(Faults { garbage: 1.0, ..Faults::default() });
+    let password = r#"Can"ary\Quo2-Xy9!"#;
+    common::reset(&q, dir.path(), "quo", "quo@example.com", password);
+    assert!(agent.tick().has_errors());
+    drop(agent);
+    let escaped = r#"Can\"ary\\Quo2-Xy9!"#;
+    let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
+    assert!(audit.contains("echoed the password and is not recorded"), "{audit}");
+    let alarm = posted.recv_timeout(Duration::from_secs(5)).unwrap();
+    drop(posted);
+    receiver.join().unwrap();
+    let status_text = serde_json::to_string(&status(&cfg)).unwrap();
+    for (what, text) in [("audit", &audit), ("webhook", &alarm), ("status", &status_text)] {
+        assert!(
+            !text.contains("ary\\Quo2") && !text.contains("Quo2-Xy9"),
+            "{what} holds it: {text}"
+        );
+        assert!(!text.contains(escaped), "{what} holds it escaped");
+    }
+    assert_no_cleartext(dir.path(), &[password.to_string(), "Quo2-Xy9".to_string()]);
+}

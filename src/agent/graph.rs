@@ -424,7 +424,7 @@ impl Graph {
             .to_string(),
         );
         match self.call(&url, Some(body.as_bytes())) {
-            Ok(answer) if !password.is_empty() && answer.body.contains(password) => {
+            Ok(answer) if echoes(&answer.body, password) => {
                 // Never record an answer that echoes the password.
                 match classify(&Answer { body: String::new(), ..answer }) {
                     Delivery::Done => Delivery::Done,
@@ -437,6 +437,67 @@ impl Graph {
             Ok(answer) => classify(&answer),
             Err(d) => d,
         }
+    }
+}
+
+/// Whether a server's answer echoes `password` in any form a reader could recover it from: as
+/// sent, JSON-escaped (`\"`, `\\`, and with non-ASCII as `\u` escapes too), in the raw body
+/// or in any string it decodes to (JSON inside a JSON string included).
+pub fn echoes(body: &str, password: &str) -> bool {
+    if password.is_empty() {
+        return false;
+    }
+    let forms = [
+        password.to_string(),
+        json_escaped(password, None),
+        json_escaped(password, Some(false)),
+        json_escaped(password, Some(true)),
+    ];
+    let mut texts = vec![body.to_string()];
+    decoded_strings(body, 2, &mut texts);
+    texts.iter().any(|t| forms.iter().any(|f| t.contains(f.as_str())))
+}
+
+/// `text` as a JSON string's content: `"` and `\` and control characters escaped, and with
+/// `ascii` (`Some(upper-case hex)`) every non-ASCII character as `\uXXXX` (surrogate pairs
+/// beyond the BMP).
+fn json_escaped(text: &str, ascii: Option<bool>) -> String {
+    let quoted = serde_json::to_string(text).unwrap_or_default();
+    let inner = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default();
+    let Some(upper) = ascii else { return inner.to_string() };
+    let mut out = String::with_capacity(inner.len());
+    for c in inner.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units).iter() {
+                out.push_str(&if upper { format!("\\u{u:04X}") } else { format!("\\u{u:04x}") });
+            }
+        }
+    }
+    out
+}
+
+/// Every string value `text` holds when read as JSON, and, `depth` times over, the strings
+/// those hold when they are JSON themselves.
+fn decoded_strings(text: &str, depth: u8, out: &mut Vec<String>) {
+    fn walk(v: &serde_json::Value, depth: u8, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => {
+                out.push(s.clone());
+                decoded_strings(s, depth - 1, out);
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, depth, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| walk(v, depth, out)),
+            _ => {}
+        }
+    }
+    if depth == 0 {
+        return;
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+        walk(&v, depth, out);
     }
 }
 
@@ -592,4 +653,26 @@ fn percent_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::echoes;
+
+    #[test]
+    fn an_echo_is_found_in_every_form_a_reader_could_recover() {
+        let p = "Pä\"ss\\wörd-1";
+        assert!(echoes(&format!("raw {p}"), p));
+        // JSON-escaped once, in the raw body.
+        assert!(echoes(r#"{"error":{"message":"got \"Pä\\\"ss\\\\wörd-1\""}}"#, p));
+        // Non-ASCII as \u escapes, lower and upper case hex.
+        assert!(echoes(r#"{"m":"P\u00e4\"ss\\w\u00f6rd-1"}"#, p));
+        assert!(echoes(r#"x P\u00E4\"ss\\w\u00F6rd-1 x"#, p));
+        // The request's JSON inside the error's message (escaped twice on the wire).
+        let request = serde_json::json!({"passwordProfile": {"password": p}}).to_string();
+        let answer = serde_json::json!({"error": {"message": request}}).to_string();
+        assert!(echoes(&answer, p));
+        assert!(!echoes(r#"{"error":{"message":"Invalid password"}}"#, p));
+        assert!(!echoes("anything", ""));
+    }
 }
