@@ -393,3 +393,27 @@ fn breached_passwords_are_refused_and_an_unreadable_store_follows_the_fail_mode(
     assert_eq!(pending(dir.path()), 2, "the fail-open acceptance is queued");
     assert!(!files_contain(dir.path(), "Canary-Passw0rd-Open-2"));
 }
+
+/// Issue 25 finding 5 (the hook's side): `directory: {kind: notified}` silently turned off the
+/// group lookups (and the agent's commit check) under Samba: now the hook refuses, saying why.
+#[test]
+fn the_samba_hook_refuses_the_windows_filters_directory_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = artifact(dir.path());
+    let yaml = format!(
+        "policy: {}\nqueue: {d}/queue\naudit_log: {d}/audit.jsonl\ndirectory: {{kind: notified}}\ngraph:\n  base_url: http://127.0.0.1:1\n  token_url: http://127.0.0.1:1/token\n  client_id: id\n  client_secret: s\n",
+        policy.display(),
+        d = dir.path().display()
+    );
+    std::fs::write(dir.path().join("agent.yaml"), yaml).unwrap();
+    let r = hook_with_config(dir.path(), b"Compliant-Passw0rd!", ALICE, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`directory: {kind: notified}` is for a queue the Windows filter fills"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(pending(dir.path()), 0, "nothing queued");
+    let last = audit(dir.path()).pop().unwrap();
+    assert_eq!(last["outcome"], "rejected_no_policy", "{last}");
+}

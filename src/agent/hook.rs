@@ -226,6 +226,13 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
             return unavailable(options, who, text, &format!("POLICY KEY UNAVAILABLE ({e})"));
         }
     };
+    if options.directory == Some(DirectoryConfig::Notified) {
+        // `notified` trusts every queued change as stored (the Windows filter queues after
+        // the store): under Samba it would turn off the group lookups and the agent's commit
+        // check without a word.
+        let why = "POLICY UNUSABLE: `directory: {kind: notified}` is for a queue the Windows filter fills; the Samba hook and its agent need `directory: {kind: samba, socket: …/private/ldap_priv/ldapi}`";
+        return unavailable(options, who, text, why);
+    }
     let validator = match super::files::map_policy(&options.policy, key.as_ref()) {
         Ok(v) => v,
         Err(e) => return unavailable(options, who, text, &format!("POLICY UNAVAILABLE ({e})")),
