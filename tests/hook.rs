@@ -417,3 +417,21 @@ fn the_samba_hook_refuses_the_windows_filters_directory_kind() {
     let last = audit(dir.path()).pop().unwrap();
     assert_eq!(last["outcome"], "rejected_no_policy", "{last}");
 }
+
+/// Issue 25 finding 10 (first half): after the queue key was lost, the next hook run created a
+/// new key without a word, and the changes sealed with the old one could never be read again.
+/// Now the hook refuses, naming the key and the remedy, and creates nothing.
+#[test]
+fn a_lost_queue_key_is_never_replaced_while_sealed_changes_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = artifact(dir.path());
+    let r = hook(dir.path(), &policy, b"Compliant-Passw0rd!", ALICE, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(pending(dir.path()), 1);
+    std::fs::remove_file(dir.path().join("queue/key")).unwrap();
+    let r = hook(dir.path(), &policy, b"Another-Passw0rd!", ALICE, &[]);
+    assert_eq!(r.code, 1, "refused: {}", r.stderr);
+    assert!(r.stderr.contains("restore it from a backup"), "{}", r.stderr);
+    assert!(!dir.path().join("queue/key").exists(), "no new key was made");
+    assert_eq!(pending(dir.path()), 1, "nothing new queued");
+}

@@ -90,7 +90,7 @@ fn queue(filter: &Filter, job: &Job) -> Result<String, String> {
     let user = settings.upn_suffix.as_ref().map(|s| format!("{}@{s}", job.account));
     let policy = filter.policy_label().unwrap_or_else(|| "unchecked".into());
     let key = settings.key.clone().unwrap_or_else(|| dir.join("key"));
-    let change = Queue::open(dir, &key)
+    let change = Queue::open_sealed(dir, &key)
         .and_then(|q| q.enqueue(&job.account, user.as_deref(), None, &job.password, &policy))
         .map_err(|e| format!("cannot queue it for the cloud: {e}"))?;
     let mut line = event(Outcome::Queued, Some(&job.account), &[], Some(policy), None);
