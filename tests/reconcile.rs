@@ -268,3 +268,26 @@ fn the_paged_user_list_honours_429_and_costs_one_request_per_999_users() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("cannot read the cloud's users"), "{text}");
 }
+
+/// Marks written before they kept a digest and the cloud's stamp (an agent upgraded in place):
+/// reconciliation cannot compare them and says so, instead of raising a gap for every account.
+#[test]
+fn marks_from_before_reconciliation_are_unverified_not_gaps() {
+    let (d, cloud, config, cfg) = setup();
+    users(d.path(), &cloud, &["olga"]);
+    let q = Queue::open(&cfg.queue, &cfg.key_path()).unwrap();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    deliver(&q, d.path(), &mut agent, "olga", "Canary-Olga-1x!");
+    let marks = policyc::agent::marks::Marks::new(&cfg.queue);
+    let mut old = marks.get("olga").unwrap().unwrap();
+    (old.digest, old.stamp, old.cloud_changed, old.cloud_signal) = (None, None, None, None);
+    marks.set(&old).unwrap();
+    let (code, report, text) = reconcile(&config, &["--json"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(report["unverified"], 1, "{report}");
+    assert!(report["findings"].as_array().unwrap().is_empty(), "{report}");
+    // The next delivery writes a full mark: compared from then on.
+    deliver(&q, d.path(), &mut agent, "olga", "Canary-Olga-2x!");
+    let (code, report, _) = reconcile(&config, &["--json"]);
+    assert_eq!((code, report["in_sync"].as_u64()), (0, Some(1)), "{report}");
+}

@@ -275,6 +275,12 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
             continue;
         };
         let user = mark.user.clone();
+        if mark.digest.is_none() {
+            // Written before marks kept a digest (2026-12-06): nothing to compare with, on
+            // either side, until the account's next delivery.
+            report.unverified += 1;
+            continue;
+        }
         if digest.is_some() && mark.digest != *digest {
             let f = if queued {
                 finding(Standing::Pending, user, "a change is queued".into(), "")
@@ -310,8 +316,9 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
             ));
             continue;
         };
-        let changed =
-            later(cloud_user.last_password_change.as_deref(), mark.cloud_changed.as_deref());
+        // Without a reading just after the delivery there is nothing to compare with.
+        let changed = mark.cloud_signal.is_some()
+            && later(cloud_user.last_password_change.as_deref(), mark.cloud_changed.as_deref());
         if mark.acknowledged && !changed {
             report.findings.push(finding(
                 Standing::Acknowledged,
@@ -335,8 +342,12 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
                 detail,
                 CHANGED_IN_CLOUD_REMEDY,
             ));
-        } else if mark.cloud_signal == Some(false) {
-            let detail = "the cloud's lastPasswordChangeDateTime did not move when the agent set this password: a change made in the cloud cannot be seen for this user".to_string();
+        } else if mark.cloud_signal != Some(true) {
+            let detail = if mark.cloud_signal == Some(false) {
+                "the cloud's lastPasswordChangeDateTime did not move when the agent set this password: a change made in the cloud cannot be seen for this user".to_string()
+            } else {
+                "the cloud could not be read right after the agent's delivery: a change made in the cloud since cannot be told from it".to_string()
+            };
             report.findings.push(finding(Standing::CloudUnobservable, user, detail, ""));
         } else {
             report.in_sync += 1;
@@ -345,15 +356,26 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
     Ok(report)
 }
 
+/// A Graph timestamp (`2026-12-06T08:00:00Z`, fractions allowed).
+fn parse_time(t: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(t.trim_end_matches('Z'))
+        .ok()
+        .or_else(|| humantime::parse_rfc3339(t).ok())
+}
+
+/// Whether a Graph timestamp lies within `secs` seconds of now (either way).
+pub fn is_recent(t: &str, secs: u64) -> bool {
+    parse_time(t).is_some_and(|t| {
+        let now = SystemTime::now();
+        let gap = now.duration_since(t).or_else(|_| t.duration_since(now)).unwrap_or_default();
+        gap <= std::time::Duration::from_secs(secs)
+    })
+}
+
 /// Whether the cloud's `lastPasswordChangeDateTime` is later than the one seen after the
 /// delivery (a value where there was none counts as later).
 fn later(now: Option<&str>, then: Option<&str>) -> bool {
-    let parse = |t: &str| {
-        humantime::parse_rfc3339_weak(t.trim_end_matches('Z'))
-            .ok()
-            .or_else(|| humantime::parse_rfc3339(t).ok())
-    };
-    match (now.and_then(parse), then.and_then(parse)) {
+    match (now.and_then(parse_time), then.and_then(parse_time)) {
         (Some(n), Some(t)) => n > t,
         (Some(_), None) => true,
         _ => false,
@@ -434,5 +456,9 @@ mod tests {
         assert!(!later(Some("2026-12-06T08:00:00Z"), Some("2026-12-06T08:00:00Z")));
         assert!(later(Some("2026-12-06T08:00:00Z"), None), "a stamp where there was none");
         assert!(!later(None, Some("2026-12-06T08:00:00Z")));
+        let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        assert!(is_recent(&now, 2), "{now}");
+        assert!(!is_recent("2020-01-01T00:00:00Z", 2));
+        assert!(!is_recent("not a time", 2));
     }
 }

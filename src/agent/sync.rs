@@ -542,9 +542,13 @@ impl SyncAgent {
                     self.cloud_users.insert(user.to_lowercase(), (u.clone(), Instant::now()));
                 }
                 let cloud_changed = after.as_ref().and_then(|u| u.last_password_change.clone());
+                // Moved, or reads "now" (to Graph's second: a delivery in the same second as
+                // the one before leaves the same value).
                 let cloud_signal = match (&before, &after) {
                     (Some(b), Some(a)) => {
-                        Some(a.last_password_change.is_some() && *b != a.last_password_change)
+                        Some(a.last_password_change.as_deref().is_some_and(|t| {
+                            *b != a.last_password_change || super::reconcile::is_recent(t, 2)
+                        }))
                     }
                     _ => None,
                 };
