@@ -291,3 +291,19 @@ fn marks_from_before_reconciliation_are_unverified_not_gaps() {
     let (code, report, _) = reconcile(&config, &["--json"]);
     assert_eq!((code, report["in_sync"].as_u64()), (0, Some(1)), "{report}");
 }
+
+/// A reconciliation report status cannot read is a problem it names, never "no gaps".
+#[test]
+fn a_damaged_report_is_not_read_as_no_gaps() {
+    let (d, cloud, config, cfg) = setup();
+    users(d.path(), &cloud, &["paul"]);
+    let q = Queue::open(&cfg.queue, &cfg.key_path()).unwrap();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    deliver(&q, d.path(), &mut agent, "paul", "Canary-Paul-1x!");
+    assert_eq!(reconcile(&config, &[]).0, 0);
+    assert!(healthy(&config));
+    std::fs::write(cfg.queue.join("reconcile.json"), b"{ torn").unwrap();
+    assert!(!healthy(&config), "an unreadable report must not pass for no gaps");
+    let s = policyc::agent::status::status(&cfg);
+    assert!(s.problems.iter().any(|p| p.contains("reconciliation report")), "{:?}", s.problems);
+}

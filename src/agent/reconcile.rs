@@ -126,9 +126,21 @@ impl Report {
 
     /// The last report, if any.
     pub fn load(queue: &Path) -> Option<Report> {
-        super::files::read_bounded(&Report::path(queue), 64 << 20, false)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
+        Report::read(queue).ok().flatten()
+    }
+
+    /// The last report: `None` when there is none yet, an error when the file is there but
+    /// cannot be trusted or read (status must not take that for "no gaps").
+    pub fn read(queue: &Path) -> Result<Option<Report>, String> {
+        let path = Report::path(queue);
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Ok(None);
+        }
+        let bytes = super::files::read_bounded(&path, 64 << 20, false)
+            .map_err(|e| format!("cannot read the reconciliation report: {e}"))?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("the reconciliation report `{}` is damaged: {e}", path.display()))
     }
 
     /// When the next reconciliation is due, in milliseconds since the Unix epoch, after the

@@ -128,7 +128,10 @@ pub fn status(config: &AgentConfig) -> Status {
     if let Err(e) = loaded {
         problems.push(format!("the policy does not load: {e}"));
     }
-    let reconcile = super::reconcile::Report::load(&config.queue);
+    let reconcile = super::reconcile::Report::read(&config.queue).unwrap_or_else(|e| {
+        problems.push(format!("{e}: the gaps it lists are unknown"));
+        None
+    });
     for gap in reconcile.iter().flat_map(super::reconcile::Report::gaps) {
         problems.push(format!(
             "{} `{}`{}: {}; {}",

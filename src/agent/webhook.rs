@@ -45,7 +45,7 @@ impl Webhook {
         });
         if let Err(e) = self.http.post(url).content_type("application/json").send(body.to_string())
         {
-            eprintln!("policyc: webhook `{url}` failed: {e}");
+            super::files::say(&format!("policyc: webhook `{url}` failed: {e}"));
         }
     }
 }
