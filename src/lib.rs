@@ -42,7 +42,7 @@
 //! - `cli` (default): the `policyc` command line.
 
 // Unsafe code only where an API has no safe form: mapping a file (`mapped`) and the
-// Windows file-security module (`agent::files`, the Win32 API). Each allows it locally.
+// Windows file-security module (`files`, the Win32 API). Each allows it locally.
 #![deny(unsafe_code)]
 
 #[cfg(feature = "queue")]
@@ -64,6 +64,8 @@ pub mod compile;
 pub mod corpus;
 #[cfg(feature = "compiler")]
 pub mod diagnostic;
+#[cfg(any(unix, windows))]
+pub mod files;
 #[cfg(feature = "compiler")]
 pub mod generate;
 #[cfg(feature = "compiler")]

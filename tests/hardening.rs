@@ -440,3 +440,114 @@ count pending-after-fail-open {q}/pending
     assert!(said.contains("pending-after-fail-open: 1"), "{said}");
     assert!(!said.contains("Canary-Full"), "no password in any message: {said}");
 }
+
+/// A store built as root from `passwords` at `dir/name`, and a policy that refuses what it
+/// holds, compiled next to it.
+fn store_policy(dir: &Path, name: &str, passwords: &str) -> PathBuf {
+    let list = dir.join(format!("{name}.txt"));
+    std::fs::write(&list, passwords).unwrap();
+    let store = dir.join(name);
+    let os = |p: &Path| p.as_os_str().to_owned();
+    let (code, said) = policyc(&[
+        "store".as_ref(),
+        "build".as_ref(),
+        "--from".as_ref(),
+        &os(&list),
+        "-o".as_ref(),
+        &os(&store),
+        "--shard-bits".as_ref(),
+        "1".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{said}");
+    let src = dir.join(format!("{name}.policy"));
+    std::fs::write(
+        &src,
+        format!(
+            "policy p {{\n  store pwned = \"{name}\"\n  rule length \"Use 8 or more characters.\" : length >= 8\n  rule breached \"This password appeared in a data breach.\" : not in pwned\n}}\n"
+        ),
+    )
+    .unwrap();
+    let artifact = dir.join(format!("{name}.policyc"));
+    let (code, said) = policyc(&["compile".as_ref(), &os(&src), "-o".as_ref(), &os(&artifact)]);
+    assert_eq!(code, 0, "{said}");
+    artifact
+}
+
+/// Issue 25, item 1: a store is trusted like an artifact. Before, the hook read whatever the
+/// store's directory held: an unprivileged owner swapped in an empty store (the breached
+/// password was accepted), and a FIFO at `manifest` held every reset for 8 s.
+#[test]
+fn a_store_someone_else_owns_or_may_write_or_a_fifo_manifest_is_refused_at_once() {
+    let w = world_dir();
+    let d = w.path();
+    let (q, audit) = (d.join("q"), d.join("a.jsonl"));
+    let p = store_policy(d, "pwned", "Canary-Attack-Xy9!\n");
+    let r = hook(&p, &q, &audit, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("rules: breached"), "{}", r.stderr);
+
+    // The store copied with `cp -a` from a build account: its owner swaps in an empty store.
+    store_policy(d, "empty", "nothing-of-note\n");
+    let store = d.join("pwned");
+    assert!(
+        Command::new("chown").args(["-R", "65534:65534"]).arg(&store).status().unwrap().success()
+    );
+    assert!(
+        Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(d.join("empty"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let swap = format!(
+        "rm -rf {s}/manifest {s}/shards && mv {e}/manifest {e}/shards {s}/",
+        s = store.display(),
+        e = d.join("empty").display()
+    );
+    assert!(as_nobody(&swap), "the owner of the store's directory may do this");
+    let r = hook(&p, &q, &audit, &[]);
+    assert_eq!(r.code, 1, "a store of someone else's is never trusted: {}", r.stderr);
+    assert!(
+        r.stderr.contains("owned by uid 65534") && r.stderr.contains("chown root"),
+        "{}",
+        r.stderr
+    );
+    let last = std::fs::read_to_string(&audit).unwrap();
+    let last = last.lines().last().unwrap();
+    assert!(
+        last.contains("\"outcome\":\"rejected_store_unavailable\"")
+            && last.contains("owned by uid 65534"),
+        "{last}"
+    );
+
+    // Back to root's store, but a shard others may write (truncated while mapped: SIGBUS).
+    let p = store_policy(d, "pwned2", "Canary-Attack-Xy9!\n");
+    let shard = std::fs::read_dir(d.join("pwned2/shards")).unwrap().next().unwrap().unwrap().path();
+    std::fs::set_permissions(&shard, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let r = hook(&p, &q, &audit, &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("others can write it"), "{}", r.stderr);
+    std::fs::set_permissions(&shard, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(hook(&p, &q, &audit, &[]).code, 1, "the breached password is refused again");
+
+    // A FIFO at `manifest`: refused at once, saying so, with its audit line.
+    let manifest = d.join("pwned2/manifest");
+    std::fs::remove_file(&manifest).unwrap();
+    fifo(&manifest);
+    let lines = std::fs::read_to_string(&audit).unwrap().lines().count();
+    let r = hook(&p, &q, &audit, &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.took < Duration::from_secs(2), "took {:?}", r.took);
+    assert!(r.stderr.contains("FIFO") && !r.stderr.contains("standard input"), "{}", r.stderr);
+    let after = std::fs::read_to_string(&audit).unwrap();
+    assert_eq!(after.lines().count(), lines + 1, "one audit line: {after}");
+    let s = d.join("pwned2");
+    for cmd in ["verify", "info", "audit"] {
+        let started = Instant::now();
+        let (code, said) = policyc(&["store".as_ref(), cmd.as_ref(), s.as_os_str()]);
+        assert_eq!(code, 2, "store {cmd}: {said}");
+        assert!(said.contains("FIFO"), "store {cmd}: {said}");
+        assert!(started.elapsed() < Duration::from_secs(2), "store {cmd} hung");
+    }
+}

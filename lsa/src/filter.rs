@@ -165,7 +165,7 @@ impl Filter {
             .transpose()
             .map_err(|e| format!("public key: {e}"));
         let result =
-            key.and_then(|k| policyc::agent::files::load_policy(&settings.policy, k.as_ref()));
+            key.and_then(|k| policyc::agent::policy_file::load_policy(&settings.policy, k.as_ref()));
         match result {
             Ok(v) => {
                 if loaded.validator.as_ref().is_some_and(|old| old.digest() == v.digest()) {

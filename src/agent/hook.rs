@@ -233,7 +233,7 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
         let why = "POLICY UNUSABLE: `directory: {kind: notified}` is for a queue the Windows filter fills; the Samba hook and its agent need `directory: {kind: samba, socket: …/private/ldap_priv/ldapi}`";
         return unavailable(options, who, text, why);
     }
-    let validator = match super::files::map_policy(&options.policy, key.as_ref()) {
+    let validator = match super::policy_file::map_policy(&options.policy, key.as_ref()) {
         Ok(v) => v,
         Err(e) => return unavailable(options, who, text, &format!("POLICY UNAVAILABLE ({e})")),
     };

@@ -11,7 +11,7 @@ pub mod crypto;
 pub mod directory;
 #[cfg(feature = "agent")]
 pub mod double;
-pub mod files;
+pub use crate::files;
 #[cfg(feature = "agent")]
 pub mod gpg;
 #[cfg(feature = "agent")]
@@ -25,6 +25,7 @@ pub mod mapping;
 #[cfg(feature = "agent")]
 pub mod marks;
 pub mod outcome;
+pub mod policy_file;
 pub mod queue;
 #[cfg(feature = "agent")]
 pub mod reconcile;

@@ -123,8 +123,9 @@ pub fn status(config: &AgentConfig) -> Status {
             reasons.join(", ")
         ));
     }
-    let loaded =
-        config.public_key().and_then(|k| super::files::load_policy(&config.policy, k.as_ref()));
+    let loaded = config
+        .public_key()
+        .and_then(|k| super::policy_file::load_policy(&config.policy, k.as_ref()));
     if let Err(e) = loaded {
         problems.push(format!("the policy does not load: {e}"));
     }

@@ -117,7 +117,7 @@ impl SyncAgent {
             Queue::open_sealed(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
         let lock = QueueLock::acquire(&config.queue)?;
         let public_key = config.public_key()?;
-        let validator = super::files::load_policy(&config.policy, public_key.as_ref())
+        let validator = super::policy_file::load_policy(&config.policy, public_key.as_ref())
             .map_err(|e| format!("policy: {e}"))?;
         let graph = Graph::new(config.graph.clone())?;
         let sync_key = match (config.delivery, &config.gpg_secret_key) {
@@ -851,7 +851,7 @@ impl SyncAgent {
             return;
         }
         self.stamp = now_stamp;
-        match super::files::load_policy(&self.config.policy, self.public_key.as_ref()) {
+        match super::policy_file::load_policy(&self.config.policy, self.public_key.as_ref()) {
             Ok(v) if v.digest() == self.validator.digest() => {}
             Ok(v) => {
                 let change = format!("policy changed: {} -> {}", self.policy(), v.label());

@@ -49,6 +49,13 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A file or directory of the store that root may not trust: someone else owns it or may
+    /// write it, or it is a symlink, FIFO or device.
+    #[error("breached-password store: {reason}")]
+    Untrusted {
+        /// What is wrong and the fix (names the path).
+        reason: String,
+    },
     /// The store holds other hashes than the policy asks for.
     #[error(
         "breached-password store `{path}` holds {found} hashes, but the policy needs {expected}"
@@ -70,6 +77,15 @@ impl StoreError {
 
     pub(crate) fn io(path: &Path, e: &std::io::Error) -> StoreError {
         StoreError::Io { path: path.to_path_buf(), reason: e.to_string(), kind: e.kind() }
+    }
+
+    /// A refusal of [`crate::files`]: an I/O error stays one (a missing shard is retried).
+    #[cfg(any(unix, windows))]
+    pub(crate) fn file(e: crate::files::FileError) -> StoreError {
+        match e {
+            crate::files::FileError::Io { path, source } => StoreError::io(&path, &source),
+            e => StoreError::Untrusted { reason: e.to_string() },
+        }
     }
 
     /// Whether a missing file is the cause.

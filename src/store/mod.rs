@@ -92,9 +92,11 @@ impl Store {
     /// As [`Store::open`].
     pub fn open_with(path: impl AsRef<Path>, access: StoreAccess) -> Result<Store, StoreError> {
         let path = path.as_ref();
+        trusted_dir(path)?;
         let manifest = path.join(MANIFEST_FILE);
         let bytes = read_bounded(&manifest, MAX_MANIFEST)?;
         let parsed = format::parse_manifest(&bytes, &manifest)?;
+        trusted_dir(&path.join(SHARDS_DIR))?;
         let shards = parsed.shards.iter().map(|_| OnceLock::new()).collect();
         Ok(Store {
             path: path.to_path_buf(),
@@ -184,7 +186,7 @@ impl Store {
             id: [0; 16],
         });
         let path = shard_path(&self.path, index, entry.generation);
-        let file = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, &e))?;
+        let file = open_trusted(&path)?;
         let reads = match self.access {
             StoreAccess::Sparse => crate::mapped::Reads::Scattered,
             StoreAccess::Resident => crate::mapped::Reads::ScatteredResident,
@@ -198,11 +200,36 @@ impl Store {
 /// Reads a small file whole, refusing one larger than `max` bytes.
 fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, StoreError> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| StoreError::io(path, &e))?;
+    let file = open_trusted(path)?;
     let mut bytes = Vec::new();
     file.take(max + 1).read_to_end(&mut bytes).map_err(|e| StoreError::io(path, &e))?;
     if bytes.len() as u64 > max {
         return Err(StoreError::damaged(path, "larger than any manifest"));
     }
     Ok(bytes)
+}
+
+/// Opens a store file as root may trust it: a regular file owned by root or this user that
+/// nobody else may write, no symlink followed, no FIFO blocked on (a shard others could
+/// truncate while it is mapped would fault the process).
+#[cfg(any(unix, windows))]
+fn open_trusted(path: &Path) -> Result<std::fs::File, StoreError> {
+    crate::files::open_trusted(path, false).map_err(StoreError::file)
+}
+
+/// Elsewhere (WebAssembly): the platform has no owners to check.
+#[cfg(not(any(unix, windows)))]
+fn open_trusted(path: &Path) -> Result<std::fs::File, StoreError> {
+    std::fs::File::open(path).map_err(|e| StoreError::io(path, &e))
+}
+
+/// Checks a store directory: owned by root or this user, writable by nobody else, no link.
+#[cfg(any(unix, windows))]
+fn trusted_dir(path: &Path) -> Result<(), StoreError> {
+    crate::files::trusted_dir(path).map_err(StoreError::file)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn trusted_dir(_: &Path) -> Result<(), StoreError> {
+    Ok(())
 }
