@@ -551,3 +551,82 @@ fn a_store_someone_else_owns_or_may_write_or_a_fifo_manifest_is_refused_at_once(
         assert!(started.elapsed() < Duration::from_secs(2), "store {cmd} hung");
     }
 }
+
+/// `policyc store build` as root, with its output in `out`.
+fn build_store(list: &Path, out: &Path) -> (i32, String) {
+    policyc(&[
+        "store".as_ref(),
+        "build".as_ref(),
+        "--from".as_ref(),
+        list.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--shard-bits".as_ref(),
+        "1".as_ref(),
+    ])
+}
+
+/// Issue 25, item 2: before, a link planted at `shards/…shard.tmp` in a store directory others
+/// may write made root's build overwrite the link's target (a root-only file became a shard).
+#[test]
+fn store_build_never_writes_through_a_planted_link() {
+    let w = world_dir();
+    let d = w.path();
+    let victim = d.join("victim");
+    std::fs::write(&victim, "root's own\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let list = d.join("list.txt");
+    std::fs::write(&list, "password\n123456\n").unwrap();
+    let untouched = || assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root's own\n");
+
+    // A store directory anyone may write, links planted where the build writes.
+    let open = d.join("open");
+    std::fs::create_dir_all(open.join("shards")).unwrap();
+    for dir in [&open, &open.join("shards")] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let plant = |at: &Path| {
+        let script = format!("ln -s {} {}", victim.display(), at.display());
+        assert!(as_nobody(&script), "{script}");
+    };
+    for i in 0..2 {
+        plant(&open.join(format!("shards/{i:04x}-{:016x}.shard.tmp", 1)));
+    }
+    plant(&open.join("manifest.tmp"));
+    let (code, said) = build_store(&list, &open);
+    assert_eq!(code, 2, "{said}");
+    assert!(said.contains("others can write it") && said.contains("open"), "{said}");
+    untouched();
+
+    // A directory of someone else's (created before root's build, or copied with `cp -a`).
+    let theirs = d.join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let (code, said) = build_store(&list, &theirs);
+    assert_eq!(code, 2, "{said}");
+    assert!(said.contains("owned by uid 65534"), "{said}");
+
+    // A sticky directory anyone may write, as `/tmp` is (allowed, as `mktemp` allows it): a link
+    // planted at the manifest's temporary name is replaced, never followed.
+    let sticky = d.join("sticky");
+    std::fs::create_dir(&sticky).unwrap();
+    std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    plant(&sticky.join("manifest.tmp"));
+    let (code, said) = build_store(&list, &sticky);
+    assert_eq!(code, 0, "{said}");
+    untouched();
+    let manifest = std::fs::symlink_metadata(sticky.join("manifest")).unwrap();
+    assert!(manifest.is_file() && manifest.uid() == 0 && manifest.mode() & 0o777 == 0o644);
+    assert!(!sticky.join("manifest.tmp").exists());
+
+    // An interrupted build's `.build/` of someone else's is refused, not resumed.
+    let resumed = d.join("resumed");
+    std::fs::create_dir(&resumed).unwrap();
+    std::fs::create_dir(resumed.join(".build")).unwrap();
+    std::os::unix::fs::chown(resumed.join(".build"), Some(65534), Some(65534)).unwrap();
+    plant(&resumed.join(".build/0000.keys"));
+    let (code, said) = build_store(&list, &resumed);
+    assert_eq!(code, 2, "{said}");
+    assert!(said.contains(".build") && said.contains("owned by uid 65534"), "{said}");
+    untouched();
+}

@@ -95,6 +95,24 @@ pub fn trusted_dir(dir: &Path) -> Result<(), FileError> {
     checked_dir(dir, "name the directory itself: policyc never follows links it is given")
 }
 
+/// Creates `dir` (mode 0755, parents too) if it does not exist, then checks it as a place to
+/// write files others will read (a breached-password store): a real directory, owned by root or
+/// this user, writable by nobody else unless it is sticky and this user's.
+pub fn output_dir(dir: &Path) -> Result<(), FileError> {
+    if std::fs::symlink_metadata(dir).is_err() {
+        platform::create_shared_dir(dir).map_err(io(dir))?;
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(io(dir))?;
+    if !meta.is_dir() || meta.file_type().is_symlink() {
+        return Err(unsafe_path(
+            dir,
+            "is not a directory (a symlink or a file stands there)",
+            "name the directory itself: policyc never writes through links",
+        ));
+    }
+    platform::check_output_dir(dir, &meta)
+}
+
 fn checked_dir(dir: &Path, fix: &str) -> Result<(), FileError> {
     let meta = std::fs::symlink_metadata(dir).map_err(io(dir))?;
     if !meta.is_dir() || meta.file_type().is_symlink() {

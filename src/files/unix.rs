@@ -18,6 +18,11 @@ pub(super) fn create_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
+/// Creates `dir` and its parents, mode 0755 (what readers of another user must enter).
+pub(super) fn create_shared_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir)
+}
+
 pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir).and_then(|d| d.sync_all())
 }
@@ -78,4 +83,15 @@ pub(super) fn check_owner_and_mode(
         ));
     }
     Ok(())
+}
+
+/// A directory policyc writes new files into: as [`check_owner_and_mode`], except that one
+/// others may write is allowed when it is sticky and this user's (others may add entries but
+/// never replace or remove ours, as `mktemp` allows in `/tmp`).
+pub(super) fn check_output_dir(path: &Path, meta: &std::fs::Metadata) -> Result<(), FileError> {
+    let sticky = meta.mode() & 0o1000 != 0;
+    if sticky && meta.uid() == rustix::process::geteuid().as_raw() {
+        return Ok(());
+    }
+    check_owner_and_mode(path, meta, false)
 }

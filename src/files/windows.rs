@@ -233,3 +233,13 @@ pub(super) fn check_owner_and_mode(
     unsafe { LocalFree(sd) };
     result
 }
+
+/// Windows: new directories get the protected DACL of [`create_dir`].
+pub(super) fn create_shared_dir(dir: &Path) -> std::io::Result<()> {
+    create_dir(dir)
+}
+
+/// Windows has no sticky bit: the rules of [`check_owner_and_mode`].
+pub(super) fn check_output_dir(path: &Path, meta: &std::fs::Metadata) -> Result<(), FileError> {
+    check_owner_and_mode(path, meta, false)
+}

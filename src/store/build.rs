@@ -98,6 +98,10 @@ pub enum BuildError {
         /// xorf's reason.
         reason: String,
     },
+    /// A directory or file of the build that root may not write: someone else's, writable by
+    /// others, or a link planted where a file of the build goes.
+    #[error(transparent)]
+    Unsafe(#[from] crate::files::FileError),
     /// The existing store (for an update) is unusable.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -310,22 +314,62 @@ fn build_identity(options: &BuildOptions, files: &[PathBuf], mode: HashMode) -> 
     )
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+/// Writes `path` whole through a new temporary file (`O_CREAT|O_EXCL|O_NOFOLLOW`, `mode`),
+/// synced and renamed into place: a link planted at the temporary name is never followed (a
+/// stale one is unlinked, and one planted again in between fails the build).
+fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), BuildError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let mut f = File::create(&tmp).map_err(io(&tmp))?;
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp)(e)),
+        _ => {}
+    }
+    let mut f = crate::files::create_new(&tmp, mode)?;
     f.write_all(bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
     drop(f);
     fs::rename(&tmp, path).map_err(io(path))?;
-    if let Some(dir) = path.parent()
-        && let Ok(d) = File::open(dir)
-    {
-        // Directory sync makes the rename durable; not every platform can open a directory.
-        let _ = d.sync_all();
+    if let Some(dir) = path.parent() {
+        // Makes the rename durable; not every platform can open a directory.
+        let _ = crate::files::sync_dir(dir);
     }
     Ok(())
+}
+
+/// Readers of a store (the hook, the agent's user) read its files.
+const STORE_FILE_MODE: u32 = 0o644;
+
+/// The build's own files (`.build/`: hashes of the inputs, checkpoints) are private.
+const BUILD_FILE_MODE: u32 = 0o600;
+
+/// The largest checkpoint: 65,536 bucket lengths and the build's identity.
+const MAX_CHECKPOINT: usize = 1 << 20;
+
+/// Reads the checkpoint of an interrupted build, if any (one of another build is ignored).
+fn read_checkpoint(path: &Path) -> Result<Option<Checkpoint>, BuildError> {
+    match crate::files::read_bounded(path, MAX_CHECKPOINT, true) {
+        Ok(bytes) => Ok(postcard::from_bytes(&bytes).ok()),
+        Err(crate::files::FileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens a file of the store or the build for reading as root may trust it; `None` if absent.
+fn open_existing(path: &Path) -> Result<Option<File>, BuildError> {
+    match crate::files::open_trusted(path, false) {
+        Ok(f) => Ok(Some(f)),
+        Err(crate::files::FileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Builds (or, over an existing store, updates) a store. Progress goes to `progress`.
@@ -352,8 +396,9 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     }
     let mode = decide_mode(&formats, options.mode)?;
     let store = &options.store;
-    fs::create_dir_all(store.join(SHARDS_DIR)).map_err(io(store))?;
-    fs::create_dir_all(build_dir(store)).map_err(io(store))?;
+    crate::files::output_dir(store)?;
+    crate::files::output_dir(&store.join(SHARDS_DIR))?;
+    crate::files::secure_dir(&build_dir(store))?;
     let old = match store.join(MANIFEST_FILE).exists() {
         true => Some(Store::open(store)?),
         false => None,
@@ -361,9 +406,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let identity = build_identity(options, &files, mode);
     let shards = 1usize << shard_bits;
     let checkpoint_path = build_dir(store).join("checkpoint");
-    let resumed: Option<Checkpoint> = fs::read(&checkpoint_path)
-        .ok()
-        .and_then(|b| postcard::from_bytes(&b).ok())
+    let resumed: Option<Checkpoint> = read_checkpoint(&checkpoint_path)?
         .filter(|c: &Checkpoint| c.build == identity && c.lengths.len() == shards);
     let was_resumed = resumed.is_some();
     let mut checkpoint = resumed.unwrap_or_else(|| Checkpoint {
@@ -416,7 +459,11 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
             options.min_count
         ),
     };
-    write_atomically(&store.join(MANIFEST_FILE), &format::encode_manifest(&info, &entries))?;
+    write_atomically(
+        &store.join(MANIFEST_FILE),
+        &format::encode_manifest(&info, &entries),
+        STORE_FILE_MODE,
+    )?;
     let left_behind = remove_unreferenced(store, &entries);
     let _ = fs::remove_dir_all(build_dir(store));
     Ok(BuildReport {
@@ -487,8 +534,7 @@ impl Buckets<'_> {
             return Ok(());
         }
         let path = bucket_path(self.store, shard);
-        let mut f =
-            fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+        let mut f = crate::files::open_append(&path, BUILD_FILE_MODE)?;
         f.write_all(buf).map_err(io(&path))?;
         if let Some(l) = self.lengths.get_mut(shard) {
             *l += buf.len() as u64;
@@ -502,7 +548,7 @@ impl Buckets<'_> {
         for shard in 0..self.buffers.len() {
             self.flush(shard)?;
             let path = bucket_path(self.store, shard);
-            if let Ok(f) = File::open(&path) {
+            if let Some(f) = open_existing(&path)? {
                 f.sync_all().map_err(io(&path))?;
             }
         }
@@ -526,10 +572,8 @@ fn partition(
     // Cut the buckets back to the checkpoint: what a killed run appended after it is redone.
     for (shard, &len) in checkpoint.lengths.iter().enumerate() {
         let path = bucket_path(store, shard);
-        match fs::OpenOptions::new().write(true).open(&path) {
-            Ok(f) => f.set_len(len).map_err(io(&path))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && len == 0 => {}
-            Err(e) => return Err(io(&path)(e)),
+        if len > 0 || open_existing(&path)?.is_some() {
+            crate::files::open_private(&path, BUILD_FILE_MODE)?.set_len(len).map_err(io(&path))?;
         }
     }
     let total: u64 = formats.iter().map(|(p, _)| fs::metadata(p).map_or(0, |m| m.len())).sum();
@@ -595,7 +639,7 @@ fn partition(
 
 fn save_checkpoint(path: &Path, c: &Checkpoint) -> Result<(), BuildError> {
     let bytes = postcard::to_allocvec(c).map_err(|e| BuildError::Options(e.to_string()))?;
-    write_atomically(path, &bytes)
+    write_atomically(path, &bytes, BUILD_FILE_MODE)
 }
 
 /// Pass 2: every bucket into a shard file, on `threads` threads.
@@ -662,12 +706,18 @@ fn build_shards(
 fn bucket_keys(store: &Path, shard: usize, len: u64) -> Result<Vec<u64>, BuildError> {
     let path = bucket_path(store, shard);
     let mut bytes = Vec::new();
-    match File::open(&path) {
-        Ok(f) => {
+    match open_existing(&path)? {
+        Some(f) => {
             f.take(len).read_to_end(&mut bytes).map_err(io(&path))?;
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && len == 0 => {}
-        Err(e) => return Err(io(&path)(e)),
+        None if len == 0 => {}
+        None => {
+            return Err(BuildError::Options(format!(
+                "`{}` is missing: run the build again from its inputs (remove `{}`)",
+                path.display(),
+                build_dir(store).display()
+            )));
+        }
     }
     let mut keys: Vec<u64> = bytes
         .chunks_exact(8)
@@ -689,7 +739,7 @@ fn keys_digest(keys: &[u64]) -> [u8; 32] {
 /// Reads the header of an existing shard file and returns its entry if it holds exactly these
 /// keys (same content digest) in the same layout.
 fn reusable(path: &Path, digest: &[u8; 32], keys: u64, header: &[u8; 16]) -> Option<ShardEntry> {
-    let mut f = File::open(path).ok()?;
+    let mut f = crate::files::open_trusted(path, false).ok()?;
     let mut head = vec![0u8; SHARD_HEADER];
     f.read_exact(&mut head).ok()?;
     (head.get(..16) == Some(&header[..])
@@ -741,7 +791,7 @@ fn build_shard(
         return Ok((ShardEntry { generation: checkpoint.generation, ..e }, false));
     }
     let bytes = encode_shard(options, &start, i, &keys, &digest)?;
-    write_atomically(&path, &bytes)?;
+    write_atomically(&path, &bytes, STORE_FILE_MODE)?;
     let mut id = [0u8; 16];
     id.copy_from_slice(&bytes[88..104]);
     Ok((ShardEntry { generation: checkpoint.generation, keys: count, id }, true))
