@@ -630,3 +630,43 @@ fn store_build_never_writes_through_a_planted_link() {
     assert!(said.contains(".build") && said.contains("owned by uid 65534"), "{said}");
     untouched();
 }
+
+/// Issue 25, item 10 (second half): before, a full disk left a torn `"outcome":"accepted"`
+/// fragment of the refused change in the audit log, and the next line was glued onto it.
+#[test]
+fn a_full_audit_disk_leaves_no_torn_line_and_the_next_line_stands_alone() {
+    let w = world_dir();
+    let p = policy(w.path());
+    // 4,000 bytes of earlier lines: the page the next line starts in has 96 bytes left.
+    let earlier = format!("{{\"earlier\":\"{}\"}}\n", "x".repeat(4000 - 15));
+    assert_eq!(earlier.len(), 4000);
+    let said = on_a_full_disk(
+        &p,
+        &format!(
+            r#"mkdir -m 0700 "$FULL/log"
+printf '%s\n' '{line}' >"$FULL/log/audit.jsonl"
+chmod 0600 "$FULL/log/audit.jsonl"
+fill
+hook --queue {q} --audit-log "$FULL/log/audit.jsonl"
+echo "size-when-full: $(wc -c <"$FULL/log/audit.jsonl")"
+rm "$FULL/filler"
+hook --queue {q} --audit-log "$FULL/log/audit.jsonl"
+echo "--- log"
+cat "$FULL/log/audit.jsonl"
+"#,
+            line = earlier.trim_end(),
+            q = w.path().join("q").display()
+        ),
+    );
+    let runs: Vec<&str> = said.lines().filter(|l| l.starts_with("exit=")).collect();
+    assert!(runs[0].starts_with("exit=1") && runs[0].contains("No space left"), "{said}");
+    assert!(said.contains("size-when-full: 4000"), "the torn line was cut off: {said}");
+    assert!(runs[1].starts_with("exit=0"), "{said}");
+    let log = said.split("--- log\n").nth(1).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    for line in &lines {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    assert!(lines[1].contains(r#""outcome":"accepted""#), "{log}");
+}

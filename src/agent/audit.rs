@@ -3,7 +3,6 @@
 
 use super::outcome::Outcome;
 use serde::Serialize;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One audit record.
@@ -93,7 +92,7 @@ impl AuditWriter {
     pub fn append(&mut self, event: &Event<'_>) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)
+        super::files::append_record(&self.file, &line)
     }
 
     /// Syncs what was appended to disk.

@@ -155,11 +155,31 @@ pub fn open_trusted(path: &Path, private: bool) -> Result<File, FileError> {
 /// Opens (creating, mode `mode`) a regular file for appending, without following a symlink or
 /// blocking on a FIFO, and checks its owner and mode.
 pub fn open_append(path: &Path, mode: u32) -> Result<File, FileError> {
-    let file = open(path, OpenOptions::new().append(true).create(true), mode)?;
+    let file = open(path, OpenOptions::new().read(true).append(true).create(true), mode)?;
     let meta = file.metadata().map_err(io(path))?;
     regular(path, &meta)?;
     platform::check_owner_and_mode(path, &meta, false)?;
     Ok(file)
+}
+
+/// Appends one record (a line) to a file opened by [`open_append`], whole or not at all: other
+/// writers wait on a lock meanwhile (Unix), a record that could not be written whole (a full
+/// disk) is cut off again, and one left torn by a crash before is ended first, so that the
+/// next record never glues onto it.
+pub fn append_record(file: &File, record: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut writer = file;
+    let _lock = platform::Lock::exclusive(file)?;
+    let len = file.metadata()?.len();
+    let torn = len > 0 && platform::byte_at(file, len - 1)? != b'\n';
+    let written =
+        if torn { writer.write_all(b"\n") } else { Ok(()) }.and_then(|()| writer.write_all(record));
+    if written.is_err() {
+        // Not on Windows, where an append-only handle cannot truncate: the next record is then
+        // put on a line of its own.
+        let _ = file.set_len(len);
+    }
+    written
 }
 
 /// Opens (creating, mode `mode`) a regular file for reading and writing, without following a

@@ -95,3 +95,26 @@ pub(super) fn check_output_dir(path: &Path, meta: &std::fs::Metadata) -> Result<
     }
     check_owner_and_mode(path, meta, false)
 }
+
+/// An exclusive `flock` on a file, released when dropped.
+pub(super) struct Lock<'a>(&'a std::fs::File);
+
+impl<'a> Lock<'a> {
+    pub(super) fn exclusive(file: &'a std::fs::File) -> std::io::Result<Lock<'a>> {
+        rustix::fs::flock(file, rustix::fs::FlockOperation::LockExclusive)?;
+        Ok(Lock(file))
+    }
+}
+
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        let _ = rustix::fs::flock(self.0, rustix::fs::FlockOperation::Unlock);
+    }
+}
+
+/// The byte at `offset`.
+pub(super) fn byte_at(file: &std::fs::File, offset: u64) -> std::io::Result<u8> {
+    let mut b = [0u8; 1];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut b, offset)?;
+    Ok(b[0])
+}

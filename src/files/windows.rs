@@ -243,3 +243,22 @@ pub(super) fn create_shared_dir(dir: &Path) -> std::io::Result<()> {
 pub(super) fn check_output_dir(path: &Path, meta: &std::fs::Metadata) -> Result<(), FileError> {
     check_owner_and_mode(path, meta, false)
 }
+
+/// Windows: one process writes a file (the filter in LSASS), through `&mut`: no lock needed.
+pub(super) struct Lock;
+
+impl Lock {
+    pub(super) fn exclusive(_: &std::fs::File) -> std::io::Result<Lock> {
+        Ok(Lock)
+    }
+}
+
+/// The byte at `offset`.
+pub(super) fn byte_at(file: &std::fs::File, offset: u64) -> std::io::Result<u8> {
+    let mut b = [0u8; 1];
+    let n = std::os::windows::fs::FileExt::seek_read(file, &mut b, offset)?;
+    if n == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(b[0])
+}
