@@ -7,7 +7,7 @@ use crate::diagnostic::Diagnostics;
 use crate::ir::Program;
 use crate::syntax::span::SourceMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The compiler's input limits: largest policy file and term-list file (bytes), most terms in
 /// one list.
@@ -21,6 +21,10 @@ pub struct CompileOptions {
     pub policy: Option<String>,
     /// Resource limits for regex automata.
     pub limits: DfaLimits,
+    /// Folders besides the policy file's own (and theirs below) whose files the policy may
+    /// name in `file`, `import` and `store` (`policyc compile --allow-path`). Anything else is
+    /// refused: a policy compiled as root must not embed `/etc/shadow` in an artifact.
+    pub allow_paths: Vec<PathBuf>,
 }
 
 /// A compiled policy.
@@ -63,7 +67,8 @@ pub fn compile_path(
 ) -> Result<Compiled, CompileError> {
     let mut sources = SourceMap::new();
     let mut diags = Diagnostics::new();
-    let loaded = load::load_path(path.as_ref(), &mut sources, &mut diags);
+    let roots = load::Roots::new(path.as_ref(), &options.allow_paths);
+    let loaded = load::load_path(path.as_ref(), &roots, &mut sources, &mut diags);
     finish(loaded, sources, diags, options)
 }
 
@@ -78,7 +83,8 @@ pub fn compile_str(
 ) -> Result<Compiled, CompileError> {
     let mut sources = SourceMap::new();
     let mut diags = Diagnostics::new();
-    let loaded = load::load_text(path.as_ref(), text, &mut sources, &mut diags);
+    let roots = load::Roots::new(path.as_ref(), &options.allow_paths);
+    let loaded = load::load_text(path.as_ref(), text, &roots, &mut sources, &mut diags);
     finish(loaded, sources, diags, options)
 }
 

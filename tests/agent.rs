@@ -25,7 +25,8 @@ fn double() -> CloudDouble {
 
 /// A policy file in `dir` compiled from `source`.
 fn policy(dir: &Path, name: &str, source: &str) -> std::path::PathBuf {
-    let artifact = compile_str("test.policy", source, &CompileOptions::default()).unwrap().artifact;
+    let artifact =
+        compile_str(dir.join("test.policy"), source, &CompileOptions::default()).unwrap().artifact;
     let path = dir.join(name);
     std::fs::write(&path, artifact).unwrap();
     path

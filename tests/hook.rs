@@ -348,7 +348,12 @@ fn breached_passwords_are_refused_and_an_unreadable_store_follows_the_fail_mode(
         ),
     )
     .unwrap();
-    let c = policyc::compile_path(&policy_file, &policyc::CompileOptions::default()).unwrap();
+    // The shipped policy is imported from the project's folder, which the policy must allow.
+    let options = policyc::CompileOptions {
+        allow_paths: vec![std::fs::canonicalize("policies").unwrap()],
+        ..policyc::CompileOptions::default()
+    };
+    let c = policyc::compile_path(&policy_file, &options).unwrap();
     let policy = dir.path().join("breached.policyc");
     std::fs::write(&policy, c.artifact).unwrap();
 

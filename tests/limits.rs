@@ -9,7 +9,9 @@ use policyc::{CompileOptions, compile_path};
 fn compile_error(policy: &str, dir: &std::path::Path) -> String {
     let path = dir.join("p.policy");
     std::fs::write(&path, policy).unwrap();
-    match compile_path(&path, &CompileOptions::default()) {
+    // `/dev` allowed: what is tested here is that a device is never read.
+    let options = CompileOptions { allow_paths: vec!["/dev".into()], ..CompileOptions::default() };
+    match compile_path(&path, &options) {
         Ok(_) => panic!("compiled"),
         Err(e) => e.to_string(),
     }
@@ -80,4 +82,73 @@ fn nesting_deep_enough_to_exhaust_the_stack_is_a_diagnostic() {
     );
     std::fs::write(&path, literals).unwrap();
     compile_path(&path, &CompileOptions::default()).unwrap();
+}
+
+/// Issue 25, item 9: before, `compile` read any path a policy named (`terms t = file
+/// "/etc/shadow"` compiled as root embedded the shadow lines in a 0644 artifact).
+#[test]
+fn a_policy_names_files_under_its_own_folder_only_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("policies");
+    std::fs::create_dir(&folder).unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "root:$6$hash:19000:0:99999:7:::\n").unwrap();
+    std::os::unix::fs::symlink(&secret, folder.join("link.txt")).unwrap();
+    std::fs::write(folder.join("words.txt"), "contoso\n").unwrap();
+    let compile = |source: &str, allow: Vec<std::path::PathBuf>| {
+        let path = folder.join("p.policy");
+        std::fs::write(&path, source).unwrap();
+        compile_path(&path, &CompileOptions { allow_paths: allow, ..CompileOptions::default() })
+            .map_err(|e| e.to_string())
+    };
+    let list = |file: &str| {
+        format!("policy p {{\n  terms t = file \"{file}\"\n  rule r \"No.\" : avoid t exact\n}}\n")
+    };
+    for outside in [secret.display().to_string(), "../secret.txt".into(), "link.txt".into()] {
+        let e = compile(&list(&outside), vec![]).unwrap_err();
+        assert!(e.contains("is outside the folders this policy may read"), "{outside}: {e}");
+        assert!(
+            e.contains(&format!("--allow-path {}", dir.path().canonicalize().unwrap().display())),
+            "{e}"
+        );
+        assert!(!e.contains("root:$6$"), "nothing of it is read: {e}");
+    }
+    let import = "import \"../other.policy\"\npolicy p {\n  rule r \"8.\" : length >= 8\n}\n";
+    std::fs::write(
+        dir.path().join("other.policy"),
+        "policy o {\n  rule r \"8.\" : length >= 8\n}\n",
+    )
+    .unwrap();
+    assert!(compile(import, vec![]).unwrap_err().contains("policy file"));
+    let store =
+        "policy p {\n  store s = \"/var/lib/policyc/pwned\"\n  rule r \"No.\" : not in s\n}\n";
+    let e = compile(store, vec![]).unwrap_err();
+    assert!(
+        e.contains("breached-password store") && e.contains("--allow-path /var/lib/policyc"),
+        "{e}"
+    );
+    // Inside its folder, or in a folder allowed: as before.
+    compile(&list("words.txt"), vec![]).unwrap();
+    compile(&list("../secret.txt"), vec![dir.path().to_path_buf()]).unwrap();
+    compile(import, vec![dir.path().to_path_buf()]).unwrap();
+
+    // The command line: refused with the diagnostic, then allowed with `--allow-path`.
+    let path = folder.join("p.policy");
+    std::fs::write(&path, list("../secret.txt")).unwrap();
+    let run = |extra: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+            .arg("compile")
+            .arg(&path)
+            .arg("-o")
+            .arg(dir.path().join("p.policyc"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("p.policy:2:") && said.contains("^"), "{said}");
+    let out = run(&["--allow-path".as_ref(), dir.path().as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }

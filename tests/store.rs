@@ -112,7 +112,8 @@ fn policy_with(store: &Path) -> Validator {
          rule breached \"This password appeared in a data breach.\" : not in pwned\n}}\n",
         store.display()
     );
-    let compiled = compile_str("p.policy", &source, &CompileOptions::default()).unwrap();
+    let path = store.parent().unwrap().join("p.policy");
+    let compiled = compile_str(path, &source, &CompileOptions::default()).unwrap();
     Validator::from_bytes(&compiled.artifact).unwrap()
 }
 

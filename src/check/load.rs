@@ -26,6 +26,59 @@ fn read_bounded(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The folders a compilation may read files from: the policy file's own folder, and those
+/// allowed with `--allow-path`, each with everything below it. Paths are compared once links
+/// and `..` are resolved, so that neither leads out.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Roots {
+    folders: Vec<PathBuf>,
+    /// The policy's own folder as the user named it (for messages).
+    own: PathBuf,
+}
+
+impl Roots {
+    pub(crate) fn new(policy: &Path, allowed: &[PathBuf]) -> Roots {
+        let own = policy.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let folders = std::iter::once(own).chain(allowed.iter().map(PathBuf::as_path));
+        Roots { folders: folders.map(resolved).collect(), own: own.to_path_buf() }
+    }
+
+    /// `None` when `path` lies in an allowed folder, else the help for the diagnostic.
+    pub(crate) fn refuse(&self, path: &Path) -> Option<String> {
+        let path = resolved(path);
+        if self.folders.iter().any(|f| path.starts_with(f)) {
+            return None;
+        }
+        let own = self.own.display();
+        let outside = path.parent().unwrap_or(&path).display();
+        Some(format!(
+            "a policy may name files under its own folder `{own}` only; move the file there, or allow its folder with `policyc compile --allow-path {outside}`"
+        ))
+    }
+}
+
+/// `path` absolute, with links and `..` resolved as far as it exists.
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    match (out.parent().map(std::fs::canonicalize), out.file_name()) {
+        (Some(Ok(dir)), Some(name)) => dir.join(name),
+        _ => out,
+    }
+}
+
 /// Every file of one compilation, parsed. The first is the one the user named.
 #[derive(Debug, Default)]
 pub(crate) struct Loaded {
@@ -34,11 +87,18 @@ pub(crate) struct Loaded {
     pub lists: HashMap<Span, FileId>,
     /// Some file could not be read or parsed: checking the rest would report phantom errors.
     pub incomplete: bool,
+    /// The folders the policy may name files in (stores are checked against them too).
+    pub roots: Roots,
 }
 
 /// Loads `path` and its imports. Files that fail to parse are reported and skipped.
-pub(crate) fn load_path(path: &Path, sources: &mut SourceMap, diags: &mut Diagnostics) -> Loaded {
-    let mut loaded = Loaded::default();
+pub(crate) fn load_path(
+    path: &Path,
+    roots: &Roots,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> Loaded {
+    let mut loaded = Loaded { roots: roots.clone(), ..Loaded::default() };
     let mut seen = Vec::new();
     load_one(path, None, sources, diags, &mut loaded, &mut seen);
     loaded
@@ -48,10 +108,11 @@ pub(crate) fn load_path(path: &Path, sources: &mut SourceMap, diags: &mut Diagno
 pub(crate) fn load_text(
     path: &Path,
     text: &str,
+    roots: &Roots,
     sources: &mut SourceMap,
     diags: &mut Diagnostics,
 ) -> Loaded {
-    let mut loaded = Loaded::default();
+    let mut loaded = Loaded { roots: roots.clone(), ..Loaded::default() };
     let mut seen = vec![canonical(path)];
     let id = sources.add(path, text);
     parse_and_follow(id, path, text, sources, diags, &mut loaded, &mut seen);
@@ -79,6 +140,21 @@ fn load_one(
         Some(span) => Diagnostic::error(message, span, "imported here"),
         None => Diagnostic::global(message),
     };
+    if let (Some(span), Some(help)) = (imported_at, loaded.roots.refuse(path)) {
+        diags.push(
+            Diagnostic::error(
+                format!(
+                    "policy file `{}` is outside the folders this policy may read",
+                    path.display()
+                ),
+                span,
+                "imported here",
+            )
+            .with_help(help),
+        );
+        loaded.incomplete = true;
+        return;
+    }
     let bytes = match read_bounded(path, MAX_SOURCE_BYTES) {
         Ok(b) => b,
         Err(e) => {
@@ -155,6 +231,20 @@ fn load_list(
     diags: &mut Diagnostics,
     loaded: &mut Loaded,
 ) {
+    if let Some(help) = loaded.roots.refuse(path) {
+        diags.push(
+            Diagnostic::error(
+                format!(
+                    "term list `{}` is outside the folders this policy may read",
+                    path.display()
+                ),
+                span,
+                "named here",
+            )
+            .with_help(help),
+        );
+        return;
+    }
     let bytes = match read_bounded(path, MAX_LIST_BYTES) {
         Ok(b) => b,
         Err(e) => {

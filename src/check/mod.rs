@@ -78,6 +78,7 @@ pub(crate) fn check(
     let mut resolver = Resolver {
         policies: &policies,
         lists: &loaded.lists,
+        roots: &loaded.roots,
         sources,
         lowerer: &mut r,
         stack: Vec::new(),
@@ -142,6 +143,7 @@ fn quoted(names: &[&str]) -> String {
 struct Resolver<'a, 'l> {
     policies: &'a HashMap<&'a str, &'a Policy>,
     lists: &'a HashMap<Span, crate::syntax::span::FileId>,
+    roots: &'a load::Roots,
     sources: &'a SourceMap,
     lowerer: &'l mut lower::Lowerer<'a>,
     stack: Vec<String>,
@@ -303,6 +305,19 @@ impl<'a> Resolver<'a, '_> {
                         .map(std::path::Path::to_path_buf)
                         .unwrap_or_default();
                     let joined = dir.join(&s.path.value);
+                    if let Some(help) = self.roots.refuse(&joined) {
+                        self.diags.push(
+                            Diagnostic::error(
+                                format!(
+                                    "breached-password store `{}` is outside the folders this policy may read",
+                                    joined.display()
+                                ),
+                                s.path.span,
+                                "named here",
+                            )
+                            .with_help(help),
+                        );
+                    }
                     let path = std::path::absolute(&joined).unwrap_or(joined);
                     state.scope.define_store(&s.name.value, path.to_string_lossy().into_owned());
                 }

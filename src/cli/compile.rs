@@ -20,13 +20,21 @@ pub(crate) struct Args {
     /// The policy to compile when the file defines several.
     #[arg(long)]
     policy_name: Option<String>,
+    /// Also let the policy name files (`file`, `import`, `store`) under this folder; by default
+    /// only the policy file's own folder tree. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    allow_path: Vec<PathBuf>,
     /// Sign the artifact with this secret key (`policyc keygen`), writing `OUT.sig`.
     #[arg(long, value_name = "SECRET_KEY")]
     sign: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: Args) -> u8 {
-    let options = CompileOptions { policy: args.policy_name, ..CompileOptions::default() };
+    let options = CompileOptions {
+        policy: args.policy_name,
+        allow_paths: args.allow_path,
+        ..CompileOptions::default()
+    };
     let compiled = match compile_path(&args.policy, &options) {
         Ok(c) => c,
         Err(e) => {
