@@ -12,7 +12,7 @@ mod common;
 
 use policyc::agent::config::AgentConfig;
 use policyc::agent::double::{CloudDouble, Faults};
-use policyc::agent::queue::Queue;
+use policyc::agent::queue::{Filler, Queue};
 use policyc::agent::status::status;
 use policyc::agent::sync::SyncAgent;
 use policyc::{CompileOptions, compile_str};
@@ -1096,6 +1096,7 @@ fn with_a_notified_directory_the_newest_queued_change_is_the_committed_one() {
     cfg.directory = Some(policyc::agent::directory::DirectoryConfig::Notified);
     cloud.add_users(["win@example.com"]);
     let q = queue(&cfg);
+    q.claim(Filler::WindowsFilter).unwrap();
     let first = q.enqueue("win", Some("win@example.com"), None, "Canary-Win1-Xy9!", "t").unwrap();
     let first_path = cfg.queue.join("pending").join(format!("{}.json", first.id));
     let first_bytes = std::fs::read(&first_path).unwrap();
@@ -1124,9 +1125,15 @@ fn with_a_notified_directory_a_clock_stepped_back_does_not_make_a_new_change_sta
     cfg.directory = Some(policyc::agent::directory::DirectoryConfig::Notified);
     // Queued while the clock is an hour fast, and delivered; then NTP steps the clock back.
     hook_with(&path, "tock", "tock@example.com", "Canary-Tock1-Xy9!", Some("+1h"));
+    // The hook stands in for the Windows filter (both take the queue's sequence the same way,
+    // and only the hook runs under faketime here): the marker says the filter filled it.
+    let marker = cfg.queue.join(policyc::agent::queue::FILLER_FILE);
+    std::fs::write(&marker, "windows-filter\n").unwrap();
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     assert_eq!(agent.tick().delivered, 1);
+    std::fs::write(&marker, "samba-hook\n").unwrap();
     hook_with(&path, "tock", "tock@example.com", "Canary-Tock2-Xy9!", None);
+    std::fs::write(&marker, "windows-filter\n").unwrap();
     let t = agent.tick();
     assert_eq!(t.delivered, 1, "the newer change is not stale: {t:?}");
     common::assert_holds(&cloud, "tock@example.com", "Canary-Tock2-Xy9!");
@@ -1250,4 +1257,37 @@ fn an_echoed_password_is_caught_in_its_json_escaped_forms() {
         assert!(!text.contains(escaped), "{what} holds it escaped");
     }
     assert_no_cleartext(dir.path(), &[password.to_string(), "Quo2-Xy9".to_string()]);
+}
+
+/// Issue 25, item 5 (the agent's side): before, an agent with `directory: {kind: notified}`
+/// delivered the Samba hook's queue unchecked (no commit check: a password Samba refused for
+/// its history went to the cloud), and one with `kind: samba` took the Windows filter's queue.
+#[test]
+fn the_agent_refuses_a_directory_kind_that_does_not_fit_who_fills_the_queue() {
+    use policyc::agent::directory::DirectoryConfig;
+    let (dir, cloud, cfg) = setup(O365);
+    let path = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
+    hook_with(&path, "sam", "sam@example.com", "Canary-Sam1-Xy9!", None);
+    let marker = cfg.queue.join(policyc::agent::queue::FILLER_FILE);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "samba-hook\n");
+    let notified = AgentConfig { directory: Some(DirectoryConfig::Notified), ..cfg.clone() };
+    let e = SyncAgent::new(notified.clone()).unwrap_err();
+    assert!(e.contains("filled by the Samba hook") && e.contains("kind: samba"), "{e}");
+    // The Windows filter may not queue into the hook's queue either.
+    let e = queue(&cfg).claim(Filler::WindowsFilter).unwrap_err().to_string();
+    assert!(e.contains("filled by the Samba hook") && e.contains("own queue"), "{e}");
+
+    // The Windows filter's queue, and an agent that would check it against a directory.
+    std::fs::remove_dir_all(&cfg.queue).unwrap();
+    queue(&cfg).claim(Filler::WindowsFilter).unwrap();
+    let e = SyncAgent::new(cfg.clone()).unwrap_err();
+    assert!(e.contains("filled by the Windows LSA filter") && e.contains("kind: notified"), "{e}");
+    let e = queue(&cfg).claim(Filler::SambaHook).unwrap_err().to_string();
+    assert!(e.contains("filled by the Windows LSA filter"), "{e}");
+    SyncAgent::new(notified.clone()).unwrap();
+
+    // Nothing queued yet: `notified` has no Windows filter to stand for off Windows.
+    std::fs::remove_dir_all(&cfg.queue).unwrap();
+    let e = SyncAgent::new(notified).unwrap_err();
+    assert!(e.contains("on a Windows DC"), "{e}");
 }

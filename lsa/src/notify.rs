@@ -5,7 +5,7 @@
 
 use crate::filter::{Filter, Level, event};
 use policyc::agent::outcome::Outcome;
-use policyc::agent::queue::Queue;
+use policyc::agent::queue::{Filler, Queue};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -91,6 +91,7 @@ fn queue(filter: &Filter, job: &Job) -> Result<String, String> {
     let policy = filter.policy_label().unwrap_or_else(|| "unchecked".into());
     let key = settings.key.clone().unwrap_or_else(|| dir.join("key"));
     let change = Queue::open_sealed(dir, &key)
+        .and_then(|q| q.claim(Filler::WindowsFilter).map(|()| q))
         .and_then(|q| q.enqueue(&job.account, user.as_deref(), None, &job.password, &policy))
         .map_err(|e| format!("cannot queue it for the cloud: {e}"))?;
     let mut line = event(Outcome::Queued, Some(&job.account), &[], Some(policy), None);

@@ -131,4 +131,26 @@ impl AgentConfig {
     pub fn key_path(&self) -> PathBuf {
         self.key.clone().unwrap_or_else(|| self.queue.join("key"))
     }
+
+    /// Refuses a directory kind that does not fit who fills the queue: `notified` trusts every
+    /// queued change as stored, which only the Windows filter's queue guarantees; with the
+    /// Samba hook's queue it would turn off the commit check (a password in history delivered).
+    pub fn check_filler(&self) -> Result<(), String> {
+        use super::queue::Filler;
+        let filler = super::queue::filler(&self.queue).map_err(|e| e.to_string())?;
+        let notified = matches!(self.directory, Some(DirectoryConfig::Notified));
+        let q = self.queue.display();
+        match (filler, notified) {
+            (Some(Filler::WindowsFilter), false) => Err(format!(
+                "queue `{q}` is filled by the Windows LSA filter, which queues only passwords Windows stored: set `directory: {{kind: notified}}`"
+            )),
+            (Some(Filler::SambaHook), true) => Err(format!(
+                "`directory: {{kind: notified}}` is for a queue the Windows LSA filter fills; queue `{q}` is filled by the Samba hook, whose changes the agent must check against the directory: set `directory: {{kind: samba, socket: …/private/ldap_priv/ldapi}}`"
+            )),
+            (None, true) if !cfg!(windows) => Err(format!(
+                "`directory: {{kind: notified}}` is for a queue the Windows LSA filter fills, on a Windows DC; here (queue `{q}`) set `directory: {{kind: samba, socket: …/private/ldap_priv/ldapi}}`"
+            )),
+            _ => Ok(()),
+        }
+    }
 }

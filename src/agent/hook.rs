@@ -422,6 +422,7 @@ fn enqueue(
     let Some(dir) = &options.queue else { return Ok(None) };
     let key = options.key.clone().unwrap_or_else(|| dir.join("key"));
     let queue = Queue::open_sealed(dir, &key).map_err(|e| e.to_string())?;
+    queue.claim(super::queue::Filler::SambaHook).map_err(|e| e.to_string())?;
     queue
         .enqueue(
             who.account.as_deref().unwrap_or(""),

@@ -29,6 +29,14 @@ pub enum QueueError {
     /// A file or directory is not safe to use.
     #[error(transparent)]
     Unsafe(#[from] super::files::FileError),
+    /// The queue is filled by another kind of enforcement point than the one using it.
+    #[error("queue `{path}`: {message}")]
+    Filler {
+        /// The queue's marker file.
+        path: PathBuf,
+        /// Who fills it and what to do.
+        message: String,
+    },
     /// A record is not a queued change.
     #[error("queue record `{path}` is damaged: {message}")]
     Damaged {
@@ -43,7 +51,9 @@ impl QueueError {
     /// The file it is about, when it is about one.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            QueueError::Io { path, .. } | QueueError::Damaged { path, .. } => Some(path),
+            QueueError::Io { path, .. }
+            | QueueError::Damaged { path, .. }
+            | QueueError::Filler { path, .. } => Some(path),
             QueueError::Unsafe(
                 super::files::FileError::Io { path, .. }
                 | super::files::FileError::Unsafe { path, .. },
@@ -151,6 +161,68 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Who fills a queue. The two trust different things: the Samba hook queues a change before
+/// Samba stores it (the agent must ask the directory what was committed), the Windows filter
+/// only once Windows stored it (`directory: {kind: notified}` trusts every queued change). The
+/// first to queue writes `QUEUE/filler`; the other kind, and an agent configured for the other
+/// kind, are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filler {
+    /// `policyc hook samba` on a Samba DC.
+    SambaHook,
+    /// The LSA password filter on a Windows DC.
+    WindowsFilter,
+}
+
+/// The marker file naming a queue's [`Filler`].
+pub const FILLER_FILE: &str = "filler";
+
+impl Filler {
+    /// As written in the marker.
+    pub fn name(self) -> &'static str {
+        match self {
+            Filler::SambaHook => "samba-hook",
+            Filler::WindowsFilter => "windows-filter",
+        }
+    }
+
+    /// What an admin reads.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Filler::SambaHook => "the Samba hook (`policyc hook samba`)",
+            Filler::WindowsFilter => "the Windows LSA filter",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Filler> {
+        match text.trim() {
+            "samba-hook" => Some(Filler::SambaHook),
+            "windows-filter" => Some(Filler::WindowsFilter),
+            _ => None,
+        }
+    }
+}
+
+/// Who fills the queue at `dir`, as its marker says; `None` when nothing has queued yet.
+pub fn filler(dir: &Path) -> Result<Option<Filler>, QueueError> {
+    let path = dir.join(FILLER_FILE);
+    match super::files::read_bounded(&path, 64, false) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            Filler::parse(&text).map(Some).ok_or_else(|| QueueError::Damaged {
+                path,
+                message: "it names neither `samba-hook` nor `windows-filter`".into(),
+            })
+        }
+        Err(super::files::FileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The queue directory and its key.
 #[derive(Debug)]
 pub struct Queue {
@@ -188,6 +260,41 @@ impl Queue {
             }
         }
         Queue::open(dir, key)
+    }
+
+    /// Records that `who` fills this queue (on its first use), or refuses when the other kind
+    /// of enforcement point does.
+    pub fn claim(&self, who: Filler) -> Result<(), QueueError> {
+        let path = self.dir.join(FILLER_FILE);
+        if filler(&self.dir)?.is_none() {
+            // Written whole under another name, then linked into place: a concurrent claim
+            // either wins or finds a complete marker.
+            let tmp =
+                self.dir.join("tmp").join(format!("filler.{}", super::sequence::next(&self.dir)?));
+            let mut f = super::files::create_new(&tmp, 0o600)?;
+            std::io::Write::write_all(&mut f, format!("{}\n", who.name()).as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(io(&tmp))?;
+            drop(f);
+            let linked = std::fs::hard_link(&tmp, &path);
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
+        match filler(&self.dir)? {
+            Some(f) if f != who => Err(QueueError::Filler {
+                path,
+                message: format!(
+                    "this queue is filled by {}, so {} may not queue into it: give each its own queue",
+                    f.describe(),
+                    who.describe()
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The queue directory.

@@ -112,6 +112,7 @@ impl SyncAgent {
         let Some(directory) = &config.directory else {
             return Err("set `directory` in the configuration: the agent delivers a change only once the directory has committed it (kind: samba, socket: …/private/ldap_priv/ldapi)".into());
         };
+        config.check_filler()?;
         let directory = directory.open();
         let queue =
             Queue::open_sealed(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
