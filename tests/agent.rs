@@ -1291,3 +1291,90 @@ fn the_agent_refuses_a_directory_kind_that_does_not_fit_who_fills_the_queue() {
     let e = SyncAgent::new(notified).unwrap_err();
     assert!(e.contains("on a Windows DC"), "{e}");
 }
+
+/// The hook, run with `config` for `account`, returns its exit code and standard error.
+fn hook_said(config: &Path, account: &str, password: &str) -> (i32, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["hook", "samba", "--config"])
+        .arg(config)
+        .env("SAMBA_CPS_ACCOUNT_NAME", account)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Issue 25, item 4: before, with `cloud_id: mail`, `jdoe` and `jdoe-adm` both mapping to
+/// `jdoe@contoso.com` were both PATCHed, in account-name order: the user's cloud account ended
+/// with the admin account's older password.
+#[test]
+fn two_accounts_on_one_cloud_user_deliver_neither_and_say_so() {
+    use policyc::agent::directory::DirectoryDouble;
+    let (dir, cloud, _) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["jdoe@contoso.com", "solo@contoso.com"]);
+    let directory = DirectoryDouble::new(d.join("directory.json"));
+    for (account, mail) in [
+        ("jdoe", "jdoe@contoso.com"),
+        ("jdoe-adm", "JDoe@contoso.com"),
+        ("solo", "solo@contoso.com"),
+    ] {
+        directory.set_attribute(account, policyc::ir::Attribute::Mail, &[mail]).unwrap();
+    }
+    let path =
+        config_file(d, &cloud, "users: {cloud_id: mail}", common::CLIENT_SECRET, "", "/token");
+    let cfg = AgentConfig::load(&path).unwrap();
+    let q = queue(&cfg);
+
+    // The hook: accepted on-premises, not queued, and said so naming both accounts.
+    let (code, said) = hook_said(&path, "jdoe", "Canary-Jdoe1-Xy9!");
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains("NOT SENT to the cloud")
+            && said.contains("`jdoe` and `jdoe-adm` map to the same cloud user `jdoe@contoso.com`"),
+        "{said}"
+    );
+    assert_eq!(pending(&cfg), 0);
+    assert_eq!(outcomes(&cfg).last().unwrap(), "cloud_id_collision");
+    let (code, _) = hook_said(&path, "solo", "Canary-Solo1-Xy9!");
+    assert_eq!(code, 0);
+    assert_eq!(pending(&cfg), 1, "an account of its own is queued as ever");
+    directory.commit("solo", "Canary-Solo1-Xy9!").unwrap();
+
+    // The agent: changes queued before the mapping collided (an older hook, a mail changed
+    // since) are held, neither delivered, each naming the other.
+    common::reset(&q, d, "jdoe", "jdoe@contoso.com", "Canary-Jdoe2-Xy9!");
+    common::reset(&q, d, "jdoe-adm", "jdoe@contoso.com", "Canary-Adm2-Xy9!");
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    let t = agent.tick();
+    assert_eq!(t.delivered, 1, "only solo's: {t:?}");
+    assert!(!cloud.has_password("jdoe@contoso.com"), "neither password reached the cloud");
+    common::assert_holds(&cloud, "solo@contoso.com", "Canary-Solo1-Xy9!");
+    let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
+    let held: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains(r#""outcome":"cloud_id_collision","account""#))
+        .collect();
+    assert_eq!(held.len(), 3, "the hook's and one for each queued change: {audit}");
+    assert!(
+        held.iter()
+            .any(|l| l.contains(r#""account":"jdoe-adm""#) && l.contains("`jdoe-adm` and `jdoe`"))
+    );
+    let (failed, _) = policyc::agent::queue::list_failed(&cfg.queue).unwrap();
+    assert_eq!(failed.len(), 2);
+    let s = status(&cfg);
+    assert!(!s.healthy, "{s:?}");
+
+    // Without a directory to search (queued in one pass), the two still hold each other.
+    std::fs::remove_file(d.join("directory.json")).unwrap();
+    common::reset(&q, d, "ann", "shared@contoso.com", "Canary-Ann3-Xy9!");
+    common::reset(&q, d, "bob", "shared@contoso.com", "Canary-Bob3-Xy9!");
+    cloud.add_users(["shared@contoso.com"]);
+    let t = agent.tick();
+    assert_eq!(t.delivered, 0, "{t:?}");
+    assert!(!cloud.has_password("shared@contoso.com"));
+}

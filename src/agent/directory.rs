@@ -155,6 +155,17 @@ pub trait Directory: Send {
         Err(unsupported("cannot read replicated passwords (only Samba's ldapi socket can)"))
     }
 
+    /// The user accounts (`sAMAccountName`) whose `attribute` holds one of `values`, compared
+    /// as the directory compares them (case-insensitively); `None` when this directory cannot
+    /// search (`notified`). How two accounts that map to one cloud user are found.
+    fn accounts_with(
+        &mut self,
+        _attribute: Attribute,
+        _values: &[String],
+    ) -> Result<Option<Vec<String>>, DirectoryError> {
+        Ok(None)
+    }
+
     /// The user accounts whose entry changed after the update sequence number `usn` on this
     /// DC (replicated changes included), and the highest number seen.
     fn changed_since(&mut self, _usn: u64) -> Result<(Vec<String>, u64), DirectoryError> {
@@ -421,6 +432,21 @@ impl Directory for SambaDirectory {
         Ok(Some(ctx))
     }
 
+    fn accounts_with(
+        &mut self,
+        attribute: Attribute,
+        wanted: &[String],
+    ) -> Result<Option<Vec<String>>, DirectoryError> {
+        let name = attribute.ldap_name();
+        let any: String =
+            wanted.iter().map(|v| format!("({name}={})", ldap3::ldap_escape(v.as_str()))).collect();
+        let filter = format!("(&(objectClass=user)(|{any}))");
+        let entries = self.search(None, &filter, vec!["sAMAccountName"])?;
+        Ok(Some(
+            entries.iter().filter_map(|e| values(e, "sAMAccountName").first().cloned()).collect(),
+        ))
+    }
+
     fn password(&mut self, account: &str) -> Result<Option<PasswordState>, DirectoryError> {
         let attrs = vec!["unicodePwd", "pwdLastSet", "replPropertyMetaData"];
         let Some(entry) = self.account(account, attrs)? else { return Ok(None) };
@@ -681,6 +707,27 @@ impl Directory for DirectoryDouble {
             .map(|h| parse_hex16(&h).ok_or_else(|| self.error(format!("`{account}`: bad nt_hash"))))
             .transpose()?;
         Ok(Some(PasswordState { nt_hash, last_set_ms: a.pwd_last_set_ms, stamp: a.stamp }))
+    }
+
+    fn accounts_with(
+        &mut self,
+        attribute: Attribute,
+        values: &[String],
+    ) -> Result<Option<Vec<String>>, DirectoryError> {
+        let accounts = self.read()?.accounts;
+        Ok(Some(
+            accounts
+                .into_iter()
+                .filter(|(_, a)| {
+                    a.attributes
+                        .get(attribute.ldap_name())
+                        .into_iter()
+                        .flatten()
+                        .any(|v| values.iter().any(|w| w.eq_ignore_ascii_case(v)))
+                })
+                .map(|(name, _)| name)
+                .collect(),
+        ))
     }
 
     fn password_hashes(&mut self) -> Result<Vec<AccountHash>, DirectoryError> {

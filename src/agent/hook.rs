@@ -401,6 +401,13 @@ fn queued(
             return j;
         }
     };
+    if let Some(others) = collisions(options, account, &cloud_user) {
+        let detail = super::mapping::collision_detail(account, &others, &cloud_user);
+        let message = format!("policyc: accepted `{account}`; NOT SENT to the cloud: {detail}");
+        let mut j = Judgement::new(true, Outcome::CloudIdCollision, Some(message)).detail(detail);
+        j.user = Some(cloud_user);
+        return j;
+    }
     match enqueue(options, who, &cloud_user, password, policy) {
         Ok(change) => Judgement { user: Some(cloud_user), change, ..accepted },
         Err(q) => {
@@ -410,6 +417,14 @@ fn queued(
             Judgement::new(false, Outcome::Error, Some(message)).detail(q)
         }
     }
+}
+
+/// Other synced accounts on the same cloud user, when the hook queues and can search the
+/// directory. A failed search queues the change: the agent asks again before it delivers.
+fn collisions(options: &HookOptions, account: &str, cloud_user: &str) -> Option<Vec<String>> {
+    let directory = options.directory.as_ref().filter(|_| options.queue.is_some())?;
+    let others = options.users.others_on(directory.open().as_mut(), account, cloud_user);
+    others.ok().flatten().filter(|o| !o.is_empty())
 }
 
 fn enqueue(

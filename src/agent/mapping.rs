@@ -95,6 +95,46 @@ impl UserMapping {
     }
 }
 
+impl UserMapping {
+    /// The other synced accounts that map to `cloud_user` as `account` does (compared
+    /// case-insensitively, as Entra compares user principal names); `None` when the directory
+    /// cannot search. Two accounts on one cloud user would overwrite each other's password.
+    pub fn others_on(
+        &self,
+        directory: &mut dyn super::directory::Directory,
+        account: &str,
+        cloud_user: &str,
+    ) -> Result<Option<Vec<String>>, super::directory::DirectoryError> {
+        let mut values = vec![cloud_user.to_string()];
+        if let (Some(r), Some((name, suffix))) = (&self.upn_suffix, cloud_user.rsplit_once('@'))
+            && suffix.eq_ignore_ascii_case(&r.to)
+        {
+            values.push(format!("{name}@{}", r.from));
+        }
+        let Some(found) = directory.accounts_with(self.cloud_id, &values)? else {
+            return Ok(None);
+        };
+        let mut others = Vec::new();
+        for other in found.into_iter().filter(|a| !a.eq_ignore_ascii_case(account)) {
+            let Some(ctx) = directory.lookup(&other, self.attributes())? else { continue };
+            if self.cloud_user(&ctx).is_ok_and(|u| u.eq_ignore_ascii_case(cloud_user)) {
+                others.push(other);
+            }
+        }
+        others.sort_by_key(|a| a.to_lowercase());
+        Ok(Some(others))
+    }
+}
+
+/// What a collision is, for the log, the audit line and the agent's `failed/`.
+pub fn collision_detail(account: &str, others: &[String], cloud_user: &str) -> String {
+    let others: Vec<String> = others.iter().map(|o| format!("`{o}`")).collect();
+    format!(
+        "`{account}` and {} map to the same cloud user `{cloud_user}`: each would overwrite the other's password, so neither is sent; give each account its own cloud user (users: cloud_id, upn_suffix) or exclude one (users: exclude_groups)",
+        others.join(", ")
+    )
+}
+
 /// The first of `groups` the user is a member of (`memberOf` holds nested groups too).
 fn member<'g>(user: &Context, groups: &'g [String]) -> Option<&'g String> {
     let folding = Folding::new(&[]);

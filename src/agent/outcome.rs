@@ -102,6 +102,10 @@ pub enum Outcome {
     Acknowledged,
     /// Reconciliation could not read the directory or the cloud (tried again next interval).
     ReconcileFailed,
+    /// Two synced accounts map to one cloud user (`cloud_id: mail`, a UPN suffix rewrite):
+    /// neither's password is sent, or each would overwrite the other's; held in `failed/` (the
+    /// hook: not queued) until the mapping is fixed.
+    CloudIdCollision,
 }
 
 /// How an outcome weighs on the agent's health.
@@ -162,6 +166,7 @@ impl Outcome {
             Outcome::GapClosed => "gap_closed",
             Outcome::Acknowledged => "acknowledged",
             Outcome::ReconcileFailed => "reconcile_failed",
+            Outcome::CloudIdCollision => "cloud_id_collision",
         }
     }
 
@@ -190,6 +195,7 @@ impl Outcome {
             | Outcome::HeldByPolicy
             | Outcome::ChangedInCloud
             | Outcome::NotDelivered
+            | Outcome::CloudIdCollision
             | Outcome::Error => Class::Undelivered,
             _ => Class::Normal,
         }
@@ -207,6 +213,7 @@ impl Outcome {
                     | Outcome::HeldByPolicy
                     | Outcome::ChangedInCloud
                     | Outcome::NotDelivered
+                    | Outcome::CloudIdCollision
             )
     }
 

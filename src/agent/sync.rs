@@ -92,6 +92,8 @@ pub struct SyncAgent {
     /// When the next reconciliation is due, in milliseconds since the Unix epoch (after the
     /// last report, whichever process wrote it).
     next_reconcile_ms: u64,
+    /// This pass's queued changes: by cloud user (lower case), the accounts they are of.
+    claimants: HashMap<String, Vec<String>>,
     _lock: QueueLock,
 }
 
@@ -168,6 +170,7 @@ impl SyncAgent {
             sync_key,
             usn: None,
             seen: HashMap::new(),
+            claimants: HashMap::new(),
             _lock: lock,
         };
         agent.record(Outcome::AgentStarted, None, Vec::new(), None);
@@ -223,6 +226,15 @@ impl SyncAgent {
         for d in damaged {
             tick.events.push((Outcome::Damaged, d.to_string()));
             self.quarantine(d);
+        }
+        self.claimants.clear();
+        for c in &changes {
+            if let Some(user) = &c.user {
+                let accounts = self.claimants.entry(user.to_lowercase()).or_default();
+                if !accounts.iter().any(|a| a.eq_ignore_ascii_case(&c.account)) {
+                    accounts.push(c.account.clone());
+                }
+            }
         }
         // By account, as the directory knows it (sAMAccountName ignores case), oldest first.
         let mut by_account: BTreeMap<String, Vec<Change>> = BTreeMap::new();
@@ -477,6 +489,18 @@ impl SyncAgent {
             );
             return None;
         };
+        match self.collision(change, &user) {
+            Ok(None) => {}
+            Ok(Some(others)) => {
+                let detail = super::mapping::collision_detail(&change.account, &others, &user);
+                self.fail(change, Outcome::CloudIdCollision, detail, tick);
+                return None;
+            }
+            Err(e) => {
+                self.transient(Outcome::DirectoryUnavailable, &e, Some(change), tick);
+                return Some(false);
+            }
+        }
         let password = match self.queue.password(change) {
             Ok(p) => p,
             Err(e) => {
@@ -690,6 +714,29 @@ impl SyncAgent {
     /// The user as the policy sees it: the account and display name the change carries, plus
     /// what the directory holds of the other attributes the policy needs (the on-premises
     /// userPrincipalName among them: the change carries the cloud user's id).
+    /// The other accounts whose changes would go to `user` too: queued in this pass, or mapped
+    /// to it in the directory now (where it can be searched).
+    fn collision(&mut self, change: &Change, user: &str) -> Result<Option<Vec<String>>, String> {
+        let mut others: Vec<String> = self
+            .claimants
+            .get(&user.to_lowercase())
+            .into_iter()
+            .flatten()
+            .filter(|a| !a.eq_ignore_ascii_case(&change.account))
+            .cloned()
+            .collect();
+        if !self.directory.commits_are_notified() {
+            let found = self.config.users.others_on(self.directory.as_mut(), &change.account, user);
+            for o in found.map_err(|e| e.to_string())?.into_iter().flatten() {
+                if !others.iter().any(|a| a.eq_ignore_ascii_case(&o)) {
+                    others.push(o);
+                }
+            }
+        }
+        others.sort_by_key(|a| a.to_lowercase());
+        Ok((!others.is_empty()).then_some(others))
+    }
+
     fn context(&mut self, change: &Change) -> Result<Context, String> {
         let mut ctx = Context::new().with(Attribute::SamAccountName, change.account.clone());
         if let Some(d) = &change.display_name {
