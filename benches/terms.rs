@@ -92,5 +92,50 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// The worst case known for the Entra score (issue 25): every a/b string of 3 to 12 characters
+/// as banned terms, and a 4,096-character a/b password. Bounded by the evaluation's step budget
+/// (`policyc::runtime::entra::MAX_STEPS`), which this measures.
+fn entra_worst_case(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join("policyc-bench-terms");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut terms = Vec::new();
+    for len in 3..=12u32 {
+        for bits in 0..(1u32 << len) {
+            terms.push(
+                (0..len).map(|i| if bits >> i & 1 == 1 { 'b' } else { 'a' }).collect::<String>(),
+            );
+        }
+    }
+    std::fs::write(dir.join("ab.txt"), terms.join("\n")).unwrap();
+    let path = dir.join("ab.policy");
+    std::fs::write(
+        &path,
+        "policy p {\n  terms ab = file \"ab.txt\" with entra limits\n  \
+         rule banned \"m\" : entra score >= 5 using { ab }\n}\n",
+    )
+    .unwrap();
+    let artifact = compile_path(&path, &CompileOptions::default()).unwrap().artifact;
+    let v = Validator::from_bytes(&artifact).unwrap();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let password: String = (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x & 1 == 1 { 'b' } else { 'a' }
+        })
+        .collect();
+    let user = Context::new();
+    let mut group = c.benchmark_group("entra worst case");
+    group.sample_size(10);
+    group.bench_function("check", |b| {
+        b.iter(|| v.check(black_box(&password), &user).is_compliant())
+    });
+    group.bench_function("explain", |b| {
+        b.iter(|| v.explain(black_box(&password), &user).is_compliant())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, entra_worst_case);
 criterion_main!(benches);

@@ -266,7 +266,17 @@ fn the_hook_gives_up_before_samba_kills_it_and_its_log_lines_cannot_be_forged() 
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did not finish within"));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("did not finish within"), "{said}");
+    // Issue 25, item 7: it says what did not finish, and the refusal has its audit line.
+    assert!(said.contains("reading the password from standard input"), "{said}");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let last = log.lines().last().unwrap();
+    assert!(
+        last.contains(r#""outcome":"error","account":"alice""#)
+            && last.contains("did not finish within 300ms: it was reading the password"),
+        "{last}"
+    );
     // A newline in the account name stays inside its line in Samba's log.
     let mut child =
         spawn_hook(&p, &audit, "eve\npolicyc: accepted password change for `admin`", &[]);

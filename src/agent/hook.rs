@@ -105,6 +105,81 @@ pub struct Decision {
     pub messages: Vec<String>,
 }
 
+/// What the hook is doing, so that the watchdog's refusal can say what did not finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Stage {
+    /// Reading the password from standard input.
+    Reading = 0,
+    /// Loading (and verifying) the policy.
+    LoadingPolicy = 1,
+    /// Looking the account up in the directory.
+    LookingUp = 2,
+    /// Checking the password against the policy.
+    Checking = 3,
+    /// Queuing the change for the cloud.
+    Queuing = 4,
+    /// Writing the audit line.
+    Recording = 5,
+}
+
+static STAGE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+impl Stage {
+    /// Marks this stage as the one the hook is in.
+    pub fn enter(self) {
+        STAGE.store(self as u8, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The stage the hook is in.
+    pub fn current() -> Stage {
+        match STAGE.load(std::sync::atomic::Ordering::Relaxed) {
+            1 => Stage::LoadingPolicy,
+            2 => Stage::LookingUp,
+            3 => Stage::Checking,
+            4 => Stage::Queuing,
+            5 => Stage::Recording,
+            _ => Stage::Reading,
+        }
+    }
+
+    /// What the hook was doing, for a sentence.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stage::Reading => "reading the password from standard input (not closed by the caller)",
+            Stage::LoadingPolicy => "loading the policy",
+            Stage::LookingUp => "looking the account up in the directory (not answering)",
+            Stage::Checking => "checking the password against the policy",
+            Stage::Queuing => "queuing the change for the cloud (the disk not answering)",
+            Stage::Recording => "writing the audit log (the disk not answering)",
+        }
+    }
+}
+
+/// The watchdog's refusal, once the hook ran out of time: says what did not finish, and writes
+/// its audit line (`error`). Returns the line for Samba's log.
+pub fn timed_out(options: &HookOptions, who: &SambaAccount, limit: std::time::Duration) -> String {
+    let account = who.account.as_deref().unwrap_or("");
+    let detail =
+        format!("the hook did not finish within {limit:?}: it was {}", Stage::current().describe());
+    let event = Event {
+        time: now(),
+        source: "hook",
+        outcome: Outcome::Error,
+        account: who.account.as_deref(),
+        user: who.user_principal_name.as_deref(),
+        rules: Vec::new(),
+        policy: None,
+        change: None,
+        detail: Some(detail.clone()),
+    };
+    let recorded = match AuditLog::new(&options.audit_log).write(&event) {
+        Ok(()) => String::new(),
+        Err(e) => format!("; cannot write the audit log `{}`: {e}", options.audit_log.display()),
+    };
+    format!("policyc: refused password change for `{account}`: {detail}{recorded}")
+}
+
 /// Runs the hook for one password change: judge it, then record the judgement in the audit log.
 pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Decision {
     let audit = AuditLog::new(&options.audit_log);
@@ -128,6 +203,7 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
         }
     };
     let j = judge(options, password, who);
+    Stage::Recording.enter();
     let mut messages: Vec<String> = j.message.into_iter().collect();
     let event = Event {
         time: now(),
@@ -233,15 +309,18 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
         let why = "POLICY UNUSABLE: `directory: {kind: notified}` is for a queue the Windows filter fills; the Samba hook and its agent need `directory: {kind: samba, socket: …/private/ldap_priv/ldapi}`";
         return unavailable(options, who, text, why);
     }
+    Stage::LoadingPolicy.enter();
     let validator = match super::policy_file::map_policy(&options.policy, key.as_ref()) {
         Ok(v) => v,
         Err(e) => return unavailable(options, who, text, &format!("POLICY UNAVAILABLE ({e})")),
     };
+    Stage::LookingUp.enter();
     let (ctx, lookup_failed) = match user_context(options, who, account, &validator) {
         Ok(found) => found,
         Err(Refusal::Unusable(why)) => return unavailable(options, who, text, &why),
         Err(Refusal::LookupFailed(j)) => return *j,
     };
+    Stage::Checking.enter();
     let verdict = validator.check(text, &ctx);
     // The artifact is checked as the check reads it: damage found now is a damaged policy.
     if let Some(damage) = validator.damage() {
@@ -435,6 +514,7 @@ fn enqueue(
     policy: &str,
 ) -> Result<Option<String>, String> {
     let Some(dir) = &options.queue else { return Ok(None) };
+    Stage::Queuing.enter();
     let key = options.key.clone().unwrap_or_else(|| dir.join("key"));
     let queue = Queue::open_sealed(dir, &key).map_err(|e| e.to_string())?;
     queue.claim(super::queue::Filler::SambaHook).map_err(|e| e.to_string())?;

@@ -209,11 +209,13 @@ fn describe(d: &Detail, passed: bool) -> String {
         Detail::Entra { name: Some(attribute), .. } => {
             format!("It contains the user's {} (after normalization). Do not use your name.", name_words(*attribute))
         }
-        Detail::Entra { unsettled: true, .. } if !passed => {
-            "So many banned terms overlap in it that its score could not be settled (more than 100,000 combinations): it is refused to be safe. Use fewer common words.".to_string()
-        }
-        Detail::Entra { unsettled: true, min_points, .. } => format!(
-            "It scores at least the {min_points} points needed; so many banned terms overlap in it that the exact score was not settled (more than 100,000 combinations)."
+        Detail::Entra { unsettled: Some(why), .. } if !passed => format!(
+            "{}: it is refused to be safe. Use fewer common words.",
+            unsettled_words(*why)
+        ),
+        Detail::Entra { unsettled: Some(why), min_points, .. } => format!(
+            "It scores at least the {min_points} points needed; the exact score was not settled ({}).",
+            unsettled_words(*why).to_lowercase()
         ),
         Detail::Entra { whole_password: true, .. } => {
             "The whole password is a banned password, or one character away from one. Choose another password.".to_string()
@@ -377,5 +379,17 @@ fn unit_words(unit: crate::ir::Unit) -> &'static str {
         crate::ir::Unit::Bytes => "bytes (UTF-8)",
         crate::ir::Unit::Utf16 => "UTF-16 units",
         crate::ir::Unit::Characters => "characters",
+    }
+}
+
+/// Why an Entra score was not settled, as a sentence's start.
+fn unsettled_words(why: crate::runtime::entra::Unsettled) -> &'static str {
+    match why {
+        crate::runtime::entra::Unsettled::TooManySets => {
+            "So many banned terms overlap in it that its score could not be settled (more than 100,000 combinations)"
+        }
+        crate::runtime::entra::Unsettled::OutOfSteps => {
+            "Its score could not be settled within the evaluation's step budget (a very long password full of banned terms)"
+        }
     }
 }

@@ -79,12 +79,23 @@ pub(crate) fn run(args: Args) -> u8 {
     };
     // Samba warns after 1 s and kills the script at 10 s, failing the change with a vague
     // message; the hook gives up first, with its own.
+    // Its refusal says what did not finish and is recorded; a disk that does not answer gets
+    // one more second, then the refusal is said without its record.
     let limit = Duration::from_millis(timeout_ms);
+    let (watched, who) = (options.clone(), SambaAccount::from_env());
     std::thread::spawn(move || {
         std::thread::sleep(limit);
-        eprintln!(
-            "policyc: refused: the hook did not finish within {limit:?} (standard input not closed, or the directory not answering)"
-        );
+        let (said, heard) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = said.send(crate::agent::hook::timed_out(&watched, &who, limit));
+        });
+        let message = heard.recv_timeout(Duration::from_secs(1)).unwrap_or_else(|_| {
+            format!(
+                "policyc: refused: the hook did not finish within {limit:?} ({}); the audit log did not answer either",
+                crate::agent::hook::Stage::current().describe()
+            )
+        });
+        eprintln!("{}", crate::agent::files::log_line(&message));
         std::process::exit(1);
     });
     let mut input = Zeroizing::new(Vec::new());

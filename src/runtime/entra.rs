@@ -18,10 +18,18 @@
 //!    their number plus the distinct characters outside everything they cover: sets are tried
 //!    by size, and no set of N texts can score under N plus what all of them leave uncovered.
 //!    A yes/no check stops as soon as the answer is known.
+//!
+//! The work is bounded by design: every step (a node of a trie walk, a candidate, a word of
+//! positions compared) is counted against [`MAX_STEPS`], so that any password within the input
+//! limit against any lists within the list limits is decided in a bounded time (BENCHMARKS.md:
+//! the worst case known, a list of every a/b string and a 4,096-character a/b password). A
+//! search that runs out is [`Unsettled::OutOfSteps`]: a check refuses, as for a score with too
+//! many sets to look at ([`Unsettled::TooManySets`]).
 use super::fold::Folding;
 use super::terms::{Trie, normalize_into};
 use crate::ir::{Attribute, Normalization};
 use smallvec::SmallVec;
+use std::collections::HashMap;
 use zeroize::Zeroizing;
 
 /// Names shorter than this many characters are not looked for; nor is the tenant name.
@@ -39,9 +47,49 @@ pub struct EntraOutcome {
     pub terms: Vec<String>,
     /// The whole normalized password is one banned term (or within one edit of one).
     pub whole_password: bool,
-    /// The search for the fewest points gave up (more than [`MAX_TERM_SETS`] sets of banned
-    /// texts to look at): a check refuses, and `points` is the fewest found so far.
-    pub unsettled: bool,
+    /// The search for the fewest points gave up: a check refuses, and `points` is the fewest
+    /// found so far (a check: below the goal).
+    pub unsettled: Option<Unsettled>,
+}
+
+/// Why a score was not settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsettled {
+    /// More than [`MAX_TERM_SETS`] sets of banned texts to look at.
+    TooManySets,
+    /// The evaluation used its [`MAX_STEPS`] steps.
+    OutOfSteps,
+}
+
+/// Steps one evaluation may take: a node of a trie walk, a candidate, a word of positions
+/// compared. About 10 ms on the machine BENCHMARKS.md describes; real passwords need well under
+/// 1% of it.
+pub const MAX_STEPS: u64 = 3_000_000;
+
+/// The steps left to an evaluation.
+#[derive(Debug)]
+struct Budget {
+    left: u64,
+}
+
+impl Budget {
+    /// Spends `n` steps; false (and none left) when fewer remain.
+    fn spend(&mut self, n: u64) -> bool {
+        match self.left.checked_sub(n) {
+            Some(left) => {
+                self.left = left;
+                true
+            }
+            None => {
+                self.left = 0;
+                false
+            }
+        }
+    }
+
+    fn out(&self) -> bool {
+        self.left == 0
+    }
 }
 
 /// A candidate: the characters it covers (character indices), and what it is.
@@ -90,7 +138,7 @@ pub(crate) fn evaluate<const LAZY: bool>(
                 name: Some(attribute),
                 terms: Vec::new(),
                 whole_password: false,
-                unsettled: false,
+                unsettled: None,
             };
         }
     }
@@ -114,6 +162,8 @@ struct Found<'a, 's, const LAZY: bool> {
     /// Per position, its candidates in `pool` (`None`: not searched yet).
     at: SmallVec<[Option<(u32, u32)>; 64]>,
     pool: SmallVec<[Candidate; 32]>,
+    /// Shared by the whole evaluation; once out, what was found is incomplete.
+    budget: Budget,
 }
 
 impl<'a, 's, const LAZY: bool> Found<'a, 's, LAZY> {
@@ -121,7 +171,8 @@ impl<'a, 's, const LAZY: bool> Found<'a, 's, LAZY> {
         let bounds: SmallVec<[usize; 64]> =
             p.char_indices().map(|(i, _)| i).chain([p.len()]).collect();
         let at = smallvec::smallvec![None; bounds.len()];
-        Found { sets, p, tenant, bounds, at, pool: SmallVec::new() }
+        let budget = Budget { left: MAX_STEPS };
+        Found { sets, p, tenant, bounds, at, pool: SmallVec::new(), budget }
     }
 
     /// How many characters.
@@ -145,7 +196,7 @@ impl<'a, 's, const LAZY: bool> Found<'a, 's, LAZY> {
     }
 
     fn search(&mut self, i: usize) {
-        let Found { sets, p, tenant, bounds, pool, .. } = self;
+        let Found { sets, p, tenant, bounds, pool, budget, .. } = self;
         let Some(&byte) = bounds.get(i) else { return };
         let index = |byte: usize| bounds.binary_search(&byte).unwrap_or(0) as u32;
         let start = i as u32;
@@ -153,7 +204,11 @@ impl<'a, 's, const LAZY: bool> Found<'a, 's, LAZY> {
             pool.push(Candidate { start, end: index(byte + tenant.len()), term: None });
         }
         for (set, trie) in sets.iter().enumerate() {
-            trie.matches_at(p, byte, 1, &mut |m| {
+            if budget.out() {
+                return;
+            }
+            let steps = &mut budget.left;
+            trie.matches_at_within(p, byte, 1, steps, &mut |m| {
                 // An exact match plus a character beside it: that character is not part of
                 // the banned term (the exact match is a candidate of its own). Only a match one
                 // character longer than its term can be one.
@@ -196,6 +251,12 @@ struct Cover<'u> {
     /// A check stops at the first set under it.
     limit: u32,
     looked: usize,
+    /// Steps: each text tried costs the words of positions it compares.
+    budget: &'u mut Budget,
+    /// Why it gave up, if it did.
+    gave_up: Option<Unsettled>,
+    /// The steps one text tried costs (the words of positions and of characters it compares).
+    cost: u64,
     /// The fewest points found, and the texts chosen.
     best: (u32, Vec<usize>),
 }
@@ -205,6 +266,7 @@ impl Cover<'_> {
     fn run(&mut self, from: usize, covered: &Positions, chosen: &mut Vec<usize>) -> bool {
         self.looked += 1;
         if self.looked > MAX_TERM_SETS {
+            self.gave_up = Some(Unsettled::TooManySets);
             return false;
         }
         let points = chosen.len() as u32 + (self.unpaid)(covered);
@@ -212,6 +274,10 @@ impl Cover<'_> {
             self.best = (points, chosen.clone());
         }
         for k in from..self.texts.len() {
+            if !self.budget.spend(self.cost) {
+                self.gave_up = Some(Unsettled::OutOfSteps);
+                return false;
+            }
             // Even with every later text for free, this branch cannot do better.
             let mut all = covered.clone();
             all.iter_mut().zip(&self.suffix[k]).for_each(|(a, c)| *a |= c);
@@ -249,6 +315,14 @@ fn score<const LAZY: bool>(
         whole_password: false,
         unsettled,
     };
+    // Out of steps: a check fails closed (below its goal); an explanation says so.
+    let out_of_steps = |known: u32| {
+        let points = match goal {
+            Goal::Reach(enough) => enough.saturating_sub(1).min(known),
+            Goal::Explain => known,
+        };
+        early(points, Some(Unsettled::OutOfSteps))
+    };
     // Any choice of candidates bounds the fewest points from above, even counting repeats:
     // taking the longest candidate at each position, from the left, settles most refusals in a
     // few searches.
@@ -257,10 +331,13 @@ fn score<const LAZY: bool>(
         while pos < n && points < enough {
             points += 1;
             let longest = found.starting_at(pos).iter().map(|c| c.end as usize).max();
+            if found.budget.out() {
+                return out_of_steps(points);
+            }
             pos = longest.unwrap_or(pos + 1);
         }
         if points < enough {
-            return early(points, false);
+            return early(points, None);
         }
     }
     // Characters no candidate covers are paid for by every choice: once they are `enough`
@@ -272,10 +349,13 @@ fn score<const LAZY: bool>(
         for (i, ch) in p.chars().enumerate() {
             covered_to =
                 found.starting_at(i).iter().map(|c| c.end as usize).fold(covered_to, usize::max);
+            if found.budget.out() {
+                return out_of_steps(paid.len() as u32);
+            }
             if covered_to <= i && !paid.contains(&ch) {
                 paid.push(ch);
                 if paid.len() as u32 >= enough {
-                    return early(enough, false);
+                    return early(enough, None);
                 }
             }
         }
@@ -287,20 +367,24 @@ fn score<const LAZY: bool>(
     let bounds = found.bounds.clone();
     let text = |c: &Candidate| p.get(bounds[c.start as usize]..bounds[c.end as usize]);
     let mut terms: Vec<(Candidate, Positions, bool)> = Vec::new();
+    let mut slots: HashMap<&str, usize> = HashMap::new();
     for i in 0..n {
         for c in found.starting_at(i).to_vec() {
-            let slot = match terms.iter().position(|t| text(&t.0) == text(&c)) {
-                Some(k) => k,
-                None => {
-                    terms.push((c, smallvec::smallvec![0; words], false));
-                    terms.len() - 1
-                }
-            };
+            if !found.budget.spend(words as u64) {
+                return out_of_steps(0);
+            }
+            let slot = *slots.entry(text(&c).unwrap_or_default()).or_insert_with(|| {
+                terms.push((c, smallvec::smallvec![0; words], false));
+                terms.len() - 1
+            });
             let (_, covered, whole) = &mut terms[slot];
             for k in c.start..c.end {
                 covered[k as usize / 64] |= 1 << (k % 64);
             }
             *whole |= c.start == 0 && c.end as usize == n;
+        }
+        if found.budget.out() {
+            return out_of_steps(0);
         }
     }
     // Each distinct character with its positions.
@@ -331,7 +415,7 @@ fn score<const LAZY: bool>(
         Goal::Explain => u32::MAX,
     };
     if floor >= limit {
-        return early(floor, false);
+        return early(floor, None);
     }
     // A text covering no more than another one does is never needed: drop it (the larger
     // first, a whole-password match first among equals).
@@ -340,6 +424,9 @@ fn score<const LAZY: bool>(
     });
     let mut kept: Vec<(Candidate, Positions, bool)> = Vec::new();
     for t in terms {
+        if !found.budget.spend((kept.len() * words) as u64) {
+            return out_of_steps(floor);
+        }
         let within =
             |k: &(Candidate, Positions, bool)| t.1.iter().zip(&k.1).all(|(a, b)| a & !b == 0);
         if !kept.iter().any(within) {
@@ -354,6 +441,9 @@ fn score<const LAZY: bool>(
         unpaid: &unpaid,
         limit,
         looked: 0,
+        budget: &mut found.budget,
+        gave_up: None,
+        cost: (words * (chars.len() + 2)) as u64,
         best: (unpaid(&none), Vec::new()),
     };
     // What the texts from k on cover together: choosing them all, for nothing, is the bound.
@@ -369,7 +459,7 @@ fn score<const LAZY: bool>(
             Goal::Reach(enough) => enough.saturating_sub(1).min(search.best.0),
             Goal::Explain => search.best.0,
         };
-        return early(points, true);
+        return early(points, search.gave_up);
     }
     let best = search.best;
     let (points, chosen) = best;
@@ -386,7 +476,7 @@ fn score<const LAZY: bool>(
             .collect(),
         _ => Vec::new(),
     };
-    EntraOutcome { points, name: None, terms: named, whole_password, unsettled: false }
+    EntraOutcome { points, name: None, terms: named, whole_password, unsettled: None }
 }
 
 #[cfg(all(test, feature = "compiler"))]
@@ -415,10 +505,15 @@ mod tests {
         let trie = TrieBuf::for_fuzzy(&set);
         let run = |goal| evaluate(&[trie.view()], Folding::new(&[]), CROWDED, &[], None, goal);
         let check = run(Goal::Reach(10));
-        assert!(check.unsettled && check.points < 10, "{} {}", check.points, check.unsettled);
-        assert!(run(Goal::Explain).unsettled);
+        assert!(
+            check.unsettled.is_some() && check.points < 10,
+            "{} {:?}",
+            check.points,
+            check.unsettled
+        );
+        assert!(run(Goal::Explain).unsettled.is_some());
         let easy = run(Goal::Reach(5));
-        assert!(!easy.unsettled && easy.points >= 5);
+        assert!(easy.unsettled.is_none() && easy.points >= 5);
     }
 
     /// The score of `password` against `terms` (lowercase ASCII, no tenant, no names).

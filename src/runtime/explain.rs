@@ -136,8 +136,8 @@ pub enum Detail {
         terms: Vec<String>,
         /// The whole password is a banned term (not shown).
         whole_password: bool,
-        /// The search for the fewest points gave up: the rule fails to be safe.
-        unsettled: bool,
+        /// Why the search for the fewest points gave up (a check then fails, to be safe).
+        unsettled: Option<super::entra::Unsettled>,
     },
     /// A strength rule.
     Strength {

@@ -694,7 +694,22 @@ impl<'a, const LAZY: bool> Trie<'a, LAZY> {
         max_edits: u8,
         f: &mut impl FnMut(TermMatch) -> bool,
     ) -> bool {
-        let mut s = Search { trie: self, text: text.as_bytes(), start, f, stopped: false };
+        let mut unbounded = u64::MAX;
+        self.matches_at_within(text, start, max_edits, &mut unbounded, f)
+    }
+
+    /// [`Trie::matches_at`] that takes at most `steps` steps of the walk (one node each),
+    /// counting them down; when they run out the search stops as if `f` had stopped it, and
+    /// `steps` is 0.
+    pub(crate) fn matches_at_within(
+        &self,
+        text: &str,
+        start: usize,
+        max_edits: u8,
+        steps: &mut u64,
+        f: &mut impl FnMut(TermMatch) -> bool,
+    ) -> bool {
+        let mut s = Search { trie: self, text: text.as_bytes(), start, f, steps, stopped: false };
         s.exact_then_fuzzy(0, start, max_edits > 0);
         !s.stopped
     }
@@ -705,10 +720,23 @@ struct Search<'a, F, const LAZY: bool> {
     text: &'a [u8],
     start: usize,
     f: &'a mut F,
+    /// Steps left.
+    steps: &'a mut u64,
     stopped: bool,
 }
 
 impl<'a, F: FnMut(TermMatch) -> bool, const LAZY: bool> Search<'a, F, LAZY> {
+    /// Takes one step of the walk; false (and stopped) when none is left.
+    #[inline(always)]
+    fn step(&mut self) -> bool {
+        if *self.steps == 0 {
+            self.stopped = true;
+            return false;
+        }
+        *self.steps -= 1;
+        true
+    }
+
     /// Reports the term ending at `node` of `trie` (`ids` maps a deletion trie's entries to
     /// terms), if any.
     #[inline(always)]
@@ -739,6 +767,9 @@ impl<'a, F: FnMut(TermMatch) -> bool, const LAZY: bool> Search<'a, F, LAZY> {
     fn exact_then_fuzzy(&mut self, mut node: u32, mut pos: usize, budget: bool) {
         let trie: &'a Level<'a, LAZY> = &self.trie.level;
         for depth in 0.. {
+            if !self.step() {
+                return;
+            }
             self.report(trie, None, node, pos, 0);
             if self.stopped {
                 return;
@@ -801,6 +832,9 @@ impl<'a, F: FnMut(TermMatch) -> bool, const LAZY: bool> Search<'a, F, LAZY> {
         mut pos: usize,
     ) {
         loop {
+            if !self.step() {
+                return;
+            }
             self.report(trie, ids, node, pos, 1);
             if self.stopped {
                 return;
