@@ -70,6 +70,8 @@ fn bench(c: &mut Criterion) {
         queue: Some(d.join("hookq")),
         key: None,
         public_key: None,
+        policy_min_serial: 0,
+        serials: Some(d.join("hookq")),
         audit_log: d.join("hook-audit.jsonl"),
         fail_open: false,
         directory: None,

@@ -946,7 +946,7 @@ fn with_a_public_key_the_agent_runs_and_reloads_only_signed_policies() {
     let e = SyncAgent::new(cfg.clone()).unwrap_err();
     assert!(e.contains("is not signed"), "{e}");
     let artifact = std::fs::read(&cfg.policy).unwrap();
-    signing::sign(&key, &cfg.policy, &artifact).unwrap();
+    signing::sign(&key, &cfg.policy, &artifact, "office365", None).unwrap();
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     assert!(agent.policy().starts_with("office365@"));
     // An unsigned replacement is refused; the signed policy stays in force.

@@ -320,7 +320,10 @@ fn with_a_public_key_only_a_signed_artifact_is_used() {
     };
     let (code, said) = compile(&key);
     assert_eq!(code, 0, "{said}");
-    assert!(said.contains("signed with key"), "{said}");
+    assert!(
+        said.contains("signed policy `office365` serial") && said.contains("with key"),
+        "{said}"
+    );
     let public = format!("{}.pub", key.display());
     let (q, audit) = (d.join("q"), d.join("a.jsonl"));
     let with_key = ["--public-key", public.as_str()];
@@ -679,4 +682,125 @@ cat "$FULL/log/audit.jsonl"
         serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     }
     assert!(lines[1].contains(r#""outcome":"accepted""#), "{log}");
+}
+
+/// Issue 25, item 3: before, the signature covered the artifact's bytes only: an older signed
+/// artifact (a weaker policy), copied back with its `.sig`, was used by the hook and the agent.
+#[test]
+fn a_signed_policy_cannot_be_replayed_or_downgraded() {
+    let w = world_dir();
+    let d = w.path();
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let key = d.join("signing.key");
+    assert_eq!(policyc(&[&os("keygen"), &os("-o"), key.as_os_str()]).0, 0);
+    let public = format!("{}.pub", key.display());
+    // Version 1 allows one character; version 2 needs twelve. Same policy, later serial.
+    let version = |n: u32, length: u32, serial: &str| {
+        let src = d.join(format!("corp-v{n}.policy"));
+        std::fs::write(
+            &src,
+            format!("policy corp {{\n  rule length \"{length}+\" : length >= {length}\n}}\n"),
+        )
+        .unwrap();
+        let out = d.join(format!("corp-v{n}.policyc"));
+        let (code, said) = policyc(&[
+            &os("compile"),
+            src.as_os_str(),
+            &os("-o"),
+            out.as_os_str(),
+            &os("--sign"),
+            key.as_os_str(),
+            &os("--serial"),
+            &os(serial),
+        ]);
+        assert_eq!(code, 0, "{said}");
+        assert!(said.contains(&format!("signed policy `corp` serial {serial}")), "{said}");
+        out
+    };
+    let (v1, v2) = (version(1, 1, "100"), version(2, 12, "200"));
+    let deployed = d.join("corp.policyc");
+    let deploy = |from: &Path| {
+        std::fs::copy(from, &deployed).unwrap();
+        std::fs::copy(format!("{}.sig", from.display()), format!("{}.sig", deployed.display()))
+            .unwrap();
+    };
+    let (q, audit) = (d.join("q"), d.join("a.jsonl"));
+    let with_key = ["--public-key", public.as_str()];
+    deploy(&v2);
+    assert_eq!(hook(&deployed, &q, &audit, &with_key).code, 0, "the current policy");
+    let serials = std::fs::read_to_string(q.join("policy-serials")).unwrap();
+    assert_eq!(serials, r#"{"corp":200}"#);
+    assert_eq!(mode(&q.join("policy-serials")), 0o600);
+
+    // The older signed pair copied back: refused, loudly, with its audit line.
+    deploy(&v1);
+    let r = hook(&deployed, &q, &audit, &with_key);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("POLICY UNAVAILABLE")
+            && r.stderr.contains("serial 100, older than serial 200")
+            && r.stderr.contains("policyc sign"),
+        "{}",
+        r.stderr
+    );
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.lines().last().unwrap().contains(r#""outcome":"rejected_no_policy""#), "{log}");
+    // The agent (and `agent status`, which reads the same state) refuses it too.
+    let config = d.join("agent.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "policy: {p}\nqueue: {q}\naudit_log: {a}\npolicy_public_key: {public}\n\
+             directory: {{kind: file, path: {d}/directory.json}}\n\
+             graph: {{base_url: 'http://127.0.0.1:1', token_url: 'http://127.0.0.1:1/token', client_id: x, client_secret: y}}\n",
+            p = deployed.display(),
+            q = q.display(),
+            a = d.join("agent.jsonl").display(),
+            d = d.display()
+        ),
+    )
+    .unwrap();
+    let config = policyc::agent::config::AgentConfig::load(&config).unwrap();
+    let e = policyc::agent::sync::SyncAgent::new(config.clone()).unwrap_err();
+    assert!(e.contains("older than serial 200"), "{e}");
+    let s = policyc::agent::status::status(&config);
+    assert!(!s.healthy && s.problems.iter().any(|p| p.contains("older than serial 200")), "{s:?}");
+
+    // A fresh server (no serial kept yet) with a configured minimum.
+    let fresh = d.join("q-fresh");
+    let min = ["--public-key", public.as_str(), "--policy-min-serial", "150"];
+    let r = hook(&deployed, &fresh, &audit, &min);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("below the configured minimum 150"), "{}", r.stderr);
+
+    // A signature of the first format (bytes only): refused, naming the command that re-signs.
+    let sig = format!("{}.sig", deployed.display());
+    let old = std::fs::read_to_string(&sig).unwrap();
+    let f: Vec<&str> = old.split_whitespace().collect();
+    std::fs::write(&sig, format!("policyc-signature-1 {} {}\n", f[1], f[5])).unwrap();
+    let r = hook(&deployed, &q, &audit, &with_key);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("first format") && r.stderr.contains("policyc sign ARTIFACT"),
+        "{}",
+        r.stderr
+    );
+    // A serial edited in the file breaks the signature.
+    std::fs::write(&sig, old.replace(" 100 ", " 900 ")).unwrap();
+    let r = hook(&deployed, &q, &audit, &with_key);
+    assert!(r.code == 1 && r.stderr.contains("was changed after it was signed"), "{}", r.stderr);
+
+    // Going back on purpose: signing the older artifact again gives it a new, higher serial.
+    let (code, said) = policyc(&[&os("sign"), deployed.as_os_str(), &os("--key"), key.as_os_str()]);
+    assert_eq!(code, 0, "{said}");
+    assert_eq!(hook(&deployed, &q, &audit, &with_key).code, 0, "re-signed, it is current");
+    let (code, said) = policyc(&[
+        &os("sign"),
+        deployed.as_os_str(),
+        &os("--key"),
+        key.as_os_str(),
+        &os("--serial"),
+        &os("150"),
+    ]);
+    assert_eq!(code, 2, "a serial never goes back: {said}");
 }

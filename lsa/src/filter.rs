@@ -164,8 +164,15 @@ impl Filter {
             .map(policyc::agent::signing::PublicKey::from_file)
             .transpose()
             .map_err(|e| format!("public key: {e}"));
-        let result =
-            key.and_then(|k| policyc::agent::policy_file::load_policy(&settings.policy, k.as_ref()));
+        let result = key.and_then(|key| {
+            let trust = policyc::agent::policy_file::Trust {
+                key,
+                min_serial: settings.policy_min_serial,
+                serials: settings.queue.clone(),
+                record: true,
+            };
+            policyc::agent::policy_file::load_policy(&settings.policy, &trust)
+        });
         match result {
             Ok(v) => {
                 if loaded.validator.as_ref().is_some_and(|old| old.digest() == v.digest()) {

@@ -24,6 +24,9 @@ pub struct Settings {
     pub policy: PathBuf,
     /// `PublicKey` (REG_SZ): if set, only an artifact signed by this key is used.
     pub public_key: Option<PathBuf>,
+    /// `PolicyMinSerial` (REG_SZ, decimal): with `PublicKey`, a signed policy's serial must be
+    /// at least this (the highest serial used is also kept in the queue's folder).
+    pub policy_min_serial: u64,
     /// `QueuePath` (REG_SZ): the queue the agent reads; empty: changes are not queued.
     pub queue: Option<PathBuf>,
     /// `KeyPath` (REG_SZ): the queue key (default `QUEUE\key`).
@@ -46,6 +49,7 @@ impl Default for Settings {
         Settings {
             policy: base.join("policy.policyc"),
             public_key: None,
+            policy_min_serial: 0,
             queue: Some(base.join("queue")),
             key: None,
             audit_log: base.join("audit.jsonl"),
@@ -68,6 +72,9 @@ impl Settings {
             s.policy = p;
         }
         s.public_key = path("PublicKey");
+        if let Some(n) = get("PolicyMinSerial").and_then(|v| v.trim().parse().ok()) {
+            s.policy_min_serial = n;
+        }
         if let Some(q) = get("QueuePath") {
             s.queue = (!q.trim().is_empty()).then(|| PathBuf::from(q));
         }

@@ -21,6 +21,10 @@ pub struct AgentConfig {
     /// signed by it (`policyc compile --sign`).
     #[serde(default)]
     pub policy_public_key: Option<PathBuf>,
+    /// With `policy_public_key`: refuse a signed policy whose serial is below this (a fresh
+    /// install has no serial to compare with yet).
+    #[serde(default)]
+    pub policy_min_serial: u64,
     /// The audit log.
     pub audit_log: PathBuf,
     /// The local directory: where the agent confirms that a change was committed, and where the
@@ -120,6 +124,18 @@ impl AgentConfig {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| format!("`{}` is not UTF-8", path.display()))?;
         serde_yaml::from_str(text).map_err(|e| format!("`{}`: {e}", path.display()))
+    }
+
+    /// What the agent (and the hook with this configuration) requires of the policy: its
+    /// signature by `policy_public_key`, a serial not below `policy_min_serial` nor below the
+    /// highest used here (kept in the queue's directory).
+    pub fn trust(&self, record: bool) -> Result<super::policy_file::Trust, String> {
+        Ok(super::policy_file::Trust {
+            key: self.public_key()?,
+            min_serial: self.policy_min_serial,
+            serials: Some(self.queue.clone()),
+            record,
+        })
     }
 
     /// The policy public key, if one is configured.

@@ -30,6 +30,11 @@ pub struct HookOptions {
     pub key: Option<PathBuf>,
     /// The public key a policy must be signed with, if any.
     pub public_key: Option<PathBuf>,
+    /// A signed policy's serial must be at least this.
+    pub policy_min_serial: u64,
+    /// Where the highest policy serial used is kept (the queue's directory; `None`: only
+    /// `policy_min_serial` is checked).
+    pub serials: Option<PathBuf>,
     /// The audit log.
     pub audit_log: PathBuf,
     /// Accept when the policy cannot be loaded (unchecked) or the directory cannot be read
@@ -51,6 +56,8 @@ impl HookOptions {
                 .then(|| config.queue.clone()),
             key: config.key.clone(),
             public_key: config.policy_public_key.clone(),
+            policy_min_serial: config.policy_min_serial,
+            serials: Some(config.queue.clone()),
             audit_log: config.audit_log.clone(),
             fail_open,
             directory: config.directory.clone(),
@@ -302,6 +309,12 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
             return unavailable(options, who, text, &format!("POLICY KEY UNAVAILABLE ({e})"));
         }
     };
+    let trust = super::policy_file::Trust {
+        key,
+        min_serial: options.policy_min_serial,
+        serials: options.serials.clone(),
+        record: true,
+    };
     if options.directory == Some(DirectoryConfig::Notified) {
         // `notified` trusts every queued change as stored (the Windows filter queues after
         // the store): under Samba it would turn off the group lookups and the agent's commit
@@ -310,7 +323,7 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
         return unavailable(options, who, text, why);
     }
     Stage::LoadingPolicy.enter();
-    let validator = match super::policy_file::map_policy(&options.policy, key.as_ref()) {
+    let validator = match super::policy_file::map_policy(&options.policy, &trust) {
         Ok(v) => v,
         Err(e) => return unavailable(options, who, text, &format!("POLICY UNAVAILABLE ({e})")),
     };

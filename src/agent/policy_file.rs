@@ -1,27 +1,51 @@
 //! The deployed policy, as a hook or the agent loads it: a file root may trust (see
 //! [`crate::files`]), signed when a public key is configured.
 
-use std::path::Path;
+use super::signing::PublicKey;
+use std::path::{Path, PathBuf};
+
+/// What a verifier requires of the policy it loads.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// Use the policy only if signed by this key.
+    pub key: Option<PublicKey>,
+    /// Refuse a signed policy with a serial below this (`policy_min_serial`).
+    pub min_serial: u64,
+    /// Where the highest serial used per policy name is kept (the queue's directory), if the
+    /// verifier keeps state: an older one is refused.
+    pub serials: Option<PathBuf>,
+    /// Record a newer serial there (a reader such as `agent status` only compares).
+    pub record: bool,
+}
+
+impl Trust {
+    /// Checks `bytes`' signature and serial, recording the serial.
+    fn admit(&self, path: &Path, bytes: &[u8]) -> Result<(), String> {
+        let Some(key) = &self.key else {
+            return match self.min_serial {
+                0 => Ok(()),
+                _ => Err("`policy_min_serial` is set but no `policy_public_key`: serials are only in signatures".into()),
+            };
+        };
+        let signed = key.verify(path, bytes)?;
+        super::signing::admit(path, &signed, self.min_serial, self.serials.as_deref(), self.record)
+    }
+}
 
 /// The largest artifact loaded (a 100,000-term policy is about 9 MB).
 pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
 
 /// Loads a compiled policy that root may trust: a regular file of root's (or this user's)
 /// that nobody else may write, read without following a link, and, when a public key is
-/// configured, signed by it. The bytes are read: a long-running process (the agent, the Windows
+/// configured, signed by it with a serial not older than `trust` allows. The bytes are read: a long-running process (the agent, the Windows
 /// filter) keeps its policy however the file is replaced, even by a `cp` over it; its
 /// breached-password stores are mapped for many lookups ([`StoreAccess::Resident`]).
 ///
 /// [`StoreAccess::Resident`]: crate::store::StoreAccess::Resident
-pub fn load_policy(
-    path: &Path,
-    key: Option<&super::signing::PublicKey>,
-) -> Result<crate::Validator, String> {
+pub fn load_policy(path: &Path, trust: &Trust) -> Result<crate::Validator, String> {
     let bytes =
         crate::files::read_bounded(path, MAX_ARTIFACT_BYTES, false).map_err(|e| e.to_string())?;
-    if let Some(key) = key {
-        key.verify(path, &bytes)?;
-    }
+    trust.admit(path, &bytes)?;
     crate::Validator::from_bytes(&bytes)
         .map(|v| v.with_store_access(crate::store::StoreAccess::Resident))
         .map_err(|e| format!("`{}`: {e}", path.display()))
@@ -31,10 +55,7 @@ pub fn load_policy(
 /// is mapped and its tries walked in place, so that a reset costs no copy of the policy. (A
 /// file truncated in place while mapped would fault the process: a hook lives milliseconds,
 /// and a failed hook refuses the change.) Elsewhere it is read.
-pub fn map_policy(
-    path: &Path,
-    key: Option<&super::signing::PublicKey>,
-) -> Result<crate::Validator, String> {
+pub fn map_policy(path: &Path, trust: &Trust) -> Result<crate::Validator, String> {
     #[cfg(unix)]
     {
         let file = crate::files::open_trusted(path, false).map_err(|e| e.to_string())?;
@@ -47,12 +68,10 @@ pub fn map_policy(
         }
         let map = crate::mapped::map(&file, crate::mapped::Reads::Whole)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        if let Some(key) = key {
-            key.verify(path, &map)?;
-        }
+        trust.admit(path, &map)?;
         crate::Validator::from_map(std::sync::Arc::new(map))
             .map_err(|e| format!("`{}`: {e}", path.display()))
     }
     #[cfg(not(unix))]
-    load_policy(path, key)
+    load_policy(path, trust)
 }

@@ -1,11 +1,19 @@
 //! Signed artifacts. An artifact's checksum catches damage, not a replacement: anyone who can
-//! write the file can put a permissive policy there. With a public key configured, the hook and
-//! the agent use an artifact only if `ARTIFACT.sig` holds an Ed25519 signature of its exact
-//! bytes by the matching secret key (`policyc keygen`, `policyc compile --sign KEY`).
+//! write the file can put a permissive policy there. With a public key configured, the hook, the
+//! agent and the Windows filter use an artifact only if `ARTIFACT.sig` holds an Ed25519
+//! signature by the matching secret key (`policyc keygen`, `policyc compile --sign KEY`,
+//! `policyc sign`) of its exact bytes together with what the signer says of them: the policy's
+//! name, a serial that only grows, and the signing time. A verifier that keeps state keeps the
+//! highest serial it used per policy name ([`SERIALS_FILE`], next to the queue) and refuses an
+//! older one: an earlier signed artifact copied back with its `.sig` (a replay, a downgrade to a
+//! weaker policy) is refused loudly; a configured minimum serial covers a fresh install.
 //!
 //! Files (text, one line): secret key `policyc-secret-key-1 HEX32`, public key
-//! `policyc-public-key-1 HEX32`, signature `policyc-signature-1 KEYID HEX64`, where KEYID is
-//! the first 8 bytes of the public key's SHA-256, so that a mismatch names both keys.
+//! `policyc-public-key-1 HEX32`, signature `policyc-signature-2 KEYID NAME SERIAL TIME HEX64`,
+//! where KEYID is the first 8 bytes of the public key's SHA-256 (so that a mismatch names both
+//! keys), TIME is seconds since the Unix epoch, and the signed message is
+//! `policyc-signature-2\nNAME\nSERIAL\nTIME\nSHA256(ARTIFACT) in hex`. A `policyc-signature-1`
+//! file (the artifact's bytes only, before serials) is refused with the command that re-signs.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -14,7 +22,80 @@ use zeroize::Zeroizing;
 
 const SECRET_TAG: &str = "policyc-secret-key-1";
 const PUBLIC_TAG: &str = "policyc-public-key-1";
-const SIGNATURE_TAG: &str = "policyc-signature-1";
+const SIGNATURE_TAG: &str = "policyc-signature-2";
+const OLD_SIGNATURE_TAG: &str = "policyc-signature-1";
+
+/// What a signature says of the artifact it signs, signed with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The policy's name.
+    pub name: String,
+    /// Grows with every signing of the policy: a verifier refuses one older than it used.
+    pub serial: u64,
+    /// When it was signed, in seconds since the Unix epoch.
+    pub time: u64,
+}
+
+/// A signature file, parsed (not yet verified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureFile {
+    /// The signing key's id.
+    pub key_id: String,
+    /// What it says of the artifact.
+    pub signed: Signed,
+    signature: [u8; 64],
+}
+
+/// The largest signature file read.
+const MAX_SIGNATURE_BYTES: usize = 4096;
+
+/// Whether a policy name can stand in a signature line (the language's names can).
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Parses a signature file's text. `path` names it in errors.
+///
+/// # Errors
+/// Not a policyc signature, or one of the first version (no serial), with what to do.
+pub fn parse_signature(text: &str, path: &Path) -> Result<SignatureFile, String> {
+    if text.split_whitespace().next() == Some(OLD_SIGNATURE_TAG) {
+        return Err(format!(
+            "`{}` is a signature of the first format (`{OLD_SIGNATURE_TAG}`: the artifact's bytes only, no policy name or serial, so an older policy could be put back); sign the artifact again: `policyc sign ARTIFACT --key SECRET_KEY` (or `policyc compile POLICY -o ARTIFACT --sign SECRET_KEY`)",
+            path.display()
+        ));
+    }
+    let bad = || format!("`{}` is not a policyc signature", path.display());
+    let f = fields(text, SIGNATURE_TAG, 5).ok_or_else(bad)?;
+    let number = |s: &str| s.parse::<u64>().ok().filter(|_| s.bytes().all(|b| b.is_ascii_digit()));
+    let (Some(serial), Some(time), Some(signature)) =
+        (number(f[2]), number(f[3]), unhex::<64>(f[4]))
+    else {
+        return Err(bad());
+    };
+    if !plain_name(f[1]) || unhex::<8>(f[0]).is_none() {
+        return Err(bad());
+    }
+    Ok(SignatureFile {
+        key_id: f[0].to_string(),
+        signed: Signed { name: f[1].to_string(), serial, time },
+        signature,
+    })
+}
+
+/// The message a signature covers: what the signer says, and the artifact's digest.
+fn message(signed: &Signed, bytes: &[u8]) -> Vec<u8> {
+    format!(
+        "{SIGNATURE_TAG}\n{}\n{}\n{}\n{}",
+        signed.name,
+        signed.serial,
+        signed.time,
+        hex(&Sha256::digest(bytes))
+    )
+    .into_bytes()
+}
 
 /// A public key the hook and the agent trust.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,10 +153,11 @@ impl PublicKey {
             })
     }
 
-    /// Checks `artifact`'s bytes against its signature file.
-    pub fn verify(&self, artifact: &Path, bytes: &[u8]) -> Result<(), String> {
+    /// Checks `artifact`'s bytes against its signature file; returns what the signature says
+    /// of them.
+    pub fn verify(&self, artifact: &Path, bytes: &[u8]) -> Result<Signed, String> {
         let sig_path = signature_path(artifact);
-        let text = match super::files::read_bounded(&sig_path, 4096, false) {
+        let text = match super::files::read_bounded(&sig_path, MAX_SIGNATURE_BYTES, false) {
             Ok(t) => t,
             Err(super::files::FileError::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound =>
@@ -88,23 +170,31 @@ impl PublicKey {
             }
             Err(e) => return Err(e.to_string()),
         };
-        let text = String::from_utf8_lossy(&text);
-        let Some(f) = fields(&text, SIGNATURE_TAG, 2) else {
-            return Err(format!("`{}` is not a policyc signature", sig_path.display()));
-        };
-        if f[0] != self.id() {
+        self.verify_text(&String::from_utf8_lossy(&text), &sig_path, artifact, bytes)
+    }
+
+    /// Checks `bytes` against a signature file's text (read from `sig_path`, for messages).
+    pub fn verify_text(
+        &self,
+        text: &str,
+        sig_path: &Path,
+        artifact: &Path,
+        bytes: &[u8],
+    ) -> Result<Signed, String> {
+        let file = parse_signature(text, sig_path)?;
+        if file.key_id != self.id() {
             return Err(format!(
                 "`{}` is signed by key {}, not by the configured key {}",
                 artifact.display(),
-                f[0],
+                file.key_id,
                 self.id()
             ));
         }
-        let signature = unhex::<64>(f[1]).map(|b| Signature::from_bytes(&b));
-        match signature {
-            Some(s) if self.0.verify(bytes, &s).is_ok() => Ok(()),
-            _ => Err(format!(
-                "the signature `{}` does not match `{}`: the artifact was changed after it was signed",
+        let signature = Signature::from_bytes(&file.signature);
+        match self.0.verify(&message(&file.signed, bytes), &signature) {
+            Ok(()) => Ok(file.signed),
+            Err(_) => Err(format!(
+                "the signature `{}` does not match `{}`: the artifact (or its name, serial or time in the signature) was changed after it was signed",
                 sig_path.display(),
                 artifact.display()
             )),
@@ -137,8 +227,20 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
-/// Signs an artifact's bytes with the secret key in `secret`, writing `artifact.sig`.
-pub fn sign(secret: &Path, artifact: &Path, bytes: &[u8]) -> Result<String, String> {
+/// Signs an artifact's bytes, with the policy's `name` and a serial, writing `artifact.sig`
+/// (a new file renamed into place). The serial is `serial` if given, else the signing time in
+/// seconds; either way above the serial of a signature of the same policy already there, so
+/// that it only grows.
+pub fn sign(
+    secret: &Path,
+    artifact: &Path,
+    bytes: &[u8],
+    name: &str,
+    serial: Option<u64>,
+) -> Result<(String, Signed), String> {
+    if !plain_name(name) {
+        return Err(format!("the policy name `{name}` cannot be signed"));
+    }
     let text = super::files::read_bounded(secret, 4096, true).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&text);
     let seed = fields(&text, SECRET_TAG, 1)
@@ -147,10 +249,130 @@ pub fn sign(secret: &Path, artifact: &Path, bytes: &[u8]) -> Result<String, Stri
         .ok_or_else(|| format!("`{}` is not a policyc secret key", secret.display()))?;
     let key = SigningKey::from_bytes(&seed);
     let public = PublicKey(key.verifying_key());
-    let signature = key.sign(bytes);
     let sig_path = signature_path(artifact);
-    let line = format!("{SIGNATURE_TAG} {} {}\n", public.id(), hex(&signature.to_bytes()));
-    std::fs::write(&sig_path, line)
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let previous = std::fs::read_to_string(&sig_path)
+        .ok()
+        .and_then(|t| parse_signature(&t, &sig_path).ok())
+        .filter(|f| f.signed.name == name)
+        .map(|f| f.signed.serial);
+    let serial = match (serial, previous) {
+        (Some(s), Some(p)) if s <= p => {
+            return Err(format!(
+                "serial {s} is not above {p}, the serial of the signature `{}` already signs: a verifier that used {p} would refuse it",
+                sig_path.display()
+            ));
+        }
+        (Some(s), _) => s,
+        (None, p) => p.map_or(time, |p| time.max(p + 1)),
+    };
+    let signed = Signed { name: name.to_string(), serial, time };
+    let signature = key.sign(&message(&signed, bytes));
+    let line = format!(
+        "{SIGNATURE_TAG} {} {} {} {} {}\n",
+        public.id(),
+        signed.name,
+        signed.serial,
+        signed.time,
+        hex(&signature.to_bytes())
+    );
+    let mut tmp = sig_path.as_os_str().to_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    write_new(&tmp, line.as_bytes(), 0o644)?;
+    std::fs::rename(&tmp, &sig_path)
         .map_err(|e| format!("cannot write `{}`: {e}", sig_path.display()))?;
-    Ok(public.id())
+    Ok((public.id(), signed))
+}
+
+/// Where a verifier keeps the highest serial it used per policy name (next to its queue).
+pub const SERIALS_FILE: &str = "policy-serials";
+
+/// The largest serials file read.
+const MAX_SERIALS_BYTES: usize = 1 << 16;
+
+/// Admits a signed policy by its serial: not below `min_serial` (a fresh install's floor), and,
+/// where the verifier keeps state (`state`: the directory of [`SERIALS_FILE`]), not below the
+/// highest serial used for the policy's name, which it then records (with `record`).
+///
+/// # Errors
+/// An older policy (a replay or a downgrade), or state that cannot be read or written, with
+/// what to do.
+pub fn admit(
+    artifact: &Path,
+    signed: &Signed,
+    min_serial: u64,
+    state: Option<&Path>,
+    record: bool,
+) -> Result<(), String> {
+    if signed.serial < min_serial {
+        return Err(format!(
+            "`{}` (policy `{}`) is signed with serial {}, below the configured minimum {min_serial} (policy_min_serial): an older policy is refused; deploy the current signed policy",
+            artifact.display(),
+            signed.name,
+            signed.serial
+        ));
+    }
+    let Some(dir) = state else { return Ok(()) };
+    let path = dir.join(SERIALS_FILE);
+    if !record {
+        // A reader (`agent status`): compares without taking the lock or writing.
+        let text = match super::files::read_bounded(&path, MAX_SERIALS_BYTES, true) {
+            Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+            Err(super::files::FileError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                String::new()
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let serials: std::collections::BTreeMap<String, u64> = match text.trim() {
+            "" => Default::default(),
+            t => serde_json::from_str(t).map_err(|e| format!("`{}`: {e}", path.display()))?,
+        };
+        let highest = serials.get(&signed.name).copied().unwrap_or(0);
+        return match signed.serial < highest {
+            true => Err(older(artifact, signed, highest)),
+            false => Ok(()),
+        };
+    }
+    super::files::secure_dir(dir).map_err(|e| e.to_string())?;
+    let file = super::files::open_private(&path, 0o600).map_err(|e| e.to_string())?;
+    let said = |e: std::io::Error| format!("`{}`: {e}", path.display());
+    super::files::locked(&file, || {
+        use std::io::{Read, Seek, Write};
+        let mut text = String::new();
+        (&file).take(MAX_SERIALS_BYTES as u64).read_to_string(&mut text)?;
+        let mut serials: std::collections::BTreeMap<String, u64> = if text.trim().is_empty() {
+            Default::default()
+        } else {
+            serde_json::from_str(&text).map_err(std::io::Error::other)?
+        };
+        let highest = serials.get(&signed.name).copied().unwrap_or(0);
+        if signed.serial < highest {
+            return Ok(Err(older(artifact, signed, highest)));
+        }
+        if record && signed.serial > highest {
+            serials.insert(signed.name.clone(), signed.serial);
+            let bytes = serde_json::to_vec(&serials).map_err(std::io::Error::other)?;
+            file.set_len(0)?;
+            (&file).seek(std::io::SeekFrom::Start(0))?;
+            (&file).write_all(&bytes)?;
+            file.sync_all()?;
+        }
+        Ok(Ok(()))
+    })
+    .map_err(said)?
+}
+
+fn older(artifact: &Path, signed: &Signed, highest: u64) -> String {
+    format!(
+        "`{}` (policy `{}`) is signed with serial {}, older than serial {highest}, which this server already used: a replayed or downgraded policy is refused; deploy the current signed policy (to go back on purpose, sign the older artifact again: `policyc sign ARTIFACT --key SECRET_KEY`)",
+        artifact.display(),
+        signed.name,
+        signed.serial
+    )
 }

@@ -123,9 +123,8 @@ pub fn status(config: &AgentConfig) -> Status {
             reasons.join(", ")
         ));
     }
-    let loaded = config
-        .public_key()
-        .and_then(|k| super::policy_file::load_policy(&config.policy, k.as_ref()));
+    let loaded =
+        config.trust(false).and_then(|t| super::policy_file::load_policy(&config.policy, &t));
     if let Err(e) = loaded {
         problems.push(format!("the policy does not load: {e}"));
     }

@@ -63,8 +63,8 @@ pub struct SyncAgent {
     config: AgentConfig,
     queue: Queue,
     validator: Validator,
-    /// The key the policy must be signed with, if any.
-    public_key: Option<super::signing::PublicKey>,
+    /// What the policy must be: signed, and not older than one used.
+    trust: super::policy_file::Trust,
     stamp: Option<(SystemTime, u64)>,
     graph: Graph,
     directory: Box<dyn Directory>,
@@ -119,8 +119,8 @@ impl SyncAgent {
         let queue =
             Queue::open_sealed(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
         let lock = QueueLock::acquire(&config.queue)?;
-        let public_key = config.public_key()?;
-        let validator = super::policy_file::load_policy(&config.policy, public_key.as_ref())
+        let trust = config.trust(true)?;
+        let validator = super::policy_file::load_policy(&config.policy, &trust)
             .map_err(|e| format!("policy: {e}"))?;
         let graph = Graph::new(config.graph.clone())?;
         let sync_key = match (config.delivery, &config.gpg_secret_key) {
@@ -152,7 +152,7 @@ impl SyncAgent {
             config,
             queue,
             validator,
-            public_key,
+            trust,
             stamp,
             graph,
             directory,
@@ -899,7 +899,7 @@ impl SyncAgent {
             return;
         }
         self.stamp = now_stamp;
-        match super::policy_file::load_policy(&self.config.policy, self.public_key.as_ref()) {
+        match super::policy_file::load_policy(&self.config.policy, &self.trust) {
             Ok(v) if v.digest() == self.validator.digest() => {}
             Ok(v) => {
                 let change = format!("policy changed: {} -> {}", self.policy(), v.label());

@@ -27,6 +27,10 @@ pub(crate) struct Args {
     /// Sign the artifact with this secret key (`policyc keygen`), writing `OUT.sig`.
     #[arg(long, value_name = "SECRET_KEY")]
     sign: Option<PathBuf>,
+    /// With --sign: the serial to sign with [default: the time in seconds, above the serial
+    /// of a signature already at `OUT.sig`]. Verifiers refuse a serial older than one they used.
+    #[arg(long, requires = "sign")]
+    serial: Option<u64>,
 }
 
 pub(crate) fn run(args: Args) -> u8 {
@@ -58,11 +62,9 @@ pub(crate) fn run(args: Args) -> u8 {
         }
     };
     if let Some(secret) = &args.sign {
-        match crate::agent::signing::sign(secret, &out, &compiled.artifact) {
-            Ok(id) => eprintln!(
-                "signed with key {id} -> {}",
-                crate::agent::signing::signature_path(&out).display()
-            ),
+        let name = &compiled.program.name;
+        match super::sign::signed(secret, &out, &compiled.artifact, name, args.serial) {
+            Ok(said) => eprintln!("{said}"),
             Err(e) => {
                 eprintln!("error: cannot sign: {e}");
                 return EXIT_ERROR;

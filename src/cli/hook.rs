@@ -33,7 +33,7 @@ enum Kind {
 struct SambaArgs {
     /// The agent's configuration (YAML): policy, queue, key, audit log, directory and user
     /// mapping come from it. Instead of --policy, --queue, --key, --audit-log, --directory.
-    #[arg(long, conflicts_with_all = ["policy", "queue", "key", "audit_log", "directory", "public_key"])]
+    #[arg(long, conflicts_with_all = ["policy", "queue", "key", "audit_log", "directory", "public_key", "policy_min_serial"])]
     config: Option<PathBuf>,
     /// The compiled policy (artifact).
     #[arg(long, required_unless_present = "config")]
@@ -48,6 +48,10 @@ struct SambaArgs {
     /// signature.
     #[arg(long)]
     public_key: Option<PathBuf>,
+    /// With --public-key: refuse a signed policy whose serial is below this (the highest
+    /// serial used is also kept next to the queue, and an older one refused).
+    #[arg(long, default_value_t = 0)]
+    policy_min_serial: u64,
     /// The audit log (JSON lines).
     #[arg(long, required_unless_present = "config")]
     audit_log: Option<PathBuf>,
@@ -120,9 +124,11 @@ fn options(a: SambaArgs) -> Result<HookOptions, String> {
     };
     Ok(HookOptions {
         policy,
+        serials: a.queue.clone(),
         queue: a.queue,
         key: a.key,
         public_key: a.public_key,
+        policy_min_serial: a.policy_min_serial,
         audit_log,
         fail_open: a.fail_open,
         directory: a.directory.map(DirectoryConfig::samba),

@@ -15,6 +15,7 @@ mod import;
 mod input;
 mod keygen;
 mod policy_arg;
+mod sign;
 mod store;
 mod test;
 
@@ -58,6 +59,7 @@ enum Command {
     Agent(agent::Args),
     CloudDouble(double::Args),
     Keygen(keygen::Args),
+    Sign(sign::Args),
     Store(store::Args),
     Import(import::Args),
 }
@@ -95,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Agent(a) => reported(agent::run(a)),
         Command::CloudDouble(a) => double::run(a),
         Command::Keygen(a) => reported(keygen::run(a)),
+        Command::Sign(a) => reported(sign::run(a)),
         Command::Store(a) => store::run(a),
     };
     ExitCode::from(code)

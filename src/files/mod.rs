@@ -182,6 +182,13 @@ pub fn append_record(file: &File, record: &[u8]) -> std::io::Result<()> {
     written
 }
 
+/// Runs `f` holding an exclusive lock on `file` (Unix `flock`; on Windows one process writes
+/// each such file): a read-modify-write of a small state file by concurrent hooks.
+pub fn locked<T>(file: &File, f: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    let _lock = platform::Lock::exclusive(file)?;
+    f()
+}
+
 /// Opens (creating, mode `mode`) a regular file for reading and writing, without following a
 /// symlink or blocking on a FIFO, and checks that only its owner may access it.
 pub fn open_private(path: &Path, mode: u32) -> Result<File, FileError> {

@@ -61,10 +61,11 @@ pub enum Unsettled {
     OutOfSteps,
 }
 
-/// Steps one evaluation may take: a node of a trie walk, a candidate, a word of positions
-/// compared. About 10 ms on the machine BENCHMARKS.md describes; real passwords need well under
-/// 1% of it.
-pub const MAX_STEPS: u64 = 3_000_000;
+/// Steps one evaluation may take: a node of a trie walk, a candidate (with the words of
+/// positions it marks), a word of positions compared. The worst case known spends them all in
+/// about 35 ms on the machine BENCHMARKS.md describes (the bound: 100 ms); a 256-character
+/// password (the cloud's limit) against the shipped lists needs a few percent of it.
+pub const MAX_STEPS: u64 = 1_000_000;
 
 /// The steps left to an evaluation.
 #[derive(Debug)]

@@ -236,6 +236,11 @@ impl Validator {
         self.region.heap_bytes() + terms + dfas + self.program.case_folds.capacity() * 8
     }
 
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.program.name
+    }
+
     /// `name@digest-prefix`: the policy version, as logs and reports name it.
     pub fn label(&self) -> String {
         format!("{}@{}", self.program.name, self.digest_hex().get(..12).unwrap_or(""))
