@@ -98,14 +98,7 @@ fn bench(c: &mut Criterion) {
 fn entra_worst_case(c: &mut Criterion) {
     let dir = std::env::temp_dir().join("policyc-bench-terms");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut terms = Vec::new();
-    for len in 3..=12u32 {
-        for bits in 0..(1u32 << len) {
-            terms.push(
-                (0..len).map(|i| if bits >> i & 1 == 1 { 'b' } else { 'a' }).collect::<String>(),
-            );
-        }
-    }
+    let (terms, password) = policyc::corpus::entra_worst_case();
     std::fs::write(dir.join("ab.txt"), terms.join("\n")).unwrap();
     let path = dir.join("ab.policy");
     std::fs::write(
@@ -116,15 +109,6 @@ fn entra_worst_case(c: &mut Criterion) {
     .unwrap();
     let artifact = compile_path(&path, &CompileOptions::default()).unwrap().artifact;
     let v = Validator::from_bytes(&artifact).unwrap();
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let password: String = (0..4096)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if x & 1 == 1 { 'b' } else { 'a' }
-        })
-        .collect();
     let user = Context::new();
     let mut group = c.benchmark_group("entra worst case");
     group.sample_size(10);

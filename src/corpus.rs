@@ -141,3 +141,26 @@ pub fn generate(words: &[&str], n: usize, seed: u64) -> Vec<String> {
         })
         .collect()
 }
+
+/// The worst case known for the Entra score (issue 25): as banned terms, every string of `a` and
+/// `b` of 3 to 12 characters (8,184 terms); as the password, 4,096 `a`s and `b`s (xorshift). Every
+/// position of the password starts hundreds of candidates; the evaluation's step budget bounds
+/// the work (benches/terms.rs measures it, tests/limits.rs checks it fails closed).
+pub fn entra_worst_case() -> (Vec<String>, String) {
+    let mut terms = Vec::new();
+    for len in 3..=12u32 {
+        for bits in 0..(1u32 << len) {
+            terms.push((0..len).map(|i| if bits >> i & 1 == 1 { 'b' } else { 'a' }).collect());
+        }
+    }
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let password = (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x & 1 == 1 { 'b' } else { 'a' }
+        })
+        .collect();
+    (terms, password)
+}

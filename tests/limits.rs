@@ -155,14 +155,7 @@ fn a_policy_names_files_under_its_own_folder_only_unless_allowed() {
 
 /// Every a/b string of 3 to 12 characters (8,184 terms), and a policy that scores with it.
 fn crafted_entra_policy(dir: &std::path::Path) -> policyc::Validator {
-    let mut terms = Vec::new();
-    for len in 3..=12u32 {
-        for bits in 0..(1u32 << len) {
-            terms.push(
-                (0..len).map(|i| if bits >> i & 1 == 1 { 'b' } else { 'a' }).collect::<String>(),
-            );
-        }
-    }
+    let (terms, _) = policyc::corpus::entra_worst_case();
     std::fs::write(dir.join("ab.txt"), terms.join("\n") + "\n").unwrap();
     let path = dir.join("p.policy");
     std::fs::write(
@@ -182,15 +175,7 @@ fn crafted_entra_policy(dir: &std::path::Path) -> policyc::Validator {
 fn the_entra_search_is_bounded_by_its_step_budget_and_fails_closed() {
     let dir = tempfile::tempdir().unwrap();
     let v = crafted_entra_policy(dir.path());
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let password: String = (0..4096)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if x & 1 == 1 { 'b' } else { 'a' }
-        })
-        .collect();
+    let (_, password) = policyc::corpus::entra_worst_case();
     let verdict = v.check(&password, &policyc::Context::new());
     assert_eq!(verdict.violations()[0].rule, "banned", "refused, to be safe");
     let e = v.explain(&password, &policyc::Context::new());

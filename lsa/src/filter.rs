@@ -445,8 +445,12 @@ mod tests {
         let source = "policy p {\n  store pwned = \"/nonexistent/policyc-store\"\n  \
                       rule length \"Use 8+.\" : length >= 8\n  \
                       rule breached \"Breached.\" : not in pwned\n}\n";
-        let compiled = policyc::compile_str("p.policy", source, &Default::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let options = policyc::CompileOptions {
+            allow_paths: vec!["/nonexistent".into()],
+            ..Default::default()
+        };
+        let compiled =
+            policyc::compile_str("p.policy", source, &options).unwrap_or_else(|e| panic!("{e}"));
         Arc::new(Validator::from_bytes(&compiled.artifact).unwrap_or_else(|e| panic!("{e}")))
     }
 

@@ -374,8 +374,27 @@ fn score<const LAZY: bool>(
             if !found.budget.spend(words as u64) {
                 return out_of_steps(0);
             }
-            let slot = *slots.entry(text(&c).unwrap_or_default()).or_insert_with(|| {
+            // A few texts (real passwords): a scan; many: a map, so that the work stays linear.
+            let key = text(&c).unwrap_or_default();
+            let known = match slots.is_empty() && terms.len() < 32 {
+                true => terms.iter().position(|t| text(&t.0) == Some(key)),
+                false => {
+                    if slots.is_empty() {
+                        slots.extend(
+                            terms
+                                .iter()
+                                .enumerate()
+                                .map(|(k, t)| (text(&t.0).unwrap_or_default(), k)),
+                        );
+                    }
+                    slots.get(key).copied()
+                }
+            };
+            let slot = known.unwrap_or_else(|| {
                 terms.push((c, smallvec::smallvec![0; words], false));
+                if !slots.is_empty() {
+                    slots.insert(key, terms.len() - 1);
+                }
                 terms.len() - 1
             });
             let (_, covered, whole) = &mut terms[slot];
