@@ -63,8 +63,8 @@ pub enum Unsettled {
 
 /// Steps one evaluation may take: a node of a trie walk, a candidate (with the words of
 /// positions it marks), a word of positions compared. The worst case known spends them all in
-/// about 35 ms on the machine BENCHMARKS.md describes (the bound: 100 ms); a 256-character
-/// password (the cloud's limit) against the shipped lists needs a few percent of it.
+/// about 60 ms on the machine BENCHMARKS.md describes (the bound asked for: 100 ms); no password
+/// of the benchmark corpus (200,000, up to 256 characters) comes near it.
 pub const MAX_STEPS: u64 = 1_000_000;
 
 /// The steps left to an evaluation.
