@@ -713,3 +713,42 @@ fn import_ppm_reads_pwdcheckmodulearg_from_ldif() {
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("has no `pwdCheckModuleArg`"), "{}", o.stderr);
 }
+
+/// Issue 26 (day-2 changes): `compile -o` onto the live artifact wrote it in place, so that a
+/// hook loading it meanwhile found it truncated and refused a compliant reset. It now replaces
+/// the file whole: a reader sees the old artifact or the new one.
+#[test]
+fn recompiling_onto_the_live_artifact_never_shows_a_reader_a_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.policyc");
+    let live_arg = live.to_str().unwrap().to_string();
+    assert_eq!(policyc(&["compile", "policies/office365.policy", "-o", &live_arg], b"").code, 0);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (done, live) = (done.clone(), live.clone());
+        std::thread::spawn(move || {
+            let (mut loads, mut failures) = (0u32, Vec::new());
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                loads += 1;
+                if let Err(e) = policyc::Validator::from_path(&live) {
+                    failures.push(e.to_string());
+                }
+            }
+            (loads, failures)
+        })
+    };
+    for _ in 0..20 {
+        let out = policyc(&["compile", "policies/office365.policy", "-o", &live_arg], b"");
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (loads, failures) = reader.join().unwrap();
+    assert!(loads > 20, "the reader ran alongside: {loads} loads");
+    assert!(
+        failures.is_empty(),
+        "{} of {loads} loads failed: {:?}",
+        failures.len(),
+        failures.first()
+    );
+    assert!(!dir.path().join("live.policyc.tmp").exists());
+}

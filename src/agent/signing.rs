@@ -278,13 +278,8 @@ pub fn sign(
         signed.time,
         hex(&signature.to_bytes())
     );
-    let mut tmp = sig_path.as_os_str().to_os_string();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp);
-    write_new(&tmp, line.as_bytes(), 0o644)?;
-    std::fs::rename(&tmp, &sig_path)
-        .map_err(|e| format!("cannot write `{}`: {e}", sig_path.display()))?;
+    super::files::replace(&sig_path, line.as_bytes(), 0o644)
+        .map_err(|e| format!("cannot write the signature: {e}"))?;
     Ok((public.id(), signed))
 }
 

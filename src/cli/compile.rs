@@ -50,8 +50,9 @@ pub(crate) fn run(args: Args) -> u8 {
         eprint!("{}", compiled.warnings.render(&compiled.sources));
     }
     let out = args.output.unwrap_or_else(|| args.policy.with_extension("policyc"));
-    if let Err(e) = std::fs::write(&out, &compiled.artifact) {
-        eprintln!("error: cannot write `{}`: {e}", out.display());
+    // Whole or not at all: hooks may be loading the artifact this replaces.
+    if let Err(e) = crate::files::replace(&out, &compiled.artifact, 0o644) {
+        eprintln!("error: cannot write the artifact: {e}");
         return EXIT_ERROR;
     }
     let digest = match Validator::from_bytes(&compiled.artifact) {

@@ -205,6 +205,30 @@ pub fn create_new(path: &Path, mode: u32) -> Result<File, FileError> {
     open(path, OpenOptions::new().write(true).create_new(true), mode)
 }
 
+/// Replaces `path` whole with `bytes` (mode `mode`): written to `PATH.tmp` (a new file, never
+/// through a link: a stale one is unlinked first), synced, then renamed over `path`, so that a
+/// reader sees the old file or the new one, never a part (a policy recompiled while hooks load
+/// it, a store's manifest).
+pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FileError> {
+    use std::io::Write as _;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp)(e)),
+        _ => {}
+    }
+    let mut f = create_new(&tmp, mode)?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Makes the rename durable; not every platform can open a directory.
+        let _ = sync_dir(dir);
+    }
+    Ok(())
+}
+
 /// Makes a rename or removal in `dir` durable (Unix: fsync of the directory; Windows:
 /// FlushFileBuffers on a directory handle).
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {

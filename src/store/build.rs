@@ -314,27 +314,9 @@ fn build_identity(options: &BuildOptions, files: &[PathBuf], mode: HashMode) -> 
     )
 }
 
-/// Writes `path` whole through a new temporary file (`O_CREAT|O_EXCL|O_NOFOLLOW`, `mode`),
-/// synced and renamed into place: a link planted at the temporary name is never followed (a
-/// stale one is unlinked, and one planted again in between fails the build).
+/// Writes `path` whole through a new temporary file, never through a link ([`crate::files::replace`]).
 fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), BuildError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    match fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp)(e)),
-        _ => {}
-    }
-    let mut f = crate::files::create_new(&tmp, mode)?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(io(path))?;
-    if let Some(dir) = path.parent() {
-        // Makes the rename durable; not every platform can open a directory.
-        let _ = crate::files::sync_dir(dir);
-    }
-    Ok(())
+    Ok(crate::files::replace(path, bytes, mode)?)
 }
 
 /// Readers of a store (the hook, the agent's user) read its files.
