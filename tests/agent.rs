@@ -1375,3 +1375,66 @@ fn two_accounts_on_one_cloud_user_deliver_neither_and_say_so() {
     assert_eq!(t.delivered, 0, "{t:?}");
     assert!(!cloud.has_password("shared@contoso.com"));
 }
+
+/// `policyc agent status --user ACCOUNT`, its exit code and standard output.
+fn user_status(config: &Path, account: &str, json: bool) -> (i32, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"));
+    cmd.args(["agent", "status", "--config"]).arg(config).args(["--user", account]);
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Issue 26 (the help desk's view): "did my reset reach the cloud?" was answered only by
+/// grepping the audit log. Refused at the DC (with the rule's message), delivered, waiting, and
+/// held, each in one sentence, with the exit code monitoring reads, and never a password.
+#[test]
+fn the_help_desk_sees_one_accounts_resets_and_never_a_password() {
+    use policyc::agent::directory::DirectoryDouble;
+    let (dir, cloud, _) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["bob@example.com"]);
+    let path = config_file(d, &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let cfg = AgentConfig::load(&path).unwrap();
+    let directory = DirectoryDouble::new(d.join("directory.json"));
+    let passwords = ["Cn1!xyz", "Canary-Bob1-Xy9!", "Canary-Dan1-Xy9!", "Canary-Cat1-Xy9!"];
+    let (code, _) = hook_run(&path, "ann", Some("ann@example.com"), passwords[0], None);
+    assert_eq!(code, 1, "too short: refused at the DC");
+    for (account, password) in [("bob", passwords[1]), ("dan", passwords[2])] {
+        hook_with(&path, account, &format!("{account}@example.com"), password, None);
+        directory.commit(account, password).unwrap();
+    }
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    agent.tick();
+    drop(agent);
+    hook_with(&path, "cat", "cat@example.com", passwords[3], None);
+
+    let (code, ann) = user_status(&path, "ANN", false);
+    assert_eq!(code, 1, "{ann}");
+    assert!(
+        ann.contains("in short: the last reset, at ")
+            && ann.contains("was refused at the DC: rules length (\"Use 8 to 256 characters.\")"),
+        "{ann}"
+    );
+    let (code, bob) = user_status(&path, "bob", false);
+    assert_eq!(code, 0, "{bob}");
+    assert!(bob.contains("in short: the cloud has the password delivered at "), "{bob}");
+    assert!(bob.contains("cloud user: bob@example.com") && bob.contains(" delivered"), "{bob}");
+    let (code, cat) = user_status(&path, "cat", false);
+    assert_eq!(code, 0, "{cat}");
+    assert!(cat.contains("in short: a change is waiting for the cloud since "), "{cat}");
+    let (code, dan) = user_status(&path, "dan", true);
+    assert_eq!(code, 1, "{dan}");
+    let dan: serde_json::Value = serde_json::from_str(&dan).unwrap();
+    assert_eq!(dan["failed"].as_array().unwrap().len(), 1, "{dan}");
+    assert!(dan["summary"].as_str().unwrap().contains("held in failed/ (user_not_found"), "{dan}");
+    let (_, nobody) = user_status(&path, "zed", false);
+    assert!(nobody.contains("nothing recorded for this account"), "{nobody}");
+    for out in [&ann, &bob, &cat, &dan.to_string()] {
+        for p in passwords {
+            assert!(!out.contains(p), "a password in the help desk's view: {out}");
+        }
+    }
+}

@@ -17,6 +17,8 @@ pub mod gpg;
 #[cfg(feature = "agent")]
 pub mod graph;
 #[cfg(feature = "agent")]
+pub mod helpdesk;
+#[cfg(feature = "agent")]
 pub mod hook;
 #[cfg(feature = "agent")]
 pub mod lock;

@@ -65,10 +65,10 @@ struct RunArgs {
 }
 
 /// Queue depth, oldest pending change, failed changes, heartbeat, problems, counts; exit 1
-/// when unhealthy.
+/// when unhealthy. With --user: one account, for the help desk.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  policyc agent status --config /etc/policyc/agent.yaml || alert"
+    after_help = "Examples:\n  policyc agent status --config /etc/policyc/agent.yaml || alert\n  policyc agent status --config /etc/policyc/agent.yaml --user jdoe"
 )]
 struct StatusArgs {
     /// The configuration (YAML).
@@ -77,6 +77,11 @@ struct StatusArgs {
     /// Output as JSON.
     #[arg(long)]
     json: bool,
+    /// One account (sAMAccountName): its recent resets (refused at the DC with the rules and
+    /// their messages, accepted, delivered), what waits, the last delivery and reconciliation.
+    /// Exit 1 when something is wrong for it (refused last, held, or apart from the cloud).
+    #[arg(long, value_name = "ACCOUNT")]
+    user: Option<String>,
 }
 
 /// The changes the cloud will not take (in failed/): list them, send them again, or delete
@@ -164,6 +169,9 @@ fn run_agent(a: RunArgs) -> Result<u8, String> {
 
 fn show_status(a: StatusArgs) -> Result<u8, String> {
     let config = load(&a.config)?;
+    if let Some(account) = &a.user {
+        return show_user(&config, account, a.json);
+    }
     let s = status(&config);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
@@ -432,4 +440,50 @@ fn operator_line(
     if let Err(e) = audit.write(&event) {
         eprintln!("policyc: cannot write the audit log `{}`: {e}", audit.path().display());
     }
+}
+
+/// `agent status --user`: one account, for the help desk.
+fn show_user(config: &AgentConfig, account: &str, json: bool) -> Result<u8, String> {
+    let v =
+        crate::agent::helpdesk::user_view(config, account).map_err(|e| format!("error: {e}"))?;
+    let wrong = !v.failed.is_empty()
+        || v.reconcile.as_ref().is_some_and(|f| f.standing.is_gap())
+        || v.events.last().is_some_and(|e| e.source == "hook" && e.outcome.starts_with("rejected"));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(u8::from(wrong));
+    }
+    let say = |s: &str| crate::agent::files::log_line(s);
+    println!("account: {}", say(&v.account));
+    println!("cloud user: {}", say(v.cloud_user.as_deref().unwrap_or("(not recorded)")));
+    println!("in short: {}", say(&v.summary));
+    println!("last delivered: {}", v.last_delivered.as_deref().unwrap_or("never"));
+    for (what, list) in [("pending", &v.pending), ("failed", &v.failed)] {
+        for w in list {
+            let reason = w.reason.as_deref().map(|r| format!(" ({})", say(r))).unwrap_or_default();
+            println!("{what}: {} queued {}{reason}", w.id, w.queued);
+        }
+    }
+    if let Some(f) = &v.reconcile {
+        let since = humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis(f.since_ms),
+        );
+        println!("reconciliation: {} since {since}: {}", f.standing.as_str(), say(&f.detail));
+    }
+    println!("recent (oldest first):");
+    for e in &v.events {
+        let rules: Vec<String> = e
+            .rules
+            .iter()
+            .map(|r| match &r.message {
+                Some(m) => format!("{} \"{}\"", r.id, say(m)),
+                None => r.id.clone(),
+            })
+            .collect();
+        let rules =
+            if rules.is_empty() { String::new() } else { format!(" rules: {}", rules.join("; ")) };
+        let detail = e.detail.as_deref().map(|d| format!(" ({})", say(d))).unwrap_or_default();
+        println!("  {} {:<5} {}{rules}{detail}", e.time, e.source, e.outcome);
+    }
+    Ok(u8::from(wrong))
 }
