@@ -74,6 +74,7 @@ fn bench(c: &mut Criterion) {
         serials: Some(d.join("hookq")),
         audit_log: d.join("hook-audit.jsonl"),
         fail_open: false,
+        report_only: false,
         directory: None,
         users: Default::default(),
     };

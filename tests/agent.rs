@@ -1438,3 +1438,59 @@ fn the_help_desk_sees_one_accounts_resets_and_never_a_password() {
         }
     }
 }
+
+/// Issue 26 (report-only rollout): `mode: report` never refuses: the hook accepts and records
+/// `would_refuse` with the rules, the agent delivers as before and says so too; status stays
+/// healthy and counts them. `--report-only` does the same for a hook run with flags.
+#[test]
+fn report_only_mode_refuses_nothing_and_records_what_it_would_refuse() {
+    use policyc::agent::directory::DirectoryDouble;
+    let strict = "policy strict {\n  rule long \"Use 20 or more characters.\" : length >= 20\n}\n";
+    let (dir, cloud, _) = setup(strict);
+    let d = dir.path();
+    cloud.add_users(["rita@example.com"]);
+    let path = config_file(d, &cloud, "mode: report", common::CLIENT_SECRET, "", "/token");
+    let cfg = AgentConfig::load(&path).unwrap();
+    let (code, said) = hook_run(&path, "rita", Some("rita@example.com"), "Canary-Rita1-Xy9!", None);
+    assert_eq!(code, 0, "report-only never refuses: {said}");
+    assert!(
+        said.contains("REPORT-ONLY: the policy would refuse") && said.contains("rules: long"),
+        "{said}"
+    );
+    DirectoryDouble::new(d.join("directory.json")).commit("rita", "Canary-Rita1-Xy9!").unwrap();
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    assert_eq!(agent.tick().delivered, 1);
+    common::assert_holds(&cloud, "rita@example.com", "Canary-Rita1-Xy9!");
+    let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
+    let would: Vec<&str> =
+        audit.lines().filter(|l| l.contains(r#""outcome":"would_refuse""#)).collect();
+    assert_eq!(would.len(), 2, "the hook's and the agent's: {audit}");
+    assert!(would.iter().all(|l| l.contains(r#""rules":["long"]"#)), "{audit}");
+    let s = status(&cfg);
+    assert!(s.healthy, "{s:?}");
+    assert_eq!(s.counts.get("would_refuse"), Some(&1), "the agent's count: {:?}", s.counts);
+
+    // Enforcing again: the same reset is refused.
+    let path = config_file(d, &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let (code, _) = hook_run(&path, "rita", Some("rita@example.com"), "Canary-Rita2-Xy9!", None);
+    assert_eq!(code, 1);
+    // A hook run with flags and --report-only.
+    let policy = cfg.policy.display().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["hook", "samba", "--report-only", "--policy", &policy, "--audit-log"])
+        .arg(d.join("flags.jsonl"))
+        .env("SAMBA_CPS_ACCOUNT_NAME", "rita")
+        .env("SAMBA_CPS_USER_PRINCIPAL_NAME", "rita@example.com")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"Canary-Rita3-Xy9!")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let flags = std::fs::read_to_string(d.join("flags.jsonl")).unwrap();
+    assert!(flags.contains(r#""outcome":"would_refuse""#), "{flags}");
+}

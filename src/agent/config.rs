@@ -36,6 +36,9 @@ pub struct AgentConfig {
     /// from any DC, read from Samba's GPG-encrypted cleartext; the hooks only validate).
     #[serde(default)]
     pub delivery: DeliveryModel,
+    /// `enforce` (the default) or `report`: never refuse, record what would be refused.
+    #[serde(default)]
+    pub mode: Mode,
     /// The OpenPGP secret key whose public half every DC names in `password hash gpg key ids`
     /// (`delivery: replicated`).
     #[serde(default)]
@@ -64,6 +67,19 @@ pub struct AgentConfig {
     /// `agent status` reports unhealthy when the oldest pending change is older than this.
     #[serde(default = "default_unhealthy")]
     pub unhealthy_after_secs: u64,
+}
+
+/// Whether the policy is enforced, or only reported on (a rollout's first weeks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The hook refuses what the policy refuses; the agent holds what it refuses.
+    #[default]
+    Enforce,
+    /// Nothing is refused or held: the hook accepts and records `would_refuse` with the rules
+    /// (and fails open), the agent delivers as before and records `would_refuse` too, as
+    /// Microsoft runs Entra Password Protection in audit mode before enforcing it.
+    Report,
 }
 
 /// Where delivered passwords come from (see `docs/agent.md`, "Several domain controllers").

@@ -40,6 +40,9 @@ pub struct HookOptions {
     /// Accept when the policy cannot be loaded (unchecked) or the directory cannot be read
     /// (checked without its attributes), instead of refusing.
     pub fail_open: bool,
+    /// Never refuse: what the policy refuses is accepted and recorded `would_refuse` (and the
+    /// hook fails open).
+    pub report_only: bool,
     /// Where to look up the attributes the policy needs beyond Samba's variables.
     pub directory: Option<DirectoryConfig>,
     /// Who is synced, as which cloud user.
@@ -59,7 +62,8 @@ impl HookOptions {
             policy_min_serial: config.policy_min_serial,
             serials: Some(config.queue.clone()),
             audit_log: config.audit_log.clone(),
-            fail_open,
+            fail_open: fail_open || config.mode == super::config::Mode::Report,
+            report_only: config.mode == super::config::Mode::Report,
             directory: config.directory.clone(),
             users: config.users.clone(),
         }
@@ -342,6 +346,16 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
     }
     let mut j = if verdict.refused_only_as_unavailable() {
         store_unavailable(options, who, text, &ctx, &validator, &verdict)
+    } else if !verdict.is_compliant() && options.report_only {
+        let rules: Vec<String> = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
+        let message = format!(
+            "policyc: REPORT-ONLY: the policy would refuse the password change for `{account}` (rules: {}); accepted",
+            rules.join(", ")
+        );
+        let would = Judgement::new(true, Outcome::WouldRefuse, Some(message));
+        let mut j = queued(would, options, who, text, &ctx, &validator.digest_hex());
+        j.rules = rules;
+        j
     } else if !verdict.is_compliant() {
         let rules: Vec<String> = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
         let why = format!("the cloud policy would refuse it (rules: {})", rules.join(", "));

@@ -106,6 +106,9 @@ pub enum Outcome {
     /// neither's password is sent, or each would overwrite the other's; held in `failed/` (the
     /// hook: not queued) until the mapping is fixed.
     CloudIdCollision,
+    /// Report-only mode (`mode: report`): the policy refuses it, but nothing is refused or held;
+    /// the hook accepted and queued it, the agent delivered it.
+    WouldRefuse,
 }
 
 /// How an outcome weighs on the agent's health.
@@ -167,6 +170,7 @@ impl Outcome {
             Outcome::Acknowledged => "acknowledged",
             Outcome::ReconcileFailed => "reconcile_failed",
             Outcome::CloudIdCollision => "cloud_id_collision",
+            Outcome::WouldRefuse => "would_refuse",
         }
     }
 

@@ -8,7 +8,7 @@
 //! repeated PATCH of the same password), or with a recorded outcome.
 
 use super::audit::{AuditLog, Event, now};
-use super::config::{AgentConfig, DeliveryModel};
+use super::config::{AgentConfig, DeliveryModel, Mode};
 use super::directory::{Directory, DirectoryConfig, PasswordState};
 use super::files::say;
 use super::gpg::SyncKey;
@@ -532,7 +532,14 @@ impl SyncAgent {
             self.transient(Outcome::StoreUnavailable, &why, Some(change), tick);
             return Some(false);
         }
-        if let Some(rules) = refused {
+        if let Some(rules) = refused.clone().filter(|_| self.config.mode == Mode::Report) {
+            let detail = format!(
+                "report-only: the current policy {} refuses it (rules: {}); delivered as without policyc",
+                self.policy(),
+                rules.join(", ")
+            );
+            self.record(Outcome::WouldRefuse, Some(change), rules, Some(detail));
+        } else if let Some(rules) = refused {
             // The directory committed it: dropping it would leave the directory and the cloud
             // apart in silence. Held in failed/ (status unhealthy) until the user sets a new
             // password or an operator decides.

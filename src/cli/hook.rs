@@ -67,6 +67,10 @@ struct SambaArgs {
     /// directory cannot be read, check without its attributes instead of refusing.
     #[arg(long)]
     fail_open: bool,
+    /// Never refuse: record what the policy would refuse (`would_refuse`), accept it, and fail
+    /// open (the configuration's `mode: report`).
+    #[arg(long)]
+    report_only: bool,
 }
 
 pub(crate) fn run(args: Args) -> u8 {
@@ -117,7 +121,12 @@ pub(crate) fn run(args: Args) -> u8 {
 
 fn options(a: SambaArgs) -> Result<HookOptions, String> {
     if let Some(path) = &a.config {
-        return AgentConfig::load(path).map(|c| HookOptions::from_config(&c, a.fail_open));
+        let report_only = a.report_only;
+        return AgentConfig::load(path).map(|c| {
+            let mut o = HookOptions::from_config(&c, a.fail_open || report_only);
+            o.report_only |= report_only;
+            o
+        });
     }
     let (Some(policy), Some(audit_log)) = (a.policy, a.audit_log) else {
         return Err("give --config, or --policy and --audit-log".into());
@@ -130,7 +139,8 @@ fn options(a: SambaArgs) -> Result<HookOptions, String> {
         public_key: a.public_key,
         policy_min_serial: a.policy_min_serial,
         audit_log,
-        fail_open: a.fail_open,
+        fail_open: a.fail_open || a.report_only,
+        report_only: a.report_only,
         directory: a.directory.map(DirectoryConfig::samba),
         users: Default::default(),
     })
