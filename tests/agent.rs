@@ -1494,3 +1494,36 @@ fn report_only_mode_refuses_nothing_and_records_what_it_would_refuse() {
     let flags = std::fs::read_to_string(d.join("flags.jsonl")).unwrap();
     assert!(flags.contains(r#""outcome":"would_refuse""#), "{flags}");
 }
+
+/// Issue 26 (monitoring): `agent run --once` from cron was reported "agent not running" 4 s
+/// after it finished, so a cron set-up always alarmed. With `once_every_secs: N` a finished run
+/// counts as alive until a run is overdue (N + 60 s).
+#[test]
+fn in_cron_mode_a_finished_run_is_alive_until_the_next_is_overdue() {
+    let (dir, cloud, _) = setup(O365);
+    let d = dir.path();
+    let beat_ago = |secs: u64| {
+        let path = d.join("queue/state.json");
+        let mut state: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+                as u64;
+        state["heartbeat_ms"] = serde_json::json!(now - secs * 1000);
+        std::fs::write(&path, state.to_string()).unwrap();
+    };
+    let plain = config_file(d, &cloud, "", common::CLIENT_SECRET, "", "/token");
+    assert_eq!(once(&plain).0, 0);
+    beat_ago(10);
+    let s = status(&AgentConfig::load(&plain).unwrap());
+    assert!(s.problems.iter().any(|p| p.contains("agent not running since")), "{s:?}");
+    let cron = config_file(d, &cloud, "once_every_secs: 300", common::CLIENT_SECRET, "", "/token");
+    let cfg = AgentConfig::load(&cron).unwrap();
+    assert!(status(&cfg).healthy, "{:?}", status(&cfg));
+    beat_ago(300 + 61);
+    let s = status(&cfg);
+    assert!(
+        !s.healthy && s.problems.iter().any(|p| p.contains("a run every 300 s is overdue")),
+        "{s:?}"
+    );
+}

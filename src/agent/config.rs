@@ -64,9 +64,15 @@ pub struct AgentConfig {
     /// How often to look at the queue, in milliseconds.
     #[serde(default = "default_poll")]
     pub poll_interval_ms: u64,
-    /// `agent status` reports unhealthy when the oldest pending change is older than this.
+    /// `agent status` reports unhealthy when the oldest pending change is older than this
+    /// (default 180: a cloud or directory outage shows within minutes).
     #[serde(default = "default_unhealthy")]
     pub unhealthy_after_secs: u64,
+    /// Cron mode: the agent runs as `agent run --once` every this many seconds (a timer), so
+    /// `agent status` counts it alive until a run is overdue (this plus 60 s after the last),
+    /// not only while a process beats.
+    #[serde(default)]
+    pub once_every_secs: Option<u64>,
 }
 
 /// Whether the policy is enforced, or only reported on (a rollout's first weeks).
@@ -126,7 +132,7 @@ fn default_poll() -> u64 {
     1000
 }
 fn default_unhealthy() -> u64 {
-    900
+    180
 }
 fn default_reconcile() -> u64 {
     900

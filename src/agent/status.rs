@@ -59,6 +59,15 @@ pub fn status(config: &AgentConfig) -> Status {
             "agent stopped at {} (SIGTERM or SIGINT): nothing is delivered until it runs again",
             rfc3339(state.stopped_ms.unwrap_or(0))
         )),
+        Some(beat) if config.once_every_secs.is_some() => {
+            let every = config.once_every_secs.unwrap_or(0);
+            if now.saturating_sub(beat) > every.saturating_add(60).saturating_mul(1000) {
+                problems.push(format!(
+                    "no agent run since {} (cron mode: a run every {every} s is overdue; is the timer running?)",
+                    rfc3339(beat)
+                ));
+            }
+        }
         Some(beat) if now.saturating_sub(beat) > 3 * poll => problems.push(format!(
             "agent not running since {} (no heartbeat for {} s; a running agent beats every {} s)",
             rfc3339(beat),
