@@ -1527,3 +1527,57 @@ fn in_cron_mode_a_finished_run_is_alive_until_the_next_is_overdue() {
         "{s:?}"
     );
 }
+
+/// Issue 26 (monitoring covers the hook): with the audit log or the queue unwritable the hook
+/// refused every compliant reset while `agent status` said healthy. The hook now leaves its
+/// failures in `QUEUE/hook-health.json` (the audit log may be what failed), status probes what
+/// the hook writes, and a good run of the hook clears it.
+#[test]
+fn status_sees_the_hook_failing_even_when_the_audit_log_is_what_failed() {
+    use policyc::agent::directory::DirectoryDouble;
+    let (dir, cloud, _) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["hal@example.com"]);
+    let path = config_file(d, &cloud, "once_every_secs: 300", common::CLIENT_SECRET, "", "/token");
+    let cfg = AgentConfig::load(&path).unwrap();
+    assert_eq!(once(&path).0, 0);
+    assert!(status(&cfg).healthy, "{:?}", status(&cfg));
+
+    // The audit log replaced by a link: the hook refuses (fail closed) and cannot say so there.
+    let audit = cfg.audit_log.clone();
+    std::fs::rename(&audit, d.join("audit.moved")).unwrap();
+    std::os::unix::fs::symlink(d.join("audit.moved"), &audit).unwrap();
+    let (code, _) = hook_run(&path, "hal", Some("hal@example.com"), "Canary-Hal1-Xy9!", None);
+    assert_eq!(code, 1);
+    let s = status(&cfg);
+    assert!(!s.healthy, "{s:?}");
+    assert!(
+        s.problems.iter().any(|p| p.contains("the hook is failing: 1 time(s)")
+            && p.contains("account `hal`")
+            && p.contains("AUDIT LOG UNAVAILABLE")),
+        "{s:?}"
+    );
+    assert!(s.problems.iter().any(|p| p.contains("the audit log cannot be written")), "{s:?}");
+
+    // Fixed, but the hook has not run since: still named; its next good run clears it.
+    std::fs::remove_file(&audit).unwrap();
+    std::fs::rename(d.join("audit.moved"), &audit).unwrap();
+    assert!(status(&cfg).problems.iter().any(|p| p.contains("the hook is failing")));
+    hook_with(&path, "hal", "hal@example.com", "Canary-Hal2-Xy9!", None);
+    DirectoryDouble::new(d.join("directory.json")).commit("hal", "Canary-Hal2-Xy9!").unwrap();
+    assert_eq!(once(&path).0, 0);
+    assert!(status(&cfg).healthy, "{:?}", status(&cfg));
+
+    // The queue's tmp/ unusable: the hook cannot queue, and status says so at once.
+    let tmp = cfg.queue.join("tmp");
+    std::fs::remove_dir_all(&tmp).unwrap();
+    std::fs::write(&tmp, "not a directory").unwrap();
+    let (code, said) = hook_run(&path, "hal", Some("hal@example.com"), "Canary-Hal3-Xy9!", None);
+    assert_eq!(code, 1, "{said}");
+    let s = status(&cfg);
+    assert!(s.problems.iter().any(|p| p.contains("the hook cannot queue changes")), "{s:?}");
+    assert!(
+        s.problems.iter().any(|p| p.contains("the hook is failing") && p.contains("error: ")),
+        "{s:?}"
+    );
+}

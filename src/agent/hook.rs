@@ -50,6 +50,16 @@ pub struct HookOptions {
 }
 
 impl HookOptions {
+    /// Where the hook leaves its health for `agent status`: the queue's directory (the
+    /// configuration's, also when the hook only validates), else the audit log's.
+    pub fn state_dir(&self) -> Option<PathBuf> {
+        self.queue
+            .clone()
+            .or_else(|| self.serials.clone())
+            .or_else(|| self.audit_log.parent().map(std::path::Path::to_path_buf))
+            .filter(|d| !d.as_os_str().is_empty())
+    }
+
     /// The hook's settings from the agent's configuration file (the same file for both).
     pub fn from_config(config: &AgentConfig, fail_open: bool) -> HookOptions {
         HookOptions {
@@ -191,8 +201,42 @@ pub fn timed_out(options: &HookOptions, who: &SambaAccount, limit: std::time::Du
     format!("policyc: refused password change for `{account}`: {detail}{recorded}")
 }
 
-/// Runs the hook for one password change: judge it, then record the judgement in the audit log.
+/// Runs the hook for one password change: judge it, then record the judgement in the audit log
+/// and, when the hook could not do its job, in [`super::hook_health`] for `agent status`.
 pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Decision {
+    let (mut decision, failure) = decide(options, password, who);
+    if let Some(dir) = options.state_dir() {
+        let what = failure.as_deref().map(|w| (w, who.account.as_deref()));
+        if let Err(e) = super::hook_health::record(&dir, what) {
+            decision.messages.push(format!(
+                "policyc: cannot record the hook's health in `{}`: {e}",
+                dir.join(super::hook_health::HOOK_HEALTH_FILE).display()
+            ));
+        }
+    }
+    decision
+}
+
+/// Whether an outcome means the hook could not do its job (rather than a decision).
+fn is_failure(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Error
+            | Outcome::RejectedNoPolicy
+            | Outcome::RejectedLookupFailed
+            | Outcome::RejectedStoreUnavailable
+            | Outcome::AcceptedUnchecked
+            | Outcome::AcceptedLookupFailed
+            | Outcome::AcceptedStoreUnavailable
+    )
+}
+
+/// The decision, and what failed when the hook could not do its job.
+fn decide(
+    options: &HookOptions,
+    password: &[u8],
+    who: &SambaAccount,
+) -> (Decision, Option<String>) {
     let audit = AuditLog::new(&options.audit_log);
     let account = who.account.as_deref().unwrap_or("");
     // A decision that cannot be recorded is not made (unless the hook fails open).
@@ -206,15 +250,20 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
             None
         }
         Err(e) => {
+            let what = format!("AUDIT LOG UNAVAILABLE (`{}`: {e})", audit.path().display());
             let message = format!(
-                "policyc: refused password change for `{account}`: AUDIT LOG UNAVAILABLE (`{}`: {e}); FAIL-CLOSED: a decision that cannot be recorded is not made",
-                audit.path().display()
+                "policyc: refused password change for `{account}`: {what}; FAIL-CLOSED: a decision that cannot be recorded is not made"
             );
-            return Decision { accept: false, messages: vec![message] };
+            return (Decision { accept: false, messages: vec![message] }, Some(what));
         }
     };
+    let mut failure =
+        log.is_none().then(|| format!("AUDIT LOG UNAVAILABLE (`{}`)", audit.path().display()));
     let j = judge(options, password, who);
     Stage::Recording.enter();
+    if is_failure(j.outcome) {
+        failure = Some(format!("{}: {}", j.outcome, j.detail.as_deref().unwrap_or("")));
+    }
     let mut messages: Vec<String> = j.message.into_iter().collect();
     let event = Event {
         time: now(),
@@ -230,6 +279,7 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
     let mut accept = j.accept;
     if let Some(Err(e)) = log.as_mut().map(|l| l.write(&event)) {
         let what = format!("cannot write the audit log `{}`: {e}", audit.path().display());
+        failure = Some(what.clone());
         if accept && !options.fail_open {
             // Take back the queued change: the agent must not deliver an unrecorded decision.
             if let (Some(dir), Some(id)) = (&options.queue, &j.change) {
@@ -243,7 +293,7 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
             messages.push(format!("policyc: {what}"));
         }
     }
-    Decision { accept, messages }
+    (Decision { accept, messages }, failure)
 }
 
 /// One decision, before it is recorded. Nothing in it holds the password.

@@ -21,6 +21,8 @@ pub mod helpdesk;
 #[cfg(feature = "agent")]
 pub mod hook;
 #[cfg(feature = "agent")]
+pub mod hook_health;
+#[cfg(feature = "agent")]
 pub mod lock;
 #[cfg(feature = "agent")]
 pub mod mapping;

@@ -132,6 +132,7 @@ pub fn status(config: &AgentConfig) -> Status {
             reasons.join(", ")
         ));
     }
+    hook_problems(config, &mut problems);
     let loaded =
         config.trust(false).and_then(|t| super::policy_file::load_policy(&config.policy, &t));
     if let Err(e) = loaded {
@@ -175,5 +176,36 @@ pub fn status(config: &AgentConfig) -> Status {
         reconcile,
         healthy: problems.is_empty(),
         problems,
+    }
+}
+
+/// What the hook needs and what it left: its failures since its last good run
+/// ([`super::hook_health`]), and whether the queue and the audit log it writes can be written
+/// now (a probe file in `QUEUE/tmp`, the log opened for appending), so that a hook refusing every
+/// reset for want of them shows here, not only in Samba's log.
+fn hook_problems(config: &AgentConfig, problems: &mut Vec<String>) {
+    match super::hook_health::read(&config.queue) {
+        Ok(Some(super::hook_health::HookHealth { failing: Some(f), .. })) => problems.push(format!(
+            "the hook is failing: {} time(s) since {} (last at {}{}): {}; password changes are refused (or accepted unchecked with --fail-open) until it is fixed",
+            f.count,
+            rfc3339(f.since_ms),
+            rfc3339(f.last_ms),
+            f.account.as_deref().map(|a| format!(", account `{a}`")).unwrap_or_default(),
+            f.what
+        )),
+        Ok(_) => {}
+        Err(e) => problems.push(format!("cannot read the hook's health: {e}")),
+    }
+    let probe = config.queue.join("tmp").join(format!(".status-probe-{}", std::process::id()));
+    match super::files::create_new(&probe, 0o600) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+        }
+        Err(e) => problems.push(format!("the hook cannot queue changes: {e}")),
+    }
+    if let Err(e) = super::audit::AuditLog::new(&config.audit_log).open() {
+        problems.push(format!(
+            "the audit log cannot be written: {e}; the hook refuses every change it cannot record"
+        ));
     }
 }

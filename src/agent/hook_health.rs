@@ -1,0 +1,100 @@
+//! What the hook's failures leave for `agent status`: `QUEUE/hook-health.json`, written by the
+//! hook when it cannot judge or queue a change, or cannot record its decision (the queue, key,
+//! audit log, policy, directory or a store failing), and cleared by its next good run. The audit
+//! log cannot be where this is kept: it may be the thing that failed.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The file, in the queue's directory.
+pub const HOOK_HEALTH_FILE: &str = "hook-health.json";
+
+/// The largest file read.
+const MAX_BYTES: usize = 1 << 16;
+
+/// The hook's failures since its last good run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookHealth {
+    /// The failure in force, if the last run failed.
+    pub failing: Option<HookFailure>,
+    /// When a good run last cleared a failure, in milliseconds since the Unix epoch.
+    pub recovered_ms: Option<u64>,
+}
+
+/// A run of hook failures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookFailure {
+    /// The first of them, in milliseconds since the Unix epoch.
+    pub since_ms: u64,
+    /// The last.
+    pub last_ms: u64,
+    /// How many.
+    pub count: u64,
+    /// The last one's outcome and reason (no password).
+    pub what: String,
+    /// The account the last one was about.
+    pub account: Option<String>,
+}
+
+/// Records a run of the hook in `dir`: `failure` (its outcome and reason) or a good run, which
+/// clears a failure in force. A good run after a good run writes nothing.
+///
+/// # Errors
+/// The file cannot be read or written.
+pub fn record(dir: &Path, failure: Option<(&str, Option<&str>)>) -> std::io::Result<()> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join(HOOK_HEALTH_FILE);
+    if failure.is_none() && !path.exists() {
+        return Ok(());
+    }
+    super::files::secure_dir(dir)?;
+    let file = super::files::open_private(&path, 0o600)?;
+    super::files::locked(&file, || {
+        let mut text = String::new();
+        (&file).take(MAX_BYTES as u64).read_to_string(&mut text)?;
+        let mut health: HookHealth = serde_json::from_str(&text).unwrap_or_default();
+        let now = super::queue::now_ms();
+        match failure {
+            None if health.failing.is_none() => return Ok(()),
+            None => {
+                health.failing = None;
+                health.recovered_ms = Some(now);
+            }
+            Some((what, account)) => {
+                let (since_ms, count) =
+                    health.failing.as_ref().map_or((now, 0), |f| (f.since_ms, f.count));
+                health.failing = Some(HookFailure {
+                    since_ms,
+                    last_ms: now,
+                    count: count + 1,
+                    what: what.to_string(),
+                    account: account.map(str::to_string),
+                });
+            }
+        }
+        let bytes = serde_json::to_vec(&health).map_err(std::io::Error::other)?;
+        file.set_len(0)?;
+        (&file).seek(std::io::SeekFrom::Start(0))?;
+        (&file).write_all(&bytes)?;
+        file.sync_data()
+    })
+}
+
+/// What the hook left in `dir`, if anything.
+///
+/// # Errors
+/// The file is there but cannot be read or parsed.
+pub fn read(dir: &Path) -> Result<Option<HookHealth>, String> {
+    let path = dir.join(HOOK_HEALTH_FILE);
+    match super::files::read_bounded(&path, MAX_BYTES, true) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("`{}`: {e}", path.display())),
+        Err(super::files::FileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
