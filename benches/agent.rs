@@ -75,6 +75,7 @@ fn bench(c: &mut Criterion) {
         audit_log: d.join("hook-audit.jsonl"),
         fail_open: false,
         report_only: false,
+        syslog: None,
         directory: None,
         users: Default::default(),
     };

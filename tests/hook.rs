@@ -440,3 +440,45 @@ fn a_lost_queue_key_is_never_replaced_while_sealed_changes_wait() {
     assert!(!dir.path().join("queue/key").exists(), "no new key was made");
     assert_eq!(pending(dir.path()), 1, "nothing new queued");
 }
+
+/// Issue 26 (the help desk): Samba 4.17 does not put the script's standard error in its log, so
+/// the rules behind a refusal were only in the audit log. The hook writes each refusal (the
+/// rules and what they tell the user, never the password) and each failure of its own to
+/// syslog (the journal on systemd).
+#[test]
+fn refusals_and_failures_go_to_syslog_with_the_rules_messages_and_never_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("log");
+    let syslog = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+    syslog.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    let receive = || {
+        let mut buf = vec![0u8; 4096];
+        let n = syslog.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let p = artifact(dir.path());
+    let to = ["--syslog", socket.to_str().unwrap()];
+    let r = hook(dir.path(), &p, b"Sh0rt!", ALICE, &to);
+    assert_eq!(r.code, 1);
+    let line = receive();
+    // <facility authpriv (10) * 8 + warning (4)>
+    assert!(line.starts_with("<84>"), "{line}");
+    assert!(
+        line.contains("policyc[")
+            && line.contains("refused password change for `alice` (alice@cpstest.lan): length (\"Use 8 to 256 characters.\")"),
+        "{line}"
+    );
+    assert!(!line.contains("Sh0rt!"), "{line}");
+    // A failure of the hook's own: an error.
+    let missing = dir.path().join("missing.policyc");
+    let r = hook(dir.path(), &missing, b"Canary-Syslog-Xy9!", ALICE, &to);
+    assert_eq!(r.code, 1);
+    let line = receive();
+    assert!(line.starts_with("<83>") && line.contains("POLICY UNAVAILABLE"), "{line}");
+    assert!(!line.contains("Canary-Syslog"), "{line}");
+    // An accepted change says nothing there.
+    let r = hook(dir.path(), &p, b"Canary-Syslog2-Xy9!", ALICE, &to);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    syslog.set_nonblocking(true).unwrap();
+    assert!(syslog.recv(&mut [0u8; 16]).is_err(), "nothing for an accepted change");
+}

@@ -39,6 +39,10 @@ pub struct AgentConfig {
     /// `enforce` (the default) or `report`: never refuse, record what would be refused.
     #[serde(default)]
     pub mode: Mode,
+    /// Syslog's socket, where the hook writes each refusal (the rules and their messages) and
+    /// each failure of its own (default `/dev/log`; `""`: none).
+    #[serde(default = "default_syslog")]
+    pub syslog: PathBuf,
     /// The OpenPGP secret key whose public half every DC names in `password hash gpg key ids`
     /// (`delivery: replicated`).
     #[serde(default)]
@@ -127,6 +131,9 @@ fn default_max() -> u64 {
 }
 fn default_grace() -> u64 {
     60
+}
+fn default_syslog() -> PathBuf {
+    PathBuf::from("/dev/log")
 }
 fn default_poll() -> u64 {
     1000

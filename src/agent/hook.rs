@@ -43,6 +43,8 @@ pub struct HookOptions {
     /// Never refuse: what the policy refuses is accepted and recorded `would_refuse` (and the
     /// hook fails open).
     pub report_only: bool,
+    /// Syslog's socket (`/dev/log`), for refusals and failures; `None`: not used.
+    pub syslog: Option<PathBuf>,
     /// Where to look up the attributes the policy needs beyond Samba's variables.
     pub directory: Option<DirectoryConfig>,
     /// Who is synced, as which cloud user.
@@ -74,6 +76,7 @@ impl HookOptions {
             audit_log: config.audit_log.clone(),
             fail_open: fail_open || config.mode == super::config::Mode::Report,
             report_only: config.mode == super::config::Mode::Report,
+            syslog: Some(config.syslog.clone()).filter(|p| !p.as_os_str().is_empty()),
             directory: config.directory.clone(),
             users: config.users.clone(),
         }
@@ -204,7 +207,14 @@ pub fn timed_out(options: &HookOptions, who: &SambaAccount, limit: std::time::Du
 /// Runs the hook for one password change: judge it, then record the judgement in the audit log
 /// and, when the hook could not do its job, in [`super::hook_health`] for `agent status`.
 pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Decision {
-    let (mut decision, failure) = decide(options, password, who);
+    let (mut decision, failure, to_syslog) = decide(options, password, who);
+    if let (Some(socket), Some(line)) = (&options.syslog, &to_syslog)
+        && let Err(e) = syslog(socket, failure.is_some(), line)
+    {
+        decision
+            .messages
+            .push(format!("policyc: cannot write to syslog (`{}`): {e}", socket.display()));
+    }
     if let Some(dir) = options.state_dir() {
         let what = failure.as_deref().map(|w| (w, who.account.as_deref()));
         if let Err(e) = super::hook_health::record(&dir, what) {
@@ -215,6 +225,40 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
         }
     }
     decision
+}
+
+/// Sends one line to syslog (facility authpriv; the journal on systemd), where Samba's log does
+/// not carry the script's standard error on every version. A machine without a syslog socket is
+/// skipped: the line is in Samba's log and the audit log as ever.
+#[cfg(unix)]
+fn syslog(socket: &std::path::Path, error: bool, line: &str) -> Result<(), String> {
+    if !socket.exists() {
+        return Ok(());
+    }
+    let formatter = syslog::Formatter3164 {
+        facility: syslog::Facility::LOG_AUTHPRIV,
+        hostname: None,
+        process: "policyc".into(),
+        pid: std::process::id(),
+    };
+    let mut logger = syslog::unix_custom(formatter, socket).map_err(|e| e.to_string())?;
+    let line = super::files::log_line(line.strip_prefix("policyc: ").unwrap_or(line));
+    match error {
+        true => logger.err(line),
+        false => logger.warning(line),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Windows has no syslog socket (the LSA filter writes to the event log).
+#[cfg(not(unix))]
+fn syslog(_: &std::path::Path, _: bool, _: &str) -> Result<(), String> {
+    Ok(())
+}
+
+/// What the refusing rules tell the user: `id ("message")`, each.
+fn rule_words(verdict: &crate::Verdict<'_>) -> Vec<String> {
+    verdict.violations().iter().map(|v| format!("{} (\"{}\")", v.rule, v.message)).collect()
 }
 
 /// Whether an outcome means the hook could not do its job (rather than a decision).
@@ -236,7 +280,7 @@ fn decide(
     options: &HookOptions,
     password: &[u8],
     who: &SambaAccount,
-) -> (Decision, Option<String>) {
+) -> (Decision, Option<String>, Option<String>) {
     let audit = AuditLog::new(&options.audit_log);
     let account = who.account.as_deref().unwrap_or("");
     // A decision that cannot be recorded is not made (unless the hook fails open).
@@ -254,7 +298,11 @@ fn decide(
             let message = format!(
                 "policyc: refused password change for `{account}`: {what}; FAIL-CLOSED: a decision that cannot be recorded is not made"
             );
-            return (Decision { accept: false, messages: vec![message] }, Some(what));
+            return (
+                Decision { accept: false, messages: vec![message.clone()] },
+                Some(what),
+                Some(message),
+            );
         }
     };
     let mut failure =
@@ -264,6 +312,22 @@ fn decide(
     if is_failure(j.outcome) {
         failure = Some(format!("{}: {}", j.outcome, j.detail.as_deref().unwrap_or("")));
     }
+    // For syslog: a refusal (or what would be one) with what its rules tell the user, and a
+    // failure of the hook's own.
+    let to_syslog = match (j.outcome, j.said.is_empty()) {
+        (Outcome::Rejected | Outcome::WouldRefuse, false) => Some(format!(
+            "{} password change for `{account}`{}: {}",
+            if j.outcome == Outcome::Rejected { "refused" } else { "REPORT-ONLY: would refuse" },
+            j.user
+                .as_deref()
+                .or(who.user_principal_name.as_deref())
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default(),
+            j.said.join("; ")
+        )),
+        (o, _) if is_failure(o) => j.message.clone(),
+        _ => None,
+    };
     let mut messages: Vec<String> = j.message.into_iter().collect();
     let event = Event {
         time: now(),
@@ -293,7 +357,11 @@ fn decide(
             messages.push(format!("policyc: {what}"));
         }
     }
-    (Decision { accept, messages }, failure)
+    let to_syslog = match (&failure, to_syslog) {
+        (Some(f), None) => Some(format!("policyc: {f}")),
+        (_, line) => line,
+    };
+    (Decision { accept, messages }, failure, to_syslog)
 }
 
 /// One decision, before it is recorded. Nothing in it holds the password.
@@ -309,6 +377,8 @@ struct Judgement {
     detail: Option<String>,
     /// The line for standard error (Samba's log).
     message: Option<String>,
+    /// What the refusing rules tell the user (`id ("message")`), for syslog.
+    said: Vec<String>,
 }
 
 impl Judgement {
@@ -322,6 +392,7 @@ impl Judgement {
             policy: None,
             detail: None,
             message,
+            said: Vec::new(),
         }
     }
 
@@ -405,12 +476,14 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
         let would = Judgement::new(true, Outcome::WouldRefuse, Some(message));
         let mut j = queued(would, options, who, text, &ctx, &validator.digest_hex());
         j.rules = rules;
+        j.said = rule_words(&verdict);
         j
     } else if !verdict.is_compliant() {
         let rules: Vec<String> = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
         let why = format!("the cloud policy would refuse it (rules: {})", rules.join(", "));
         let mut j = Judgement::new(false, Outcome::Rejected, refused(&why));
         j.rules = rules;
+        j.said = rule_words(&verdict);
         j
     } else if let Some(e) = lookup_failed {
         let message = format!(

@@ -71,6 +71,9 @@ struct SambaArgs {
     /// open (the configuration's `mode: report`).
     #[arg(long)]
     report_only: bool,
+    /// Syslog's socket, for each refusal (rules and messages) and failure ("" for none).
+    #[arg(long, default_value = "/dev/log", conflicts_with = "config")]
+    syslog: PathBuf,
 }
 
 pub(crate) fn run(args: Args) -> u8 {
@@ -141,6 +144,7 @@ fn options(a: SambaArgs) -> Result<HookOptions, String> {
         audit_log,
         fail_open: a.fail_open || a.report_only,
         report_only: a.report_only,
+        syslog: Some(a.syslog).filter(|p| !p.as_os_str().is_empty()),
         directory: a.directory.map(DirectoryConfig::samba),
         users: Default::default(),
     })
