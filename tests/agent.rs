@@ -1581,3 +1581,35 @@ fn status_sees_the_hook_failing_even_when_the_audit_log_is_what_failed() {
         "{s:?}"
     );
 }
+
+/// Issue 26 (day-2 changes): a corrected `client_secret_file` was not read again: the agent
+/// kept getting 401 until it was restarted. The file is read before every token request now.
+#[test]
+fn a_corrected_client_secret_file_is_used_without_a_restart() {
+    let (dir, cloud, _) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["sue@example.com"]);
+    let path = config_file(d, &cloud, "", "wrong-secret", "", "/token");
+    let secret = d.join("client-secret");
+    std::fs::write(&secret, "wrong-secret\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let yaml = std::fs::read_to_string(&path).unwrap().replace(
+        "client_secret: wrong-secret",
+        &format!("client_secret_file: {}", secret.display()),
+    );
+    std::fs::write(&path, yaml).unwrap();
+    let cfg = AgentConfig::load(&path).unwrap();
+    let q = queue(&cfg);
+    common::reset(&q, d, "sue", "sue@example.com", "Canary-Sue1-Xy9!");
+    let mut agent = SyncAgent::new(cfg.clone()).unwrap();
+    let t = agent.tick();
+    assert_eq!(t.delivered, 0);
+    assert!(t.events.iter().any(|(o, _)| o.as_str() == "token_refused"), "{t:?}");
+    std::fs::write(&secret, format!("{}\n", common::CLIENT_SECRET)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cloud.has_password("sue@example.com") && Instant::now() < deadline {
+        agent.tick();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    common::assert_holds(&cloud, "sue@example.com", "Canary-Sue1-Xy9!");
+}

@@ -225,6 +225,21 @@ pub fn bounded(text: &str) -> String {
     out
 }
 
+/// The client secret: `client_secret_file` read now, or `client_secret`.
+fn read_secret(config: &GraphConfig) -> Result<Zeroizing<String>, String> {
+    match (&config.client_secret_file, &config.client_secret) {
+        (Some(path), _) => {
+            let bytes = super::files::read_bounded(path, 4096, true)
+                .map_err(|e| format!("cannot read the client secret: {e}"))?;
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| format!("client secret `{}` is not UTF-8", path.display()))?;
+            Ok(Zeroizing::new(text.trim().to_string()))
+        }
+        (None, Some(s)) => Ok(s.0.clone()),
+        (None, None) => Err("graph: set `client_secret_file` (or `client_secret`)".into()),
+    }
+}
+
 /// An answer: status, body, `Retry-After`.
 struct Answer {
     status: u16,
@@ -233,21 +248,10 @@ struct Answer {
 }
 
 impl Graph {
-    /// A client for `config`; reads the client secret file now.
+    /// A client for `config`; reads the client secret file now (and again before every token
+    /// request, so that a rotated or corrected secret is used without a restart).
     pub fn new(config: GraphConfig) -> Result<Graph, String> {
-        let secret = match (&config.client_secret_file, &config.client_secret) {
-            (Some(path), _) => {
-                let bytes = super::files::read_bounded(path, 4096, true)
-                    .map_err(|e| format!("cannot read the client secret: {e}"))?;
-                let text = std::str::from_utf8(&bytes)
-                    .map_err(|_| format!("client secret `{}` is not UTF-8", path.display()))?;
-                Zeroizing::new(text.trim().to_string())
-            }
-            (None, Some(s)) => s.0.clone(),
-            (None, None) => {
-                return Err("graph: set `client_secret_file` (or `client_secret`)".into());
-            }
-        };
+        let secret = read_secret(&config)?;
         check_transport("graph: base_url", &config.base_url)?;
         check_transport("graph: token_url", &config.token_url)?;
         let trimmed = config.base_url.trim_end_matches('/');
@@ -267,6 +271,10 @@ impl Graph {
             && Instant::now() < *until
         {
             return Ok((t.clone(), false));
+        }
+        if self.config.client_secret_file.is_some() {
+            self.secret = read_secret(&self.config)
+                .map_err(|detail| Delivery::Config { outcome: Outcome::TokenRefused, detail })?;
         }
         let form = [
             ("grant_type", "client_credentials"),
