@@ -42,20 +42,17 @@ pub struct HookFailure {
 /// # Errors
 /// The file cannot be read or written.
 pub fn record(dir: &Path, failure: Option<(&str, Option<&str>)>) -> std::io::Result<()> {
-    use std::io::{Read, Seek, Write};
     let path = dir.join(HOOK_HEALTH_FILE);
     if failure.is_none() && !path.exists() {
         return Ok(());
     }
     super::files::secure_dir(dir)?;
     let file = super::files::open_private(&path, 0o600)?;
-    super::files::locked(&file, || {
-        let mut text = String::new();
-        (&file).take(MAX_BYTES as u64).read_to_string(&mut text)?;
-        let mut health: HookHealth = serde_json::from_str(&text).unwrap_or_default();
+    super::files::update_locked(&file, MAX_BYTES, |text| {
+        let mut health: HookHealth = serde_json::from_str(text).unwrap_or_default();
         let now = super::queue::now_ms();
         match failure {
-            None if health.failing.is_none() => return Ok(()),
+            None if health.failing.is_none() => return Ok(((), None)),
             None => {
                 health.failing = None;
                 health.recovered_ms = Some(now);
@@ -72,11 +69,7 @@ pub fn record(dir: &Path, failure: Option<(&str, Option<&str>)>) -> std::io::Res
                 });
             }
         }
-        let bytes = serde_json::to_vec(&health).map_err(std::io::Error::other)?;
-        file.set_len(0)?;
-        (&file).seek(std::io::SeekFrom::Start(0))?;
-        (&file).write_all(&bytes)?;
-        file.sync_data()
+        Ok(((), Some(serde_json::to_vec(&health).map_err(std::io::Error::other)?)))
     })
 }
 

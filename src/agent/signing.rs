@@ -337,28 +337,21 @@ pub fn admit(
     super::files::secure_dir(dir).map_err(|e| e.to_string())?;
     let file = super::files::open_private(&path, 0o600).map_err(|e| e.to_string())?;
     let said = |e: std::io::Error| format!("`{}`: {e}", path.display());
-    super::files::locked(&file, || {
-        use std::io::{Read, Seek, Write};
-        let mut text = String::new();
-        (&file).take(MAX_SERIALS_BYTES as u64).read_to_string(&mut text)?;
+    super::files::update_locked(&file, MAX_SERIALS_BYTES, |text| {
         let mut serials: std::collections::BTreeMap<String, u64> = if text.trim().is_empty() {
             Default::default()
         } else {
-            serde_json::from_str(&text).map_err(std::io::Error::other)?
+            serde_json::from_str(text).map_err(std::io::Error::other)?
         };
         let highest = serials.get(&signed.name).copied().unwrap_or(0);
         if signed.serial < highest {
-            return Ok(Err(older(artifact, signed, highest)));
+            return Ok((Err(older(artifact, signed, highest)), None));
         }
-        if record && signed.serial > highest {
-            serials.insert(signed.name.clone(), signed.serial);
-            let bytes = serde_json::to_vec(&serials).map_err(std::io::Error::other)?;
-            file.set_len(0)?;
-            (&file).seek(std::io::SeekFrom::Start(0))?;
-            (&file).write_all(&bytes)?;
-            file.sync_all()?;
+        if !record || signed.serial == highest {
+            return Ok((Ok(()), None));
         }
-        Ok(Ok(()))
+        serials.insert(signed.name.clone(), signed.serial);
+        Ok((Ok(()), Some(serde_json::to_vec(&serials).map_err(std::io::Error::other)?)))
     })
     .map_err(said)?
 }

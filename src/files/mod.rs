@@ -189,6 +189,29 @@ pub fn locked<T>(file: &File, f: impl FnOnce() -> std::io::Result<T>) -> std::io
     f()
 }
 
+/// Reads a small state file (at most `max` bytes) under an exclusive lock and, when `change`
+/// returns new contents, writes them in its place, synced: a read-modify-write that concurrent
+/// hooks cannot interleave.
+pub fn update_locked<T>(
+    file: &File,
+    max: usize,
+    change: impl FnOnce(&str) -> std::io::Result<(T, Option<Vec<u8>>)>,
+) -> std::io::Result<T> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    locked(file, || {
+        let mut text = String::new();
+        (&*file).take(max as u64).read_to_string(&mut text)?;
+        let (answer, new) = change(&text)?;
+        if let Some(bytes) = new {
+            file.set_len(0)?;
+            (&*file).seek(std::io::SeekFrom::Start(0))?;
+            (&*file).write_all(&bytes)?;
+            file.sync_data()?;
+        }
+        Ok(answer)
+    })
+}
+
 /// Opens (creating, mode `mode`) a regular file for reading and writing, without following a
 /// symlink or blocking on a FIFO, and checks that only its owner may access it.
 pub fn open_private(path: &Path, mode: u32) -> Result<File, FileError> {
