@@ -476,6 +476,11 @@ fn refusals_and_failures_go_to_syslog_with_the_rules_messages_and_never_the_pass
     let line = receive();
     assert!(line.starts_with("<83>") && line.contains("POLICY UNAVAILABLE"), "{line}");
     assert!(!line.contains("Canary-Syslog"), "{line}");
+    // A refusal no rule message explains (not UTF-8) is there too, with its reason.
+    let r = hook(dir.path(), &p, b"\xff\xfeCanary", ALICE, &to);
+    assert_eq!(r.code, 1);
+    let line = receive();
+    assert!(line.starts_with("<84>") && line.contains("not valid UTF-8"), "{line}");
     // An accepted change says nothing there.
     let r = hook(dir.path(), &p, b"Canary-Syslog2-Xy9!", ALICE, &to);
     assert_eq!(r.code, 0, "{}", r.stderr);

@@ -7,6 +7,7 @@
 
 use super::config::AgentConfig;
 use super::queue::{Change, list_failed, list_pending};
+use super::reconcile::rfc3339;
 use serde::Serialize;
 use std::io::BufRead;
 
@@ -204,9 +205,4 @@ fn summary(v: &UserView) -> String {
             None => "no password of this account was delivered; nothing waits".into(),
         },
     }
-}
-
-fn rfc3339(ms: u64) -> String {
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
-        .to_string()
 }

@@ -325,6 +325,8 @@ fn decide(
                 .unwrap_or_default(),
             j.said.join("; ")
         )),
+        // A refusal no rule message explains (an oversized or non-UTF-8 input): its log line.
+        (Outcome::Rejected, true) => j.message.clone(),
         (o, _) if is_failure(o) => j.message.clone(),
         _ => None,
     };

@@ -4,6 +4,7 @@
 
 use super::config::AgentConfig;
 use super::queue::{list_failed, list_pending, now_ms};
+use super::reconcile::rfc3339;
 use super::state::AgentState;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -40,11 +41,6 @@ pub struct Status {
     pub healthy: bool,
     /// Why it is not healthy.
     pub problems: Vec<String>,
-}
-
-fn rfc3339(ms: u64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
-    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// Reads the queue and the state; never opens a sealed record.

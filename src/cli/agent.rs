@@ -465,9 +465,7 @@ fn show_user(config: &AgentConfig, account: &str, json: bool) -> Result<u8, Stri
         }
     }
     if let Some(f) = &v.reconcile {
-        let since = humantime::format_rfc3339_seconds(
-            std::time::UNIX_EPOCH + std::time::Duration::from_millis(f.since_ms),
-        );
+        let since = crate::agent::reconcile::rfc3339(f.since_ms);
         println!("reconciliation: {} since {since}: {}", f.standing.as_str(), say(&f.detail));
     }
     println!("recent (oldest first):");
