@@ -15,13 +15,14 @@ if ! command -v samba >/dev/null || ! command -v samba-tool >/dev/null || ! comm
     samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldap-utils krb5-user gpg gpg-agent iproute2 >/dev/null
 fi
 
-# The agent's clock test runs the hook under libfaketime (a clock that steps back).
-if ! command -v faketime >/dev/null; then
-  echo "== installing faketime for the clock test"
+# The agent's clock test runs the hook under libfaketime (a clock that steps back); its queue
+# test makes pending/ immutable (chattr, e2fsprogs), which even root cannot unlink in.
+if ! command -v faketime >/dev/null || ! command -v chattr >/dev/null; then
+  echo "== installing faketime and e2fsprogs for the clock and queue tests"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends faketime >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends faketime e2fsprogs >/dev/null
 fi
 
 # The comparison bench (run once in test mode below) calls libpwquality and passwdqc.

@@ -1613,3 +1613,64 @@ fn a_corrected_client_secret_file_is_used_without_a_restart() {
     }
     common::assert_holds(&cloud, "sue@example.com", "Canary-Sue1-Xy9!");
 }
+
+/// `chattr +i` on a directory for as long as the guard lives: even root cannot unlink in it.
+struct Immutable(std::path::PathBuf);
+
+impl Immutable {
+    fn new(dir: &Path) -> Immutable {
+        let ok = std::process::Command::new("chattr").arg("+i").arg(dir).status().unwrap();
+        assert!(
+            ok.success(),
+            "chattr +i {} failed (e2fsprogs, an ext4 file system)",
+            dir.display()
+        );
+        Immutable(dir.to_path_buf())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+/// Issue 26 (day-2 changes): with `pending/` unremovable the agent wrote `delivered … not sent
+/// again` on every pass and counted a delivery each time. Now the first failure is recorded once
+/// (`queue_unwritable`), later passes only count it, status names it with the count, and once
+/// the directory is fixed the record leaves without another delivery or line.
+#[test]
+fn a_change_that_cannot_leave_pending_is_recorded_once_with_a_count() {
+    let (dir, cloud, _) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["ida@example.com"]);
+    let path = config_file(d, &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let cfg = AgentConfig::load(&path).unwrap();
+    let q = queue(&cfg);
+    common::reset(&q, d, "ida", "ida@example.com", "Canary-Ida1-Xy9!");
+    let guard = Immutable::new(&cfg.queue.join("pending"));
+    for _ in 0..4 {
+        once(&path);
+    }
+    let lines = outcomes(&cfg);
+    let count = |o: &str| lines.iter().filter(|l| *l == o).count();
+    assert_eq!(count("delivered"), 1, "{lines:?}");
+    assert_eq!(count("queue_unwritable"), 1, "{lines:?}");
+    assert_eq!(cloud.stats().set, 1, "sent once");
+    let s = status(&cfg);
+    assert_eq!(s.counts.get("delivered"), Some(&1), "{s:?}");
+    assert!(!s.healthy);
+    assert!(
+        s.problems.iter().any(|p| p.contains("1 finished change(s) cannot leave pending/")
+            && p.contains("4 times")
+            && p.contains("not sent again")),
+        "{s:?}"
+    );
+    drop(guard);
+    once(&path);
+    assert_eq!(pending(&cfg), 0);
+    let lines = outcomes(&cfg);
+    assert_eq!(lines.iter().filter(|l| *l == "delivered").count(), 1, "{lines:?}");
+    assert_eq!(cloud.stats().set, 1);
+    assert!(status(&cfg).healthy, "{:?}", status(&cfg));
+}

@@ -109,6 +109,10 @@ pub enum Outcome {
     /// Report-only mode (`mode: report`): the policy refuses it, but nothing is refused or held;
     /// the hook accepted and queued it, the agent delivered it.
     WouldRefuse,
+    /// A finished change (delivered, dropped, moved to `failed/`) whose record cannot leave
+    /// `pending/` (permissions, a read-only or immutable directory): recorded once, never sent
+    /// again, status unhealthy until the record can be removed.
+    QueueUnwritable,
 }
 
 /// How an outcome weighs on the agent's health.
@@ -171,6 +175,7 @@ impl Outcome {
             Outcome::ReconcileFailed => "reconcile_failed",
             Outcome::CloudIdCollision => "cloud_id_collision",
             Outcome::WouldRefuse => "would_refuse",
+            Outcome::QueueUnwritable => "queue_unwritable",
         }
     }
 
@@ -181,9 +186,10 @@ impl Outcome {
             | Outcome::DirectoryUnavailable
             | Outcome::StoreUnavailable
             | Outcome::ReconcileFailed => Class::Transient,
-            Outcome::TokenRefused | Outcome::PermissionDenied | Outcome::WrongEndpoint => {
-                Class::Configuration
-            }
+            Outcome::TokenRefused
+            | Outcome::PermissionDenied
+            | Outcome::WrongEndpoint
+            | Outcome::QueueUnwritable => Class::Configuration,
             Outcome::RefusedByDirectory
             | Outcome::SupersededInDirectory
             | Outcome::Stale

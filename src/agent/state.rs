@@ -42,6 +42,11 @@ pub struct AgentState {
     /// once, not only once the heartbeat is overdue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_ms: Option<u64>,
+    /// Finished changes whose record could not be removed from `pending/`, by change id: the
+    /// outcome already recorded, the error, since when, and how many passes tried again. They
+    /// are never sent or recorded again; each pass tries to remove them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stuck: BTreeMap<String, Problem>,
 }
 
 /// A problem that lasts: what, since when, how often seen.

@@ -81,13 +81,26 @@ pub fn status(config: &AgentConfig) -> Status {
             p.detail
         ));
     }
+    if let Some(first) = state.stuck.values().min_by_key(|p| p.since_ms) {
+        let tries: u64 = state.stuck.values().map(|p| p.count).sum();
+        problems.push(format!(
+            "{} finished change(s) cannot leave pending/ (since {}, {tries} times): {}; they are not sent again; make {} writable by the agent",
+            state.stuck.len(),
+            rfc3339(first.since_ms),
+            first.detail,
+            config.queue.join("pending").display()
+        ));
+    }
     let (pending, oldest) = match list_pending(&config.queue) {
         Ok((changes, damaged)) => {
             if !damaged.is_empty() {
                 problems.push(format!("{} damaged queue records", damaged.len()));
             }
-            let oldest = changes.iter().map(|c| c.age_ms() / 1000).max();
-            (changes.len(), oldest)
+            // Finished ones that could not be removed are named above, not waiting.
+            let waiting: Vec<_> =
+                changes.iter().filter(|c| !state.stuck.contains_key(&c.id)).collect();
+            let oldest = waiting.iter().map(|c| c.age_ms() / 1000).max();
+            (waiting.len(), oldest)
         }
         Err(e) => {
             problems.push(format!("cannot read the queue: {e}"));

@@ -24,7 +24,7 @@ use crate::ir::{Attribute, AttributeSet};
 use crate::store::nt_hash;
 use crate::{Context, Validator};
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -227,6 +227,7 @@ impl SyncAgent {
             tick.events.push((Outcome::Damaged, d.to_string()));
             self.quarantine(d);
         }
+        let changes = self.settle_stuck(changes);
         self.claimants.clear();
         for c in &changes {
             if let Some(user) = &c.user {
@@ -604,9 +605,7 @@ impl SyncAgent {
                         change.account
                     ));
                 }
-                if let Err(e) = self.queue.remove(&change.id) {
-                    say(&format!("policyc agent: delivered but cannot remove {}: {e}", change.id));
-                }
+                self.unqueue(change, Outcome::Delivered);
                 self.backoff.remove(&change.id);
                 self.said.remove(&change.id);
                 self.said.remove(Outcome::DirectoryUnavailable.as_str());
@@ -702,7 +701,7 @@ impl SyncAgent {
                 && current.and_then(|s| s.nt_hash).map(|h| self.queue.password_digest(&h))
                     == mark.digest);
         if same {
-            let _ = self.queue.remove(&change.id);
+            self.unqueue(change, Outcome::Delivered);
             let detail = "the cloud took it before the agent stopped; not sent again";
             self.record(Outcome::Delivered, Some(change), Vec::new(), Some(detail.into()));
             tick.delivered += 1;
@@ -805,9 +804,7 @@ impl SyncAgent {
         detail: Option<String>,
         tick: &mut Tick,
     ) {
-        if let Err(e) = self.queue.remove(&c.id) {
-            say(&format!("policyc agent: cannot remove {}: {e}", c.id));
-        }
+        self.unqueue(c, outcome);
         self.backoff.remove(&c.id);
         self.said.remove(&c.id);
         if outcome != Outcome::Superseded {
@@ -833,8 +830,14 @@ impl SyncAgent {
     ) {
         let failure =
             Failure { outcome: outcome.to_string(), reason: detail.clone(), at_ms: now_ms() };
-        if let Err(e) = self.queue.fail(change, failure) {
-            say(&format!("policyc agent: cannot move {} to failed/: {e}", change.id));
+        match self.queue.fail(change, failure) {
+            Err(e @ QueueError::Io { .. })
+                if e.path().and_then(Path::parent).is_some_and(|p| p.ends_with("pending")) =>
+            {
+                self.stuck(change, outcome, e.to_string());
+            }
+            Err(e) => say(&format!("policyc agent: cannot move {} to failed/: {e}", change.id)),
+            Ok(()) => {}
         }
         self.backoff.remove(&change.id);
         self.said.remove(&change.id);
@@ -842,6 +845,55 @@ impl SyncAgent {
         self.state.last_failure = Some(detail.clone());
         tick.events.push((outcome, format!("`{}`: {detail}", change.account)));
         self.record(outcome, Some(change), rules, Some(detail));
+    }
+
+    /// Removes a finished change's record from `pending/`; one that cannot be removed is
+    /// [`SyncAgent::stuck`].
+    fn unqueue(&mut self, change: &Change, outcome: Outcome) {
+        if let Err(e) = self.queue.remove(&change.id) {
+            self.stuck(change, outcome, e.to_string());
+        }
+    }
+
+    /// A finished change whose record stays in `pending/`: said and recorded once
+    /// (`queue_unwritable`), kept in the state so that no later pass (nor a later run) sends
+    /// or records it again.
+    fn stuck(&mut self, change: &Change, outcome: Outcome, error: String) {
+        let detail = format!(
+            "{outcome}, but its record cannot leave pending/ ({error}); it is not sent again; make {} writable by the agent",
+            self.queue.dir().join("pending").display()
+        );
+        say(&format!("policyc agent: `{}`: {detail}", change.account));
+        let problem =
+            Problem { outcome: outcome.to_string(), detail: error, since_ms: now_ms(), count: 1 };
+        self.state.stuck.insert(change.id.clone(), problem);
+        self.record(Outcome::QueueUnwritable, Some(change), Vec::new(), Some(detail));
+    }
+
+    /// Takes the changes already finished out of `changes`: each pass tries to remove their
+    /// records again, and counts the tries; a removed one leaves the state.
+    fn settle_stuck(&mut self, changes: Vec<Change>) -> Vec<Change> {
+        // Removed by hand meanwhile: nothing left to wait for.
+        self.state.stuck.retain(|id, _| changes.iter().any(|c| c.id == *id));
+        let mut open = Vec::with_capacity(changes.len());
+        for c in changes {
+            if !self.state.stuck.contains_key(&c.id) {
+                open.push(c);
+                continue;
+            }
+            match self.queue.remove(&c.id) {
+                Ok(()) => {
+                    self.state.stuck.remove(&c.id);
+                }
+                Err(e) => {
+                    if let Some(p) = self.state.stuck.get_mut(&c.id) {
+                        p.count += 1;
+                        p.detail = e.to_string();
+                    }
+                }
+            }
+        }
+        open
     }
 
     /// Moves an unreadable record out of the way, loudly.
