@@ -1674,3 +1674,158 @@ fn a_change_that_cannot_leave_pending_is_recorded_once_with_a_count() {
     assert_eq!(cloud.stats().set, 1);
     assert!(status(&cfg).healthy, "{:?}", status(&cfg));
 }
+
+/// Parses a Prometheus exposition and returns `(name, labels, value)` of every sample; the
+/// parser refuses what is not the text format.
+fn scrape(text: &str) -> Vec<(String, std::collections::BTreeMap<String, String>, f64)> {
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let parsed = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    // Every sample's family is announced with a HELP and a TYPE line.
+    for s in &parsed.samples {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| s.metric.strip_suffix(suffix))
+            .filter(|f| parsed.docs.contains_key(*f))
+            .unwrap_or(&s.metric);
+        assert!(parsed.docs.contains_key(family), "{} has no HELP line", s.metric);
+        assert!(text.contains(&format!("# TYPE {family} ")), "{} has no TYPE line", s.metric);
+    }
+    parsed
+        .samples
+        .into_iter()
+        .map(|s| {
+            let value = match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                // The `+Inf` bucket: every observation.
+                prometheus_parse::Value::Histogram(h) => {
+                    h.iter().find(|b| b.less_than.is_infinite()).map_or(f64::NAN, |b| b.count)
+                }
+                prometheus_parse::Value::Summary(_) => f64::NAN,
+            };
+            let labels = s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            (s.metric, labels, value)
+        })
+        .collect()
+}
+
+/// The value of `name` with these labels (among others).
+fn metric(
+    samples: &[(String, std::collections::BTreeMap<String, String>, f64)],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
+    samples
+        .iter()
+        .find(|(n, l, _)| {
+            n == name && labels.iter().all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, _, v)| *v)
+}
+
+/// Issue 26 (metrics): the agent publishes Prometheus metrics as a textfile after each pass, on
+/// `listen` while it runs, and once from `agent metrics`: queue depth, outcomes of the hook and
+/// the agent (would_refuse included), delivery latency, last success, drift, the policy; parsed
+/// by a Prometheus text parser, and never naming an account or a password.
+#[test]
+fn metrics_are_published_as_a_textfile_on_a_port_and_once_and_parse() {
+    let (dir, cloud, _) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["max@example.com", "liz@example.com"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let textfile = d.join("policyc.prom");
+    let extra = format!(
+        "metrics: {{textfile: {}, listen: \"127.0.0.1:{port}\"}}\nsyslog: \"\"",
+        textfile.display()
+    );
+    let path = config_file(d, &cloud, &extra, common::CLIENT_SECRET, "", "/token");
+    let cfg = AgentConfig::load(&path).unwrap();
+    // One refused, one accepted and delivered, one the policy refuses in report-only mode.
+    assert_eq!(hook_run(&path, "max", Some("max@example.com"), "short", None).0, 1);
+    hook_with(&path, "liz", "liz@example.com", "Canary-Liz1-Xy9!", None);
+    common::directory(d).commit("liz", "Canary-Liz1-Xy9!").unwrap();
+    let report = std::fs::read_to_string(&path).unwrap() + "mode: report\n";
+    let report_path = d.join("report.yaml");
+    std::fs::write(&report_path, report).unwrap();
+    assert_eq!(hook_run(&report_path, "max", Some("max@example.com"), "weak", None).0, 0);
+    std::fs::remove_dir_all(cfg.queue.join("pending")).unwrap();
+    std::fs::create_dir(cfg.queue.join("pending")).unwrap();
+    hook_with(&path, "liz", "liz@example.com", "Canary-Liz2-Xy9!", None);
+    common::directory(d).commit("liz", "Canary-Liz2-Xy9!").unwrap();
+    assert_eq!(once(&path).0, 0);
+
+    let check = |text: &str| {
+        for secret in ["Canary", "short", "weak", "max", "liz", "example.com"] {
+            assert!(!text.contains(secret), "`{secret}` in the metrics:\n{text}");
+        }
+        let s = scrape(text);
+        assert_eq!(metric(&s, "policyc_queue_pending", &[]), Some(0.0), "{text}");
+        let hook =
+            |o: &str| metric(&s, "policyc_outcomes_total", &[("source", "hook"), ("outcome", o)]);
+        assert_eq!(
+            (hook("rejected"), hook("accepted"), hook("would_refuse")),
+            (Some(1.0), Some(2.0), Some(1.0)),
+            "{text}"
+        );
+        let agent =
+            |o: &str| metric(&s, "policyc_outcomes_total", &[("source", "agent"), ("outcome", o)]);
+        assert_eq!(agent("delivered"), Some(1.0), "{text}");
+        assert_eq!(metric(&s, "policyc_delivery_latency_seconds", &[]), Some(1.0), "{text}");
+        assert!(text.contains("policyc_delivery_latency_seconds_count 1\n"), "{text}");
+        assert!(metric(&s, "policyc_agent_last_success_timestamp_seconds", &[]).unwrap() > 1.7e9);
+        assert_eq!(
+            metric(&s, "policyc_policy_info", &[("name", "office365"), ("serial", "0")]),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(metric(&s, "policyc_policy_loaded", &[]), Some(1.0));
+        assert_eq!(metric(&s, "policyc_hook_failing", &[]), Some(0.0));
+        assert!(
+            metric(&s, "policyc_agent_info", &[("delivery", "queue"), ("mode", "enforce")])
+                .is_some()
+        );
+    };
+    // The textfile the pass wrote, and `agent metrics`.
+    check(&std::fs::read_to_string(&textfile).unwrap());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["agent", "metrics", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    check(&String::from_utf8(out.stdout).unwrap());
+
+    // Served while the agent runs.
+    let mut agent = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["agent", "run", "--config"])
+        .arg(&path)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            write!(s, "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+            let mut r = String::new();
+            s.read_to_string(&mut r).unwrap();
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the agent never served /metrics");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = std::process::Command::new("kill").arg(agent.id().to_string()).status();
+    agent.wait().unwrap();
+    let (head, text) = body.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    check(text);
+
+    // A textfile name node_exporter would not read is refused before the agent starts.
+    let bad = std::fs::read_to_string(&path).unwrap().replace("policyc.prom", "policyc.txt");
+    std::fs::write(&path, bad).unwrap();
+    let (code, said) = once(&path);
+    assert_eq!(code, 2, "{said}");
+    assert!(said.contains("must end in `.prom`"), "{said}");
+}

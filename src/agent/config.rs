@@ -77,6 +77,10 @@ pub struct AgentConfig {
     /// not only while a process beats.
     #[serde(default)]
     pub once_every_secs: Option<u64>,
+    /// Where the agent publishes its metrics (Prometheus): a textfile for node_exporter, an
+    /// address to serve `/metrics` on, or both.
+    #[serde(default)]
+    pub metrics: super::metrics::MetricsConfig,
 }
 
 /// Whether the policy is enforced, or only reported on (a rollout's first weeks).

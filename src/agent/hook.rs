@@ -207,7 +207,7 @@ pub fn timed_out(options: &HookOptions, who: &SambaAccount, limit: std::time::Du
 /// Runs the hook for one password change: judge it, then record the judgement in the audit log
 /// and, when the hook could not do its job, in [`super::hook_health`] for `agent status`.
 pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Decision {
-    let (mut decision, failure, to_syslog) = decide(options, password, who);
+    let (mut decision, outcome, failure, to_syslog) = decide(options, password, who);
     if let (Some(socket), Some(line)) = (&options.syslog, &to_syslog)
         && let Err(e) = syslog(socket, failure.is_some(), line)
     {
@@ -217,7 +217,7 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
     }
     if let Some(dir) = options.state_dir() {
         let what = failure.as_deref().map(|w| (w, who.account.as_deref()));
-        if let Err(e) = super::hook_health::record(&dir, what) {
+        if let Err(e) = super::hook_health::record(&dir, outcome, what) {
             decision.messages.push(format!(
                 "policyc: cannot record the hook's health in `{}`: {e}",
                 dir.join(super::hook_health::HOOK_HEALTH_FILE).display()
@@ -275,12 +275,13 @@ fn is_failure(outcome: Outcome) -> bool {
     )
 }
 
-/// The decision, and what failed when the hook could not do its job.
+/// The decision, its outcome, what failed when the hook could not do its job, and the line for
+/// syslog.
 fn decide(
     options: &HookOptions,
     password: &[u8],
     who: &SambaAccount,
-) -> (Decision, Option<String>, Option<String>) {
+) -> (Decision, Outcome, Option<String>, Option<String>) {
     let audit = AuditLog::new(&options.audit_log);
     let account = who.account.as_deref().unwrap_or("");
     // A decision that cannot be recorded is not made (unless the hook fails open).
@@ -300,6 +301,7 @@ fn decide(
             );
             return (
                 Decision { accept: false, messages: vec![message.clone()] },
+                Outcome::Error,
                 Some(what),
                 Some(message),
             );
@@ -363,7 +365,8 @@ fn decide(
         (Some(f), None) => Some(format!("policyc: {f}")),
         (_, line) => line,
     };
-    (Decision { accept, messages }, failure, to_syslog)
+    let outcome = if !accept && j.accept { Outcome::Error } else { j.outcome };
+    (Decision { accept, messages }, outcome, failure, to_syslog)
 }
 
 /// One decision, before it is recorded. Nothing in it holds the password.

@@ -1,8 +1,10 @@
 //! What the hook's failures leave for `agent status`: `QUEUE/hook-health.json`, written by the
 //! hook when it cannot judge or queue a change, or cannot record its decision (the queue, key,
-//! audit log, policy, directory or a store failing), and cleared by its next good run. The audit
-//! log cannot be where this is kept: it may be the thing that failed.
+//! audit log, policy, directory or a store failing), and cleared by its next good run; with the
+//! count of its decisions by outcome (for the metrics). The audit log cannot be where this is
+//! kept: it may be the thing that failed.
 
+use super::outcome::Outcome;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -19,6 +21,10 @@ pub struct HookHealth {
     pub failing: Option<HookFailure>,
     /// When a good run last cleared a failure, in milliseconds since the Unix epoch.
     pub recovered_ms: Option<u64>,
+    /// The hook's decisions by outcome (`accepted`, `rejected`, `would_refuse`, ...), for the
+    /// metrics: the audit log is rotated, these are not.
+    #[serde(default)]
+    pub counts: std::collections::BTreeMap<String, u64>,
 }
 
 /// A run of hook failures.
@@ -36,23 +42,25 @@ pub struct HookFailure {
     pub account: Option<String>,
 }
 
-/// Records a run of the hook in `dir`: `failure` (its outcome and reason) or a good run, which
-/// clears a failure in force. A good run after a good run writes nothing.
+/// Records a run of the hook in `dir`: its outcome (counted), and `failure` (its outcome and
+/// reason) or a good run, which clears a failure in force.
 ///
 /// # Errors
 /// The file cannot be read or written.
-pub fn record(dir: &Path, failure: Option<(&str, Option<&str>)>) -> std::io::Result<()> {
+pub fn record(
+    dir: &Path,
+    outcome: Outcome,
+    failure: Option<(&str, Option<&str>)>,
+) -> std::io::Result<()> {
     let path = dir.join(HOOK_HEALTH_FILE);
-    if failure.is_none() && !path.exists() {
-        return Ok(());
-    }
     super::files::secure_dir(dir)?;
     let file = super::files::open_private(&path, 0o600)?;
     super::files::update_locked(&file, MAX_BYTES, |text| {
         let mut health: HookHealth = serde_json::from_str(text).unwrap_or_default();
         let now = super::queue::now_ms();
+        *health.counts.entry(outcome.as_str().to_string()).or_default() += 1;
         match failure {
-            None if health.failing.is_none() => return Ok(((), None)),
+            None if health.failing.is_none() => {}
             None => {
                 health.failing = None;
                 health.recovered_ms = Some(now);

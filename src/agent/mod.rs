@@ -28,6 +28,8 @@ pub mod lock;
 pub mod mapping;
 #[cfg(feature = "agent")]
 pub mod marks;
+#[cfg(feature = "agent")]
+pub mod metrics;
 pub mod outcome;
 pub mod policy_file;
 pub mod queue;

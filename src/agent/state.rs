@@ -47,6 +47,37 @@ pub struct AgentState {
     /// are never sent or recorded again; each pass tries to remove them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stuck: BTreeMap<String, Problem>,
+    /// How long delivered changes waited, from the hook's decision to the cloud's answer.
+    #[serde(default)]
+    pub latency: Latency,
+}
+
+/// A cumulative histogram of delivery latencies (Prometheus' shape: counts per upper bound).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Deliveries that took at most [`LATENCY_BOUNDS_SECS`]`[i]` seconds, by `i`.
+    pub buckets: Vec<u64>,
+    /// All deliveries.
+    pub count: u64,
+    /// Their latencies added up, in milliseconds.
+    pub sum_ms: u64,
+}
+
+/// The histogram's upper bounds, in seconds: from a prompt delivery to an outage of hours.
+pub const LATENCY_BOUNDS_SECS: [u64; 9] = [1, 5, 15, 60, 180, 600, 1800, 3600, 14400];
+
+impl Latency {
+    /// Counts one delivery that took `ms`.
+    pub fn observe(&mut self, ms: u64) {
+        self.buckets.resize(LATENCY_BOUNDS_SECS.len(), 0);
+        for (bound, n) in LATENCY_BOUNDS_SECS.iter().zip(self.buckets.iter_mut()) {
+            if ms <= bound * 1000 {
+                *n += 1;
+            }
+        }
+        self.count += 1;
+        self.sum_ms = self.sum_ms.saturating_add(ms);
+    }
 }
 
 /// A problem that lasts: what, since when, how often seen.

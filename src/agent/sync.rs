@@ -58,6 +58,10 @@ struct Backoff {
 /// How long a cloud user's `onPremisesSyncEnabled` is trusted.
 const CLOUD_USER_TTL: Duration = Duration::from_secs(900);
 
+/// How often the running agent rewrites its metrics textfile (node_exporter scrapes every 15 s
+/// or more).
+const METRICS_EVERY: Duration = Duration::from_secs(10);
+
 /// The running agent. It holds the queue's lock for its whole life.
 pub struct SyncAgent {
     config: AgentConfig,
@@ -94,6 +98,8 @@ pub struct SyncAgent {
     next_reconcile_ms: u64,
     /// This pass's queued changes: by cloud user (lower case), the accounts they are of.
     claimants: HashMap<String, Vec<String>>,
+    /// When the metrics textfile was last written.
+    metrics_at: Option<Instant>,
     _lock: QueueLock,
 }
 
@@ -115,6 +121,7 @@ impl SyncAgent {
             return Err("set `directory` in the configuration: the agent delivers a change only once the directory has committed it (kind: samba, socket: …/private/ldap_priv/ldapi)".into());
         };
         config.check_filler()?;
+        config.metrics.check()?;
         let directory = directory.open();
         let queue =
             Queue::open_sealed(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
@@ -171,11 +178,17 @@ impl SyncAgent {
             usn: None,
             seen: HashMap::new(),
             claimants: HashMap::new(),
+            metrics_at: None,
             _lock: lock,
         };
         agent.record(Outcome::AgentStarted, None, Vec::new(), None);
         agent.beat(true);
         Ok(agent)
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
     }
 
     /// The policy in force.
@@ -200,6 +213,7 @@ impl SyncAgent {
         self.record(Outcome::AgentStopped, None, Vec::new(), None);
         self.state.stopped_ms = Some(now_ms());
         self.beat(true);
+        self.publish(true);
     }
 
     /// One pass over the queue.
@@ -257,6 +271,7 @@ impl SyncAgent {
                 .max(now_ms().saturating_add(interval.saturating_mul(1000)));
         }
         self.beat(true);
+        self.publish(false);
         tick
     }
 
@@ -610,6 +625,7 @@ impl SyncAgent {
                 self.said.remove(&change.id);
                 self.said.remove(Outcome::DirectoryUnavailable.as_str());
                 self.state.last_success_ms = Some(now_ms());
+                self.state.latency.observe(change.age_ms());
                 self.state.config_error = None;
                 self.state.transient = None;
                 self.record(Outcome::Delivered, Some(change), Vec::new(), None);
@@ -948,6 +964,25 @@ impl SyncAgent {
         self.saved = Instant::now();
         if let Err(e) = self.state.save(&self.state_path) {
             say(&format!("policyc agent: cannot save `{}`: {e}", self.state_path.display()));
+        }
+    }
+
+    /// Rewrites the metrics textfile, if one is configured: after the first pass, at most
+    /// every [`METRICS_EVERY`] (a scrape reads the policy and the queue), and when stopping.
+    fn publish(&mut self, force: bool) {
+        let Some(path) = self.config.metrics.textfile.clone() else { return };
+        if !force && self.metrics_at.is_some_and(|t| t.elapsed() < METRICS_EVERY) {
+            return;
+        }
+        self.metrics_at = Some(Instant::now());
+        if let Err(e) = super::metrics::write_textfile(&self.config, &path) {
+            let problem = format!("cannot write the metrics textfile `{}`: {e}", path.display());
+            if self.said.get("metrics") != Some(&problem) {
+                say(&format!("policyc agent: {problem}"));
+                self.said.insert("metrics".into(), problem);
+            }
+        } else {
+            self.said.remove("metrics");
         }
     }
 

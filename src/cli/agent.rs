@@ -24,6 +24,21 @@ enum Command {
     Status(StatusArgs),
     Reconcile(ReconcileArgs),
     Failed(FailedArgs),
+    Metrics(MetricsArgs),
+}
+
+/// Print the metrics once, in Prometheus' text format (what `metrics.textfile` and
+/// `metrics.listen` publish): queue depth, oldest pending change, outcomes of the hook and the
+/// agent, delivery latency, last success, reconciliation drift, the policy in force. No
+/// account, user or password is in any of it.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  policyc agent metrics --config /etc/policyc/agent.yaml
+  policyc agent metrics --config /etc/policyc/agent.yaml > /var/lib/prometheus/node-exporter/policyc.prom.$$ && mv /var/lib/prometheus/node-exporter/policyc.prom.$$ /var/lib/prometheus/node-exporter/policyc.prom")]
+struct MetricsArgs {
+    /// The configuration (YAML).
+    #[arg(long)]
+    config: PathBuf,
 }
 
 /// Compare the directory with the cloud, account by account: the directory's current password
@@ -135,6 +150,10 @@ pub(crate) fn run(args: Args) -> Result<u8, String> {
         Command::Status(a) => show_status(a),
         Command::Reconcile(a) => reconcile(a),
         Command::Failed(a) => failed(a.action),
+        Command::Metrics(a) => {
+            print!("{}", crate::agent::metrics::render(&load(&a.config)?));
+            Ok(EXIT_OK)
+        }
     }
 }
 
@@ -156,6 +175,11 @@ fn run_agent(a: RunArgs) -> Result<u8, String> {
         }
         eprintln!("policyc agent: delivered {}, waiting {}", t.delivered, t.waiting);
         return Ok(if t.has_errors() { EXIT_NONCOMPLIANT } else { EXIT_OK });
+    }
+    if let Some(addr) = agent.config().metrics.listen.clone() {
+        crate::agent::metrics::serve(agent.config().clone(), &addr)
+            .map_err(|e| format!("error: {e}"))?;
+        eprintln!("policyc agent: metrics on http://{addr}/metrics");
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
