@@ -1829,3 +1829,61 @@ fn metrics_are_published_as_a_textfile_on_a_port_and_once_and_parse() {
     assert_eq!(code, 2, "{said}");
     assert!(said.contains("must end in `.prom`"), "{said}");
 }
+
+/// Issue 26 (packages and service): under systemd, the client secret comes from
+/// `LoadCredential=` (`$CREDENTIALS_DIRECTORY/NAME`, `client_secret_credential: NAME`); outside
+/// the unit (the doctor, by hand) from `client_secret_file`; with neither, a named error.
+#[test]
+fn the_client_secret_comes_from_a_systemd_credential_under_the_unit() {
+    let (dir, cloud, _) = setup(O365);
+    let d = dir.path();
+    cloud.add_users(["una@example.com"]);
+    let path = config_file(d, &cloud, "", "unused", "", "/token");
+    let private = |p: &Path, text: &str| {
+        std::fs::write(p, text).unwrap();
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    };
+    let creds = d.join("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::set_permissions(&creds, std::os::unix::fs::PermissionsExt::from_mode(0o500)).unwrap();
+    private(&creds.join("client-secret"), &format!("{}\n", common::CLIENT_SECRET));
+    private(&d.join("stale-secret"), "an-old-secret\n");
+    let yaml = std::fs::read_to_string(&path).unwrap().replace(
+        "client_secret: unused",
+        &format!(
+            "client_secret_credential: client-secret\n  client_secret_file: {}",
+            d.join("stale-secret").display()
+        ),
+    );
+    std::fs::write(&path, &yaml).unwrap();
+    let cfg = AgentConfig::load(&path).unwrap();
+    common::reset(&queue(&cfg), d, "una", "una@example.com", "Canary-Una1-Xy9!");
+    let run = |creds: Option<&Path>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"));
+        cmd.args(["agent", "run", "--once", "--config"])
+            .arg(&path)
+            .env_remove("CREDENTIALS_DIRECTORY");
+        if let Some(c) = creds {
+            cmd.env("CREDENTIALS_DIRECTORY", c);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // Outside the unit: the (stale) file, refused by the cloud.
+    let (code, said) = run(None);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("token_refused"), "{said}");
+    // Under the unit: the credential.
+    let (code, said) = run(Some(&creds));
+    assert_eq!(code, Some(0), "{said}");
+    common::assert_holds(&cloud, "una@example.com", "Canary-Una1-Xy9!");
+    // Neither: said what to do.
+    std::fs::write(
+        &path,
+        yaml.replace(&format!("\n  client_secret_file: {}", d.join("stale-secret").display()), ""),
+    )
+    .unwrap();
+    let (code, said) = run(None);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("LoadCredential=client-secret:PATH"), "{said}");
+}

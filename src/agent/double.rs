@@ -516,8 +516,35 @@ fn token(
     if super::crypto::random(&mut raw).is_err() {
         return error(500, "InternalServerError", "No randomness.");
     }
-    let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     let mut s = lock(state);
+    // Shaped as Entra's: a JWT whose `roles` claim lists the app's permissions (the signature
+    // part is random: only the double checks it, by looking the token up).
+    let roles: &[&str] = match s.permissions.set_passwords {
+        true => &["User.Read.All", "User-PasswordProfile.ReadWrite.All"],
+        false => &["User.Read.All"],
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims = serde_json::json!({
+        "aud": "https://graph.microsoft.com",
+        "iat": now,
+        "nbf": now,
+        "exp": now + creds.token_ttl.as_secs().min(86_400),
+        "appid": creds.client_id,
+        "roles": roles,
+    });
+    let b64 = |b: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    };
+    let signature: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let token = format!(
+        "{}.{}.{}",
+        b64(br#"{"typ":"JWT","alg":"RS256"}"#),
+        b64(claims.to_string().as_bytes()),
+        b64(signature.as_bytes())
+    );
     let far = Instant::now() + Duration::from_secs(100 * 365 * 86_400);
     s.tokens.insert(token.clone(), Instant::now().checked_add(creds.token_ttl).unwrap_or(far));
     s.stats.tokens += 1;

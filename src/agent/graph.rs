@@ -22,6 +22,12 @@ pub struct GraphConfig {
     /// A file holding the client secret (preferred: keeps it out of the config).
     #[serde(default)]
     pub client_secret_file: Option<std::path::PathBuf>,
+    /// The name of a systemd credential holding the client secret
+    /// (`LoadCredential=NAME:/etc/policyc/client-secret` in the unit): read from
+    /// `$CREDENTIALS_DIRECTORY/NAME` when the agent runs under systemd, else from
+    /// `client_secret_file` (so that `policyc doctor`, run by hand, reads the same secret).
+    #[serde(default)]
+    pub client_secret_credential: Option<String>,
     /// The client secret itself.
     #[serde(default)]
     pub client_secret: Option<Secret>,
@@ -157,6 +163,35 @@ struct TokenAnswer {
     expires_in: u64,
 }
 
+/// What [`Graph::probe`] found.
+#[derive(Debug)]
+pub struct Probe {
+    /// A token was issued, or why not.
+    pub token: Result<(), Delivery>,
+    /// The token endpoint's clock.
+    pub server_date: Option<std::time::SystemTime>,
+    /// The application permissions (`roles` claim) of the token, when it is a JWT.
+    pub roles: Option<Vec<String>>,
+    /// A read of one user, after a token.
+    pub user: Option<Result<(), Delivery>>,
+}
+
+/// The `roles` claim of a JWT access token (read, not verified: the cloud verifies it; this
+/// only says what the app was granted).
+fn jwt_roles(token: &str) -> Option<Vec<String>> {
+    use base64::Engine as _;
+    #[derive(Deserialize)]
+    struct Claims {
+        #[serde(default)]
+        roles: Vec<String>,
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice::<Claims>(&bytes).ok().map(|c| c.roles)
+}
+
 /// The token endpoint's error body (`{"error": "invalid_client", "error_description": "AADSTS…"}`).
 #[derive(Deserialize)]
 struct TokenError {
@@ -225,10 +260,31 @@ pub fn bounded(text: &str) -> String {
     out
 }
 
-/// The client secret: `client_secret_file` read now, or `client_secret`.
+/// Where the client secret is read from now: the systemd credential (under systemd), else
+/// `client_secret_file`.
+fn secret_path(config: &GraphConfig) -> Result<Option<std::path::PathBuf>, String> {
+    let Some(name) = &config.client_secret_credential else {
+        return Ok(config.client_secret_file.clone());
+    };
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return Err(format!(
+            "graph: `client_secret_credential` `{name}` is not a credential name (as in LoadCredential=NAME:PATH)"
+        ));
+    }
+    match std::env::var_os("CREDENTIALS_DIRECTORY") {
+        Some(dir) => Ok(Some(std::path::PathBuf::from(dir).join(name))),
+        None if config.client_secret_file.is_some() => Ok(config.client_secret_file.clone()),
+        None => Err(format!(
+            "graph: `client_secret_credential: {name}`, but the agent was not started by systemd with `LoadCredential={name}:PATH` ($CREDENTIALS_DIRECTORY is not set); set `client_secret_file` too for runs outside the unit"
+        )),
+    }
+}
+
+/// The client secret: the credential or `client_secret_file` read now, or `client_secret`.
 fn read_secret(config: &GraphConfig) -> Result<Zeroizing<String>, String> {
-    match (&config.client_secret_file, &config.client_secret) {
+    match (secret_path(config)?, &config.client_secret) {
         (Some(path), _) => {
+            let path = path.as_path();
             let bytes = super::files::read_bounded(path, 4096, true)
                 .map_err(|e| format!("cannot read the client secret: {e}"))?;
             let text = std::str::from_utf8(&bytes)
@@ -272,7 +328,21 @@ impl Graph {
         {
             return Ok((t.clone(), false));
         }
-        if self.config.client_secret_file.is_some() {
+        let (token, ttl, _) = self.fetch_token()?;
+        // Renew a minute early (or halfway, for short-lived tokens).
+        let margin = Duration::from_secs(60).min(ttl / 2);
+        self.token = Some((token.clone(), Instant::now() + ttl - margin));
+        Ok((token, true))
+    }
+
+    /// A new token from the token endpoint (the secret read again first), how long it lives,
+    /// and the endpoint's clock (its `Date` header).
+    fn fetch_token(
+        &mut self,
+    ) -> Result<(Zeroizing<String>, Duration, Option<std::time::SystemTime>), Delivery> {
+        if self.config.client_secret_file.is_some()
+            || self.config.client_secret_credential.is_some()
+        {
             self.secret = read_secret(&self.config)
                 .map_err(|detail| Delivery::Config { outcome: Outcome::TokenRefused, detail })?;
         }
@@ -288,12 +358,30 @@ impl Graph {
             reason: format!("token request failed: {e}"),
         })?;
         let status = resp.status().as_u16();
+        let date = resp
+            .headers()
+            .get("Date")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
         let body = resp.body_mut().read_to_string().unwrap_or_default();
         let (token, ttl) = token_answer(url, status, &body)?;
-        // Renew a minute early (or halfway, for short-lived tokens).
+        Ok((token, ttl, date))
+    }
+
+    /// What `policyc doctor` asks of the cloud: a token (and the token endpoint's clock, and
+    /// the app roles the token carries, when it is a JWT as Entra issues), then a read of one
+    /// user. Never sets anything.
+    pub fn probe(&mut self) -> Probe {
+        let (token, ttl, date) = match self.fetch_token() {
+            Ok(t) => t,
+            Err(e) => return Probe { token: Err(e), server_date: None, roles: None, user: None },
+        };
+        let roles = jwt_roles(&token);
         let margin = Duration::from_secs(60).min(ttl / 2);
-        self.token = Some((token.clone(), Instant::now() + ttl - margin));
-        Ok((token, true))
+        self.token = Some((token, Instant::now() + ttl - margin));
+        let url = format!("{}/v1.0/users?$select={USER_SELECT}&$top=1", self.base);
+        let user = Some(self.get_json::<UserPage>(&url, "a list of users").map(|_| ()));
+        Probe { token: Ok(()), server_date: date, roles, user }
     }
 
     /// Sends one request with a token; a rejected cached token is renewed once.

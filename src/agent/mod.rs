@@ -10,6 +10,8 @@ pub mod crypto;
 #[cfg(feature = "agent")]
 pub mod directory;
 #[cfg(feature = "agent")]
+pub mod doctor;
+#[cfg(feature = "agent")]
 pub mod double;
 pub use crate::files;
 #[cfg(feature = "agent")]

@@ -48,30 +48,7 @@ pub fn status(config: &AgentConfig) -> Status {
     let state = AgentState::load(&config.queue.join("state.json"));
     let now = now_ms();
     let mut problems = Vec::new();
-    let poll = state.poll_interval_ms.unwrap_or(config.poll_interval_ms).max(1000);
-    match state.heartbeat_ms {
-        None => problems.push("no agent has run on this queue (no heartbeat in state.json)".into()),
-        Some(_) if state.stopped_ms.is_some() => problems.push(format!(
-            "agent stopped at {} (SIGTERM or SIGINT): nothing is delivered until it runs again",
-            rfc3339(state.stopped_ms.unwrap_or(0))
-        )),
-        Some(beat) if config.once_every_secs.is_some() => {
-            let every = config.once_every_secs.unwrap_or(0);
-            if now.saturating_sub(beat) > every.saturating_add(60).saturating_mul(1000) {
-                problems.push(format!(
-                    "no agent run since {} (cron mode: a run every {every} s is overdue; is the timer running?)",
-                    rfc3339(beat)
-                ));
-            }
-        }
-        Some(beat) if now.saturating_sub(beat) > 3 * poll => problems.push(format!(
-            "agent not running since {} (no heartbeat for {} s; a running agent beats every {} s)",
-            rfc3339(beat),
-            now.saturating_sub(beat) / 1000,
-            poll / 1000
-        )),
-        Some(_) => {}
-    }
+    problems.extend(agent_problem(config, &state));
     if let Some(p) = &state.config_error {
         problems.push(format!(
             "configuration error since {} ({} times): {}: {}; changes stay queued until it is fixed",
@@ -185,6 +162,36 @@ pub fn status(config: &AgentConfig) -> Status {
         reconcile,
         healthy: problems.is_empty(),
         problems,
+    }
+}
+
+/// Why no agent is working on the queue, if none is: never run, stopped on a signal, no
+/// heartbeat for three polls, or (cron mode) a run overdue.
+pub fn agent_problem(config: &AgentConfig, state: &AgentState) -> Option<String> {
+    let now = now_ms();
+    let poll = state.poll_interval_ms.unwrap_or(config.poll_interval_ms).max(1000);
+    match state.heartbeat_ms {
+        None => Some("no agent has run on this queue (no heartbeat in state.json)".into()),
+        Some(_) if state.stopped_ms.is_some() => Some(format!(
+            "agent stopped at {} (SIGTERM or SIGINT): nothing is delivered until it runs again",
+            rfc3339(state.stopped_ms.unwrap_or(0))
+        )),
+        Some(beat) if config.once_every_secs.is_some() => {
+            let every = config.once_every_secs.unwrap_or(0);
+            (now.saturating_sub(beat) > every.saturating_add(60).saturating_mul(1000)).then(|| {
+                format!(
+                    "no agent run since {} (cron mode: a run every {every} s is overdue; is the timer running?)",
+                    rfc3339(beat)
+                )
+            })
+        }
+        Some(beat) if now.saturating_sub(beat) > 3 * poll => Some(format!(
+            "agent not running since {} (no heartbeat for {} s; a running agent beats every {} s)",
+            rfc3339(beat),
+            now.saturating_sub(beat) / 1000,
+            poll / 1000
+        )),
+        Some(_) => None,
     }
 }
 

@@ -43,6 +43,13 @@ pub const MAGIC: [u8; 8] = *b"POLICYC\0";
 pub const FORMAT_VERSION: u16 = 8;
 /// The oldest artifact format this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 5;
+
+/// The format version an artifact's header declares, if `bytes` start like an artifact
+/// (whether this build reads it or not: for `policyc doctor`'s message).
+pub fn format_version(bytes: &[u8]) -> Option<u16> {
+    let header = bytes.get(..HEADER_LEN).filter(|h| h.starts_with(&MAGIC))?;
+    Some(u16::from_le_bytes([header[8], header[9]]))
+}
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 /// The byte-order mark, as a native-order `u16`.

@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod compile;
 mod diff;
+mod doctor;
 mod double;
 mod explain;
 mod fmt;
@@ -22,6 +23,10 @@ mod test;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// What `--version` says: the release and the artifact formats this build reads (`policyc
+/// doctor` reads it from the binary Samba runs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (artifact formats 5 to 8)");
+
 /// Exit code: every password complies / the command succeeded.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: at least one password does not comply (or `fmt --check` found changes).
@@ -32,7 +37,7 @@ pub const EXIT_ERROR: u8 = 2;
 #[derive(Debug, Parser)]
 #[command(
     name = "policyc",
-    version,
+    version = VERSION,
     about = "Password-policy compiler: compile a policy, check passwords against it",
     long_about = "policyc compiles password policies written in a small language into a fast, \
 self-contained validator, and checks passwords against them.\n\n\
@@ -62,6 +67,7 @@ enum Command {
     Sign(sign::Args),
     Store(store::Args),
     Import(import::Args),
+    Doctor(doctor::Args),
 }
 
 /// The exit code of a command that reports its errors as messages: the message goes to
@@ -99,6 +105,21 @@ pub fn main() -> ExitCode {
         Command::Keygen(a) => reported(keygen::run(a)),
         Command::Sign(a) => reported(sign::run(a)),
         Command::Store(a) => store::run(a),
+        Command::Doctor(a) => reported(doctor::run(a)),
     };
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `policyc doctor` reads the formats a binary reads from its `--version`.
+    #[test]
+    fn the_version_names_the_artifact_formats_this_build_reads() {
+        let formats = format!(
+            "(artifact formats {} to {})",
+            crate::artifact::OLDEST_READABLE_VERSION,
+            crate::artifact::FORMAT_VERSION
+        );
+        assert!(super::VERSION.ends_with(&formats), "{}", super::VERSION);
+    }
 }
