@@ -17,12 +17,13 @@ fi
 
 # The agent's clock test runs the hook under libfaketime (a clock that steps back); its queue
 # test makes pending/ immutable (chattr, e2fsprogs), which even root cannot unlink in.
-if ! command -v faketime >/dev/null || ! command -v chattr >/dev/null; then
-  echo "== installing faketime and e2fsprogs for the clock and queue tests"
+# The package test (tests/package.rs) rotates the audit log with the shipped logrotate file.
+if ! command -v faketime >/dev/null || ! command -v chattr >/dev/null || ! command -v logrotate >/dev/null; then
+  echo "== installing faketime, e2fsprogs and logrotate for the clock, queue and package tests"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends faketime e2fsprogs >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends faketime e2fsprogs logrotate >/dev/null
 fi
 
 # The comparison bench (run once in test mode below) calls libpwquality and passwdqc.

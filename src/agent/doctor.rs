@@ -73,7 +73,7 @@ pub fn doctor(options: &Options) -> Vec<Check> {
             return vec![Check::fail(
                 "config",
                 e,
-                "fix the file (`docs/agent.md` lists every key; /usr/share/doc/policyc/agent.yaml is an example)",
+                "fix the file (`docs/agent.md` lists every key; /usr/share/doc/policyc/examples/agent.yaml is an example)",
             )];
         }
     };
