@@ -99,7 +99,7 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     );
     run(&mut Command::new("scripts/package.sh"));
     let deb = PathBuf::from(format!("target/debian/policyc_{VERSION}_amd64.deb"));
-    let listing = text(&run(&mut Command::new("dpkg-deb").arg("-c").arg(&deb)));
+    let listing = text(&run(Command::new("dpkg-deb").arg("-c").arg(&deb)));
     for file in [
         "./usr/bin/policyc",
         "./lib/systemd/system/policyc-agent.service",
@@ -119,7 +119,7 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     }
 
     let installed = Installed;
-    run(&mut Command::new("dpkg").arg("-i").arg(&deb));
+    run(Command::new("dpkg").arg("-i").arg(&deb));
     assert_eq!(mode("/etc/policyc"), (0o755, 0, 0));
     for dir in
         ["/var/lib/policyc/queue", "/var/lib/policyc/queue/pending", "/var/lib/policyc/queue/tmp"]
@@ -127,7 +127,7 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
         assert_eq!(mode(dir), (0o700, 0, 0), "{dir}");
     }
     assert_eq!(mode("/var/log/policyc"), (0o750, 0, adm()));
-    let said = text(&run(&mut Command::new("/usr/bin/policyc").arg("--version")));
+    let said = text(&run(Command::new("/usr/bin/policyc").arg("--version")));
     assert!(said.starts_with(&format!("policyc {VERSION} (artifact formats")), "{said}");
 
     // The units: systemd's own verifier, and the same hardening in both services.
@@ -182,7 +182,7 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     std::fs::write("/etc/policyc/client-secret", format!("{}\n", common::CLIENT_SECRET)).unwrap();
     std::fs::set_permissions("/etc/policyc/client-secret", std::fs::Permissions::from_mode(0o600))
         .unwrap();
-    run(&mut Command::new("/usr/bin/policyc").args([
+    run(Command::new("/usr/bin/policyc").args([
         "compile",
         "/usr/share/policyc/policies/office365.policy",
         "-o",
@@ -209,7 +209,7 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     let creds = w.join("credentials");
     std::fs::create_dir(&creds).unwrap();
     std::fs::copy("/etc/policyc/client-secret", creds.join("client-secret")).unwrap();
-    run(&mut Command::new("/usr/bin/policyc")
+    run(Command::new("/usr/bin/policyc")
         .args(["agent", "run", "--once", "--config", "/etc/policyc/agent.yaml"])
         .env("CREDENTIALS_DIRECTORY", &creds));
     common::assert_holds(&cloud, "pat@example.com", "Canary-Pat1-Xy9!");
@@ -228,7 +228,7 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     // logrotate: the log is renamed, the next line starts a new one, nothing is lost.
     let before = std::fs::read_to_string("/var/log/policyc/audit.jsonl").unwrap().lines().count();
     assert!(before >= 3);
-    run(&mut Command::new("logrotate")
+    run(Command::new("logrotate")
         .arg("-f")
         .arg("-s")
         .arg(w.join("logrotate.state"))
@@ -266,13 +266,13 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
 
     // The static binary: no loader, and it compiles and checks.
     let tarball = format!("target/dist/policyc-{VERSION}-x86_64-linux-musl.tar.gz");
-    run(&mut Command::new("tar").arg("-xzf").arg(&tarball).arg("-C").arg(w));
+    run(Command::new("tar").arg("-xzf").arg(&tarball).arg("-C").arg(w));
     let musl = w.join(format!("policyc-{VERSION}-x86_64-linux-musl/policyc"));
     assert!(
         !has_interpreter(&std::fs::read(&musl).unwrap()),
         "the musl binary is dynamically linked"
     );
-    run(&mut Command::new(&musl)
+    run(Command::new(&musl)
         .args(["compile", "policies/office365.policy", "-o"])
         .arg(w.join("o365.policyc")));
     let mut check = Command::new(&musl)
