@@ -1794,7 +1794,24 @@ fn metrics_are_published_as_a_textfile_on_a_port_and_once_and_parse() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    check(&String::from_utf8(out.stdout).unwrap());
+    let scraped = String::from_utf8(out.stdout).unwrap();
+    check(&scraped);
+    // Pinned, with what changes from run to run (times, the host; the digest) replaced.
+    let pinned: Vec<String> = common::redacted(&scraped, d)
+        .lines()
+        .map(|l| {
+            let varies = ["_timestamp_seconds ", "_seconds_sum ", "policyc_agent_info{"];
+            let bucket = l.contains("_bucket{") && !l.contains("+Inf");
+            match l.starts_with('#') || !(bucket || varies.iter().any(|v| l.contains(v))) {
+                true => l.to_string(),
+                false => format!(
+                    "{} [VARIES]",
+                    l.split(' ').next().unwrap_or("").split('{').next().unwrap_or("")
+                ),
+            }
+        })
+        .collect();
+    insta::assert_snapshot!("agent_metrics", pinned.join("\n"));
 
     // Served while the agent runs.
     let mut agent = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))

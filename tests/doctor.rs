@@ -270,3 +270,46 @@ fn a_healthy_set_up_passes_and_each_broken_piece_fails_its_own_check_with_a_fix(
     assert!(out.status.success(), "{text}");
     assert!(text.contains("all 14 checks passed"), "{text}");
 }
+
+/// What a person reads, pinned: the healthy report, and one with two failures and their fixes.
+#[test]
+fn the_doctor_reads_well() {
+    let s = Setup::new();
+    let text = |s: &Setup| {
+        let out = Command::new(POLICYC)
+            .args(["doctor", "--config"])
+            .arg(&s.config)
+            .arg("--smb-conf")
+            .arg(&s.smb_conf)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        format!("exit {}\n{}", out.status.code().unwrap_or(-1), redact(&said, s))
+    };
+    let healthy = text(&s);
+    write_smb_conf(&s.smb_conf, "");
+    let key = s.path().join("queue/key");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let broken = text(&s);
+    insta::assert_snapshot!("doctor_report", format!("{healthy}\n{broken}"));
+}
+
+/// The report with what changes from run to run replaced: paths, the double's port, times.
+fn redact(text: &str, s: &Setup) -> String {
+    let text = text.replace(POLICYC, "[POLICYC]").replace(s.cloud.url(), "http://[CLOUD]");
+    let text = common::redacted(&text, s.path());
+    text.lines()
+        .map(|line| {
+            let mut line = line.to_string();
+            for (marker, stop) in [("heartbeat ", ' '), ("answered in ", ' '), ("within ", ' ')] {
+                if let Some(at) = line.find(marker) {
+                    let from = at + marker.len();
+                    let len = line[from..].find(stop).unwrap_or(line.len() - from);
+                    line.replace_range(from..from + len, "[N]");
+                }
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
