@@ -1804,6 +1804,8 @@ fn metrics_are_published_as_a_textfile_on_a_port_and_once_and_parse() {
             let bucket = l.contains("_bucket{") && !l.contains("+Inf");
             match l.starts_with('#') || !(bucket || varies.iter().any(|v| l.contains(v))) {
                 true => l.to_string(),
+                // A bucket keeps its bound; the host label goes.
+                false if bucket => format!("{} [VARIES]", l.rsplit_once(' ').unwrap_or((l, "")).0),
                 false => format!(
                     "{} [VARIES]",
                     l.split(' ').next().unwrap_or("").split('{').next().unwrap_or("")
