@@ -1415,7 +1415,11 @@ fn the_help_desk_sees_one_accounts_resets_and_never_a_password() {
     assert_eq!(code, 1, "{ann}");
     assert!(
         ann.contains("in short: the last reset, at ")
-            && ann.contains("was refused at the DC: rules length (\"Use 8 to 256 characters.\")"),
+            && ann.contains(&format!(
+                "was refused at the DC {}: rules length (\"Use 8 to 256 characters.\")",
+                policyc::agent::audit::host()
+            ))
+            && ann.contains(&format!("hook  rejected on {} rules", policyc::agent::audit::host())),
         "{ann}"
     );
     let (code, bob) = user_status(&path, "bob", false);

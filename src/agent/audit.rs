@@ -34,6 +34,27 @@ pub struct Event<'a> {
     pub detail: Option<String>,
 }
 
+/// A record as written: the event and the host that wrote it (with several DCs, which DC
+/// refused or queued a change).
+#[derive(Serialize)]
+struct Line<'a, 'e> {
+    #[serde(flatten)]
+    event: &'a Event<'e>,
+    host: &'static str,
+}
+
+/// This machine's name (the DC's), read once.
+pub fn host() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        #[cfg(unix)]
+        let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
+        #[cfg(not(unix))]
+        let name = std::env::var("COMPUTERNAME").unwrap_or_default();
+        name
+    })
+}
+
 /// Now, as RFC 3339 with milliseconds.
 pub fn now() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
@@ -90,7 +111,8 @@ impl AuditWriter {
     /// makes it durable. For callers that cannot wait for the disk on every line (the Windows
     /// filter, on LSA's thread), and sync from another thread.
     pub fn append(&mut self, event: &Event<'_>) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+        let line = Line { event, host: host() };
+        let mut line = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
         line.push(b'\n');
         super::files::append_record(&self.file, &line)
     }

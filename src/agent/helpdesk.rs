@@ -43,6 +43,8 @@ pub struct UserEvent {
     pub time: String,
     /// `hook` (the DC) or `agent`.
     pub source: String,
+    /// The machine that wrote it: with several DCs, which DC refused or queued the change.
+    pub host: Option<String>,
     /// The outcome's name (`docs/agent.md`, Outcomes).
     pub outcome: String,
     /// The rules that refused it, with the messages the user should have seen.
@@ -153,6 +155,7 @@ fn recent_events(
         recent.push_back(UserEvent {
             time: text("time").unwrap_or_default(),
             source: text("source").unwrap_or_default(),
+            host: text("host"),
             outcome: text("outcome").unwrap_or_default(),
             rules,
             change: text("change"),
@@ -195,7 +198,8 @@ fn summary(v: &UserView) -> String {
                 true => e.detail.clone().unwrap_or_default(),
                 false => format!("rules {}", rules.join(", ")),
             };
-            format!("the last reset, at {}, was refused at the DC: {why}", e.time)
+            let dc = e.host.as_deref().map(|h| format!(" {h}")).unwrap_or_default();
+            format!("the last reset, at {}, was refused at the DC{dc}: {why}", e.time)
         }
         _ => match &v.last_delivered {
             Some(t) => format!("the cloud has the password delivered at {t}; nothing waits"),

@@ -55,7 +55,7 @@ pub fn render(config: &AgentConfig) -> String {
         "gauge",
         "The agent's host (the DC, where each DC runs an agent), delivery model and mode",
     );
-    let host = hostname();
+    let host = super::audit::host();
     let delivery = match config.delivery {
         super::config::DeliveryModel::Queue => "queue",
         super::config::DeliveryModel::Replicated => "replicated",
@@ -66,7 +66,7 @@ pub fn render(config: &AgentConfig) -> String {
     };
     out.sample(
         "policyc_agent_info",
-        &[("host", &host), ("delivery", delivery), ("mode", mode)],
+        &[("host", host), ("delivery", delivery), ("mode", mode)],
         1.0,
     );
     out.timestamp(
@@ -239,11 +239,6 @@ fn policy(out: &mut Text, config: &AgentConfig, broken: bool) {
         "The signed serial of the policy in force (0: unsigned)",
     );
     out.sample("policyc_policy_serial", &[], serial as f64);
-}
-
-/// The host's name, for the DC label.
-fn hostname() -> String {
-    rustix::system::uname().nodename().to_string_lossy().into_owned()
 }
 
 /// The exposition being written.

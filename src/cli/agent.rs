@@ -505,7 +505,8 @@ fn show_user(config: &AgentConfig, account: &str, json: bool) -> Result<u8, Stri
         let rules =
             if rules.is_empty() { String::new() } else { format!(" rules: {}", rules.join("; ")) };
         let detail = e.detail.as_deref().map(|d| format!(" ({})", say(d))).unwrap_or_default();
-        println!("  {} {:<5} {}{rules}{detail}", e.time, e.source, e.outcome);
+        let at = e.host.as_deref().map(|h| format!(" on {}", say(h))).unwrap_or_default();
+        println!("  {} {:<5} {}{at}{rules}{detail}", e.time, e.source, e.outcome);
     }
     Ok(u8::from(wrong))
 }
