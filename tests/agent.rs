@@ -1474,6 +1474,19 @@ fn report_only_mode_refuses_nothing_and_records_what_it_would_refuse() {
     assert!(s.healthy, "{s:?}");
     assert_eq!(s.counts.get("would_refuse"), Some(&1), "the agent's count: {:?}", s.counts);
 
+    // An account with no cloud user: still counted as would-refuse (the rollout's measure is
+    // what the policy would refuse on the DC), saying it is not synced.
+    let (code, said) = hook_run(&path, "svc", None, "Canary-Svc1-Xy9!", None);
+    assert_eq!(code, 0, "{said}");
+    let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
+    let svc = audit.lines().find(|l| l.contains(r#""account":"svc""#)).unwrap();
+    assert!(
+        svc.contains(r#""outcome":"would_refuse""#) && svc.contains(r#""rules":["long"]"#),
+        "{svc}"
+    );
+    assert!(svc.contains("not synced to the cloud"), "{svc}");
+    assert_eq!(pending(&cfg), 0, "not queued");
+
     // Enforcing again: the same reset is refused.
     let path = config_file(d, &cloud, "", common::CLIENT_SECRET, "", "/token");
     let (code, _) = hook_run(&path, "rita", Some("rita@example.com"), "Canary-Rita2-Xy9!", None);

@@ -628,6 +628,12 @@ fn queued(
         Err(why) => {
             let message =
                 format!("policyc: accepted `{account}`; not synced to the cloud: {}", why.0);
+            // Report-only keeps its outcome: the rollout counts what the policy would refuse
+            // on the DC, synced or not.
+            if accepted.outcome == Outcome::WouldRefuse {
+                let detail = format!("not synced to the cloud: {}", why.0);
+                return Judgement { detail: Some(detail), ..accepted };
+            }
             let mut j = Judgement::new(true, Outcome::NotSynced, Some(message)).detail(why.0);
             if accepted.outcome != Outcome::Accepted {
                 j.detail = Some(format!("{}; {}", accepted.outcome, j.detail.unwrap_or_default()));
