@@ -10,6 +10,7 @@
 
 mod common;
 
+use policyc::agent::directory::PasswordSettings;
 use policyc::agent::double::Permissions;
 use policyc::agent::queue::Queue;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,8 @@ impl Setup {
         let yaml = common::agent_yaml(d, &d.join("policy.policyc"), &cloud, &extra);
         let config = d.join("agent.yaml");
         std::fs::write(&config, yaml).unwrap();
+        let settings = PasswordSettings { complexity: true, min_length: 1 };
+        common::directory(d).set_password_settings(settings).unwrap();
         let queue = Queue::open(&d.join("queue"), &d.join("queue/key")).unwrap();
         common::reset(&queue, d, "kim", "kim@example.com", "Canary-Kim1-Xy9!");
         let run = Command::new(POLICYC)
@@ -138,6 +141,7 @@ fn a_healthy_set_up_passes_and_each_broken_piece_fails_its_own_check_with_a_fix(
         "permission",
         "clock",
         "directory",
+        "complexity",
         "syslog",
         "metrics",
     ] {
@@ -240,6 +244,13 @@ fn a_healthy_set_up_passes_and_each_broken_piece_fails_its_own_check_with_a_fix(
     fails(&s, "directory", "");
     std::fs::write(&directory, saved).unwrap();
 
+    // Complexity off: Samba would not run the hook at all.
+    let off = PasswordSettings { complexity: false, min_length: 7 };
+    common::directory(&d).set_password_settings(off).unwrap();
+    fails(&s, "complexity", "password complexity is off");
+    let on = PasswordSettings { complexity: true, min_length: 1 };
+    common::directory(&d).set_password_settings(on).unwrap();
+
     // Syslog: not a socket.
     let yaml = std::fs::read_to_string(&s.config).unwrap();
     std::fs::write(&s.config, yaml.replace("log.sock", "agent.yaml")).unwrap();
@@ -268,7 +279,7 @@ fn a_healthy_set_up_passes_and_each_broken_piece_fails_its_own_check_with_a_fix(
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("all 14 checks passed"), "{text}");
+    assert!(text.contains("all 15 checks passed"), "{text}");
 }
 
 /// What a person reads, pinned: the healthy report, and one with two failures and their fixes.

@@ -198,6 +198,11 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     )
     .unwrap();
 
+    let settings = policyc::agent::directory::PasswordSettings { complexity: true, min_length: 1 };
+    policyc::agent::directory::DirectoryDouble::new(w.join("directory.json"))
+        .set_password_settings(settings)
+        .unwrap();
+
     // A refused reset, an accepted one, delivered by the agent with the secret as a systemd
     // credential.
     assert_eq!(hook("pat", "pat@example.com", "short").status.code(), Some(1));
@@ -223,7 +228,7 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     let report = text(&doctor);
     println!("{report}");
     assert!(doctor.status.success(), "{report}{}", String::from_utf8_lossy(&doctor.stderr));
-    assert!(report.contains("all 14 checks passed"), "{report}");
+    assert!(report.contains("all 15 checks passed"), "{report}");
 
     // logrotate: the log is renamed, the next line starts a new one, nothing is lost.
     let before = std::fs::read_to_string("/var/log/policyc/audit.jsonl").unwrap().lines().count();

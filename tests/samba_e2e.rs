@@ -427,6 +427,36 @@ fn samba_end_to_end_only_what_samba_committed_reaches_the_cloud() {
         assert!(!printed.contains(&hash), "an NT hash was printed");
         assert!(!printed.contains(&pw.to_lowercase()), "a password was printed");
     }
+    // The doctor against the real DC: the hook registered in its smb.conf, the ldapi socket
+    // answers, complexity on; with complexity off (Samba would not run the hook), it says so.
+    let doctor = |dc: &Dc| {
+        let out = run(Command::new(policyc)
+            .args(["doctor", "--json", "--config"])
+            .arg(t.join("agent.yaml"))
+            .arg("--smb-conf")
+            .arg(dc.conf()));
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+        let verdicts: Vec<(String, String)> = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap().into(), c["verdict"].as_str().unwrap().into()))
+            .collect();
+        (v, verdicts)
+    };
+    let verdict = |v: &[(String, String)], name: &str| {
+        v.iter().find(|(n, _)| n == name).map(|(_, x)| x.clone()).unwrap_or_default()
+    };
+    let (v, verdicts) = doctor(&dc);
+    for name in ["hook", "policy", "queue", "key", "audit_log", "graph", "directory", "complexity"]
+    {
+        assert_eq!(verdict(&verdicts, name), "ok", "{name}: {v:#}");
+    }
+    passwordsettings(&dc, &["--complexity=off"]);
+    let (v, verdicts) = doctor(&dc);
+    assert_eq!(verdict(&verdicts, "complexity"), "fail", "{v:#}");
+    passwordsettings(&dc, &["--complexity=on"]);
     dc.stop();
     common::assert_holds(&cloud, "alice@cpstest.lan", "Good-Passw0rd-3");
     common::assert_holds(&cloud, "bob@cpstest.lan", "Quick-Passw0rd-2");

@@ -171,6 +171,21 @@ pub trait Directory: Send {
     fn changed_since(&mut self, _usn: u64) -> Result<(Vec<String>, u64), DirectoryError> {
         Err(unsupported("cannot list changed accounts (only Samba's ldapi socket can)"))
     }
+
+    /// The domain's password settings, where the directory can say (`policyc doctor`: Samba
+    /// runs the `check password script` only while complexity is on).
+    fn password_settings(&mut self) -> Result<Option<PasswordSettings>, DirectoryError> {
+        Ok(None)
+    }
+}
+
+/// The domain's password settings that decide whether (and after what) Samba runs the hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordSettings {
+    /// `pwdProperties` has `DOMAIN_PASSWORD_COMPLEX`: Samba runs the hook.
+    pub complexity: bool,
+    /// `minPwdLength`: Samba refuses shorter passwords itself, before the hook.
+    pub min_length: u32,
 }
 
 fn unsupported(message: &str) -> DirectoryError {
@@ -447,6 +462,25 @@ impl Directory for SambaDirectory {
         ))
     }
 
+    fn password_settings(&mut self) -> Result<Option<PasswordSettings>, DirectoryError> {
+        let base = self.conn()?.1.clone();
+        let entries =
+            self.search(Some(&base), "(objectClass=*)", vec!["pwdProperties", "minPwdLength"])?;
+        let number = |name: &str| {
+            entries
+                .first()
+                .and_then(|e| values(e, name).first())
+                .and_then(|v| v.parse::<u32>().ok())
+        };
+        let (Some(properties), Some(min_length)) =
+            (number("pwdProperties"), number("minPwdLength"))
+        else {
+            return Err(self.error(format!("`{base}` has no pwdProperties or minPwdLength")));
+        };
+        // DOMAIN_PASSWORD_COMPLEX (MS-ADTS 2.2.2: the lowest bit of pwdProperties).
+        Ok(Some(PasswordSettings { complexity: properties & 1 == 1, min_length }))
+    }
+
     fn password(&mut self, account: &str) -> Result<Option<PasswordState>, DirectoryError> {
         let attrs = vec!["unicodePwd", "pwdLastSet", "replPropertyMetaData"];
         let Some(entry) = self.account(account, attrs)? else { return Ok(None) };
@@ -567,7 +601,11 @@ pub struct DirectoryDouble {
 #[serde(deny_unknown_fields)]
 struct DoubleFile {
     /// By account name, lower-cased.
+    #[serde(default)]
     accounts: BTreeMap<String, DoubleAccount>,
+    /// The domain's password settings, when a test sets them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    domain: Option<PasswordSettings>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -607,6 +645,21 @@ impl DirectoryDouble {
         }
     }
 
+    /// Sets the domain's password settings.
+    pub fn set_password_settings(&self, settings: PasswordSettings) -> Result<(), DirectoryError> {
+        let mut file = self.read()?;
+        file.domain = Some(settings);
+        self.write(&file)
+    }
+
+    fn write(&self, file: &DoubleFile) -> Result<(), DirectoryError> {
+        let bytes = serde_json::to_vec_pretty(file).map_err(|e| self.error(e))?;
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
+            .map_err(|e| self.error(e))
+    }
+
     fn update(
         &self,
         account: &str,
@@ -614,11 +667,7 @@ impl DirectoryDouble {
     ) -> Result<(), DirectoryError> {
         let mut file = self.read()?;
         f(file.accounts.entry(account.to_lowercase()).or_default());
-        let bytes = serde_json::to_vec_pretty(&file).map_err(|e| self.error(e))?;
-        let tmp = self.path.with_extension("tmp");
-        std::fs::write(&tmp, bytes)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
-            .map_err(|e| self.error(e))
+        self.write(&file)
     }
 
     /// Records that the directory committed `password` for `account` now (`pwdLastSet`
@@ -698,6 +747,10 @@ impl Directory for DirectoryDouble {
             }
         }
         Ok(Some(ctx))
+    }
+
+    fn password_settings(&mut self) -> Result<Option<PasswordSettings>, DirectoryError> {
+        Ok(self.read()?.domain)
     }
 
     fn password(&mut self, account: &str) -> Result<Option<PasswordState>, DirectoryError> {

@@ -31,7 +31,8 @@ pub enum Verdict {
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     /// Its stable name (`config`, `hook`, `policy`, `store`, `queue`, `key`, `audit_log`,
-    /// `agent`, `graph`, `permission`, `clock`, `directory`, `syslog`, `metrics`).
+    /// `agent`, `graph`, `permission`, `clock`, `directory`, `complexity`, `syslog`,
+    /// `metrics`).
     pub name: &'static str,
     /// How it went.
     pub verdict: Verdict,
@@ -91,7 +92,7 @@ pub fn doctor(options: &Options) -> Vec<Check> {
     checks.push(audit_log(&config));
     checks.push(agent(&config));
     checks.extend(graph(&config));
-    checks.push(directory(&config));
+    checks.extend(directory(&config));
     checks.push(syslog(&config));
     checks.push(metrics(&config));
     checks
@@ -460,29 +461,62 @@ fn graph(config: &AgentConfig) -> Vec<Check> {
     checks
 }
 
-/// The directory answers (Samba's ldapi socket, or the file a test uses).
-fn directory(config: &AgentConfig) -> Check {
+/// The directory answers (Samba's ldapi socket, or the file a test uses), and its password
+/// settings let Samba run the hook.
+fn directory(config: &AgentConfig) -> Vec<Check> {
     const NAME: &str = "directory";
     let Some(d) = &config.directory else {
-        return Check::fail(
+        return vec![Check::fail(
             NAME,
             "no `directory` in the configuration: the agent does not start without one",
             "set `directory: {kind: samba, socket: /var/lib/samba/private/ldap_priv/ldapi}`",
-        );
+        )];
     };
     if matches!(d, DirectoryConfig::Notified) {
-        return Check::skip(NAME, "`directory: notified`: Windows tells the filter what it stored");
+        return vec![
+            Check::skip(NAME, "`directory: notified`: Windows tells the filter what it stored"),
+            Check::skip(
+                "complexity",
+                "Windows calls the LSA filter whatever its complexity setting",
+            ),
+        ];
     }
     let started = Instant::now();
     let mut directory = d.open();
-    match directory.password("policyc-doctor-probe") {
-        Ok(_) => Check::ok(NAME, format!("answered in {} ms", started.elapsed().as_millis())),
-        Err(e) => Check::fail(
-            NAME,
-            e.to_string(),
-            "is Samba running (`systemctl status samba-ad-dc`)? the agent runs as root to use the privileged ldapi socket",
-        ),
+    if let Err(e) = directory.password("policyc-doctor-probe") {
+        return vec![
+            Check::fail(
+                NAME,
+                e.to_string(),
+                "is Samba running (`systemctl status samba-ad-dc`)? the agent runs as root to use the privileged ldapi socket",
+            ),
+            Check::skip("complexity", "the directory did not answer"),
+        ];
     }
+    let answered = Check::ok(NAME, format!("answered in {} ms", started.elapsed().as_millis()));
+    let complexity = match directory.password_settings() {
+        Ok(Some(s)) if s.complexity => Check::ok(
+            "complexity",
+            format!(
+                "password complexity is on: Samba runs the hook (after its own minimum length, {} characters)",
+                s.min_length
+            ),
+        ),
+        Ok(Some(_)) => Check::fail(
+            "complexity",
+            "password complexity is off: Samba does not run `check password script` at all, so no reset is checked or queued for the cloud",
+            "samba-tool domain passwordsettings set --complexity=on --min-pwd-length=1 (the policy then decides alone)",
+        ),
+        Ok(None) => {
+            Check::skip("complexity", "this directory does not keep the domain's password settings")
+        }
+        Err(e) => Check::fail(
+            "complexity",
+            format!("cannot read the domain's password settings: {e}"),
+            "`samba-tool domain passwordsettings show` says them; complexity must be on",
+        ),
+    };
+    vec![answered, complexity]
 }
 
 /// Syslog's socket, where the hook writes refusals and its failures.
