@@ -1697,6 +1697,20 @@ fn a_change_that_cannot_leave_pending_is_recorded_once_with_a_count() {
 fn scrape(text: &str) -> Vec<(String, std::collections::BTreeMap<String, String>, f64)> {
     let lines = text.lines().map(|l| Ok(l.to_string()));
     let parsed = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    // Each family's samples follow its TYPE line, together (the format requires it).
+    let mut family = "";
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            family = rest.split(' ').next().unwrap_or("");
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let name = line.split(['{', ' ']).next().unwrap_or("");
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|x| name.strip_suffix(x).filter(|b| *b == family))
+                .unwrap_or(name);
+            assert_eq!(base, family, "`{line}` is not under its TYPE line");
+        }
+    }
     // Every sample's family is announced with a HELP and a TYPE line.
     for s in &parsed.samples {
         let family = ["_bucket", "_sum", "_count"]
@@ -1772,6 +1786,14 @@ fn metrics_are_published_as_a_textfile_on_a_port_and_once_and_parse() {
     common::directory(d).commit("liz", "Canary-Liz2-Xy9!").unwrap();
     assert_eq!(once(&path).0, 0);
 
+    // A reconciliation, so that its standings are scraped too.
+    let reconciled = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["agent", "reconcile", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(reconciled.status.success(), "{}", String::from_utf8_lossy(&reconciled.stdout));
+
     let check = |text: &str| {
         for secret in ["Canary", "short", "weak", "max", "liz", "example.com"] {
             assert!(!text.contains(secret), "`{secret}` in the metrics:\n{text}");
@@ -1813,6 +1835,9 @@ fn metrics_are_published_as_a_textfile_on_a_port_and_once_and_parse() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let scraped = String::from_utf8(out.stdout).unwrap();
     check(&scraped);
+    let in_sync =
+        metric(&scrape(&scraped), "policyc_reconcile_accounts", &[("standing", "in_sync")]);
+    assert!(in_sync.is_some_and(|n| n >= 1.0), "{scraped}");
     // Pinned, with what changes from run to run (times, the host; the digest) replaced.
     let pinned: Vec<String> = common::redacted(&scraped, d)
         .lines()

@@ -178,15 +178,15 @@ fn hook_failing(out: &mut Text, hook: &HookHealth) {
 
 /// The last reconciliation: accounts by standing, and when it ran.
 fn reconcile(out: &mut Text, report: Option<&super::reconcile::Report>) {
-    out.family(
-        "policyc_reconcile_accounts",
-        "gauge",
-        "Accounts by standing at the last reconciliation (changed_in_cloud and not_delivered are the drift)",
-    );
     out.timestamp(
         "policyc_reconcile_timestamp_seconds",
         "When the directory and the cloud were last compared",
         report.map(|r| r.at_ms),
+    );
+    out.family(
+        "policyc_reconcile_accounts",
+        "gauge",
+        "Accounts by standing at the last reconciliation (changed_in_cloud and not_delivered are the drift)",
     );
     let Some(report) = report else { return };
     let mut by: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
