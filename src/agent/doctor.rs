@@ -498,7 +498,7 @@ fn directory(config: &AgentConfig) -> Vec<Check> {
         Ok(Some(s)) if s.complexity => Check::ok(
             "complexity",
             format!(
-                "password complexity is on: Samba runs the hook (after its own minimum length, {} characters)",
+                "password complexity is on: Samba runs the hook (after its own minimum length check, minPwdLength {})",
                 s.min_length
             ),
         ),
