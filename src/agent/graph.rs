@@ -177,8 +177,9 @@ pub struct Probe {
 }
 
 /// The `roles` claim of a JWT access token (read, not verified: the cloud verifies it; this
-/// only says what the app was granted).
-fn jwt_roles(token: &str) -> Option<Vec<String>> {
+/// only says what the app was granted), each role cleaned and bounded as any server text, at
+/// most 64 of them.
+pub fn token_roles(token: &str) -> Option<Vec<String>> {
     use base64::Engine as _;
     #[derive(Deserialize)]
     struct Claims {
@@ -189,7 +190,8 @@ fn jwt_roles(token: &str) -> Option<Vec<String>> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    serde_json::from_slice::<Claims>(&bytes).ok().map(|c| c.roles)
+    let claims = serde_json::from_slice::<Claims>(&bytes).ok()?;
+    Some(claims.roles.iter().take(64).map(|r| bounded(r)).collect())
 }
 
 /// The token endpoint's error body (`{"error": "invalid_client", "error_description": "AADSTS…"}`).
@@ -376,7 +378,7 @@ impl Graph {
             Ok(t) => t,
             Err(e) => return Probe { token: Err(e), server_date: None, roles: None, user: None },
         };
-        let roles = jwt_roles(&token);
+        let roles = token_roles(&token);
         let margin = Duration::from_secs(60).min(ttl / 2);
         self.token = Some((token, Instant::now() + ttl - margin));
         let url = format!("{}/v1.0/users?$select={USER_SELECT}&$top=1", self.base);
