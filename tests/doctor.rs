@@ -74,6 +74,18 @@ impl Setup {
         self.doctor_with(&[])
     }
 
+    /// Runs the doctor for a person: exit code and report.
+    fn doctor_text(&self) -> (i32, String) {
+        let out = Command::new(POLICYC)
+            .args(["doctor", "--config"])
+            .arg(&self.config)
+            .arg("--smb-conf")
+            .arg(&self.smb_conf)
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     fn doctor_with(&self, env: &[(&str, &str)]) -> (i32, Vec<serde_json::Value>) {
         let started = Instant::now();
         let out = Command::new(POLICYC)
@@ -269,16 +281,9 @@ fn a_healthy_set_up_passes_and_each_broken_piece_fails_its_own_check_with_a_fix(
     assert_eq!(check(&checks, "config")["verdict"], "fail");
     std::fs::write(&s.config, &yaml).unwrap();
 
-    // The text form: each failure with its fix.
-    let out = Command::new(POLICYC)
-        .args(["doctor", "--config"])
-        .arg(&s.config)
-        .arg("--smb-conf")
-        .arg(&s.smb_conf)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    // The text form.
+    let (code, text) = s.doctor_text();
+    assert_eq!(code, 0, "{text}");
     assert!(text.contains("all 15 checks passed"), "{text}");
 }
 
@@ -287,15 +292,8 @@ fn a_healthy_set_up_passes_and_each_broken_piece_fails_its_own_check_with_a_fix(
 fn the_doctor_reads_well() {
     let s = Setup::new();
     let text = |s: &Setup| {
-        let out = Command::new(POLICYC)
-            .args(["doctor", "--config"])
-            .arg(&s.config)
-            .arg("--smb-conf")
-            .arg(&s.smb_conf)
-            .output()
-            .unwrap();
-        let said = String::from_utf8_lossy(&out.stdout).into_owned();
-        format!("exit {}\n{}", out.status.code().unwrap_or(-1), redact(&said, s))
+        let (code, said) = s.doctor_text();
+        format!("exit {code}\n{}", redact(&said, s))
     };
     let healthy = text(&s);
     write_smb_conf(&s.smb_conf, "");
