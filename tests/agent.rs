@@ -1388,8 +1388,9 @@ fn user_status(config: &Path, account: &str, json: bool) -> (i32, String) {
 }
 
 /// Issue 26 (the help desk's view): "did my reset reach the cloud?" was answered only by
-/// grepping the audit log. Refused at the DC (with the rule's message), delivered, waiting, and
-/// held, each in one sentence, with the exit code monitoring reads, and never a password.
+/// grepping the audit log. Refused at the DC (with the rule's message and which DC), delivered,
+/// waiting (with the last error and the next try), held, and changed in the cloud since, each in
+/// one sentence, with the exit code monitoring reads, and never a password.
 #[test]
 fn the_help_desk_sees_one_accounts_resets_and_never_a_password() {
     use policyc::agent::directory::DirectoryDouble;
@@ -1426,9 +1427,42 @@ fn the_help_desk_sees_one_accounts_resets_and_never_a_password() {
     assert_eq!(code, 0, "{bob}");
     assert!(bob.contains("in short: the cloud has the password delivered at "), "{bob}");
     assert!(bob.contains("cloud user: bob@example.com") && bob.contains(" delivered"), "{bob}");
+    // cat's change is committed, but the cloud throttles: when the next try is, and why.
+    directory.commit("cat", passwords[3]).unwrap();
+    cloud.set_faults(policyc::agent::double::Faults {
+        throttle: 1.0,
+        retry_after_secs: 120.0,
+        ..Default::default()
+    });
+    assert_eq!(once(&path).0, 0);
+    cloud.set_faults(policyc::agent::double::Faults::default());
     let (code, cat) = user_status(&path, "cat", false);
     assert_eq!(code, 0, "{cat}");
     assert!(cat.contains("in short: a change is waiting for the cloud since "), "{cat}");
+    assert!(cat.contains("last error: throttled (429) (attempt 1)"), "{cat}");
+    assert!(cat.contains("; next try at ") && cat.contains(", next try "), "{cat}");
+
+    // bob's password changed in the cloud after the delivery (KB 2652040 cause 3).
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(cloud.portal_reset("bob@example.com", "Portal-Bob9-Xy9!"));
+    let reconciled = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .args(["agent", "reconcile", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        reconciled.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&reconciled.stdout)
+    );
+    let (code, drifted) = user_status(&path, "bob", false);
+    assert_eq!(code, 1, "{drifted}");
+    assert!(
+        drifted.contains("in short: the directory and the cloud differ (KB 2652040 cause 3)")
+            && drifted.contains("reconciliation: changed_in_cloud since "),
+        "{drifted}"
+    );
     let (code, dan) = user_status(&path, "dan", true);
     assert_eq!(code, 1, "{dan}");
     let dan: serde_json::Value = serde_json::from_str(&dan).unwrap();
@@ -1436,7 +1470,7 @@ fn the_help_desk_sees_one_accounts_resets_and_never_a_password() {
     assert!(dan["summary"].as_str().unwrap().contains("held in failed/ (user_not_found"), "{dan}");
     let (_, nobody) = user_status(&path, "zed", false);
     assert!(nobody.contains("nothing recorded for this account"), "{nobody}");
-    for out in [&ann, &bob, &cat, &dan.to_string()] {
+    for out in [&ann, &bob, &cat, &drifted, &dan.to_string()] {
         for p in passwords {
             assert!(!out.contains(p), "a password in the help desk's view: {out}");
         }

@@ -73,6 +73,8 @@ pub struct Waiting {
     pub queued: String,
     /// Why it is held or last failed, when it did.
     pub reason: Option<String>,
+    /// When the agent tries it again (RFC 3339), for a change the cloud did not take yet.
+    pub next_retry: Option<String>,
 }
 
 /// The view of `account` (matched without regard to case, as the directory matches it).
@@ -83,10 +85,19 @@ pub fn user_view(config: &AgentConfig, account: &str) -> Result<UserView, String
     let messages = rule_messages(config);
     let events = recent_events(&config.audit_log, account, &messages);
     let mine = |c: &Change| c.account.eq_ignore_ascii_case(account);
-    let waiting = |c: &Change| Waiting {
-        id: c.id.clone(),
-        queued: rfc3339(c.created_ms),
-        reason: c.failure.as_ref().map(|f| format!("{}: {}", f.outcome, f.reason)),
+    let state = super::state::AgentState::load(&config.queue.join("state.json"));
+    let waiting = |c: &Change| {
+        let retry = state.retries.get(&c.id);
+        Waiting {
+            id: c.id.clone(),
+            queued: rfc3339(c.created_ms),
+            reason: c
+                .failure
+                .as_ref()
+                .map(|f| format!("{}: {}", f.outcome, f.reason))
+                .or_else(|| retry.map(|r| format!("{} (attempt {})", r.error, r.attempts))),
+            next_retry: retry.map(|r| rfc3339(r.next_ms)),
+        }
     };
     let (pending, _) = list_pending(&config.queue).map_err(|e| e.to_string())?;
     let pending: Vec<Waiting> = pending.iter().filter(|c| mine(c)).map(waiting).collect();
@@ -182,7 +193,9 @@ fn summary(v: &UserView) -> String {
     }
     if let Some(w) = v.pending.first() {
         let last = w.reason.as_deref().map(|r| format!("; last error: {r}")).unwrap_or_default();
-        return format!("a change is waiting for the cloud since {}{last}", w.queued);
+        let next =
+            w.next_retry.as_deref().map(|t| format!("; next try at {t}")).unwrap_or_default();
+        return format!("a change is waiting for the cloud since {}{last}{next}", w.queued);
     }
     match v.events.last() {
         Some(e) if e.source == "hook" && e.outcome.starts_with("rejected") => {

@@ -50,6 +50,21 @@ pub struct AgentState {
     /// How long delivered changes waited, from the hook's decision to the cloud's answer.
     #[serde(default)]
     pub latency: Latency,
+    /// Changes the cloud did not take yet, by change id: when the agent tries again, how often
+    /// it tried, and the last error (for the help desk's view).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retries: BTreeMap<String, Retrying>,
+}
+
+/// A change waiting for another try.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retrying {
+    /// The next try, in milliseconds since the Unix epoch.
+    pub next_ms: u64,
+    /// Tries so far.
+    pub attempts: u32,
+    /// The last error (no password).
+    pub error: String,
 }
 
 /// A cumulative histogram of delivery latencies (Prometheus' shape: counts per upper bound).

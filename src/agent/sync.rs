@@ -270,6 +270,9 @@ impl SyncAgent {
             self.next_reconcile_ms = Report::next_due_ms(&self.config.queue, interval)
                 .max(now_ms().saturating_add(interval.saturating_mul(1000)));
         }
+        // What waits for another try, as the help desk sees it.
+        let backoff = &self.backoff;
+        self.state.retries.retain(|id, _| backoff.contains_key(id));
         self.beat(true);
         self.publish(false);
         tick
@@ -644,6 +647,12 @@ impl SyncAgent {
                     .unwrap_or_else(|| backoff_delay(&self.config.retry, b.attempts))
                     .max(floor);
                 b.next = Instant::now() + wait;
+                let retrying = super::state::Retrying {
+                    next_ms: now_ms().saturating_add(wait.as_millis() as u64),
+                    attempts: b.attempts,
+                    error: reason.clone(),
+                };
+                self.state.retries.insert(change.id.clone(), retrying);
                 self.transient(Outcome::Retry, &reason, Some(change), tick);
                 Some(false)
             }

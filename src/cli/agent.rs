@@ -485,7 +485,9 @@ fn show_user(config: &AgentConfig, account: &str, json: bool) -> Result<u8, Stri
     for (what, list) in [("pending", &v.pending), ("failed", &v.failed)] {
         for w in list {
             let reason = w.reason.as_deref().map(|r| format!(" ({})", say(r))).unwrap_or_default();
-            println!("{what}: {} queued {}{reason}", w.id, w.queued);
+            let next =
+                w.next_retry.as_deref().map(|t| format!(", next try {t}")).unwrap_or_default();
+            println!("{what}: {} queued {}{reason}{next}", w.id, w.queued);
         }
     }
     if let Some(f) = &v.reconcile {
