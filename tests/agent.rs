@@ -1982,3 +1982,46 @@ fn the_client_secret_comes_from_a_systemd_credential_under_the_unit() {
     assert_eq!(code, Some(2), "{said}");
     assert!(said.contains("LoadCredential=client-secret:PATH"), "{said}");
 }
+
+/// Issue 27 (the command line): `agent status > /dev/full` panicked, and `agent status`,
+/// `agent failed list` panicked on a closed pipe. Now: exit 2 with a message on a full device;
+/// a closed pipe keeps the command's own code.
+#[test]
+fn agent_commands_survive_a_full_device_and_a_closed_pipe() {
+    let (dir, cloud, cfg) = setup(O365);
+    let path = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let path = path.to_str().unwrap();
+    queue(&cfg);
+    for args in [
+        vec!["agent", "status", "--config", path],
+        vec!["agent", "status", "--config", path, "--json"],
+        vec!["agent", "status", "--config", path, "--user", "ann"],
+        vec!["agent", "failed", "list", "--config", path],
+        vec!["agent", "metrics", "--config", path],
+    ] {
+        for full in [true, false] {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"));
+            cmd.args(&args).stderr(std::process::Stdio::piped());
+            if full {
+                cmd.stdout(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap());
+            } else {
+                cmd.stdout(std::process::Stdio::piped());
+            }
+            let mut child = cmd.spawn().unwrap();
+            drop(child.stdout.take());
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+            let code = out.status.code();
+            match full {
+                true => {
+                    assert_eq!(code, Some(2), "{args:?} > /dev/full: {stderr}");
+                    assert!(stderr.contains("cannot write to standard output"), "{stderr}");
+                }
+                false => {
+                    assert!(matches!(code, Some(0 | 1)), "{args:?} | closed: {code:?} {stderr}")
+                }
+            }
+        }
+    }
+}

@@ -752,3 +752,69 @@ fn recompiling_onto_the_live_artifact_never_shows_a_reader_a_part() {
     );
     assert!(!dir.path().join("live.policyc.tmp").exists());
 }
+
+/// Runs `policyc` with `stdin`, its standard output either `/dev/full` or a pipe whose reader
+/// has already gone (as `| head -1` leaves it): exit code and standard error.
+fn with_broken_stdout(args: &[&str], stdin: &[u8], full: bool) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_policyc"));
+    cmd.args(args).stdin(Stdio::piped()).stderr(Stdio::piped());
+    if full {
+        cmd.stdout(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap());
+    } else {
+        cmd.stdout(Stdio::piped());
+    }
+    let mut child = cmd.spawn().unwrap();
+    // The reader goes away before the first line is written.
+    drop(child.stdout.take());
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "policyc {args:?} panicked: {stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+/// Issue 27 (the command line): a closed pipe panicked (exit 101) in `generate`, `explain`,
+/// `diff`, `test` and `agent` commands; `check | head -1` exited 0 though a later line is
+/// noncompliant; `check > /dev/full` exited 0 with the results lost. A closed pipe now ends
+/// quietly with the true verdict code; any other write error is exit 2 with a message.
+#[test]
+fn write_errors_are_exit_2_and_a_closed_pipe_never_changes_the_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = compiled_o365(&dir);
+    let lines: Vec<u8> =
+        b"Tr0ub4dor&3-Staple\n".repeat(2000).into_iter().chain(*b"short\n").collect();
+    // A closed pipe: every line is still judged.
+    let (code, stderr) = with_broken_stdout(&["check", &artifact], &lines, false);
+    assert_eq!(code, 1, "the last line is noncompliant: {stderr}");
+    let (code, stderr) = with_broken_stdout(&["check", &artifact], b"Tr0ub4dor&3-Staple\n", false);
+    assert_eq!(code, 0, "{stderr}");
+    // A full device: exit 2, said.
+    let (code, stderr) = with_broken_stdout(&["check", &artifact], b"Tr0ub4dor&3-Staple\n", true);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output: No space left on device"),
+        "{stderr}"
+    );
+    // The other commands: no panic, the same rule.
+    for args in [
+        vec!["generate", O365, "--count", "500"],
+        vec!["explain", &artifact],
+        vec!["diff", "policies/ad-default.policy", O365],
+        vec!["test", "policies/tests"],
+        vec!["fmt", "--check", O365],
+    ] {
+        let (code, stderr) = with_broken_stdout(&args, b"short\n", false);
+        assert!(code == 0 || code == 1, "{args:?} with a closed pipe: exit {code}: {stderr}");
+        let (code, stderr) = with_broken_stdout(&args, b"short\n", true);
+        let quiet = args[0] == "fmt"; // `fmt --check` of a formatted file prints nothing
+        if !quiet {
+            assert_eq!(code, 2, "{args:?} > /dev/full: {stderr}");
+            assert!(stderr.contains("cannot write to standard output"), "{args:?}: {stderr}");
+        }
+    }
+}

@@ -151,7 +151,7 @@ pub(crate) fn run(args: Args) -> Result<u8, String> {
         Command::Reconcile(a) => reconcile(a),
         Command::Failed(a) => failed(a.action),
         Command::Metrics(a) => {
-            print!("{}", crate::agent::metrics::render(&load(&a.config)?));
+            out!("{}", crate::agent::metrics::render(&load(&a.config)?));
             Ok(EXIT_OK)
         }
     }
@@ -198,31 +198,31 @@ fn show_status(a: StatusArgs) -> Result<u8, String> {
     }
     let s = status(&config);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
     } else {
-        println!("health: {}", if s.healthy { "OK" } else { "UNHEALTHY" });
+        outln!("health: {}", if s.healthy { "OK" } else { "UNHEALTHY" });
         for p in &s.problems {
-            println!("  problem: {p}");
+            outln!("  problem: {p}");
         }
-        println!("policy: {}", s.policy.as_deref().unwrap_or("(agent has not run)"));
-        println!("heartbeat: {}", s.heartbeat.as_deref().unwrap_or("never"));
-        println!(
+        outln!("policy: {}", s.policy.as_deref().unwrap_or("(agent has not run)"));
+        outln!("heartbeat: {}", s.heartbeat.as_deref().unwrap_or("never"));
+        outln!(
             "pending: {} (oldest {})",
             s.pending,
             s.oldest_pending_secs.map_or("-".into(), |a| format!("{a} s"))
         );
         let reasons: Vec<String> =
             s.failed_by_reason.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!(
+        outln!(
             "failed: {}{}",
             s.failed,
             if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) }
         );
         if let Some(t) = &s.transient {
-            println!("transient errors: {t}");
+            outln!("transient errors: {t}");
         }
-        println!("last success: {}", s.last_success.as_deref().unwrap_or("never"));
-        println!(
+        outln!("last success: {}", s.last_success.as_deref().unwrap_or("never"));
+        outln!(
             "last failure: {}{}",
             s.last_failure.as_deref().unwrap_or("never"),
             s.last_failure_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
@@ -235,7 +235,7 @@ fn show_status(a: StatusArgs) -> Result<u8, String> {
                     .filter(|f| f.standing.as_str() == "cloud_unobservable")
                     .map(|f| f.account.as_str())
                     .collect();
-                println!(
+                outln!(
                     "reconciled: {} ({} accounts, {} in sync, {} gaps{})",
                     crate::agent::reconcile::rfc3339(r.at_ms),
                     r.accounts,
@@ -251,10 +251,10 @@ fn show_status(a: StatusArgs) -> Result<u8, String> {
                     }
                 );
             }
-            None => println!("reconciled: never"),
+            None => outln!("reconciled: never"),
         }
         let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("counts: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
+        outln!("counts: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
     }
     Ok(if s.healthy { EXIT_OK } else { EXIT_NONCOMPLIANT })
 }
@@ -301,10 +301,10 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
     }
     report.save(&config.queue).map_err(|e| format!("error: cannot save the report: {e}"))?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         let gaps = report.gaps().count();
-        println!(
+        outln!(
             "{}: {} accounts compared, {} in sync, {} never delivered by policyc (set before it ran), {} gaps; {} Graph request{}",
             if gaps == 0 { "IN SYNC" } else { "DRIFT" },
             report.accounts,
@@ -315,7 +315,7 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
             if report.requests == 1 { "" } else { "s" }
         );
         for f in &report.findings {
-            println!(
+            outln!(
                 "  {} `{}`{}{}: {}",
                 f.standing.as_str(),
                 f.account,
@@ -324,7 +324,7 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
                 f.detail
             );
             if !f.remedy.is_empty() {
-                println!("    remedy: {}", f.remedy);
+                outln!("    remedy: {}", f.remedy);
             }
         }
     }
@@ -338,9 +338,9 @@ fn failed(action: FailedAction) -> Result<u8, String> {
             let (changes, unreadable) =
                 list_failed(&config.queue).map_err(|e| format!("error: {e}"))?;
             if !json && changes.is_empty() && unreadable.is_empty() {
-                println!("no failed changes");
+                outln!("no failed changes");
             } else if !json {
-                println!("ID  ACCOUNT  CLOUD USER  REASON  AGE  (DETAIL)");
+                outln!("ID  ACCOUNT  CLOUD USER  REASON  AGE  (DETAIL)");
             }
             for c in &changes {
                 let (outcome, reason, age) = c.failure.as_ref().map_or(("failed", "", 0), |f| {
@@ -349,9 +349,9 @@ fn failed(action: FailedAction) -> Result<u8, String> {
                 if json {
                     let line = serde_json::json!({"id": c.id, "account": c.account, "user": c.user,
                         "outcome": outcome, "reason": reason, "age_secs": age});
-                    println!("{line}");
+                    outln!("{line}");
                 } else {
-                    println!(
+                    outln!(
                         "{}  {}  {}  {outcome}  {}  ({reason})",
                         c.id,
                         c.account,
@@ -362,12 +362,12 @@ fn failed(action: FailedAction) -> Result<u8, String> {
             }
             for p in &unreadable {
                 if json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::json!({"file": p.display().to_string(), "outcome": "damaged"})
                     );
                 } else {
-                    println!("{}  damaged record (unreadable; purge it with --all)", p.display());
+                    outln!("{}  damaged record (unreadable; purge it with --all)", p.display());
                 }
             }
             Ok(EXIT_OK)
@@ -378,7 +378,7 @@ fn failed(action: FailedAction) -> Result<u8, String> {
             let chosen = select(&changes, &sel)?;
             for c in &chosen {
                 retry_failed(&config.queue, c).map_err(|e| format!("error: {e}"))?;
-                println!("queued again: {} ({})", c.id, c.account);
+                outln!("queued again: {} ({})", c.id, c.account);
             }
             record(&config, Outcome::Retried, &chosen);
             Ok(EXIT_OK)
@@ -392,12 +392,12 @@ fn failed(action: FailedAction) -> Result<u8, String> {
             for c in &chosen {
                 purge_failed(&config.queue, &dir.join(format!("{}.json", c.id)))
                     .map_err(|e| format!("error: {e}"))?;
-                println!("purged: {} ({})", c.id, c.account);
+                outln!("purged: {} ({})", c.id, c.account);
             }
             if sel.all {
                 for p in &unreadable {
                     purge_failed(&config.queue, p).map_err(|e| format!("error: {e}"))?;
-                    println!("purged: {}", p.display());
+                    outln!("purged: {}", p.display());
                     record_file(&config, p);
                 }
             }
@@ -474,27 +474,27 @@ fn show_user(config: &AgentConfig, account: &str, json: bool) -> Result<u8, Stri
         || v.reconcile.as_ref().is_some_and(|f| f.standing.is_gap())
         || v.events.last().is_some_and(|e| e.source == "hook" && e.outcome.starts_with("rejected"));
     if json {
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(u8::from(wrong));
     }
     let say = |s: &str| crate::agent::files::log_line(s);
-    println!("account: {}", say(&v.account));
-    println!("cloud user: {}", say(v.cloud_user.as_deref().unwrap_or("(not recorded)")));
-    println!("in short: {}", say(&v.summary));
-    println!("last delivered: {}", v.last_delivered.as_deref().unwrap_or("never"));
+    outln!("account: {}", say(&v.account));
+    outln!("cloud user: {}", say(v.cloud_user.as_deref().unwrap_or("(not recorded)")));
+    outln!("in short: {}", say(&v.summary));
+    outln!("last delivered: {}", v.last_delivered.as_deref().unwrap_or("never"));
     for (what, list) in [("pending", &v.pending), ("failed", &v.failed)] {
         for w in list {
             let reason = w.reason.as_deref().map(|r| format!(" ({})", say(r))).unwrap_or_default();
             let next =
                 w.next_retry.as_deref().map(|t| format!(", next try {t}")).unwrap_or_default();
-            println!("{what}: {} queued {}{reason}{next}", w.id, w.queued);
+            outln!("{what}: {} queued {}{reason}{next}", w.id, w.queued);
         }
     }
     if let Some(f) = &v.reconcile {
         let since = crate::agent::reconcile::rfc3339(f.since_ms);
-        println!("reconciliation: {} since {since}: {}", f.standing.as_str(), say(&f.detail));
+        outln!("reconciliation: {} since {since}: {}", f.standing.as_str(), say(&f.detail));
     }
-    println!("recent (oldest first):");
+    outln!("recent (oldest first):");
     for e in &v.events {
         let rules: Vec<String> = e
             .rules
@@ -508,7 +508,7 @@ fn show_user(config: &AgentConfig, account: &str, json: bool) -> Result<u8, Stri
             if rules.is_empty() { String::new() } else { format!(" rules: {}", rules.join("; ")) };
         let detail = e.detail.as_deref().map(|d| format!(" ({})", say(d))).unwrap_or_default();
         let at = e.host.as_deref().map(|h| format!(" on {}", say(h))).unwrap_or_default();
-        println!("  {} {:<5} {}{at}{rules}{detail}", e.time, e.source, e.outcome);
+        outln!("  {} {:<5} {}{at}{rules}{detail}", e.time, e.source, e.outcome);
     }
     Ok(u8::from(wrong))
 }

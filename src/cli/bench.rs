@@ -84,21 +84,21 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let pct =
         |p: f64| batches.get(((batches.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
     let program = validator.program();
-    println!("policy: {} ({})", program.name, validator.digest_hex().get(..16).unwrap_or(""));
-    println!(
+    outln!("policy: {} ({})", program.name, validator.digest_hex().get(..16).unwrap_or(""));
+    outln!(
         "corpus: {} passwords, {} bytes; {threads} thread(s), {:.1} s",
         lines.len(),
         text.len(),
         wall.as_secs_f64()
     );
-    println!("checks/s: {:.0}", checks as f64 / wall.as_secs_f64());
-    println!(
+    outln!("checks/s: {:.0}", checks as f64 / wall.as_secs_f64());
+    outln!(
         "ns/check: mean {:.1}, p50 {:.1}, p99 {:.1} (per {BATCH}-check batch, per thread)",
         batches.iter().sum::<f64>() / batches.len().max(1) as f64,
         pct(0.5),
         pct(0.99)
     );
-    println!(
+    outln!(
         "accepted: {accepted} of {} ({:.1} %)",
         lines.len(),
         100.0 * accepted as f64 / lines.len() as f64
@@ -141,7 +141,7 @@ fn generate(n: usize, seed: u64, output: Option<&std::path::Path>) -> Result<u8,
     text.push('\n');
     let written = match output {
         Some(path) => std::fs::write(path, text.as_bytes()),
-        None => std::io::stdout().lock().write_all(text.as_bytes()),
+        None => super::out::Stdout.write_all(text.as_bytes()),
     };
     written.map(|()| EXIT_OK).map_err(|e| format!("error: cannot write the corpus: {e}"))
 }

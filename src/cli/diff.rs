@@ -49,9 +49,9 @@ pub(crate) fn run(args: Args) -> Result<u8, String> {
     let directions = diff(&a, &b, &ctx, limits);
     match args.format {
         Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&directions).unwrap_or_default())
+            outln!("{}", serde_json::to_string_pretty(&directions).unwrap_or_default())
         }
-        Format::Text => print!("{}", render(&directions, &limits)),
+        Format::Text => out!("{}", render(&directions, &limits)),
     }
     Ok(if directions.iter().all(Direction::proved_inclusion) { EXIT_OK } else { EXIT_NONCOMPLIANT })
 }

@@ -31,23 +31,23 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let failed = checks.iter().filter(|c| c.verdict == Verdict::Fail).count();
     if a.json {
         let out = serde_json::json!({"healthy": failed == 0, "checks": checks});
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        println!("policyc doctor: {}", a.config.display());
+        outln!("policyc doctor: {}", a.config.display());
         for c in &checks {
             let word = match c.verdict {
                 Verdict::Ok => "ok  ",
                 Verdict::Fail => "FAIL",
                 Verdict::Skip => "skip",
             };
-            println!("  {word} {:<10} {}", c.name, c.detail);
+            outln!("  {word} {:<10} {}", c.name, c.detail);
             if let Some(fix) = &c.fix {
-                println!("       {:<10} fix: {fix}", "");
+                outln!("       {:<10} fix: {fix}", "");
             }
         }
         match failed {
-            0 => println!("all {} checks passed", checks.len()),
-            n => println!("{n} of {} checks failed", checks.len()),
+            0 => outln!("all {} checks passed", checks.len()),
+            n => outln!("{n} of {} checks failed", checks.len()),
         }
     }
     Ok(if failed == 0 { EXIT_OK } else { EXIT_NONCOMPLIANT })

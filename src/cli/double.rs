@@ -86,7 +86,7 @@ pub(crate) fn run(a: Args) -> u8 {
         double.add_user(upn, CloudAccount { synced: true, ..CloudAccount::default() });
     }
     double.accept_any_user(a.any_user);
-    println!("{}", double.url());
+    outln!("{}", double.url());
     eprintln!("cloud double listening on {} (Graph at /v1.0, tokens at /token)", double.url());
     loop {
         std::thread::sleep(Duration::from_secs(60));

@@ -50,7 +50,7 @@ pub(crate) fn run(args: Args) -> u8 {
     };
     let explanation = validator.explain(&password, &ctx);
     let program = validator.program();
-    print!("{}", render(&program.name, &program.description, &explanation));
+    out!("{}", render(&program.name, &program.description, &explanation));
     if explanation.is_compliant() { EXIT_OK } else { EXIT_NONCOMPLIANT }
 }
 

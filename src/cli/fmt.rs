@@ -50,7 +50,7 @@ pub(crate) fn run(args: Args) -> u8 {
             continue;
         }
         if args.check {
-            println!("{}: not formatted", path.display());
+            outln!("{}: not formatted", path.display());
             if code == EXIT_OK {
                 code = EXIT_NONCOMPLIANT;
             }

@@ -38,7 +38,10 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let passwords =
         generate(&validators, &ctx, &options, &mut random).map_err(|e| format!("error: {e}"))?;
     for p in passwords {
-        println!("{}", p.as_str());
+        if super::out::closed() {
+            break;
+        }
+        outln!("{}", p.as_str());
     }
     Ok(EXIT_OK)
 }

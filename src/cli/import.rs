@@ -57,7 +57,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     match &a.output {
         Some(path) => std::fs::write(path, policy)
             .map_err(|e| format!("error: cannot write `{}`: {e}", path.display()))?,
-        None => print!("{policy}"),
+        None => out!("{policy}"),
     }
     Ok(EXIT_OK)
 }

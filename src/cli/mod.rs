@@ -1,6 +1,9 @@
 //! The `policyc` command line: clap definitions and one module per command. This is the only
 //! place that prints for humans.
 
+#[macro_use]
+mod out;
+
 mod agent;
 mod bench;
 mod check;
@@ -107,7 +110,7 @@ pub fn main() -> ExitCode {
         Command::Store(a) => store::run(a),
         Command::Doctor(a) => reported(doctor::run(a)),
     };
-    ExitCode::from(code)
+    ExitCode::from(out::finish(code))
 }
 
 #[cfg(test)]

@@ -219,24 +219,24 @@ fn info(a: InfoArgs) -> Result<u8, String> {
     let i = store.info();
     let (fp, exact) = store.sizes().map_err(|e| format!("error: {e}"))?;
     let per_key = if i.keys > 0 { (fp + exact) as f64 / i.keys as f64 } else { 0.0 };
-    println!("store:        {}", a.store.display());
-    println!("format:       {}", crate::store::STORE_FORMAT_VERSION);
-    println!("hashes:       {} ({})", i.keys, i.mode.name());
-    println!(
+    outln!("store:        {}", a.store.display());
+    outln!("format:       {}", crate::store::STORE_FORMAT_VERSION);
+    outln!("hashes:       {} ({})", i.keys, i.mode.name());
+    outln!(
         "fingerprints: {} bits (the filter takes about 1 in {} other passwords for breached ones)",
         i.fingerprint_bits,
         1u64 << i.fingerprint_bits
     );
-    println!(
+    outln!(
         "exact tier:   {}",
         if i.exact { "yes: every filter hit is confirmed, no false refusals" } else { "no" }
     );
-    println!("shards:       {}", 1usize << i.shard_bits);
-    println!("generation:   {}", i.generation);
-    println!(
+    outln!("shards:       {}", 1usize << i.shard_bits);
+    outln!("generation:   {}", i.generation);
+    outln!(
         "size:         {fp} bytes of fingerprints, {exact} bytes of exact hashes ({per_key:.2} bytes per hash)"
     );
-    println!("source:       {}", crate::agent::files::log_line(&i.source));
+    outln!("source:       {}", crate::agent::files::log_line(&i.source));
     Ok(EXIT_OK)
 }
 
@@ -268,7 +268,7 @@ fn lookup(a: InfoArgs) -> Result<u8, String> {
     let store = Store::open(&a.store).map_err(|e| format!("error: {e}"))?;
     let mut code = EXIT_OK;
     let mut reader = std::io::stdin().lock();
-    let mut out = std::io::stdout().lock();
+    let mut out = super::out::Stdout;
     let mut n = 0u64;
     while let Some(line) =
         super::input::read_line(&mut reader).map_err(|e| format!("error: reading input: {e}"))?
@@ -333,8 +333,8 @@ fn audit(a: AuditArgs) -> Result<u8, String> {
             notes.push("filter match: about 1 in 65,536 such matches is a false positive; build with --exact to confirm");
         }
         match notes.is_empty() {
-            true => println!("{}", crate::agent::files::log_line(name)),
-            false => println!("{} ({})", crate::agent::files::log_line(name), notes.join("; ")),
+            true => outln!("{}", crate::agent::files::log_line(name)),
+            false => outln!("{} ({})", crate::agent::files::log_line(name), notes.join("; ")),
         }
     }
     eprintln!(

@@ -80,7 +80,7 @@ pub(crate) fn run(args: Args) -> u8 {
         failed += failures.len();
         for f in &failures {
             if args.format == Format::Text {
-                println!("FAIL {name}: {}: {}", f.case, f.difference);
+                outln!("FAIL {name}: {}: {}", f.case, f.difference);
             }
         }
         let _ = writeln!(
@@ -116,18 +116,18 @@ pub(crate) fn run(args: Args) -> u8 {
     match args.format {
         Format::Text => {
             if errors > 0 {
-                println!("{errors} case files could not be loaded");
+                outln!("{errors} case files could not be loaded");
             }
-            println!("{passed} passed, {failed} failed");
+            outln!("{passed} passed, {failed} failed");
         }
         Format::Junit => {
-            println!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-            println!(
+            outln!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+            outln!(
                 "<testsuites tests=\"{}\" failures=\"{failed}\" errors=\"{errors}\">",
                 passed + failed + errors
             );
-            print!("{junit}");
-            println!("</testsuites>");
+            out!("{junit}");
+            outln!("</testsuites>");
         }
     }
     if errors > 0 {
