@@ -818,3 +818,75 @@ fn write_errors_are_exit_2_and_a_closed_pipe_never_changes_the_verdict() {
         }
     }
 }
+
+/// Runs `policyc ARGS` on a terminal (a pty, through util-linux `script`), typing `password`
+/// once the prompt shows (or after 5 s): everything the terminal showed, and the exit code.
+fn on_a_terminal(args: &[&str], password: &str) -> (String, Option<i32>) {
+    use std::io::Read;
+    let command: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_policyc").to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .collect();
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command.join(" "), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs a command on a pty");
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            let _ = tx.send(String::from_utf8_lossy(&seen).into_owned());
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(seen) if seen.contains("Password") => break,
+            _ => {}
+        }
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
+    // script ends the session at the end of its input; give the command time to answer first.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(stdin);
+    let status = child.wait().unwrap();
+    (reader.join().unwrap(), status.code())
+}
+
+/// Issue 27 (the command line) and the brief ("passwords never in a terminal echo"): `explain`
+/// and `check` read a password typed at a terminal with echo on. Now: a prompt, no echo.
+#[test]
+fn a_password_typed_at_a_terminal_is_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = compiled_o365(&dir);
+    for (command, expected) in [("explain", "policy office365"), ("check", "line 1: compliant")] {
+        let (shown, code) = on_a_terminal(&[command, &artifact], "Canary-Tty1-Xy9!");
+        assert!(shown.contains("Password (not shown): "), "{command}: {shown}");
+        assert!(shown.contains(expected), "{command}: {shown}");
+        assert!(!shown.contains("Canary-Tty1"), "{command} echoed the password: {shown}");
+        assert_eq!(code, Some(0), "{command}: {shown}");
+    }
+}
+
+/// `explain` says when it used only the first of several lines, and when a password ends with a
+/// space.
+#[test]
+fn explain_says_what_it_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = compiled_o365(&dir);
+    let out = policyc(&["explain", &artifact], b"Tr0ub4dor&3-Staple \nsecond\n");
+    assert!(out.stderr.contains("the first line was used"), "{}", out.stderr);
+    assert!(out.stderr.contains("ends with a space or tab"), "{}", out.stderr);
+    let out = policyc(&["explain", &artifact], b"Tr0ub4dor&3-Staple\n");
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}

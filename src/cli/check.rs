@@ -70,7 +70,17 @@ pub(crate) fn run(args: Args) -> u8 {
                 return EXIT_ERROR;
             }
         },
-        None => Box::new(std::io::stdin().lock()),
+        None => match input::from_terminal() {
+            Ok(Some(typed)) => {
+                input::warn_trailing_space(&typed);
+                Box::new(std::io::Cursor::new(typed))
+            }
+            Ok(None) => Box::new(std::io::stdin().lock()),
+            Err(e) => {
+                eprintln!("{e}");
+                return EXIT_ERROR;
+            }
+        },
     };
     let jsonl = args.input.is_some();
     let mut run =

@@ -25,7 +25,19 @@ pub(crate) fn run(args: Args) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let line = match input::read_line(&mut std::io::stdin().lock()) {
+    let typed = match input::from_terminal() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_ERROR;
+        }
+    };
+    let mut stdin = std::io::stdin().lock();
+    let read = match typed {
+        Some(bytes) => Ok(Some(Ok(bytes))),
+        None => input::read_line(&mut stdin),
+    };
+    let line = match read {
         Ok(Some(Ok(bytes))) => bytes,
         Ok(Some(Err(_))) => {
             eprintln!("error: the password is longer than {} bytes", input::MAX_LINE_BYTES);
@@ -48,6 +60,12 @@ pub(crate) fn run(args: Args) -> u8 {
         }
         Err(input::Problem::TooLong) => return EXIT_ERROR,
     };
+    input::warn_trailing_space(password.as_bytes());
+    if matches!(input::read_line(&mut stdin), Ok(Some(_))) {
+        eprintln!(
+            "note: explain reads one password: the first line was used, the rest of standard input ignored (`policyc check` takes one per line)"
+        );
+    }
     let explanation = validator.explain(&password, &ctx);
     let program = validator.program();
     out!("{}", render(&program.name, &program.description, &explanation));

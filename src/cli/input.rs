@@ -37,6 +37,25 @@ pub(crate) fn user_context(args: &[String]) -> Result<Context, String> {
     Ok(ctx)
 }
 
+/// A password typed at the terminal: read without echo after a prompt on the terminal, into a
+/// wiped buffer. `None` when standard input is not a terminal (then its lines are read).
+pub(crate) fn from_terminal() -> Result<Option<Zeroizing<Vec<u8>>>, String> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let typed = rpassword::prompt_password("Password (not shown): ")
+        .map_err(|e| format!("error: cannot read the password from the terminal: {e}"))?;
+    Ok(Some(Zeroizing::new(typed.into_bytes())))
+}
+
+/// Says so when a password ends with a space or a tab (easy to type by mistake, invisible).
+pub(crate) fn warn_trailing_space(password: &[u8]) {
+    if password.ends_with(b" ") || password.ends_with(b"\t") {
+        eprintln!("warning: the password ends with a space or tab; it is checked as given");
+    }
+}
+
 /// Reads one line (without its `\n` or `\r\n`) into a wiped buffer. `None` at end of input.
 pub(crate) fn read_line(
     r: &mut impl BufRead,
