@@ -148,7 +148,10 @@ pub fn load(path: &Path) -> Result<Suite, String> {
         serde_yaml::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))?;
     let policy = path.parent().unwrap_or(Path::new(".")).join(&file.policy);
     let options = CompileOptions { policy: file.policy_name.clone(), ..CompileOptions::default() };
-    let compiled = compile_path(&policy, &options).map_err(|e| e.to_string())?;
+    let compiled = compile_path(&policy, &options).map_err(|e| {
+        // The diagnostics carry their own `error:` lines.
+        format!("`{}`: its policy `{}` does not compile:\n{e}", path.display(), policy.display())
+    })?;
     let validator = Validator::from_bytes(&compiled.artifact).map_err(|e| e.to_string())?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     Ok(Suite { file, validator, program: compiled.program, base })

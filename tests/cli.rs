@@ -820,8 +820,9 @@ fn write_errors_are_exit_2_and_a_closed_pipe_never_changes_the_verdict() {
 }
 
 /// Runs `policyc ARGS` on a terminal (a pty, through util-linux `script`), typing `password`
-/// once the prompt shows (or after 5 s): everything the terminal showed, and the exit code.
-fn on_a_terminal(args: &[&str], password: &str) -> (String, Option<i32>) {
+/// once the prompt shows (or after 5 s), ending the session once `answer` shows (or after
+/// 10 s): everything the terminal showed, and the exit code.
+fn on_a_terminal(args: &[&str], password: &str, answer: &str) -> (String, Option<i32>, bool) {
     use std::io::Read;
     let command: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_policyc").to_string())
         .chain(args.iter().map(|a| a.to_string()))
@@ -856,21 +857,30 @@ fn on_a_terminal(args: &[&str], password: &str) -> (String, Option<i32>) {
     }
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
-    // script ends the session at the end of its input; give the command time to answer first.
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // script ends the session at the end of its input: close it once the command answered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut answered = false;
+    while !answered && std::time::Instant::now() < deadline {
+        answered = rx
+            .recv_timeout(std::time::Duration::from_millis(100))
+            .is_ok_and(|seen| seen.contains(answer));
+    }
     drop(stdin);
     let status = child.wait().unwrap();
-    (reader.join().unwrap(), status.code())
+    (reader.join().unwrap(), status.code(), answered)
 }
 
 /// Issue 27 (the command line) and the brief ("passwords never in a terminal echo"): `explain`
-/// and `check` read a password typed at a terminal with echo on. Now: a prompt, no echo.
+/// and `check` read a password typed at a terminal with echo on. Now: a prompt, no echo, and
+/// the answer at once (not after the end of input).
 #[test]
 fn a_password_typed_at_a_terminal_is_not_echoed() {
     let dir = tempfile::tempdir().unwrap();
     let artifact = compiled_o365(&dir);
     for (command, expected) in [("explain", "policy office365"), ("check", "line 1: compliant")] {
-        let (shown, code) = on_a_terminal(&[command, &artifact], "Canary-Tty1-Xy9!");
+        let (shown, code, answered) =
+            on_a_terminal(&[command, &artifact], "Canary-Tty1-Xy9!", expected);
+        assert!(answered, "{command} waited for more input after the one password: {shown}");
         assert!(shown.contains("Password (not shown): "), "{command}: {shown}");
         assert!(shown.contains(expected), "{command}: {shown}");
         assert!(!shown.contains("Canary-Tty1"), "{command} echoed the password: {shown}");
@@ -889,4 +899,43 @@ fn explain_says_what_it_read() {
     assert!(out.stderr.contains("ends with a space or tab"), "{}", out.stderr);
     let out = policyc(&["explain", &artifact], b"Tr0ub4dor&3-Staple\n");
     assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+/// Issue 27 (the command line): counts agree with their nouns ("1 rules" before), and `test`
+/// printed `error: error:` for a case file whose policy does not compile.
+#[test]
+fn counts_read_as_english_and_errors_say_error_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("one.policy");
+    std::fs::write(&policy, "policy one {\n  rule length \"Use 8 or more.\" : length >= 8\n}\n")
+        .unwrap();
+    let out = policyc(
+        &[
+            "compile",
+            policy.to_str().unwrap(),
+            "-o",
+            dir.path().join("one.policyc").to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(out.stderr.contains("compiled policy `one`: 1 rule, "), "{}", out.stderr);
+    std::fs::write(
+        dir.path().join("broken.policy"),
+        "policy broken {\n  rule x \"X.\" : only symbl\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "policy: broken.policy\ncases:\n  - password: abc\n    compliant: false\n",
+    )
+    .unwrap();
+    let out = policyc(&["test", dir.path().join("broken.yaml").to_str().unwrap()], b"");
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stderr.contains("error: error:"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("its policy") && out.stderr.contains("does not compile"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("1 case file could not be loaded"), "{}", out.stdout);
 }

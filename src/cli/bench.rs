@@ -86,8 +86,8 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let program = validator.program();
     outln!("policy: {} ({})", program.name, validator.digest_hex().get(..16).unwrap_or(""));
     outln!(
-        "corpus: {} passwords, {} bytes; {threads} thread(s), {:.1} s",
-        lines.len(),
+        "corpus: {}, {} bytes; {threads} thread(s), {:.1} s",
+        super::count(lines.len() as u64, "password", "passwords"),
         text.len(),
         wall.as_secs_f64()
     );

@@ -73,9 +73,9 @@ pub(crate) fn run(args: Args) -> u8 {
         }
     }
     eprintln!(
-        "compiled policy `{}`: {} rules, {} bytes, sha256 {} -> {}",
+        "compiled policy `{}`: {}, {} bytes, sha256 {} -> {}",
         compiled.program.name,
-        compiled.program.rules.len(),
+        super::count(compiled.program.rules.len() as u64, "rule", "rules"),
         compiled.artifact.len(),
         digest.get(..16).unwrap_or(&digest),
         out.display()

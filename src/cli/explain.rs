@@ -33,6 +33,7 @@ pub(crate) fn run(args: Args) -> u8 {
         }
     };
     let mut stdin = std::io::stdin().lock();
+    let at_terminal = typed.is_some();
     let read = match typed {
         Some(bytes) => Ok(Some(Ok(bytes))),
         None => input::read_line(&mut stdin),
@@ -61,7 +62,8 @@ pub(crate) fn run(args: Args) -> u8 {
         Err(input::Problem::TooLong) => return EXIT_ERROR,
     };
     input::warn_trailing_space(password.as_bytes());
-    if matches!(input::read_line(&mut stdin), Ok(Some(_))) {
+    // (At a terminal, one password was asked for: nothing more is read.)
+    if !at_terminal && matches!(input::read_line(&mut stdin), Ok(Some(_))) {
         eprintln!(
             "note: explain reads one password: the first line was used, the rest of standard input ignored (`policyc check` takes one per line)"
         );

@@ -73,6 +73,12 @@ enum Command {
     Doctor(doctor::Args),
 }
 
+/// `n` and the noun, singular for one: "1 rule", "3 rules".
+pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The exit code of a command that reports its errors as messages: the message goes to
 /// standard error and the code is [`EXIT_ERROR`].
 fn reported(result: Result<u8, String>) -> u8 {

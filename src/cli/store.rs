@@ -194,15 +194,16 @@ fn built(options: &BuildOptions, verb: &str) -> Result<u8, String> {
     let r: BuildReport = report?;
     let resumed = if r.resumed { " (resumed)" } else { "" };
     eprintln!(
-        "{verb} store `{}`{resumed}: {} {} hashes in {} shards ({} written, {} unchanged), generation {}; {} lines read, {} below --min-count",
+        "{verb} store `{}`{resumed}: {} {} {} in {} ({} written, {} unchanged), generation {}; {} read, {} below --min-count",
         options.store.display(),
         r.info.keys,
         r.info.mode.name(),
-        1usize << r.info.shard_bits,
+        if r.info.keys == 1 { "hash" } else { "hashes" },
+        super::count(1u64 << r.info.shard_bits, "shard", "shards"),
         r.written,
         r.kept,
         r.info.generation,
-        r.lines,
+        super::count(r.lines, "line", "lines"),
         r.below_min_count
     );
     if r.left_behind > 0 {
@@ -249,10 +250,10 @@ fn verify(a: InfoArgs) -> Result<u8, String> {
     match result {
         Ok(()) => {
             eprintln!(
-                "store `{}` is intact: {} shards, {} hashes, every block's checksum matches",
+                "store `{}` is intact: {}, {}, every block's checksum matches",
                 a.store.display(),
-                store.entries().len(),
-                store.info().keys
+                super::count(store.entries().len() as u64, "shard", "shards"),
+                super::count(store.info().keys, "hash", "hashes")
             );
             Ok(EXIT_OK)
         }

@@ -116,7 +116,8 @@ pub(crate) fn run(args: Args) -> u8 {
     match args.format {
         Format::Text => {
             if errors > 0 {
-                outln!("{errors} case files could not be loaded");
+                let files = super::count(errors as u64, "case file", "case files");
+                outln!("{files} could not be loaded");
             }
             outln!("{passed} passed, {failed} failed");
         }
