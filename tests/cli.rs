@@ -939,3 +939,57 @@ fn counts_read_as_english_and_errors_say_error_once() {
     );
     assert!(out.stdout.contains("1 case file could not be loaded"), "{}", out.stdout);
 }
+
+/// Issue 27 (the command line): `-` is standard input or output everywhere a file is named
+/// (`compile -o -` wrote a file named `-`).
+#[test]
+fn a_dash_is_standard_input_or_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::fs::read(O365).unwrap();
+    // compile - (to standard output by default), and -o -.
+    for args in [vec!["compile", "-"], vec!["compile", "-", "-o", "-"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_policyc"))
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                c.stdin.take().unwrap().write_all(&source)?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!dir.path().join("-").exists(), "{args:?} wrote a file named `-`");
+        policyc::Validator::from_bytes(&out.stdout).expect("the artifact on standard output");
+    }
+    let artifact = dir.path().join("o365.policyc");
+    let out = policyc(&["compile", O365, "-o", artifact.to_str().unwrap()], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // check --input -.
+    let out = policyc(
+        &["check", artifact.to_str().unwrap(), "--input", "-", "--format", "json"],
+        b"{\"password\": \"Tr0ub4dor&3-Staple\"}\n{\"password\": \"short\"}\n",
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+    // fmt -: formatted to standard output; --check says whether it would change.
+    let messy = b"policy p {\n        rule length \"Use 8 or more.\"   :   length >= 8\n}\n";
+    let out = policyc(&["fmt", "-"], messy);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("  rule length \"Use 8 or more.\" : length >= 8"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(policyc(&["fmt", "--check", "-"], messy).code, 1);
+    assert_eq!(policyc(&["fmt", "--check", "-"], out.stdout.as_bytes()).code, 0);
+    // import … -.
+    let out = policyc(
+        &["import", "pwquality", "-", "--skip", "dictcheck", "--skip", "usercheck"],
+        b"minlen = 12\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("length"), "{}", out.stdout);
+}

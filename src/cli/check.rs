@@ -24,7 +24,8 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Read JSON lines ({"password": ..., "user": {...}}) from this file instead of stdin lines.
+    /// Read JSON lines ({"password": ..., "user": {...}}) from this file (`-`: standard input)
+    /// instead of plain lines.
     #[arg(long, value_name = "FILE.jsonl")]
     input: Option<PathBuf>,
 }
@@ -63,6 +64,7 @@ pub(crate) fn run(args: Args) -> u8 {
         }
     };
     let reader: Box<dyn BufRead> = match &args.input {
+        Some(path) if input::is_stdio(path) => Box::new(std::io::stdin().lock()),
         Some(path) => match std::fs::File::open(path) {
             Ok(f) => Box::new(BufReader::new(f)),
             Err(e) => {

@@ -9,12 +9,14 @@ use std::path::PathBuf;
 /// Every error in the policy is reported at once, with file, line, column and what was expected.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  policyc compile policies/office365.policy -o office365.policyc\n  policyc compile policies/office365.policy -o office365.policyc --sign /root/policyc-signing.key"
+    after_help = "Example:\n  policyc compile policies/office365.policy -o office365.policyc\n  policyc compile policies/office365.policy -o office365.policyc --sign /root/policyc-signing.key\n  generate-policy | policyc compile - -o corp.policyc"
 )]
 pub(crate) struct Args {
-    /// The policy file.
+    /// The policy file (`-`: standard input; the files it names resolve from the current
+    /// directory).
     policy: PathBuf,
-    /// Where to write the artifact [default: the policy's path with the extension `.policyc`].
+    /// Where to write the artifact (`-`: standard output) [default: the policy's path with the
+    /// extension `.policyc`; standard output for a policy read from standard input].
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// The policy to compile when the file defines several.
@@ -39,7 +41,22 @@ pub(crate) fn run(args: Args) -> u8 {
         allow_paths: args.allow_path,
         ..CompileOptions::default()
     };
-    let compiled = match compile_path(&args.policy, &options) {
+    let from_stdin = super::input::is_stdio(&args.policy);
+    let compiled = if from_stdin {
+        // Files the policy names resolve from the current directory.
+        let text = match super::input::read_text(&args.policy) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{e}");
+                return EXIT_ERROR;
+            }
+        };
+        let name = std::env::current_dir().unwrap_or_default().join("<stdin>");
+        crate::compile_str(name, &text, &options)
+    } else {
+        compile_path(&args.policy, &options)
+    };
+    let compiled = match compiled {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -49,9 +66,25 @@ pub(crate) fn run(args: Args) -> u8 {
     if !compiled.warnings.is_empty() {
         eprint!("{}", compiled.warnings.render(&compiled.sources));
     }
-    let out = args.output.unwrap_or_else(|| args.policy.with_extension("policyc"));
-    // Whole or not at all: hooks may be loading the artifact this replaces.
-    if let Err(e) = crate::files::replace(&out, &compiled.artifact, 0o644) {
+    let out = args.output.unwrap_or_else(|| match from_stdin {
+        true => PathBuf::from("-"),
+        false => args.policy.with_extension("policyc"),
+    });
+    if super::input::is_stdio(&out) {
+        use std::io::{IsTerminal as _, Write as _};
+        if std::io::stdout().is_terminal() {
+            eprintln!(
+                "error: the artifact is binary: redirect standard output (`-o - > FILE`) or name a file with -o"
+            );
+            return EXIT_ERROR;
+        }
+        if args.sign.is_some() {
+            eprintln!("error: --sign writes OUT.sig beside the artifact: name a file with -o");
+            return EXIT_ERROR;
+        }
+        let _ = super::out::Stdout.write_all(&compiled.artifact);
+    } else if let Err(e) = crate::files::replace(&out, &compiled.artifact, 0o644) {
+        // Whole or not at all: hooks may be loading the artifact this replaces.
         eprintln!("error: cannot write the artifact: {e}");
         return EXIT_ERROR;
     }

@@ -8,13 +8,13 @@ use std::path::PathBuf;
 /// Rewrite policy files in the canonical format (comments are kept).
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  policyc fmt policies/*.policy\n  policyc fmt --check policies/*.policy   # exit 1 if a file would change"
+    after_help = "Examples:\n  policyc fmt policies/*.policy\n  policyc fmt --check policies/*.policy   # exit 1 if a file would change\n  policyc fmt - < corp.policy > corp.formatted.policy"
 )]
 pub(crate) struct Args {
     /// Do not write; list the files that are not formatted and exit 1 if there are any.
     #[arg(long)]
     check: bool,
-    /// Policy files.
+    /// Policy files (`-`: standard input, formatted to standard output).
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -22,19 +22,15 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> u8 {
     let mut code = EXIT_OK;
     for path in &args.files {
-        let text = match std::fs::read(path).map(String::from_utf8) {
-            Ok(Ok(t)) => t,
-            Ok(Err(_)) => {
-                eprintln!("error: `{}` is not valid UTF-8", path.display());
-                code = EXIT_ERROR;
-                continue;
-            }
+        let text = match super::input::read_text(path) {
+            Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read `{}`: {e}", path.display());
+                eprintln!("{e}");
                 code = EXIT_ERROR;
                 continue;
             }
         };
+        let stdio = super::input::is_stdio(path);
         let mut sources = SourceMap::new();
         let id = sources.add(path.clone(), text.clone());
         let file = match parse(&text, id) {
@@ -46,6 +42,11 @@ pub(crate) fn run(args: Args) -> u8 {
             }
         };
         let formatted = printer::format(&file, &text);
+        if stdio && !args.check {
+            // Standard input is formatted to standard output, changed or not.
+            out!("{formatted}");
+            continue;
+        }
         if formatted == text {
             continue;
         }

@@ -12,9 +12,9 @@ use std::path::PathBuf;
 pub(crate) struct Args {
     /// The input's format.
     format: Format,
-    /// The configuration file.
+    /// The configuration file (`-`: standard input).
     input: PathBuf,
-    /// Where to write the policy [default: standard output].
+    /// Where to write the policy (`-`: standard output) [default: standard output].
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Leave out an option policyc cannot express (the policy says so); repeat for several.
@@ -40,8 +40,7 @@ enum Format {
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
-    let text = std::fs::read_to_string(&a.input)
-        .map_err(|e| format!("error: cannot read `{}`: {e}", a.input.display()))?;
+    let text = super::input::read_text(&a.input)?;
     let name = a.input.display().to_string();
     let policy = match a.format {
         Format::Pwquality => crate::import::pwquality::import(&text, &name, &a.skip),
@@ -54,7 +53,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
         }
     }
     .map_err(|e| format!("error: {e}"))?;
-    match &a.output {
+    match a.output.as_deref().filter(|p| !super::input::is_stdio(p)) {
         Some(path) => std::fs::write(path, policy)
             .map_err(|e| format!("error: cannot write `{}`: {e}", path.display()))?,
         None => out!("{policy}"),

@@ -37,6 +37,36 @@ pub(crate) fn user_context(args: &[String]) -> Result<Context, String> {
     Ok(ctx)
 }
 
+/// Whether a path argument names standard input or output (`-`).
+pub(crate) fn is_stdio(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The largest text read from standard input in place of a file (a policy, a configuration).
+const MAX_TEXT_BYTES: u64 = 64 << 20;
+
+/// A text file's content, or standard input's for `-`; errors name the file.
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let (bytes, name) = if is_stdio(path) {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_TEXT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("error: cannot read standard input: {e}"))?;
+        if bytes.len() as u64 > MAX_TEXT_BYTES {
+            return Err(format!("error: standard input is larger than {MAX_TEXT_BYTES} bytes"));
+        }
+        (bytes, "standard input".to_string())
+    } else {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("error: cannot read `{}`: {e}", path.display()))?;
+        (bytes, format!("`{}`", path.display()))
+    };
+    String::from_utf8(bytes).map_err(|_| format!("error: {name} is not valid UTF-8"))
+}
+
 /// A password typed at the terminal: read without echo after a prompt on the terminal, into a
 /// wiped buffer. `None` when standard input is not a terminal (then its lines are read).
 pub(crate) fn from_terminal() -> Result<Option<Zeroizing<Vec<u8>>>, String> {
