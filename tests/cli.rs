@@ -993,3 +993,20 @@ fn a_dash_is_standard_input_or_output() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("length"), "{}", out.stdout);
 }
+
+/// Issue 27 (the command line): `diff` exited 1 both for "they differ" and for "inconclusive,
+/// budget spent"; inconclusive is 3 now.
+#[test]
+fn diff_gives_inconclusive_its_own_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.policy");
+    let b = dir.path().join("b.policy");
+    std::fs::write(&a, "policy a {\n  rule length \"Use 8 or more.\" : length >= 8\n  rule re \"No aaa.\" : not matches /aaa/\n}\n").unwrap();
+    std::fs::write(&b, "policy b {\n  rule length \"Use 8 or more.\" : length >= 8\n  rule re \"No aaa.\" : not matches /a{3}/\n}\n").unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let out = policyc(&["diff", a, b, "--max-states", "2"], b"");
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("not proved: the search budget"), "{}", out.stdout);
+    assert_eq!(policyc(&["diff", a, b], b"").code, 0, "proved equal with the default budget");
+    assert_eq!(policyc(&["diff", "policies/ad-default.policy", O365], b"").code, 1);
+}

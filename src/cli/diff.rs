@@ -10,7 +10,9 @@ use unicode_width::UnicodeWidthStr as _;
 /// Compare two policies in both directions: for each rule of one that refuses a password the
 /// other accepts, a short witness password; or a proof that there is none.
 ///
-/// Exit codes: 0 the policies accept the same passwords (proved), 1 they differ, 2 error.
+/// Exit codes: 0 the policies accept the same passwords (proved), 1 they differ (a witness
+/// shows it), 3 inconclusive (no witness found, but a search budget ran out or a rule could only
+/// be sampled: raise --max-states or --max-seconds), 2 error.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Example:\n  policyc diff policies/ad-default.policy policies/office365.policy"
@@ -53,8 +55,17 @@ pub(crate) fn run(args: Args) -> Result<u8, String> {
         }
         Format::Text => out!("{}", render(&directions, &limits)),
     }
-    Ok(if directions.iter().all(Direction::proved_inclusion) { EXIT_OK } else { EXIT_NONCOMPLIANT })
+    let differ = directions.iter().any(|d| !d.witnesses.is_empty());
+    Ok(match (differ, directions.iter().all(Direction::proved_inclusion)) {
+        (true, _) => EXIT_NONCOMPLIANT,
+        (false, true) => EXIT_OK,
+        (false, false) => EXIT_INCONCLUSIVE,
+    })
 }
+
+/// Exit code: no witness was found, but not every rule was proved (a search budget ran out, or
+/// a rule could only be sampled).
+const EXIT_INCONCLUSIVE: u8 = 3;
 
 /// The report, as printed.
 pub(crate) fn render(directions: &[Direction], limits: &DiffLimits) -> String {
