@@ -1010,3 +1010,34 @@ fn diff_gives_inconclusive_its_own_exit_code() {
     assert_eq!(policyc(&["diff", a, b], b"").code, 0, "proved equal with the default budget");
     assert_eq!(policyc(&["diff", "policies/ad-default.policy", O365], b"").code, 1);
 }
+
+/// Issue 27 (conventions): shell completions and man pages, from the clap definitions.
+#[test]
+fn completions_and_man_pages_are_generated() {
+    for (shell, mark) in
+        [("bash", "_policyc()"), ("zsh", "#compdef policyc"), ("fish", "complete -c policyc")]
+    {
+        let out = policyc(&["completions", shell], b"");
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stdout.contains(mark) && out.stdout.contains("doctor"),
+            "{shell}: {}",
+            out.stdout
+        );
+    }
+    let out = policyc(&["man"], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains(".TH policyc 1"), "{}", out.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let out = policyc(&["man", "-o", dir.path().to_str().unwrap()], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for page in ["policyc.1", "policyc-check.1", "policyc-agent-status.1", "policyc-doctor.1"] {
+        assert!(dir.path().join(page).exists(), "{page} missing");
+    }
+    let out = policyc(&["--version"], b"");
+    assert!(
+        out.stdout.contains("artifact formats 5 to 8, writes 8; features: compiler, agent"),
+        "{}",
+        out.stdout
+    );
+}

@@ -111,6 +111,11 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
         "./usr/share/doc/policyc/agent.md",
         "./usr/share/policyc/policies/office365.policy",
         "./usr/share/policyc/policies/lists/common-passwords.txt",
+        "./usr/share/man/man1/policyc.1.gz",
+        "./usr/share/man/man1/policyc-doctor.1.gz",
+        "./usr/share/bash-completion/completions/policyc",
+        "./usr/share/zsh/vendor-completions/_policyc",
+        "./usr/share/fish/vendor_completions.d/policyc.fish",
     ] {
         assert!(
             listing.lines().any(|l| l.ends_with(file)),

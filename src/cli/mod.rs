@@ -26,9 +26,28 @@ mod test;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// `, strength` when the build has the zxcvbn strength rules.
+#[cfg(feature = "strength")]
+macro_rules! strength_feature {
+    () => {
+        ", strength"
+    };
+}
+#[cfg(not(feature = "strength"))]
+macro_rules! strength_feature {
+    () => {
+        ""
+    };
+}
+
 /// What `--version` says: the release and the artifact formats this build reads (`policyc
 /// doctor` reads it from the binary Samba runs).
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (artifact formats 5 to 8)");
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (artifact formats 5 to 8, writes 8; features: compiler, agent",
+    strength_feature!(),
+    ")"
+);
 
 /// Exit code: every password complies / the command succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -71,6 +90,50 @@ enum Command {
     Store(store::Args),
     Import(import::Args),
     Doctor(doctor::Args),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
+}
+
+/// Print a shell completion script.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  policyc completions bash > /etc/bash_completion.d/policyc
+  policyc completions zsh > \"${fpath[1]}/_policyc\"
+  policyc completions fish > ~/.config/fish/completions/policyc.fish")]
+struct CompletionsArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
+}
+
+/// Write man pages: policyc(1) and one per command (policyc-compile(1), ...).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  policyc man -o /usr/local/share/man/man1 && man policyc-check")]
+struct ManArgs {
+    /// The directory to write them to (created if missing) [default: print policyc(1) to
+    /// standard output].
+    #[arg(short, long, value_name = "DIR")]
+    output: Option<std::path::PathBuf>,
+}
+
+/// Man pages from the clap definitions: policyc(1) on standard output, or every page into `dir`.
+fn man(dir: Option<&std::path::Path>) -> Result<u8, String> {
+    use clap::CommandFactory as _;
+    let command = Cli::command();
+    let Some(dir) = dir else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command)
+            .render(&mut page)
+            .map_err(|e| format!("error: cannot render the man page: {e}"))?;
+        std::io::Write::write_all(&mut out::Stdout, &page).map_err(|e| e.to_string())?;
+        return Ok(EXIT_OK);
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("error: cannot create `{}`: {e}", dir.display()))?;
+    clap_mangen::generate_to(command, dir)
+        .map_err(|e| format!("error: cannot write the man pages to `{}`: {e}", dir.display()))?;
+    eprintln!("man pages written to {}", dir.display());
+    Ok(EXIT_OK)
 }
 
 /// `n` and the noun, singular for one: "1 rule", "3 rules".
@@ -115,6 +178,13 @@ pub fn main() -> ExitCode {
         Command::Sign(a) => reported(sign::run(a)),
         Command::Store(a) => store::run(a),
         Command::Doctor(a) => reported(doctor::run(a)),
+        Command::Completions(a) => {
+            use clap::CommandFactory as _;
+            let mut out = out::Stdout;
+            clap_complete::generate(a.shell, &mut Cli::command(), "policyc", &mut out);
+            EXIT_OK
+        }
+        Command::Man(a) => reported(man(a.output.as_deref())),
     };
     ExitCode::from(out::finish(code))
 }
@@ -125,10 +195,12 @@ mod tests {
     #[test]
     fn the_version_names_the_artifact_formats_this_build_reads() {
         let formats = format!(
-            "(artifact formats {} to {})",
+            "(artifact formats {} to {},",
             crate::artifact::OLDEST_READABLE_VERSION,
             crate::artifact::FORMAT_VERSION
         );
-        assert!(super::VERSION.ends_with(&formats), "{}", super::VERSION);
+        assert!(super::VERSION.contains(&formats), "{}", super::VERSION);
+        let writes = format!("writes {};", crate::artifact::FORMAT_VERSION);
+        assert!(super::VERSION.contains(&writes), "{}", super::VERSION);
     }
 }
