@@ -2025,3 +2025,45 @@ fn agent_commands_survive_a_full_device_and_a_closed_pipe() {
         }
     }
 }
+
+/// Issue 27 (conventions): one flag vocabulary: `--format json` wherever `--json` was (which
+/// stays, saying the same).
+#[test]
+fn every_json_form_answers_to_format_json() {
+    let (dir, cloud, cfg) = setup(O365);
+    let path = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let path = path.to_str().unwrap();
+    queue(&cfg);
+    for args in [
+        vec!["agent", "status", "--config", path],
+        vec!["agent", "status", "--config", path, "--user", "ann"],
+        vec!["agent", "failed", "list", "--config", path],
+        vec!["doctor", "--config", path],
+    ] {
+        let run = |extra: &[&str]| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+                .args(&args)
+                .args(extra)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let (format, json) = (run(&["--format", "json"]), run(&["--json"]));
+        assert!(
+            format.trim().is_empty()
+                || serde_json::from_str::<serde_json::Value>(format.lines().next().unwrap_or(""))
+                    .is_ok()
+                || serde_json::from_str::<serde_json::Value>(&format).is_ok(),
+            "{args:?} --format json: {format}"
+        );
+        let strip = |t: &str| {
+            t.lines()
+                .filter(|l| {
+                    !l.contains("heartbeat") && !l.contains("answered in") && !l.contains("within")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(strip(&format), strip(&json), "{args:?}");
+    }
+}

@@ -48,15 +48,14 @@ struct MetricsArgs {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   policyc agent reconcile --config /etc/policyc/agent.yaml
-  policyc agent reconcile --config /etc/policyc/agent.yaml --json
+  policyc agent reconcile --config /etc/policyc/agent.yaml --format json
   policyc agent reconcile --config /etc/policyc/agent.yaml --acknowledge jdoe   # accept the cloud's password after a change in the cloud")]
 struct ReconcileArgs {
     /// The configuration (YAML).
     #[arg(long)]
     config: PathBuf,
-    /// Output as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::FormatArg,
     /// Accept the cloud's current password for this account (sAMAccountName) after a change
     /// in the cloud (KB 2652040 cause 3), then reconcile.
     #[arg(long, value_name = "ACCOUNT")]
@@ -89,9 +88,8 @@ struct StatusArgs {
     /// The configuration (YAML).
     #[arg(long)]
     config: PathBuf,
-    /// Output as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::FormatArg,
     /// One account (sAMAccountName): its recent resets (refused at the DC with the rules and
     /// their messages, accepted, delivered), what waits, the last delivery and reconciliation.
     /// Exit 1 when something is wrong for it (refused last, held, or apart from the cloud).
@@ -117,9 +115,9 @@ enum FailedAction {
         /// The configuration (YAML).
         #[arg(long)]
         config: PathBuf,
-        /// Output as JSON lines.
-        #[arg(long)]
-        json: bool,
+        /// JSON: one object per line.
+        #[command(flatten)]
+        output: super::FormatArg,
     },
     /// Move failed changes back to the queue (after fixing their cause).
     Retry(Selection),
@@ -194,10 +192,10 @@ fn run_agent(a: RunArgs) -> Result<u8, String> {
 fn show_status(a: StatusArgs) -> Result<u8, String> {
     let config = load(&a.config)?;
     if let Some(account) = &a.user {
-        return show_user(&config, account, a.json);
+        return show_user(&config, account, a.output.json());
     }
     let s = status(&config);
-    if a.json {
+    if a.output.json() {
         outln!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
     } else {
         outln!("health: {}", if s.healthy { "OK" } else { "UNHEALTHY" });
@@ -300,7 +298,7 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
         operator_line(&config, outcome, Some(&change), Some(detail));
     }
     report.save(&config.queue).map_err(|e| format!("error: cannot save the report: {e}"))?;
-    if a.json {
+    if a.output.json() {
         outln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         let gaps = report.gaps().count();
@@ -333,7 +331,8 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
 
 fn failed(action: FailedAction) -> Result<u8, String> {
     match action {
-        FailedAction::List { config, json } => {
+        FailedAction::List { config, output } => {
+            let json = output.json();
             let config = load(&config)?;
             let (changes, unreadable) =
                 list_failed(&config.queue).map_err(|e| format!("error: {e}"))?;

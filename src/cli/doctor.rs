@@ -21,15 +21,15 @@ pub(crate) struct Args {
     /// Samba's configuration, for `testparm -s FILE` [default: Samba's own].
     #[arg(long, value_name = "FILE")]
     smb_conf: Option<PathBuf>,
-    /// Output as JSON: `{"healthy": bool, "checks": [{"name", "verdict", "detail", "fix"}]}`.
-    #[arg(long)]
-    json: bool,
+    /// JSON: `{"healthy": bool, "checks": [{"name", "verdict", "detail", "fix"}]}`.
+    #[command(flatten)]
+    output: super::FormatArg,
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
     let checks = doctor(&Options { config: a.config.clone(), smb_conf: a.smb_conf });
     let failed = checks.iter().filter(|c| c.verdict == Verdict::Fail).count();
-    if a.json {
+    if a.output.json() {
         let out = serde_json::json!({"healthy": failed == 0, "checks": checks});
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {

@@ -136,6 +136,31 @@ fn man(dir: Option<&std::path::Path>) -> Result<u8, String> {
     Ok(EXIT_OK)
 }
 
+/// `--format text|json`, the one vocabulary of every command with a JSON form; `--json` says
+/// the same.
+#[derive(Debug, clap::Args)]
+pub(crate) struct FormatArg {
+    /// The output's format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: TextOrJson,
+    /// The same as `--format json`.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TextOrJson {
+    Text,
+    Json,
+}
+
+impl FormatArg {
+    /// Whether JSON was asked for.
+    pub(crate) fn json(&self) -> bool {
+        self.json || self.format == TextOrJson::Json
+    }
+}
+
 /// `n` and the noun, singular for one: "1 rule", "3 rules".
 pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
