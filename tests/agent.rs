@@ -1988,10 +1988,8 @@ fn the_client_secret_comes_from_a_systemd_credential_under_the_unit() {
 /// a closed pipe keeps the command's own code.
 #[test]
 fn agent_commands_survive_a_full_device_and_a_closed_pipe() {
-    let (dir, cloud, cfg) = setup(O365);
-    let path = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let (_dir, _cloud, path) = configured_queue();
     let path = path.to_str().unwrap();
-    queue(&cfg);
     for args in [
         vec!["agent", "status", "--config", path],
         vec!["agent", "status", "--config", path, "--json"],
@@ -2030,10 +2028,8 @@ fn agent_commands_survive_a_full_device_and_a_closed_pipe() {
 /// stays, saying the same).
 #[test]
 fn every_json_form_answers_to_format_json() {
-    let (dir, cloud, cfg) = setup(O365);
-    let path = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
+    let (_dir, _cloud, path) = configured_queue();
     let path = path.to_str().unwrap();
-    queue(&cfg);
     for args in [
         vec!["agent", "status", "--config", path],
         vec!["agent", "status", "--config", path, "--user", "ann"],
@@ -2066,4 +2062,13 @@ fn every_json_form_answers_to_format_json() {
         };
         assert_eq!(strip(&format), strip(&json), "{args:?}");
     }
+}
+
+/// The shipped policy, a configuration file against the double, and its queue made: what the
+/// read-only commands need.
+fn configured_queue() -> (tempfile::TempDir, CloudDouble, std::path::PathBuf) {
+    let (dir, cloud, cfg) = setup(O365);
+    let path = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
+    queue(&cfg);
+    (dir, cloud, path)
 }
