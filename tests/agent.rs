@@ -1917,6 +1917,32 @@ fn metrics_are_published_as_a_textfile_on_a_port_and_once_and_parse() {
     assert!(head.contains("text/plain; version=0.0.4"), "{head}");
     check(text);
 
+    // A textfile that cannot be written: status names it (it was only said on stderr), and
+    // it clears once the file can be written again.
+    let moved = d.join("textfiles-gone");
+    let yaml = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        yaml.replace(
+            &textfile.display().to_string(),
+            &moved.join("policyc.prom").display().to_string(),
+        ),
+    )
+    .unwrap();
+    assert_eq!(once(&path).0, 0);
+    let s = status(&AgentConfig::load(&path).unwrap());
+    assert!(
+        s.problems
+            .iter()
+            .any(|p| p.contains("cannot write the metrics textfile") && p.contains("stale")),
+        "{s:?}"
+    );
+    std::fs::create_dir(&moved).unwrap();
+    assert_eq!(once(&path).0, 0);
+    let s = status(&AgentConfig::load(&path).unwrap());
+    assert!(!s.problems.iter().any(|p| p.contains("metrics textfile")), "{s:?}");
+    std::fs::write(&path, yaml).unwrap();
+
     // A textfile name node_exporter would not read is refused before the agent starts.
     let bad = std::fs::read_to_string(&path).unwrap().replace("policyc.prom", "policyc.txt");
     std::fs::write(&path, bad).unwrap();

@@ -54,6 +54,9 @@ pub struct AgentState {
     /// it tried, and the last error (for the help desk's view).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub retries: BTreeMap<String, Retrying>,
+    /// Why the metrics textfile could not be written, while it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_error: Option<String>,
 }
 
 /// A change waiting for another try.

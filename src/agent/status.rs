@@ -58,6 +58,7 @@ pub fn status(config: &AgentConfig) -> Status {
             p.detail
         ));
     }
+    problems.extend(state.metrics_error.clone());
     if let Some(first) = state.stuck.values().min_by_key(|p| p.since_ms) {
         let tries: u64 = state.stuck.values().map(|p| p.count).sum();
         problems.push(format!(

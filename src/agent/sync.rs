@@ -984,14 +984,19 @@ impl SyncAgent {
             return;
         }
         self.metrics_at = Some(Instant::now());
-        if let Err(e) = super::metrics::write_textfile(&self.config, &path) {
-            let problem = format!("cannot write the metrics textfile `{}`: {e}", path.display());
-            if self.said.get("metrics") != Some(&problem) {
-                say(&format!("policyc agent: {problem}"));
-                self.said.insert("metrics".into(), problem);
+        let problem = super::metrics::write_textfile(&self.config, &path).err().map(|e| {
+            format!(
+                "cannot write the metrics textfile `{}`: {e}; monitoring reads a stale one",
+                path.display()
+            )
+        });
+        if problem != self.state.metrics_error {
+            // Said once, and kept in the state so that `agent status` names it.
+            if let Some(p) = &problem {
+                say(&format!("policyc agent: {p}"));
             }
-        } else {
-            self.said.remove("metrics");
+            self.state.metrics_error = problem;
+            self.beat(true);
         }
     }
 
