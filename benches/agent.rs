@@ -12,9 +12,9 @@
 mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use policyc::agent::hook::{HookOptions, SambaAccount, samba};
-use policyc::agent::queue::Queue;
-use policyc::agent::sync::SyncAgent;
+use policyc_agent::hook::{HookOptions, SambaAccount, samba};
+use policyc_agent::sync::SyncAgent;
+use policyc_gate::queue::Queue;
 use std::time::{Duration, Instant};
 
 fn bench(c: &mut Criterion) {
@@ -34,7 +34,7 @@ fn bench(c: &mut Criterion) {
             .map(String::as_str),
     );
     let yaml = common::agent_yaml(d, &d.join("policy.policyc"), &cloud, "");
-    let config: policyc::agent::config::AgentConfig = serde_yaml::from_str(&yaml).unwrap();
+    let config: policyc_agent::config::AgentConfig = serde_yaml::from_str(&yaml).unwrap();
     let queue = Queue::open(&config.queue, &config.key_path()).unwrap();
     let mut agent = SyncAgent::new(config).unwrap();
 

@@ -19,7 +19,7 @@ use std::time::Instant;
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 
 fn terms(n: usize) -> Vec<String> {
-    policyc::corpus::term_list(&policyc::corpus::common_passwords(), n)
+    policyc_cli::corpus::term_list(&policyc_cli::corpus::common_passwords(), n)
 }
 
 /// Writes a policy over an `n`-term list into a temp dir and returns its path.
@@ -94,11 +94,11 @@ fn bench(c: &mut Criterion) {
 
 /// The worst case known for the Entra score (issue 25): every a/b string of 3 to 12 characters
 /// as banned terms, and a 4,096-character a/b password. Bounded by the evaluation's step budget
-/// (`policyc::runtime::entra::MAX_STEPS`), which this measures.
+/// (`policyc_runtime::runtime::entra::MAX_STEPS`), which this measures.
 fn entra_worst_case(c: &mut Criterion) {
     let dir = std::env::temp_dir().join("policyc-bench-terms");
     std::fs::create_dir_all(&dir).unwrap();
-    let (terms, password) = policyc::corpus::entra_worst_case();
+    let (terms, password) = policyc_cli::corpus::entra_worst_case();
     std::fs::write(dir.join("ab.txt"), terms.join("\n")).unwrap();
     let path = dir.join("ab.policy");
     std::fs::write(

@@ -5,8 +5,8 @@
 #![allow(clippy::panic, reason = "a benchmark with a broken setup should stop loudly")]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_path, compile_str};
+use policyc_runtime::ir::Attribute;
 use std::hint::black_box;
 
 fn artifact(path: &str) -> Vec<u8> {

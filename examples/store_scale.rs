@@ -20,7 +20,7 @@
     reason = "a benchmark tool stops loudly"
 )]
 
-use policyc::store::{Store, StoreAccess, StoreKey};
+use policyc_runtime::store::{Store, StoreAccess, StoreKey};
 use std::io::Write as _;
 use std::time::Instant;
 

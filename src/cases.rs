@@ -12,7 +12,8 @@
 //!     fails: [length]               # optional: exactly these rules, in policy order
 //! ```
 
-use crate::{CompileOptions, Context, Validator, compile_path};
+use policyc_compiler::{CompileOptions, compile_path};
+use policyc_runtime::{Context, Validator};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -132,7 +133,7 @@ pub struct Suite {
     /// The compiled policy.
     pub validator: Validator,
     /// The checked program (for the reference evaluator).
-    pub program: crate::ir::Program,
+    pub program: policyc_runtime::ir::Program,
     /// The case file's folder (password files are relative to it).
     pub base: PathBuf,
 }

@@ -10,12 +10,12 @@
 
 mod common;
 
-use policyc::agent::config::AgentConfig;
-use policyc::agent::double::{CloudDouble, Faults};
-use policyc::agent::queue::{Filler, Queue};
-use policyc::agent::status::status;
-use policyc::agent::sync::SyncAgent;
 use policyc::{CompileOptions, compile_str};
+use policyc_agent::config::AgentConfig;
+use policyc_agent::double::{CloudDouble, Faults};
+use policyc_agent::status::status;
+use policyc_agent::sync::SyncAgent;
+use policyc_gate::queue::{Filler, Queue};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -59,7 +59,7 @@ fn drain(agent: &mut SyncAgent, cfg: &AgentConfig) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         agent.tick();
-        let (pending, _) = policyc::agent::queue::list_pending(&cfg.queue).unwrap();
+        let (pending, _) = policyc_gate::queue::list_pending(&cfg.queue).unwrap();
         if pending.is_empty() {
             return;
         }
@@ -272,7 +272,7 @@ fn a_key_file_others_can_read_is_refused() {
 
 #[test]
 fn the_double_enforces_the_cloud_policy_on_its_own() {
-    use policyc::agent::double::cloud_policy_accepts;
+    use policyc_agent::double::cloud_policy_accepts;
     assert!(cloud_policy_accepts("Tr0ub4dor&3"));
     assert!(!cloud_policy_accepts("Pass wor"), "a space is not a symbol");
     assert!(!cloud_policy_accepts("Résumé12"));
@@ -302,7 +302,7 @@ fn outcomes(cfg: &AgentConfig) -> Vec<String> {
 }
 
 fn pending(cfg: &AgentConfig) -> usize {
-    policyc::agent::queue::list_pending(&cfg.queue).unwrap().0.len()
+    policyc_gate::queue::list_pending(&cfg.queue).unwrap().0.len()
 }
 
 #[test]
@@ -398,7 +398,7 @@ fn once(config: &Path) -> (i32, String) {
 
 #[test]
 fn every_permanent_error_is_named_unhealthy_at_once_and_loses_nothing() {
-    use policyc::agent::double::{CloudAccount, Permissions};
+    use policyc_agent::double::{CloudAccount, Permissions};
     // (what is wrong, secret, base suffix, token path, outcome, words in the reason)
     let cases = [
         ("wrong secret", "wrong", "", "/token", "token_refused", "AADSTS7000215"),
@@ -722,7 +722,7 @@ fn a_redirect_is_a_named_error_and_never_followed() {
 #[test]
 fn a_token_that_claims_to_live_forever_is_clamped() {
     let dir = tempfile::tempdir().unwrap();
-    let creds = policyc::agent::double::Credentials {
+    let creds = policyc_agent::double::Credentials {
         client_id: common::CLIENT_ID.into(),
         client_secret: common::CLIENT_SECRET.into(),
         token_ttl: Duration::from_secs(u64::MAX),
@@ -863,13 +863,13 @@ fn the_seal_binds_every_field_the_agent_trusts_and_old_records_still_open() {
         std::fs::read_to_string(&path).unwrap().replace(r#""account":"mia""#, r#""account":"eve""#);
     std::fs::write(&path, edited).unwrap();
     // A record written before seals bound every field (id and user only) still opens.
-    let key = policyc::agent::crypto::QueueKey::load_or_create(&cfg.key_path()).unwrap();
+    let key = policyc_gate::crypto::QueueKey::load_or_create(&cfg.key_path()).unwrap();
     let id = "000000000000000000000001-0000000001-00000000";
     let (nonce, sealed) =
         key.seal(b"Canary-Old-Xy9!", format!("{id}\0old@example.com").as_bytes()).unwrap();
     let b64 = base64::engine::general_purpose::STANDARD;
     let legacy = serde_json::json!({"id": id, "account": "old", "user": "old@example.com",
-        "created_ms": policyc::agent::queue::now_ms(), "policy": "t",
+        "created_ms": policyc_gate::queue::now_ms(), "policy": "t",
         "nonce": b64.encode(nonce), "sealed": b64.encode(sealed)});
     std::fs::write(cfg.queue.join("pending").join(format!("{id}.json")), legacy.to_string())
         .unwrap();
@@ -894,7 +894,7 @@ fn a_missing_key_stops_the_agent_instead_of_orphaning_the_queue() {
 
 #[test]
 fn concurrent_key_creation_yields_one_key_for_everyone() {
-    use policyc::agent::crypto::QueueKey;
+    use policyc_gate::crypto::QueueKey;
     for _ in 0..30 {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("key");
@@ -938,7 +938,7 @@ fn a_policy_change_is_loud_and_audited() {
 
 #[test]
 fn with_a_public_key_the_agent_runs_and_reloads_only_signed_policies() {
-    use policyc::agent::signing;
+    use policyc_gate::signing;
     let (dir, _cloud, mut cfg) = setup(O365);
     let key = dir.path().join("signing.key");
     signing::keygen(&key).unwrap();
@@ -1017,7 +1017,7 @@ fn after_the_clock_steps_back_a_newer_change_still_comes_after_an_older_one() {
     hook_with(&path, "tick", "tick@example.com", "Canary-Older-Xy9!", Some("+1h"));
     directory.commit("tick", "Canary-Older-Xy9!").unwrap();
     hook_with(&path, "tick", "tick@example.com", "Canary-Newer-Xy9!", None);
-    let (changes, _) = policyc::agent::queue::list_pending(&cfg.queue).unwrap();
+    let (changes, _) = policyc_gate::queue::list_pending(&cfg.queue).unwrap();
     assert!(changes[0].created_ms > changes[1].created_ms, "the wall clock did step back");
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     let t = agent.tick();
@@ -1034,14 +1034,14 @@ fn after_the_clock_steps_back_a_newer_change_still_comes_after_an_older_one() {
 /// `pwdLastSet`: ordering by it dropped the winner as `stale` and left the cloud with the loser.
 #[test]
 fn the_replicated_winner_is_delivered_even_with_an_earlier_pwd_last_set() {
-    use policyc::agent::replication::ReplStamp;
+    use policyc_agent::replication::ReplStamp;
     let (dir, cloud, cfg) = setup(O365);
     let d = dir.path();
     cloud.add_users(["twin@example.com"]);
     let q = queue(&cfg);
     let directory = common::directory(d);
     let stamp = |dc: u8| ReplStamp { version: 3, time: 13_441_015_170, invocation: [dc; 16] };
-    let second = policyc::agent::queue::now_ms() / 1000 * 1000;
+    let second = policyc_gate::queue::now_ms() / 1000 * 1000;
     // DC1's reset at .600 reaches this DC first and is delivered.
     q.enqueue("twin", Some("twin@example.com"), None, "Canary-Twin-Dc1!", "t").unwrap();
     directory.replicate_in("twin", "Canary-Twin-Dc1!", second + 600, stamp(1)).unwrap();
@@ -1063,7 +1063,7 @@ fn the_replicated_winner_is_delivered_even_with_an_earlier_pwd_last_set() {
 
 #[test]
 fn a_delivered_password_is_never_sent_again_nor_after_a_newer_one() {
-    use policyc::agent::directory::Directory as _;
+    use policyc_agent::directory::Directory as _;
     let (dir, cloud, cfg) = setup(O365);
     let d = dir.path();
     cloud.add_users(["back@example.com"]);
@@ -1106,7 +1106,7 @@ fn a_delivered_password_is_never_sent_again_nor_after_a_newer_one() {
 fn with_a_notified_directory_the_newest_queued_change_is_the_committed_one() {
     // The Windows filter queues a change only once Windows stored it: no directory to ask.
     let (_dir, cloud, mut cfg) = setup(O365);
-    cfg.directory = Some(policyc::agent::directory::DirectoryConfig::Notified);
+    cfg.directory = Some(policyc_agent::directory::DirectoryConfig::Notified);
     cloud.add_users(["win@example.com"]);
     let q = queue(&cfg);
     q.claim(Filler::WindowsFilter).unwrap();
@@ -1135,12 +1135,12 @@ fn with_a_notified_directory_a_clock_stepped_back_does_not_make_a_new_change_sta
     let path = config_file(d, &cloud, "", common::CLIENT_SECRET, "", "/token");
     let mut cfg: AgentConfig =
         serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    cfg.directory = Some(policyc::agent::directory::DirectoryConfig::Notified);
+    cfg.directory = Some(policyc_agent::directory::DirectoryConfig::Notified);
     // Queued while the clock is an hour fast, and delivered; then NTP steps the clock back.
     hook_with(&path, "tock", "tock@example.com", "Canary-Tock1-Xy9!", Some("+1h"));
     // The hook stands in for the Windows filter (both take the queue's sequence the same way,
     // and only the hook runs under faketime here): the marker says the filter filled it.
-    let marker = cfg.queue.join(policyc::agent::queue::FILLER_FILE);
+    let marker = cfg.queue.join(policyc_gate::queue::FILLER_FILE);
     std::fs::write(&marker, "windows-filter\n").unwrap();
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     assert_eq!(agent.tick().delivered, 1);
@@ -1178,7 +1178,7 @@ fn a_store_the_recheck_cannot_read_holds_the_change_until_it_is_back() {
         agent.tick();
     }
     assert!(!cloud.has_password("fay@example.com"));
-    let (pending, _) = policyc::agent::queue::list_pending(&cfg.queue).unwrap();
+    let (pending, _) = policyc_gate::queue::list_pending(&cfg.queue).unwrap();
     assert_eq!(pending.len(), 2, "nothing dropped while the store is unreadable");
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
     assert!(audit.contains(r#""outcome":"store_unavailable""#), "{audit}");
@@ -1196,7 +1196,7 @@ fn a_store_the_recheck_cannot_read_holds_the_change_until_it_is_back() {
 #[test]
 fn the_replicated_model_says_what_it_needs_before_it_starts() {
     let (dir, _cloud, mut cfg) = setup(O365);
-    cfg.delivery = policyc::agent::config::DeliveryModel::Replicated;
+    cfg.delivery = policyc_agent::config::DeliveryModel::Replicated;
     let err = SyncAgent::new(cfg.clone()).unwrap_err();
     assert!(err.contains("needs `gpg_secret_key`"), "{err}");
     let key = dir.path().join("sync-gpg.key");
@@ -1205,7 +1205,7 @@ fn the_replicated_model_says_what_it_needs_before_it_starts() {
     cfg.gpg_secret_key = Some(key.clone());
     let err = SyncAgent::new(cfg.clone()).unwrap_err();
     assert!(err.contains("reads the replicated passwords from a Samba DC"), "{err}");
-    cfg.directory = Some(policyc::agent::directory::DirectoryConfig::samba("/nonexistent/ldapi"));
+    cfg.directory = Some(policyc_agent::directory::DirectoryConfig::samba("/nonexistent/ldapi"));
     let err = SyncAgent::new(cfg.clone()).unwrap_err();
     assert!(err.contains("is not an OpenPGP secret key"), "{err}");
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
@@ -1277,11 +1277,11 @@ fn an_echoed_password_is_caught_in_its_json_escaped_forms() {
 /// its history went to the cloud), and one with `kind: samba` took the Windows filter's queue.
 #[test]
 fn the_agent_refuses_a_directory_kind_that_does_not_fit_who_fills_the_queue() {
-    use policyc::agent::directory::DirectoryConfig;
+    use policyc_agent::directory::DirectoryConfig;
     let (dir, cloud, cfg) = setup(O365);
     let path = config_file(dir.path(), &cloud, "", common::CLIENT_SECRET, "", "/token");
     hook_with(&path, "sam", "sam@example.com", "Canary-Sam1-Xy9!", None);
-    let marker = cfg.queue.join(policyc::agent::queue::FILLER_FILE);
+    let marker = cfg.queue.join(policyc_gate::queue::FILLER_FILE);
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "samba-hook\n");
     let notified = AgentConfig { directory: Some(DirectoryConfig::Notified), ..cfg.clone() };
     let e = SyncAgent::new(notified.clone()).unwrap_err();
@@ -1310,7 +1310,7 @@ fn the_agent_refuses_a_directory_kind_that_does_not_fit_who_fills_the_queue() {
 /// with the admin account's older password.
 #[test]
 fn two_accounts_on_one_cloud_user_deliver_neither_and_say_so() {
-    use policyc::agent::directory::DirectoryDouble;
+    use policyc_agent::directory::DirectoryDouble;
     let (dir, cloud, _) = setup(O365);
     let d = dir.path();
     cloud.add_users(["jdoe@contoso.com", "solo@contoso.com"]);
@@ -1320,7 +1320,7 @@ fn two_accounts_on_one_cloud_user_deliver_neither_and_say_so() {
         ("jdoe-adm", "JDoe@contoso.com"),
         ("solo", "solo@contoso.com"),
     ] {
-        directory.set_attribute(account, policyc::ir::Attribute::Mail, &[mail]).unwrap();
+        directory.set_attribute(account, policyc_runtime::ir::Attribute::Mail, &[mail]).unwrap();
     }
     let path =
         config_file(d, &cloud, "users: {cloud_id: mail}", common::CLIENT_SECRET, "", "/token");
@@ -1361,7 +1361,7 @@ fn two_accounts_on_one_cloud_user_deliver_neither_and_say_so() {
         held.iter()
             .any(|l| l.contains(r#""account":"jdoe-adm""#) && l.contains("`jdoe-adm` and `jdoe`"))
     );
-    let (failed, _) = policyc::agent::queue::list_failed(&cfg.queue).unwrap();
+    let (failed, _) = policyc_gate::queue::list_failed(&cfg.queue).unwrap();
     assert_eq!(failed.len(), 2);
     let s = status(&cfg);
     assert!(!s.healthy, "{s:?}");
@@ -1393,7 +1393,7 @@ fn user_status(config: &Path, account: &str, json: bool) -> (i32, String) {
 /// one sentence, with the exit code monitoring reads, and never a password.
 #[test]
 fn the_help_desk_sees_one_accounts_resets_and_never_a_password() {
-    use policyc::agent::directory::DirectoryDouble;
+    use policyc_agent::directory::DirectoryDouble;
     let (dir, cloud, _) = setup(O365);
     let d = dir.path();
     cloud.add_users(["bob@example.com"]);
@@ -1418,9 +1418,9 @@ fn the_help_desk_sees_one_accounts_resets_and_never_a_password() {
         ann.contains("in short: the last reset, at ")
             && ann.contains(&format!(
                 "was refused at the DC {}: rules length (\"Use 8 to 256 characters.\")",
-                policyc::agent::audit::host()
+                policyc_gate::audit::host()
             ))
-            && ann.contains(&format!("hook  rejected on {} rules", policyc::agent::audit::host())),
+            && ann.contains(&format!("hook  rejected on {} rules", policyc_gate::audit::host())),
         "{ann}"
     );
     let (code, bob) = user_status(&path, "bob", false);
@@ -1429,13 +1429,13 @@ fn the_help_desk_sees_one_accounts_resets_and_never_a_password() {
     assert!(bob.contains("cloud user: bob@example.com") && bob.contains(" delivered"), "{bob}");
     // cat's change is committed, but the cloud throttles: when the next try is, and why.
     directory.commit("cat", passwords[3]).unwrap();
-    cloud.set_faults(policyc::agent::double::Faults {
+    cloud.set_faults(policyc_agent::double::Faults {
         throttle: 1.0,
         retry_after_secs: 120.0,
         ..Default::default()
     });
     assert_eq!(once(&path).0, 0);
-    cloud.set_faults(policyc::agent::double::Faults::default());
+    cloud.set_faults(policyc_agent::double::Faults::default());
     let (code, cat) = user_status(&path, "cat", false);
     assert_eq!(code, 0, "{cat}");
     assert!(cat.contains("in short: a change is waiting for the cloud since "), "{cat}");
@@ -1482,7 +1482,7 @@ fn the_help_desk_sees_one_accounts_resets_and_never_a_password() {
 /// healthy and counts them. `--report-only` does the same for a hook run with flags.
 #[test]
 fn report_only_mode_refuses_nothing_and_records_what_it_would_refuse() {
-    use policyc::agent::directory::DirectoryDouble;
+    use policyc_agent::directory::DirectoryDouble;
     let strict = "policy strict {\n  rule long \"Use 20 or more characters.\" : length >= 20\n}\n";
     let (dir, cloud, _) = setup(strict);
     let d = dir.path();
@@ -1585,7 +1585,7 @@ fn in_cron_mode_a_finished_run_is_alive_until_the_next_is_overdue() {
 /// the hook writes, and a good run of the hook clears it.
 #[test]
 fn status_sees_the_hook_failing_even_when_the_audit_log_is_what_failed() {
-    use policyc::agent::directory::DirectoryDouble;
+    use policyc_agent::directory::DirectoryDouble;
     let (dir, cloud, _) = setup(O365);
     let d = dir.path();
     cloud.add_users(["hal@example.com"]);

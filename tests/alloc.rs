@@ -9,8 +9,8 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_path};
+use policyc_runtime::ir::Attribute;
 
 fn validator(path: &str) -> Validator {
     Validator::from_bytes(&compile_path(path, &CompileOptions::default()).unwrap().artifact)

@@ -8,9 +8,9 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::artifact::{FORMAT_VERSION, HEADER_LEN, LoadError};
-use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_path};
+use policyc_runtime::artifact::{FORMAT_VERSION, HEADER_LEN, LoadError};
+use policyc_runtime::ir::Attribute;
 
 const GOLDEN: &[(&str, Option<&str>)] = &[
     ("office365", None),
@@ -154,7 +154,7 @@ fn refused(bytes: &[u8]) -> LoadError {
 
 /// Re-seals a payload so that only the structure checks stand between it and the validator.
 fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
-    policyc::artifact::reseal(&mut bytes);
+    policyc_runtime::artifact::reseal(&mut bytes);
     bytes
 }
 
@@ -247,8 +247,8 @@ fn oversized_passwords_are_refused_unprocessed() {
     let verdict = v.check(&big, &Context::new());
     assert!(!verdict.is_compliant());
     let ids: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
-    assert_eq!(ids, [policyc::runtime::INPUT_SIZE_RULE]);
-    let at_limit = "a".repeat(policyc::runtime::MAX_INPUT_BYTES);
+    assert_eq!(ids, [policyc_runtime::runtime::INPUT_SIZE_RULE]);
+    let at_limit = "a".repeat(policyc_runtime::runtime::MAX_INPUT_BYTES);
     assert!(
         v.check(&at_limit, &Context::new()).violations().iter().all(|v| v.rule != "input_size")
     );
@@ -290,8 +290,8 @@ fn a_mapped_artifact_answers_as_one_loaded_from_bytes() {
     assert!(!mapped.check("P@ssw0rd2024", &ctx).is_compliant());
     // The mapped validator reads with block checks, the other without: the same answers on
     // the benchmark corpus (common passwords, l33t, passphrases, non-ASCII, long entries).
-    let words = policyc::corpus::common_passwords();
-    for pw in policyc::corpus::generate(&words, 5_000, 7) {
+    let words = policyc_cli::corpus::common_passwords();
+    for pw in policyc_cli::corpus::generate(&words, 5_000, 7) {
         let m = mapped.check(&pw, &ctx);
         let c = copied.check(&pw, &ctx);
         assert_eq!(m.violations(), c.violations());
@@ -343,16 +343,16 @@ fn a_mapped_artifact_checks_its_trie_blocks_as_it_reads_them() {
         "the policy artifact is damaged (trie block 0 does not match its checksum)"
     );
     let banned = verdict.violations().iter().find(|x| x.rule == "banned").unwrap();
-    assert_eq!(banned.message, policyc::runtime::DAMAGED_POLICY_MESSAGE);
+    assert_eq!(banned.message, policyc_runtime::runtime::DAMAGED_POLICY_MESSAGE);
     assert_eq!(v.damage(), Some("trie block 0 does not match its checksum"));
     assert!(!v.complies("Xq7#vLm2$pT9-unlisted", &ctx));
     // explain says why the rule failed, not only that it did.
     let explained = v.explain("Xq7#vLm2$pT9-unlisted", &ctx);
     let banned = explained.rules.iter().find(|r| r.rule.id.as_str() == "banned").unwrap();
-    assert_eq!(banned.outcome, policyc::runtime::Outcome::Failed);
+    assert_eq!(banned.outcome, policyc_runtime::runtime::Outcome::Failed);
     assert_eq!(
         banned.detail,
-        policyc::runtime::Detail::Unavailable {
+        policyc_runtime::runtime::Detail::Unavailable {
             reason: "the policy artifact is damaged (trie block 0 does not match its checksum)"
                 .into()
         }

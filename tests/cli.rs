@@ -662,7 +662,7 @@ fn explain_says_when_an_entra_score_was_not_settled() {
     let chars: Vec<char> = password.chars().collect();
     let terms: Vec<String> = chars
         .windows(4)
-        .map(|w| policyc::syntax::printer::string(&w.iter().collect::<String>()))
+        .map(|w| policyc_compiler::syntax::printer::string(&w.iter().collect::<String>()))
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("crowded.policy");

@@ -12,8 +12,8 @@
 
 mod common;
 
-use policyc::agent::double::Faults;
-use policyc::agent::queue::{Queue, list_pending};
+use policyc_agent::double::Faults;
+use policyc_gate::queue::{Queue, list_pending};
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};

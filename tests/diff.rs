@@ -10,9 +10,10 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::analysis::{DiffLimits, Direction, Method, diff};
-use policyc::ir::Program;
-use policyc::{CompileOptions, Context, Validator, compile_path, compile_str, reference};
+use policyc::{CompileOptions, Context, Validator, compile_path, compile_str};
+use policyc_compiler::analysis::{DiffLimits, Direction, Method, diff};
+use policyc_runtime::ir::Program;
+use policyc_testkit::reference;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -239,7 +240,7 @@ proptest! {
     ) {
         let (va, pa) = compiled(&regular("a", &a));
         let (vb, pb) = compiled(&regular("b", &b));
-        let ctx = Context::new().with(policyc::ir::Attribute::DisplayName, "Ann Lee");
+        let ctx = Context::new().with(policyc_runtime::ir::Attribute::DisplayName, "Ann Lee");
         let limits = DiffLimits { states: 400_000, samples: 100, ..DiffLimits::default() };
         for (d, (from, to)) in diff(&va, &vb, &ctx, limits).iter().zip([(&pa, &pb), (&pb, &pa)]) {
             prop_assert!(d.sampled.is_empty() && d.exhausted.is_empty(), "{:?}", d);

@@ -10,9 +10,9 @@
 
 mod common;
 
-use policyc::agent::directory::PasswordSettings;
-use policyc::agent::double::Permissions;
-use policyc::agent::queue::Queue;
+use policyc_agent::directory::PasswordSettings;
+use policyc_agent::double::Permissions;
+use policyc_gate::queue::Queue;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ const POLICYC: &str = env!("CARGO_BIN_EXE_policyc");
 /// smb.conf naming the hook, a syslog socket, a metrics directory.
 struct Setup {
     dir: tempfile::TempDir,
-    cloud: policyc::agent::double::CloudDouble,
+    cloud: policyc_agent::double::CloudDouble,
     config: PathBuf,
     smb_conf: PathBuf,
     _syslog: std::os::unix::net::UnixDatagram,

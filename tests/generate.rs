@@ -8,9 +8,9 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::generate::{GenerateError, GenerateOptions, Seeded, alphabet, generate};
-use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_path, compile_str};
+use policyc_compiler::generate::{GenerateError, GenerateOptions, Seeded, alphabet, generate};
+use policyc_runtime::ir::Attribute;
 use proptest::prelude::*;
 
 fn load(path: &str) -> Validator {

@@ -9,8 +9,8 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{ImportError, apple, keycloak, passwdqc, ppm, pwquality, samba};
 use policyc::{CompileOptions, compile_path};
+use policyc_import::{ImportError, apple, keycloak, passwdqc, ppm, pwquality, samba};
 use std::path::Path;
 
 /// The path relative to the crate root, so that snapshots do not depend on the checkout.
@@ -41,10 +41,10 @@ fn diagnostics() {
 fn formatter() {
     insta::glob!("golden/fmt/*.policy", |path| {
         let text = std::fs::read_to_string(path).unwrap();
-        let mut sources = policyc::syntax::span::SourceMap::new();
+        let mut sources = policyc_compiler::syntax::span::SourceMap::new();
         let id = sources.add(path, text.clone());
-        let ast = policyc::syntax::parse(&text, id).unwrap();
-        insta::assert_snapshot!(policyc::syntax::printer::format(&ast, &text));
+        let ast = policyc_compiler::syntax::parse(&text, id).unwrap();
+        insta::assert_snapshot!(policyc_compiler::syntax::printer::format(&ast, &text));
     });
 }
 

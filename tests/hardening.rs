@@ -188,17 +188,17 @@ fn a_key_of_someone_else_or_a_fifo_is_refused_without_hanging() {
 
 #[test]
 fn the_agent_neither_follows_a_planted_state_link_nor_hangs_on_a_fifo() {
-    use policyc::agent::status::status;
-    use policyc::agent::sync::SyncAgent;
+    use policyc_agent::status::status;
+    use policyc_agent::sync::SyncAgent;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cloud = common::cloud();
     cloud.add_users(["alice@example.com"]);
     common::office365_artifact(&d.join("policy.policyc"));
-    let cfg: policyc::agent::config::AgentConfig =
+    let cfg: policyc_agent::config::AgentConfig =
         serde_yaml::from_str(&common::agent_yaml(d, &d.join("policy.policyc"), &cloud, ""))
             .unwrap();
-    let q = policyc::agent::queue::Queue::open(&cfg.queue, &cfg.key_path()).unwrap();
+    let q = policyc_gate::queue::Queue::open(&cfg.queue, &cfg.key_path()).unwrap();
     common::reset(&q, d, "alice", "alice@example.com", "Canary-Agent-Xy9!");
     let victim = d.join("victim");
     std::fs::write(&victim, "keep\n").unwrap();
@@ -760,10 +760,10 @@ fn a_signed_policy_cannot_be_replayed_or_downgraded() {
         ),
     )
     .unwrap();
-    let config = policyc::agent::config::AgentConfig::load(&config).unwrap();
-    let e = policyc::agent::sync::SyncAgent::new(config.clone()).unwrap_err();
+    let config = policyc_agent::config::AgentConfig::load(&config).unwrap();
+    let e = policyc_agent::sync::SyncAgent::new(config.clone()).unwrap_err();
     assert!(e.contains("older than serial 200"), "{e}");
-    let s = policyc::agent::status::status(&config);
+    let s = policyc_agent::status::status(&config);
     assert!(!s.healthy && s.problems.iter().any(|p| p.contains("older than serial 200")), "{s:?}");
 
     // A fresh server (no serial kept yet) with a configured minimum.

@@ -161,7 +161,7 @@ fn a_trie_block_found_damaged_while_checking_fails_as_a_damaged_policy() {
     let source = "policy p {\n  terms banned = [\"contoso\", \"summer\", \"winter\"]\n  rule banned \"No banned word.\" : avoid banned contains after entra\n}\n";
     let c = policyc::compile_str("p.policy", source, &policyc::CompileOptions::default()).unwrap();
     let mut bytes = c.artifact;
-    let words = policyc::artifact::HEADER_LEN
+    let words = policyc_runtime::artifact::HEADER_LEN
         + u64::from_le_bytes(bytes[56..64].try_into().unwrap()) as usize;
     bytes[words + 4] ^= 0x01; // the root's edge offsets: read by every term search
     let bad = dir.path().join("terms.policyc");
@@ -219,8 +219,8 @@ fn group_policy(dir: &Path, users: &str) {
 
 #[test]
 fn group_rules_apply_at_the_hook_with_groups_from_the_directory() {
-    use policyc::agent::directory::DirectoryDouble;
-    use policyc::ir::Attribute;
+    use policyc_agent::directory::DirectoryDouble;
+    use policyc_runtime::ir::Attribute;
     let dir = tempfile::tempdir().unwrap();
     group_policy(dir.path(), "");
     let directory = DirectoryDouble::new(dir.path().join("directory.json"));
@@ -270,8 +270,8 @@ fn a_policy_that_needs_the_directory_without_one_is_refused_loudly() {
 
 #[test]
 fn an_account_without_a_cloud_user_is_accepted_and_recorded_not_synced() {
-    use policyc::agent::directory::DirectoryDouble;
-    use policyc::ir::Attribute;
+    use policyc_agent::directory::DirectoryDouble;
+    use policyc_runtime::ir::Attribute;
     let dir = tempfile::tempdir().unwrap();
     let users = "users:\n  cloud_id: userPrincipalName\n  upn_suffix: {from: corp.example, to: contoso.com}\n  exclude_groups: ['CN=No Sync,DC=corp,DC=example']\n";
     group_policy(dir.path(), users);
@@ -320,11 +320,9 @@ fn hooks_starting_together_on_a_fresh_queue_share_one_key() {
         let r = r.join().unwrap();
         assert_eq!(r.code, 0, "a compliant password was refused: {}", r.stderr);
     }
-    let queue = policyc::agent::queue::Queue::open(
-        &dir.path().join("queue"),
-        &dir.path().join("queue/key"),
-    )
-    .unwrap();
+    let queue =
+        policyc_gate::queue::Queue::open(&dir.path().join("queue"), &dir.path().join("queue/key"))
+            .unwrap();
     let (changes, damaged) = queue.pending().unwrap();
     assert_eq!((changes.len(), damaged.len()), (12, 0));
     for c in &changes {

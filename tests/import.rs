@@ -10,9 +10,9 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::{apple, keycloak, passwdqc, ppm, pwquality};
-use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_str};
+use policyc_import::{apple, keycloak, passwdqc, ppm, pwquality};
+use policyc_runtime::ir::Attribute;
 use std::ffi::{CStr, CString};
 
 /// libpwquality through its C API, shared with the comparison bench.

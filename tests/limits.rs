@@ -37,21 +37,21 @@ fn a_device_or_fifo_named_as_a_list_or_import_is_refused_unread() {
 #[test]
 fn a_list_over_the_term_limit_is_a_compile_error() {
     let dir = tempfile::tempdir().unwrap();
-    let n = policyc::compile::MAX_LIST_TERMS + 1;
+    let n = policyc_compiler::compile::MAX_LIST_TERMS + 1;
     let list: String = (0..n).map(|i| format!("t{i:07}\n")).collect();
     std::fs::write(dir.path().join("big.txt"), list).unwrap();
     let e = compile_error(
         "policy p {\n  terms big = file \"big.txt\"\n  rule r \"No.\" : avoid big exact\n}\n",
         dir.path(),
     );
-    let limit = policyc::compile::MAX_LIST_TERMS;
+    let limit = policyc_compiler::compile::MAX_LIST_TERMS;
     assert!(e.contains(&format!("list `big` has {n} terms; the limit is {limit}")), "{e}");
 }
 
 #[test]
 fn nesting_deep_enough_to_exhaust_the_stack_is_a_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
-    let max = policyc::syntax::parser::MAX_NESTING;
+    let max = policyc_compiler::syntax::parser::MAX_NESTING;
     let parens = |n: usize| {
         format!(
             "policy p {{\n  class c = {}digit{}\n  rule r \"x\" : only c\n}}\n",
@@ -155,7 +155,7 @@ fn a_policy_names_files_under_its_own_folder_only_unless_allowed() {
 
 /// Every a/b string of 3 to 12 characters (8,184 terms), and a policy that scores with it.
 fn crafted_entra_policy(dir: &std::path::Path) -> policyc::Validator {
-    let (terms, _) = policyc::corpus::entra_worst_case();
+    let (terms, _) = policyc_cli::corpus::entra_worst_case();
     std::fs::write(dir.join("ab.txt"), terms.join("\n") + "\n").unwrap();
     let path = dir.join("p.policy");
     std::fs::write(
@@ -175,7 +175,7 @@ fn crafted_entra_policy(dir: &std::path::Path) -> policyc::Validator {
 fn the_entra_search_is_bounded_by_its_step_budget_and_fails_closed() {
     let dir = tempfile::tempdir().unwrap();
     let v = crafted_entra_policy(dir.path());
-    let (_, password) = policyc::corpus::entra_worst_case();
+    let (_, password) = policyc_cli::corpus::entra_worst_case();
     let verdict = v.check(&password, &policyc::Context::new());
     assert_eq!(verdict.violations()[0].rule, "banned", "refused, to be safe");
     let e = v.explain(&password, &policyc::Context::new());
@@ -183,8 +183,8 @@ fn the_entra_search_is_bounded_by_its_step_budget_and_fails_closed() {
     assert!(
         matches!(
             banned.detail,
-            policyc::runtime::Detail::Entra {
-                unsettled: Some(policyc::runtime::entra::Unsettled::OutOfSteps),
+            policyc_runtime::runtime::Detail::Entra {
+                unsettled: Some(policyc_runtime::runtime::entra::Unsettled::OutOfSteps),
                 ..
             }
         ),
@@ -207,5 +207,8 @@ fn the_entra_search_is_bounded_by_its_step_budget_and_fails_closed() {
     // A real password against the same list is scored exactly, well within the budget.
     let e = v.explain("Contoso-Pine-Ridge-42", &policyc::Context::new());
     let banned = e.rules.iter().find(|r| r.rule.id.as_str() == "banned").unwrap();
-    assert!(matches!(banned.detail, policyc::runtime::Detail::Entra { unsettled: None, .. }));
+    assert!(matches!(
+        banned.detail,
+        policyc_runtime::runtime::Detail::Entra { unsettled: None, .. }
+    ));
 }

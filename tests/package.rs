@@ -203,8 +203,8 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     )
     .unwrap();
 
-    let settings = policyc::agent::directory::PasswordSettings { complexity: true, min_length: 1 };
-    policyc::agent::directory::DirectoryDouble::new(w.join("directory.json"))
+    let settings = policyc_agent::directory::PasswordSettings { complexity: true, min_length: 1 };
+    policyc_agent::directory::DirectoryDouble::new(w.join("directory.json"))
         .set_password_settings(settings)
         .unwrap();
 
@@ -213,7 +213,7 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     assert_eq!(hook("pat", "pat@example.com", "short").status.code(), Some(1));
     let accepted = hook("pat", "pat@example.com", "Canary-Pat1-Xy9!");
     assert!(accepted.status.success(), "{}", String::from_utf8_lossy(&accepted.stderr));
-    policyc::agent::directory::DirectoryDouble::new(w.join("directory.json"))
+    policyc_agent::directory::DirectoryDouble::new(w.join("directory.json"))
         .commit("pat", "Canary-Pat1-Xy9!")
         .unwrap();
     let creds = w.join("credentials");

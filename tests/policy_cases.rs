@@ -8,11 +8,11 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::reference;
+use policyc_testkit::reference;
 use std::path::Path;
 
 fn run(path: &str) {
-    let suite = policyc::cases::load(Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
+    let suite = policyc_cli::cases::load(Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
     let (n, failures) = suite.run();
     assert!(n > 0, "{path} has no cases");
     for f in &failures {

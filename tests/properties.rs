@@ -9,14 +9,15 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::ir::Attribute;
-use policyc::runtime::fold::Folding;
-use policyc::{CompileOptions, Context, Validator, compile_path, compile_str, reference};
+use policyc::{CompileOptions, Context, Validator, compile_path, compile_str};
+use policyc_runtime::ir::Attribute;
+use policyc_runtime::runtime::fold::Folding;
+use policyc_testkit::reference;
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
 struct Policy {
-    program: policyc::ir::Program,
+    program: policyc_runtime::ir::Program,
     validator: Validator,
     artifact: Vec<u8>,
 }
@@ -299,15 +300,15 @@ fn formatting_is_idempotent_and_keeps_meaning() {
     assert!(!files.is_empty());
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
-        let mut sources = policyc::syntax::span::SourceMap::new();
+        let mut sources = policyc_compiler::syntax::span::SourceMap::new();
         let id = sources.add(&path, text.clone());
-        let Ok(ast) = policyc::syntax::parse(&text, id) else { continue };
-        let once = policyc::syntax::printer::format(&ast, &text);
-        let ast2 = policyc::syntax::parse(&once, id)
+        let Ok(ast) = policyc_compiler::syntax::parse(&text, id) else { continue };
+        let once = policyc_compiler::syntax::printer::format(&ast, &text);
+        let ast2 = policyc_compiler::syntax::parse(&once, id)
             .unwrap_or_else(|e| panic!("{path}: formatted output does not parse: {e:?}"));
-        let twice = policyc::syntax::printer::format(&ast2, &once);
+        let twice = policyc_compiler::syntax::printer::format(&ast2, &once);
         assert_eq!(once, twice, "{path}: formatting is not idempotent");
-        let comments = |a: &policyc::syntax::ast::File| {
+        let comments = |a: &policyc_compiler::syntax::ast::File| {
             a.comments.iter().map(|c| c.text.clone()).collect::<Vec<_>>()
         };
         assert_eq!(comments(&ast), comments(&ast2), "{path}: comments changed");

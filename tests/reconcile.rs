@@ -14,11 +14,11 @@
 
 mod common;
 
-use policyc::agent::config::AgentConfig;
-use policyc::agent::double::{CloudDouble, Faults};
-use policyc::agent::queue::Queue;
-use policyc::agent::sync::SyncAgent;
-use policyc::ir::Attribute;
+use policyc_agent::config::AgentConfig;
+use policyc_agent::double::{CloudDouble, Faults};
+use policyc_agent::sync::SyncAgent;
+use policyc_gate::queue::Queue;
+use policyc_runtime::ir::Attribute;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -87,7 +87,7 @@ fn deliver(q: &Queue, dir: &Path, agent: &mut SyncAgent, account: &str, password
     common::reset(q, dir, account, &format!("{account}@example.com"), password);
     for _ in 0..50 {
         agent.tick();
-        if policyc::agent::queue::list_pending(&dir.join("queue")).unwrap().0.is_empty() {
+        if policyc_gate::queue::list_pending(&dir.join("queue")).unwrap().0.is_empty() {
             return;
         }
     }
@@ -145,7 +145,7 @@ fn every_gap_is_found_named_and_kept_unhealthy_until_resolved() {
     assert_eq!(report["in_sync"], 1);
     // Unhealthy, naming both, in status and the audit log; no password, no hash anywhere.
     assert!(!healthy(&config));
-    let s = policyc::agent::status::status(&cfg);
+    let s = policyc_agent::status::status(&cfg);
     assert!(s.problems.iter().any(|p| p.starts_with("changed_in_cloud `bob`")), "{:?}", s.problems);
     assert!(s.problems.iter().any(|p| p.starts_with("not_delivered `carol`")), "{:?}", s.problems);
     let audit = std::fs::read_to_string(&cfg.audit_log).unwrap();
@@ -278,7 +278,7 @@ fn marks_from_before_reconciliation_are_unverified_not_gaps() {
     let q = Queue::open(&cfg.queue, &cfg.key_path()).unwrap();
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
     deliver(&q, d.path(), &mut agent, "olga", "Canary-Olga-1x!");
-    let marks = policyc::agent::marks::Marks::new(&cfg.queue);
+    let marks = policyc_agent::marks::Marks::new(&cfg.queue);
     let mut old = marks.get("olga").unwrap().unwrap();
     (old.digest, old.stamp, old.cloud_changed, old.cloud_signal) = (None, None, None, None);
     marks.set(&old).unwrap();
@@ -304,6 +304,6 @@ fn a_damaged_report_is_not_read_as_no_gaps() {
     assert!(healthy(&config));
     std::fs::write(cfg.queue.join("reconcile.json"), b"{ torn").unwrap();
     assert!(!healthy(&config), "an unreadable report must not pass for no gaps");
-    let s = policyc::agent::status::status(&cfg);
+    let s = policyc_agent::status::status(&cfg);
     assert!(s.problems.iter().any(|p| p.contains("reconciliation report")), "{:?}", s.problems);
 }

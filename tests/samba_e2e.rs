@@ -20,9 +20,9 @@
 mod common;
 
 use base64::Engine as _;
-use policyc::agent::config::AgentConfig;
-use policyc::agent::double::CloudDouble;
-use policyc::agent::sync::SyncAgent;
+use policyc_agent::config::AgentConfig;
+use policyc_agent::double::CloudDouble;
+use policyc_agent::sync::SyncAgent;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -423,7 +423,8 @@ fn samba_end_to_end_only_what_samba_committed_reaches_the_cloud() {
     );
     let printed = text(&audited).to_lowercase();
     for pw in ["Quick-Passw0rd-2", "Good-Passw0rd-1", "Good-Passw0rd-3"] {
-        let hash: String = policyc::store::nt_hash(pw).iter().map(|b| format!("{b:02x}")).collect();
+        let hash: String =
+            policyc_runtime::store::nt_hash(pw).iter().map(|b| format!("{b:02x}")).collect();
         assert!(!printed.contains(&hash), "an NT hash was printed");
         assert!(!printed.contains(&pw.to_lowercase()), "a password was printed");
     }

@@ -9,9 +9,9 @@
     reason = "a test fails by panicking"
 )]
 
-use policyc::import::samba;
-use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_str};
+use policyc_import::samba;
+use policyc_runtime::ir::Attribute;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

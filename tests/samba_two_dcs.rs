@@ -18,8 +18,8 @@
 mod common;
 
 use base64::Engine as _;
-use policyc::agent::directory::DirectoryConfig;
-use policyc::agent::double::CloudDouble;
+use policyc_agent::directory::DirectoryConfig;
+use policyc_agent::double::CloudDouble;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -625,9 +625,9 @@ fn the_cloud_ends_with_the_password_ad_kept() {
         if cloud.nt_hash(UPN) != Some(ad) {
             assert!(!agent.healthy(), "trial {trial}: healthy while the cloud differs from AD");
         }
-        let winner = if ad == *policyc::store::nt_hash(&p2) {
+        let winner = if ad == *policyc_runtime::store::nt_hash(&p2) {
             format!("DC{second}")
-        } else if ad == *policyc::store::nt_hash(&p1) {
+        } else if ad == *policyc_runtime::store::nt_hash(&p1) {
             format!("DC{first}")
         } else {
             "?".into()

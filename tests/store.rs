@@ -6,9 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "test setup fails loudly")]
 
-use policyc::store::build::{BuildOptions, Quiet, build, reference_lookup};
-use policyc::store::{HashMode, Lookup, Store, StoreAccess, StoreHandle, StoreKey};
 use policyc::{CompileOptions, Context, Validator, compile_str};
+use policyc_runtime::store::build::{BuildOptions, Quiet, build, reference_lookup};
+use policyc_runtime::store::{HashMode, Lookup, Store, StoreAccess, StoreHandle, StoreKey};
 use proptest::prelude::*;
 use sha1::Digest as _;
 use std::fmt::Write as _;
@@ -40,7 +40,7 @@ fn hex(bytes: &[u8]) -> String {
 fn full_hash(mode: HashMode, password: &str) -> String {
     match mode {
         HashMode::Sha1 => hex(&sha1::Sha1::digest(password.as_bytes())),
-        HashMode::Ntlm => hex(&policyc::store::nt_hash(password)[..]),
+        HashMode::Ntlm => hex(&policyc_runtime::store::nt_hash(password)[..]),
     }
 }
 
@@ -222,7 +222,7 @@ fn built_store(dir: &Path, name: &str) -> PathBuf {
 fn shard_of(store: &Path, password: &str) -> PathBuf {
     let s = Store::open(store).unwrap();
     let i = HashMode::Ntlm.key(password).shard(s.info().shard_bits);
-    policyc::store::shard_path(store, i, s.entries()[i].generation)
+    policyc_runtime::store::shard_path(store, i, s.entries()[i].generation)
 }
 
 #[test]
@@ -246,7 +246,7 @@ fn a_damaged_store_gives_a_clear_error_and_the_check_fails_closed() {
     assert!(verdict.refused_only_as_unavailable());
     assert_eq!(verdict.unavailable()[0].rule, "breached");
     assert!(verdict.unavailable()[0].reason.contains("truncated"));
-    assert_eq!(verdict.violations()[0].message, policyc::runtime::UNAVAILABLE_MESSAGE);
+    assert_eq!(verdict.violations()[0].message, policyc_runtime::runtime::UNAVAILABLE_MESSAGE);
     // Other shards still answer.
     let other = (0..).map(|i| format!("clean-{i}")).find(|p| shard_of(&store, p) != shard).unwrap();
     assert!(v.check(&other, &Context::new()).is_compliant());
@@ -507,8 +507,8 @@ fn a_killed_build_resumes_and_gives_the_same_store() {
     );
     let a = Store::open(&clean).unwrap();
     for (i, e) in a.entries().iter().enumerate() {
-        let x = std::fs::read(policyc::store::shard_path(&clean, i, e.generation)).unwrap();
-        let y = std::fs::read(policyc::store::shard_path(&store, i, e.generation)).unwrap();
+        let x = std::fs::read(policyc_runtime::store::shard_path(&clean, i, e.generation)).unwrap();
+        let y = std::fs::read(policyc_runtime::store::shard_path(&store, i, e.generation)).unwrap();
         assert!(x == y, "shard {i} differs");
     }
 }

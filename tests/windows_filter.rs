@@ -17,8 +17,8 @@
 
 mod common;
 
-use policyc::ir::Attribute;
 use policyc::{Context, Validator};
+use policyc_runtime::ir::Attribute;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -159,7 +159,7 @@ fn compile(policy: &str, to: &Path) -> Validator {
 
 /// Every password of a case file.
 fn case_passwords(file: &str) -> Vec<String> {
-    let suite = policyc::cases::load(Path::new(file)).unwrap();
+    let suite = policyc_cli::cases::load(Path::new(file)).unwrap();
     let base = Path::new(file).parent().unwrap();
     let mut out = Vec::new();
     for case in &suite.file.cases {

@@ -23,9 +23,9 @@ mod measure;
 mod native;
 
 use measure::{Budget, Timing, throughput, time};
-use policyc::corpus::{SEED, common_passwords};
-use policyc::ir::Attribute;
 use policyc::{CompileOptions, Context, Validator, compile_path};
+use policyc_cli::corpus::{SEED, common_passwords};
+use policyc_runtime::ir::Attribute;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -120,13 +120,13 @@ fn setup(scale: Scale) -> Run {
             .lines()
             .map(str::to_string)
             .collect(),
-        None => policyc::corpus::generate(&words, scale.corpus, SEED),
+        None => policyc_cli::corpus::generate(&words, scale.corpus, SEED),
     };
     let sample: Vec<String> = corpus.iter().step_by(scale.sample).cloned().collect();
     let by_length: Vec<(usize, Vec<String>)> = LENGTHS
         .iter()
         .map(|&len| {
-            (len, policyc::corpus::of_length(&words, scale.per_length, len, SEED + len as u64))
+            (len, policyc_cli::corpus::of_length(&words, scale.per_length, len, SEED + len as u64))
         })
         .collect();
     let dir = std::env::temp_dir().join(format!("policyc-compare-{}", std::process::id()));
@@ -299,7 +299,8 @@ fn load(path: impl AsRef<Path>) -> Validator {
 /// The shipped Entra policy with its global list replaced by `n` terms.
 fn entra_policy(dir: &Path, words: &[&str], n: usize) -> PathBuf {
     std::fs::copy("policies/office365.policy", dir.join("office365.policy")).unwrap();
-    std::fs::write(dir.join("terms.txt"), policyc::corpus::term_list(words, n).join("\n")).unwrap();
+    std::fs::write(dir.join("terms.txt"), policyc_cli::corpus::term_list(words, n).join("\n"))
+        .unwrap();
     let path = dir.join("entra-big.policy");
     std::fs::write(
         &path,

@@ -5,9 +5,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(config) = serde_yaml::from_str::<policyc::agent::config::AgentConfig>(text) {
+    if let Ok(config) = serde_yaml::from_str::<policyc_agent::config::AgentConfig>(text) {
         let _ = config.key_path();
-        let _ = policyc::agent::hook::HookOptions::from_config(&config, false);
-        let _ = policyc::agent::graph::check_transport("base_url", &config.graph.base_url);
+        let _ = policyc_agent::hook::HookOptions::from_config(&config, false);
+        let _ = policyc_agent::graph::check_transport("base_url", &config.graph.base_url);
     }
 });

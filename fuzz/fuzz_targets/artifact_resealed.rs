@@ -8,7 +8,7 @@
 //! an artifact from the compiler's.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use policyc::artifact::HEADER_LEN;
+use policyc_runtime::artifact::HEADER_LEN;
 use std::sync::OnceLock;
 
 fn base() -> &'static [u8] {
@@ -16,8 +16,8 @@ fn base() -> &'static [u8] {
     B.get_or_init(|| {
         let source = include_str!("../../tests/policies/all_rules.policy");
         let options =
-            policyc::CompileOptions { policy: Some("all_rules".into()), ..Default::default() };
-        policyc::compile_str("all_rules.policy", source, &options)
+            policyc_compiler::CompileOptions { policy: Some("all_rules".into()), ..Default::default() };
+        policyc_compiler::compile_str("all_rules.policy", source, &options)
             .map(|c| c.artifact)
             .unwrap_or_default()
     })
@@ -34,9 +34,9 @@ fuzz_target!(|data: &[u8]| {
             + (usize::from(pair[0]) << 8 | usize::from(pair[1])) % (bytes.len() - HEADER_LEN);
         bytes[at] ^= pair[2];
     }
-    policyc::artifact::reseal(&mut bytes);
-    if let Ok(v) = policyc::Validator::from_bytes(&bytes) {
-        let ctx = policyc::Context::new().with(policyc::ir::Attribute::SamAccountName, "jdoe");
+    policyc_runtime::artifact::reseal(&mut bytes);
+    if let Ok(v) = policyc_runtime::Validator::from_bytes(&bytes) {
+        let ctx = policyc_runtime::Context::new().with(policyc_runtime::ir::Attribute::SamAccountName, "jdoe");
         let regex: Vec<&str> = v
             .program()
             .rules
@@ -44,9 +44,9 @@ fuzz_target!(|data: &[u8]| {
             .filter(|r| {
                 matches!(
                     r.predicate,
-                    policyc::ir::Predicate::Regex { .. }
-                        | policyc::ir::Predicate::Avoid { .. }
-                        | policyc::ir::Predicate::EntraScore { .. }
+                    policyc_runtime::ir::Predicate::Regex { .. }
+                        | policyc_runtime::ir::Predicate::Avoid { .. }
+                        | policyc_runtime::ir::Predicate::EntraScore { .. }
                 )
             })
             .map(|r| r.id.as_str())
@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
         for pw in ["Tr0ub4dor&3", "jdoe-Summer-2024", "aaaaaaaa", "Résumé日12"] {
             let got =
                 kept(v.check(pw, &ctx).violations().iter().map(|x| x.rule.to_string()).collect());
-            let want = kept(policyc::reference::violations(v.program(), pw, &ctx));
+            let want = kept(policyc_testkit::reference::violations(v.program(), pw, &ctx));
             assert_eq!(got, want, "validator and reference disagree on a loaded artifact");
         }
     }

@@ -5,9 +5,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(c) = policyc::compile_str("fuzz.policy", text, &policyc::CompileOptions::default()) {
+    if let Ok(c) = policyc_compiler::compile_str("fuzz.policy", text, &policyc_compiler::CompileOptions::default()) {
         assert!(
-            policyc::Validator::from_bytes(&c.artifact).is_ok(),
+            policyc_runtime::Validator::from_bytes(&c.artifact).is_ok(),
             "the compiler's own artifact must load"
         );
     }

@@ -3,7 +3,7 @@
 //! and clean.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use policyc::agent::graph::{Delivery, classify_answer, token_answer, token_roles};
+use policyc_agent::graph::{Delivery, classify_answer, token_answer, token_roles};
 use std::time::Duration;
 
 fn detail(d: &Delivery) -> &str {

@@ -3,7 +3,7 @@
 //! (`ImportError::Defect`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use policyc::import::{ImportError, apple};
+use policyc_import::{ImportError, apple};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -3,7 +3,7 @@
 //! and never a policy that does not compile (`ImportError::Defect`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use policyc::import::{ImportError, passwdqc};
+use policyc_import::{ImportError, passwdqc};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

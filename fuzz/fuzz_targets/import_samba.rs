@@ -2,7 +2,7 @@
 //! never a panic, and never a policy that does not compile (`ImportError::Defect`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use policyc::import::{ImportError, samba};
+use policyc_import::{ImportError, samba};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -4,11 +4,11 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
-fn queue() -> &'static (tempfile_dir::Dir, policyc::agent::queue::Queue) {
-    static Q: OnceLock<(tempfile_dir::Dir, policyc::agent::queue::Queue)> = OnceLock::new();
+fn queue() -> &'static (tempfile_dir::Dir, policyc_gate::queue::Queue) {
+    static Q: OnceLock<(tempfile_dir::Dir, policyc_gate::queue::Queue)> = OnceLock::new();
     Q.get_or_init(|| {
         let dir = tempfile_dir::Dir::new();
-        let q = policyc::agent::queue::Queue::open(&dir.0.join("q"), &dir.0.join("q/key"))
+        let q = policyc_gate::queue::Queue::open(&dir.0.join("q"), &dir.0.join("q/key"))
             .expect("queue");
         (dir, q)
     })
@@ -28,7 +28,7 @@ mod tempfile_dir {
 
 fuzz_target!(|data: &[u8]| {
     let (dir, q) = queue();
-    if let Ok(change) = serde_json::from_slice::<policyc::agent::queue::Change>(data) {
+    if let Ok(change) = serde_json::from_slice::<policyc_gate::queue::Change>(data) {
         let _ = q.password(&change);
         let _ = change.age_ms();
     }

@@ -3,7 +3,7 @@
 //! return them: never a panic, never a read past the blob, and a package is found only whole.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use policyc::agent::replication::{last_package, unicode_pwd_stamp};
+use policyc_agent::replication::{last_package, unicode_pwd_stamp};
 
 fuzz_target!(|data: &[u8]| {
     if let Some(stamp) = unicode_pwd_stamp(data) {

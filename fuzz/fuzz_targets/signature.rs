@@ -4,7 +4,7 @@
 //! input, so that the fuzzer reaches the verification.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use policyc::agent::signing::{PublicKey, keygen, parse_signature, sign, signature_path};
+use policyc_gate::signing::{PublicKey, keygen, parse_signature, sign, signature_path};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

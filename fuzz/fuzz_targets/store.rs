@@ -4,8 +4,8 @@
 //! looking up and verifying must give an answer or an error: never a panic, never a hang.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use policyc::store::build::{BuildOptions, Quiet, build};
-use policyc::store::{Store, shard_path};
+use policyc_runtime::store::build::{BuildOptions, Quiet, build};
+use policyc_runtime::store::{Store, shard_path};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::OnceLock;

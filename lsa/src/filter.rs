@@ -5,10 +5,10 @@
 
 use crate::settings::{FailMode, Settings};
 use crate::text::TextError;
-use policyc::Validator;
-use policyc::agent::audit::{AuditLog, AuditWriter, Event, now};
-use policyc::agent::outcome::Outcome;
-use policyc::ir::Attribute;
+use policyc_runtime::Validator;
+use policyc_gate::audit::{AuditLog, AuditWriter, Event, now};
+use policyc_gate::outcome::Outcome;
+use policyc_runtime::ir::Attribute;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -161,17 +161,17 @@ impl Filter {
         let key = settings
             .public_key
             .as_deref()
-            .map(policyc::agent::signing::PublicKey::from_file)
+            .map(policyc_gate::signing::PublicKey::from_file)
             .transpose()
             .map_err(|e| format!("public key: {e}"));
         let result = key.and_then(|key| {
-            let trust = policyc::agent::policy_file::Trust {
+            let trust = policyc_gate::policy_file::Trust {
                 key,
                 min_serial: settings.policy_min_serial,
                 serials: settings.queue.clone(),
                 record: true,
             };
-            policyc::agent::policy_file::load_policy(&settings.policy, &trust)
+            policyc_gate::policy_file::load_policy(&settings.policy, &trust)
         });
         match result {
             Ok(v) => {
@@ -388,7 +388,7 @@ fn decide(
             };
         }
     };
-    let mut ctx = policyc::Context::new();
+    let mut ctx = policyc_runtime::Context::new();
     if let Some(a) = account {
         ctx.set(Attribute::SamAccountName, a.to_string());
     }
@@ -445,12 +445,12 @@ mod tests {
         let source = "policy p {\n  store pwned = \"/nonexistent/policyc-store\"\n  \
                       rule length \"Use 8+.\" : length >= 8\n  \
                       rule breached \"Breached.\" : not in pwned\n}\n";
-        let options = policyc::CompileOptions {
+        let options = policyc_compiler::CompileOptions {
             allow_paths: vec!["/nonexistent".into()],
             ..Default::default()
         };
         let compiled =
-            policyc::compile_str("p.policy", source, &options).unwrap_or_else(|e| panic!("{e}"));
+            policyc_compiler::compile_str("p.policy", source, &options).unwrap_or_else(|e| panic!("{e}"));
         Arc::new(Validator::from_bytes(&compiled.artifact).unwrap_or_else(|e| panic!("{e}")))
     }
 

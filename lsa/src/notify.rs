@@ -4,8 +4,8 @@
 //! cannot be queued is said loudly: the audit log and the event log name the account.
 
 use crate::filter::{Filter, Level, event};
-use policyc::agent::outcome::Outcome;
-use policyc::agent::queue::{Filler, Queue};
+use policyc_gate::outcome::Outcome;
+use policyc_gate::queue::{Filler, Queue};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
 use zeroize::Zeroizing;

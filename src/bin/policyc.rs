@@ -3,5 +3,5 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    policyc::cli::main()
+    policyc_cli::cli::main()
 }

@@ -1,12 +1,12 @@
 //! `policyc agent run|status|reconcile|failed`.
 
 use super::{EXIT_NONCOMPLIANT, EXIT_OK};
-use crate::agent::audit::{AuditLog, Event, now};
-use crate::agent::config::AgentConfig;
-use crate::agent::outcome::Outcome;
-use crate::agent::queue::{Change, list_failed, now_ms, purge_failed, retry_failed};
-use crate::agent::status::status;
-use crate::agent::sync::SyncAgent;
+use policyc_agent::config::AgentConfig;
+use policyc_agent::status::status;
+use policyc_agent::sync::SyncAgent;
+use policyc_gate::audit::{AuditLog, Event, now};
+use policyc_gate::outcome::Outcome;
+use policyc_gate::queue::{Change, list_failed, now_ms, purge_failed, retry_failed};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -149,7 +149,7 @@ pub(crate) fn run(args: Args) -> Result<u8, String> {
         Command::Reconcile(a) => reconcile(a),
         Command::Failed(a) => failed(a.action),
         Command::Metrics(a) => {
-            out!("{}", crate::agent::metrics::render(&load(&a.config)?));
+            out!("{}", policyc_agent::metrics::render(&load(&a.config)?));
             Ok(EXIT_OK)
         }
     }
@@ -160,8 +160,8 @@ fn load(path: &std::path::Path) -> Result<AgentConfig, String> {
 }
 
 fn run_agent(a: RunArgs) -> Result<u8, String> {
-    crate::agent::files::private_umask();
-    crate::agent::files::not_dumpable();
+    policyc_gate::files::private_umask();
+    policyc_gate::files::not_dumpable();
     let config = load(&a.config)?;
     let mut agent =
         SyncAgent::new(config).map_err(|e| format!("error: cannot start the agent: {e}"))?;
@@ -169,13 +169,13 @@ fn run_agent(a: RunArgs) -> Result<u8, String> {
     if a.once {
         let t = agent.tick();
         for (outcome, detail) in &t.events {
-            crate::agent::files::say(&format!("policyc agent: {outcome}: {detail}"));
+            policyc_gate::files::say(&format!("policyc agent: {outcome}: {detail}"));
         }
         eprintln!("policyc agent: delivered {}, waiting {}", t.delivered, t.waiting);
         return Ok(if t.has_errors() { EXIT_NONCOMPLIANT } else { EXIT_OK });
     }
     if let Some(addr) = agent.config().metrics.listen.clone() {
-        crate::agent::metrics::serve(agent.config().clone(), &addr)
+        policyc_agent::metrics::serve(agent.config().clone(), &addr)
             .map_err(|e| format!("error: {e}"))?;
         eprintln!("policyc agent: metrics on http://{addr}/metrics");
     }
@@ -235,7 +235,7 @@ fn show_status(a: StatusArgs) -> Result<u8, String> {
                     .collect();
                 outln!(
                     "reconciled: {} ({} accounts, {} in sync, {} gaps{})",
-                    crate::agent::reconcile::rfc3339(r.at_ms),
+                    policyc_agent::reconcile::rfc3339(r.at_ms),
                     r.accounts,
                     r.in_sync,
                     r.gaps().count(),
@@ -258,25 +258,25 @@ fn show_status(a: StatusArgs) -> Result<u8, String> {
 }
 
 fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
-    use crate::agent::reconcile::{Inputs, Report};
-    crate::agent::files::private_umask();
+    use policyc_agent::reconcile::{Inputs, Report};
+    policyc_gate::files::private_umask();
     let config = load(&a.config)?;
     let Some(directory) = &config.directory else {
         return Err("error: set `directory` in the configuration: reconciliation reads the directory's current passwords".into());
     };
     let mut directory = directory.open();
-    let queue = crate::agent::queue::Queue::open_sealed(&config.queue, &config.key_path())
+    let queue = policyc_gate::queue::Queue::open_sealed(&config.queue, &config.key_path())
         .map_err(|e| format!("error: {e}"))?;
-    let mut graph =
-        crate::agent::graph::Graph::new(config.graph.clone()).map_err(|e| format!("error: {e}"))?;
+    let mut graph = policyc_agent::graph::Graph::new(config.graph.clone())
+        .map_err(|e| format!("error: {e}"))?;
     if let Some(account) = &a.acknowledge {
-        let user = crate::agent::reconcile::acknowledge(&config, &mut graph, account)
+        let user = policyc_agent::reconcile::acknowledge(&config, &mut graph, account)
             .map_err(|e| format!("error: {e}"))?;
         let change = Change::describe(account, Some(&user));
         let detail = "the cloud's current password accepted by an operator".to_string();
         operator_line(&config, Outcome::Acknowledged, Some(&change), Some(detail));
     }
-    let state = crate::agent::state::AgentState::load(&config.queue.join("state.json"));
+    let state = policyc_agent::state::AgentState::load(&config.queue.join("state.json"));
     let previous = Report::load(&config.queue);
     let inputs = Inputs {
         config: &config,
@@ -287,11 +287,11 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
         first_run_ms: state.first_run_ms.unwrap_or(u64::MAX),
         progress: &mut || {},
     };
-    let report = crate::agent::reconcile::reconcile(inputs, previous.as_ref())
+    let report = policyc_agent::reconcile::reconcile(inputs, previous.as_ref())
         .map_err(|e| format!("error: {e}"))?;
-    let webhook = crate::agent::webhook::Webhook::new(config.webhook.as_deref())
+    let webhook = policyc_agent::webhook::Webhook::new(config.webhook.as_deref())
         .map_err(|e| format!("error: {e}"))?;
-    for (outcome, change, detail) in crate::agent::reconcile::changes(previous.as_ref(), &report) {
+    for (outcome, change, detail) in policyc_agent::reconcile::changes(previous.as_ref(), &report) {
         if outcome.notifies() {
             webhook.post(outcome, Some(&change), &[], Some(&detail), None);
         }
@@ -468,7 +468,7 @@ fn operator_line(
 /// `agent status --user`: one account, for the help desk.
 fn show_user(config: &AgentConfig, account: &str, json: bool) -> Result<u8, String> {
     let v =
-        crate::agent::helpdesk::user_view(config, account).map_err(|e| format!("error: {e}"))?;
+        policyc_agent::helpdesk::user_view(config, account).map_err(|e| format!("error: {e}"))?;
     let wrong = !v.failed.is_empty()
         || v.reconcile.as_ref().is_some_and(|f| f.standing.is_gap())
         || v.events.last().is_some_and(|e| e.source == "hook" && e.outcome.starts_with("rejected"));
@@ -476,7 +476,7 @@ fn show_user(config: &AgentConfig, account: &str, json: bool) -> Result<u8, Stri
         outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(u8::from(wrong));
     }
-    let say = |s: &str| crate::agent::files::log_line(s);
+    let say = |s: &str| policyc_gate::files::log_line(s);
     outln!("account: {}", say(&v.account));
     outln!("cloud user: {}", say(v.cloud_user.as_deref().unwrap_or("(not recorded)")));
     outln!("in short: {}", say(&v.summary));
@@ -490,7 +490,7 @@ fn show_user(config: &AgentConfig, account: &str, json: bool) -> Result<u8, Stri
         }
     }
     if let Some(f) = &v.reconcile {
-        let since = crate::agent::reconcile::rfc3339(f.since_ms);
+        let since = policyc_agent::reconcile::rfc3339(f.since_ms);
         outln!("reconciliation: {} since {since}: {}", f.standing.as_str(), say(&f.detail));
     }
     outln!("recent (oldest first):");

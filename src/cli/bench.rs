@@ -1,7 +1,7 @@
 //! `policyc bench`: how fast is a policy on a corpus, and a deterministic corpus to measure on.
 
 use super::{EXIT_OK, input, policy_arg};
-use crate::Validator;
+use policyc_runtime::Validator;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -109,7 +109,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
 /// Whole passes over `part` until `budget` is spent: (checks, ns per check of each batch).
 fn measure(
     v: &Validator,
-    ctx: &crate::Context,
+    ctx: &policyc_runtime::Context,
     part: &[&str],
     budget: Duration,
     progress: &indicatif::ProgressBar,

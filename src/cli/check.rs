@@ -2,8 +2,8 @@
 
 use super::input::{self, Entry, Problem};
 use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK, policy_arg};
-use crate::runtime::Verdict;
-use crate::{Context, Validator};
+use policyc_runtime::runtime::Verdict;
+use policyc_runtime::{Context, Validator};
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -182,8 +182,11 @@ impl<W: Write> Run<'_, W> {
                 let status = if verdict.is_compliant() { "compliant" } else { "noncompliant" };
                 write!(self.out, "line {n}: {status}")?;
                 for v in verdict.violations() {
-                    let audit =
-                        if v.severity == crate::ir::Severity::Audit { " (audit)" } else { "" };
+                    let audit = if v.severity == policyc_runtime::ir::Severity::Audit {
+                        " (audit)"
+                    } else {
+                        ""
+                    };
                     write!(self.out, "\n  - {}{audit}: {}", v.rule, v.message)?;
                 }
                 writeln!(self.out)

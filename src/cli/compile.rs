@@ -1,7 +1,8 @@
 //! `policyc compile`.
 
 use super::{EXIT_ERROR, EXIT_OK};
-use crate::{CompileOptions, Validator, compile_path};
+use policyc_compiler::{CompileOptions, compile_path};
+use policyc_runtime::Validator;
 use std::path::PathBuf;
 
 /// Check a policy and compile it into an artifact.
@@ -52,7 +53,7 @@ pub(crate) fn run(args: Args) -> u8 {
             }
         };
         let name = std::env::current_dir().unwrap_or_default().join("<stdin>");
-        crate::compile_str(name, &text, &options)
+        policyc_compiler::compile_str(name, &text, &options)
     } else {
         compile_path(&args.policy, &options)
     };
@@ -83,7 +84,7 @@ pub(crate) fn run(args: Args) -> u8 {
             return EXIT_ERROR;
         }
         let _ = super::out::Stdout.write_all(&compiled.artifact);
-    } else if let Err(e) = crate::files::replace(&out, &compiled.artifact, 0o644) {
+    } else if let Err(e) = policyc_runtime::files::replace(&out, &compiled.artifact, 0o644) {
         // Whole or not at all: hooks may be loading the artifact this replaces.
         eprintln!("error: cannot write the artifact: {e}");
         return EXIT_ERROR;

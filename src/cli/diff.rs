@@ -1,7 +1,7 @@
 //! `policyc diff`: what one policy accepts that the other refuses, with witness passwords.
 
 use super::{EXIT_NONCOMPLIANT, EXIT_OK, input, policy_arg};
-use crate::analysis::{DiffLimits, Direction, Method, diff};
+use policyc_compiler::analysis::{DiffLimits, Direction, Method, diff};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! `policyc doctor`: checks a set-up end to end and says how to fix what is broken.
 
 use super::{EXIT_NONCOMPLIANT, EXIT_OK};
-use crate::agent::doctor::{Options, Verdict, doctor};
+use policyc_agent::doctor::{Options, Verdict, doctor};
 use std::path::PathBuf;
 
 /// Check a set-up in a few seconds: the hook registered in smb.conf (`testparm -s`) with this

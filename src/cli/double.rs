@@ -1,7 +1,7 @@
 //! `policyc cloud-double`: a local Graph-compatible server to try the agent without a tenant.
 
 use super::EXIT_ERROR;
-use crate::agent::double::{CloudAccount, CloudDouble, Credentials, Faults};
+use policyc_agent::double::{CloudAccount, CloudDouble, Credentials, Faults};
 use std::time::Duration;
 
 /// Run a Microsoft Graph-compatible cloud double on 127.0.0.1 (tokens, user passwords, the

@@ -1,8 +1,8 @@
 //! `policyc explain`: every rule, pass or fail, why, and how to fix it, in plain words.
 
 use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK, input, policy_arg};
-use crate::ir::Severity;
-use crate::runtime::{Detail, Explanation, Measurement, Outcome};
+use policyc_runtime::ir::Severity;
+use policyc_runtime::runtime::{Detail, Explanation, Measurement, Outcome};
 use std::fmt::Write as _;
 
 /// Explain, rule by rule, why one password (read from standard input) passes or fails.
@@ -254,9 +254,9 @@ fn describe(d: &Detail, passed: bool) -> String {
             format!("Its estimated strength is {score} of 4; the rule needs {min_score}.{fix}")
         }
         Detail::Breached { store, found: Ok(found) } => match found {
-            crate::store::Lookup::Absent => format!("It is not in the breached-password store `{store}`."),
-            crate::store::Lookup::Probable => format!("It is in the breached-password store `{store}` (its filter; a password that is not in it is reported with a chance of about 1 in 65,000 with 16-bit fingerprints). Choose another password."),
-            crate::store::Lookup::Confirmed => format!("It is in the breached-password store `{store}`. Choose another password."),
+            policyc_runtime::store::Lookup::Absent => format!("It is not in the breached-password store `{store}`."),
+            policyc_runtime::store::Lookup::Probable => format!("It is in the breached-password store `{store}` (its filter; a password that is not in it is reported with a chance of about 1 in 65,000 with 16-bit fingerprints). Choose another password."),
+            policyc_runtime::store::Lookup::Confirmed => format!("It is in the breached-password store `{store}`. Choose another password."),
         },
         Detail::Breached { store, found: Err(e) } => {
             format!("The breached-password store `{store}` could not be read: {e}")
@@ -296,9 +296,9 @@ fn describe(d: &Detail, passed: bool) -> String {
             let units = unit_words(*unit);
             let fix = match unit {
                 _ if passed => "",
-                crate::ir::Unit::Bytes => " (A character outside ASCII is 2 to 4 bytes.)",
-                crate::ir::Unit::Utf16 => " (A character outside the BMP, such as an emoji, is 2 units.)",
-                crate::ir::Unit::Characters => "",
+                policyc_runtime::ir::Unit::Bytes => " (A character outside ASCII is 2 to 4 bytes.)",
+                policyc_runtime::ir::Unit::Utf16 => " (A character outside the BMP, such as an emoji, is 2 units.)",
+                policyc_runtime::ir::Unit::Characters => "",
             };
             let limit = bounds.max.unwrap_or(0);
             match what {
@@ -316,9 +316,9 @@ fn describe(d: &Detail, passed: bool) -> String {
                 ),
                 Measurement::Run(class) => {
                     let units = match (*actual, unit) {
-                        (1, crate::ir::Unit::Characters) => "character",
-                        (1, crate::ir::Unit::Bytes) => "byte (UTF-8)",
-                        (1, crate::ir::Unit::Utf16) => "UTF-16 unit",
+                        (1, policyc_runtime::ir::Unit::Characters) => "character",
+                        (1, policyc_runtime::ir::Unit::Bytes) => "byte (UTF-8)",
+                        (1, policyc_runtime::ir::Unit::Utf16) => "UTF-16 unit",
                         _ => units,
                     };
                     format!(
@@ -349,10 +349,10 @@ fn describe(d: &Detail, passed: bool) -> String {
             let mut s = format!("It scores {total} points; the rule needs {min}.{fix}");
             for g in awards {
                 let text = match (&g.per, g.unit) {
-                    (Some(c), crate::ir::Unit::Characters) if c == "character" => {
+                    (Some(c), policyc_runtime::ir::Unit::Characters) if c == "character" => {
                         "for its length".to_string()
                     }
-                    (Some(c), crate::ir::Unit::Characters) => format!("for characters from `{c}`"),
+                    (Some(c), policyc_runtime::ir::Unit::Characters) => format!("for characters from `{c}`"),
                     (Some(c), unit) if c == "character" => {
                         format!("for its length in {}", unit_words(unit))
                     }
@@ -376,39 +376,39 @@ fn count_chars(n: usize) -> String {
     if n == 1 { "1 character is".into() } else { format!("{n} characters are") }
 }
 
-fn mode_words(mode: crate::ir::MatchMode) -> &'static str {
+fn mode_words(mode: policyc_runtime::ir::MatchMode) -> &'static str {
     match mode {
-        crate::ir::MatchMode::Exact => "the whole password",
-        crate::ir::MatchMode::Contains => "anywhere in the password",
-        crate::ir::MatchMode::Fuzzy => {
+        policyc_runtime::ir::MatchMode::Exact => "the whole password",
+        policyc_runtime::ir::MatchMode::Contains => "anywhere in the password",
+        policyc_runtime::ir::MatchMode::Fuzzy => {
             "anywhere, with up to one character changed, added or removed"
         }
     }
 }
 
-fn name_words(a: crate::ir::Attribute) -> &'static str {
+fn name_words(a: policyc_runtime::ir::Attribute) -> &'static str {
     match a {
-        crate::ir::Attribute::Surname => "last name",
+        policyc_runtime::ir::Attribute::Surname => "last name",
         _ => "first name",
     }
 }
 
 /// How a unit is named in explanations.
-fn unit_words(unit: crate::ir::Unit) -> &'static str {
+fn unit_words(unit: policyc_runtime::ir::Unit) -> &'static str {
     match unit {
-        crate::ir::Unit::Bytes => "bytes (UTF-8)",
-        crate::ir::Unit::Utf16 => "UTF-16 units",
-        crate::ir::Unit::Characters => "characters",
+        policyc_runtime::ir::Unit::Bytes => "bytes (UTF-8)",
+        policyc_runtime::ir::Unit::Utf16 => "UTF-16 units",
+        policyc_runtime::ir::Unit::Characters => "characters",
     }
 }
 
 /// Why an Entra score was not settled, as a sentence's start.
-fn unsettled_words(why: crate::runtime::entra::Unsettled) -> &'static str {
+fn unsettled_words(why: policyc_runtime::runtime::entra::Unsettled) -> &'static str {
     match why {
-        crate::runtime::entra::Unsettled::TooManySets => {
+        policyc_runtime::runtime::entra::Unsettled::TooManySets => {
             "So many banned terms overlap in it that its score could not be settled (more than 100,000 combinations)"
         }
-        crate::runtime::entra::Unsettled::OutOfSteps => {
+        policyc_runtime::runtime::entra::Unsettled::OutOfSteps => {
             "Its score could not be settled within the evaluation's step budget (a very long password full of banned terms)"
         }
     }

@@ -1,8 +1,8 @@
 //! `policyc fmt`.
 
 use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK};
-use crate::syntax::span::SourceMap;
-use crate::syntax::{parse, printer};
+use policyc_compiler::syntax::span::SourceMap;
+use policyc_compiler::syntax::{parse, printer};
 use std::path::PathBuf;
 
 /// Rewrite policy files in the canonical format (comments are kept).

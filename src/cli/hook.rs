@@ -1,8 +1,8 @@
 //! `policyc hook samba`: Samba's `check password script`.
 
-use crate::agent::config::AgentConfig;
-use crate::agent::directory::DirectoryConfig;
-use crate::agent::hook::{HookOptions, MAX_STDIN_BYTES, SambaAccount, samba};
+use policyc_agent::config::AgentConfig;
+use policyc_agent::directory::DirectoryConfig;
+use policyc_agent::hook::{HookOptions, MAX_STDIN_BYTES, SambaAccount, samba};
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -78,8 +78,8 @@ struct SambaArgs {
 
 pub(crate) fn run(args: Args) -> u8 {
     let Kind::Samba(a) = args.kind;
-    crate::agent::files::private_umask();
-    crate::agent::files::not_dumpable();
+    policyc_gate::files::private_umask();
+    policyc_gate::files::not_dumpable();
     let timeout_ms = a.timeout_ms;
     let options = match options(a) {
         Ok(o) => o,
@@ -98,15 +98,15 @@ pub(crate) fn run(args: Args) -> u8 {
         std::thread::sleep(limit);
         let (said, heard) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let _ = said.send(crate::agent::hook::timed_out(&watched, &who, limit));
+            let _ = said.send(policyc_agent::hook::timed_out(&watched, &who, limit));
         });
         let message = heard.recv_timeout(Duration::from_secs(1)).unwrap_or_else(|_| {
             format!(
                 "policyc: refused: the hook did not finish within {limit:?} ({}); the audit log did not answer either",
-                crate::agent::hook::Stage::current().describe()
+                policyc_agent::hook::Stage::current().describe()
             )
         });
-        eprintln!("{}", crate::agent::files::log_line(&message));
+        eprintln!("{}", policyc_gate::files::log_line(&message));
         std::process::exit(1);
     });
     let mut input = Zeroizing::new(Vec::new());
@@ -117,7 +117,7 @@ pub(crate) fn run(args: Args) -> u8 {
     }
     let decision = samba(&options, &input, &SambaAccount::from_env());
     for m in &decision.messages {
-        eprintln!("{}", crate::agent::files::log_line(m));
+        eprintln!("{}", policyc_gate::files::log_line(m));
     }
     u8::from(!decision.accept)
 }

@@ -43,13 +43,13 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let text = super::input::read_text(&a.input)?;
     let name = a.input.display().to_string();
     let policy = match a.format {
-        Format::Pwquality => crate::import::pwquality::import(&text, &name, &a.skip),
-        Format::Passwdqc => crate::import::passwdqc::import(&text, &name, &a.skip),
-        Format::Ppm => crate::import::ppm::import(&ppm_config(&text)?, &name, &a.skip),
-        Format::Apple => crate::import::apple::import(&text, &name),
-        Format::Samba => crate::import::samba::import(&text, &name),
+        Format::Pwquality => policyc_import::pwquality::import(&text, &name, &a.skip),
+        Format::Passwdqc => policyc_import::passwdqc::import(&text, &name, &a.skip),
+        Format::Ppm => policyc_import::ppm::import(&ppm_config(&text)?, &name, &a.skip),
+        Format::Apple => policyc_import::apple::import(&text, &name),
+        Format::Samba => policyc_import::samba::import(&text, &name),
         Format::Keycloak => {
-            crate::import::keycloak::import(&keycloak_policy(&text)?, &name, &a.skip)
+            policyc_import::keycloak::import(&keycloak_policy(&text)?, &name, &a.skip)
         }
     }
     .map_err(|e| format!("error: {e}"))?;

@@ -1,7 +1,7 @@
 //! Reading passwords (stdin lines or JSON lines) and user attributes, without ever copying a
 //! password into an unwiped buffer we own.
 
-use crate::Context;
+use policyc_runtime::Context;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::BufRead;

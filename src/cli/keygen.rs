@@ -17,7 +17,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
-    let public = crate::agent::signing::keygen(&a.output).map_err(|e| format!("error: {e}"))?;
+    let public = policyc_gate::signing::keygen(&a.output).map_err(|e| format!("error: {e}"))?;
     eprintln!(
         "key {} -> {} (secret, keep it safe) and {}.pub (public)",
         public.id(),

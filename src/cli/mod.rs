@@ -26,27 +26,11 @@ mod test;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// `, strength` when the build has the zxcvbn strength rules.
-#[cfg(feature = "strength")]
-macro_rules! strength_feature {
-    () => {
-        ", strength"
-    };
-}
-#[cfg(not(feature = "strength"))]
-macro_rules! strength_feature {
-    () => {
-        ""
-    };
-}
-
 /// What `--version` says: the release and the artifact formats this build reads (`policyc
 /// doctor` reads it from the binary Samba runs).
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
-    " (artifact formats 5 to 8, writes 8; features: compiler, agent",
-    strength_feature!(),
-    ")"
+    " (artifact formats 5 to 8, writes 8; features: compiler, agent, strength)"
 );
 
 /// Exit code: every password complies / the command succeeded.
@@ -221,11 +205,11 @@ mod tests {
     fn the_version_names_the_artifact_formats_this_build_reads() {
         let formats = format!(
             "(artifact formats {} to {},",
-            crate::artifact::OLDEST_READABLE_VERSION,
-            crate::artifact::FORMAT_VERSION
+            policyc_runtime::artifact::OLDEST_READABLE_VERSION,
+            policyc_runtime::artifact::FORMAT_VERSION
         );
         assert!(super::VERSION.contains(&formats), "{}", super::VERSION);
-        let writes = format!("writes {};", crate::artifact::FORMAT_VERSION);
+        let writes = format!("writes {};", policyc_runtime::artifact::FORMAT_VERSION);
         assert!(super::VERSION.contains(&writes), "{}", super::VERSION);
     }
 }

@@ -1,8 +1,9 @@
 //! `POLICY_OR_ARTIFACT`: a compiled artifact, or policy source compiled on the fly.
 
 use super::input;
-use crate::artifact::MAGIC;
-use crate::{CompileOptions, Context, Validator, compile_path};
+use policyc_compiler::{CompileOptions, compile_path};
+use policyc_runtime::artifact::MAGIC;
+use policyc_runtime::{Context, Validator};
 use std::path::{Path, PathBuf};
 
 /// The policy to check against and the user to check for (shared by `check` and `explain`).

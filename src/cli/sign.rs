@@ -26,7 +26,7 @@ pub(crate) struct Args {
 pub(crate) fn run(a: Args) -> Result<u8, String> {
     let bytes = std::fs::read(&a.artifact)
         .map_err(|e| format!("error: cannot read `{}`: {e}", a.artifact.display()))?;
-    let validator = crate::Validator::from_bytes(&bytes)
+    let validator = policyc_runtime::Validator::from_bytes(&bytes)
         .map_err(|e| format!("error: `{}`: {e}", a.artifact.display()))?;
     let said = signed(&a.key, &a.artifact, &bytes, validator.name(), a.serial)
         .map_err(|e| format!("error: cannot sign: {e}"))?;
@@ -42,11 +42,11 @@ pub(crate) fn signed(
     name: &str,
     serial: Option<u64>,
 ) -> Result<String, String> {
-    let (id, s) = crate::agent::signing::sign(secret, artifact, bytes, name, serial)?;
+    let (id, s) = policyc_gate::signing::sign(secret, artifact, bytes, name, serial)?;
     Ok(format!(
         "signed policy `{}` serial {} with key {id} -> {}",
         s.name,
         s.serial,
-        crate::agent::signing::signature_path(artifact).display()
+        policyc_gate::signing::signature_path(artifact).display()
     ))
 }

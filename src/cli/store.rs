@@ -1,8 +1,8 @@
 //! `policyc store`: build, update, inspect and verify breached-password stores.
 
 use super::{EXIT_ERROR, EXIT_OK, reported};
-use crate::store::build::{self, BuildOptions, BuildReport, Progress};
-use crate::store::{HashMode, Lookup, Store};
+use policyc_runtime::store::build::{self, BuildOptions, BuildReport, Progress};
+use policyc_runtime::store::{HashMode, Lookup, Store};
 use std::path::PathBuf;
 
 /// Breached-password stores (Have I Been Pwned's Pwned Passwords, or any password list).
@@ -33,7 +33,7 @@ struct AuditArgs {
     /// The store directory (NTLM mode).
     store: PathBuf,
     /// Samba's privileged ldapi socket.
-    #[arg(long, default_value = crate::agent::directory::DEFAULT_SAMBA_SOCKET)]
+    #[arg(long, default_value = policyc_agent::directory::DEFAULT_SAMBA_SOCKET)]
     directory: PathBuf,
 }
 
@@ -153,7 +153,7 @@ pub(crate) fn run(args: Args) -> u8 {
 }
 
 fn threads(n: Option<usize>) -> usize {
-    n.unwrap_or_else(crate::store::build::default_threads).max(1)
+    n.unwrap_or_else(policyc_runtime::store::build::default_threads).max(1)
 }
 
 fn run_build(a: BuildArgs) -> Result<u8, String> {
@@ -164,7 +164,7 @@ fn run_build(a: BuildArgs) -> Result<u8, String> {
     options.exact = a.exact;
     options.mode = a.mode;
     options.threads = threads(a.threads);
-    if a.output.join(crate::store::MANIFEST_FILE).exists() {
+    if a.output.join(policyc_runtime::store::MANIFEST_FILE).exists() {
         return Err(format!(
             "error: `{}` already holds a store; use `policyc store update {}` to replace its contents",
             a.output.display(),
@@ -221,7 +221,7 @@ fn info(a: InfoArgs) -> Result<u8, String> {
     let (fp, exact) = store.sizes().map_err(|e| format!("error: {e}"))?;
     let per_key = if i.keys > 0 { (fp + exact) as f64 / i.keys as f64 } else { 0.0 };
     outln!("store:        {}", a.store.display());
-    outln!("format:       {}", crate::store::STORE_FORMAT_VERSION);
+    outln!("format:       {}", policyc_runtime::store::STORE_FORMAT_VERSION);
     outln!("hashes:       {} ({})", i.keys, i.mode.name());
     outln!(
         "fingerprints: {} bits (the filter takes about 1 in {} other passwords for breached ones)",
@@ -237,7 +237,7 @@ fn info(a: InfoArgs) -> Result<u8, String> {
     outln!(
         "size:         {fp} bytes of fingerprints, {exact} bytes of exact hashes ({per_key:.2} bytes per hash)"
     );
-    outln!("source:       {}", crate::agent::files::log_line(&i.source));
+    outln!("source:       {}", policyc_gate::files::log_line(&i.source));
     Ok(EXIT_OK)
 }
 
@@ -313,11 +313,11 @@ fn audit(a: AuditArgs) -> Result<u8, String> {
             store.info().mode.name()
         ));
     }
-    let mut directory = crate::agent::directory::DirectoryConfig::samba(&a.directory).open();
+    let mut directory = policyc_agent::directory::DirectoryConfig::samba(&a.directory).open();
     let accounts = directory.password_hashes().map_err(|e| format!("error: {e}"))?;
     let mut found: Vec<(String, bool, Lookup)> = Vec::new();
     for account in &accounts {
-        let key = crate::store::StoreKey::from_hash(&account.nt_hash[..]);
+        let key = policyc_runtime::store::StoreKey::from_hash(&account.nt_hash[..]);
         match store.lookup_key(key) {
             Ok(Lookup::Absent) => {}
             Ok(l) => found.push((account.account.clone(), account.disabled, l)),
@@ -334,8 +334,8 @@ fn audit(a: AuditArgs) -> Result<u8, String> {
             notes.push("filter match: about 1 in 65,536 such matches is a false positive; build with --exact to confirm");
         }
         match notes.is_empty() {
-            true => outln!("{}", crate::agent::files::log_line(name)),
-            false => outln!("{} ({})", crate::agent::files::log_line(name), notes.join("; ")),
+            true => outln!("{}", policyc_gate::files::log_line(name)),
+            false => outln!("{} ({})", policyc_gate::files::log_line(name), notes.join("; ")),
         }
     }
     eprintln!(

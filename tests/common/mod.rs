@@ -3,9 +3,9 @@
 #![allow(dead_code, reason = "each test binary uses a subset of these helpers")]
 #![allow(clippy::unwrap_used, reason = "test setup fails loudly")]
 
-use policyc::agent::directory::DirectoryDouble;
-use policyc::agent::double::{CloudDouble, Credentials};
-use policyc::agent::queue::{Change, Queue};
+use policyc_agent::directory::DirectoryDouble;
+use policyc_agent::double::{CloudDouble, Credentials};
+use policyc_gate::queue::{Change, Queue};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -81,9 +81,9 @@ pub fn plain_store(dir: &Path, passwords: &[&str]) -> PathBuf {
     let list = dir.join("breached.txt");
     std::fs::write(&list, passwords.join("\n")).unwrap();
     let store = dir.join("pwned");
-    let mut options = policyc::store::build::BuildOptions::new(&store, vec![list]);
+    let mut options = policyc_runtime::store::build::BuildOptions::new(&store, vec![list]);
     options.shard_bits = Some(1);
-    policyc::store::build::build(&options, &policyc::store::build::Quiet).unwrap();
+    policyc_runtime::store::build::build(&options, &policyc_runtime::store::build::Quiet).unwrap();
     store
 }
 
