@@ -5,13 +5,14 @@
 
 use crate::settings::{FailMode, Settings};
 use crate::text::TextError;
-use policyc_runtime::Validator;
 use policyc_gate::audit::{AuditLog, AuditWriter, Event, now};
+use policyc_gate::gate::{PolicyInForce, Reload, Ruling, after_audit, judge};
 use policyc_gate::outcome::Outcome;
+use policyc_runtime::Validator;
 use policyc_runtime::ir::Attribute;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 /// Why the filter said what it said: the reason export's code.
@@ -84,14 +85,11 @@ impl Decision {
 /// How often the artifact's file (and the settings) are looked at for a change.
 const RELOAD_CHECK: Duration = Duration::from_secs(1);
 
-/// The loaded policy and when its file was last looked at.
+/// The policy in force (the gate's) and when its file was last looked at.
 #[derive(Debug, Default)]
 struct Loaded {
-    validator: Option<Arc<Validator>>,
-    stamp: Option<(SystemTime, u64)>,
+    policy: PolicyInForce,
     checked: Option<Instant>,
-    /// Why the file in place is not in force (loud once per file version).
-    error: Option<String>,
 }
 
 /// The filter: settings and the loaded policy, shared by LSA's threads.
@@ -136,74 +134,47 @@ impl Filter {
     }
 
     /// The policy in force: reloaded if its file changed (at most once a second), verified
-    /// first; a file that does not verify leaves the running policy in force, loudly.
+    /// first; a file that does not verify leaves the running policy in force, loudly (once per
+    /// file version).
     fn policy(&self) -> (Settings, InForce) {
         let mut guard = self.lock();
         let (settings, loaded) = &mut *guard;
         if loaded.checked.is_none_or(|t| t.elapsed() >= RELOAD_CHECK) {
             loaded.checked = Some(Instant::now());
             *settings = (self.settings_source)();
-            let stamp = stamp(&settings.policy);
-            if stamp != loaded.stamp || loaded.validator.is_none() && stamp.is_none() {
-                loaded.stamp = stamp;
-                self.reload(settings, loaded);
+            let trust = || {
+                let key = settings
+                    .public_key
+                    .as_deref()
+                    .map(policyc_gate::signing::PublicKey::from_file)
+                    .transpose()
+                    .map_err(|e| format!("public key: {e}"))?;
+                Ok(policyc_gate::policy_file::Trust {
+                    key,
+                    min_serial: settings.policy_min_serial,
+                    serials: settings.queue.clone(),
+                    record: true,
+                })
+            };
+            if let Some(reload) = loaded.policy.refresh(&settings.policy, trust) {
+                self.reloaded(settings, &reload);
             }
         }
-        let in_force = match (&loaded.validator, &loaded.error) {
-            (Some(v), _) => Ok(v.clone()),
-            (None, Some(e)) => Err(e.clone()),
-            (None, None) => Err("no policy loaded".into()),
-        };
-        (settings.clone(), in_force)
+        (settings.clone(), loaded.policy.current())
     }
 
-    fn reload(&self, settings: &Settings, loaded: &mut Loaded) {
-        let key = settings
-            .public_key
-            .as_deref()
-            .map(policyc_gate::signing::PublicKey::from_file)
-            .transpose()
-            .map_err(|e| format!("public key: {e}"));
-        let result = key.and_then(|key| {
-            let trust = policyc_gate::policy_file::Trust {
-                key,
-                min_serial: settings.policy_min_serial,
-                serials: settings.queue.clone(),
-                record: true,
-            };
-            policyc_gate::policy_file::load_policy(&settings.policy, &trust)
-        });
-        match result {
-            Ok(v) => {
-                if loaded.validator.as_ref().is_some_and(|old| old.digest() == v.digest()) {
-                    loaded.error = None;
-                    return;
-                }
-                let text = match &loaded.validator {
-                    Some(old) => format!("policy changed: {} -> {}", old.label(), v.label()),
-                    None => format!("policy loaded: {}", v.label()),
-                };
-                self.say(Level::Information, &format!("policyc filter: {text}"));
-                let _ = self.log(
-                    &settings.audit_log,
-                    &event(Outcome::PolicyLoaded, None, &[], Some(v.label()), Some(text)),
-                );
-                loaded.validator = Some(Arc::new(v));
-                loaded.error = None;
+    /// Says what a reload changed, in the event log and the audit log.
+    fn reloaded(&self, settings: &Settings, reload: &Reload) {
+        let text = reload.message();
+        let (level, policy) = match reload {
+            Reload::Loaded { label } | Reload::Changed { to: label, .. } => {
+                (Level::Information, Some(label.clone()))
             }
-            Err(e) => {
-                let text = match &loaded.validator {
-                    Some(old) => format!("POLICY UNUSABLE ({e}); keeping {}", old.label()),
-                    None => format!("POLICY UNAVAILABLE ({e})"),
-                };
-                self.say(Level::Error, &format!("policyc filter: {text}"));
-                let _ = self.log(
-                    &settings.audit_log,
-                    &event(Outcome::PolicyReloadFailed, None, &[], None, Some(text.clone())),
-                );
-                loaded.error = Some(text);
-            }
-        }
+            Reload::Kept { .. } | Reload::Unavailable { .. } => (Level::Error, None),
+        };
+        self.say(level, &format!("policyc filter: {text}"));
+        let _ =
+            self.log(&settings.audit_log, &event(reload.outcome(), None, &[], policy, Some(text)));
     }
 
     /// Judges one password change and records the judgement. `password` is what decoding
@@ -216,15 +187,19 @@ impl Filter {
     ) -> Decision {
         let (settings, policy) = self.policy();
         let mut d = decide(&settings, policy, account, full_name, password);
-        // A decision that cannot be recorded is not made (unless the filter fails open).
-        let recorded = self.log(
-            &settings.audit_log,
-            &event(d.outcome, account, &d.rules, d.policy.clone(), detail(&d)),
-        );
-        if let Err(e) = recorded {
-            let what =
-                format!("cannot write the audit log `{}`: {e}", settings.audit_log.display());
-            if d.accept && settings.fail == FailMode::Closed {
+        // Audit before yes: a decision that cannot be recorded is not made (unless the filter
+        // fails open).
+        let recorded = self
+            .log(
+                &settings.audit_log,
+                &event(d.outcome, account, &d.rules, d.policy.clone(), detail(&d)),
+            )
+            .map_err(|e| {
+                format!("cannot write the audit log `{}`: {e}", settings.audit_log.display())
+            });
+        let audited = after_audit(d.accept, settings.fail, recorded);
+        if let Some(what) = &audited.unrecorded {
+            if audited.taken_back(d.accept) {
                 d = Decision::new(
                     false,
                     Reason::AuditUnavailable,
@@ -369,25 +344,6 @@ fn decide(
             return Decision::new(false, Reason::InvalidText, Outcome::Rejected, e.to_string());
         }
     };
-    let validator = match policy {
-        Ok(v) => v,
-        Err(why) => {
-            return match settings.fail {
-                FailMode::Closed => Decision::new(
-                    false,
-                    Reason::NoPolicy,
-                    Outcome::RejectedNoPolicy,
-                    format!("{why}; FAIL-CLOSED: refused"),
-                ),
-                FailMode::Open => Decision::new(
-                    true,
-                    Reason::NoPolicy,
-                    Outcome::AcceptedUnchecked,
-                    format!("{why}; FAIL-OPEN: accepted unchecked"),
-                ),
-            };
-        }
-    };
     let mut ctx = policyc_runtime::Context::new();
     if let Some(a) = account {
         ctx.set(Attribute::SamAccountName, a.to_string());
@@ -395,45 +351,29 @@ fn decide(
     if let Some(f) = full_name.filter(|f| !f.is_empty()) {
         ctx.set(Attribute::DisplayName, f.to_string());
     }
-    let verdict = validator.check(&password, &ctx);
-    let mut d = if verdict.refused_only_as_unavailable() {
-        let why =
-            format!("BREACHED-PASSWORD STORE UNAVAILABLE ({})", verdict.unavailable_reasons());
-        let mut d = match settings.fail {
-            FailMode::Closed => Decision::new(
-                false,
-                Reason::StoreUnavailable,
-                Outcome::RejectedStoreUnavailable,
-                format!("{why}; FAIL-CLOSED: refused"),
-            ),
-            FailMode::Open => Decision::new(
-                true,
-                Reason::StoreUnavailable,
-                Outcome::AcceptedStoreUnavailable,
-                format!("{why}; FAIL-OPEN: accepted, every other rule accepts it"),
-            ),
-        };
-        d.rules = verdict.unavailable().iter().map(|u| u.rule.to_string()).collect();
-        d
-    } else if verdict.is_compliant() {
-        Decision::new(true, Reason::Accepted, Outcome::Accepted, "accepted")
-    } else {
-        let mut d = Decision::new(
-            false,
+    let ruling =
+        judge(policy.as_deref().map_err(String::as_str), &password, &ctx, settings.fail, false);
+    let (accept, outcome) = (ruling.accept(), ruling.outcome());
+    let verdict = if accept { "FAIL-OPEN: accepted" } else { "FAIL-CLOSED: refused" };
+    let (reason, message) = match &ruling {
+        Ruling::Accepted => (Reason::Accepted, "accepted".to_string()),
+        Ruling::Refused { rules } | Ruling::WouldRefuse { rules } => (
             Reason::Refused,
-            Outcome::Rejected,
-            verdict.violations().iter().map(|v| v.message).collect::<Vec<_>>().join(" "),
-        );
-        d.rules = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
-        d
+            rules.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join(" "),
+        ),
+        Ruling::PolicyUnavailable { why, .. } => {
+            let tail = if accept { " unchecked" } else { "" };
+            (Reason::NoPolicy, format!("{why}; {verdict}{tail}"))
+        }
+        Ruling::StoreUnavailable { why, .. } => {
+            let tail = if accept { ", every other rule accepts it" } else { "" };
+            (Reason::StoreUnavailable, format!("{why}; {verdict}{tail}"))
+        }
     };
-    d.policy = Some(validator.label());
+    let mut d = Decision::new(accept, reason, outcome, message);
+    d.rules = ruling.rules();
+    d.policy = policy.ok().map(|v| v.label());
     d
-}
-
-fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
 }
 
 #[cfg(test)]
@@ -449,8 +389,8 @@ mod tests {
             allow_paths: vec!["/nonexistent".into()],
             ..Default::default()
         };
-        let compiled =
-            policyc_compiler::compile_str("p.policy", source, &options).unwrap_or_else(|e| panic!("{e}"));
+        let compiled = policyc_compiler::compile_str("p.policy", source, &options)
+            .unwrap_or_else(|e| panic!("{e}"));
         Arc::new(Validator::from_bytes(&compiled.artifact).unwrap_or_else(|e| panic!("{e}")))
     }
 

@@ -7,15 +7,9 @@ use std::path::PathBuf;
 /// The registry key under `HKEY_LOCAL_MACHINE`.
 pub const KEY: &str = r"SOFTWARE\policyc";
 
-/// What the filter does with a password it cannot judge (no usable policy, no audit log).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailMode {
-    /// Refuse the change (the default, as the Samba hook: an unchecked password must not
-    /// reach the cloud's stricter policy unannounced). Loud in the event log.
-    Closed,
-    /// Accept it unchecked. Loud in the event log and the audit log.
-    Open,
-}
+/// What the filter does with a password it cannot judge (no usable policy, no audit log):
+/// the gate's fail mode, `FailMode` (REG_SZ `open` or `closed`).
+pub use policyc_gate::gate::FailMode;
 
 /// Where things are, and how to fail.
 #[derive(Debug, Clone, PartialEq, Eq)]

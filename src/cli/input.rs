@@ -74,9 +74,34 @@ pub(crate) fn from_terminal() -> Result<Option<Zeroizing<Vec<u8>>>, String> {
     if !std::io::stdin().is_terminal() {
         return Ok(None);
     }
-    let typed = rpassword::prompt_password("Password (not shown): ")
+    let typed = prompt_without_echo("Password (not shown): ")
         .map_err(|e| format!("error: cannot read the password from the terminal: {e}"))?;
     Ok(Some(Zeroizing::new(typed.into_bytes())))
+}
+
+/// Turns the terminal's echo off *before* the prompt shows, then reads the line (rpassword),
+/// then restores the terminal. rpassword alone turns echo off after printing the prompt, so a
+/// password typed as soon as the prompt shows could be echoed in between.
+#[cfg(unix)]
+fn prompt_without_echo(prompt: &str) -> std::io::Result<String> {
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    let stdin = std::io::stdin();
+    let original = tcgetattr(&stdin)?;
+    let mut quiet = original.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    quiet.local_modes.insert(LocalModes::ECHONL);
+    tcsetattr(&stdin, OptionalActions::Now, &quiet)?;
+    let typed = rpassword::prompt_password(prompt);
+    let restored = tcsetattr(&stdin, OptionalActions::Now, &original);
+    let typed = typed?;
+    restored?;
+    Ok(typed)
+}
+
+/// The Windows console: rpassword turns its echo off.
+#[cfg(not(unix))]
+fn prompt_without_echo(prompt: &str) -> std::io::Result<String> {
+    rpassword::prompt_password(prompt)
 }
 
 /// Says so when a password ends with a space or a tab (easy to type by mistake, invisible).
