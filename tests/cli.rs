@@ -11,6 +11,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+#[derive(Debug)]
 struct Out {
     code: i32,
     stdout: String,
@@ -267,10 +268,53 @@ fn several_policies_need_a_name() {
     let file = "tests/golden/diagnostics/two_policies.policy";
     let out = policyc(&["check", file], b"Tr0ub4dor&3\n");
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("choose one with `--policy NAME`"));
+    assert!(out.stderr.contains("choose one with `--policy-name NAME`"), "{}", out.stderr);
     let out = policyc(&["check", file, "--policy-name", "second"], b"Tr0ub4dor&3\n");
     assert_eq!(out.code, 1);
     assert!(out.stdout.contains("Use 12 characters."));
+}
+
+/// Issue 27: `--policy-name` on every command that takes a policy file (`generate`, `diff` and
+/// `bench` had none), and a name that matches nothing is an error, not silently ignored (an
+/// artifact's name was never compared).
+#[test]
+fn policy_name_works_everywhere_and_a_wrong_one_is_an_error() {
+    let file = "tests/golden/diagnostics/two_policies.policy";
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = compiled_o365(&dir);
+    for command in ["check", "explain"] {
+        let out = policyc(&[command, &artifact, "--policy-name", "second"], b"Tr0ub4dor&3\n");
+        assert_eq!(out.code, 2, "{command}: {out:?}");
+        assert!(
+            out.stderr.contains("is the compiled policy `office365`, not `second`"),
+            "{command}: {}",
+            out.stderr
+        );
+        let out = policyc(&[command, &artifact, "--policy-name", "office365"], b"Tr0ub4dor&3\n");
+        assert_eq!(out.code, 0, "{command}: {out:?}");
+    }
+    let out = policyc(&["check", file, "--policy-name", "third"], b"Tr0ub4dor&3\n");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no policy named `third`"), "{}", out.stderr);
+
+    // diff: one name per policy argument, in order.
+    let out =
+        policyc(&["diff", file, file, "--policy-name", "first", "--policy-name", "second"], b"");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("Use 12 characters."), "{}", out.stdout);
+    let out = policyc(&["diff", file, file, "--policy-name", "first"], b"");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("1 --policy-name given for 2 policies"), "{}", out.stderr);
+    let out = policyc(&["diff", file, file], b"");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--policy-name NAME"), "{}", out.stderr);
+
+    let out = policyc(&["generate", file, "--policy-name", "second", "--count", "2"], b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.lines().all(|l| l.chars().count() >= 12), "{}", out.stdout);
+    let out = policyc(&["bench", file, "--policy-name", "nope", "--corpus", file], b"");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("no policy named `nope`"), "{}", out.stderr);
 }
 
 #[test]

@@ -111,6 +111,9 @@ struct FailedArgs {
 #[derive(Debug, clap::Subcommand)]
 enum FailedAction {
     /// List failed changes: id, account, cloud user, reason, age.
+    #[command(
+        after_help = "Example:\n  policyc agent failed list --config /etc/policyc/agent.yaml --format json"
+    )]
     List {
         /// The configuration (YAML).
         #[arg(long)]
@@ -120,8 +123,14 @@ enum FailedAction {
         output: super::FormatArg,
     },
     /// Move failed changes back to the queue (after fixing their cause).
+    #[command(
+        after_help = "Examples:\n  policyc agent failed retry --config /etc/policyc/agent.yaml --account jdoe\n  policyc agent failed retry --config /etc/policyc/agent.yaml --all"
+    )]
     Retry(Selection),
     /// Delete failed changes (their sealed passwords with them).
+    #[command(
+        after_help = "Example:\n  policyc agent failed purge --config /etc/policyc/agent.yaml --account jdoe"
+    )]
     Purge(Selection),
 }
 

@@ -19,6 +19,10 @@ pub(crate) struct Args {
     /// The corpus: one password per line.
     #[arg(long)]
     corpus: Option<PathBuf>,
+    /// The policy to use when the policy file defines several; with an artifact, the name it
+    /// must have.
+    #[arg(long, value_name = "NAME")]
+    policy_name: Option<String>,
     /// Threads checking in parallel (each takes a share of the corpus).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -51,7 +55,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
             "error: give a POLICY and --corpus FILE (or --generate N to make a corpus)".into()
         );
     };
-    let validator = policy_arg::load(policy, None)?;
+    let validator = policy_arg::load(policy, a.policy_name.as_deref())?;
     let ctx = input::user_context(&a.user)?;
     let text = std::fs::read(corpus)
         .map(|b| String::from_utf8_lossy(&b).into_owned())

@@ -25,9 +25,10 @@ pub(crate) struct Args {
     /// A user attribute, ATTR=VALUE (repeatable), for rules about the user.
     #[arg(long = "user", value_name = "ATTR=VALUE")]
     user: Vec<String>,
-    /// Output as JSON.
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    #[command(flatten)]
+    names: policy_arg::PolicyNames,
+    #[command(flatten)]
+    format: super::FormatArg,
     /// Most search states per rule, before giving up on a proof.
     #[arg(long, value_name = "N", default_value_t = DiffLimits::default().states)]
     max_states: usize,
@@ -36,24 +37,21 @@ pub(crate) struct Args {
     max_seconds: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
-}
-
 pub(crate) fn run(args: Args) -> Result<u8, String> {
-    let (a, b) = (policy_arg::load(&args.a, None)?, policy_arg::load(&args.b, None)?);
+    let [a, b]: [_; 2] = args
+        .names
+        .load_all(&[&args.a, &args.b])?
+        .try_into()
+        .map_err(|_| "error: internal: two policies expected".to_string())?;
     let ctx = input::user_context(&args.user)?;
     let time = Duration::try_from_secs_f64(args.max_seconds)
         .map_err(|_| format!("--max-seconds {}: expected a positive number", args.max_seconds))?;
     let limits = DiffLimits { states: args.max_states, time, ..DiffLimits::default() };
     let directions = diff(&a, &b, &ctx, limits);
-    match args.format {
-        Format::Json => {
-            outln!("{}", serde_json::to_string_pretty(&directions).unwrap_or_default())
-        }
-        Format::Text => out!("{}", render(&directions, &limits)),
+    if args.format.json() {
+        outln!("{}", serde_json::to_string_pretty(&directions).unwrap_or_default())
+    } else {
+        out!("{}", render(&directions, &limits))
     }
     let differ = directions.iter().any(|d| !d.witnesses.is_empty());
     Ok(match (differ, directions.iter().all(Direction::proved_inclusion)) {

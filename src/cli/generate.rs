@@ -26,11 +26,13 @@ pub(crate) struct Args {
     /// A user attribute, ATTR=VALUE (repeatable), for rules about the user.
     #[arg(long = "user", value_name = "ATTR=VALUE")]
     user: Vec<String>,
+    #[command(flatten)]
+    names: policy_arg::PolicyNames,
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
     let validators =
-        a.policies.iter().map(|p| policy_arg::load(p, None)).collect::<Result<Vec<_>, _>>()?;
+        a.names.load_all(&a.policies.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
     let ctx = input::user_context(&a.user)?;
     let options =
         GenerateOptions { length: a.length, count: a.count, ..GenerateOptions::default() };

@@ -14,6 +14,7 @@ mod double;
 mod explain;
 mod fmt;
 mod generate;
+mod help;
 mod hook;
 mod import;
 mod input;
@@ -102,8 +103,7 @@ struct ManArgs {
 
 /// Man pages from the clap definitions: policyc(1) on standard output, or every page into `dir`.
 fn man(dir: Option<&std::path::Path>) -> Result<u8, String> {
-    use clap::CommandFactory as _;
-    let command = Cli::command();
+    let command = command();
     let Some(dir) = dir else {
         let mut page = Vec::new();
         clap_mangen::Man::new(command)
@@ -160,9 +160,15 @@ fn reported(result: Result<u8, String>) -> u8 {
     })
 }
 
+/// The command line's definition, each page ending with its exit status.
+fn command() -> clap::Command {
+    help::with_exit_status(<Cli as clap::CommandFactory>::command())
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    use clap::FromArgMatches as _;
+    let cli = match command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
@@ -188,9 +194,8 @@ pub fn main() -> ExitCode {
         Command::Store(a) => store::run(a),
         Command::Doctor(a) => reported(doctor::run(a)),
         Command::Completions(a) => {
-            use clap::CommandFactory as _;
             let mut out = out::Stdout;
-            clap_complete::generate(a.shell, &mut Cli::command(), "policyc", &mut out);
+            clap_complete::generate(a.shell, &mut command(), "policyc", &mut out);
             EXIT_OK
         }
         Command::Man(a) => reported(man(a.output.as_deref())),

@@ -18,8 +18,9 @@ pub(crate) struct Target {
     /// The tenant (organization) name, scored like a banned term by `entra score` rules.
     #[arg(long)]
     tenant: Option<String>,
-    /// The policy to compile when a policy file defines several.
-    #[arg(long)]
+    /// The policy to use when the policy file defines several; with an artifact, the name it
+    /// must have.
+    #[arg(long, value_name = "NAME")]
     policy_name: Option<String>,
 }
 
@@ -35,13 +36,47 @@ impl Target {
     }
 }
 
+/// `--policy-name` for the commands that take several policies (`diff`, `generate`): none, or
+/// one per policy argument, in order.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PolicyNames {
+    /// The policy to use in a policy file that defines several (with an artifact: the name it
+    /// must have). Repeatable: one per policy argument, in order.
+    #[arg(long = "policy-name", value_name = "NAME")]
+    names: Vec<String>,
+}
+
+impl PolicyNames {
+    /// Loads each of `paths` with its name. On failure, the message to print.
+    pub(crate) fn load_all(&self, paths: &[&Path]) -> Result<Vec<Validator>, String> {
+        if !self.names.is_empty() && self.names.len() != paths.len() {
+            return Err(format!(
+                "error: {} given for {}: give one per policy argument, in order",
+                super::count(self.names.len() as u64, "--policy-name", "--policy-name options"),
+                super::count(paths.len() as u64, "policy", "policies"),
+            ));
+        }
+        let names = self.names.iter().map(|n| Some(n.as_str())).chain(std::iter::repeat(None));
+        paths.iter().zip(names).map(|(path, name)| load(path, name)).collect()
+    }
+}
+
 /// Loads a validator from an artifact file or a policy file. On failure, the message to print.
+/// With `policy`, a policy file's policy of that name, or an artifact that must be of it.
 pub(crate) fn load(path: &Path, policy: Option<&str>) -> Result<Validator, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("error: cannot read `{}`: {e}", path.display()))?;
     if bytes.starts_with(&MAGIC) {
-        return Validator::from_bytes(&bytes)
-            .map_err(|e| format!("error: `{}`: {e}", path.display()));
+        let validator = Validator::from_bytes(&bytes)
+            .map_err(|e| format!("error: `{}`: {e}", path.display()))?;
+        return match policy {
+            Some(name) if name != validator.name() => Err(format!(
+                "error: `{}` is the compiled policy `{}`, not `{name}` (--policy-name)",
+                path.display(),
+                validator.name()
+            )),
+            _ => Ok(validator),
+        };
     }
     let options =
         CompileOptions { policy: policy.map(str::to_string), ..CompileOptions::default() };

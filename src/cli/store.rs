@@ -16,8 +16,17 @@ pub(crate) struct Args {
 enum Command {
     Build(BuildArgs),
     Update(UpdateArgs),
+    /// What a store holds: its mode (SHA-1 or NTLM), sources, hashes, shards, sizes.
+    #[command(after_help = "Example:\n  policyc store info /var/lib/policyc/pwned")]
     Info(InfoArgs),
+    /// Check every shard and every block of a store against its checksums.
+    #[command(after_help = "Example:\n  policyc store verify /var/lib/policyc/pwned")]
     Verify(InfoArgs),
+    /// Look up passwords, read one per line from standard input, in a store; prints `found` or
+    /// `not found` per line, never the password.
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' 'Password1' | policyc store lookup /var/lib/policyc/pwned"
+    )]
     Lookup(InfoArgs),
     Audit(AuditArgs),
 }
@@ -78,6 +87,9 @@ struct BuildArgs {
 /// Rebuild a store from new inputs, replacing only the shards whose hashes changed. Readers
 /// (hooks, agents) keep working: they see the old store or the new one, never a mix.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  policyc store update /var/lib/policyc/pwned --from pwnedpasswords_ntlm.txt"
+)]
 struct UpdateArgs {
     /// The store directory.
     store: PathBuf,
@@ -92,8 +104,7 @@ struct UpdateArgs {
     threads: Option<usize>,
 }
 
-/// A store directory (`info`: what it holds; `verify`: check every shard and block;
-/// `lookup`: look up passwords read one per line from standard input).
+/// A store directory.
 #[derive(Debug, clap::Args)]
 struct InfoArgs {
     /// The store directory.

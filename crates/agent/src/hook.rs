@@ -10,6 +10,7 @@ use super::config::AgentConfig;
 use super::directory::DirectoryConfig;
 use super::mapping::UserMapping;
 use policyc_gate::audit::{AuditLog, Event, now};
+use policyc_gate::gate::{self, FailMode, RuleSaid, Ruling};
 use policyc_gate::outcome::Outcome;
 use policyc_gate::queue::Queue;
 use policyc_runtime::ir::{Attribute, AttributeSet};
@@ -257,8 +258,13 @@ fn syslog(_: &std::path::Path, _: bool, _: &str) -> Result<(), String> {
 }
 
 /// What the refusing rules tell the user: `id ("message")`, each.
-fn rule_words(verdict: &policyc_runtime::Verdict<'_>) -> Vec<String> {
-    verdict.violations().iter().map(|v| format!("{} (\"{}\")", v.rule, v.message)).collect()
+fn rule_words(rules: &[RuleSaid]) -> Vec<String> {
+    rules.iter().map(|r| format!("{} (\"{}\")", r.rule, r.message)).collect()
+}
+
+/// The gate's fail mode for these options.
+fn fail_mode(options: &HookOptions) -> FailMode {
+    FailMode::open_if(options.fail_open)
 }
 
 /// Whether an outcome means the hook could not do its job (rather than a decision).
@@ -344,16 +350,22 @@ fn decide(
         change: j.change.as_deref(),
         detail: j.detail,
     };
-    let mut accept = j.accept;
-    if let Some(Err(e)) = log.as_mut().map(|l| l.write(&event)) {
-        let what = format!("cannot write the audit log `{}`: {e}", audit.path().display());
+    // Audit before yes: a yes whose line cannot be written is taken back (fail closed).
+    let written = match log.as_mut().map(|l| l.write(&event)) {
+        Some(Err(e)) => {
+            Err(format!("cannot write the audit log `{}`: {e}", audit.path().display()))
+        }
+        _ => Ok(()),
+    };
+    let audited = gate::after_audit(j.accept, fail_mode(options), written);
+    let accept = audited.accept;
+    if let Some(what) = &audited.unrecorded {
         failure = Some(what.clone());
-        if accept && !options.fail_open {
+        if audited.taken_back(j.accept) {
             // Take back the queued change: the agent must not deliver an unrecorded decision.
             if let (Some(dir), Some(id)) = (&options.queue, &j.change) {
                 let _ = policyc_gate::queue::remove_pending(dir, id);
             }
-            accept = false;
             messages.push(format!(
                 "policyc: refused password change for `{account}`: {what}; FAIL-CLOSED"
             ));
@@ -464,47 +476,51 @@ fn judge(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Judgemen
         Err(Refusal::LookupFailed(j)) => return *j,
     };
     Stage::Checking.enter();
-    let verdict = validator.check(text, &ctx);
-    // The artifact is checked as the check reads it: damage found now is a damaged policy.
-    if let Some(damage) = validator.damage() {
-        let why = format!("POLICY UNAVAILABLE (artifact is corrupted: {damage})");
-        return unavailable(options, who, text, &why);
-    }
-    let mut j = if verdict.refused_only_as_unavailable() {
-        store_unavailable(options, who, text, &ctx, &validator, &verdict)
-    } else if !verdict.is_compliant() && options.report_only {
-        let rules: Vec<String> = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
-        let message = format!(
-            "policyc: REPORT-ONLY: the policy would refuse the password change for `{account}` (rules: {}); accepted",
-            rules.join(", ")
-        );
-        let would = Judgement::new(true, Outcome::WouldRefuse, Some(message));
-        let mut j = queued(would, options, who, text, &ctx, &validator.digest_hex());
-        j.rules = rules;
-        j.said = rule_words(&verdict);
-        j
-    } else if !verdict.is_compliant() {
-        let rules: Vec<String> = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
-        let why = format!("the cloud policy would refuse it (rules: {})", rules.join(", "));
-        let mut j = Judgement::new(false, Outcome::Rejected, refused(&why));
-        j.rules = rules;
-        j.said = rule_words(&verdict);
-        j
-    } else if let Some(e) = lookup_failed {
-        let message = format!(
-            "policyc: DIRECTORY LOOKUP FAILED ({e}); FAIL-OPEN: accepting the password change for `{account}` checked without the directory's attributes"
-        );
-        let accepted = Judgement::new(true, Outcome::AcceptedLookupFailed, Some(message)).detail(e);
-        queued(accepted, options, who, text, &ctx, &validator.digest_hex())
-    } else {
-        queued(
-            Judgement::new(true, Outcome::Accepted, None),
-            options,
-            who,
-            text,
-            &ctx,
-            &validator.digest_hex(),
-        )
+    let ruling = gate::judge(Ok(&validator), text, &ctx, fail_mode(options), options.report_only);
+    let digest = validator.digest_hex();
+    let mut j = match ruling {
+        Ruling::PolicyUnavailable { why, .. } => return unavailable(options, who, text, &why),
+        unreadable @ Ruling::StoreUnavailable { .. } => {
+            store_unavailable(options, who, text, &ctx, &digest, &unreadable)
+        }
+        Ruling::WouldRefuse { rules } => {
+            let ids: Vec<String> = rules.iter().map(|r| r.rule.clone()).collect();
+            let message = format!(
+                "policyc: REPORT-ONLY: the policy would refuse the password change for `{account}` (rules: {}); accepted",
+                ids.join(", ")
+            );
+            let would = Judgement::new(true, Outcome::WouldRefuse, Some(message));
+            let mut j = queued(would, options, who, text, &ctx, &digest);
+            j.said = rule_words(&rules);
+            j.rules = ids;
+            j
+        }
+        Ruling::Refused { rules } => {
+            let ids: Vec<String> = rules.iter().map(|r| r.rule.clone()).collect();
+            let why = format!("the cloud policy would refuse it (rules: {})", ids.join(", "));
+            let mut j = Judgement::new(false, Outcome::Rejected, refused(&why));
+            j.said = rule_words(&rules);
+            j.rules = ids;
+            j
+        }
+        Ruling::Accepted => match lookup_failed {
+            Some(e) => {
+                let message = format!(
+                    "policyc: DIRECTORY LOOKUP FAILED ({e}); FAIL-OPEN: accepting the password change for `{account}` checked without the directory's attributes"
+                );
+                let accepted =
+                    Judgement::new(true, Outcome::AcceptedLookupFailed, Some(message)).detail(e);
+                queued(accepted, options, who, text, &ctx, &digest)
+            }
+            None => queued(
+                Judgement::new(true, Outcome::Accepted, None),
+                options,
+                who,
+                text,
+                &ctx,
+                &digest,
+            ),
+        },
     };
     j.policy = Some(validator.label());
     j
@@ -569,16 +585,17 @@ fn user_context(
 /// No usable policy: refuse (fail closed), or accept unchecked (fail open), loudly either way.
 fn unavailable(options: &HookOptions, who: &SambaAccount, text: &str, why: &str) -> Judgement {
     let account = who.account.as_deref().unwrap_or("");
-    if options.fail_open {
+    let ruling = gate::judge(Err(why), text, &who.context(), fail_mode(options), false);
+    if ruling.accept() {
         let message = format!(
             "policyc: {why}; FAIL-OPEN: accepting unchecked the password change for `{account}`"
         );
-        let accepted = Judgement::new(true, Outcome::AcceptedUnchecked, Some(message)).detail(why);
+        let accepted = Judgement::new(true, ruling.outcome(), Some(message)).detail(why);
         return queued(accepted, options, who, text, &who.context(), "unchecked");
     }
     let message =
         format!("policyc: {why}; FAIL-CLOSED: refusing the password change for `{account}`");
-    Judgement::new(false, Outcome::RejectedNoPolicy, Some(message)).detail(why)
+    Judgement::new(false, ruling.outcome(), Some(message)).detail(why)
 }
 
 /// Every enforce rule passed except those whose breached-password store could not be read:
@@ -588,27 +605,23 @@ fn store_unavailable(
     who: &SambaAccount,
     text: &str,
     ctx: &Context,
-    validator: &Validator,
-    verdict: &policyc_runtime::Verdict<'_>,
+    digest: &str,
+    ruling: &Ruling,
 ) -> Judgement {
     let account = who.account.as_deref().unwrap_or("");
-    let why = format!("BREACHED-PASSWORD STORE UNAVAILABLE ({})", verdict.unavailable_reasons());
-    let rules: Vec<String> = verdict.unavailable().iter().map(|u| u.rule.to_string()).collect();
-    if options.fail_open {
+    let why = ruling.unavailable().unwrap_or_default();
+    let mut j = if ruling.accept() {
         let message = format!(
             "policyc: {why}; FAIL-OPEN: accepting the password change for `{account}`, which every other rule accepts"
         );
-        let accepted =
-            Judgement::new(true, Outcome::AcceptedStoreUnavailable, Some(message)).detail(&why);
-        let mut j = queued(accepted, options, who, text, ctx, &validator.digest_hex());
-        j.rules = rules;
-        return j;
-    }
-    let message =
-        format!("policyc: {why}; FAIL-CLOSED: refusing the password change for `{account}`");
-    let mut j =
-        Judgement::new(false, Outcome::RejectedStoreUnavailable, Some(message)).detail(&why);
-    j.rules = rules;
+        let accepted = Judgement::new(true, ruling.outcome(), Some(message)).detail(why);
+        queued(accepted, options, who, text, ctx, digest)
+    } else {
+        let message =
+            format!("policyc: {why}; FAIL-CLOSED: refusing the password change for `{account}`");
+        Judgement::new(false, ruling.outcome(), Some(message)).detail(why)
+    };
+    j.rules = ruling.rules();
     j
 }
 

@@ -18,6 +18,7 @@ use super::state::{AgentState, Problem};
 use super::webhook::Webhook;
 use policyc_gate::audit::{AuditLog, Event, now};
 use policyc_gate::files::say;
+use policyc_gate::gate::{PolicyInForce, Reload};
 use policyc_gate::outcome::Outcome;
 use policyc_gate::queue::{Change, Failure, Queue, QueueError, now_ms};
 use policyc_runtime::ir::{Attribute, AttributeSet};
@@ -25,8 +26,9 @@ use policyc_runtime::store::nt_hash;
 use policyc_runtime::{Context, Validator};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// What one pass over the queue did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,10 +68,11 @@ const METRICS_EVERY: Duration = Duration::from_secs(10);
 pub struct SyncAgent {
     config: AgentConfig,
     queue: Queue,
-    validator: Validator,
+    /// The policy in force (the gate's: a new file replaces it only once it verifies).
+    in_force: PolicyInForce,
+    validator: Arc<Validator>,
     /// What the policy must be: signed, and not older than one used.
     trust: policyc_gate::policy_file::Trust,
-    stamp: Option<(SystemTime, u64)>,
     graph: Graph,
     directory: Box<dyn Directory>,
     marks: Marks,
@@ -152,15 +155,16 @@ impl SyncAgent {
         state.poll_interval_ms = Some(config.poll_interval_ms);
         state.first_run_ms.get_or_insert_with(now_ms);
         state.stopped_ms = None;
-        let stamp = stamp(&config.policy);
+        let in_force = PolicyInForce::with(validator, &config.policy);
+        let validator = in_force.current()?;
         let (config_queue, reconcile_interval) =
             (config.queue.clone(), config.reconcile_interval_secs);
         let mut agent = SyncAgent {
             config,
             queue,
+            in_force,
             validator,
             trust,
-            stamp,
             graph,
             directory,
             marks,
@@ -1003,25 +1007,27 @@ impl SyncAgent {
 
     /// Replaces the policy when its file changed and the new one verifies.
     fn reload_policy(&mut self) {
-        let now_stamp = stamp(&self.config.policy);
-        if now_stamp == self.stamp {
+        let trust = self.trust.clone();
+        let Some(reload) = self.in_force.refresh(&self.config.policy, || Ok(trust)) else {
             return;
-        }
-        self.stamp = now_stamp;
-        match policyc_gate::policy_file::load_policy(&self.config.policy, &self.trust) {
-            Ok(v) if v.digest() == self.validator.digest() => {}
-            Ok(v) => {
-                let change = format!("policy changed: {} -> {}", self.policy(), v.label());
+        };
+        match reload {
+            Reload::Loaded { .. } | Reload::Changed { .. } => {
+                let Ok(validator) = self.in_force.current() else { return };
+                let change = reload.message();
                 say(&format!(
                     "policyc agent: {change}; queued changes are re-validated against it"
                 ));
-                self.validator = v;
+                self.validator = validator;
                 self.state.policy = Some(self.policy());
-                self.record(Outcome::PolicyLoaded, None, Vec::new(), Some(change));
+                self.record(reload.outcome(), None, Vec::new(), Some(change));
             }
-            Err(e) => {
-                say(&format!("policyc agent: new policy refused, keeping {}: {e}", self.policy()));
-                self.record(Outcome::PolicyReloadFailed, None, Vec::new(), Some(e.to_string()));
+            Reload::Kept { error, .. } | Reload::Unavailable { error } => {
+                say(&format!(
+                    "policyc agent: new policy refused, keeping {}: {error}",
+                    self.policy()
+                ));
+                self.record(Outcome::PolicyReloadFailed, None, Vec::new(), Some(error));
             }
         }
     }
@@ -1048,11 +1054,6 @@ fn not_committed(
 
 fn rfc3339(ms: u64) -> String {
     humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + Duration::from_millis(ms)).to_string()
-}
-
-fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
 }
 
 /// Capped exponential backoff with jitter: `initial * 2^(attempt-1)`, at most `max`, times a

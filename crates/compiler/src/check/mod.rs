@@ -129,7 +129,7 @@ fn select<'a>(
                     names.len(),
                     quoted(&names)
                 ))
-                .with_help("choose one with `--policy NAME`"),
+                .with_help("choose one with `--policy-name NAME`"),
             );
             None
         }
