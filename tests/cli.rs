@@ -1085,3 +1085,54 @@ fn completions_and_man_pages_are_generated() {
         out.stdout
     );
 }
+
+/// Issue 27: `policyc inspect ARTIFACT [--format json]` shows what an artifact holds (name,
+/// digest, format, sizes, signature and whether it verifies, rules); a policy file given to
+/// `inspect`, or an artifact given to `compile` or `fmt`, says what it is.
+#[test]
+fn inspect_shows_what_an_artifact_holds() {
+    let golden = "tests/golden/artifacts/office365.policyc";
+    let out = policyc(&["inspect", golden], b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    insta::assert_snapshot!(out.stdout);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (key, other) = (path("signing.key"), path("other.key"));
+    assert_eq!(policyc(&["keygen", "-o", &key], b"").code, 0);
+    assert_eq!(policyc(&["keygen", "-o", &other], b"").code, 0);
+    let artifact = path("o365.policyc");
+    let out =
+        policyc(&["compile", "policies/office365.policy", "-o", &artifact, "--sign", &key], b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = policyc(args, b"");
+        assert_eq!(out.code, 0, "{out:?}");
+        serde_json::from_str(&out.stdout).unwrap()
+    };
+    let shown = json(&["inspect", &artifact, "--format", "json"]);
+    assert_eq!(shown["schema"], 1);
+    assert_eq!(shown["policy"], "office365");
+    assert_eq!(shown["format_version"], 8);
+    assert_eq!(shown["rules"].as_array().unwrap().len(), 3);
+    assert_eq!(shown["rules"][2]["kind"], "at_least_of");
+    assert!(shown["signature"]["status"].as_str().unwrap().starts_with("not verified"));
+    let shown = json(&["inspect", &artifact, "--key", &format!("{key}.pub"), "--json"]);
+    assert_eq!(shown["signature"]["status"], "verified");
+    let shown = json(&["inspect", &artifact, "--key", &format!("{other}.pub"), "--json"]);
+    assert!(shown["signature"]["status"].as_str().unwrap().starts_with("DOES NOT VERIFY"));
+
+    let out = policyc(&["inspect", "policies/office365.policy"], b"");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("is not a compiled policy"), "{}", out.stderr);
+    for command in [&["compile", golden, "-o", &path("x")][..], &["fmt", golden]] {
+        let out = policyc(command, b"");
+        assert_eq!(out.code, 2, "{command:?}");
+        assert!(
+            out.stderr.contains("is a compiled policy (artifact format 8), not policy source"),
+            "{command:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("UTF-8"), "{}", out.stderr);
+    }
+}

@@ -64,6 +64,11 @@ pub(crate) fn read_text(path: &std::path::Path) -> Result<String, String> {
             .map_err(|e| format!("error: cannot read `{}`: {e}", path.display()))?;
         (bytes, format!("`{}`", path.display()))
     };
+    if let Some(version) = policyc_runtime::artifact::format_version(&bytes) {
+        return Err(format!(
+            "error: {name} is a compiled policy (artifact format {version}), not policy source; `policyc inspect` shows what it holds"
+        ));
+    }
     String::from_utf8(bytes).map_err(|_| format!("error: {name} is not valid UTF-8"))
 }
 

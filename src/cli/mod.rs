@@ -18,6 +18,7 @@ mod help;
 mod hook;
 mod import;
 mod input;
+mod inspect;
 mod keygen;
 mod policy_arg;
 mod sign;
@@ -63,6 +64,7 @@ enum Command {
     Check(check::Args),
     Explain(explain::Args),
     Fmt(fmt::Args),
+    Inspect(inspect::Args),
     Test(test::Args),
     Generate(generate::Args),
     Diff(diff::Args),
@@ -182,6 +184,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),
+        Command::Inspect(a) => reported(inspect::run(a)),
         Command::Test(a) => test::run(a),
         Command::Generate(a) => reported(generate::run(a)),
         Command::Diff(a) => reported(diff::run(a)),

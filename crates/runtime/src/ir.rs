@@ -336,6 +336,35 @@ pub enum Measure {
 }
 
 impl Predicate {
+    /// The predicate's kind, a stable snake_case name (what `policyc inspect` lists).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Predicate::Length(_) => "length",
+            Predicate::Only(_) => "only",
+            Predicate::NoneOf(_) => "no",
+            Predicate::AtLeastOf { .. } => "at_least_of",
+            Predicate::Count { .. } => "count",
+            Predicate::Regex { .. } => "regex",
+            Predicate::MaxRepeat(_) => "max_repeat",
+            Predicate::MaxSequence(_) => "max_sequence",
+            Predicate::NotContains(_) => "not_contains",
+            Predicate::Avoid { .. } => "avoid",
+            Predicate::EntraScore { .. } => "entra_score",
+            Predicate::Strength { .. } => "strength",
+            Predicate::NotIn { .. } => "not_in_store",
+            Predicate::NotPalindrome { .. } => "not_palindrome",
+            Predicate::Distinct(_) => "distinct",
+            Predicate::NotEquals(_) => "not_equals",
+            Predicate::NotContainsEitherWay(_) => "not_contains_either_way",
+            Predicate::Quorum { .. } => "quorum",
+            Predicate::Points { .. } => "points",
+            Predicate::LengthIn { .. } => "length_in",
+            Predicate::CountExcept { .. } => "count_except",
+            Predicate::MaxKeyboardRun(_) => "max_keyboard_run",
+            Predicate::Measured { .. } => "measured",
+        }
+    }
+
     /// Calls `f` on this predicate and on every predicate nested in it, outermost first.
     pub fn walk<'p>(&'p self, f: &mut impl FnMut(&'p Predicate)) {
         f(self);

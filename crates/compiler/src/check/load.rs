@@ -171,6 +171,14 @@ fn load_one(
         loaded.incomplete = true;
         return;
     }
+    if let Some(version) = policyc_runtime::artifact::format_version(&bytes) {
+        diags.push(fail(format!(
+            "`{}` is a compiled policy (artifact format {version}), not policy source; `policyc inspect` shows what it holds",
+            path.display()
+        )));
+        loaded.incomplete = true;
+        return;
+    }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

@@ -438,6 +438,19 @@ fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagn
                 .collect();
             expected.sort();
             let expected = one_of(expected);
+            // At the end of file the caret would point at nothing: point at what is open.
+            if rest.trim().is_empty()
+                && let Some(brace) = unclosed_brace(text)
+            {
+                return Diagnostic::error(
+                    format!(
+                        "syntax error: unclosed `{{`: expected {expected} before the end of file"
+                    ),
+                    Span::new(file, brace, brace + 1),
+                    "this `{` is never closed",
+                )
+                .with_help("close it with `}`");
+            }
             Diagnostic::error(
                 format!("syntax error: expected {expected}, found {found}"),
                 span,
@@ -448,6 +461,40 @@ fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagn
             Diagnostic::error(format!("syntax error: {message}"), span, "here")
         }
     }
+}
+
+/// The byte offset of the innermost `{` that is never closed, outside strings and comments.
+fn unclosed_brace(text: &str) -> Option<usize> {
+    let mut open = Vec::new();
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' => open.push(i),
+            '}' => {
+                open.pop();
+            }
+            '#' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                let mut escaped = false;
+                for (_, c) in chars.by_ref() {
+                    match c {
+                        '"' if !escaped => break,
+                        '\\' => escaped = !escaped,
+                        '\n' => break,
+                        _ => escaped = false,
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    open.pop()
 }
 
 /// Whether `rest` starts with a string that is not closed on its line (a closed string where
