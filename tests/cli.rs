@@ -142,7 +142,11 @@ fn check_json_is_one_object_per_input_in_order() {
     let lines: Vec<serde_json::Value> =
         out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3);
-    assert_eq!(lines[0], serde_json::json!({"compliant": true, "violations": []}));
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"schema": 1, "line": 1, "compliant": true, "violations": []})
+    );
+    assert_eq!(lines[2]["line"], 3);
     assert_eq!(lines[1]["compliant"], false);
     assert_eq!(lines[1]["violations"][0]["rule"], "length");
     assert_eq!(lines[1]["violations"][0]["severity"], "enforce");
@@ -164,7 +168,7 @@ fn check_jsonl_input_with_users() {
             r#"{"password": "Jdoe!2345", "user": {"samaccountname": "jdoe", "memberOf": ["CN=A", "CN=B"]}}"#, "\n",
             r#"{"password": "Secret123!", "user": {"favouriteColour": "blue"}}"#, "\n",
             r#"{"password": 12345678}"#, "\n",
-            r#"{"password": "AbcdEf12!"}"#, "\n",
+            r#"{"password": "AbcdEf12!", "id": "reset-7"}"#, "\n",
         ),
     )
     .unwrap();
@@ -182,16 +186,23 @@ fn check_jsonl_input_with_users() {
     assert_eq!(out.code, 2, "input errors make the exit code 2: {}", out.stderr);
     let lines: Vec<serde_json::Value> =
         out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 6, "{}", out.stdout);
+    // Issue 27: every input line has its result, with its line number (a blank line too, which
+    // was skipped), and an entry's `id` is given back.
+    assert_eq!(lines.len(), 7, "{}", out.stdout);
+    let numbers: Vec<u64> = lines.iter().map(|l| l["line"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(lines[0]["compliant"], true);
     assert_eq!(lines[1]["violations"][0]["rule"], "names");
-    assert_eq!(lines[2]["violations"][0]["rule"], "names");
+    assert_eq!(lines[2]["error"], "a blank line, not a JSON entry");
+    assert_eq!(lines[3]["violations"][0]["rule"], "names");
     assert!(
-        lines[3]["error"].as_str().unwrap().contains("unknown user attribute `favouriteColour`")
+        lines[4]["error"].as_str().unwrap().contains("unknown user attribute `favouriteColour`")
     );
-    assert!(lines[4]["error"].as_str().unwrap().contains("expected {\"password\""));
-    assert_eq!(lines[5]["compliant"], true, "entries after bad ones are still checked");
-    assert!(out.stderr.contains("input line 5"), "{}", out.stderr);
+    assert!(lines[5]["error"].as_str().unwrap().contains("expected {\"password\""));
+    assert_eq!(lines[6]["compliant"], true, "entries after bad ones are still checked");
+    assert_eq!(lines[6]["id"], "reset-7");
+    assert!(lines[..6].iter().all(|l| l.get("id").is_none()));
+    assert!(out.stderr.contains("input line 6"), "{}", out.stderr);
     assert_secret_absent(
         &out,
         &["Pässwörd1", "Erin2024!x", "Jdoe!2345", "Secret123!", "12345678", "AbcdEf12!"],
@@ -1135,4 +1146,28 @@ fn inspect_shows_what_an_artifact_holds() {
         );
         assert!(!out.stderr.contains("UTF-8"), "{}", out.stderr);
     }
+}
+
+/// Issue 27: `-` for standard input everywhere: `check -` reads the policy or artifact from
+/// standard input (the passwords then come from --input), and says so when standard input
+/// would have to hold both.
+#[test]
+fn check_reads_the_policy_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("p.jsonl");
+    std::fs::write(&input, "{\"password\": \"short\"}\n").unwrap();
+    let input = input.to_str().unwrap();
+    let artifact = std::fs::read(compiled_o365(&dir)).unwrap();
+    let source = std::fs::read(O365).unwrap();
+    for policy in [artifact, source] {
+        let out = policyc(&["check", "-", "--input", input, "--json"], &policy);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(out.stdout.contains("\"rule\":\"length\""), "{}", out.stdout);
+    }
+    let out = policyc(&["check", "-"], b"short\n");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("cannot hold both the policy"), "{}", out.stderr);
+    let out = policyc(&["explain", "-"], b"short\n");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("give the policy as a file"), "{}", out.stderr);
 }

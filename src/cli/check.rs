@@ -1,6 +1,6 @@
 //! `policyc check`.
 
-use super::input::{self, Entry, Problem};
+use super::input::{self, Entry, EntryId, Problem};
 use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK, policy_arg};
 use policyc_runtime::runtime::Verdict;
 use policyc_runtime::{Context, Validator};
@@ -21,23 +21,24 @@ policyc check ad.policyc --input resets.jsonl   # {\"password\": \"...\", \"user
 pub(crate) struct Args {
     #[command(flatten)]
     target: policy_arg::Target,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
-    /// Read JSON lines ({"password": ..., "user": {...}}) from this file (`-`: standard input)
-    /// instead of plain lines.
+    #[command(flatten)]
+    format: super::FormatArg,
+    /// Read JSON lines ({"password": ..., "user": {...}, "id": ...}) from this file (`-`:
+    /// standard input) instead of plain lines; each result gives back its entry's `id`.
     #[arg(long, value_name = "FILE.jsonl")]
     input: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
-}
+/// The version of `check`'s JSON objects: bumped when a field changes meaning or goes away.
+const SCHEMA: u32 = 1;
 
 #[derive(Serialize)]
 struct JsonVerdict<'a> {
+    schema: u32,
+    /// The input's line number, from 1.
+    line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a EntryId>,
     compliant: bool,
     violations: Vec<JsonViolation<'a>>,
 }
@@ -51,11 +52,21 @@ struct JsonViolation<'a> {
 
 #[derive(Serialize)]
 struct JsonError<'a> {
+    schema: u32,
+    line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a EntryId>,
     compliant: bool,
     error: &'a str,
 }
 
 pub(crate) fn run(args: Args) -> u8 {
+    if args.target.from_stdin() && args.input.as_deref().is_none_or(input::is_stdio) {
+        eprintln!(
+            "error: standard input cannot hold both the policy (`-`) and the passwords: give the passwords with --input FILE"
+        );
+        return EXIT_ERROR;
+    }
     let (validator, base) = match args.target.load() {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -85,14 +96,18 @@ pub(crate) fn run(args: Args) -> u8 {
         },
     };
     let jsonl = args.input.is_some();
-    let mut run =
-        Run { validator: &validator, format: args.format, out: super::out::Stdout, code: EXIT_OK };
+    let mut run = Run {
+        validator: &validator,
+        json: args.format.json(),
+        out: super::out::Stdout,
+        code: EXIT_OK,
+    };
     run.all(reader, jsonl, &base)
 }
 
 struct Run<'v, W: Write> {
     validator: &'v Validator,
-    format: Format,
+    json: bool,
     out: W,
     code: u8,
 }
@@ -111,14 +126,15 @@ impl<W: Write> Run<'_, W> {
             };
             n += 1;
             let entry = match line {
-                Err(p) => Entry { password: Err(p), ctx: base.clone() },
-                Ok(bytes) if jsonl => {
-                    if bytes.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    input::json_entry(&bytes, base)
-                }
-                Ok(bytes) => Entry { password: input::utf8(bytes), ctx: base.clone() },
+                Err(p) => Entry { password: Err(p), ctx: base.clone(), id: None },
+                // A blank line is reported, never skipped: the results keep the input's lines.
+                Ok(bytes) if jsonl && bytes.iter().all(u8::is_ascii_whitespace) => Entry {
+                    password: Err(Problem::Invalid("a blank line, not a JSON entry".into())),
+                    ctx: base.clone(),
+                    id: None,
+                },
+                Ok(bytes) if jsonl => input::json_entry(&bytes, base),
+                Ok(bytes) => Entry { password: input::utf8(bytes), ctx: base.clone(), id: None },
             };
             // Output that cannot be written is dropped (`out::finish` says so); the verdicts,
             // and the exit code, still cover every line.
@@ -128,27 +144,33 @@ impl<W: Write> Run<'_, W> {
     }
 
     fn one(&mut self, n: usize, entry: Entry) -> std::io::Result<()> {
+        let id = entry.id.as_ref();
         match entry.password {
             Ok(pw) => {
                 let verdict = self.validator.check(&pw, &entry.ctx);
-                self.verdict(n, &verdict)
+                self.verdict(n, id, &verdict)
             }
-            Err(Problem::TooLong) => self.verdict(n, &Verdict::oversized()),
+            Err(Problem::TooLong) => self.verdict(n, id, &Verdict::oversized()),
             Err(Problem::Invalid(msg)) => {
                 self.code = EXIT_ERROR;
                 eprintln!("error: input line {n}: {msg}");
-                match self.format {
-                    Format::Json => {
-                        let e = JsonError { compliant: false, error: &msg };
-                        writeln!(self.out, "{}", serde_json::to_string(&e).unwrap_or_default())
-                    }
-                    Format::Text => writeln!(self.out, "line {n}: error: {msg}"),
+                if self.json {
+                    let e =
+                        JsonError { schema: SCHEMA, line: n, id, compliant: false, error: &msg };
+                    writeln!(self.out, "{}", serde_json::to_string(&e).unwrap_or_default())
+                } else {
+                    writeln!(self.out, "line {n}{}: error: {msg}", said_id(id))
                 }
             }
         }
     }
 
-    fn verdict(&mut self, n: usize, verdict: &Verdict<'_>) -> std::io::Result<()> {
+    fn verdict(
+        &mut self,
+        n: usize,
+        id: Option<&EntryId>,
+        verdict: &Verdict<'_>,
+    ) -> std::io::Result<()> {
         if !verdict.is_compliant() && self.code == EXIT_OK {
             self.code = EXIT_NONCOMPLIANT;
         }
@@ -162,9 +184,12 @@ impl<W: Write> Run<'_, W> {
             }
             self.code = EXIT_ERROR;
         }
-        match self.format {
-            Format::Json => {
+        match self.json {
+            true => {
                 let j = JsonVerdict {
+                    schema: SCHEMA,
+                    line: n,
+                    id,
                     compliant: verdict.is_compliant(),
                     violations: verdict
                         .violations()
@@ -178,9 +203,9 @@ impl<W: Write> Run<'_, W> {
                 };
                 writeln!(self.out, "{}", serde_json::to_string(&j).unwrap_or_default())
             }
-            Format::Text => {
+            false => {
                 let status = if verdict.is_compliant() { "compliant" } else { "noncompliant" };
-                write!(self.out, "line {n}: {status}")?;
+                write!(self.out, "line {n}{}: {status}", said_id(id))?;
                 for v in verdict.violations() {
                     let audit = if v.severity == policyc_runtime::ir::Severity::Audit {
                         " (audit)"
@@ -192,5 +217,14 @@ impl<W: Write> Run<'_, W> {
                 writeln!(self.out)
             }
         }
+    }
+}
+
+/// ` (id r-1)` after a line number, when the entry has an id.
+fn said_id(id: Option<&EntryId>) -> String {
+    match id {
+        Some(EntryId::Text(t)) => format!(" (id {})", policyc_gate::files::log_line(t)),
+        Some(EntryId::Number(n)) => format!(" (id {n})"),
+        None => String::new(),
     }
 }

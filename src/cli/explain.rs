@@ -18,6 +18,12 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> u8 {
+    if args.target.from_stdin() {
+        eprintln!(
+            "error: `explain` reads the password from standard input: give the policy as a file, not `-`"
+        );
+        return EXIT_ERROR;
+    }
     let (validator, ctx) = match args.target.load() {
         Ok(loaded) => loaded,
         Err(e) => {

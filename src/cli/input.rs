@@ -14,6 +14,16 @@ pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
 pub(crate) struct Entry {
     pub password: Result<Zeroizing<String>, Problem>,
     pub ctx: Context,
+    /// The entry's `id` (JSON lines), passed through to its result.
+    pub id: Option<EntryId>,
+}
+
+/// An input entry's `id`: a string or a number, given back as it came.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub(crate) enum EntryId {
+    Text(String),
+    Number(serde_json::Number),
 }
 
 /// Why an input line is not a password we can check.
@@ -47,8 +57,19 @@ const MAX_TEXT_BYTES: u64 = 64 << 20;
 
 /// A text file's content, or standard input's for `-`; errors name the file.
 pub(crate) fn read_text(path: &std::path::Path) -> Result<String, String> {
+    let (bytes, name) = read_bytes(path)?;
+    if let Some(version) = policyc_runtime::artifact::format_version(&bytes) {
+        return Err(format!(
+            "error: {name} is a compiled policy (artifact format {version}), not policy source; `policyc inspect` shows what it holds"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("error: {name} is not valid UTF-8"))
+}
+
+/// A file's bytes, or standard input's for `-` (at most 64 MiB), with how errors name it.
+pub(crate) fn read_bytes(path: &std::path::Path) -> Result<(Vec<u8>, String), String> {
     use std::io::Read as _;
-    let (bytes, name) = if is_stdio(path) {
+    Ok(if is_stdio(path) {
         let mut bytes = Vec::new();
         std::io::stdin()
             .lock()
@@ -63,13 +84,7 @@ pub(crate) fn read_text(path: &std::path::Path) -> Result<String, String> {
         let bytes = std::fs::read(path)
             .map_err(|e| format!("error: cannot read `{}`: {e}", path.display()))?;
         (bytes, format!("`{}`", path.display()))
-    };
-    if let Some(version) = policyc_runtime::artifact::format_version(&bytes) {
-        return Err(format!(
-            "error: {name} is a compiled policy (artifact format {version}), not policy source; `policyc inspect` shows what it holds"
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| format!("error: {name} is not valid UTF-8"))
+    })
 }
 
 /// A password typed at the terminal: read without echo after a prompt on the terminal, into a
@@ -175,6 +190,9 @@ struct JsonEntry {
     user: BTreeMap<String, OneOrMany>,
     #[serde(default)]
     tenant: Option<String>,
+    /// The caller's own key for the entry (a request id, a row number): given back.
+    #[serde(default)]
+    id: Option<EntryId>,
 }
 
 #[derive(Deserialize)]
@@ -192,7 +210,7 @@ pub(crate) fn json_entry(line: &[u8], base: &Context) -> Entry {
         Err(e) => {
             // serde_json's messages quote no input for these errors, only positions and kinds.
             let msg = format!("not a valid entry: {}", json_problem(&e));
-            return Entry { password: Err(Problem::Invalid(msg)), ctx: base.clone() };
+            return Entry { password: Err(Problem::Invalid(msg)), ctx: base.clone(), id: None };
         }
     };
     let mut ctx = base.clone();
@@ -206,11 +224,11 @@ pub(crate) fn json_entry(line: &[u8], base: &Context) -> Entry {
         };
         for v in values {
             if let Err(e) = ctx.add_named(&name, v) {
-                return Entry { password: Err(Problem::Invalid(e.to_string())), ctx };
+                return Entry { password: Err(Problem::Invalid(e.to_string())), ctx, id: entry.id };
             }
         }
     }
-    Entry { password: Ok(entry.password), ctx }
+    Entry { password: Ok(entry.password), ctx, id: entry.id }
 }
 
 /// A JSON error described by kind and position only: serde_json can quote input (a password) in
@@ -222,7 +240,7 @@ fn json_problem(e: &serde_json::Error) -> String {
         Category::Eof => "incomplete JSON",
         Category::Io => "read error",
         Category::Data => {
-            "expected {\"password\": \"...\", \"user\": {\"ATTR\": \"VALUE\"}, \"tenant\": \"...\"}"
+            "expected {\"password\": \"...\", \"user\": {\"ATTR\": \"VALUE\"}, \"tenant\": \"...\", \"id\": \"...\"}"
         }
     };
     format!("{what} at column {}", e.column())

@@ -25,6 +25,11 @@ pub(crate) struct Target {
 }
 
 impl Target {
+    /// Whether the policy is read from standard input (`-`), which then cannot hold passwords.
+    pub(crate) fn from_stdin(&self) -> bool {
+        input::is_stdio(&self.policy)
+    }
+
     /// The validator and the user. On failure, the message to print.
     pub(crate) fn load(&self) -> Result<(Validator, Context), String> {
         let validator = load(&self.policy, self.policy_name.as_deref())?;
@@ -63,16 +68,14 @@ impl PolicyNames {
 
 /// Loads a validator from an artifact file or a policy file. On failure, the message to print.
 /// With `policy`, a policy file's policy of that name, or an artifact that must be of it.
+/// `-` reads either from standard input.
 pub(crate) fn load(path: &Path, policy: Option<&str>) -> Result<Validator, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("error: cannot read `{}`: {e}", path.display()))?;
+    let (bytes, name) = input::read_bytes(path)?;
     if bytes.starts_with(&MAGIC) {
-        let validator = Validator::from_bytes(&bytes)
-            .map_err(|e| format!("error: `{}`: {e}", path.display()))?;
+        let validator = Validator::from_bytes(&bytes).map_err(|e| format!("error: {name}: {e}"))?;
         return match policy {
-            Some(name) if name != validator.name() => Err(format!(
-                "error: `{}` is the compiled policy `{}`, not `{name}` (--policy-name)",
-                path.display(),
+            Some(wanted) if wanted != validator.name() => Err(format!(
+                "error: {name} is the compiled policy `{}`, not `{wanted}` (--policy-name)",
                 validator.name()
             )),
             _ => Ok(validator),
@@ -80,7 +83,16 @@ pub(crate) fn load(path: &Path, policy: Option<&str>) -> Result<Validator, Strin
     }
     let options =
         CompileOptions { policy: policy.map(str::to_string), ..CompileOptions::default() };
-    let compiled = compile_path(path, &options).map_err(|e| e.to_string())?;
+    let compiled = if input::is_stdio(path) {
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("error: {name} is neither a compiled policy nor UTF-8 text"))?;
+        // Files the policy names resolve from the current directory.
+        let origin = std::env::current_dir().unwrap_or_default().join("<stdin>");
+        policyc_compiler::compile_str(origin, &text, &options)
+    } else {
+        compile_path(path, &options)
+    }
+    .map_err(|e| e.to_string())?;
     if !compiled.warnings.is_empty() {
         eprint!("{}", compiled.warnings.render(&compiled.sources));
     }
