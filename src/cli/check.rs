@@ -61,7 +61,7 @@ struct JsonError<'a> {
 }
 
 pub(crate) fn run(args: Args) -> u8 {
-    if args.target.from_stdin() && args.input.as_deref().is_none_or(input::is_stdio) {
+    if args.target.reads_stdin() && args.input.as_deref().is_none_or(input::is_stdio) {
         eprintln!(
             "error: standard input cannot hold both the policy (`-`) and the passwords: give the passwords with --input FILE"
         );

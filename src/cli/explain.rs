@@ -18,7 +18,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> u8 {
-    if args.target.from_stdin() {
+    if args.target.reads_stdin() {
         eprintln!(
             "error: `explain` reads the password from standard input: give the policy as a file, not `-`"
         );

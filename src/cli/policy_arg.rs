@@ -26,7 +26,7 @@ pub(crate) struct Target {
 
 impl Target {
     /// Whether the policy is read from standard input (`-`), which then cannot hold passwords.
-    pub(crate) fn from_stdin(&self) -> bool {
+    pub(crate) fn reads_stdin(&self) -> bool {
         input::is_stdio(&self.policy)
     }
 
