@@ -2071,6 +2071,14 @@ fn every_json_form_answers_to_format_json() {
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
         let (format, json) = (run(&["--format", "json"]), run(&["--json"]));
+        // Issue 27: every JSON document (or JSON line) says its schema version first.
+        let documents: Vec<serde_json::Value> = match serde_json::from_str(&format) {
+            Ok(document) => vec![document],
+            Err(_) => format.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
+        };
+        for d in &documents {
+            assert_eq!(d["schema"], 1, "{args:?}: {d}");
+        }
         assert!(
             format.trim().is_empty()
                 || serde_json::from_str::<serde_json::Value>(format.lines().next().unwrap_or(""))

@@ -517,6 +517,8 @@ fn diff_of_the_shipped_policies_is_pinned() {
         b"",
     );
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["schema"], 1);
+    let json = &json["directions"];
     assert_eq!(json[0]["from"], "office365");
     assert_eq!(json[1]["witnesses"][0]["rule"], "length");
     assert_eq!(json[1]["witnesses"][0]["method"], "search");

@@ -205,7 +205,7 @@ fn show_status(a: StatusArgs) -> Result<u8, String> {
     }
     let s = status(&config);
     if a.output.json() {
-        outln!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&super::versioned(&s)).unwrap_or_default());
     } else {
         outln!("health: {}", if s.healthy { "OK" } else { "UNHEALTHY" });
         for p in &s.problems {
@@ -308,7 +308,7 @@ fn reconcile(a: ReconcileArgs) -> Result<u8, String> {
     }
     report.save(&config.queue).map_err(|e| format!("error: cannot save the report: {e}"))?;
     if a.output.json() {
-        outln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&super::versioned(&report)).unwrap_or_default());
     } else {
         let gaps = report.gaps().count();
         outln!(
@@ -355,7 +355,7 @@ fn failed(action: FailedAction) -> Result<u8, String> {
                     (f.outcome.as_str(), f.reason.as_str(), now_ms().saturating_sub(f.at_ms) / 1000)
                 });
                 if json {
-                    let line = serde_json::json!({"id": c.id, "account": c.account, "user": c.user,
+                    let line = serde_json::json!({"schema": super::JSON_SCHEMA, "id": c.id, "account": c.account, "user": c.user,
                         "outcome": outcome, "reason": reason, "age_secs": age});
                     outln!("{line}");
                 } else {
@@ -372,7 +372,7 @@ fn failed(action: FailedAction) -> Result<u8, String> {
                 if json {
                     outln!(
                         "{}",
-                        serde_json::json!({"file": p.display().to_string(), "outcome": "damaged"})
+                        serde_json::json!({"schema": super::JSON_SCHEMA, "file": p.display().to_string(), "outcome": "damaged"})
                     );
                 } else {
                     outln!("{}  damaged record (unreadable; purge it with --all)", p.display());
@@ -482,7 +482,7 @@ fn show_user(config: &AgentConfig, account: &str, json: bool) -> Result<u8, Stri
         || v.reconcile.as_ref().is_some_and(|f| f.standing.is_gap())
         || v.events.last().is_some_and(|e| e.source == "hook" && e.outcome.starts_with("rejected"));
     if json {
-        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&super::versioned(&v)).unwrap_or_default());
         return Ok(u8::from(wrong));
     }
     let say = |s: &str| policyc_gate::files::log_line(s);

@@ -29,25 +29,16 @@ pub(crate) struct Args {
     input: Option<PathBuf>,
 }
 
-/// The version of `check`'s JSON objects: bumped when a field changes meaning or goes away.
-const SCHEMA: u32 = 1;
-
 #[derive(Serialize)]
-struct JsonVerdict<'a> {
+struct JsonVerdict<'a, 'v> {
     schema: u32,
     /// The input's line number, from 1.
     line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<&'a EntryId>,
-    compliant: bool,
-    violations: Vec<JsonViolation<'a>>,
-}
-
-#[derive(Serialize)]
-struct JsonViolation<'a> {
-    rule: &'a str,
-    message: &'a str,
-    severity: &'a str,
+    /// The runtime's own JSON form of a verdict.
+    #[serde(flatten)]
+    verdict: &'a Verdict<'v>,
 }
 
 #[derive(Serialize)]
@@ -155,8 +146,13 @@ impl<W: Write> Run<'_, W> {
                 self.code = EXIT_ERROR;
                 eprintln!("error: input line {n}: {msg}");
                 if self.json {
-                    let e =
-                        JsonError { schema: SCHEMA, line: n, id, compliant: false, error: &msg };
+                    let e = JsonError {
+                        schema: super::JSON_SCHEMA,
+                        line: n,
+                        id,
+                        compliant: false,
+                        error: &msg,
+                    };
                     writeln!(self.out, "{}", serde_json::to_string(&e).unwrap_or_default())
                 } else {
                     writeln!(self.out, "line {n}{}: error: {msg}", said_id(id))
@@ -186,21 +182,7 @@ impl<W: Write> Run<'_, W> {
         }
         match self.json {
             true => {
-                let j = JsonVerdict {
-                    schema: SCHEMA,
-                    line: n,
-                    id,
-                    compliant: verdict.is_compliant(),
-                    violations: verdict
-                        .violations()
-                        .iter()
-                        .map(|v| JsonViolation {
-                            rule: v.rule,
-                            message: v.message,
-                            severity: v.severity.as_str(),
-                        })
-                        .collect(),
-                };
+                let j = JsonVerdict { schema: super::JSON_SCHEMA, line: n, id, verdict };
                 writeln!(self.out, "{}", serde_json::to_string(&j).unwrap_or_default())
             }
             false => {

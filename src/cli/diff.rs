@@ -44,12 +44,16 @@ pub(crate) fn run(args: Args) -> Result<u8, String> {
         .try_into()
         .map_err(|_| "error: internal: two policies expected".to_string())?;
     let ctx = input::user_context(&args.user)?;
+    if args.user.is_empty() {
+        say_assumed_user(&[&a, &b]);
+    }
     let time = Duration::try_from_secs_f64(args.max_seconds)
         .map_err(|_| format!("--max-seconds {}: expected a positive number", args.max_seconds))?;
     let limits = DiffLimits { states: args.max_states, time, ..DiffLimits::default() };
     let directions = diff(&a, &b, &ctx, limits);
     if args.format.json() {
-        outln!("{}", serde_json::to_string_pretty(&directions).unwrap_or_default())
+        let document = serde_json::json!({"directions": directions});
+        outln!("{}", serde_json::to_string_pretty(&super::versioned(&document)).unwrap_or_default())
     } else {
         out!("{}", render(&directions, &limits))
     }
@@ -137,4 +141,28 @@ pub(crate) fn render(directions: &[Direction], limits: &DiffLimits) -> String {
 
 fn ticks(ids: &[String]) -> String {
     ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// Without `--user`, rules about the user are compared for a user with no attributes (a rule
+/// such as "not contains sAMAccountName" then accepts every password): say which, on standard
+/// error, so that a proof is not read as covering every user.
+fn say_assumed_user(policies: &[&policyc_runtime::Validator]) {
+    let rules: Vec<String> = policies
+        .iter()
+        .flat_map(|v| {
+            let name = v.name();
+            v.program()
+                .rules
+                .iter()
+                .filter(|r| !r.attributes().is_empty())
+                .map(move |r| format!("{name}.{}", r.id))
+        })
+        .collect();
+    if !rules.is_empty() {
+        eprintln!(
+            "note: no --user given: {} about the user ({}) compared for a user with no attributes; give --user ATTR=VALUE to compare them for one",
+            super::count(rules.len() as u64, "rule", "rules"),
+            rules.join(", ")
+        );
+    }
 }

@@ -30,7 +30,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let checks = doctor(&Options { config: a.config.clone(), smb_conf: a.smb_conf });
     let failed = checks.iter().filter(|c| c.verdict == Verdict::Fail).count();
     if a.output.json() {
-        let out = serde_json::json!({"healthy": failed == 0, "checks": checks});
+        let out = serde_json::json!({"schema": super::JSON_SCHEMA, "healthy": failed == 0, "checks": checks});
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         outln!("policyc doctor: {}", a.config.display());

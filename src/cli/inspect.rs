@@ -24,9 +24,6 @@ pub(crate) struct Args {
     format: super::FormatArg,
 }
 
-/// The JSON form's version: bumped when a field changes meaning or goes away.
-const SCHEMA: u32 = 1;
-
 #[derive(Debug, Serialize)]
 struct Inspection {
     schema: u32,
@@ -90,7 +87,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let signature = signature(path, &bytes, a.key.as_deref())?;
     let program = validator.program();
     let inspection = Inspection {
-        schema: SCHEMA,
+        schema: super::JSON_SCHEMA,
         policy: program.name.clone(),
         description: program.description.clone(),
         reference: program.reference.clone(),

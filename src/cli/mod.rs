@@ -147,6 +147,23 @@ impl FormatArg {
     }
 }
 
+/// The version of every JSON document the command line writes, its first field (`"schema"`):
+/// bumped when a field changes meaning or goes away; fields may be added within a version.
+pub(crate) const JSON_SCHEMA: u32 = 1;
+
+/// A JSON document: `"schema"` first, then `body`'s fields.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Versioned<'a, T: serde::Serialize> {
+    schema: u32,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// `body` (a struct or a map) as a versioned JSON document.
+pub(crate) fn versioned<T: serde::Serialize>(body: &T) -> Versioned<'_, T> {
+    Versioned { schema: JSON_SCHEMA, body }
+}
+
 /// `n` and the noun, singular for one: "1 rule", "3 rules".
 pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();

@@ -37,29 +37,34 @@ impl Program {
     /// The user attributes some rule reads: what a directory hook must look up before it checks
     /// a password against this program (nothing, for a policy like office365).
     pub fn attributes(&self) -> AttributeSet {
+        self.rules.iter().fold(AttributeSet::default(), |set, r| set.union(r.attributes()))
+    }
+}
+
+impl Rule {
+    /// The user attributes this rule reads, in its conditions or its predicate.
+    pub fn attributes(&self) -> AttributeSet {
         let mut set = AttributeSet::default();
-        for rule in &self.rules {
-            for c in &rule.conditions {
-                if let Condition::Has { attribute, .. } | Condition::Lacks { attribute, .. } = c {
-                    set.insert(*attribute);
-                }
+        for c in &self.conditions {
+            if let Condition::Has { attribute, .. } | Condition::Lacks { attribute, .. } = c {
+                set.insert(*attribute);
             }
-            rule.predicate.walk(&mut |p| match p {
-                Predicate::NotContains(list) | Predicate::NotContainsEitherWay(list) => {
-                    list.iter().for_each(|c| set.insert(c.attribute))
-                }
-                Predicate::NotEquals(attribute) => set.insert(*attribute),
-                Predicate::EntraScore { .. } => {
-                    set.insert(Attribute::GivenName);
-                    set.insert(Attribute::Surname);
-                }
-                Predicate::Strength { .. } => Attribute::ALL
-                    .into_iter()
-                    .filter(|a| *a != Attribute::MemberOf)
-                    .for_each(|a| set.insert(a)),
-                _ => {}
-            });
         }
+        self.predicate.walk(&mut |p| match p {
+            Predicate::NotContains(list) | Predicate::NotContainsEitherWay(list) => {
+                list.iter().for_each(|c| set.insert(c.attribute))
+            }
+            Predicate::NotEquals(attribute) => set.insert(*attribute),
+            Predicate::EntraScore { .. } => {
+                set.insert(Attribute::GivenName);
+                set.insert(Attribute::Surname);
+            }
+            Predicate::Strength { .. } => Attribute::ALL
+                .into_iter()
+                .filter(|a| *a != Attribute::MemberOf)
+                .for_each(|a| set.insert(a)),
+            _ => {}
+        });
         set
     }
 }
@@ -102,8 +107,10 @@ impl fmt::Display for RuleId {
     }
 }
 
-/// Whether a failing rule rejects the password.
+/// Whether a failing rule rejects the password. Named `enforce` or `audit` in JSON (the artifact
+/// stores the variant's index, which the names do not change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// A violation makes the password noncompliant.
     Enforce,

@@ -4,6 +4,13 @@
 //! DFAs, and case-insensitive matching with regex-syntax's case folding instead of [`fold`].
 //! It is the oracle the property tests hold the [`Validator`] to; it is not meant to be fast.
 //!
+//! It shares no evaluation code with the validator. It has its own keyboard layout (for
+//! `longest keyboard sequence`), its own Entra normalization (the language reference's table)
+//! and its own strength path (zxcvbn called here, with the user inputs and the 16-character
+//! prefix the language reference states). What it does share is data the artifact carries: the
+//! classes' ranges, the terms and the simple-case-folding table (which the artifact holds so
+//! that folding follows the compiler's Unicode version, not either side's standard library).
+//!
 //! [`fold`]: policyc_runtime::runtime::fold::fold
 //! [`Validator`]: policyc_runtime::Validator
 
@@ -129,8 +136,7 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
         Predicate::MaxKeyboardRun(max) => {
             // From every start, extend while each key is the previous one's right (or left)
             // neighbour on the same row.
-            let keys: Vec<Option<(u8, u8)>> =
-                password.chars().map(policyc_runtime::ir::keyboard_position).collect();
+            let keys: Vec<Option<(u8, u8)>> = password.chars().map(key_at).collect();
             let next = |a: Option<(u8, u8)>, b: Option<(u8, u8)>, d: i16| match (a, b) {
                 (Some((r, x)), Some((q, y))) => r == q && i16::from(y) - i16::from(x) == d,
                 _ => false,
@@ -203,8 +209,60 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
     }
 }
 
+/// zxcvbn's score as the language reference states it: of the first 16 characters, with every
+/// attribute value but `memberOf`, each value's alphanumeric tokens of 3 or more characters,
+/// and the tenant name as user inputs.
 fn strength(password: &str, ctx: &Context) -> u8 {
-    policyc_runtime::runtime::strength::score(password, ctx)
+    let prefix: String = password.chars().take(16).collect();
+    let mut inputs: Vec<String> = Vec::new();
+    for attribute in Attribute::ALL.into_iter().filter(|a| *a != Attribute::MemberOf) {
+        for value in ctx.get(attribute) {
+            inputs.push(value.clone());
+            for token in value.split(|c: char| !c.is_alphanumeric()) {
+                if token.len() >= 3 {
+                    inputs.push(token.to_string());
+                }
+            }
+        }
+    }
+    inputs.extend(ctx.tenant().map(str::to_string));
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    u8::from(zxcvbn::zxcvbn(&prefix, &inputs).score())
+}
+
+/// Where a key is on a US keyboard, as (row, column), shift ignored: the layout written out key
+/// by key, each key with its shifted character.
+fn key_at(c: char) -> Option<(u8, u8)> {
+    const ROWS: [&[&str]; 4] = [
+        &["`~", "1!", "2@", "3#", "4$", "5%", "6^", "7&", "8*", "9(", "0)", "-_", "=+"],
+        &["qQ", "wW", "eE", "rR", "tT", "yY", "uU", "iI", "oO", "pP", "[{", "]}", "\\|"],
+        &["aA", "sS", "dD", "fF", "gG", "hH", "jJ", "kK", "lL", ";:", "'\""],
+        &["zZ", "xX", "cC", "vV", "bB", "nN", "mM", ",<", ".>", "/?"],
+    ];
+    for (row, keys) in ROWS.iter().enumerate() {
+        for (col, key) in keys.iter().enumerate() {
+            if key.contains(c) {
+                return Some((row as u8, col as u8));
+            }
+        }
+    }
+    None
+}
+
+/// Entra Password Protection's normalization as the language reference states it: case folding
+/// (the artifact's table), then `0→o`, `1→l`, `$→s`, `@→a`.
+fn entra_normalized(program: &Program, text: &str) -> Vec<char> {
+    let folding = Normalization::new("entra", vec![NormStep::Lowercase]);
+    normalized(program, &folding, text)
+        .into_iter()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' => 'l',
+            '$' => 's',
+            '@' => 'a',
+            c => c,
+        })
+        .collect()
 }
 
 /// A normalization's steps, one after the other over the whole text (the validator applies
@@ -293,15 +351,14 @@ fn entra_passes(
     ctx: &Context,
     min: u32,
 ) -> bool {
-    let norm = Normalization::entra();
-    let p = normalized(program, &norm, password);
+    let p = entra_normalized(program, password);
     let has = |needle: &[char]| needle.len() >= 4 && p.windows(needle.len()).any(|w| w == needle);
     for a in [Attribute::GivenName, Attribute::Surname] {
-        if ctx.get(a).iter().any(|name| has(&normalized(program, &norm, name))) {
+        if ctx.get(a).iter().any(|name| has(&entra_normalized(program, name))) {
             return false;
         }
     }
-    let tenant: Vec<char> = ctx.tenant().map(|t| normalized(program, &norm, t)).unwrap_or_default();
+    let tenant: Vec<char> = ctx.tenant().map(|t| entra_normalized(program, t)).unwrap_or_default();
     // Terms by length: a substring is only compared with terms within one character of its length.
     let mut by_len: std::collections::HashMap<usize, Vec<Vec<char>>> =
         std::collections::HashMap::new();

@@ -7,6 +7,11 @@ use smallvec::SmallVec;
 pub(crate) type Violations<'v> = SmallVec<[Violation<'v>; 4]>;
 
 /// The result of checking one password: every violated rule, in policy order.
+///
+/// JSON (what `policyc check --format json` writes, after its line number):
+/// `{"compliant": false, "violations": [{"rule": "length", "message": "Use 8 to 256
+/// characters.", "severity": "enforce"}]}`, with `"unavailable": [{"rule": …, "reason": …}]`
+/// when some rule could not be evaluated. Never the password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict<'v> {
     pub(crate) violations: Violations<'v>,
@@ -24,7 +29,9 @@ pub const UNAVAILABLE_MESSAGE: &str = "The password could not be checked against
 pub const DAMAGED_POLICY_MESSAGE: &str = "The password could not be checked: the password policy is damaged; contact your administrator.";
 
 /// A rule that could not be evaluated, and why (for logs, never for the user).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// JSON: `{"rule": "breached", "reason": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Unavailable<'v> {
     /// The rule's id.
     pub rule: &'v str,
@@ -77,7 +84,9 @@ impl<'v> Verdict<'v> {
 }
 
 /// One violated rule. Never contains the password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// JSON: `{"rule": "length", "message": "Use 8 to 256 characters.", "severity": "enforce"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Violation<'v> {
     /// The rule's id.
     pub rule: &'v str,
@@ -85,4 +94,20 @@ pub struct Violation<'v> {
     pub message: &'v str,
     /// Whether it rejects.
     pub severity: Severity,
+}
+
+impl serde::Serialize for Verdict<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let fields = if self.unavailable.is_empty() { 2 } else { 3 };
+        let mut s = serializer.serialize_struct("Verdict", fields)?;
+        s.serialize_field("compliant", &self.is_compliant())?;
+        s.serialize_field("violations", self.violations.as_slice())?;
+        if self.unavailable.is_empty() {
+            s.skip_field("unavailable")?;
+        } else {
+            s.serialize_field("unavailable", &self.unavailable)?;
+        }
+        s.end()
+    }
 }
