@@ -4,7 +4,7 @@
 //! years appended, random printable strings, passphrases, non-ASCII entries and long entries of
 //! 64 to 256 characters. Words come from the shipped common-password list.
 
-use policyc_compiler::generate::Seeded;
+use policyc_compiler::analysis::generate::Seeded;
 
 /// The seed of the published figures (`policyc bench --generate 200000 --seed 20240611`).
 pub const SEED: u64 = 20240611;

@@ -9,7 +9,9 @@
 )]
 
 use policyc::{CompileOptions, Context, Validator, compile_path, compile_str};
-use policyc_compiler::generate::{GenerateError, GenerateOptions, Seeded, alphabet, generate};
+use policyc_compiler::analysis::generate::{
+    GenerateError, GenerateOptions, Seeded, alphabet, generate,
+};
 use policyc_runtime::ir::Attribute;
 use proptest::prelude::*;
 

@@ -41,7 +41,7 @@ fn diagnostics() {
 fn formatter() {
     insta::glob!("golden/fmt/*.policy", |path| {
         let text = std::fs::read_to_string(path).unwrap();
-        let mut sources = policyc_compiler::syntax::span::SourceMap::new();
+        let mut sources = policyc_compiler::span::SourceMap::new();
         let id = sources.add(path, text.clone());
         let ast = policyc_compiler::syntax::parse(&text, id).unwrap();
         insta::assert_snapshot!(policyc_compiler::syntax::printer::format(&ast, &text));

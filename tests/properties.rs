@@ -300,7 +300,7 @@ fn formatting_is_idempotent_and_keeps_meaning() {
     assert!(!files.is_empty());
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
-        let mut sources = policyc_compiler::syntax::span::SourceMap::new();
+        let mut sources = policyc_compiler::span::SourceMap::new();
         let id = sources.add(&path, text.clone());
         let Ok(ast) = policyc_compiler::syntax::parse(&text, id) else { continue };
         let once = policyc_compiler::syntax::printer::format(&ast, &text);

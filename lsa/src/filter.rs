@@ -3,6 +3,7 @@
 //! before it replaces the running one), the account and full name LSA passes, the fail mode,
 //! and the audit line. Nothing here holds a password after the call.
 
+use crate::event::Level;
 use crate::settings::{FailMode, Settings};
 use crate::text::TextError;
 use policyc_gate::audit::{AuditLog, AuditWriter, Event, now};
@@ -39,17 +40,6 @@ pub enum Reason {
     /// A breached-password store the policy needs cannot be read, and every other rule
     /// passes: refused (fail closed) or accepted (fail open).
     StoreUnavailable = 8,
-}
-
-/// How loud an event log entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    /// Information (a policy loaded).
-    Information,
-    /// A refusal.
-    Warning,
-    /// Something an administrator must fix.
-    Error,
 }
 
 /// One decision, without the password.

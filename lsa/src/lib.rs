@@ -13,6 +13,7 @@
 //! `NotifyWaitMs` (at most 5 s); strings of any length are handled; the copies of passwords
 //! this DLL makes are wiped.
 
+pub mod event;
 #[cfg(windows)]
 mod exports;
 pub mod filter;
@@ -22,4 +23,5 @@ pub mod text;
 #[cfg(windows)]
 mod win;
 
-pub use filter::{Decision, Filter, Level, Reason};
+pub use event::Level;
+pub use filter::{Decision, Filter, Reason};

@@ -3,7 +3,8 @@
 //! `NotifyWaitMs` (the queuing goes on after that, and its failure is logged). A change that
 //! cannot be queued is said loudly: the audit log and the event log name the account.
 
-use crate::filter::{Filter, Level, event};
+use crate::event::Level;
+use crate::filter::{Filter, event};
 use policyc_gate::outcome::Outcome;
 use policyc_gate::queue::{Filler, Queue};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};

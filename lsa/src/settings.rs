@@ -91,7 +91,7 @@ impl Settings {
     /// The settings in the registry now.
     #[cfg(windows)]
     pub fn from_registry() -> Settings {
-        Settings::from_values(crate::win::registry_value)
+        Settings::from_values(|name| crate::win::registry_value(KEY, name))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The Windows services the filter uses: its registry settings and the event log.
 
-use crate::filter::Level;
+use crate::event::Level;
 use windows_sys::Win32::System::EventLog::{
     DeregisterEventSource, EVENTLOG_ERROR_TYPE, EVENTLOG_INFORMATION_TYPE, EVENTLOG_WARNING_TYPE,
     RegisterEventSourceW, ReportEventW,
@@ -13,9 +13,9 @@ fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().chain(Some(0)).collect()
 }
 
-/// A value of `HKLM\SOFTWARE\policyc`: REG_SZ as is, REG_DWORD as decimal text.
-pub fn registry_value(name: &str) -> Option<String> {
-    let key = wide(crate::settings::KEY);
+/// A value under `HKLM\KEY`: REG_SZ as is, REG_DWORD as decimal text.
+pub fn registry_value(key: &str, name: &str) -> Option<String> {
+    let key = wide(key);
     let value = wide(name);
     // One RegGetValueW of type `flags` into `data` (`size` bytes; NULL asks for the size).
     let query = |flags, data: *mut std::ffi::c_void, size: &mut u32| {

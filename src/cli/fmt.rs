@@ -1,7 +1,7 @@
 //! `policyc fmt`.
 
 use super::{EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK};
-use policyc_compiler::syntax::span::SourceMap;
+use policyc_compiler::span::SourceMap;
 use policyc_compiler::syntax::{parse, printer};
 use std::path::PathBuf;
 

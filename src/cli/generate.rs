@@ -1,7 +1,7 @@
 //! `policyc generate`: random passwords that satisfy every policy given.
 
 use super::{EXIT_OK, input, policy_arg};
-use policyc_compiler::generate::{GenerateOptions, generate};
+use policyc_compiler::analysis::generate::{GenerateOptions, generate};
 use std::path::PathBuf;
 
 /// Generate random passwords (from the OS's CSPRNG) that every given policy accepts, e.g. a

@@ -80,7 +80,7 @@ pub struct AgentConfig {
     /// Where the agent publishes its metrics (Prometheus): a textfile for node_exporter, an
     /// address to serve `/metrics` on, or both.
     #[serde(default)]
-    pub metrics: super::metrics::MetricsConfig,
+    pub metrics: MetricsConfig,
 }
 
 /// Whether the policy is enforced, or only reported on (a rollout's first weeks).
@@ -204,5 +204,33 @@ impl AgentConfig {
             )),
             _ => Ok(()),
         }
+    }
+}
+
+/// Where the running agent publishes its metrics (`metrics:` in `agent.yaml`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// A file rewritten (whole, by rename) after every pass: point node_exporter's
+    /// `--collector.textfile.directory` at its directory; the name must end in `.prom`.
+    #[serde(default)]
+    pub textfile: Option<PathBuf>,
+    /// An address to serve `GET /metrics` on (`127.0.0.1:9817`).
+    #[serde(default)]
+    pub listen: Option<String>,
+}
+
+impl MetricsConfig {
+    /// Refuses what would publish nothing, or publish where no collector reads.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(t) = &self.textfile
+            && t.extension().is_none_or(|e| e != "prom")
+        {
+            return Err(format!(
+                "`metrics.textfile` `{}` must end in `.prom`: node_exporter's textfile collector reads only those",
+                t.display()
+            ));
+        }
+        Ok(())
     }
 }

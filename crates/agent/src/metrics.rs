@@ -7,37 +7,7 @@
 use super::config::AgentConfig;
 use super::hook_health::HookHealth;
 use super::state::{AgentState, LATENCY_BOUNDS_SECS};
-use serde::Deserialize;
 use std::fmt::Write as _;
-use std::path::PathBuf;
-
-/// Where the running agent publishes its metrics (`metrics:` in `agent.yaml`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsConfig {
-    /// A file rewritten (whole, by rename) after every pass: point node_exporter's
-    /// `--collector.textfile.directory` at its directory; the name must end in `.prom`.
-    #[serde(default)]
-    pub textfile: Option<PathBuf>,
-    /// An address to serve `GET /metrics` on (`127.0.0.1:9817`).
-    #[serde(default)]
-    pub listen: Option<String>,
-}
-
-impl MetricsConfig {
-    /// Refuses what would publish nothing, or publish where no collector reads.
-    pub fn check(&self) -> Result<(), String> {
-        if let Some(t) = &self.textfile
-            && t.extension().is_none_or(|e| e != "prom")
-        {
-            return Err(format!(
-                "`metrics.textfile` `{}` must end in `.prom`: node_exporter's textfile collector reads only those",
-                t.display()
-            ));
-        }
-        Ok(())
-    }
-}
 
 /// One scrape: every metric, with its HELP and TYPE lines.
 pub fn render(config: &AgentConfig) -> String {

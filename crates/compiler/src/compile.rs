@@ -3,7 +3,7 @@
 use crate::automata::DfaLimits;
 use crate::check::{self, load};
 use crate::diagnostic::Diagnostics;
-use crate::syntax::span::SourceMap;
+use crate::span::SourceMap;
 use policyc_runtime::artifact;
 use policyc_runtime::ir::Program;
 use std::fmt;

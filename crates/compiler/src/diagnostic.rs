@@ -1,7 +1,7 @@
 //! Compiler diagnostics: an error or warning with a span, a label under it and an optional help
 //! line, rendered like rustc's (`file:line:col`, the source line, a caret underline).
 
-use crate::syntax::span::{SourceMap, Span};
+use crate::span::{SourceMap, Span};
 use annotate_snippets::{Level as SnippetLevel, Renderer, Snippet};
 use std::fmt::Write as _;
 

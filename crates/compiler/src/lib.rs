@@ -27,7 +27,7 @@ pub mod automata;
 mod check;
 pub mod compile;
 pub mod diagnostic;
-pub mod generate;
+pub mod span;
 pub mod syntax;
 
 pub use compile::{CompileError, CompileOptions, Compiled, compile_path, compile_str};

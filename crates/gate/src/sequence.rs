@@ -3,7 +3,7 @@
 //! given plus one. Changes keep their order when the clock steps back (NTP, a VM restored),
 //! and a lost or damaged file only falls back to the wall clock.
 
-use super::queue::QueueError;
+use super::files::FileError;
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,9 +15,9 @@ pub fn advance(last: u64, now_ns: u64) -> u64 {
 
 /// Takes the next number: locks `QUEUE/sequence` (concurrent hooks wait their turn for a few
 /// microseconds), reads the last number, writes and syncs the next one.
-pub fn next(queue: &Path) -> Result<u64, QueueError> {
+pub fn next(queue: &Path) -> Result<u64, FileError> {
     let path = queue.join("sequence");
-    let io = |source| QueueError::Io { path: path.clone(), source };
+    let io = |source| FileError::Io { path: path.clone(), source };
     let mut file = super::files::open_private(&path, 0o600)?;
     file.lock().map_err(io)?;
     let mut text = String::new();

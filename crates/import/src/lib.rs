@@ -11,7 +11,7 @@ pub mod ppm;
 pub mod pwquality;
 pub mod samba;
 
-use policyc_compiler::syntax::span::SourceMap;
+use policyc_compiler::span::SourceMap;
 use policyc_compiler::syntax::{parse, printer};
 
 /// Why an import failed.

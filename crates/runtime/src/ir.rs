@@ -630,6 +630,19 @@ impl Normalization {
         Normalization { name: name.to_string(), steps }
     }
 
+    /// A built-in normalization by name (`entra`, `lowercase`, `none`; [`Normalization::BUILTIN`]).
+    pub fn builtin(name: &str) -> Option<Normalization> {
+        match name {
+            "entra" => Some(Normalization::entra()),
+            "lowercase" => Some(Normalization::new(name, vec![NormStep::Lowercase])),
+            "none" => Some(Normalization::new(name, Vec::new())),
+            _ => None,
+        }
+    }
+
+    /// The names of the built-in normalizations.
+    pub const BUILTIN: &'static [&'static str] = &["entra", "lowercase", "none"];
+
     /// Entra Password Protection's documented normalization: lowercase, then
     /// `0→o`, `1→l`, `$→s`, `@→a`.
     pub fn entra() -> Normalization {

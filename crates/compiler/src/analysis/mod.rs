@@ -16,13 +16,14 @@
 
 mod alphabet;
 mod findings;
+pub mod generate;
 mod space;
 mod tracker;
 
 pub use findings::conflict;
 pub(crate) use findings::{Finding, analyze};
 
-use crate::generate::{GenerateOptions, Seeded, generate};
+use generate::{GenerateOptions, Seeded, generate};
 use policyc_runtime::ir::{
     Award, ClassId, Measure, Normalization, Predicate, Program, Rule, Severity,
 };

@@ -1,10 +1,10 @@
 //! Reads a policy file and, transitively, the files it imports.
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::span::{FileId, SourceMap, Span};
 use crate::syntax::ast::File;
 use crate::syntax::ast::{Item, TermsSource};
 use crate::syntax::parse_recovering;
-use crate::syntax::span::{FileId, SourceMap, Span};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -185,8 +185,7 @@ fn load_one(
             let valid = e.utf8_error().valid_up_to();
             let good = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
             let (line, col) =
-                crate::syntax::span::SourceFile { path: path.to_path_buf(), text: good }
-                    .line_col(valid);
+                crate::span::SourceFile { path: path.to_path_buf(), text: good }.line_col(valid);
             diags.push(fail(format!(
                 "policy file `{}` is not valid UTF-8 (line {line}, column {col}, byte {valid})",
                 path.display()

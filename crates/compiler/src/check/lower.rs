@@ -5,9 +5,9 @@ use super::sets::{self, Scope, Set};
 use super::{Checked, Placed, lints};
 use crate::automata::{DfaLimits, RegexError, build_regex};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::span::{SourceMap, Span};
 use crate::syntax::ast::ModeKw;
 use crate::syntax::ast::{self, Bound, CmpOp, SetExpr, SeverityKw, Spanned};
-use crate::syntax::span::{SourceMap, Span};
 use policyc_runtime::ir::{
     self, Attribute, Bounds, CharClass, ClassId, Containment, Predicate, Program, RuleId, Severity,
 };

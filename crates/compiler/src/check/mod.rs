@@ -9,8 +9,8 @@ pub(crate) mod terms;
 
 use crate::automata::DfaLimits;
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::span::{SourceMap, Span};
 use crate::syntax::ast::{Item, Policy};
-use crate::syntax::span::{SourceMap, Span};
 use load::Loaded;
 use policyc_runtime::ir::{self, Program};
 use sets::{Scope, Set};
@@ -142,7 +142,7 @@ fn quoted(names: &[&str]) -> String {
 
 struct Resolver<'a, 'l> {
     policies: &'a HashMap<&'a str, &'a Policy>,
-    lists: &'a HashMap<Span, crate::syntax::span::FileId>,
+    lists: &'a HashMap<Span, crate::span::FileId>,
     roots: &'a load::Roots,
     sources: &'a SourceMap,
     lowerer: &'l mut lower::Lowerer<'a>,
@@ -323,8 +323,8 @@ impl<'a> Resolver<'a, '_> {
                 }
                 Item::Normalization(n) => {
                     if state.scope.has_norm(&n.name.value) {
-                        let builtin =
-                            terms::BUILTIN_NORMALIZATIONS.contains(&n.name.value.as_str());
+                        let builtin = policyc_runtime::ir::Normalization::BUILTIN
+                            .contains(&n.name.value.as_str());
                         self.redefined("normalization", &n.name, builtin);
                         continue;
                     }

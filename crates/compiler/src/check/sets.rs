@@ -1,9 +1,8 @@
 //! Character-set expressions → sets of scalar values; the built-in classes.
 
-use super::terms::{BUILTIN_NORMALIZATIONS, builtin_normalization};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::span::Span;
 use crate::syntax::ast::{SetExpr, SetItem, SetOp};
-use crate::syntax::span::Span;
 use policyc_runtime::ir::Normalization;
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, HirKind};
 use std::collections::BTreeMap;
@@ -134,11 +133,11 @@ impl Scope {
     }
 
     pub(crate) fn norm(&self, name: &str) -> Option<Normalization> {
-        self.norms.get(name).cloned().or_else(|| builtin_normalization(name))
+        self.norms.get(name).cloned().or_else(|| Normalization::builtin(name))
     }
 
     pub(crate) fn has_norm(&self, name: &str) -> bool {
-        self.norms.contains_key(name) || BUILTIN_NORMALIZATIONS.contains(&name)
+        self.norms.contains_key(name) || Normalization::BUILTIN.contains(&name)
     }
 
     pub(crate) fn define_norm(&mut self, norm: Normalization) {
@@ -146,7 +145,7 @@ impl Scope {
     }
 
     pub(crate) fn norm_names(&self) -> impl Iterator<Item = &str> {
-        self.norms.keys().map(String::as_str).chain(BUILTIN_NORMALIZATIONS.iter().copied())
+        self.norms.keys().map(String::as_str).chain(Normalization::BUILTIN.iter().copied())
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Set> {

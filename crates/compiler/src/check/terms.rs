@@ -3,8 +3,8 @@
 //! normalizing terms for the rule program.
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::span::{FileId, SourceMap, Span};
 use crate::syntax::ast::{NormStepDef, NormalizationDef, Spanned, TermsDef, TermsSource};
-use crate::syntax::span::{FileId, SourceMap, Span};
 use policyc_runtime::ir::{NormStep, Normalization};
 use policyc_runtime::runtime::fold::Folding;
 use policyc_runtime::runtime::terms::normalize_into;
@@ -23,19 +23,6 @@ pub const MAX_LIST_TERMS: usize = 500_000;
 pub const ENTRA_TERM_CHARS: std::ops::RangeInclusive<usize> = 4..=16;
 /// At most this many warnings of one kind are shown for one list; a summary counts the rest.
 const MAX_LIST_WARNINGS: usize = 5;
-
-/// The built-in normalizations.
-pub fn builtin_normalization(name: &str) -> Option<Normalization> {
-    match name {
-        "entra" => Some(Normalization::entra()),
-        "lowercase" => Some(Normalization::new(name, vec![NormStep::Lowercase])),
-        "none" => Some(Normalization::new(name, Vec::new())),
-        _ => None,
-    }
-}
-
-/// Names of the built-in normalizations.
-pub const BUILTIN_NORMALIZATIONS: &[&str] = &["entra", "lowercase", "none"];
 
 /// Reads a list's terms (trimmed, comments and blank lines skipped), reporting bad ones.
 pub(crate) fn read_list(

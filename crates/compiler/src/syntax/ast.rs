@@ -1,7 +1,7 @@
 //! The syntax tree of a policy file. Every node carries the [`Span`] it was parsed from, so that
 //! every later diagnostic can point at the source.
 
-use super::span::Span;
+use crate::span::Span;
 
 /// A value with the span it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use super::ast::{
     self, Bound, ClassDef, CmpOp, Comment, Condition, DropRule, File, Ident, Item, Policy,
     Predicate, SetExpr, SetItem, SetLiteral, SetOp, SeverityKw, Spanned, When,
 };
-use super::span::{FileId, Span};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::span::{FileId, Span};
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;

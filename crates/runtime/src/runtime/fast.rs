@@ -4,7 +4,7 @@
 //! hand-written check does. Anything else (a non-ASCII byte, another kind of rule) takes the
 //! general path, so both always agree.
 
-use super::validator::Step;
+use super::plan::Step;
 use crate::ir::{Rule, Severity};
 
 /// Set in a table entry when some rule refuses that character.

@@ -8,6 +8,7 @@ mod explain;
 mod fast;
 pub mod fold;
 mod measure;
+mod plan;
 mod region;
 mod scan;
 #[cfg(feature = "strength")]
@@ -19,5 +20,8 @@ mod verdict;
 pub use context::Context;
 pub use explain::{Detail, Explanation, Given, Measurement, Outcome, Part, RuleReport};
 pub use scan::MAX_CLASSES;
-pub use validator::{INPUT_SIZE_RULE, MAX_INPUT_BYTES, Validator};
-pub use verdict::{DAMAGED_POLICY_MESSAGE, UNAVAILABLE_MESSAGE, Unavailable, Verdict, Violation};
+pub use validator::Validator;
+pub use verdict::{
+    DAMAGED_POLICY_MESSAGE, INPUT_SIZE_RULE, MAX_INPUT_BYTES, UNAVAILABLE_MESSAGE, Unavailable,
+    Verdict, Violation,
+};

@@ -1,15 +1,15 @@
 //! The embedded validator: load an artifact, check passwords. The [`Validator`] and its public
-//! surface are here; loading and verifying an artifact in [`load`], the per-rule plan in
-//! [`plan`], evaluating a rule in [`evaluate`], and what `explain` says of each rule in
-//! [`detail`].
+//! surface are here; loading and verifying an artifact in [`load`], evaluating a rule in
+//! [`evaluate`], and what `explain` says of each rule in [`detail`]; the per-rule plan is
+//! [`super::plan`].
 
 mod detail;
 mod evaluate;
 mod load;
-mod plan;
 
+use super::plan::Step;
+use super::verdict::MAX_INPUT_BYTES;
 use evaluate::{Cause, Scratch};
-pub(in crate::runtime) use plan::Step;
 
 use super::context::Context;
 use super::explain::{Detail, Explanation, Outcome, RuleReport};
@@ -22,15 +22,6 @@ use crate::ir::{Predicate, Program, Rule, Severity};
 use crate::store::{StoreAccess, StoreHandle};
 use regex_automata::dfa::dense::DFA;
 use std::sync::{Arc, OnceLock};
-
-/// Largest password accepted for checking, in bytes. Larger inputs are refused unprocessed
-/// with the [`INPUT_SIZE_RULE`] violation (the cloud's own limit is 256 characters).
-pub const MAX_INPUT_BYTES: usize = 4096;
-
-/// The id of the violation reported for inputs over [`MAX_INPUT_BYTES`].
-pub const INPUT_SIZE_RULE: &str = "input_size";
-pub(crate) const INPUT_SIZE_MESSAGE: &str =
-    "The password is too long to check (more than 4096 bytes).";
 
 /// A loaded, verified policy, ready to check passwords. `Send + Sync`: share it across threads.
 #[derive(Debug, Clone)]
@@ -51,6 +42,9 @@ pub struct Validator {
     plan: Vec<Step>,
     /// For class-only programs: `complies` in one table-driven pass.
     fast: Option<FastPath>,
+    /// The fast path decides every rule (no audit rule, which it skips): a password it accepts
+    /// has an empty verdict, so `check` takes it too.
+    fast_check: bool,
     needs: Needs,
     /// Some rule is a strength rule (evaluated last, and only when the others pass).
     has_strength: bool,
@@ -198,6 +192,15 @@ impl Validator {
         if password.len() > MAX_INPUT_BYTES {
             return Verdict::oversized();
         }
+        if self.fast_check
+            && let Some(fast) = &self.fast
+            && fast.complies(password) == Some(true)
+        {
+            return Verdict {
+                violations: super::verdict::Violations::new(),
+                unavailable: Vec::new(),
+            };
+        }
         // Built in place and returned as is: moving the inline violations would copy them.
         let mut verdict =
             Verdict { violations: super::verdict::Violations::new(), unavailable: Vec::new() };
@@ -324,6 +327,10 @@ mod tests {
             assert_eq!(v.complies(pw, &ctx), v.check(pw, &ctx).is_compliant(), "{pw:?}");
         }
         assert!(v.complies("Passw0rd", &ctx) && !v.complies("password", &ctx));
+        // No audit rule: `check` takes the fast path for a password it accepts.
+        assert!(v.fast_check);
+        assert!(v.check("Passw0rd", &ctx).violations().is_empty());
+        assert_eq!(v.check("password", &ctx).violations().len(), 1);
         let terms = include_bytes!("../../../../tests/golden/artifacts/terms.policyc");
         let Ok(t) = Validator::from_bytes(terms) else { panic!("terms loads") };
         assert!(t.fast.is_none());

@@ -3,6 +3,14 @@
 use crate::ir::Severity;
 use smallvec::SmallVec;
 
+/// Largest password accepted for checking, in bytes. Larger inputs are refused unprocessed
+/// with the [`INPUT_SIZE_RULE`] violation (the cloud's own limit is 256 characters).
+pub const MAX_INPUT_BYTES: usize = 4096;
+
+/// The id of the violation reported for inputs over [`MAX_INPUT_BYTES`].
+pub const INPUT_SIZE_RULE: &str = "input_size";
+const INPUT_SIZE_MESSAGE: &str = "The password is too long to check (more than 4096 bytes).";
+
 /// Violations kept inline: a typical refusal breaks a few rules, and needs no allocation.
 pub(crate) type Violations<'v> = SmallVec<[Violation<'v>; 4]>;
 
@@ -40,13 +48,13 @@ pub struct Unavailable<'v> {
 }
 
 impl<'v> Verdict<'v> {
-    /// The verdict for an input over [`MAX_INPUT_BYTES`](crate::runtime::MAX_INPUT_BYTES):
-    /// refused unprocessed with the [`INPUT_SIZE_RULE`](crate::runtime::INPUT_SIZE_RULE) violation.
+    /// The verdict for an input over [`MAX_INPUT_BYTES`]:
+    /// refused unprocessed with the [`INPUT_SIZE_RULE`] violation.
     pub fn oversized() -> Verdict<'v> {
         let mut violations = Violations::new();
         violations.push(Violation {
-            rule: super::validator::INPUT_SIZE_RULE,
-            message: super::validator::INPUT_SIZE_MESSAGE,
+            rule: INPUT_SIZE_RULE,
+            message: INPUT_SIZE_MESSAGE,
             severity: Severity::Enforce,
         });
         Verdict { violations, unavailable: Vec::new() }

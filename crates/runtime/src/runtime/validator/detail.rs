@@ -4,12 +4,12 @@ use super::Validator;
 use super::evaluate::{
     Scratch, distinct_chars, equals_attribute, found_reversed, found_tokens, is_palindrome,
 };
-use super::plan::bit;
 use crate::ir::{Award, Measure, Predicate, Unit};
 use crate::runtime::context::Context;
 use crate::runtime::entra;
 use crate::runtime::explain::{Detail, Given, Measurement, Part};
 use crate::runtime::measure;
+use crate::runtime::plan::bit;
 use crate::runtime::scan::Scan;
 
 impl Validator {

@@ -2,12 +2,12 @@
 //! the per-check scratch state and the helpers `explain`'s details share.
 
 use super::Validator;
-use super::plan::bit;
 use crate::ir::{Attribute, Award, Condition, Containment, Predicate, Rule};
 use crate::runtime::context::Context;
 use crate::runtime::entra;
 use crate::runtime::fold::{Folding, contains_folded, push_caseless};
 use crate::runtime::measure;
+use crate::runtime::plan::bit;
 use crate::runtime::scan::Scan;
 use crate::runtime::terms::{self, Trie, normalize_into};
 use crate::runtime::verdict::{DAMAGED_POLICY_MESSAGE, UNAVAILABLE_MESSAGE};

@@ -1,10 +1,10 @@
 //! Loading an artifact: decoding, verifying every index the program holds, and planning.
 
 use super::Validator;
-use super::plan::Step;
 use crate::artifact::{self, LoadError};
-use crate::ir::{Award, Measure, Predicate, Program};
+use crate::ir::{Award, Measure, Predicate, Program, Severity};
 use crate::runtime::fast::FastPath;
+use crate::runtime::plan::Step;
 use crate::runtime::region::Region;
 use crate::runtime::scan::{ClassTable, MAX_CLASSES, Needs};
 use crate::store::StoreHandle;
@@ -103,6 +103,8 @@ impl Validator {
         let stores = program.stores.iter().map(|s| StoreHandle::new(&s.path)).collect();
         let plan: Vec<Step> = program.rules.iter().map(Step::new).collect();
         let fast = FastPath::new(program.rules.iter().zip(plan.iter().copied()), table.ascii());
+        let fast_check =
+            fast.is_some() && program.rules.iter().all(|r| r.severity == Severity::Enforce);
         Ok(Validator {
             program,
             full: OnceLock::new(),
@@ -113,6 +115,7 @@ impl Validator {
             stores,
             plan,
             fast,
+            fast_check,
             needs,
             has_strength,
             digest: decoded.digest,

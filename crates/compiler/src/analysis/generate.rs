@@ -5,7 +5,7 @@
 //! characters (`!` to `~`) that every policy allows; a candidate is kept only if every
 //! validator accepts it. Rejection sampling keeps the result uniform over the compliant
 //! passwords of that length and alphabet. When nothing is found, the product search of
-//! [`analysis::conflict`](crate::analysis::conflict) proves, where it can, that nothing
+//! [`analysis::conflict`](super::conflict) proves, where it can, that nothing
 //! exists, and names the rules that conflict.
 
 use policyc_runtime::ir::{Bounds, Predicate, Program, Severity};
@@ -181,7 +181,7 @@ pub fn generate(
 /// The [`GenerateError::Conflict`] naming the rules that conflict, if the search proves that
 /// no password satisfies every policy.
 fn proved_conflict(programs: &[&Program], ctx: &Context) -> Option<GenerateError> {
-    let rules = crate::analysis::conflict(programs, ctx, CONFLICT_STATES)?;
+    let rules = super::conflict(programs, ctx, CONFLICT_STATES)?;
     let named = rules.into_iter().map(|(p, r)| PolicyRule {
         policy: p.name.clone(),
         rule: r.id.to_string(),

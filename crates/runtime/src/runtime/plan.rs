@@ -5,7 +5,7 @@ use crate::ir::{Predicate, Rule};
 /// How the validator decides one rule. Unconditional length and class rules are mask tests on
 /// the scan; everything else goes through the general evaluation.
 #[derive(Debug, Clone, Copy)]
-pub(in crate::runtime) enum Step {
+pub(super) enum Step {
     Length { min: u32, max: u32 },
     Only(u32),
     NoneOf(u32),
