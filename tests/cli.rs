@@ -1138,6 +1138,9 @@ fn inspect_shows_what_an_artifact_holds() {
     let out = policyc(&["inspect", "policies/office365.policy"], b"");
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("is not a compiled policy"), "{}", out.stderr);
+    let out = policyc(&["inspect", "-", "--json"], &std::fs::read(golden).unwrap());
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("\"policy\": \"office365\""), "{}", out.stdout);
     for command in [&["compile", golden, "-o", &path("x")][..], &["fmt", golden]] {
         let out = policyc(command, b"");
         assert_eq!(out.code, 2, "{command:?}");
@@ -1172,4 +1175,71 @@ fn check_reads_the_policy_from_standard_input() {
     let out = policyc(&["explain", "-"], b"short\n");
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("give the policy as a file"), "{}", out.stderr);
+}
+
+/// Issue 27 (conventions): `--color auto|always|never` with NO_COLOR, for diagnostics and
+/// `explain`; `-q` and `-v` on every command.
+#[test]
+fn color_and_how_much_is_said_follow_the_global_flags() {
+    let bad = "tests/golden/diagnostics/unclosed_brace.policy";
+    let esc = "\x1b[";
+    // Into a pipe, auto is plain; always colours, even with NO_COLOR; never never does.
+    let run = |args: &[&str], no_color: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_policyc"));
+        cmd.args(args).env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.stdin(Stdio::null()).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.policyc");
+    let out = out.to_str().unwrap();
+    let (code, _, plain) = run(&["compile", bad, "-o", out], false);
+    assert_eq!(code, Some(2));
+    assert!(plain.contains("unclosed `{`") && !plain.contains(esc), "{plain}");
+    let (_, _, colored) = run(&["compile", bad, "-o", out, "--color", "always"], true);
+    assert!(colored.contains(esc) && colored.contains("policy rejected"), "{colored}");
+    let (_, _, never) = run(&["--color", "never", "compile", bad, "-o", out], false);
+    assert!(!never.contains(esc), "{never}");
+
+    let artifact = compiled_o365(&dir);
+    let explain = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_policyc"));
+        let out = cmd
+            .args(["explain", &artifact])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut child = out;
+        child.stdin.take().unwrap().write_all(b"short\n").unwrap();
+        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+    };
+    assert!(!explain(&[]).contains(esc));
+    let colored = explain(&["--color", "always"]);
+    assert!(colored.contains("\x1b[1;31mFAIL \x1b[0m"), "{colored}");
+    assert!(colored.contains("\x1b[1;31mNONCOMPLIANT\x1b[0m"), "{colored}");
+
+    // -q: the summary line goes; errors stay. -v: the policy in use is named.
+    let o365 = "policies/office365.policy";
+    let (code, _, said) = run(&["compile", o365, "-o", out], false);
+    assert_eq!(code, Some(0));
+    assert!(said.contains("compiled policy `office365`"), "{said}");
+    let (code, _, said) = run(&["compile", o365, "-o", out, "-q"], false);
+    assert_eq!(code, Some(0));
+    assert!(said.is_empty(), "{said}");
+    let (code, _, said) = run(&["-q", "compile", bad, "-o", out], false);
+    assert_eq!(code, Some(2));
+    assert!(said.contains("unclosed `{`"), "{said}");
+    let (_, _, said) = run(&["check", out, "-v"], false);
+    assert!(said.contains("policy office365@") && said.contains("3 rules"), "{said}");
+    let (code, _, said) = run(&["check", out, "-q", "-v"], false);
+    assert_eq!(code, Some(2), "{said}");
 }

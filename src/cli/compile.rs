@@ -43,6 +43,7 @@ pub(crate) fn run(args: Args) -> u8 {
         ..CompileOptions::default()
     };
     let from_stdin = super::input::is_stdio(&args.policy);
+    let started = std::time::Instant::now();
     let compiled = if from_stdin {
         // Files the policy names resolve from the current directory.
         let text = match super::input::read_text(&args.policy) {
@@ -60,12 +61,16 @@ pub(crate) fn run(args: Args) -> u8 {
     let compiled = match compiled {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}", super::style::compile_error(&e));
             return EXIT_ERROR;
         }
     };
+    super::style::detail!("compiled in {:.1?}", started.elapsed());
     if !compiled.warnings.is_empty() {
-        eprint!("{}", compiled.warnings.render(&compiled.sources));
+        eprint!(
+            "{}",
+            compiled.warnings.render_styled(&compiled.sources, super::style::color_stderr())
+        );
     }
     let out = args.output.unwrap_or_else(|| match from_stdin {
         true => PathBuf::from("-"),
@@ -99,14 +104,14 @@ pub(crate) fn run(args: Args) -> u8 {
     if let Some(secret) = &args.sign {
         let name = &compiled.program.name;
         match super::sign::signed(secret, &out, &compiled.artifact, name, args.serial) {
-            Ok(said) => eprintln!("{said}"),
+            Ok(said) => super::style::note!("{said}"),
             Err(e) => {
                 eprintln!("error: cannot sign: {e}");
                 return EXIT_ERROR;
             }
         }
     }
-    eprintln!(
+    super::style::note!(
         "compiled policy `{}`: {}, {} bytes, sha256 {} -> {}",
         compiled.program.name,
         super::count(compiled.program.rules.len() as u64, "rule", "rules"),

@@ -76,12 +76,15 @@ pub(crate) fn run(args: Args) -> u8 {
     }
     let explanation = validator.explain(&password, &ctx);
     let program = validator.program();
-    out!("{}", render(&program.name, &program.description, &explanation));
+    let color = super::style::color_stdout();
+    out!("{}", render(&program.name, &program.description, &explanation, color));
     if explanation.is_compliant() { EXIT_OK } else { EXIT_NONCOMPLIANT }
 }
 
-/// The report, as printed.
-pub(crate) fn render(name: &str, description: &str, e: &Explanation<'_>) -> String {
+/// The report, as printed; `color` paints the verdict and each rule's status (red refused,
+/// green passed, yellow audit, dim not applicable).
+pub(crate) fn render(name: &str, description: &str, e: &Explanation<'_>, color: bool) -> String {
+    use super::style::paint;
     let mut out = String::new();
     let _ = write!(out, "policy {name}");
     if !description.is_empty() {
@@ -91,22 +94,28 @@ pub(crate) fn render(name: &str, description: &str, e: &Explanation<'_>) -> Stri
     if let Some(limit) = e.refused_input {
         let _ = writeln!(
             out,
-            "result: NONCOMPLIANT: the password is longer than {limit} bytes and was not checked."
+            "result: {}: the password is longer than {limit} bytes and was not checked.",
+            paint(color, "1;31", "NONCOMPLIANT")
         );
         return out;
     }
     if e.is_compliant() {
-        out.push_str("result: COMPLIANT: the password can be set.\n");
+        let _ = writeln!(
+            out,
+            "result: {}: the password can be set.",
+            paint(color, "1;32", "COMPLIANT")
+        );
     } else {
-        out.push_str("result: NONCOMPLIANT: the password would be refused.\n");
+        let verdict = paint(color, "1;31", "NONCOMPLIANT");
+        let _ = writeln!(out, "result: {verdict}: the password would be refused.");
     }
     let width = e.rules.iter().map(|r| r.rule.id.as_str().len()).max().unwrap_or(0);
     for r in &e.rules {
         let status = match (r.outcome, r.rule.severity) {
-            (Outcome::Passed, _) => "PASS ",
-            (Outcome::Failed, Severity::Enforce) => "FAIL ",
-            (Outcome::Failed, Severity::Audit) => "AUDIT",
-            (Outcome::NotApplicable, _) => "n/a  ",
+            (Outcome::Passed, _) => paint(color, "32", "PASS "),
+            (Outcome::Failed, Severity::Enforce) => paint(color, "1;31", "FAIL "),
+            (Outcome::Failed, Severity::Audit) => paint(color, "33", "AUDIT"),
+            (Outcome::NotApplicable, _) => paint(color, "2", "n/a  "),
         };
         let _ = writeln!(out, "\n  {status}  {:width$}  {}", r.rule.id.as_str(), r.rule.message);
         let why = match r.outcome {

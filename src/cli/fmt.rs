@@ -36,7 +36,7 @@ pub(crate) fn run(args: Args) -> u8 {
         let file = match parse(&text, id) {
             Ok(f) => f,
             Err(d) => {
-                eprint!("{}", d.render(&sources));
+                eprint!("{}", d.render_styled(&sources, super::style::color_stderr()));
                 code = EXIT_ERROR;
                 continue;
             }

@@ -34,6 +34,10 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "0 the policies accept the same passwords; 1 they differ (a witness password is shown); 3 inconclusive: the search budget ran out; 2 an error",
     ),
     ("bench", "0 measured; 2 an error"),
+    (
+        "inspect",
+        "0 shown (a signature that does not verify with --key is shown as such); 2 not an artifact, a damaged one, or an error",
+    ),
     ("hook", "see `policyc hook samba --help`"),
     (
         "hook samba",

@@ -15,7 +15,7 @@ use std::path::PathBuf;
   policyc inspect office365.policyc
   policyc inspect /etc/policyc/office365.policyc --key /etc/policyc/policy.pub --format json")]
 pub(crate) struct Args {
-    /// The compiled artifact.
+    /// The compiled artifact (`-`: standard input).
     artifact: PathBuf,
     /// A public key (`policyc keygen`): verify the signature at `ARTIFACT.sig` with it.
     #[arg(long, value_name = "PUBLIC_KEY")]

@@ -18,7 +18,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
     let public = policyc_gate::signing::keygen(&a.output).map_err(|e| format!("error: {e}"))?;
-    eprintln!(
+    super::style::note!(
         "key {} -> {} (secret, keep it safe) and {}.pub (public)",
         public.id(),
         a.output.display(),

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod out;
+mod style;
 
 mod agent;
 mod bench;
@@ -54,6 +55,8 @@ Passwords are read from standard input or files, never from the command line.",
 printf '%s\\n' 'Tr0ub4dor&3' | policyc check office365.policyc"
 )]
 struct Cli {
+    #[command(flatten)]
+    global: style::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -118,7 +121,7 @@ fn man(dir: Option<&std::path::Path>) -> Result<u8, String> {
         .map_err(|e| format!("error: cannot create `{}`: {e}", dir.display()))?;
     clap_mangen::generate_to(command, dir)
         .map_err(|e| format!("error: cannot write the man pages to `{}`: {e}", dir.display()))?;
-    eprintln!("man pages written to {}", dir.display());
+    style::note!("man pages written to {}", dir.display());
     Ok(EXIT_OK)
 }
 
@@ -195,6 +198,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    style::set(cli.global.clone());
     let code = match cli.command {
         Command::Compile(a) => compile::run(a),
         Command::Import(a) => reported(import::run(a)),

@@ -70,6 +70,19 @@ impl PolicyNames {
 /// With `policy`, a policy file's policy of that name, or an artifact that must be of it.
 /// `-` reads either from standard input.
 pub(crate) fn load(path: &Path, policy: Option<&str>) -> Result<Validator, String> {
+    let started = std::time::Instant::now();
+    let validator = load_from(path, policy)?;
+    super::style::detail!(
+        "policy {} from {} ({}, loaded in {:.1?})",
+        validator.label(),
+        if input::is_stdio(path) { "standard input".into() } else { path.display().to_string() },
+        super::count(validator.program().rules.len() as u64, "rule", "rules"),
+        started.elapsed()
+    );
+    Ok(validator)
+}
+
+fn load_from(path: &Path, policy: Option<&str>) -> Result<Validator, String> {
     let (bytes, name) = input::read_bytes(path)?;
     if bytes.starts_with(&MAGIC) {
         let validator = Validator::from_bytes(&bytes).map_err(|e| format!("error: {name}: {e}"))?;
@@ -92,9 +105,10 @@ pub(crate) fn load(path: &Path, policy: Option<&str>) -> Result<Validator, Strin
     } else {
         compile_path(path, &options)
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| super::style::compile_error(&e))?;
     if !compiled.warnings.is_empty() {
-        eprint!("{}", compiled.warnings.render(&compiled.sources));
+        let color = super::style::color_stderr();
+        eprint!("{}", compiled.warnings.render_styled(&compiled.sources, color));
     }
     Validator::from_bytes(&compiled.artifact)
         .map_err(|e| format!("error: internal: compiled artifact does not load: {e}"))

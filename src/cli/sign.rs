@@ -30,7 +30,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
         .map_err(|e| format!("error: `{}`: {e}", a.artifact.display()))?;
     let said = signed(&a.key, &a.artifact, &bytes, validator.name(), a.serial)
         .map_err(|e| format!("error: cannot sign: {e}"))?;
-    eprintln!("{said}");
+    super::style::note!("{said}");
     Ok(EXIT_OK)
 }
 

@@ -204,7 +204,7 @@ fn built(options: &BuildOptions, verb: &str) -> Result<u8, String> {
     bar.0.finish_and_clear();
     let r: BuildReport = report?;
     let resumed = if r.resumed { " (resumed)" } else { "" };
-    eprintln!(
+    super::style::note!(
         "{verb} store `{}`{resumed}: {} {} {} in {} ({} written, {} unchanged), generation {}; {} read, {} below --min-count",
         options.store.display(),
         r.info.keys,
@@ -260,7 +260,7 @@ fn verify(a: InfoArgs) -> Result<u8, String> {
     bar.0.finish_and_clear();
     match result {
         Ok(()) => {
-            eprintln!(
+            super::style::note!(
                 "store `{}` is intact: {}, {}, every block's checksum matches",
                 a.store.display(),
                 super::count(store.entries().len() as u64, "shard", "shards"),
@@ -349,7 +349,7 @@ fn audit(a: AuditArgs) -> Result<u8, String> {
             false => outln!("{} ({})", policyc_gate::files::log_line(name), notes.join("; ")),
         }
     }
-    eprintln!(
+    super::style::note!(
         "store audit: {} accounts with a password, {} of them in the breached-password store `{}` ({} hashes, generation {})",
         accounts.len(),
         found.len(),

@@ -49,9 +49,17 @@ pub struct CompileError {
     pub sources: SourceMap,
 }
 
+impl CompileError {
+    /// Every diagnostic and the summary, in a terminal's colours when `color` (`Display` gives
+    /// the same text without them).
+    pub fn render(&self, color: bool) -> String {
+        self.diagnostics.render_styled(&self.sources, color).trim_end().to_string()
+    }
+}
+
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.diagnostics.render(&self.sources).trim_end())
+        f.write_str(&self.render(false))
     }
 }
 

@@ -65,6 +65,12 @@ impl Diagnostic {
 
     /// Renders this diagnostic against the sources it points into, without colours.
     pub fn render(&self, sources: &SourceMap) -> String {
+        self.render_styled(sources, false)
+    }
+
+    /// Renders this diagnostic, in a terminal's colours when `color` (rustc's: red errors,
+    /// yellow warnings, blue line numbers and notes).
+    pub fn render_styled(&self, sources: &SourceMap, color: bool) -> String {
         let level = match self.level {
             Level::Error => SnippetLevel::Error,
             Level::Warning => SnippetLevel::Warning,
@@ -86,7 +92,8 @@ impl Diagnostic {
         if let Some(help) = &self.help {
             message = message.footer(SnippetLevel::Help.title(help));
         }
-        Renderer::plain().render(message).to_string()
+        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        renderer.render(message).to_string()
     }
 }
 
@@ -145,17 +152,24 @@ impl Diagnostics {
         self.items.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     }
 
-    /// Renders all of them, then a summary line (`error: could not compile ... (2 errors)`).
+    /// Renders all of them, then a summary line (`error: policy rejected: 2 errors`).
     pub fn render(&self, sources: &SourceMap) -> String {
+        self.render_styled(sources, false)
+    }
+
+    /// Renders all of them and the summary line, in a terminal's colours when `color`.
+    pub fn render_styled(&self, sources: &SourceMap, color: bool) -> String {
         let mut out = String::new();
         for d in &self.items {
-            out.push_str(&d.render(sources));
+            out.push_str(&d.render_styled(sources, color));
             out.push_str("\n\n");
         }
         let errors = self.items.iter().filter(|d| d.level == Level::Error).count();
         let warnings = self.items.len() - errors;
         if errors > 0 {
-            let _ = write!(out, "error: policy rejected: {}", plural(errors, "error"));
+            // The summary's `error` as rustc colours it: bold red.
+            let error = if color { "\x1b[1;31merror\x1b[0m" } else { "error" };
+            let _ = write!(out, "{error}: policy rejected: {}", plural(errors, "error"));
             if warnings > 0 {
                 let _ = write!(out, ", {}", plural(warnings, "warning"));
             }

@@ -36,6 +36,7 @@
 //! - `strength` (default): strength rules (zxcvbn).
 
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 pub use policyc_runtime::artifact::LoadError;
 pub use policyc_runtime::ir::Attribute;
