@@ -78,7 +78,15 @@ pub fn parse_recovering(text: &str, file: FileId) -> (Option<File>, Diagnostics)
     pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
     let mut pairs = match PolicyParser::parse(Rule::file, text) {
         Ok(p) => p,
-        Err(e) => return (None, syntax_errors(&e, file, text)),
+        Err(e) => {
+            let (mut diags, recovered) = syntax_errors(&e, file, text);
+            // Only rules were blanked out: the rest is checked too, so that a syntax error
+            // does not hide every other error (nothing refers to a rule by what it says).
+            let Some(work) = recovered else { return (None, diags) };
+            let (tree, more) = parse_recovering(&work, file);
+            diags.extend(more);
+            return (tree, diags);
+        }
     };
     let Some(root) = pairs.next() else {
         return (None, Diagnostic::global("empty parse tree").into());
@@ -344,20 +352,28 @@ const ITEM_STARTS: &[&str] = &[
     "}",
 ];
 
+/// The items a syntax error may blank out and still leave the rest worth checking.
+const RULE_STARTS: &[&str] = &["rule ", "audit ", "enforce "];
+
 /// The first syntax error, then the next ones: the item that failed is blanked out (with
 /// spaces, so offsets stay valid) and the file parsed again, as long as the blanked text holds
-/// no brace (which would make the errors that follow spurious).
-fn syntax_errors(first: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagnostics {
+/// no brace (which would make the errors that follow spurious). With the text that then parses,
+/// when every item blanked was a rule.
+fn syntax_errors(
+    first: &pest::error::Error<Rule>,
+    file: FileId,
+    text: &str,
+) -> (Diagnostics, Option<String>) {
     let mut diags = Diagnostics::new();
     diags.push(syntax_error(first, file, text));
     let mut work = text.to_string();
     let mut pos = error_pos(first);
+    let mut only_rules = true;
     while diags.iter().count() < MAX_SYNTAX_ERRORS {
-        if !blank_item(&mut work, pos) {
-            break;
-        }
+        let Some(item) = blank_item(&mut work, pos) else { break };
+        only_rules &= RULE_STARTS.iter().any(|k| item.starts_with(k));
         match PolicyParser::parse(Rule::file, &work) {
-            Ok(_) => break,
+            Ok(_) => return (diags, only_rules.then_some(work)),
             Err(e) => {
                 let next = error_pos(&e);
                 if next <= pos {
@@ -368,28 +384,51 @@ fn syntax_errors(first: &pest::error::Error<Rule>, file: FileId, text: &str) -> 
             }
         }
     }
-    diags
+    (diags, None)
 }
 
 /// Replaces the item around `pos` with spaces, from the start of its line to the next line that
-/// starts an item. Returns false when that is not safe or not possible.
-fn blank_item(work: &mut String, pos: usize) -> bool {
-    let Some(before) = work.get(..pos) else { return false };
-    let start = before.rfind('\n').map_or(0, |i| i + 1);
+/// starts an item, and returns its first line. An error at the very start of an item is the
+/// previous item's (it ended too early): that one is blanked. `None` when that is not safe or
+/// not possible.
+fn blank_item(work: &mut String, pos: usize) -> Option<String> {
+    let before = work.get(..pos)?;
+    let mut start = before.rfind('\n').map_or(0, |i| i + 1);
+    let at_item_start = before.get(start..).is_some_and(|b| b.trim().is_empty())
+        && work.get(pos..).is_some_and(|r| ITEM_STARTS.iter().any(|k| r.starts_with(k)));
     let mut end = work.len();
-    let mut offset = work.get(pos..).and_then(|r| r.find('\n')).map(|i| pos + i + 1);
-    while let Some(line_start) = offset {
-        let line = work.get(line_start..).unwrap_or("");
-        if ITEM_STARTS.iter().any(|k| line.trim_start().starts_with(k)) {
-            end = line_start;
-            break;
+    if at_item_start {
+        // Back to the line that starts the previous item.
+        end = start;
+        let mut line_start = start;
+        loop {
+            let Some(prev) = work.get(..line_start.checked_sub(1)?)?.rfind('\n') else {
+                line_start = 0;
+                break;
+            };
+            line_start = prev + 1;
+            let line = work.get(line_start..).unwrap_or("").trim_start();
+            if ITEM_STARTS.iter().any(|k| line.starts_with(k)) {
+                break;
+            }
         }
-        offset = line.find('\n').map(|i| line_start + i + 1);
+        start = line_start;
+    } else {
+        let mut offset = work.get(pos..).and_then(|r| r.find('\n')).map(|i| pos + i + 1);
+        while let Some(line_start) = offset {
+            let line = work.get(line_start..).unwrap_or("");
+            if ITEM_STARTS.iter().any(|k| line.trim_start().starts_with(k)) {
+                end = line_start;
+                break;
+            }
+            offset = line.find('\n').map(|i| line_start + i + 1);
+        }
     }
-    let Some(region) = work.get(start..end) else { return false };
+    let region = work.get(start..end)?;
     if end <= start || end == work.len() || region.contains(['{', '}']) {
-        return false;
+        return None;
     }
+    let first_line = region.trim_start().lines().next().unwrap_or("").to_string();
     let blanked: String = region
         .chars()
         .flat_map(|c| {
@@ -398,7 +437,7 @@ fn blank_item(work: &mut String, pos: usize) -> bool {
         })
         .collect();
     work.replace_range(start..end, &blanked);
-    true
+    Some(first_line)
 }
 
 fn error_pos(e: &pest::error::Error<Rule>) -> usize {
