@@ -74,17 +74,21 @@ struct Store {
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
     let path = &a.artifact;
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("error: cannot read `{}`: {e}", path.display()))?;
+    let (bytes, name) = super::input::read_bytes(path)?;
     let Some(format_version) = format_version(&bytes) else {
         return Err(format!(
-            "error: `{}` is not a compiled policy (no policyc artifact header); compile a policy with `policyc compile`",
-            path.display()
+            "error: {name} is not a compiled policy (no policyc artifact header); compile a policy with `policyc compile`"
         ));
     };
-    let validator =
-        Validator::from_bytes(&bytes).map_err(|e| format!("error: `{}`: {e}", path.display()))?;
-    let signature = signature(path, &bytes, a.key.as_deref())?;
+    let validator = Validator::from_bytes(&bytes).map_err(|e| format!("error: {name}: {e}"))?;
+    // An artifact read from standard input has no `ARTIFACT.sig` beside it.
+    let signature = match super::input::is_stdio(path) {
+        true if a.key.is_some() => {
+            return Err("error: --key verifies `ARTIFACT.sig`: give the artifact as a file".into());
+        }
+        true => None,
+        false => signature(path, &bytes, a.key.as_deref())?,
+    };
     let program = validator.program();
     let inspection = Inspection {
         schema: super::JSON_SCHEMA,

@@ -73,7 +73,7 @@ pub(crate) fn check(
             policies.insert(&p.name.value, p);
         }
     }
-    let target = select(loaded, &policies, wanted, diags)?;
+    let target = select(loaded, sources, &policies, wanted, diags)?;
     let mut r = lower::Lowerer::new(sources, limits);
     let mut resolver = Resolver {
         policies: &policies,
@@ -93,6 +93,7 @@ pub(crate) fn check(
 
 fn select<'a>(
     loaded: &'a Loaded,
+    sources: &SourceMap,
     policies: &HashMap<&'a str, &'a Policy>,
     wanted: Option<&str>,
     diags: &mut Diagnostics,
@@ -107,25 +108,33 @@ fn select<'a>(
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("defined policies: {}", quoted(&names)),
                 };
-                diags.push(Diagnostic::global(format!("no policy named `{name}`")).with_help(help));
+                let within = loaded
+                    .files
+                    .first()
+                    .and_then(|(id, _)| sources.get(*id))
+                    .map(|f| format!(" in `{}` or the files it imports", f.path.display()))
+                    .unwrap_or_default();
+                let message = format!("no policy named `{name}`{within}");
+                diags.push(Diagnostic::global(message).with_help(help));
                 None
             }
         };
     }
-    let (_, main) = loaded.files.first()?;
+    let (id, main) = loaded.files.first()?;
+    let path = sources.get(*id).map(|f| f.path.display().to_string()).unwrap_or_default();
     match main.policies.as_slice() {
         [only] => Some(only.name.value.as_str()),
         [] => {
-            diags.push(Diagnostic::global(
-                "the file defines no policy; write `policy NAME { ... }`",
-            ));
+            diags.push(Diagnostic::global(format!(
+                "`{path}` defines no policy; write `policy NAME {{ ... }}`"
+            )));
             None
         }
         many => {
             let names: Vec<&str> = many.iter().map(|p| p.name.value.as_str()).collect();
             diags.push(
                 Diagnostic::global(format!(
-                    "the file defines {} policies: {}",
+                    "`{path}` defines {} policies: {}",
                     names.len(),
                     quoted(&names)
                 ))
