@@ -1243,3 +1243,28 @@ fn color_and_how_much_is_said_follow_the_global_flags() {
     let (code, _, said) = run(&["check", out, "-q", "-v"], false);
     assert_eq!(code, Some(2), "{said}");
 }
+
+/// Issue 27: `explain --format json`: the verdict and, per rule, the text report's words, with
+/// the schema version; never the password.
+#[test]
+fn explain_speaks_json_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = compiled_o365(&dir);
+    let out = policyc(&["explain", &artifact, "--format", "json"], "Résumé-Canary".as_bytes());
+    assert_eq!(out.code, 1, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["schema"], 1);
+    assert_eq!(json["policy"], "office365");
+    assert_eq!(json["compliant"], false);
+    let rules = json["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 3);
+    assert_eq!(rules[1]["rule"], "charset");
+    assert_eq!(rules[1]["outcome"], "failed");
+    assert!(rules[1]["explanation"].as_str().unwrap().contains("position 2, 6"), "{json}");
+    assert_eq!(rules[0]["outcome"], "passed");
+    assert_secret_absent(&out, &["Résumé-Canary", "Canary"]);
+    let text = policyc(&["explain", &artifact], "Résumé-Canary".as_bytes());
+    for r in rules {
+        assert!(text.stdout.contains(r["explanation"].as_str().unwrap()), "{r}");
+    }
+}

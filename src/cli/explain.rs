@@ -10,11 +10,35 @@ use std::fmt::Write as _;
 /// The report names rules, counts and character positions, never the password itself.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  printf '%s' 'Summer2024' | policyc explain policies/ad-default.policy --user sAMAccountName=jdoe"
+    after_help = "Examples:\n  printf '%s' 'Summer2024' | policyc explain policies/ad-default.policy --user sAMAccountName=jdoe\n  printf '%s' 'Summer2024' | policyc explain office365.policyc --format json"
 )]
 pub(crate) struct Args {
     #[command(flatten)]
     target: policy_arg::Target,
+    #[command(flatten)]
+    format: super::FormatArg,
+}
+
+/// `explain --format json`: the verdict and, per rule, what the text report says of it.
+#[derive(serde::Serialize)]
+struct JsonExplanation<'a> {
+    policy: &'a str,
+    compliant: bool,
+    /// Set when the password was refused unread (longer than this many bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused_input_over_bytes: Option<usize>,
+    rules: Vec<JsonRule<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonRule<'a> {
+    rule: &'a str,
+    severity: &'a str,
+    /// `passed`, `failed` or `not_applicable`.
+    outcome: &'static str,
+    message: &'a str,
+    /// What was measured and how to fix it, as the text report words it.
+    explanation: String,
 }
 
 pub(crate) fn run(args: Args) -> u8 {
@@ -76,9 +100,49 @@ pub(crate) fn run(args: Args) -> u8 {
     }
     let explanation = validator.explain(&password, &ctx);
     let program = validator.program();
-    let color = super::style::color_stdout();
-    out!("{}", render(&program.name, &program.description, &explanation, color));
+    if args.format.json() {
+        let json = json(&program.name, &explanation);
+        outln!("{}", serde_json::to_string_pretty(&super::versioned(&json)).unwrap_or_default());
+    } else {
+        let color = super::style::color_stdout();
+        out!("{}", render(&program.name, &program.description, &explanation, color));
+    }
     if explanation.is_compliant() { EXIT_OK } else { EXIT_NONCOMPLIANT }
+}
+
+/// The report as JSON: the same words as the text, per rule.
+fn json<'a>(name: &'a str, e: &'a Explanation<'a>) -> JsonExplanation<'a> {
+    JsonExplanation {
+        policy: name,
+        compliant: e.is_compliant(),
+        refused_input_over_bytes: e.refused_input,
+        rules: e
+            .rules
+            .iter()
+            .map(|r| JsonRule {
+                rule: r.rule.id.as_str(),
+                severity: r.rule.severity.as_str(),
+                outcome: match r.outcome {
+                    Outcome::Passed => "passed",
+                    Outcome::Failed => "failed",
+                    Outcome::NotApplicable => "not_applicable",
+                },
+                message: &r.rule.message,
+                explanation: why(r),
+            })
+            .collect(),
+    }
+}
+
+/// What the report says under a rule.
+fn why(r: &policyc_runtime::runtime::RuleReport<'_>) -> String {
+    match r.outcome {
+        Outcome::NotApplicable => {
+            "Does not apply to this password or user (its `when` condition does not hold)."
+                .to_string()
+        }
+        _ => describe(&r.detail, r.outcome == Outcome::Passed),
+    }
 }
 
 /// The report, as printed; `color` paints the verdict and each rule's status (red refused,
@@ -118,13 +182,7 @@ pub(crate) fn render(name: &str, description: &str, e: &Explanation<'_>, color: 
             (Outcome::NotApplicable, _) => paint(color, "2", "n/a  "),
         };
         let _ = writeln!(out, "\n  {status}  {:width$}  {}", r.rule.id.as_str(), r.rule.message);
-        let why = match r.outcome {
-            Outcome::NotApplicable => {
-                "Does not apply to this password or user (its `when` condition does not hold)."
-                    .to_string()
-            }
-            _ => describe(&r.detail, r.outcome == Outcome::Passed),
-        };
+        let why = why(r);
         for line in why.lines() {
             let _ = writeln!(out, "  {:5}  {:width$}  {line}", "", "");
         }
