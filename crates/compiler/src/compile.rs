@@ -29,6 +29,7 @@ pub struct CompileOptions {
 
 /// A compiled policy.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Compiled {
     /// The checked rule program.
     pub program: Program,

@@ -5,6 +5,17 @@ use crate::ir::{Attribute, AttributeSet, UnknownAttribute};
 
 /// The user's attributes, as the directory knows them. Values are not secrets, but they are
 /// personal data: policyc never logs them.
+///
+/// ```
+/// use policyc_runtime::Context;
+/// use policyc_runtime::ir::Attribute;
+///
+/// let user = Context::new()
+///     .with(Attribute::SamAccountName, "jdoe")
+///     .with(Attribute::DisplayName, "Jane Doe")
+///     .with(Attribute::MemberOf, "CN=Admins,CN=Users,DC=example,DC=com");
+/// assert_eq!(user.get(Attribute::SamAccountName), ["jdoe"]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     values: [Vec<String>; Attribute::ALL.len()],

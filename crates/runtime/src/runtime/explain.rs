@@ -4,6 +4,7 @@ use crate::ir::{Attribute, Bounds, MatchMode, Rule, Unit};
 
 /// Every rule of the policy with its outcome for one password.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Explanation<'v> {
     /// The password was refused before any rule ran (too large); the limit in bytes.
     pub refused_input: Option<usize>,
@@ -23,6 +24,7 @@ impl Explanation<'_> {
 
 /// What happened to one rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RuleReport<'v> {
     /// The rule.
     pub rule: &'v Rule,

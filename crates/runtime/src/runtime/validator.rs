@@ -24,6 +24,25 @@ use regex_automata::dfa::dense::DFA;
 use std::sync::{Arc, OnceLock};
 
 /// A loaded, verified policy, ready to check passwords. `Send + Sync`: share it across threads.
+///
+/// ```
+/// use policyc_runtime::{Context, Validator};
+///
+/// // An artifact `policyc compile` wrote (here the shipped Microsoft 365 policy).
+/// let bytes = include_bytes!("../../../../tests/golden/artifacts/office365.policyc");
+/// let validator = Validator::from_bytes(bytes)?;
+/// let nobody = Context::new();
+///
+/// assert!(validator.complies("Tr0ub4dor&3", &nobody));
+/// let verdict = validator.check("Résumé12", &nobody);
+/// assert!(!verdict.is_compliant());
+/// assert_eq!(verdict.violations()[0].rule, "charset");
+///
+/// // Rule by rule, for a help desk: what was measured, never the password.
+/// let explanation = validator.explain("short", &nobody);
+/// assert_eq!(explanation.rules.len(), validator.program().rules.len());
+/// # Ok::<(), policyc_runtime::artifact::LoadError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Validator {
     /// The program as the artifact holds it: its term sets without their terms, which lie in

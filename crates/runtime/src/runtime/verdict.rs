@@ -40,6 +40,7 @@ pub const DAMAGED_POLICY_MESSAGE: &str = "The password could not be checked: the
 ///
 /// JSON: `{"rule": "breached", "reason": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Unavailable<'v> {
     /// The rule's id.
     pub rule: &'v str,
@@ -95,6 +96,7 @@ impl<'v> Verdict<'v> {
 ///
 /// JSON: `{"rule": "length", "message": "Use 8 to 256 characters.", "severity": "enforce"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Violation<'v> {
     /// The rule's id.
     pub rule: &'v str,
