@@ -666,6 +666,10 @@ impl Normalization {
     }
 }
 
+/// Terms shorter than this many characters are matched exactly even in fuzzy mode: one edit
+/// of a three-character term matches far too much (Entra's own lists start at four).
+pub const FUZZY_MIN_CHARS: u32 = 4;
+
 /// A banned-term list, normalized: distinct terms, sorted, stored as one string and end offsets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TermSet {

@@ -6,12 +6,13 @@
 use super::alphabet::RangeSet;
 use crate::automata::{DfaLimits, regex_dfa};
 use policyc_runtime::Context;
+use policyc_runtime::artifact::trie::TrieBuf;
 use policyc_runtime::ir::{
     Bounds, Containment, MatchMode, NormStep, Normalization, Predicate, Program, Rule, TermSet,
     Unit,
 };
 use policyc_runtime::runtime::fold::Folding;
-use policyc_runtime::runtime::terms::{TrieBuf, normalize_char};
+use policyc_runtime::runtime::terms::normalize_char;
 
 /// [`TermTracker::image`] of a character the normalization deletes.
 const DELETED: u32 = u32::MAX - 1;

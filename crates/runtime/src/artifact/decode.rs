@@ -1,14 +1,14 @@
 //! Artifact reading (runtime side): checks the header, the length and the checksum before it
 //! trusts a single payload byte, then deserializes and validates every automaton. The trie
-//! words are checked by their blocks' checksums when read (`runtime::region`).
+//! words are checked by their blocks' checksums when read (`artifact::region`).
 
 use super::legacy::{LegacyProgram, NORMALIZATION_STEPS};
+use super::trie::TrieLayout;
 use super::{
     BLOCK, BYTE_ORDER_MARK, FORMAT_VERSION, HEADER_LEN, LoadError, MAGIC, OLDEST_READABLE_VERSION,
     align4,
 };
 use crate::ir::Program;
-use crate::runtime::terms::TrieLayout;
 use regex_automata::dfa::dense::DFA;
 use sha2::{Digest, Sha256};
 

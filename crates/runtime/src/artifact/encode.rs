@@ -1,8 +1,8 @@
 //! Artifact writing (compiler side).
 
+use super::trie::{TrieBuf, searched_fuzzily};
 use super::{BLOCK, BYTE_ORDER_MARK, FORMAT_VERSION, HEADER_LEN, MAGIC, align4};
 use crate::ir::Program;
-use crate::runtime::terms::{TrieBuf, searched_fuzzily};
 use sha2::{Digest, Sha256};
 
 /// Serializes a program and its automata (each the native-endian bytes of a dense DFA) into an

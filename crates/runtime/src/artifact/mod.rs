@@ -25,6 +25,8 @@ mod decode;
 mod encode;
 mod error;
 mod legacy;
+pub(crate) mod region;
+pub mod trie;
 
 pub(crate) use decode::decode;
 #[cfg(feature = "build")]

@@ -501,8 +501,8 @@ fn score<const LAZY: bool>(
 
 #[cfg(all(test, feature = "build"))]
 mod tests {
-    use super::super::terms::TrieBuf;
     use super::*;
+    use crate::artifact::trie::TrieBuf;
     use crate::ir::TermSet;
     use proptest::prelude::*;
 

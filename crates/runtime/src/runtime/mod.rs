@@ -9,7 +9,6 @@ mod fast;
 pub mod fold;
 mod measure;
 mod plan;
-mod region;
 mod scan;
 #[cfg(feature = "strength")]
 pub mod strength;

@@ -1,11 +1,11 @@
 //! Loading an artifact: decoding, verifying every index the program holds, and planning.
 
 use super::Validator;
+use crate::artifact::region::Region;
 use crate::artifact::{self, LoadError};
 use crate::ir::{Award, Measure, Predicate, Program, Severity};
 use crate::runtime::fast::FastPath;
 use crate::runtime::plan::Step;
-use crate::runtime::region::Region;
 use crate::runtime::scan::{ClassTable, MAX_CLASSES, Needs};
 use crate::store::StoreHandle;
 use std::path::Path;

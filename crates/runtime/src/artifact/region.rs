@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Bytes per checked block (the artifact's trie blocks).
-pub(crate) const BLOCK: usize = crate::artifact::BLOCK;
+pub(crate) const BLOCK: usize = super::BLOCK;
 const WORDS_PER_BLOCK: usize = BLOCK / 4;
 
 /// Where the words are.
