@@ -137,8 +137,7 @@ impl Filter {
                     .public_key
                     .as_deref()
                     .map(policyc_gate::signing::PublicKey::from_file)
-                    .transpose()
-                    .map_err(|e| format!("public key: {e}"))?;
+                    .transpose()?;
                 Ok(policyc_gate::policy_file::Trust {
                     key,
                     min_serial: settings.policy_min_serial,

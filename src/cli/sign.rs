@@ -42,7 +42,8 @@ pub(crate) fn signed(
     name: &str,
     serial: Option<u64>,
 ) -> Result<String, String> {
-    let (id, s) = policyc_gate::signing::sign(secret, artifact, bytes, name, serial)?;
+    let (id, s) = policyc_gate::signing::sign(secret, artifact, bytes, name, serial)
+        .map_err(|e| e.to_string())?;
     Ok(format!(
         "signed policy `{}` serial {} with key {id} -> {}",
         s.name,

@@ -162,7 +162,10 @@ impl AgentConfig {
     /// What the agent (and the hook with this configuration) requires of the policy: its
     /// signature by `policy_public_key`, a serial not below `policy_min_serial` nor below the
     /// highest used here (kept in the queue's directory).
-    pub fn trust(&self, record: bool) -> Result<policyc_gate::policy_file::Trust, String> {
+    pub fn trust(
+        &self,
+        record: bool,
+    ) -> Result<policyc_gate::policy_file::Trust, policyc_gate::policy_file::PolicyError> {
         Ok(policyc_gate::policy_file::Trust {
             key: self.public_key()?,
             min_serial: self.policy_min_serial,
@@ -172,7 +175,9 @@ impl AgentConfig {
     }
 
     /// The policy public key, if one is configured.
-    pub fn public_key(&self) -> Result<Option<policyc_gate::signing::PublicKey>, String> {
+    pub fn public_key(
+        &self,
+    ) -> Result<Option<policyc_gate::signing::PublicKey>, policyc_gate::signing::SigningError> {
         self.policy_public_key
             .as_deref()
             .map(policyc_gate::signing::PublicKey::from_file)

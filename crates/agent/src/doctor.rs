@@ -221,7 +221,7 @@ fn policy(config: &AgentConfig) -> Vec<Check> {
         Err(e) => {
             return vec![Check::fail(
                 "policy",
-                e,
+                e.to_string(),
                 format!(
                     "compile (and sign, with `policy_public_key`) the policy again: `policyc compile POLICY -o {path}{}`",
                     if config.policy_public_key.is_some() { " --sign SECRET_KEY" } else { "" }

@@ -129,7 +129,7 @@ impl SyncAgent {
         let queue =
             Queue::open_sealed(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
         let lock = QueueLock::acquire(&config.queue)?;
-        let trust = config.trust(true)?;
+        let trust = config.trust(true).map_err(|e| e.to_string())?;
         let validator = policyc_gate::policy_file::load_policy(&config.policy, &trust)
             .map_err(|e| format!("policy: {e}"))?;
         let graph = Graph::new(config.graph.clone())?;

@@ -9,7 +9,7 @@
 //! the change, answer LSA).
 
 use crate::outcome::Outcome;
-use crate::policy_file::{Trust, load_policy};
+use crate::policy_file::{PolicyError, Trust, load_policy};
 use policyc_runtime::{Context, Validator};
 use std::path::Path;
 use std::sync::Arc;
@@ -277,7 +277,7 @@ impl PolicyInForce {
     pub fn refresh(
         &mut self,
         path: &Path,
-        trust: impl FnOnce() -> Result<Trust, String>,
+        trust: impl FnOnce() -> Result<Trust, PolicyError>,
     ) -> Option<Reload> {
         let now = stamp(path);
         if self.looked && now == self.stamp {
@@ -285,7 +285,7 @@ impl PolicyInForce {
         }
         self.looked = true;
         self.stamp = now;
-        let loaded = trust().and_then(|trust| load_policy(path, &trust));
+        let loaded = trust().and_then(|trust| load_policy(path, &trust)).map_err(|e| e.to_string());
         match (loaded, &self.validator) {
             (Ok(v), Some(old)) if old.digest() == v.digest() => {
                 self.error = None;

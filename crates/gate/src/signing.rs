@@ -15,10 +15,117 @@
 //! `policyc-signature-2\nNAME\nSERIAL\nTIME\nSHA256(ARTIFACT) in hex`. A `policyc-signature-1`
 //! file (the artifact's bytes only, before serials) is refused with the command that re-signs.
 
+use super::files::FileError;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
+
+/// Why a key, a signature or a serial is refused, each with what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SigningError {
+    /// A key, signature or state file cannot be used (read, created, trusted).
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// Not a policyc public key.
+    #[error("`{}` is not a policyc public key (`policyc keygen` writes one)", .0.display())]
+    NotAPublicKey(PathBuf),
+    /// Not a policyc secret key.
+    #[error("`{}` is not a policyc secret key", .0.display())]
+    NotASecretKey(PathBuf),
+    /// Not a policyc signature.
+    #[error("`{}` is not a policyc signature", .0.display())]
+    NotASignature(PathBuf),
+    /// A signature of the first format, which names no policy and no serial.
+    #[error("`{}` is a signature of the first format (`{OLD_SIGNATURE_TAG}`: the artifact's bytes only, no policy name or serial, so an older policy could be put back); sign the artifact again: `policyc sign ARTIFACT --key SECRET_KEY` (or `policyc compile POLICY -o ARTIFACT --sign SECRET_KEY`)", .0.display())]
+    OldFormat(PathBuf),
+    /// A key is configured and the artifact has no signature.
+    #[error("`{}` is not signed (no `{}`), and a policy public key is configured: compile it with `policyc compile --sign KEY`", .artifact.display(), .signature.display())]
+    Unsigned {
+        /// The artifact.
+        artifact: PathBuf,
+        /// Where its signature should be.
+        signature: PathBuf,
+    },
+    /// Signed by another key than the configured one.
+    #[error("`{}` is signed by key {found}, not by the configured key {expected}", .artifact.display())]
+    OtherKey {
+        /// The artifact.
+        artifact: PathBuf,
+        /// The signing key's id.
+        found: String,
+        /// The configured key's id.
+        expected: String,
+    },
+    /// The signature does not match the artifact (or what it says of it).
+    #[error("the signature `{}` does not match `{}`: the artifact (or its name, serial or time in the signature) was changed after it was signed", .signature.display(), .artifact.display())]
+    Mismatch {
+        /// The signature file.
+        signature: PathBuf,
+        /// The artifact.
+        artifact: PathBuf,
+    },
+    /// A policy name a signature line cannot hold.
+    #[error("the policy name `{0}` cannot be signed")]
+    UnsignableName(String),
+    /// A serial given to `sign` that does not grow.
+    #[error("serial {serial} is not above {previous}, the serial of the signature `{}` already signs: a verifier that used {previous} would refuse it", .signature.display())]
+    SerialNotAbove {
+        /// The serial asked for.
+        serial: u64,
+        /// The serial already signed.
+        previous: u64,
+        /// The signature file.
+        signature: PathBuf,
+    },
+    /// A signed policy older than the configured minimum.
+    #[error("`{}` (policy `{name}`) is signed with serial {serial}, below the configured minimum {minimum} (policy_min_serial): an older policy is refused; deploy the current signed policy", .artifact.display())]
+    BelowMinimum {
+        /// The artifact.
+        artifact: PathBuf,
+        /// Its policy.
+        name: String,
+        /// Its serial.
+        serial: u64,
+        /// `policy_min_serial`.
+        minimum: u64,
+    },
+    /// A signed policy older than one this verifier already used: a replay or a downgrade.
+    #[error("`{}` (policy `{name}`) is signed with serial {serial}, older than serial {highest}, which this server already used: a replayed or downgraded policy is refused; deploy the current signed policy (to go back on purpose, sign the older artifact again: `policyc sign ARTIFACT --key SECRET_KEY`)", .artifact.display())]
+    Older {
+        /// The artifact.
+        artifact: PathBuf,
+        /// Its policy.
+        name: String,
+        /// Its serial.
+        serial: u64,
+        /// The highest serial used.
+        highest: u64,
+    },
+    /// A key or the serials file cannot be written or read.
+    #[error("`{}`: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The serials file is not what this verifier writes.
+    #[error("`{}`: {message}", .path.display())]
+    State {
+        /// The serials file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// No randomness for a new key.
+    #[error("cannot make a key: {0}")]
+    Random(String),
+    /// The signature cannot be written.
+    #[error("cannot write the signature: {0}")]
+    CannotWrite(FileError),
+}
 
 const SECRET_TAG: &str = "policyc-secret-key-1";
 const PUBLIC_TAG: &str = "policyc-public-key-1";
@@ -60,14 +167,11 @@ fn plain_name(name: &str) -> bool {
 ///
 /// # Errors
 /// Not a policyc signature, or one of the first version (no serial), with what to do.
-pub fn parse_signature(text: &str, path: &Path) -> Result<SignatureFile, String> {
+pub fn parse_signature(text: &str, path: &Path) -> Result<SignatureFile, SigningError> {
     if text.split_whitespace().next() == Some(OLD_SIGNATURE_TAG) {
-        return Err(format!(
-            "`{}` is a signature of the first format (`{OLD_SIGNATURE_TAG}`: the artifact's bytes only, no policy name or serial, so an older policy could be put back); sign the artifact again: `policyc sign ARTIFACT --key SECRET_KEY` (or `policyc compile POLICY -o ARTIFACT --sign SECRET_KEY`)",
-            path.display()
-        ));
+        return Err(SigningError::OldFormat(path.to_path_buf()));
     }
-    let bad = || format!("`{}` is not a policyc signature", path.display());
+    let bad = || SigningError::NotASignature(path.to_path_buf());
     let f = fields(text, SIGNATURE_TAG, 5).ok_or_else(bad)?;
     let number = |s: &str| s.parse::<u64>().ok().filter(|_| s.bytes().all(|b| b.is_ascii_digit()));
     let (Some(serial), Some(time), Some(signature)) =
@@ -138,37 +242,31 @@ impl PublicKey {
     }
 
     /// Reads a public-key file.
-    pub fn from_file(path: &Path) -> Result<PublicKey, String> {
-        let bytes = super::files::read_bounded(path, 4096, false).map_err(|e| e.to_string())?;
+    pub fn from_file(path: &Path) -> Result<PublicKey, SigningError> {
+        let bytes = super::files::read_bounded(path, 4096, false)?;
         let text = String::from_utf8_lossy(&bytes);
         fields(&text, PUBLIC_TAG, 1)
             .and_then(|f| unhex::<32>(f[0]))
             .and_then(|b| VerifyingKey::from_bytes(&b).ok())
             .map(PublicKey)
-            .ok_or_else(|| {
-                format!(
-                    "`{}` is not a policyc public key (`policyc keygen` writes one)",
-                    path.display()
-                )
-            })
+            .ok_or_else(|| SigningError::NotAPublicKey(path.to_path_buf()))
     }
 
     /// Checks `artifact`'s bytes against its signature file; returns what the signature says
     /// of them.
-    pub fn verify(&self, artifact: &Path, bytes: &[u8]) -> Result<Signed, String> {
+    pub fn verify(&self, artifact: &Path, bytes: &[u8]) -> Result<Signed, SigningError> {
         let sig_path = signature_path(artifact);
         let text = match super::files::read_bounded(&sig_path, MAX_SIGNATURE_BYTES, false) {
             Ok(t) => t,
             Err(super::files::FileError::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound =>
             {
-                return Err(format!(
-                    "`{}` is not signed (no `{}`), and a policy public key is configured: compile it with `policyc compile --sign KEY`",
-                    artifact.display(),
-                    sig_path.display()
-                ));
+                return Err(SigningError::Unsigned {
+                    artifact: artifact.to_path_buf(),
+                    signature: sig_path,
+                });
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         self.verify_text(&String::from_utf8_lossy(&text), &sig_path, artifact, bytes)
     }
@@ -180,33 +278,31 @@ impl PublicKey {
         sig_path: &Path,
         artifact: &Path,
         bytes: &[u8],
-    ) -> Result<Signed, String> {
+    ) -> Result<Signed, SigningError> {
         let file = parse_signature(text, sig_path)?;
         if file.key_id != self.id() {
-            return Err(format!(
-                "`{}` is signed by key {}, not by the configured key {}",
-                artifact.display(),
-                file.key_id,
-                self.id()
-            ));
+            return Err(SigningError::OtherKey {
+                artifact: artifact.to_path_buf(),
+                found: file.key_id,
+                expected: self.id(),
+            });
         }
         let signature = Signature::from_bytes(&file.signature);
         match self.0.verify(&message(&file.signed, bytes), &signature) {
             Ok(()) => Ok(file.signed),
-            Err(_) => Err(format!(
-                "the signature `{}` does not match `{}`: the artifact (or its name, serial or time in the signature) was changed after it was signed",
-                sig_path.display(),
-                artifact.display()
-            )),
+            Err(_) => Err(SigningError::Mismatch {
+                signature: sig_path.to_path_buf(),
+                artifact: artifact.to_path_buf(),
+            }),
         }
     }
 }
 
 /// Makes a key pair: the secret key at `secret` (mode 0600, never over an existing file) and
 /// the public key at `secret.pub`.
-pub fn keygen(secret: &Path) -> Result<PublicKey, String> {
+pub fn keygen(secret: &Path) -> Result<PublicKey, SigningError> {
     let mut seed = Zeroizing::new([0u8; 32]);
-    super::crypto::random(seed.as_mut()).map_err(|e| e.to_string())?;
+    super::crypto::random(seed.as_mut()).map_err(|e| SigningError::Random(e.to_string()))?;
     let key = SigningKey::from_bytes(&seed);
     let public = PublicKey(key.verifying_key());
     let line = Zeroizing::new(format!("{SECRET_TAG} {}\n", hex(seed.as_ref())));
@@ -221,10 +317,12 @@ pub fn keygen(secret: &Path) -> Result<PublicKey, String> {
     Ok(public)
 }
 
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), SigningError> {
     use std::io::Write;
-    let mut f = super::files::create_new(path, mode).map_err(|e| e.to_string())?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| format!("`{}`: {e}", path.display()))
+    let mut f = super::files::create_new(path, mode)?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|source| SigningError::Io { path: path.to_path_buf(), source })
 }
 
 /// Signs an artifact's bytes, with the policy's `name` and a serial, writing `artifact.sig`
@@ -237,16 +335,16 @@ pub fn sign(
     bytes: &[u8],
     name: &str,
     serial: Option<u64>,
-) -> Result<(String, Signed), String> {
+) -> Result<(String, Signed), SigningError> {
     if !plain_name(name) {
-        return Err(format!("the policy name `{name}` cannot be signed"));
+        return Err(SigningError::UnsignableName(name.to_string()));
     }
-    let text = super::files::read_bounded(secret, 4096, true).map_err(|e| e.to_string())?;
+    let text = super::files::read_bounded(secret, 4096, true)?;
     let text = String::from_utf8_lossy(&text);
     let seed = fields(&text, SECRET_TAG, 1)
         .and_then(|f| unhex::<32>(f[0]))
         .map(Zeroizing::new)
-        .ok_or_else(|| format!("`{}` is not a policyc secret key", secret.display()))?;
+        .ok_or_else(|| SigningError::NotASecretKey(secret.to_path_buf()))?;
     let key = SigningKey::from_bytes(&seed);
     let public = PublicKey(key.verifying_key());
     let sig_path = signature_path(artifact);
@@ -260,10 +358,11 @@ pub fn sign(
         .map(|f| f.signed.serial);
     let serial = match (serial, previous) {
         (Some(s), Some(p)) if s <= p => {
-            return Err(format!(
-                "serial {s} is not above {p}, the serial of the signature `{}` already signs: a verifier that used {p} would refuse it",
-                sig_path.display()
-            ));
+            return Err(SigningError::SerialNotAbove {
+                serial: s,
+                previous: p,
+                signature: sig_path,
+            });
         }
         (Some(s), _) => s,
         (None, p) => p.map_or(time, |p| time.max(p + 1)),
@@ -278,8 +377,7 @@ pub fn sign(
         signed.time,
         hex(&signature.to_bytes())
     );
-    super::files::replace(&sig_path, line.as_bytes(), 0o644)
-        .map_err(|e| format!("cannot write the signature: {e}"))?;
+    super::files::replace(&sig_path, line.as_bytes(), 0o644).map_err(SigningError::CannotWrite)?;
     Ok((public.id(), signed))
 }
 
@@ -302,14 +400,14 @@ pub fn admit(
     min_serial: u64,
     state: Option<&Path>,
     record: bool,
-) -> Result<(), String> {
+) -> Result<(), SigningError> {
     if signed.serial < min_serial {
-        return Err(format!(
-            "`{}` (policy `{}`) is signed with serial {}, below the configured minimum {min_serial} (policy_min_serial): an older policy is refused; deploy the current signed policy",
-            artifact.display(),
-            signed.name,
-            signed.serial
-        ));
+        return Err(SigningError::BelowMinimum {
+            artifact: artifact.to_path_buf(),
+            name: signed.name.clone(),
+            serial: signed.serial,
+            minimum: min_serial,
+        });
     }
     let Some(dir) = state else { return Ok(()) };
     let path = dir.join(SERIALS_FILE);
@@ -322,11 +420,12 @@ pub fn admit(
             {
                 String::new()
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         let serials: std::collections::BTreeMap<String, u64> = match text.trim() {
             "" => Default::default(),
-            t => serde_json::from_str(t).map_err(|e| format!("`{}`: {e}", path.display()))?,
+            t => serde_json::from_str(t)
+                .map_err(|e| SigningError::State { path: path.clone(), message: e.to_string() })?,
         };
         let highest = serials.get(&signed.name).copied().unwrap_or(0);
         return match signed.serial < highest {
@@ -334,9 +433,9 @@ pub fn admit(
             false => Ok(()),
         };
     }
-    super::files::secure_dir(dir).map_err(|e| e.to_string())?;
-    let file = super::files::open_private(&path, 0o600).map_err(|e| e.to_string())?;
-    let said = |e: std::io::Error| format!("`{}`: {e}", path.display());
+    super::files::secure_dir(dir)?;
+    let file = super::files::open_private(&path, 0o600)?;
+    let said = |source: std::io::Error| SigningError::Io { path: path.clone(), source };
     super::files::update_locked(&file, MAX_SERIALS_BYTES, |text| {
         let mut serials: std::collections::BTreeMap<String, u64> = if text.trim().is_empty() {
             Default::default()
@@ -356,11 +455,11 @@ pub fn admit(
     .map_err(said)?
 }
 
-fn older(artifact: &Path, signed: &Signed, highest: u64) -> String {
-    format!(
-        "`{}` (policy `{}`) is signed with serial {}, older than serial {highest}, which this server already used: a replayed or downgraded policy is refused; deploy the current signed policy (to go back on purpose, sign the older artifact again: `policyc sign ARTIFACT --key SECRET_KEY`)",
-        artifact.display(),
-        signed.name,
-        signed.serial
-    )
+fn older(artifact: &Path, signed: &Signed, highest: u64) -> SigningError {
+    SigningError::Older {
+        artifact: artifact.to_path_buf(),
+        name: signed.name.clone(),
+        serial: signed.serial,
+        highest,
+    }
 }
