@@ -34,6 +34,7 @@
 //! - `compiler` (default): the language, its checks and diagnostics, artifact encoding.
 //!   Without it this crate is the validator alone (`cargo tree` shows what that links).
 //! - `strength` (default): strength rules (zxcvbn).
+//! - `import`: the importers ([`import`]); implies `compiler`.
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
@@ -42,6 +43,26 @@ pub use policyc_runtime::artifact::LoadError;
 pub use policyc_runtime::ir::Attribute;
 pub use policyc_runtime::runtime::{Explanation, RuleReport};
 pub use policyc_runtime::{Context, Validator, Verdict, Violation};
+
+/// Breached-password stores, for an embedder that looks a password up itself (a policy's
+/// `not in STORE` rules do it inside [`Validator::check`]).
+///
+/// ```no_run
+/// let store = policyc::store::Store::open("/var/lib/policyc/pwned")?;
+/// if store.lookup("Password1")?.is_breached() {
+///     eprintln!("known from breaches");
+/// }
+/// # Ok::<(), policyc::store::StoreError>(())
+/// ```
+pub mod store {
+    pub use policyc_runtime::store::{HashMode, Lookup, Store, StoreError, StoreInfo};
+}
+
+/// Importers: another checker's configuration (pwquality, passwdqc, Keycloak, Apple, Samba,
+/// ppm) written as policy text, every option expressed exactly or refused by name (feature
+/// `import`).
+#[cfg(feature = "import")]
+pub use policyc_import as import;
 
 #[cfg(feature = "compiler")]
 pub use policyc_compiler::diagnostic::Diagnostic;
