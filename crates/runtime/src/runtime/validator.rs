@@ -326,7 +326,7 @@ mod tests {
         #[cfg(feature = "strength")]
         assert!(loaded.is_ok());
         #[cfg(not(feature = "strength"))]
-        assert!(matches!(loaded, Err(LoadError::Unsupported(_))));
+        assert!(matches!(loaded, Err(crate::artifact::LoadError::Unsupported(_))));
         let other = include_bytes!("../../../../tests/golden/artifacts/terms.policyc");
         assert!(Validator::from_bytes(other).is_ok());
     }
