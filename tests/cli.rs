@@ -1210,17 +1210,9 @@ fn color_and_how_much_is_said_follow_the_global_flags() {
 
     let artifact = compiled_o365(&dir);
     let explain = |extra: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_policyc"));
-        let out = cmd
-            .args(["explain", &artifact])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut child = out;
-        child.stdin.take().unwrap().write_all(b"short\n").unwrap();
-        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+        let args: Vec<&str> =
+            ["explain", artifact.as_str()].into_iter().chain(extra.iter().copied()).collect();
+        policyc(&args, b"short\n").stdout
     };
     assert!(!explain(&[]).contains(esc));
     let colored = explain(&["--color", "always"]);

@@ -328,3 +328,85 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len()))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, reason = "a test fails by panicking")]
+
+    use super::*;
+
+    const OFFICE365: &[u8] = include_bytes!("../../../tests/golden/artifacts/office365.policyc");
+    const TERMS: &[u8] = include_bytes!("../../../tests/golden/artifacts/terms.policyc");
+
+    /// Every state the policy cannot judge follows the fail mode, and a refusal is a refusal in
+    /// either mode; report-only accepts what it would refuse, and says so.
+    #[test]
+    fn judge_follows_the_fail_mode_only_where_the_policy_cannot_judge() {
+        let v = Validator::from_bytes(OFFICE365).unwrap();
+        let nobody = Context::new();
+        for fail in [FailMode::Closed, FailMode::Open] {
+            let r = judge(Ok(&v), "Tr0ub4dor&3", &nobody, fail, false);
+            assert_eq!((r.accept(), r.outcome()), (true, Outcome::Accepted));
+            let r = judge(Ok(&v), "short", &nobody, fail, false);
+            assert_eq!((r.accept(), r.outcome()), (false, Outcome::Rejected));
+            assert_eq!(r.rules(), ["length", "classes"]);
+            let r = judge(Err("POLICY UNAVAILABLE (gone)"), "short", &nobody, fail, false);
+            assert_eq!(r.accept(), fail == FailMode::Open);
+            assert_eq!(r.unavailable(), Some("POLICY UNAVAILABLE (gone)"));
+            let expected = match fail {
+                FailMode::Open => Outcome::AcceptedUnchecked,
+                FailMode::Closed => Outcome::RejectedNoPolicy,
+            };
+            assert_eq!(r.outcome(), expected);
+        }
+        let r = judge(Ok(&v), "short", &nobody, FailMode::Closed, true);
+        assert_eq!((r.accept(), r.outcome()), (true, Outcome::WouldRefuse));
+        assert_eq!(r.rules(), ["length", "classes"]);
+    }
+
+    /// Audit before yes: a yes that cannot be recorded is taken back unless the gate fails open;
+    /// a no stays a no.
+    #[test]
+    fn a_yes_that_cannot_be_recorded_is_a_no_when_failing_closed() {
+        let lost = || Err("cannot write the audit log".to_string());
+        let a = after_audit(true, FailMode::Closed, lost());
+        assert!(!a.accept && a.taken_back(true));
+        assert_eq!(a.unrecorded.as_deref(), Some("cannot write the audit log"));
+        let a = after_audit(true, FailMode::Open, lost());
+        assert!(a.accept && !a.taken_back(true) && a.unrecorded.is_some());
+        let a = after_audit(false, FailMode::Open, lost());
+        assert!(!a.accept && !a.taken_back(false));
+        assert_eq!(after_audit(true, FailMode::Closed, Ok(())).unrecorded, None);
+    }
+
+    /// The policy in force changes only to a file that loads; a broken one keeps the running
+    /// policy and is said once per file version, not on every look.
+    #[test]
+    fn a_new_policy_replaces_the_running_one_only_once_it_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.policyc");
+        let trust = || Ok(Trust::default());
+        let mut p = PolicyInForce::default();
+        assert!(p.current().is_err());
+        assert!(matches!(p.refresh(&path, trust), Some(Reload::Unavailable { .. })));
+        assert!(p.refresh(&path, trust).is_none(), "said once");
+        assert!(p.current().unwrap_err().starts_with("POLICY UNAVAILABLE"));
+
+        std::fs::write(&path, OFFICE365).unwrap();
+        assert!(matches!(p.refresh(&path, trust), Some(Reload::Loaded { .. })));
+        assert_eq!(p.current().unwrap().name(), "office365");
+
+        std::fs::write(&path, b"POLICYC\0 not an artifact, longer than the old one").unwrap();
+        let reload = p.refresh(&path, trust).unwrap();
+        assert!(matches!(reload, Reload::Kept { .. }), "{reload:?}");
+        assert_eq!(reload.outcome(), Outcome::PolicyReloadFailed);
+        assert!(reload.message().contains("keeping office365@"), "{}", reload.message());
+        assert_eq!(p.current().unwrap().name(), "office365", "the running policy stays");
+        assert!(p.refresh(&path, trust).is_none(), "said once");
+
+        std::fs::write(&path, TERMS).unwrap();
+        let reload = p.refresh(&path, trust).unwrap();
+        assert!(matches!(reload, Reload::Changed { .. }), "{reload:?}");
+        assert_eq!(p.current().unwrap().name(), "terms");
+    }
+}
