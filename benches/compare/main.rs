@@ -167,7 +167,7 @@ fn setup(scale: Scale) -> Run {
 /// The fast checkers on the whole corpus.
 fn whole_corpus(r: &Run) {
     let fast = r.scale.fast;
-    let hand = time(&r.corpus, fast, |p| hand::office365(p.as_bytes()));
+    let hand = floor(&r.corpus, fast);
     let mut table = Table::new("whole corpus", hand);
     table.row("hand-written single pass", "Office 365 rule", hand);
     let office365 = time(&r.corpus, fast, |p| r.office365.complies(p, &r.nobody));
@@ -188,7 +188,7 @@ fn slow_checkers(r: &Run) {
     let (fast, slow) = (r.scale.fast, r.scale.slow);
     let sample_c: Vec<CString> =
         r.sample.iter().map(|p| CString::new(p.as_str()).unwrap()).collect();
-    let hand = time(&r.sample, fast, |p| hand::office365(p.as_bytes()));
+    let hand = floor(&r.sample, fast);
     let mut table = Table::new("sample", hand);
     table.row("hand-written single pass", "Office 365 rule", hand);
     let office365 = time(&r.sample, fast, |p| r.office365.complies(p, &r.nobody));
@@ -222,17 +222,20 @@ fn slow_checkers(r: &Run) {
     table.print();
 }
 
-/// Office 365 by input length (ASCII): whether the 1.5× target holds at every length.
+/// Office 365 by input length (ASCII): `complies` and `check` against the hand-written pass.
 fn by_length(r: &Run) {
     println!("### Office 365 by input length (ASCII, {} inputs each)\n", r.scale.per_length);
-    println!("| length | hand-written ns | policyc `complies` ns | × hand | policyc `check` ns |");
-    println!("|---:|---:|---:|---:|---:|");
+    println!(
+        "| length | hand-written ns | policyc `complies` ns | × hand | policyc `check` ns | × hand |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
     let fast = r.scale.fast;
     for (len, inputs) in &r.by_length {
-        let h = time(inputs, fast, |p| hand::office365(p.as_bytes()));
+        let h = floor(inputs, fast);
         let c = time(inputs, fast, |p| r.office365.complies(p, &r.nobody));
         let v = time(inputs, fast, |p| r.office365.check(p, &r.nobody).is_compliant());
-        println!("| {len} | {:.1} | {:.1} | {:.2} | {:.1} |", h.ns, c.ns, c.ns / h.ns, v.ns);
+        let (hc, hv) = (c.ns / h.ns, v.ns / h.ns);
+        println!("| {len} | {:.1} | {:.1} | {hc:.2} | {:.1} | {hv:.2} |", h.ns, c.ns, v.ns);
     }
     println!();
 }
@@ -281,6 +284,7 @@ fn agree(office365: &Validator, inputs: &[String]) {
     let ctx = Context::new();
     for (i, p) in inputs.iter().enumerate() {
         let hand = hand::office365(p.as_bytes());
+        assert!(hand::COPIES.iter().all(|f| f(p.as_bytes()) == hand));
         let complies = office365.complies(p, &ctx);
         let check = office365.check(p, &ctx).is_compliant();
         assert!(
@@ -288,6 +292,15 @@ fn agree(office365: &Validator, inputs: &[String]) {
             "input {i} (not shown): hand {hand}, complies {complies}, check {check}"
         );
     }
+}
+
+/// The hand-written pass on `inputs`: its fastest copy (see [`hand::COPIES`]).
+fn floor(inputs: &[String], budget: Budget) -> Timing {
+    hand::COPIES
+        .iter()
+        .map(|f| time(inputs, budget, |p| f(p.as_bytes())))
+        .min_by(|a, b| a.ns.total_cmp(&b.ns))
+        .unwrap()
 }
 
 fn load(path: impl AsRef<Path>) -> Validator {

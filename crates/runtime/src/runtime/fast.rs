@@ -1,8 +1,9 @@
-//! The fast path of [`Validator::complies`](super::Validator::complies) for programs made only of
-//! length, character-set and class rules (the cloud's own policy is one): a single pass over
-//! the bytes of an ASCII password that stops at the first refused character, which is all a
-//! hand-written check does. Anything else (a non-ASCII byte, another kind of rule) takes the
-//! general path, so both always agree.
+//! The fast path for programs made only of length, character-set and class rules (the cloud's
+//! own policy is one): one table-driven pass over the bytes of an ASCII password, eight bytes at
+//! a time, that decides [`Validator::complies`](super::Validator::complies) and names the
+//! rules [`Validator::check`](super::Validator::check) reports. Anything else (a non-ASCII
+//! byte, another kind of rule, a refused character for `check`) takes the general path, so
+//! both always agree.
 
 use super::plan::Step;
 use crate::ir::{Rule, Severity};
@@ -11,9 +12,15 @@ use crate::ir::{Rule, Severity};
 const REFUSED: u8 = 0x80;
 /// Set for the bytes of non-ASCII characters: the general path decides.
 const NOT_ASCII: u8 = 0x40;
+/// Either flag: the pass stops at the first block of bytes that has one.
+const FLAGS: u8 = REFUSED | NOT_ASCII;
+/// Bytes folded between two tests of the flags: no branch inside a block.
+const BLOCK: usize = 8;
+/// Most rules a program may have for `check` to take the fast path (one bit each).
+const MAX_RULES: usize = 64;
 
 /// The decision of a class-only program, compiled into one byte table (as small as a
-/// hand-written one, so the loop is as tight).
+/// hand-written one).
 #[derive(Debug, Clone)]
 pub(crate) struct FastPath {
     /// Per byte: for ASCII, the bits of the counted classes it is in (renumbered from 0), plus
@@ -26,6 +33,20 @@ pub(crate) struct FastPath {
     /// The `at least N of` rules, decided for every set of counted classes a password can
     /// touch: bit `s` is set when the classes `s` satisfy them all (no popcount per check).
     passes: u64,
+    /// For `check`: the rules (bit i for the program's rule i) that fail for each set of
+    /// counted classes, and each length rule's bounds and bit. `None` when the program has
+    /// more than [`MAX_RULES`] rules.
+    failing: Option<Failing>,
+}
+
+/// Which rules fail, from the pass over an ASCII password without a refused character (an
+/// `only` or `none of` rule then passes).
+#[derive(Debug, Clone)]
+struct Failing {
+    /// Indexed by the counted classes seen: the `at least` rules that fail.
+    by_classes: [u64; 64],
+    /// `(min, max, bit)` of each length rule.
+    lengths: Vec<(usize, usize, u64)>,
 }
 
 impl FastPath {
@@ -43,9 +64,10 @@ impl FastPath {
                 *r |= is_refused(m);
             }
         };
-        let mut at_least: Vec<(u32, u32)> = Vec::new();
+        let mut steps: Vec<Option<Step>> = Vec::new();
         for (rule, step) in rules {
             if rule.severity == Severity::Audit {
+                steps.push(None);
                 continue;
             }
             match step {
@@ -55,12 +77,16 @@ impl FastPath {
                 }
                 Step::Only(mask) => refuse(&|m| m & mask == 0),
                 Step::NoneOf(mask) => refuse(&|m| m & mask != 0),
-                Step::AtLeast { n, mask } => at_least.push((n, mask)),
+                Step::AtLeast { .. } => {}
                 Step::General => return None,
             }
+            steps.push(Some(step));
         }
         // Renumber the counted classes 0, 1, ... so that they fit a byte beside the flags.
-        let counted = at_least.iter().fold(0u32, |m, r| m | r.1);
+        let counted = steps.iter().fold(0u32, |m, s| match s {
+            Some(Step::AtLeast { mask, .. }) => m | mask,
+            _ => m,
+        });
         if counted.count_ones() > 6 {
             return None;
         }
@@ -81,12 +107,49 @@ impl FastPath {
         for ((t, &m), &r) in table.iter_mut().zip(ascii).zip(&refused) {
             *t = compact(m) | if r { REFUSED } else { 0 };
         }
+        let at_least = |s: u32, n: u32, mask: u32| (s & u32::from(compact(mask))).count_ones() >= n;
         let passes = (0..64u32)
             .filter(|&s| {
-                at_least.iter().all(|&(n, mask)| (s & u32::from(compact(mask))).count_ones() >= n)
+                steps.iter().all(|step| match *step {
+                    Some(Step::AtLeast { n, mask }) => at_least(s, n, mask),
+                    _ => true,
+                })
             })
             .fold(0u64, |p, s| p | 1 << s);
-        Some(FastPath { table, min, max, passes })
+        let failing = (steps.len() <= MAX_RULES).then(|| {
+            let mut by_classes = [0u64; 64];
+            let mut lengths = Vec::new();
+            for (i, step) in steps.iter().enumerate() {
+                match *step {
+                    Some(Step::AtLeast { n, mask }) => {
+                        for (s, fails) in (0u32..).zip(by_classes.iter_mut()) {
+                            *fails |= u64::from(!at_least(s, n, mask)) << i;
+                        }
+                    }
+                    Some(Step::Length { min, max }) => {
+                        lengths.push((min as usize, max as usize, 1 << i));
+                    }
+                    _ => {}
+                }
+            }
+            Failing { by_classes, lengths }
+        });
+        Some(FastPath { table, min, max, passes, failing })
+    }
+
+    /// The table entries of `bytes` or'ed together, eight bytes at a time; it stops after the
+    /// first block with a flag (the flag is then in the result, the classes may be partial).
+    #[inline(always)]
+    fn fold(&self, bytes: &[u8]) -> u8 {
+        let mut seen = 0u8;
+        let mut blocks = bytes.chunks_exact(BLOCK);
+        for block in &mut blocks {
+            seen |= block.iter().fold(0u8, |m, &b| m | self.table[usize::from(b)]);
+            if seen & FLAGS != 0 {
+                return seen;
+            }
+        }
+        blocks.remainder().iter().fold(seen, |m, &b| m | self.table[usize::from(b)])
     }
 
     /// Whether `password` complies, or `None` when it is not ASCII (the caller decides).
@@ -99,15 +162,32 @@ impl FastPath {
         if bytes.len() < self.min || bytes.len() / 4 > self.max {
             return Some(false);
         }
-        let mut seen = 0u8;
-        for &b in bytes {
-            let m = self.table[usize::from(b)];
-            if m & (REFUSED | NOT_ASCII) != 0 {
-                // A refused character fails a rule, whatever follows.
-                return if m & REFUSED != 0 { Some(false) } else { None };
-            }
-            seen |= m;
+        let seen = self.fold(bytes);
+        if seen & REFUSED != 0 {
+            // A refused ASCII character is a character of its own: it fails a rule, whatever
+            // else the password holds.
+            return Some(false);
+        }
+        if seen & NOT_ASCII != 0 {
+            return None;
         }
         Some(bytes.len() <= self.max && self.passes >> (seen & 0x3F) & 1 != 0)
+    }
+
+    /// The rules `password` fails, bit `i` for the program's rule `i`; `None` when the general
+    /// path must say (a non-ASCII or refused character, or too many rules).
+    #[inline(never)]
+    pub(crate) fn failures(&self, password: &str) -> Option<u64> {
+        let failing = self.failing.as_ref()?;
+        let bytes = password.as_bytes();
+        let seen = self.fold(bytes);
+        if seen & FLAGS != 0 {
+            return None;
+        }
+        let chars = bytes.len();
+        let lengths = failing.lengths.iter();
+        Some(lengths.fold(failing.by_classes[usize::from(seen & 0x3F)], |f, &(min, max, bit)| {
+            if chars < min || chars > max { f | bit } else { f }
+        }))
     }
 }

@@ -8,7 +8,7 @@ mod evaluate;
 mod load;
 
 use super::plan::Step;
-use super::verdict::MAX_INPUT_BYTES;
+use super::verdict::{INLINE_VIOLATIONS, MAX_INPUT_BYTES};
 use evaluate::{Cause, Scratch};
 
 use super::context::Context;
@@ -61,8 +61,9 @@ pub struct Validator {
     plan: Vec<Step>,
     /// For class-only programs: `complies` in one table-driven pass.
     fast: Option<FastPath>,
-    /// The fast path decides every rule (no audit rule, which it skips): a password it accepts
-    /// has an empty verdict, so `check` takes it too.
+    /// The fast path decides every rule (no audit rule, which it skips), so `check` takes it
+    /// too: its one pass names the failing rules of an ASCII password without a refused
+    /// character.
     fast_check: bool,
     needs: Needs,
     /// Some rule is a strength rule (evaluated last, and only when the others pass).
@@ -207,19 +208,77 @@ impl Validator {
     /// Checks a password for a user. Lists every violated rule; allocates nothing for ASCII
     /// passwords (a few violations are kept inline) unless the policy has attribute-containment
     /// or banned-term rules.
+    ///
+    /// Inlined: the verdict of the fast path is built where the caller keeps it (returned from
+    /// a call, its inline violations would be copied).
+    #[inline]
     pub fn check<'v>(&'v self, password: &str, ctx: &Context) -> Verdict<'v> {
         if password.len() > MAX_INPUT_BYTES {
             return Verdict::oversized();
         }
         if self.fast_check
             && let Some(fast) = &self.fast
-            && fast.complies(password) == Some(true)
+            && let Some(mut failed) = fast.failures(password)
         {
+            // Built by value, never through a pointer, so that it is written where the caller
+            // keeps it: a copy of the inline violations cost more than the pass.
+            let violation = |i: u32| {
+                self.program.rules.get(i as usize).map(|rule| Violation {
+                    rule: rule.id.as_str(),
+                    message: &rule.message,
+                    severity: rule.severity,
+                })
+            };
+            let Some(first) = violation(failed.trailing_zeros()) else {
+                return Verdict {
+                    violations: super::verdict::Violations::new(),
+                    unavailable: Vec::new(),
+                };
+            };
+            let all = failed;
+            let mut buf = [first; INLINE_VIOLATIONS];
+            let mut n = 0;
+            for slot in &mut buf {
+                if let Some(v) = violation(failed.trailing_zeros()) {
+                    *slot = v;
+                    n += 1;
+                }
+                failed &= failed.wrapping_sub(1);
+            }
+            if failed != 0 {
+                // More than fit inline.
+                return self.fast_verdict(all);
+            }
             return Verdict {
-                violations: super::verdict::Violations::new(),
+                violations: super::verdict::Violations::from_buf_and_len(buf, n),
                 unavailable: Vec::new(),
             };
         }
+        self.check_in_general(password, ctx)
+    }
+
+    /// The verdict naming the rules in `failed` (bit i for rule i), in policy order. One local,
+    /// returned on the only path: it is built in the caller's slot.
+    #[inline(never)]
+    fn fast_verdict(&self, mut failed: u64) -> Verdict<'_> {
+        let mut verdict =
+            Verdict { violations: super::verdict::Violations::new(), unavailable: Vec::new() };
+        while failed != 0 {
+            if let Some(rule) = self.program.rules.get(failed.trailing_zeros() as usize) {
+                verdict.violations.push(Violation {
+                    rule: rule.id.as_str(),
+                    message: &rule.message,
+                    severity: rule.severity,
+                });
+            }
+            failed &= failed - 1;
+        }
+        verdict
+    }
+
+    /// [`Validator::check`] rule by rule.
+    #[inline(never)]
+    fn check_in_general<'v>(&'v self, password: &str, ctx: &Context) -> Verdict<'v> {
         // Built in place and returned as is: moving the inline violations would copy them.
         let mut verdict =
             Verdict { violations: super::verdict::Violations::new(), unavailable: Vec::new() };
@@ -346,10 +405,19 @@ mod tests {
             assert_eq!(v.complies(pw, &ctx), v.check(pw, &ctx).is_compliant(), "{pw:?}");
         }
         assert!(v.complies("Passw0rd", &ctx) && !v.complies("password", &ctx));
-        // No audit rule: `check` takes the fast path for a password it accepts.
+        // No audit rule: `check` takes the fast path, and names the rules the general path
+        // names (a refused or non-ASCII character goes there).
         assert!(v.fast_check);
+        let fast = v.fast.as_ref().map(|f| (f.failures("short"), f.failures("x\tyyyyyyyyy")));
+        assert_eq!(fast, Some((Some(0b101), None)));
         assert!(v.check("Passw0rd", &ctx).violations().is_empty());
         assert_eq!(v.check("password", &ctx).violations().len(), 1);
+        let names = |pw: &str| -> Vec<&str> {
+            v.check(pw, &ctx).violations().iter().map(|x| x.rule).collect()
+        };
+        assert_eq!(names("short"), ["length", "classes"]);
+        assert_eq!(names("short\t"), ["length", "charset", "classes"]);
+        assert_eq!(names("Pässw0rd"), ["charset"]);
         let terms = include_bytes!("../../../../tests/golden/artifacts/terms.policyc");
         let Ok(t) = Validator::from_bytes(terms) else { panic!("terms loads") };
         assert!(t.fast.is_none());

@@ -12,7 +12,8 @@ pub const INPUT_SIZE_RULE: &str = "input_size";
 const INPUT_SIZE_MESSAGE: &str = "The password is too long to check (more than 4096 bytes).";
 
 /// Violations kept inline: a typical refusal breaks a few rules, and needs no allocation.
-pub(crate) type Violations<'v> = SmallVec<[Violation<'v>; 4]>;
+pub(crate) const INLINE_VIOLATIONS: usize = 4;
+pub(crate) type Violations<'v> = SmallVec<[Violation<'v>; INLINE_VIOLATIONS]>;
 
 /// The result of checking one password: every violated rule, in policy order.
 ///
