@@ -11,6 +11,7 @@
 mod common;
 
 use policyc::{CompileOptions, compile_str};
+use policyc_agent::AgentError;
 use policyc_agent::config::AgentConfig;
 use policyc_agent::double::{CloudDouble, Faults};
 use policyc_agent::status::status;
@@ -691,9 +692,11 @@ fn plain_http_is_refused_except_on_loopback() {
         ("webhook", "http://user@[2001:db8::1]:80/"),
     ] {
         let e = start(what, url).unwrap_err();
+        assert!(matches!(e, AgentError::Config(_)), "a configuration error: {e:?}");
+        let e = e.to_string();
         assert!(e.contains(what) && e.contains("plain HTTP"), "{e}");
     }
-    let e = start("base_url", "ftp://graph.example.com").unwrap_err();
+    let e = start("base_url", "ftp://graph.example.com").unwrap_err().to_string();
     assert!(e.contains("not an https:// URL"), "{e}");
     for url in ["http://localhost:9/x", "http://[::1]:9/x", "https://alerts.example/x"] {
         start("webhook", url).unwrap();
@@ -887,6 +890,8 @@ fn a_missing_key_stops_the_agent_instead_of_orphaning_the_queue() {
     common::reset(&queue(&cfg), dir.path(), "kay", "kay@example.com", "Canary-Kay-Xy9!");
     std::fs::remove_file(cfg.key_path()).unwrap();
     let e = SyncAgent::new(cfg.clone()).unwrap_err();
+    assert!(matches!(e, AgentError::Queue(_)), "the queue's error: {e:?}");
+    let e = e.to_string();
     assert!(e.contains("missing") && e.contains("1 queued changes are sealed with it"), "{e}");
     assert!(!cfg.key_path().exists(), "no new key was made");
     assert_eq!(pending(&cfg), 1, "the change is still there for when the key is restored");
@@ -944,7 +949,8 @@ fn with_a_public_key_the_agent_runs_and_reloads_only_signed_policies() {
     signing::keygen(&key).unwrap();
     cfg.policy_public_key = Some(dir.path().join("signing.key.pub"));
     let e = SyncAgent::new(cfg.clone()).unwrap_err();
-    assert!(e.contains("is not signed"), "{e}");
+    assert!(matches!(e, AgentError::Policy(_)), "the policy's error: {e:?}");
+    assert!(e.to_string().contains("is not signed"), "{e}");
     let artifact = std::fs::read(&cfg.policy).unwrap();
     signing::sign(&key, &cfg.policy, &artifact, "office365", None).unwrap();
     let mut agent = SyncAgent::new(cfg.clone()).unwrap();
@@ -1198,18 +1204,22 @@ fn the_replicated_model_says_what_it_needs_before_it_starts() {
     let (dir, _cloud, mut cfg) = setup(O365);
     cfg.delivery = policyc_agent::config::DeliveryModel::Replicated;
     let err = SyncAgent::new(cfg.clone()).unwrap_err();
+    assert!(matches!(err, AgentError::Config(_)), "{err:?}");
+    let err = err.to_string();
     assert!(err.contains("needs `gpg_secret_key`"), "{err}");
     let key = dir.path().join("sync-gpg.key");
     std::fs::write(&key, "not a key").unwrap();
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     cfg.gpg_secret_key = Some(key.clone());
-    let err = SyncAgent::new(cfg.clone()).unwrap_err();
+    let err = SyncAgent::new(cfg.clone()).unwrap_err().to_string();
     assert!(err.contains("reads the replicated passwords from a Samba DC"), "{err}");
     cfg.directory = Some(policyc_agent::directory::DirectoryConfig::samba("/nonexistent/ldapi"));
     let err = SyncAgent::new(cfg.clone()).unwrap_err();
+    assert!(matches!(err, AgentError::Secret(_)), "the key's error: {err:?}");
+    let err = err.to_string();
     assert!(err.contains("is not an OpenPGP secret key"), "{err}");
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    let err = SyncAgent::new(cfg).unwrap_err();
+    let err = SyncAgent::new(cfg).unwrap_err().to_string();
     assert!(
         err.contains("cannot read the gpg secret key"),
         "a key others can read is refused: {err}"
@@ -1285,6 +1295,8 @@ fn the_agent_refuses_a_directory_kind_that_does_not_fit_who_fills_the_queue() {
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "samba-hook\n");
     let notified = AgentConfig { directory: Some(DirectoryConfig::Notified), ..cfg.clone() };
     let e = SyncAgent::new(notified.clone()).unwrap_err();
+    assert!(matches!(e, AgentError::Config(_)), "{e:?}");
+    let e = e.to_string();
     assert!(e.contains("filled by the Samba hook") && e.contains("kind: samba"), "{e}");
     // The Windows filter may not queue into the hook's queue either.
     let e = queue(&cfg).claim(Filler::WindowsFilter).unwrap_err().to_string();
@@ -1293,7 +1305,7 @@ fn the_agent_refuses_a_directory_kind_that_does_not_fit_who_fills_the_queue() {
     // The Windows filter's queue, and an agent that would check it against a directory.
     std::fs::remove_dir_all(&cfg.queue).unwrap();
     queue(&cfg).claim(Filler::WindowsFilter).unwrap();
-    let e = SyncAgent::new(cfg.clone()).unwrap_err();
+    let e = SyncAgent::new(cfg.clone()).unwrap_err().to_string();
     assert!(e.contains("filled by the Windows LSA filter") && e.contains("kind: notified"), "{e}");
     let e = queue(&cfg).claim(Filler::SambaHook).unwrap_err().to_string();
     assert!(e.contains("filled by the Windows LSA filter"), "{e}");
@@ -1301,7 +1313,7 @@ fn the_agent_refuses_a_directory_kind_that_does_not_fit_who_fills_the_queue() {
 
     // Nothing queued yet: `notified` has no Windows filter to stand for off Windows.
     std::fs::remove_dir_all(&cfg.queue).unwrap();
-    let e = SyncAgent::new(notified).unwrap_err();
+    let e = SyncAgent::new(notified).unwrap_err().to_string();
     assert!(e.contains("on a Windows DC"), "{e}");
 }
 

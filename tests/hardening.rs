@@ -762,7 +762,8 @@ fn a_signed_policy_cannot_be_replayed_or_downgraded() {
     .unwrap();
     let config = policyc_agent::config::AgentConfig::load(&config).unwrap();
     let e = policyc_agent::sync::SyncAgent::new(config.clone()).unwrap_err();
-    assert!(e.contains("older than serial 200"), "{e}");
+    assert!(matches!(e, policyc_agent::AgentError::Policy(_)), "the policy's error: {e:?}");
+    assert!(e.to_string().contains("older than serial 200"), "{e}");
     let s = policyc_agent::status::status(&config);
     assert!(!s.healthy && s.problems.iter().any(|p| p.contains("older than serial 200")), "{s:?}");
 

@@ -125,11 +125,13 @@ pub(crate) fn run(args: Args) -> u8 {
 fn options(a: SambaArgs) -> Result<HookOptions, String> {
     if let Some(path) = &a.config {
         let report_only = a.report_only;
-        return AgentConfig::load(path).map(|c| {
-            let mut o = HookOptions::from_config(&c, a.fail_open || report_only);
-            o.report_only |= report_only;
-            o
-        });
+        return AgentConfig::load(path)
+            .map(|c| {
+                let mut o = HookOptions::from_config(&c, a.fail_open || report_only);
+                o.report_only |= report_only;
+                o
+            })
+            .map_err(|e| e.to_string());
     }
     let (Some(policy), Some(audit_log)) = (a.policy, a.audit_log) else {
         return Err("give --config, or --policy and --audit-log".into());

@@ -3,6 +3,7 @@
 use super::directory::DirectoryConfig;
 use super::graph::GraphConfig;
 use super::mapping::UserMapping;
+use crate::AgentError;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -151,12 +152,13 @@ fn default_reconcile() -> u64 {
 
 impl AgentConfig {
     /// Reads and parses a config file.
-    pub fn load(path: &Path) -> Result<AgentConfig, String> {
+    pub fn load(path: &Path) -> Result<AgentConfig, AgentError> {
         let bytes = policyc_gate::files::read_bounded(path, 1 << 20, false)
-            .map_err(|e| format!("cannot read the configuration: {e}"))?;
+            .map_err(|e| AgentError::Config(format!("cannot read the configuration: {e}")))?;
         let text = std::str::from_utf8(&bytes)
-            .map_err(|_| format!("`{}` is not UTF-8", path.display()))?;
-        serde_yaml::from_str(text).map_err(|e| format!("`{}`: {e}", path.display()))
+            .map_err(|_| AgentError::Config(format!("`{}` is not UTF-8", path.display())))?;
+        serde_yaml::from_str(text)
+            .map_err(|e| AgentError::Config(format!("`{}`: {e}", path.display())))
     }
 
     /// What the agent (and the hook with this configuration) requires of the policy: its
@@ -192,21 +194,21 @@ impl AgentConfig {
     /// Refuses a directory kind that does not fit who fills the queue: `notified` trusts every
     /// queued change as stored, which only the Windows filter's queue guarantees; with the
     /// Samba hook's queue it would turn off the commit check (a password in history delivered).
-    pub fn check_filler(&self) -> Result<(), String> {
+    pub fn check_filler(&self) -> Result<(), AgentError> {
         use policyc_gate::queue::Filler;
-        let filler = policyc_gate::queue::filler(&self.queue).map_err(|e| e.to_string())?;
+        let filler = policyc_gate::queue::filler(&self.queue)?;
         let notified = matches!(self.directory, Some(DirectoryConfig::Notified));
         let q = self.queue.display();
         match (filler, notified) {
-            (Some(Filler::WindowsFilter), false) => Err(format!(
+            (Some(Filler::WindowsFilter), false) => Err(AgentError::Config(format!(
                 "queue `{q}` is filled by the Windows LSA filter, which queues only passwords Windows stored: set `directory: {{kind: notified}}`"
-            )),
-            (Some(Filler::SambaHook), true) => Err(format!(
+            ))),
+            (Some(Filler::SambaHook), true) => Err(AgentError::Config(format!(
                 "`directory: {{kind: notified}}` is for a queue the Windows LSA filter fills; queue `{q}` is filled by the Samba hook, whose changes the agent must check against the directory: set `directory: {{kind: samba, socket: …/private/ldap_priv/ldapi}}`"
-            )),
-            (None, true) if !cfg!(windows) => Err(format!(
+            ))),
+            (None, true) if !cfg!(windows) => Err(AgentError::Config(format!(
                 "`directory: {{kind: notified}}` is for a queue the Windows LSA filter fills, on a Windows DC; here (queue `{q}`) set `directory: {{kind: samba, socket: …/private/ldap_priv/ldapi}}`"
-            )),
+            ))),
             _ => Ok(()),
         }
     }
@@ -227,14 +229,14 @@ pub struct MetricsConfig {
 
 impl MetricsConfig {
     /// Refuses what would publish nothing, or publish where no collector reads.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), AgentError> {
         if let Some(t) = &self.textfile
             && t.extension().is_none_or(|e| e != "prom")
         {
-            return Err(format!(
+            return Err(AgentError::Config(format!(
                 "`metrics.textfile` `{}` must end in `.prom`: node_exporter's textfile collector reads only those",
                 t.display()
-            ));
+            )));
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 
 use super::config::{AgentConfig, DeliveryModel};
 use super::directory::DirectoryConfig;
+use crate::AgentError;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -73,7 +74,7 @@ pub fn doctor(options: &Options) -> Vec<Check> {
         Err(e) => {
             return vec![Check::fail(
                 "config",
-                e,
+                e.to_string(),
                 "fix the file (`docs/agent.md` lists every key; /usr/share/doc/policyc/examples/agent.yaml is an example)",
             )];
         }
@@ -326,7 +327,7 @@ fn key(config: &AgentConfig) -> Check {
     {
         return Check::fail(
             NAME,
-            e,
+            e.to_string(),
             "see docs/agent.md, \"Several domain controllers\": the sync key",
         );
     }
@@ -378,7 +379,9 @@ fn graph(config: &AgentConfig) -> Vec<Check> {
     graph_config.timeout_secs = graph_config.timeout_secs.clamp(1, STEP_TIMEOUT.as_secs());
     let mut graph = match super::graph::Graph::new(graph_config) {
         Ok(g) => g,
-        Err(e) => return vec![Check::fail("graph", e, "fix `graph:` in the configuration")],
+        Err(e) => {
+            return vec![Check::fail("graph", e.to_string(), "fix `graph:` in the configuration")];
+        }
     };
     let asked = SystemTime::now();
     let probe = graph.probe();
@@ -560,7 +563,7 @@ fn metrics(config: &AgentConfig) -> Check {
     const NAME: &str = "metrics";
     let m = &config.metrics;
     if let Err(e) = m.check() {
-        return Check::fail(NAME, e, "name the textfile `policyc.prom`");
+        return Check::fail(NAME, e.to_string(), "name the textfile `policyc.prom`");
     }
     if let Some(t) = &m.textfile {
         let dir = t.parent().unwrap_or(Path::new("."));
@@ -600,14 +603,14 @@ fn metrics(config: &AgentConfig) -> Check {
 }
 
 /// Runs `cmd` with [`STEP_TIMEOUT`]: its standard output, or why not.
-fn run_bounded(mut cmd: std::process::Command) -> Result<String, String> {
+fn run_bounded(mut cmd: std::process::Command) -> Result<String, AgentError> {
     use std::io::Read as _;
     let mut child = cmd
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| AgentError::System(e.to_string()))?;
     // Read as it comes: a full pipe must not stall the program until the deadline.
     let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
@@ -622,12 +625,15 @@ fn run_bounded(mut cmd: std::process::Command) -> Result<String, String> {
     let err = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
     let deadline = Instant::now() + STEP_TIMEOUT;
     let status = loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
+        match child.try_wait().map_err(|e| AgentError::System(e.to_string()))? {
             Some(status) => break status,
             None if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("did not finish within {} s", STEP_TIMEOUT.as_secs()));
+                return Err(AgentError::System(format!(
+                    "did not finish within {} s",
+                    STEP_TIMEOUT.as_secs()
+                )));
             }
             None => std::thread::sleep(Duration::from_millis(10)),
         }
@@ -636,6 +642,8 @@ fn run_bounded(mut cmd: std::process::Command) -> Result<String, String> {
     let err = err.join().unwrap_or_default();
     match status.success() {
         true => Ok(out),
-        false => Err(format!("{status}: {}", super::graph::bounded(err.trim()))),
+        false => {
+            Err(AgentError::System(format!("{status}: {}", super::graph::bounded(err.trim()))))
+        }
     }
 }

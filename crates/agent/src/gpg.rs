@@ -5,6 +5,7 @@
 //! was set (the model of Samba's own `samba-tool user syncpasswords`). OpenPGP is the `pgp`
 //! crate (rpgp, pure Rust): no gpg-agent or keyring on the agent's host.
 
+use crate::AgentError;
 use pgp::composed::{Deserializable, Message, SignedSecretKey};
 use pgp::types::{KeyDetails as _, Password};
 use std::path::Path;
@@ -31,14 +32,19 @@ impl std::fmt::Debug for SyncKey {
 
 impl SyncKey {
     /// Reads the key at `path` (a private, root-owned regular file).
-    pub fn from_file(path: &Path) -> Result<SyncKey, String> {
+    pub fn from_file(path: &Path) -> Result<SyncKey, AgentError> {
         let bytes = policyc_gate::files::read_bounded(path, MAX_KEY_BYTES, true)
-            .map_err(|e| format!("cannot read the gpg secret key: {e}"))?;
+            .map_err(|e| AgentError::Secret(format!("cannot read the gpg secret key: {e}")))?;
         let (key, _) = SignedSecretKey::from_armor_single(bytes.as_slice())
             .or_else(|_| {
                 SignedSecretKey::from_bytes(bytes.as_slice()).map(|k| (k, Default::default()))
             })
-            .map_err(|e| format!("`{}` is not an OpenPGP secret key: {e}", path.display()))?;
+            .map_err(|e| {
+                AgentError::Secret(format!(
+                    "`{}` is not an OpenPGP secret key: {e}",
+                    path.display()
+                ))
+            })?;
         let fingerprint = format!("{:X}", key.fingerprint());
         Ok(SyncKey { key, fingerprint })
     }
@@ -50,30 +56,37 @@ impl SyncKey {
 
     /// Decrypts a `Primary:SambaGPG` package (armored or binary) into the password (Samba
     /// encrypts the UTF-16LE cleartext). The plaintext is wiped when dropped.
-    pub fn decrypt(&self, package: &[u8]) -> Result<Zeroizing<String>, String> {
+    pub fn decrypt(&self, package: &[u8]) -> Result<Zeroizing<String>, AgentError> {
         if package.len() > MAX_MESSAGE_BYTES {
-            return Err(format!("the encrypted password is {} bytes long", package.len()));
+            return Err(AgentError::Secret(format!(
+                "the encrypted password is {} bytes long",
+                package.len()
+            )));
         }
         let message = match Message::from_armor(package) {
             Ok((m, _)) => m,
-            Err(_) => Message::from_bytes(package).map_err(|e| format!("not OpenPGP: {e}"))?,
+            Err(_) => Message::from_bytes(package)
+                .map_err(|e| AgentError::Secret(format!("not OpenPGP: {e}")))?,
         };
-        let mut plain = message
-            .decrypt(&Password::empty(), &self.key)
-            .map_err(|e| format!("cannot decrypt it with key {}: {e}", self.fingerprint))?;
+        let mut plain = message.decrypt(&Password::empty(), &self.key).map_err(|e| {
+            AgentError::Secret(format!("cannot decrypt it with key {}: {e}", self.fingerprint))
+        })?;
         if plain.is_compressed() {
-            plain = plain.decompress().map_err(|e| format!("cannot decompress it: {e}"))?;
+            plain = plain
+                .decompress()
+                .map_err(|e| AgentError::Secret(format!("cannot decompress it: {e}")))?;
         }
-        let utf16 =
-            Zeroizing::new(plain.as_data_vec().map_err(|e| format!("cannot read it: {e}"))?);
+        let utf16 = Zeroizing::new(
+            plain.as_data_vec().map_err(|e| AgentError::Secret(format!("cannot read it: {e}")))?,
+        );
         if utf16.len() % 2 != 0 {
-            return Err("the decrypted password is not UTF-16".into());
+            return Err(AgentError::Secret("the decrypted password is not UTF-16".into()));
         }
         let units: Zeroizing<Vec<u16>> = Zeroizing::new(
             utf16.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect(),
         );
         String::from_utf16(&units)
             .map(Zeroizing::new)
-            .map_err(|_| "the decrypted password is not valid UTF-16".into())
+            .map_err(|_| AgentError::Secret("the decrypted password is not valid UTF-16".into()))
     }
 }

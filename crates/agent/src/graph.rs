@@ -4,6 +4,7 @@
 //! classified into a [`Delivery`] the loop can act on: done, transient, a configuration error
 //! (the change stays queued), or a per-user refusal. Redirects are never followed.
 
+use crate::AgentError;
 use policyc_gate::outcome::Outcome;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
@@ -264,37 +265,40 @@ pub fn bounded(text: &str) -> String {
 
 /// Where the client secret is read from now: the systemd credential (under systemd), else
 /// `client_secret_file`.
-fn secret_path(config: &GraphConfig) -> Result<Option<std::path::PathBuf>, String> {
+fn secret_path(config: &GraphConfig) -> Result<Option<std::path::PathBuf>, AgentError> {
     let Some(name) = &config.client_secret_credential else {
         return Ok(config.client_secret_file.clone());
     };
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
-        return Err(format!(
+        return Err(AgentError::Config(format!(
             "graph: `client_secret_credential` `{name}` is not a credential name (as in LoadCredential=NAME:PATH)"
-        ));
+        )));
     }
     match std::env::var_os("CREDENTIALS_DIRECTORY") {
         Some(dir) => Ok(Some(std::path::PathBuf::from(dir).join(name))),
         None if config.client_secret_file.is_some() => Ok(config.client_secret_file.clone()),
-        None => Err(format!(
+        None => Err(AgentError::Config(format!(
             "graph: `client_secret_credential: {name}`, but the agent was not started by systemd with `LoadCredential={name}:PATH` ($CREDENTIALS_DIRECTORY is not set); set `client_secret_file` too for runs outside the unit"
-        )),
+        ))),
     }
 }
 
 /// The client secret: the credential or `client_secret_file` read now, or `client_secret`.
-fn read_secret(config: &GraphConfig) -> Result<Zeroizing<String>, String> {
+fn read_secret(config: &GraphConfig) -> Result<Zeroizing<String>, AgentError> {
     match (secret_path(config)?, &config.client_secret) {
         (Some(path), _) => {
             let path = path.as_path();
             let bytes = policyc_gate::files::read_bounded(path, 4096, true)
-                .map_err(|e| format!("cannot read the client secret: {e}"))?;
-            let text = std::str::from_utf8(&bytes)
-                .map_err(|_| format!("client secret `{}` is not UTF-8", path.display()))?;
+                .map_err(|e| AgentError::Secret(format!("cannot read the client secret: {e}")))?;
+            let text = std::str::from_utf8(&bytes).map_err(|_| {
+                AgentError::Secret(format!("client secret `{}` is not UTF-8", path.display()))
+            })?;
             Ok(Zeroizing::new(text.trim().to_string()))
         }
         (None, Some(s)) => Ok(s.0.clone()),
-        (None, None) => Err("graph: set `client_secret_file` (or `client_secret`)".into()),
+        (None, None) => {
+            Err(AgentError::Config("graph: set `client_secret_file` (or `client_secret`)".into()))
+        }
     }
 }
 
@@ -308,7 +312,7 @@ struct Answer {
 impl Graph {
     /// A client for `config`; reads the client secret file now (and again before every token
     /// request, so that a rotated or corrected secret is used without a restart).
-    pub fn new(config: GraphConfig) -> Result<Graph, String> {
+    pub fn new(config: GraphConfig) -> Result<Graph, AgentError> {
         let secret = read_secret(&config)?;
         check_transport("graph: base_url", &config.base_url)?;
         check_transport("graph: token_url", &config.token_url)?;
@@ -345,8 +349,10 @@ impl Graph {
         if self.config.client_secret_file.is_some()
             || self.config.client_secret_credential.is_some()
         {
-            self.secret = read_secret(&self.config)
-                .map_err(|detail| Delivery::Config { outcome: Outcome::TokenRefused, detail })?;
+            self.secret = read_secret(&self.config).map_err(|e| Delivery::Config {
+                outcome: Outcome::TokenRefused,
+                detail: e.to_string(),
+            })?;
         }
         let form = [
             ("grant_type", "client_credentials"),
@@ -601,12 +607,12 @@ fn decoded_strings(text: &str, depth: u8, out: &mut Vec<String>) {
 
 /// Refuses a URL that is not HTTPS, except plain HTTP on loopback (the cloud double): the
 /// agent sends a client secret and passwords.
-pub fn check_transport(name: &str, url: &str) -> Result<(), String> {
+pub fn check_transport(name: &str, url: &str) -> Result<(), AgentError> {
     if url.starts_with("https://") {
         return Ok(());
     }
     let Some(rest) = url.strip_prefix("http://") else {
-        return Err(format!("{name} `{url}` is not an https:// URL"));
+        return Err(AgentError::Config(format!("{name} `{url}` is not an https:// URL")));
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or("");
@@ -619,9 +625,9 @@ pub fn check_transport(name: &str, url: &str) -> Result<(), String> {
     if loopback {
         Ok(())
     } else {
-        Err(format!(
+        Err(AgentError::Config(format!(
             "{name} `{url}` is plain HTTP: use https:// (plain HTTP is allowed only on loopback, for the cloud double)"
-        ))
+        )))
     }
 }
 

@@ -7,6 +7,7 @@
 
 use super::config::AgentConfig;
 use super::reconcile::rfc3339;
+use crate::AgentError;
 use policyc_gate::queue::{Change, list_failed, list_pending};
 use serde::Serialize;
 use std::io::BufRead;
@@ -81,7 +82,7 @@ pub struct Waiting {
 ///
 /// # Errors
 /// The queue cannot be read.
-pub fn user_view(config: &AgentConfig, account: &str) -> Result<UserView, String> {
+pub fn user_view(config: &AgentConfig, account: &str) -> Result<UserView, AgentError> {
     let messages = rule_messages(config);
     let events = recent_events(&config.audit_log, account, &messages);
     let mine = |c: &Change| c.account.eq_ignore_ascii_case(account);
@@ -99,9 +100,9 @@ pub fn user_view(config: &AgentConfig, account: &str) -> Result<UserView, String
             next_retry: retry.map(|r| rfc3339(r.next_ms)),
         }
     };
-    let (pending, _) = list_pending(&config.queue).map_err(|e| e.to_string())?;
+    let (pending, _) = list_pending(&config.queue)?;
     let pending: Vec<Waiting> = pending.iter().filter(|c| mine(c)).map(waiting).collect();
-    let (failed, _) = list_failed(&config.queue).map_err(|e| e.to_string())?;
+    let (failed, _) = list_failed(&config.queue)?;
     let failed: Vec<Waiting> = failed.iter().filter(|c| mine(c)).map(waiting).collect();
     let mark = super::marks::Marks::new(&config.queue).get(account).ok().flatten();
     let reconcile = super::reconcile::Report::read(&config.queue)

@@ -9,10 +9,11 @@
 use super::config::AgentConfig;
 use super::directory::DirectoryConfig;
 use super::mapping::UserMapping;
+use crate::AgentError;
 use policyc_gate::audit::{AuditLog, Event, now};
 use policyc_gate::gate::{self, FailMode, RuleSaid, Ruling};
 use policyc_gate::outcome::Outcome;
-use policyc_gate::queue::Queue;
+use policyc_gate::queue::{Queue, QueueError};
 use policyc_runtime::ir::{Attribute, AttributeSet};
 use policyc_runtime::{Context, Validator};
 use std::path::PathBuf;
@@ -232,7 +233,7 @@ pub fn samba(options: &HookOptions, password: &[u8], who: &SambaAccount) -> Deci
 /// not carry the script's standard error on every version. A machine without a syslog socket is
 /// skipped: the line is in Samba's log and the audit log as ever.
 #[cfg(unix)]
-fn syslog(socket: &std::path::Path, error: bool, line: &str) -> Result<(), String> {
+fn syslog(socket: &std::path::Path, error: bool, line: &str) -> Result<(), AgentError> {
     if !socket.exists() {
         return Ok(());
     }
@@ -242,18 +243,19 @@ fn syslog(socket: &std::path::Path, error: bool, line: &str) -> Result<(), Strin
         process: "policyc".into(),
         pid: std::process::id(),
     };
-    let mut logger = syslog::unix_custom(formatter, socket).map_err(|e| e.to_string())?;
+    let mut logger =
+        syslog::unix_custom(formatter, socket).map_err(|e| AgentError::System(e.to_string()))?;
     let line = policyc_gate::files::log_line(line.strip_prefix("policyc: ").unwrap_or(line));
     match error {
         true => logger.err(line),
         false => logger.warning(line),
     }
-    .map_err(|e| e.to_string())
+    .map_err(|e| AgentError::System(e.to_string()))
 }
 
 /// Windows has no syslog socket (the LSA filter writes to the event log).
 #[cfg(not(unix))]
-fn syslog(_: &std::path::Path, _: bool, _: &str) -> Result<(), String> {
+fn syslog(_: &std::path::Path, _: bool, _: &str) -> Result<(), AgentError> {
     Ok(())
 }
 
@@ -667,7 +669,7 @@ fn queued(
             let message = format!(
                 "policyc: refused password change for `{account}`: cannot queue it for the cloud: {q}"
             );
-            Judgement::new(false, Outcome::Error, Some(message)).detail(q)
+            Judgement::new(false, Outcome::Error, Some(message)).detail(q.to_string())
         }
     }
 }
@@ -686,12 +688,12 @@ fn enqueue(
     cloud_user: &str,
     password: &str,
     policy: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, QueueError> {
     let Some(dir) = &options.queue else { return Ok(None) };
     Stage::Queuing.enter();
     let key = options.key.clone().unwrap_or_else(|| dir.join("key"));
-    let queue = Queue::open_sealed(dir, &key).map_err(|e| e.to_string())?;
-    queue.claim(policyc_gate::queue::Filler::SambaHook).map_err(|e| e.to_string())?;
+    let queue = Queue::open_sealed(dir, &key)?;
+    queue.claim(policyc_gate::queue::Filler::SambaHook)?;
     queue
         .enqueue(
             who.account.as_deref().unwrap_or(""),
@@ -701,5 +703,4 @@ fn enqueue(
             policy,
         )
         .map(|c| Some(c.id))
-        .map_err(|e| e.to_string())
 }

@@ -4,6 +4,7 @@
 //! count of its decisions by outcome (for the metrics). The audit log cannot be where this is
 //! kept: it may be the thing that failed.
 
+use crate::AgentError;
 use policyc_gate::outcome::Outcome;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -85,17 +86,17 @@ pub fn record(
 ///
 /// # Errors
 /// The file is there but cannot be read or parsed.
-pub fn read(dir: &Path) -> Result<Option<HookHealth>, String> {
+pub fn read(dir: &Path) -> Result<Option<HookHealth>, AgentError> {
     let path = dir.join(HOOK_HEALTH_FILE);
     match policyc_gate::files::read_bounded(&path, MAX_BYTES, true) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| format!("`{}`: {e}", path.display())),
+            .map_err(|e| AgentError::File(format!("`{}`: {e}", path.display()))),
         Err(policyc_gate::files::FileError::Io { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
             Ok(None)
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(AgentError::File(e.to_string())),
     }
 }

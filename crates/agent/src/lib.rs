@@ -7,6 +7,7 @@ pub mod config;
 pub mod directory;
 pub mod doctor;
 pub mod double;
+pub mod error;
 pub mod gpg;
 pub mod graph;
 pub mod helpdesk;
@@ -22,3 +23,5 @@ pub mod state;
 pub mod status;
 pub mod sync;
 pub mod webhook;
+
+pub use error::AgentError;

@@ -2,6 +2,7 @@
 //! released by the kernel when the process dies (also on SIGKILL). The file names its holder,
 //! so that a second agent can say who has the queue.
 
+use crate::AgentError;
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
@@ -14,24 +15,24 @@ pub struct QueueLock {
 
 impl QueueLock {
     /// Takes the queue's lock, or says who holds it.
-    pub fn acquire(queue: &Path) -> Result<QueueLock, String> {
+    pub fn acquire(queue: &Path) -> Result<QueueLock, AgentError> {
         let path = queue.join("agent.lock");
         let mut file = policyc_gate::files::open_private(&path, 0o600)
-            .map_err(|e| format!("cannot open the queue lock: {e}"))?;
+            .map_err(|e| AgentError::Locked(format!("cannot open the queue lock: {e}")))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
-                return Err(format!(
+                return Err(AgentError::Locked(format!(
                     "another agent holds the queue `{}` ({}); only one agent may deliver from a queue",
                     queue.display(),
                     if holder.is_empty() { "holder unknown" } else { holder }
-                ));
+                )));
             }
             Err(TryLockError::Error(e)) => {
-                return Err(format!("cannot lock `{}`: {e}", path.display()));
+                return Err(AgentError::Locked(format!("cannot lock `{}`: {e}", path.display())));
             }
         }
         let holder = format!(
@@ -42,7 +43,7 @@ impl QueueLock {
         file.set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| file.write_all(holder.as_bytes()))
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            .map_err(|e| AgentError::Locked(format!("cannot write `{}`: {e}", path.display())))?;
         Ok(QueueLock { _file: file })
     }
 }

@@ -7,6 +7,7 @@
 use super::config::AgentConfig;
 use super::hook_health::HookHealth;
 use super::state::{AgentState, LATENCY_BOUNDS_SECS};
+use crate::AgentError;
 use std::fmt::Write as _;
 
 /// One scrape: every metric, with its HELP and TYPE lines.
@@ -251,14 +252,16 @@ fn escape(v: &str) -> String {
 
 /// Writes the scrape to `path` whole (a collector never reads half of one), readable by the
 /// collector (0644).
-pub fn write_textfile(config: &AgentConfig, path: &std::path::Path) -> Result<(), String> {
-    policyc_gate::files::replace(path, render(config).as_bytes(), 0o644).map_err(|e| e.to_string())
+pub fn write_textfile(config: &AgentConfig, path: &std::path::Path) -> Result<(), AgentError> {
+    policyc_gate::files::replace(path, render(config).as_bytes(), 0o644)
+        .map_err(|e| AgentError::File(e.to_string()))
 }
 
 /// Serves `GET /metrics` on `addr` from a thread, each request a fresh [`render`].
-pub fn serve(config: AgentConfig, addr: &str) -> Result<std::thread::JoinHandle<()>, String> {
-    let server = tiny_http::Server::http(addr)
-        .map_err(|e| format!("`metrics.listen`: cannot listen on `{addr}`: {e}"))?;
+pub fn serve(config: AgentConfig, addr: &str) -> Result<std::thread::JoinHandle<()>, AgentError> {
+    let server = tiny_http::Server::http(addr).map_err(|e| {
+        AgentError::System(format!("`metrics.listen`: cannot listen on `{addr}`: {e}"))
+    })?;
     Ok(std::thread::spawn(move || {
         for request in server.incoming_requests() {
             let (code, body, kind) = match (request.method(), request.url()) {

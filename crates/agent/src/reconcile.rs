@@ -11,6 +11,7 @@ use super::config::AgentConfig;
 use super::directory::Directory;
 use super::graph::{CloudUser, Graph};
 use super::marks::{Mark, Marks};
+use crate::AgentError;
 use policyc_gate::outcome::Outcome;
 use policyc_gate::queue::{Change, Queue, now_ms};
 use policyc_runtime::ir::AttributeSet;
@@ -131,16 +132,19 @@ impl Report {
 
     /// The last report: `None` when there is none yet, an error when the file is there but
     /// cannot be trusted or read (status must not take that for "no gaps").
-    pub fn read(queue: &Path) -> Result<Option<Report>, String> {
+    pub fn read(queue: &Path) -> Result<Option<Report>, AgentError> {
         let path = Report::path(queue);
         if std::fs::symlink_metadata(&path).is_err() {
             return Ok(None);
         }
         let bytes = policyc_gate::files::read_bounded(&path, 64 << 20, false)
-            .map_err(|e| format!("cannot read the reconciliation report: {e}"))?;
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| format!("the reconciliation report `{}` is damaged: {e}", path.display()))
+            .map_err(|e| AgentError::File(format!("cannot read the reconciliation report: {e}")))?;
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            AgentError::File(format!(
+                "the reconciliation report `{}` is damaged: {e}",
+                path.display()
+            ))
+        })
     }
 
     /// When the next reconciliation is due, in milliseconds since the Unix epoch, after the
@@ -151,9 +155,9 @@ impl Report {
     }
 
     /// Writes it atomically (a fresh file renamed into place).
-    pub fn save(&self, queue: &Path) -> Result<(), String> {
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        policyc_gate::queue::place(queue, &bytes, &Report::path(queue)).map_err(|e| e.to_string())
+    pub fn save(&self, queue: &Path) -> Result<(), AgentError> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| AgentError::File(e.to_string()))?;
+        Ok(policyc_gate::queue::place(queue, &bytes, &Report::path(queue))?)
     }
 }
 
@@ -189,12 +193,12 @@ impl std::fmt::Debug for Inputs<'_> {
 }
 
 /// Compares the directory with the cloud. `previous` keeps the `since` of standing findings.
-pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report, String> {
+pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report, AgentError> {
     let Inputs { config, queue, directory, graph, first_run_ms, progress } = inputs;
     let marks = Marks::new(&config.queue);
     let (all_marks, damaged) = marks.all();
     if let Some(e) = damaged.first() {
-        return Err(format!("cannot read a delivery mark: {e}"));
+        return Err(AgentError::File(format!("cannot read a delivery mark: {e}")));
     }
     // (account, the keyed digest of its current password where the directory can say, when set)
     let accounts: Vec<(String, Option<String>, u64)> = if directory.commits_are_notified() {
@@ -202,8 +206,7 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
         all_marks.iter().map(|m| (m.account.clone(), None, m.pwd_last_set_ms)).collect()
     } else {
         directory
-            .password_hashes()
-            .map_err(|e| e.to_string())?
+            .password_hashes()?
             .into_iter()
             .map(|a| {
                 let digest = queue.password_digest(&a.nt_hash);
@@ -213,17 +216,18 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
     };
     let marks: HashMap<String, Mark> =
         all_marks.into_iter().map(|m| (m.account.to_lowercase(), m)).collect();
-    let (pending, _) = queue.pending().map_err(|e| e.to_string())?;
+    let (pending, _) = queue.pending()?;
     let pending: HashMap<String, Vec<Change>> =
         pending.into_iter().fold(HashMap::new(), |mut m, c| {
             m.entry(c.account.to_lowercase()).or_insert_with(Vec::new).push(c);
             m
         });
-    let (failed, _) = policyc_gate::queue::list_failed(&config.queue).map_err(|e| e.to_string())?;
+    let (failed, _) = policyc_gate::queue::list_failed(&config.queue)?;
     let failed: HashMap<String, Change> =
         failed.into_iter().map(|c| (c.account.to_lowercase(), c)).collect();
-    let (cloud, requests) =
-        graph.list_users(5, progress).map_err(|d| format!("cannot read the cloud's users: {d}"))?;
+    let (cloud, requests) = graph
+        .list_users(5, progress)
+        .map_err(|d| AgentError::Cloud(format!("cannot read the cloud's users: {d}")))?;
     let cloud: HashMap<String, CloudUser> =
         cloud.into_iter().map(|u| (u.upn.to_lowercase(), u.user)).collect();
     let since = |account: &str, standing: Standing| {
@@ -260,7 +264,7 @@ pub fn reconcile(inputs: Inputs<'_>, previous: Option<&Report>) -> Result<Report
             }
             // Set since the agent first ran, never delivered: is the account synced at all?
             let wanted: AttributeSet = config.users.attributes();
-            let ctx = directory.lookup(account, wanted).map_err(|e| e.to_string())?;
+            let ctx = directory.lookup(account, wanted)?;
             let Some(user) = ctx.and_then(|c| config.users.cloud_user(&c).ok()) else { continue };
             let f = if queued {
                 finding(Standing::Pending, Some(user), "a change is queued".into(), "")
@@ -400,18 +404,22 @@ pub fn acknowledge(
     config: &AgentConfig,
     graph: &mut Graph,
     account: &str,
-) -> Result<String, String> {
+) -> Result<String, AgentError> {
     let marks = Marks::new(&config.queue);
-    let mut mark = marks.get(account).map_err(|e| e.to_string())?.ok_or_else(|| {
-        format!("the agent never delivered a password for `{account}`: nothing to acknowledge")
+    let mut mark = marks.get(account)?.ok_or_else(|| {
+        AgentError::Account(format!(
+            "the agent never delivered a password for `{account}`: nothing to acknowledge"
+        ))
     })?;
-    let user =
-        mark.user.clone().ok_or_else(|| format!("the mark of `{account}` names no cloud user"))?;
-    let cloud =
-        graph.cloud_user(&user).map_err(|d| format!("cannot read `{user}` in the cloud: {d}"))?;
+    let user = mark.user.clone().ok_or_else(|| {
+        AgentError::Account(format!("the mark of `{account}` names no cloud user"))
+    })?;
+    let cloud = graph
+        .cloud_user(&user)
+        .map_err(|d| AgentError::Cloud(format!("cannot read `{user}` in the cloud: {d}")))?;
     mark.cloud_changed = cloud.last_password_change;
     mark.acknowledged = true;
-    marks.set(&mark).map_err(|e| e.to_string())?;
+    marks.set(&mark)?;
     Ok(user)
 }
 

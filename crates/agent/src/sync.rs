@@ -16,6 +16,7 @@ use super::marks::{Mark, Marks};
 use super::reconcile::{Inputs, Report};
 use super::state::{AgentState, Problem};
 use super::webhook::Webhook;
+use crate::AgentError;
 use policyc_gate::audit::{AuditLog, Event, now};
 use policyc_gate::files::say;
 use policyc_gate::gate::{PolicyInForce, Reload};
@@ -119,29 +120,28 @@ impl std::fmt::Debug for SyncAgent {
 impl SyncAgent {
     /// Takes the queue's lock, opens the queue and the directory, loads the policy and prepares
     /// the cloud client.
-    pub fn new(config: AgentConfig) -> Result<SyncAgent, String> {
+    pub fn new(config: AgentConfig) -> Result<SyncAgent, AgentError> {
         let Some(directory) = &config.directory else {
-            return Err("set `directory` in the configuration: the agent delivers a change only once the directory has committed it (kind: samba, socket: …/private/ldap_priv/ldapi)".into());
+            return Err(AgentError::Config("set `directory` in the configuration: the agent delivers a change only once the directory has committed it (kind: samba, socket: …/private/ldap_priv/ldapi)".into()));
         };
         config.check_filler()?;
         config.metrics.check()?;
         let directory = directory.open();
-        let queue =
-            Queue::open_sealed(&config.queue, &config.key_path()).map_err(|e| e.to_string())?;
+        let queue = Queue::open_sealed(&config.queue, &config.key_path())?;
         let lock = QueueLock::acquire(&config.queue)?;
-        let trust = config.trust(true).map_err(|e| e.to_string())?;
+        let trust = config.trust(true).map_err(|e| AgentError::Config(e.to_string()))?;
         let validator = policyc_gate::policy_file::load_policy(&config.policy, &trust)
-            .map_err(|e| format!("policy: {e}"))?;
+            .map_err(AgentError::Policy)?;
         let graph = Graph::new(config.graph.clone())?;
         let sync_key = match (config.delivery, &config.gpg_secret_key) {
             (DeliveryModel::Queue, _) => None,
             (DeliveryModel::Replicated, None) => {
-                return Err("`delivery: replicated` needs `gpg_secret_key`: the OpenPGP secret key whose fingerprint every DC names in `password hash gpg key ids`".into());
+                return Err(AgentError::Config("`delivery: replicated` needs `gpg_secret_key`: the OpenPGP secret key whose fingerprint every DC names in `password hash gpg key ids`".into()));
             }
             (DeliveryModel::Replicated, Some(_))
                 if !matches!(config.directory, Some(DirectoryConfig::Samba { .. })) =>
             {
-                return Err("`delivery: replicated` reads the replicated passwords from a Samba DC: set `directory: {kind: samba, socket: …/private/ldap_priv/ldapi}`".into());
+                return Err(AgentError::Config("`delivery: replicated` reads the replicated passwords from a Samba DC: set `directory: {kind: samba, socket: …/private/ldap_priv/ldapi}`".into()));
             }
             (DeliveryModel::Replicated, Some(path)) => Some(SyncKey::from_file(path)?),
         };
@@ -156,7 +156,7 @@ impl SyncAgent {
         state.first_run_ms.get_or_insert_with(now_ms);
         state.stopped_ms = None;
         let in_force = PolicyInForce::with(validator, &config.policy);
-        let validator = in_force.current()?;
+        let validator = in_force.current().map_err(AgentError::Config)?;
         let (config_queue, reconcile_interval) =
             (config.queue.clone(), config.reconcile_interval_secs);
         let mut agent = SyncAgent {
@@ -299,7 +299,7 @@ impl SyncAgent {
         for account in accounts {
             if let Err(e) = self.replicate_account(&account, tick) {
                 // Read again next pass, from the same sequence number.
-                self.transient(Outcome::DirectoryUnavailable, &e, None, tick);
+                self.transient(Outcome::DirectoryUnavailable, &e.to_string(), None, tick);
                 return;
             }
         }
@@ -307,8 +307,8 @@ impl SyncAgent {
     }
 
     /// Queues one account's replicated password when it is new to the agent.
-    fn replicate_account(&mut self, account: &str, tick: &mut Tick) -> Result<(), String> {
-        let Some(found) = self.directory.replicated(account).map_err(|e| e.to_string())? else {
+    fn replicate_account(&mut self, account: &str, tick: &mut Tick) -> Result<(), AgentError> {
+        let Some(found) = self.directory.replicated(account)? else {
             return Ok(());
         };
         let Some(hash) = found.state.nt_hash else { return Ok(()) };
@@ -326,8 +326,7 @@ impl SyncAgent {
         }
         // Already queued once and moved to failed/ (held, or refused by the cloud): not again
         // after a restart; reconciliation keeps reporting it.
-        let (failed, _) =
-            policyc_gate::queue::list_failed(self.queue.dir()).map_err(|e| e.to_string())?;
+        let (failed, _) = policyc_gate::queue::list_failed(self.queue.dir())?;
         if failed.iter().any(|c| {
             c.account.eq_ignore_ascii_case(account) && c.created_ms >= found.state.last_set_ms
         }) {
@@ -336,7 +335,7 @@ impl SyncAgent {
         }
         let mut wanted = self.config.users.attributes();
         wanted.insert(Attribute::DisplayName);
-        let ctx = self.directory.lookup(account, wanted).map_err(|e| e.to_string())?;
+        let ctx = self.directory.lookup(account, wanted)?;
         let Some(ctx) = ctx else { return Ok(()) };
         let Ok(user) = self.config.users.cloud_user(&ctx) else {
             // Not synced: nothing to deliver (the hook recorded `not_synced`).
@@ -355,10 +354,10 @@ impl SyncAgent {
                 if *nt_hash(&p) == hash {
                     Ok(p)
                 } else {
-                    Err("the encrypted cleartext is not the current password (a DC without `password hash gpg key ids`, or Windows, set it)".into())
+                    Err(AgentError::Secret("the encrypted cleartext is not the current password (a DC without `password hash gpg key ids`, or Windows, set it)".into()))
                 }
             }),
-            _ => Err("the directory keeps no encrypted cleartext of it: the DC that set it has no `password hash gpg key ids` naming the sync key".into()),
+            _ => Err(AgentError::Secret("the directory keeps no encrypted cleartext of it: the DC that set it has no `password hash gpg key ids` naming the sync key".into())),
         };
         let password = match password {
             Ok(p) => p,
@@ -382,7 +381,7 @@ impl SyncAgent {
                 &password,
                 &self.validator.digest_hex(),
             )
-            .map_err(|e| format!("cannot queue `{account}`: {e}"))?;
+            .map_err(|source| AgentError::Enqueue { account: account.to_string(), source })?;
         self.seen.insert(key, digest);
         let detail = format!("read from the directory{set_on}");
         self.record(Outcome::Queued, Some(&change), Vec::new(), Some(detail));
@@ -425,7 +424,7 @@ impl SyncAgent {
                     say(&format!("policyc agent: cannot save the reconciliation report: {e}"));
                 }
             }
-            Err(e) => self.transient(Outcome::ReconcileFailed, &e, None, tick),
+            Err(e) => self.transient(Outcome::ReconcileFailed, &e.to_string(), None, tick),
         }
     }
 
@@ -521,7 +520,8 @@ impl SyncAgent {
                 return None;
             }
             Err(e) => {
-                self.transient(Outcome::DirectoryUnavailable, &e, Some(change), tick);
+                let reason = e.to_string();
+                self.transient(Outcome::DirectoryUnavailable, &reason, Some(change), tick);
                 return Some(false);
             }
         }
@@ -535,7 +535,8 @@ impl SyncAgent {
         let ctx = match self.context(change) {
             Ok(ctx) => ctx,
             Err(e) => {
-                self.transient(Outcome::DirectoryUnavailable, &e, Some(change), tick);
+                let reason = e.to_string();
+                self.transient(Outcome::DirectoryUnavailable, &reason, Some(change), tick);
                 return Some(false);
             }
         };
@@ -752,7 +753,11 @@ impl SyncAgent {
     /// userPrincipalName among them: the change carries the cloud user's id).
     /// The other accounts whose changes would go to `user` too: queued in this pass, or mapped
     /// to it in the directory now (where it can be searched).
-    fn collision(&mut self, change: &Change, user: &str) -> Result<Option<Vec<String>>, String> {
+    fn collision(
+        &mut self,
+        change: &Change,
+        user: &str,
+    ) -> Result<Option<Vec<String>>, AgentError> {
         let mut others: Vec<String> = self
             .claimants
             .get(&user.to_lowercase())
@@ -763,7 +768,7 @@ impl SyncAgent {
             .collect();
         if !self.directory.commits_are_notified() {
             let found = self.config.users.others_on(self.directory.as_mut(), &change.account, user);
-            for o in found.map_err(|e| e.to_string())?.into_iter().flatten() {
+            for o in found?.into_iter().flatten() {
                 if !others.iter().any(|a| a.eq_ignore_ascii_case(&o)) {
                     others.push(o);
                 }
@@ -773,7 +778,7 @@ impl SyncAgent {
         Ok((!others.is_empty()).then_some(others))
     }
 
-    fn context(&mut self, change: &Change) -> Result<Context, String> {
+    fn context(&mut self, change: &Change) -> Result<Context, AgentError> {
         let mut ctx = Context::new().with(Attribute::SamAccountName, change.account.clone());
         if let Some(d) = &change.display_name {
             ctx.set(Attribute::DisplayName, d.clone());
@@ -784,9 +789,7 @@ impl SyncAgent {
         if wanted.is_empty() {
             return Ok(ctx);
         }
-        if let Some(found) =
-            self.directory.lookup(&change.account, wanted).map_err(|e| e.to_string())?
-        {
+        if let Some(found) = self.directory.lookup(&change.account, wanted)? {
             ctx.extend_from(&found, wanted);
         }
         Ok(ctx)

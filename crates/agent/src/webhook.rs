@@ -1,6 +1,7 @@
 //! The webhook: a JSON post of each outcome an operator must hear of as it happens (no
 //! password, ever), from the agent's pass and from `agent reconcile`.
 
+use crate::AgentError;
 use policyc_gate::audit::now;
 use policyc_gate::outcome::Outcome;
 use policyc_gate::queue::Change;
@@ -15,7 +16,7 @@ pub struct Webhook {
 
 impl Webhook {
     /// The webhook at `url` (HTTPS, or plain HTTP on loopback), or none.
-    pub fn new(url: Option<&str>) -> Result<Webhook, String> {
+    pub fn new(url: Option<&str>) -> Result<Webhook, AgentError> {
         if let Some(url) = url {
             super::graph::check_transport("webhook", url)?;
         }
