@@ -52,6 +52,7 @@ cargo run --locked -q -- test policies/tests tests/cases
 
 echo "== the embedded validator alone (no default features) builds, passes its unit tests, and has no compiler crates"
 cargo test --locked -p policyc-runtime --no-default-features --lib
+cargo test --locked -p policyc --no-default-features --doc
 # Cargo already refuses an arrow from the runtime to the compiler (no such dependency can be
 # declared without this check failing); the check stays, for what a feature could pull in.
 forbid() { # forbid PACKAGE-AND-FLAGS -- CRATES…

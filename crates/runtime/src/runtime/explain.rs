@@ -34,6 +34,18 @@ pub struct RuleReport<'v> {
     pub detail: Detail,
 }
 
+impl RuleReport<'_> {
+    /// The rule's id.
+    pub fn id(&self) -> &str {
+        self.rule.id.as_str()
+    }
+
+    /// The rule's message for the user.
+    pub fn message(&self) -> &str {
+        &self.rule.message
+    }
+}
+
 /// A rule's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
