@@ -1260,3 +1260,35 @@ fn explain_speaks_json_too() {
         assert!(text.stdout.contains(r["explanation"].as_str().unwrap()), "{r}");
     }
 }
+
+/// `generate`, `bench` and `store info` had no JSON form (store info is in tests/store.rs).
+#[test]
+fn generate_and_bench_speak_json_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = compiled_o365(&dir);
+    let out = policyc(&["generate", &artifact, "--count", "2", "--format", "json"], b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<serde_json::Value> =
+        out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    for one in &lines {
+        assert_eq!(one["schema"], 1);
+        assert_eq!(one["length"], 16);
+        assert!(one["policies"][0].as_str().unwrap().starts_with("office365@"), "{one}");
+        let pw = one["password"].as_str().unwrap();
+        let check = policyc(&["check", &artifact], pw.as_bytes());
+        assert_eq!(check.code, 0, "a generated password complies: {check:?}");
+    }
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, "short\nTr0ub4dor&3\nPassw0rd\n").unwrap();
+    let corpus = corpus.to_str().unwrap();
+    let args = ["bench", &artifact, "--corpus", corpus, "--seconds", "0.05", "--format", "json"];
+    let out = policyc(&args, b"");
+    assert_eq!(out.code, 0, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["schema"], 1);
+    assert_eq!((json["policy"].as_str(), json["passwords"].as_u64()), (Some("office365"), Some(3)));
+    assert_eq!(json["accepted"], 2);
+    assert!(json["checks_per_second"].as_f64().unwrap() > 0.0, "{json}");
+    assert!(json["ns_per_check"]["p50"].as_f64().unwrap() > 0.0, "{json}");
+}

@@ -327,6 +327,12 @@ fn the_cli_builds_inspects_and_checks_against_a_store() {
     assert!(again.2.contains("already holds a store; use `policyc store update"), "{}", again.2);
     let info = policyc_cmd(&["store", "info", s], b"");
     assert!(info.1.contains("hashes:       10008 (sha1)"), "{}", info.1);
+    let json = policyc_cmd(&["store", "info", s, "--format", "json"], b"");
+    assert_eq!(json.0, Some(0), "{}", json.2);
+    let json: serde_json::Value = serde_json::from_str(&json.1).unwrap();
+    assert_eq!(json["schema"], 1);
+    assert_eq!((json["hashes"].as_u64(), json["mode"].as_str()), (Some(10008), Some("sha1")));
+    assert_eq!(json["shards"], 16);
     let verify = policyc_cmd(&["store", "verify", s], b"");
     assert_eq!(verify.0, Some(0), "{}", verify.2);
     let lookup = policyc_cmd(&["store", "lookup", s], b"password\nxK9#mQ2$vL7p-unbreached\n");

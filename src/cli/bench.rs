@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  policyc bench --generate 200000 --seed 20240611 -o corpus.txt\n  \
-policyc bench policies/office365.policy --corpus corpus.txt --threads 2"
+policyc bench policies/office365.policy --corpus corpus.txt --threads 2\n  \
+policyc bench policies/office365.policy --corpus corpus.txt --format json"
 )]
 pub(crate) struct Args {
     /// A policy or artifact.
@@ -41,6 +42,31 @@ pub(crate) struct Args {
     /// Where to write the generated corpus [default: standard output].
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// `json`: the measurement as one document (for a CI that tracks it).
+    #[command(flatten)]
+    format: super::FormatArg,
+}
+
+/// A measurement, as `--format json` writes it.
+#[derive(Debug, serde::Serialize)]
+struct Measured {
+    policy: String,
+    digest: String,
+    passwords: usize,
+    bytes: usize,
+    threads: usize,
+    seconds: f64,
+    checks_per_second: f64,
+    /// Per check, over batches of [`BATCH`] checks, per thread.
+    ns_per_check: Percentiles,
+    accepted: usize,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Percentiles {
+    mean: f64,
+    p50: f64,
+    p99: f64,
 }
 
 /// Checks timed together; per-check percentiles are over these batches' means.
@@ -87,25 +113,43 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     batches.sort_by(f64::total_cmp);
     let pct =
         |p: f64| batches.get(((batches.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
-    let program = validator.program();
-    outln!("policy: {} ({})", program.name, validator.digest_hex().get(..16).unwrap_or(""));
+    let m = Measured {
+        policy: validator.name().to_string(),
+        digest: validator.digest_hex(),
+        passwords: lines.len(),
+        bytes: text.len(),
+        threads,
+        seconds: wall.as_secs_f64(),
+        checks_per_second: checks as f64 / wall.as_secs_f64(),
+        ns_per_check: Percentiles {
+            mean: batches.iter().sum::<f64>() / batches.len().max(1) as f64,
+            p50: pct(0.5),
+            p99: pct(0.99),
+        },
+        accepted,
+    };
+    if a.format.json() {
+        outln!("{}", serde_json::to_string_pretty(&super::versioned(&m)).unwrap_or_default());
+        return Ok(EXIT_OK);
+    }
+    outln!("policy: {} ({})", m.policy, m.digest.get(..16).unwrap_or(""));
     outln!(
         "corpus: {}, {} bytes; {threads} thread(s), {:.1} s",
-        super::count(lines.len() as u64, "password", "passwords"),
-        text.len(),
-        wall.as_secs_f64()
+        super::count(m.passwords as u64, "password", "passwords"),
+        m.bytes,
+        m.seconds
     );
-    outln!("checks/s: {:.0}", checks as f64 / wall.as_secs_f64());
+    outln!("checks/s: {:.0}", m.checks_per_second);
     outln!(
         "ns/check: mean {:.1}, p50 {:.1}, p99 {:.1} (per {BATCH}-check batch, per thread)",
-        batches.iter().sum::<f64>() / batches.len().max(1) as f64,
-        pct(0.5),
-        pct(0.99)
+        m.ns_per_check.mean,
+        m.ns_per_check.p50,
+        m.ns_per_check.p99
     );
     outln!(
         "accepted: {accepted} of {} ({:.1} %)",
-        lines.len(),
-        100.0 * accepted as f64 / lines.len() as f64
+        m.passwords,
+        100.0 * accepted as f64 / m.passwords as f64
     );
     Ok(EXIT_OK)
 }

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 /// password is confirmed by every validator before it is printed, one per line.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  policyc generate policies/ad-default.policy policies/office365.policy --count 3 --user sAMAccountName=jdoe"
+    after_help = "Examples:\n  policyc generate policies/ad-default.policy policies/office365.policy --count 3 --user sAMAccountName=jdoe\n  \
+policyc generate policies/office365.policy --format json"
 )]
 pub(crate) struct Args {
     /// Policies or artifacts; a password must satisfy all of them.
@@ -28,6 +29,18 @@ pub(crate) struct Args {
     user: Vec<String>,
     #[command(flatten)]
     names: policy_arg::PolicyNames,
+    /// `json`: one document per password, `{"schema", "password", "length", "policies"}`, the
+    /// policies named with their versions (`name@digest`).
+    #[command(flatten)]
+    format: super::FormatArg,
+}
+
+/// One generated password, as `--format json` writes it.
+#[derive(Debug, serde::Serialize)]
+struct Generated<'a> {
+    password: &'a str,
+    length: usize,
+    policies: &'a [String],
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, String> {
@@ -39,11 +52,20 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let mut random = |buf: &mut [u8]| getrandom::fill(buf).map_err(|e| e.to_string());
     let passwords =
         generate(&validators, &ctx, &options, &mut random).map_err(|e| format!("error: {e}"))?;
+    let policies: Vec<String> = validators.iter().map(|v| v.label()).collect();
     for p in passwords {
         if super::out::closed() {
             break;
         }
-        outln!("{}", p.as_str());
+        if a.format.json() {
+            let one = Generated { password: &p, length: p.chars().count(), policies: &policies };
+            let line = zeroize::Zeroizing::new(
+                serde_json::to_string(&super::versioned(&one)).unwrap_or_default(),
+            );
+            outln!("{}", line.as_str());
+        } else {
+            outln!("{}", p.as_str());
+        }
     }
     Ok(EXIT_OK)
 }

@@ -17,8 +17,10 @@ enum Command {
     Build(BuildArgs),
     Update(UpdateArgs),
     /// What a store holds: its mode (SHA-1 or NTLM), sources, hashes, shards, sizes.
-    #[command(after_help = "Example:\n  policyc store info /var/lib/policyc/pwned")]
-    Info(InfoArgs),
+    #[command(
+        after_help = "Examples:\n  policyc store info /var/lib/policyc/pwned\n  policyc store info /var/lib/policyc/pwned --format json"
+    )]
+    Info(StoreInfoArgs),
     /// Check every shard and every block of a store against its checksums.
     #[command(after_help = "Example:\n  policyc store verify /var/lib/policyc/pwned")]
     Verify(InfoArgs),
@@ -102,6 +104,31 @@ struct UpdateArgs {
     /// Threads building shards [default: the number of cores, at most 8].
     #[arg(long)]
     threads: Option<usize>,
+}
+
+/// A store directory, and how to say what it holds.
+#[derive(Debug, clap::Args)]
+struct StoreInfoArgs {
+    #[command(flatten)]
+    store: InfoArgs,
+    #[command(flatten)]
+    format: super::FormatArg,
+}
+
+/// What `store info --format json` writes.
+#[derive(Debug, serde::Serialize)]
+struct Described {
+    store: String,
+    format: u32,
+    mode: &'static str,
+    hashes: u64,
+    fingerprint_bits: u8,
+    exact: bool,
+    shards: usize,
+    generation: u64,
+    fingerprint_bytes: u64,
+    exact_bytes: u64,
+    source: String,
 }
 
 /// A store directory.
@@ -226,12 +253,30 @@ fn built(options: &BuildOptions, verb: &str) -> Result<u8, String> {
     Ok(EXIT_OK)
 }
 
-fn info(a: InfoArgs) -> Result<u8, String> {
-    let store = Store::open(&a.store).map_err(|e| format!("error: {e}"))?;
+fn info(a: StoreInfoArgs) -> Result<u8, String> {
+    let path = &a.store.store;
+    let store = Store::open(path).map_err(|e| format!("error: {e}"))?;
     let i = store.info();
     let (fp, exact) = store.sizes().map_err(|e| format!("error: {e}"))?;
+    if a.format.json() {
+        let d = Described {
+            store: path.display().to_string(),
+            format: u32::from(policyc_runtime::store::STORE_FORMAT_VERSION),
+            mode: i.mode.name(),
+            hashes: i.keys,
+            fingerprint_bits: i.fingerprint_bits,
+            exact: i.exact,
+            shards: 1usize << i.shard_bits,
+            generation: i.generation,
+            fingerprint_bytes: fp,
+            exact_bytes: exact,
+            source: i.source.clone(),
+        };
+        outln!("{}", serde_json::to_string_pretty(&super::versioned(&d)).unwrap_or_default());
+        return Ok(EXIT_OK);
+    }
     let per_key = if i.keys > 0 { (fp + exact) as f64 / i.keys as f64 } else { 0.0 };
-    outln!("store:        {}", a.store.display());
+    outln!("store:        {}", path.display());
     outln!("format:       {}", policyc_runtime::store::STORE_FORMAT_VERSION);
     outln!("hashes:       {} ({})", i.keys, i.mode.name());
     outln!(
