@@ -28,27 +28,42 @@ pub struct Budget {
 
 /// Times `check` over `inputs`: the median over rounds of nanoseconds per check.
 pub fn time<T>(inputs: &[T], budget: Budget, check: impl Fn(&T) -> bool) -> Timing {
-    let mut per_round = Vec::new();
-    let mut accepted = None;
+    time_all(inputs, budget, &[&check])[0]
+}
+
+/// Times several checkers on the same inputs with their rounds interleaved (A B C, A B C, …):
+/// a machine that slows down for a while slows each of them alike, so their ratios hold.
+pub fn time_all<T>(inputs: &[T], budget: Budget, checks: &[&dyn Fn(&T) -> bool]) -> Vec<Timing> {
+    let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); checks.len()];
+    let mut accepted: Vec<Option<usize>> = vec![None; checks.len()];
     for _ in 0..budget.rounds.max(1) {
-        let start = Instant::now();
-        let mut checks = 0usize;
-        loop {
-            let mut ok = 0usize;
-            for x in inputs {
-                ok += usize::from(check(black_box(x)));
+        for (i, check) in checks.iter().enumerate() {
+            let start = Instant::now();
+            let mut passes = 0usize;
+            loop {
+                let mut ok = 0usize;
+                for x in inputs {
+                    ok += usize::from(check(black_box(x)));
+                }
+                accepted[i].get_or_insert(ok);
+                passes += 1;
+                if start.elapsed() >= budget.min {
+                    break;
+                }
             }
-            accepted.get_or_insert(ok);
-            checks += inputs.len();
-            if start.elapsed() >= budget.min {
-                break;
-            }
+            let checks = passes * inputs.len();
+            per_round[i].push(start.elapsed().as_nanos() as f64 / checks.max(1) as f64);
         }
-        per_round.push(start.elapsed().as_nanos() as f64 / checks.max(1) as f64);
     }
-    per_round.sort_by(f64::total_cmp);
-    let ns = per_round.get(per_round.len() / 2).copied().unwrap_or(f64::NAN);
-    Timing { ns, accepted: accepted.unwrap_or(0) }
+    per_round
+        .into_iter()
+        .zip(accepted)
+        .map(|(mut rounds, accepted)| {
+            rounds.sort_by(f64::total_cmp);
+            let ns = rounds.get(rounds.len() / 2).copied().unwrap_or(f64::NAN);
+            Timing { ns, accepted: accepted.unwrap_or(0) }
+        })
+        .collect()
 }
 
 /// Checks per second with `threads` threads, each making passes over its share of `inputs`
