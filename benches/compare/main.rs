@@ -291,20 +291,26 @@ fn agree(office365: &Validator, inputs: &[String]) {
 
 /// The hand-written pass on `inputs`: its fastest copy (see [`hand::COPIES`]).
 fn floor(inputs: &[String], budget: Budget) -> Timing {
-    let copies: Vec<Box<dyn Fn(&String) -> bool>> =
-        hand::COPIES.iter().map(|f| Box::new(move |p: &String| f(p.as_bytes())) as _).collect();
-    let checks: Vec<&dyn Fn(&String) -> bool> = copies.iter().map(|c| c.as_ref()).collect();
+    let copies = hand_copies();
+    let checks: Vec<&Checker> = copies.iter().map(|c| c.as_ref()).collect();
     fastest(time_all(inputs, budget, &checks))
+}
+
+/// One checker of a password.
+type Checker<'a> = dyn Fn(&String) -> bool + 'a;
+
+/// Every copy of the hand-written pass, as checkers.
+fn hand_copies() -> Vec<Box<Checker<'static>>> {
+    hand::COPIES.iter().map(|f| Box::new(move |p: &String| f(p.as_bytes())) as _).collect()
 }
 
 /// The hand-written pass (its fastest copy), office365's `complies` and its `check` on
 /// `inputs`, their rounds interleaved.
 fn office365_trio(r: &Run, inputs: &[String]) -> [Timing; 3] {
-    let copies: Vec<Box<dyn Fn(&String) -> bool>> =
-        hand::COPIES.iter().map(|f| Box::new(move |p: &String| f(p.as_bytes())) as _).collect();
+    let copies = hand_copies();
     let complies = |p: &String| r.office365.complies(p, &r.nobody);
     let check = |p: &String| r.office365.check(p, &r.nobody).is_compliant();
-    let mut checks: Vec<&dyn Fn(&String) -> bool> = copies.iter().map(|c| c.as_ref()).collect();
+    let mut checks: Vec<&Checker> = copies.iter().map(|c| c.as_ref()).collect();
     checks.push(&complies);
     checks.push(&check);
     let mut timings = time_all(inputs, r.scale.fast, &checks);
