@@ -418,6 +418,23 @@ mod tests {
         assert_eq!(names("short"), ["length", "classes"]);
         assert_eq!(names("short\t"), ["length", "charset", "classes"]);
         assert_eq!(names("Pässw0rd"), ["charset"]);
+        // A refused or non-ASCII character anywhere, in every block and in the last eight bytes
+        // read again, at every length up to three blocks.
+        for len in 1..=24 {
+            let base: String = "aB3$".chars().cycle().take(len).collect();
+            assert_eq!(v.complies(&base, &ctx), len >= 8, "{base:?}");
+            for at in 0..len {
+                for odd in ['\t', 'é'] {
+                    let pw: String = base
+                        .chars()
+                        .enumerate()
+                        .map(|(i, c)| if i == at { odd } else { c })
+                        .collect();
+                    assert!(!v.complies(&pw, &ctx), "{pw:?}");
+                    assert!(names(&pw).contains(&"charset"), "{pw:?}");
+                }
+            }
+        }
         let terms = include_bytes!("../../../../tests/golden/artifacts/terms.policyc");
         let Ok(t) = Validator::from_bytes(terms) else { panic!("terms loads") };
         assert!(t.fast.is_none());
