@@ -45,8 +45,8 @@ pub(crate) struct FastPath {
 struct Failing {
     /// Indexed by the counted classes seen: the `at least` rules that fail.
     by_classes: [u64; 64],
-    /// `(min, max, bit)` of each length rule.
-    lengths: Vec<(usize, usize, u64)>,
+    /// `(min, max, bit)` of each length rule (inline: a policy has one or two).
+    lengths: smallvec::SmallVec<[(usize, usize, u64); 2]>,
 }
 
 impl FastPath {
@@ -118,7 +118,7 @@ impl FastPath {
             .fold(0u64, |p, s| p | 1 << s);
         let failing = (steps.len() <= MAX_RULES).then(|| {
             let mut by_classes = [0u64; 64];
-            let mut lengths = Vec::new();
+            let mut lengths = smallvec::SmallVec::new();
             for (i, step) in steps.iter().enumerate() {
                 match *step {
                     Some(Step::AtLeast { n, mask }) => {
@@ -188,7 +188,7 @@ impl FastPath {
 
     /// The rules `password` fails, bit `i` for the program's rule `i`; `None` when the general
     /// path must say (a non-ASCII or refused character, or too many rules).
-    #[inline(never)]
+    #[inline(always)]
     pub(crate) fn failures(&self, password: &str) -> Option<u64> {
         let failing = self.failing.as_ref()?;
         let bytes = password.as_bytes();
