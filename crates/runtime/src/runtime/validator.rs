@@ -222,13 +222,7 @@ impl Validator {
         {
             // Built by value, never through a pointer, so that it is written where the caller
             // keeps it: a copy of the inline violations cost more than the pass.
-            let violation = |i: u32| {
-                self.program.rules.get(i as usize).map(|rule| Violation {
-                    rule: rule.id.as_str(),
-                    message: &rule.message,
-                    severity: rule.severity,
-                })
-            };
+            let violation = |i: u32| self.program.rules.get(i as usize).map(Violation::of);
             let Some(first) = violation(failed.trailing_zeros()) else {
                 return Verdict {
                     violations: super::verdict::Violations::new(),
@@ -265,11 +259,7 @@ impl Validator {
             Verdict { violations: super::verdict::Violations::new(), unavailable: Vec::new() };
         while failed != 0 {
             if let Some(rule) = self.program.rules.get(failed.trailing_zeros() as usize) {
-                verdict.violations.push(Violation {
-                    rule: rule.id.as_str(),
-                    message: &rule.message,
-                    severity: rule.severity,
-                });
+                verdict.violations.push(Violation::of(rule));
             }
             failed &= failed - 1;
         }
@@ -294,11 +284,7 @@ impl Validator {
                 unavailable.push(Unavailable { rule: rule.id.as_str(), reason: cause.reason() });
                 Violation { rule: rule.id.as_str(), message, severity: rule.severity }
             }
-            None => Violation {
-                rule: rule.id.as_str(),
-                message: &rule.message,
-                severity: rule.severity,
-            },
+            None => Violation::of(rule),
         };
         if !self.has_strength {
             for (rule, step) in self.rules() {

@@ -1,6 +1,6 @@
 //! The answer to "may this password be set?".
 
-use crate::ir::Severity;
+use crate::ir::{Rule, Severity};
 use smallvec::SmallVec;
 
 /// Largest password accepted for checking, in bytes. Larger inputs are refused unprocessed
@@ -105,6 +105,14 @@ pub struct Violation<'v> {
     pub message: &'v str,
     /// Whether it rejects.
     pub severity: Severity,
+}
+
+impl<'v> Violation<'v> {
+    /// The violation of `rule`, with its own message.
+    #[inline(always)]
+    pub(crate) fn of(rule: &'v Rule) -> Violation<'v> {
+        Violation { rule: rule.id.as_str(), message: &rule.message, severity: rule.severity }
+    }
 }
 
 impl serde::Serialize for Verdict<'_> {
