@@ -193,7 +193,7 @@ impl Suite {
     /// How the verdict for one password differs from the case's expectation.
     fn differences(&self, case: &Case, password: &str, ctx: &Context) -> Vec<String> {
         let verdict = self.validator.check(password, ctx);
-        let got: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+        let got: Vec<&str> = verdict.violations().iter().map(|v| v.rule()).collect();
         let mut diffs = Vec::new();
         if verdict.is_compliant() != case.compliant {
             diffs.push(format!(

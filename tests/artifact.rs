@@ -94,7 +94,7 @@ fn artifacts_of_versions_5_to_7_still_load_and_agree_with_a_fresh_compile() {
             for pw in passwords {
                 let ids = |v: &Validator| -> Vec<String> {
                     let verdict = v.check(pw, &ctx);
-                    let ids = verdict.violations().iter().map(|x| x.rule.to_string());
+                    let ids = verdict.violations().iter().map(|x| x.rule().to_string());
                     ids.filter(|id| known.contains(&id.as_str())).collect()
                 };
                 assert_eq!(ids(&old), ids(&fresh), "v{version} {name}: {pw}");
@@ -113,7 +113,7 @@ fn golden_artifacts_give_the_documented_verdicts() {
     let none = Context::new();
     assert!(o365.check("Tr0ub4dor&3", &none).is_compliant());
     let ids = |v: &Validator, pw: &str, ctx: &Context| -> Vec<String> {
-        v.check(pw, ctx).violations().iter().map(|x| x.rule.to_string()).collect()
+        v.check(pw, ctx).violations().iter().map(|x| x.rule().to_string()).collect()
     };
     assert_eq!(ids(&o365, "Résumé12", &none), ["charset"]);
     assert_eq!(ids(&o365, "Short1!", &none), ["length"]);
@@ -246,11 +246,11 @@ fn oversized_passwords_are_refused_unprocessed() {
     let big = "Aa1!".repeat(1 << 18); // 1 MiB
     let verdict = v.check(&big, &Context::new());
     assert!(!verdict.is_compliant());
-    let ids: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+    let ids: Vec<&str> = verdict.violations().iter().map(|v| v.rule()).collect();
     assert_eq!(ids, [policyc_runtime::runtime::INPUT_SIZE_RULE]);
     let at_limit = "a".repeat(policyc_runtime::runtime::MAX_INPUT_BYTES);
     assert!(
-        v.check(&at_limit, &Context::new()).violations().iter().all(|v| v.rule != "input_size")
+        v.check(&at_limit, &Context::new()).violations().iter().all(|v| v.rule() != "input_size")
     );
 }
 
@@ -283,7 +283,7 @@ fn a_mapped_artifact_answers_as_one_loaded_from_bytes() {
         "Xq7#vLm2$pT9",
     ] {
         let ids = |v: &Validator| -> Vec<String> {
-            v.check(pw, &ctx).violations().iter().map(|x| x.rule.to_string()).collect()
+            v.check(pw, &ctx).violations().iter().map(|x| x.rule().to_string()).collect()
         };
         assert_eq!(ids(&mapped), ids(&copied), "{pw}");
     }
@@ -342,8 +342,8 @@ fn a_mapped_artifact_checks_its_trie_blocks_as_it_reads_them() {
         unavailable[0].reason,
         "the policy artifact is damaged (trie block 0 does not match its checksum)"
     );
-    let banned = verdict.violations().iter().find(|x| x.rule == "banned").unwrap();
-    assert_eq!(banned.message, policyc_runtime::runtime::DAMAGED_POLICY_MESSAGE);
+    let banned = verdict.violations().iter().find(|x| x.rule() == "banned").unwrap();
+    assert_eq!(banned.message(), policyc_runtime::runtime::DAMAGED_POLICY_MESSAGE);
     assert_eq!(v.damage(), Some("trie block 0 does not match its checksum"));
     assert!(!v.complies("Xq7#vLm2$pT9-unlisted", &ctx));
     // explain says why the rule failed, not only that it did.
@@ -358,7 +358,7 @@ fn a_mapped_artifact_checks_its_trie_blocks_as_it_reads_them() {
         }
     );
     // Rules that read no term list still answer: a short password is refused for its length.
-    assert!(v.check("Ab1!", &ctx).violations().iter().any(|x| x.rule == "length"));
+    assert!(v.check("Ab1!", &ctx).violations().iter().any(|x| x.rule() == "length"));
 }
 
 /// Crafted trie words (resealed, so every checksum matches): a mapped validator finds each
@@ -371,7 +371,7 @@ fn resealed_trie_words_are_checked_as_they_are_read() {
     let ctx = Context::new().with(Attribute::GivenName, "Poll");
     let passwords = ["contoso1!", "Purple#2024", "R3d-p4ssw0rd", "blankblank", "xyzzy", "grean"];
     let ids = |v: &Validator, pw: &str| -> Vec<String> {
-        v.check(pw, &ctx).violations().iter().map(|x| x.rule.to_string()).collect()
+        v.check(pw, &ctx).violations().iter().map(|x| x.rule().to_string()).collect()
     };
     let (mut refused_at_load, mut found_while_checking) = (0, 0);
     for i in (trie_words_start(&bytes)..bytes.len()).step_by(3) {

@@ -397,7 +397,7 @@ fn imported_apple_rules_check_as_defined() {
     let validator = Validator::from_bytes(&compiled.artifact).unwrap();
     let ctx = Context::new();
     let fails = |pw: &str| -> Vec<String> {
-        validator.check(pw, &ctx).violations().iter().map(|v| v.rule.to_string()).collect()
+        validator.check(pw, &ctx).violations().iter().map(|v| v.rule().to_string()).collect()
     };
     assert!(fails("Abc1-defg").is_empty());
     assert_eq!(fails("abc1-defg"), ["required_1"]);

@@ -177,7 +177,7 @@ fn the_entra_search_is_bounded_by_its_step_budget_and_fails_closed() {
     let v = crafted_entra_policy(dir.path());
     let (_, password) = policyc_cli::corpus::entra_worst_case();
     let verdict = v.check(&password, &policyc::Context::new());
-    assert_eq!(verdict.violations()[0].rule, "banned", "refused, to be safe");
+    assert_eq!(verdict.violations()[0].rule(), "banned", "refused, to be safe");
     let e = v.explain(&password, &policyc::Context::new());
     let banned = e.rules.iter().find(|r| r.rule.id.as_str() == "banned").unwrap();
     assert!(

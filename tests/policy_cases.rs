@@ -23,7 +23,7 @@ fn run(path: &str) {
         let ctx = case.context().unwrap();
         for password in case.passwords(&suite.base).unwrap() {
             let verdict = suite.validator.check(&password, &ctx);
-            let compiled: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+            let compiled: Vec<&str> = verdict.violations().iter().map(|v| v.rule()).collect();
             let oracle = reference::violations(&suite.program, &password, &ctx);
             assert_eq!(
                 compiled,

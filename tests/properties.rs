@@ -153,7 +153,7 @@ proptest! {
         // oracle is slow on them.
         for p in policies().iter().filter(|p| p.program.term_sets.iter().all(|s| s.len() < 1000)) {
             let verdict = p.validator.check(&pw, &ctx);
-            let compiled: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+            let compiled: Vec<&str> = verdict.violations().iter().map(|v| v.rule()).collect();
             let oracle = reference::violations(&p.program, &pw, &ctx);
             prop_assert_eq!(&compiled, &oracle, "policy {}", p.program.name);
             // explain and complies give the same outcome as check.
@@ -243,7 +243,7 @@ proptest! {
         if let Some(t) = tenant {
             ctx.set_tenant(t);
         }
-        let compiled: Vec<&str> = v.check(&pw, &ctx).violations().iter().map(|x| x.rule).collect();
+        let compiled: Vec<&str> = v.check(&pw, &ctx).violations().iter().map(|x| x.rule()).collect();
         prop_assert_eq!(compiled, reference::violations(&c.program, &pw, &ctx));
     }
 }
@@ -261,7 +261,7 @@ proptest! {
         ctx in user(),
     ) {
         for p in policies().iter().filter(|p| p.program.term_sets.iter().any(|s| s.len() >= 1000)) {
-            let compiled: Vec<&str> = p.validator.check(&pw, &ctx).violations().iter().map(|v| v.rule).collect();
+            let compiled: Vec<&str> = p.validator.check(&pw, &ctx).violations().iter().map(|v| v.rule()).collect();
             prop_assert_eq!(compiled, reference::violations(&p.program, &pw, &ctx), "policy {}", p.program.name);
         }
     }

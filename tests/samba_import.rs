@@ -129,7 +129,7 @@ fn imported_directory_policy_agrees_with_the_samba_dc() {
             checked += 1;
             // Windows refuses the account name in a complex password; Samba 4.17 does not check
             // names (4.19 does): the imported policy keeps Windows' rule, the stricter reading.
-            let names_only = verdict.violations().iter().all(|v| v.rule.ends_with("names"));
+            let names_only = verdict.violations().iter().all(|v| v.rule().ends_with("names"));
             if samba && !ours && names_only {
                 stricter += 1;
             } else if samba != ours {

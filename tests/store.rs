@@ -160,7 +160,7 @@ fn every_breached_password_is_found_in_every_format_and_no_clean_one() {
                 for p in BREACHED {
                     let verdict = v.check(p, &Context::new());
                     assert_eq!(verdict.violations().len(), 1, "{p}");
-                    assert_eq!(verdict.violations()[0].rule, "breached");
+                    assert_eq!(verdict.violations()[0].rule(), "breached");
                     assert!(verdict.unavailable().is_empty());
                     assert!(!v.complies(p, &Context::new()));
                 }
@@ -246,7 +246,7 @@ fn a_damaged_store_gives_a_clear_error_and_the_check_fails_closed() {
     assert!(verdict.refused_only_as_unavailable());
     assert_eq!(verdict.unavailable()[0].rule, "breached");
     assert!(verdict.unavailable()[0].reason.contains("truncated"));
-    assert_eq!(verdict.violations()[0].message, policyc_runtime::runtime::UNAVAILABLE_MESSAGE);
+    assert_eq!(verdict.violations()[0].message(), policyc_runtime::runtime::UNAVAILABLE_MESSAGE);
     // Other shards still answer.
     let other = (0..).map(|i| format!("clean-{i}")).find(|p| shard_of(&store, p) != shard).unwrap();
     assert!(v.check(&other, &Context::new()).is_compliant());

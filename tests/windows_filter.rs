@@ -200,7 +200,7 @@ fn the_shipped_policies_give_the_linux_verdicts_through_the_dll() {
             let expected = if v.is_compliant() {
                 "ACCEPT accepted".to_string()
             } else {
-                let why: Vec<&str> = v.violations().iter().map(|v| v.message).collect();
+                let why: Vec<&str> = v.violations().iter().map(|v| v.message()).collect();
                 format!("REFUSE refused: {}", why.join(" "))
             };
             assert_eq!(line, expected, "{policy}: {p:?}");

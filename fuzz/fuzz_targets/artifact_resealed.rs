@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
         };
         for pw in ["Tr0ub4dor&3", "jdoe-Summer-2024", "aaaaaaaa", "Résumé日12"] {
             let got =
-                kept(v.check(pw, &ctx).violations().iter().map(|x| x.rule.to_string()).collect());
+                kept(v.check(pw, &ctx).violations().iter().map(|x| x.rule().to_string()).collect());
             let want = kept(policyc_testkit::reference::violations(v.program(), pw, &ctx));
             assert_eq!(got, want, "validator and reference disagree on a loaded artifact");
         }

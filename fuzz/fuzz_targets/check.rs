@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for v in validators() {
         let verdict = v.check(password, &ctx);
-        let got: Vec<String> = verdict.violations().iter().map(|x| x.rule.to_string()).collect();
+        let got: Vec<String> = verdict.violations().iter().map(|x| x.rule().to_string()).collect();
         assert_eq!(got, policyc_testkit::reference::violations(v.program(), password, &ctx));
         let enforced = verdict.is_compliant();
         assert_eq!(v.complies(password, &ctx), enforced);

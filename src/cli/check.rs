@@ -189,12 +189,12 @@ impl<W: Write> Run<'_, W> {
                 let status = if verdict.is_compliant() { "compliant" } else { "noncompliant" };
                 write!(self.out, "line {n}{}: {status}", said_id(id))?;
                 for v in verdict.violations() {
-                    let audit = if v.severity == policyc_runtime::ir::Severity::Audit {
+                    let audit = if v.severity() == policyc_runtime::ir::Severity::Audit {
                         " (audit)"
                     } else {
                         ""
                     };
-                    write!(self.out, "\n  - {}{audit}: {}", v.rule, v.message)?;
+                    write!(self.out, "\n  - {}{audit}: {}", v.rule(), v.message())?;
                 }
                 writeln!(self.out)
             }

@@ -547,7 +547,7 @@ impl SyncAgent {
                 let why = format!("cannot re-check the change: {}", verdict.unavailable_reasons());
                 (None, Some(why))
             } else {
-                let rules = verdict.violations().iter().map(|v| v.rule.to_string()).collect();
+                let rules = verdict.violations().iter().map(|v| v.rule().to_string()).collect();
                 ((!verdict.is_compliant()).then_some(rules), None)
             }
         };

@@ -167,7 +167,7 @@ pub fn judge(
     let rules = verdict
         .violations()
         .iter()
-        .map(|v| RuleSaid { rule: v.rule.to_string(), message: v.message.to_string() })
+        .map(|v| RuleSaid { rule: v.rule().to_string(), message: v.message().to_string() })
         .collect();
     if report_only { Ruling::WouldRefuse { rules } } else { Ruling::Refused { rules } }
 }

@@ -26,7 +26,7 @@
 //! let user = Context::new().with(Attribute::SamAccountName, "jdoe");
 //! let verdict = validator.check("Jdoe-Summer-2024", &user);
 //! assert!(!verdict.is_compliant());
-//! assert_eq!(verdict.violations()[0].rule, "names");
+//! assert_eq!(verdict.violations()[0].rule(), "names");
 //! assert!(validator.check("correct-Horse-battery-9", &user).is_compliant());
 //! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -77,7 +77,7 @@ pub use policyc_runtime::ir::Attribute;
 /// let validator =
 ///     Validator::from_bytes(include_bytes!("../../../tests/golden/artifacts/office365.policyc"))?;
 /// let verdict = validator.check("short", &Context::new());
-/// assert!(verdict.violations().iter().all(|v| v.severity == Severity::Enforce));
+/// assert!(verdict.violations().iter().all(|v| v.severity() == Severity::Enforce));
 /// assert_eq!(Severity::Audit.as_str(), "audit");
 /// # Ok::<(), policyc::LoadError>(())
 /// ```
@@ -150,7 +150,7 @@ pub use policyc_runtime::{Context, Validator};
 ///     Validator::from_bytes(include_bytes!("../../../tests/golden/artifacts/office365.policyc"))?;
 /// let verdict = validator.check("short", &Context::new());
 /// assert!(!verdict.is_compliant());
-/// let rules: Vec<&str> = verdict.violations().iter().map(|v| v.rule).collect();
+/// let rules: Vec<&str> = verdict.violations().iter().map(|v| v.rule()).collect();
 /// assert_eq!(rules, ["length", "classes"]);
 /// # Ok::<(), policyc::LoadError>(())
 /// ```
@@ -165,8 +165,8 @@ pub use policyc_runtime::Verdict;
 ///     Validator::from_bytes(include_bytes!("../../../tests/golden/artifacts/office365.policyc"))?;
 /// let verdict = validator.check("Résumé12", &Context::new());
 /// let violation = &verdict.violations()[0];
-/// assert_eq!(violation.rule, "charset");
-/// assert!(violation.message.starts_with("Use only letters A-Z and a-z"));
+/// assert_eq!(violation.rule(), "charset");
+/// assert!(violation.message().starts_with("Use only letters A-Z and a-z"));
 /// # Ok::<(), policyc::LoadError>(())
 /// ```
 pub use policyc_runtime::Violation;

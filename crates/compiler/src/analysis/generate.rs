@@ -234,8 +234,8 @@ fn draw_compliant(
                     v.check(&candidate, ctx)
                         .violations()
                         .iter()
-                        .filter(|x| x.severity == Severity::Enforce)
-                        .map(|x| x.rule.to_string())
+                        .filter(|x| x.severity() == Severity::Enforce)
+                        .map(|x| x.rule().to_string())
                         .collect::<Vec<_>>()
                 })
                 .collect();

@@ -91,8 +91,8 @@ impl Witness {
             .check(&password, ctx)
             .violations()
             .iter()
-            .filter(|v| v.severity == Severity::Enforce && v.rule != rule.id.as_str())
-            .map(|v| v.rule.to_string())
+            .filter(|v| v.severity() == Severity::Enforce && v.rule() != rule.id.as_str())
+            .map(|v| v.rule().to_string())
             .collect();
         Witness {
             rule: rule.id.to_string(),
@@ -148,7 +148,7 @@ fn direction(a: &Validator, b: &Validator, ctx: &Context, limits: DiffLimits) ->
     };
     let breaks = |password: &str, rule: &str| {
         a.check(password, ctx).is_compliant()
-            && b.check(password, ctx).violations().iter().any(|v| v.rule == rule)
+            && b.check(password, ctx).violations().iter().any(|v| v.rule() == rule)
     };
     // Banned-term lists multiply the state space by their trie, so they stay out of the search
     // shared by the other rules (the accepting policy's are left to confirmation there, which
@@ -516,8 +516,8 @@ fn sample(
         };
         for pw in passwords {
             for v in b.check(&pw, ctx).violations() {
-                if rules.iter().any(|r| r.id.as_str() == v.rule) {
-                    found.entry(v.rule.to_string()).or_insert_with(|| pw.to_string());
+                if rules.iter().any(|r| r.id.as_str() == v.rule()) {
+                    found.entry(v.rule().to_string()).or_insert_with(|| pw.to_string());
                 }
             }
         }

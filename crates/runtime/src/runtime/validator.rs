@@ -36,7 +36,7 @@ use std::sync::{Arc, OnceLock};
 /// assert!(validator.complies("Tr0ub4dor&3", &nobody));
 /// let verdict = validator.check("Résumé12", &nobody);
 /// assert!(!verdict.is_compliant());
-/// assert_eq!(verdict.violations()[0].rule, "charset");
+/// assert_eq!(verdict.violations()[0].rule(), "charset");
 ///
 /// // Rule by rule, for a help desk: what was measured, never the password.
 /// let explanation = validator.explain("short", &nobody);
@@ -280,9 +280,8 @@ impl Validator {
         let mut violation = |rule: &'v Rule, scratch: &mut Scratch| match scratch.unavailable.take()
         {
             Some(cause) => {
-                let message = cause.message();
                 unavailable.push(Unavailable { rule: rule.id.as_str(), reason: cause.reason() });
-                Violation { rule: rule.id.as_str(), message, severity: rule.severity }
+                Violation::told(rule, cause.told())
             }
             None => Violation::of(rule),
         };
@@ -297,7 +296,7 @@ impl Validator {
         // Strength rules are expensive: they run last, and only if every other enforce rule passed.
         for strength_pass in [false, true] {
             if strength_pass
-                && violations.iter().any(|v: &Violation<'_>| v.severity == Severity::Enforce)
+                && violations.iter().any(|v: &Violation<'_>| v.severity() == Severity::Enforce)
             {
                 break;
             }
@@ -312,7 +311,7 @@ impl Validator {
         }
         // Keep policy order whatever the evaluation order was.
         let order = |id: &str| self.program.rules.iter().position(|r| r.id.as_str() == id);
-        violations.sort_by_key(|v| order(v.rule));
+        violations.sort_by_key(|v| order(v.rule()));
         verdict
     }
 
@@ -399,7 +398,7 @@ mod tests {
         assert!(v.check("Passw0rd", &ctx).violations().is_empty());
         assert_eq!(v.check("password", &ctx).violations().len(), 1);
         let names = |pw: &str| -> Vec<&str> {
-            v.check(pw, &ctx).violations().iter().map(|x| x.rule).collect()
+            v.check(pw, &ctx).violations().iter().map(|x| x.rule()).collect()
         };
         assert_eq!(names("short"), ["length", "classes"]);
         assert_eq!(names("short\t"), ["length", "charset", "classes"]);

@@ -54,17 +54,13 @@ impl<'v> Verdict<'v> {
     /// refused unprocessed with the [`INPUT_SIZE_RULE`] violation.
     pub fn oversized() -> Verdict<'v> {
         let mut violations = Violations::new();
-        violations.push(Violation {
-            rule: INPUT_SIZE_RULE,
-            message: INPUT_SIZE_MESSAGE,
-            severity: Severity::Enforce,
-        });
+        violations.push(Violation { of: Of::InputSize });
         Verdict { violations, unavailable: Vec::new() }
     }
 
     /// Whether the password may be set: no `enforce` rule is violated (audit rules never reject).
     pub fn is_compliant(&self) -> bool {
-        self.violations.iter().all(|v| v.severity == Severity::Audit)
+        self.violations.iter().all(|v| v.severity() == Severity::Audit)
     }
 
     /// Rules that could not be evaluated (also listed as violations): a caller that fails
@@ -82,9 +78,9 @@ impl<'v> Verdict<'v> {
 
     /// Whether every enforce violation is a rule that could not be evaluated (and there is one).
     pub fn refused_only_as_unavailable(&self) -> bool {
-        let enforce = || self.violations.iter().filter(|v| v.severity == Severity::Enforce);
+        let enforce = || self.violations.iter().filter(|v| v.severity() == Severity::Enforce);
         enforce().next().is_some()
-            && enforce().all(|v| self.unavailable.iter().any(|u| u.rule == v.rule))
+            && enforce().all(|v| self.unavailable.iter().any(|u| u.rule == v.rule()))
     }
 
     /// Every violated rule, enforce and audit, in policy order.
@@ -93,25 +89,106 @@ impl<'v> Verdict<'v> {
     }
 }
 
-/// One violated rule. Never contains the password.
+/// One violated rule: its id, its message for the user, its severity. Never contains the
+/// password.
+///
+/// A violation points at the rule it names (16 bytes): `check` builds it without reading the
+/// rule, and a caller reads only what it asks for.
 ///
 /// JSON: `{"rule": "length", "message": "Use 8 to 256 characters.", "severity": "enforce"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[non_exhaustive]
+#[derive(Clone, Copy)]
 pub struct Violation<'v> {
-    /// The rule's id.
-    pub rule: &'v str,
-    /// The rule's message for the user.
-    pub message: &'v str,
-    /// Whether it rejects.
-    pub severity: Severity,
+    of: Of<'v>,
+}
+
+/// What a violation names.
+#[derive(Clone, Copy)]
+enum Of<'v> {
+    /// A rule of the policy, told with its own message or the reason it could not be evaluated.
+    Rule(&'v Rule, Told),
+    /// The input was over [`MAX_INPUT_BYTES`]: no rule of the policy was evaluated.
+    InputSize,
+}
+
+/// Which message the user is told for a violated rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Told {
+    /// The rule's own message.
+    Own,
+    /// [`UNAVAILABLE_MESSAGE`]: a store the rule needs could not be read.
+    Unavailable,
+    /// [`DAMAGED_POLICY_MESSAGE`]: the artifact was found damaged while checking.
+    Damaged,
 }
 
 impl<'v> Violation<'v> {
     /// The violation of `rule`, with its own message.
     #[inline(always)]
     pub(crate) fn of(rule: &'v Rule) -> Violation<'v> {
-        Violation { rule: rule.id.as_str(), message: &rule.message, severity: rule.severity }
+        Violation { of: Of::Rule(rule, Told::Own) }
+    }
+
+    /// The violation of `rule`, with the message `told`.
+    pub(crate) fn told(rule: &'v Rule, told: Told) -> Violation<'v> {
+        Violation { of: Of::Rule(rule, told) }
+    }
+
+    /// The rule's id (`input_size` for an input over [`MAX_INPUT_BYTES`]).
+    pub fn rule(&self) -> &'v str {
+        match self.of {
+            Of::Rule(rule, _) => rule.id.as_str(),
+            Of::InputSize => INPUT_SIZE_RULE,
+        }
+    }
+
+    /// What the user is told: the rule's message, or why it could not be evaluated.
+    pub fn message(&self) -> &'v str {
+        match self.of {
+            Of::Rule(rule, Told::Own) => &rule.message,
+            Of::Rule(_, Told::Unavailable) => UNAVAILABLE_MESSAGE,
+            Of::Rule(_, Told::Damaged) => DAMAGED_POLICY_MESSAGE,
+            Of::InputSize => INPUT_SIZE_MESSAGE,
+        }
+    }
+
+    /// Whether it rejects.
+    pub fn severity(&self) -> Severity {
+        match self.of {
+            Of::Rule(rule, _) => rule.severity,
+            Of::InputSize => Severity::Enforce,
+        }
+    }
+}
+
+/// Two violations are equal when they tell the same: the same rule id, message and severity.
+impl PartialEq for Violation<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.rule() == other.rule()
+            && self.message() == other.message()
+            && self.severity() == other.severity()
+    }
+}
+
+impl Eq for Violation<'_> {}
+
+impl std::fmt::Debug for Violation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Violation")
+            .field("rule", &self.rule())
+            .field("message", &self.message())
+            .field("severity", &self.severity())
+            .finish()
+    }
+}
+
+impl serde::Serialize for Violation<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct("Violation", 3)?;
+        s.serialize_field("rule", self.rule())?;
+        s.serialize_field("message", self.message())?;
+        s.serialize_field("severity", &self.severity())?;
+        s.end()
     }
 }
 

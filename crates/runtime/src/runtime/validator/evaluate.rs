@@ -10,7 +10,7 @@ use crate::runtime::measure;
 use crate::runtime::plan::bit;
 use crate::runtime::scan::Scan;
 use crate::runtime::terms::{self, Trie, normalize_into};
-use crate::runtime::verdict::{DAMAGED_POLICY_MESSAGE, UNAVAILABLE_MESSAGE};
+use crate::runtime::verdict::Told;
 use crate::store::{Lookup, StoreError};
 use regex_automata::Input;
 use regex_automata::dfa::Automaton;
@@ -299,10 +299,10 @@ pub(super) enum Cause {
 
 impl Cause {
     /// What the user is told.
-    pub(super) fn message(&self) -> &'static str {
+    pub(super) fn told(&self) -> Told {
         match self {
-            Cause::Store(_) => UNAVAILABLE_MESSAGE,
-            Cause::Damaged(_) => DAMAGED_POLICY_MESSAGE,
+            Cause::Store(_) => Told::Unavailable,
+            Cause::Damaged(_) => Told::Damaged,
         }
     }
 
