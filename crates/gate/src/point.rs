@@ -1,0 +1,450 @@
+//! An enforcement point that lives inside another program (the C library's gate, OpenLDAP's
+//! slapd, a PAM stack): the gate's whole decision behind one call. The policy in force is looked
+//! at no more than once a second and replaced only by a file that verifies; a password is
+//! judged under the fail mode; the judgement is recorded in the audit log before a yes is
+//! given; and what an administrator must know is said through the host's voice (syslog).
+//!
+//! Everything here is bounded: no call waits on a network, a lock is held for the length of a
+//! check, and nothing holds the password after the call.
+
+use crate::audit::{AuditLog, AuditWriter, Event, now};
+use crate::gate::{FailMode, PolicyInForce, Reload, RuleSaid, Ruling, after_audit, judge};
+use crate::outcome::Outcome;
+use crate::policy_file::{PolicyError, Trust};
+use crate::signing::PublicKey;
+use policyc_runtime::{Context, Validator};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How often the policy's file is looked at for a change.
+pub const RELOAD_CHECK: Duration = Duration::from_secs(1);
+
+/// What the user is told when the password could not be checked (the administrator is told why
+/// through the voice and the audit log).
+pub const UNCHECKED_MESSAGE: &str = "The password could not be checked: the password policy is unavailable; contact your administrator.";
+
+/// What the user is told when a yes could not be recorded and was taken back.
+pub const UNRECORDED_MESSAGE: &str =
+    "The password could not be checked: the change cannot be recorded; contact your administrator.";
+
+/// Where an enforcement point's files are, and how it fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointSettings {
+    /// The compiled policy.
+    pub policy: PathBuf,
+    /// Use the policy only if signed by this key.
+    pub public_key: Option<PathBuf>,
+    /// With a key: refuse a signed policy with a lower serial.
+    pub min_serial: u64,
+    /// Where the highest serial used is kept (a directory root owns), if anywhere.
+    pub serials: Option<PathBuf>,
+    /// The JSON-lines audit log; `None`: decisions are not recorded (the C library's choice,
+    /// never a module's default).
+    pub audit_log: Option<PathBuf>,
+    /// What to do with a password the policy cannot judge.
+    pub fail: FailMode,
+    /// Report-only rollout: refuse nothing, record what would have been refused.
+    pub report_only: bool,
+}
+
+impl PointSettings {
+    /// The settings for `policy` with every default: unsigned, no audit log, fail closed.
+    pub fn new(policy: impl Into<PathBuf>) -> PointSettings {
+        PointSettings {
+            policy: policy.into(),
+            public_key: None,
+            min_serial: 0,
+            serials: None,
+            audit_log: None,
+            fail: FailMode::Closed,
+            report_only: false,
+        }
+    }
+
+    fn trust(&self) -> Result<Trust, PolicyError> {
+        let key = self.public_key.as_deref().map(PublicKey::from_file).transpose()?;
+        Ok(Trust { key, min_serial: self.min_serial, serials: self.serials.clone(), record: true })
+    }
+}
+
+/// How loud a thing the point says is (a host maps it to syslog's priorities).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// A policy loaded or changed.
+    Info,
+    /// A password refused by the policy.
+    Warning,
+    /// Something an administrator must fix: no policy, a store or the audit log unusable.
+    Error,
+}
+
+/// Where a point says things: the host's log. Never given a password.
+pub type Voice = Arc<dyn Fn(Level, &str) + Send + Sync>;
+
+/// One decision, without the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the change may go ahead.
+    pub accept: bool,
+    /// What the audit log recorded.
+    pub outcome: Outcome,
+    /// The violated rules, in policy order (also when report-only accepted them).
+    pub rules: Vec<RuleSaid>,
+    /// What the user is told: the rules' messages, or that the password could not be checked.
+    pub message: String,
+    /// What went wrong, for the administrator (never shown to the user), when anything did.
+    pub problem: Option<String>,
+    /// The policy's name and digest prefix, when one judged.
+    pub policy: Option<String>,
+}
+
+/// The policy in force and when its file was last looked at.
+#[derive(Debug, Default)]
+struct Loaded {
+    policy: PolicyInForce,
+    checked: Option<Instant>,
+}
+
+/// An enforcement point inside a host process; shared by the host's threads.
+pub struct EnforcementPoint {
+    source: &'static str,
+    settings: PointSettings,
+    loaded: Mutex<Loaded>,
+    audit: Mutex<Option<AuditWriter>>,
+    voice: Voice,
+}
+
+impl std::fmt::Debug for EnforcementPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnforcementPoint")
+            .field("source", &self.source)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while the lock was held (caught at the host's boundary) leaves usable state.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl EnforcementPoint {
+    /// A point named `source` in the audit log (`capi`, `ldap`, `pam`), with `settings`,
+    /// saying things through `voice`. The policy is loaded on the first decision (or
+    /// [`EnforcementPoint::refresh`]): a host that starts before its policy is deployed
+    /// follows the fail mode until it is.
+    pub fn new(source: &'static str, settings: PointSettings, voice: Voice) -> EnforcementPoint {
+        EnforcementPoint {
+            source,
+            settings,
+            loaded: Mutex::new(Loaded::default()),
+            audit: Mutex::new(None),
+            voice,
+        }
+    }
+
+    /// Its settings.
+    pub fn settings(&self) -> &PointSettings {
+        &self.settings
+    }
+
+    /// The policy in force now (looked at again if a second has passed), or why there is none.
+    pub fn refresh(&self) -> Result<Arc<Validator>, String> {
+        let mut loaded = lock(&self.loaded);
+        if loaded.checked.is_none_or(|t| t.elapsed() >= RELOAD_CHECK) {
+            loaded.checked = Some(Instant::now());
+            if let Some(reload) =
+                loaded.policy.refresh(&self.settings.policy, || self.settings.trust())
+            {
+                drop(loaded);
+                self.reloaded(&reload);
+                return lock(&self.loaded).policy.current();
+            }
+        }
+        loaded.policy.current()
+    }
+
+    /// Says and records what a reload changed.
+    fn reloaded(&self, reload: &Reload) {
+        let text = reload.message();
+        let (level, policy) = match reload {
+            Reload::Loaded { label } | Reload::Changed { to: label, .. } => {
+                (Level::Info, Some(label.clone()))
+            }
+            Reload::Kept { .. } | Reload::Unavailable { .. } => (Level::Error, None),
+        };
+        (self.voice)(level, &format!("policyc {}: {text}", self.source));
+        let line = self.event(reload.outcome(), None, &[], policy, Some(text));
+        if let Err(e) = self.record(&line) {
+            (self.voice)(Level::Error, &format!("policyc {}: {e}", self.source));
+        }
+    }
+
+    /// Judges `password` for the user `ctx` (`account`: the name the audit line gives) and
+    /// records the judgement before a yes.
+    pub fn decide(&self, password: &str, ctx: &Context, account: Option<&str>) -> Decision {
+        let policy = self.refresh();
+        let label = policy.as_ref().ok().map(|v| v.label());
+        let ruling = judge(
+            policy.as_deref().map_err(String::as_str),
+            password,
+            ctx,
+            self.settings.fail,
+            self.settings.report_only,
+        );
+        let mut d = decision(&ruling, label);
+        let rules: Vec<String> = ruling.rules();
+        let line = self.event(d.outcome, account, &rules, d.policy.clone(), d.problem.clone());
+        let audited = after_audit(d.accept, self.settings.fail, self.record(&line));
+        let taken_back = audited.taken_back(d.accept);
+        if let Some(what) = audited.unrecorded {
+            if taken_back {
+                d.accept = false;
+                d.outcome = Outcome::Error;
+                d.message = UNRECORDED_MESSAGE.to_string();
+                d.problem = Some(format!(
+                    "AUDIT LOG UNAVAILABLE ({what}); FAIL-CLOSED: a decision that cannot be recorded is not made"
+                ));
+            } else {
+                d.problem = Some(match d.problem.take() {
+                    Some(p) => format!("{p}; {what}"),
+                    None => what,
+                });
+            }
+        }
+        self.tell(&d, account);
+        d
+    }
+
+    /// Says a decision where the administrator looks: a refusal as a warning, anything the
+    /// policy could not judge as an error.
+    fn tell(&self, d: &Decision, account: Option<&str>) {
+        let who = account.unwrap_or("");
+        let source = self.source;
+        match (&d.problem, d.accept) {
+            (Some(problem), accept) => {
+                let did = if accept { "accepted (fail-open)" } else { "refused" };
+                (self.voice)(
+                    Level::Error,
+                    &format!("policyc {source}: {did} the new password of `{who}`: {problem}"),
+                );
+            }
+            (None, false) => (self.voice)(
+                Level::Warning,
+                &format!("policyc {source}: refused the new password of `{who}`: {}", d.message),
+            ),
+            (None, true) if d.outcome == Outcome::WouldRefuse => (self.voice)(
+                Level::Warning,
+                &format!(
+                    "policyc {source}: would refuse the new password of `{who}` (report-only): {}",
+                    d.message
+                ),
+            ),
+            (None, true) => {}
+        }
+    }
+
+    fn event<'a>(
+        &self,
+        outcome: Outcome,
+        account: Option<&'a str>,
+        rules: &'a [String],
+        policy: Option<String>,
+        detail: Option<String>,
+    ) -> Event<'a> {
+        Event {
+            time: now(),
+            source: self.source,
+            outcome,
+            account,
+            user: None,
+            rules: rules.iter().map(String::as_str).collect(),
+            policy,
+            change: None,
+            detail,
+        }
+    }
+
+    /// Appends and syncs an audit line (no log configured: nothing to do), opening and
+    /// checking the log on first use and again after an error.
+    fn record(&self, line: &Event<'_>) -> Result<(), String> {
+        let Some(path) = &self.settings.audit_log else { return Ok(()) };
+        let mut audit = lock(&self.audit);
+        let result = match audit.as_mut() {
+            Some(w) => w.write(line),
+            None => AuditLog::new(path).open().and_then(|mut w| {
+                let written = w.write(line);
+                *audit = Some(w);
+                written
+            }),
+        };
+        if result.is_err() {
+            *audit = None;
+        }
+        result.map_err(|e| format!("cannot write the audit log `{}`: {e}", path.display()))
+    }
+}
+
+/// The decision a ruling makes, before the audit line.
+fn decision(ruling: &Ruling, policy: Option<String>) -> Decision {
+    let accept = ruling.accept();
+    let outcome = ruling.outcome();
+    let said =
+        |rules: &[RuleSaid]| rules.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join(" ");
+    let (rules, message, problem) = match ruling {
+        Ruling::Accepted => (Vec::new(), String::new(), None),
+        Ruling::Refused { rules } | Ruling::WouldRefuse { rules } => {
+            (rules.clone(), said(rules), None)
+        }
+        Ruling::PolicyUnavailable { why, fail } | Ruling::StoreUnavailable { why, fail, .. } => {
+            let verdict =
+                if accept { "FAIL-OPEN: accepted unchecked" } else { "FAIL-CLOSED: refused" };
+            let message = if accept { String::new() } else { UNCHECKED_MESSAGE.to_string() };
+            debug_assert_eq!(accept, *fail == FailMode::Open);
+            (Vec::new(), message, Some(format!("{why}; {verdict}")))
+        }
+    };
+    let policy = match ruling {
+        Ruling::PolicyUnavailable { .. } => None,
+        _ => policy,
+    };
+    Decision { accept, outcome, rules, message, problem, policy }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, reason = "a test fails by panicking")]
+
+    use super::*;
+
+    const OFFICE365: &[u8] = include_bytes!("../../../tests/golden/artifacts/office365.policyc");
+    const TERMS: &[u8] = include_bytes!("../../../tests/golden/artifacts/terms.policyc");
+
+    type Said = Arc<Mutex<Vec<(Level, String)>>>;
+
+    fn point(settings: PointSettings) -> (EnforcementPoint, Said) {
+        let said: Said = Arc::default();
+        let to = said.clone();
+        let voice: Voice = Arc::new(move |l, t| to.lock().unwrap().push((l, t.to_string())));
+        (EnforcementPoint::new("capi", settings, voice), said)
+    }
+
+    fn lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    /// A refusal names the rules and their messages, is recorded with the point's source, and
+    /// is said as a warning; an acceptance is recorded and said nowhere.
+    #[test]
+    fn a_point_judges_records_and_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("p.policyc");
+        std::fs::write(&policy, OFFICE365).unwrap();
+        let audit = dir.path().join("log/audit.jsonl");
+        let settings =
+            PointSettings { audit_log: Some(audit.clone()), ..PointSettings::new(&policy) };
+        let (p, said) = point(settings);
+        let d = p.decide("short", &Context::new(), Some("alice"));
+        assert!(!d.accept);
+        assert_eq!(d.outcome, Outcome::Rejected);
+        let ids: Vec<&str> = d.rules.iter().map(|r| r.rule.as_str()).collect();
+        assert_eq!(ids, ["length", "classes"]);
+        assert!(d.message.starts_with("Use 8 to 256 characters."), "{}", d.message);
+        assert!(p.decide("Tr0ub4dor&3", &Context::new(), Some("alice")).accept);
+        let log = lines(&audit);
+        assert_eq!(log.len(), 3, "loaded, rejected, accepted: {log:?}");
+        assert_eq!(log[0]["outcome"], "policy_loaded");
+        assert_eq!(log[1]["source"], "capi");
+        assert_eq!(log[1]["outcome"], "rejected");
+        assert_eq!(log[1]["account"], "alice");
+        assert_eq!(log[1]["rules"], serde_json::json!(["length", "classes"]));
+        assert_eq!(log[2]["outcome"], "accepted");
+        let said = said.lock().unwrap();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert_eq!(said[0].0, Level::Info);
+        assert_eq!(said[1].0, Level::Warning);
+        assert!(said[1].1.contains("refused the new password of `alice`"), "{said:?}");
+        let text = std::fs::read_to_string(&audit).unwrap();
+        assert!(!text.contains("short") && !text.contains("Tr0ub4dor"), "no password in {text}");
+    }
+
+    /// No policy: refused under fail-closed with a message for the user and the reason for the
+    /// administrator; accepted unchecked under fail-open, loudly.
+    #[test]
+    fn without_a_policy_the_fail_mode_decides_loudly() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.policyc");
+        for fail in [FailMode::Closed, FailMode::Open] {
+            let (p, said) = point(PointSettings { fail, ..PointSettings::new(&missing) });
+            let d = p.decide("Tr0ub4dor&3", &Context::new(), None);
+            assert_eq!(d.accept, fail == FailMode::Open);
+            let problem = d.problem.unwrap();
+            assert!(problem.contains("POLICY UNAVAILABLE") && problem.contains(fail.as_str()));
+            match fail {
+                FailMode::Closed => {
+                    assert_eq!(d.outcome, Outcome::RejectedNoPolicy);
+                    assert_eq!(d.message, UNCHECKED_MESSAGE);
+                }
+                FailMode::Open => assert_eq!(d.outcome, Outcome::AcceptedUnchecked),
+            }
+            assert!(said.lock().unwrap().iter().all(|(l, _)| *l == Level::Error));
+        }
+    }
+
+    /// Audit before yes: a log that cannot be written takes a yes back under fail-closed.
+    #[test]
+    fn a_yes_that_cannot_be_recorded_is_taken_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("p.policyc");
+        std::fs::write(&policy, OFFICE365).unwrap();
+        let blocked = dir.path().join("a-file");
+        std::fs::write(&blocked, b"").unwrap();
+        let audit = Some(blocked.join("audit.jsonl"));
+        let (p, _) =
+            point(PointSettings { audit_log: audit.clone(), ..PointSettings::new(&policy) });
+        let d = p.decide("Tr0ub4dor&3", &Context::new(), None);
+        assert!(!d.accept);
+        assert_eq!(d.message, UNRECORDED_MESSAGE);
+        assert!(d.problem.unwrap().starts_with("AUDIT LOG UNAVAILABLE"));
+        let open =
+            PointSettings { audit_log: audit, fail: FailMode::Open, ..PointSettings::new(&policy) };
+        let (p, _) = point(open);
+        let d = p.decide("Tr0ub4dor&3", &Context::new(), None);
+        assert!(d.accept && d.problem.is_some());
+    }
+
+    /// A changed file replaces the policy once it verifies, within a second; a broken one keeps
+    /// the running policy.
+    #[test]
+    fn a_changed_policy_is_reloaded_once_it_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("p.policyc");
+        std::fs::write(&policy, OFFICE365).unwrap();
+        let (p, said) = point(PointSettings::new(&policy));
+        assert_eq!(p.refresh().unwrap().name(), "office365");
+        std::fs::write(&policy, b"POLICYC\0 damaged").unwrap();
+        std::thread::sleep(RELOAD_CHECK);
+        assert_eq!(p.refresh().unwrap().name(), "office365", "the running policy stays");
+        std::fs::write(&policy, TERMS).unwrap();
+        std::thread::sleep(RELOAD_CHECK);
+        assert_eq!(p.refresh().unwrap().name(), "terms");
+        let said = said.lock().unwrap();
+        assert!(said.iter().any(|(l, t)| *l == Level::Error && t.contains("keeping office365@")));
+    }
+
+    /// Report-only accepts what it would refuse, records `would_refuse` and says so.
+    #[test]
+    fn report_only_refuses_nothing_and_says_what_it_would_refuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("p.policyc");
+        std::fs::write(&policy, OFFICE365).unwrap();
+        let (p, said) = point(PointSettings { report_only: true, ..PointSettings::new(&policy) });
+        let d = p.decide("short", &Context::new(), Some("bob"));
+        assert!(d.accept);
+        assert_eq!(d.outcome, Outcome::WouldRefuse);
+        assert_eq!(d.rules.len(), 2);
+        assert!(said.lock().unwrap().iter().any(|(_, t)| t.contains("would refuse")));
+    }
+}
