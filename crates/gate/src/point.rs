@@ -28,6 +28,35 @@ pub const UNCHECKED_MESSAGE: &str = "The password could not be checked: the pass
 pub const UNRECORDED_MESSAGE: &str =
     "The password could not be checked: the change cannot be recorded; contact your administrator.";
 
+/// Where a module looks for its policy unless told (`policy=`).
+pub const DEFAULT_POLICY: &str = "/etc/policyc/policy.policyc";
+
+/// Where a module writes its audit log unless told (`audit=`; the agent's and the hook's too).
+pub const DEFAULT_AUDIT_LOG: &str = "/var/log/policyc/audit.jsonl";
+
+/// A setting word that cannot be used: the host refuses to start with it (fail closed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// A key no host knows.
+    #[error(
+        "unknown setting `{0}` (known: policy=, key=, min_serial=, serials=, audit=, fail=, mode=)"
+    )]
+    Unknown(String),
+    /// A known key with a value it cannot take.
+    #[error("setting `{key}={value}`: expected {expected}")]
+    Value {
+        /// The key.
+        key: String,
+        /// The value given.
+        value: String,
+        /// What it takes.
+        expected: &'static str,
+    },
+    /// `min_serial` without `key`: serials are only in signatures.
+    #[error("`min_serial` is set but no `key`: serials are only in signatures")]
+    SerialWithoutKey,
+}
+
 /// Where an enforcement point's files are, and how it fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PointSettings {
@@ -60,6 +89,63 @@ impl PointSettings {
             fail: FailMode::Closed,
             report_only: false,
         }
+    }
+
+    /// Settings from `key=value` words, over the defaults for a module ([`DEFAULT_POLICY`],
+    /// [`DEFAULT_AUDIT_LOG`], fail closed): `policy=PATH`, `key=PATH` (public key),
+    /// `min_serial=N`, `serials=DIR`, `audit=PATH|none`, `fail=closed|open`,
+    /// `mode=enforce|report`. The same words configure the C library's gate, slapd's
+    /// `pwdCheckModuleArg` and a PAM stack line; words a host reads itself are left to it
+    /// (`keep` says which keys those are).
+    pub fn parse<'w>(
+        words: impl IntoIterator<Item = &'w str>,
+        keep: &[&str],
+    ) -> Result<(PointSettings, Vec<&'w str>), SettingsError> {
+        let mut s = PointSettings {
+            audit_log: Some(PathBuf::from(DEFAULT_AUDIT_LOG)),
+            ..PointSettings::new(DEFAULT_POLICY)
+        };
+        let mut kept = Vec::new();
+        for word in words.into_iter().filter(|w| !w.is_empty()) {
+            let (key, value) = word.split_once('=').unwrap_or((word, ""));
+            let bad = |expected: &'static str| SettingsError::Value {
+                key: key.to_string(),
+                value: value.to_string(),
+                expected,
+            };
+            let path = || match value {
+                "" => Err(bad("a path")),
+                v => Ok(PathBuf::from(v)),
+            };
+            match key {
+                "policy" => s.policy = path()?,
+                "key" => s.public_key = Some(path()?),
+                "min_serial" => s.min_serial = value.parse().map_err(|_| bad("a number"))?,
+                "serials" => s.serials = Some(path()?),
+                "audit" if value == "none" => s.audit_log = None,
+                "audit" => s.audit_log = Some(path()?),
+                "fail" => {
+                    s.fail = match value {
+                        "closed" => FailMode::Closed,
+                        "open" => FailMode::Open,
+                        _ => return Err(bad("`closed` or `open`")),
+                    }
+                }
+                "mode" => {
+                    s.report_only = match value {
+                        "enforce" => false,
+                        "report" => true,
+                        _ => return Err(bad("`enforce` or `report`")),
+                    }
+                }
+                _ if keep.contains(&key) => kept.push(word),
+                _ => return Err(SettingsError::Unknown(word.to_string())),
+            }
+        }
+        if s.min_serial > 0 && s.public_key.is_none() {
+            return Err(SettingsError::SerialWithoutKey);
+        }
+        Ok((s, kept))
     }
 
     fn trust(&self) -> Result<Trust, PolicyError> {
@@ -432,6 +518,30 @@ mod tests {
         assert_eq!(p.refresh().unwrap().name(), "terms");
         let said = said.lock().unwrap();
         assert!(said.iter().any(|(l, t)| *l == Level::Error && t.contains("keeping office365@")));
+    }
+
+    /// The words every host takes: defaults, each key, and a clear error for a bad one.
+    #[test]
+    fn settings_are_read_from_words() {
+        let (s, kept) = PointSettings::parse([], &[]).unwrap();
+        assert_eq!(s.policy, PathBuf::from(DEFAULT_POLICY));
+        assert_eq!(s.audit_log, Some(PathBuf::from(DEFAULT_AUDIT_LOG)));
+        assert_eq!((s.fail, s.report_only, kept.len()), (FailMode::Closed, false, 0));
+        let words =
+            "policy=/p key=/k min_serial=7 serials=/s audit=none fail=open mode=report retry=3";
+        let (s, kept) = PointSettings::parse(words.split(' '), &["retry"]).unwrap();
+        assert_eq!(s.policy, PathBuf::from("/p"));
+        assert_eq!(s.public_key, Some(PathBuf::from("/k")));
+        assert_eq!((s.min_serial, s.audit_log, s.fail), (7, None, FailMode::Open));
+        assert_eq!(s.serials, Some(PathBuf::from("/s")));
+        assert!(s.report_only);
+        assert_eq!(kept, ["retry=3"]);
+        let err = |w: &str| PointSettings::parse(w.split(' '), &[]).unwrap_err().to_string();
+        assert!(err("fail=maybe").contains("expected `closed` or `open`"));
+        assert!(err("polcy=/p").starts_with("unknown setting `polcy=/p`"));
+        assert!(err("min_serial=x").contains("expected a number"));
+        assert!(err("min_serial=3").contains("no `key`"));
+        assert!(err("policy=").contains("expected a path"));
     }
 
     /// Report-only accepts what it would refuse, records `would_refuse` and says so.

@@ -15,6 +15,7 @@ pub mod strength;
 pub mod terms;
 mod validator;
 mod verdict;
+pub mod words;
 
 pub use context::Context;
 pub use explain::{Detail, Explanation, Given, Measurement, Outcome, Part, RuleReport};
