@@ -36,6 +36,16 @@ if ! /sbin/ldconfig -p | grep -q libpwquality.so.1 || ! /sbin/ldconfig -p | grep
     libpwquality1 cracklib-runtime libpasswdqc1 >/dev/null
 fi
 
+# libpolicyc's C tests (crates/capi/tests/c_api.rs) compile C against the library and run it
+# under AddressSanitizer and Valgrind, and ask pkg-config for the flags.
+if ! command -v cc >/dev/null || ! command -v valgrind >/dev/null || ! command -v pkg-config >/dev/null; then
+  echo "== installing gcc, valgrind and pkg-config for the C library's tests"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends gcc libc6-dev valgrind pkg-config >/dev/null
+fi
+
 # The Windows LSA filter: built for x86_64-pc-windows-gnu and run under Wine by
 # tests/windows_filter.rs (which runs scripts/windows.sh itself; here it installs what it needs).
 scripts/windows.sh
