@@ -1,16 +1,15 @@
 //! The gate for C: the whole decision of an enforcement point (policy reloaded once it
-#![allow(unsafe_code, reason = "the boundary with C: exported, unmangled functions")]
 //! verifies, the fail mode, audit before yes, syslog) behind one call, as the OpenLDAP and PAM
 //! modules make it. Audit lines say `"source":"capi"`.
+#![allow(unsafe_code, reason = "the boundary with C: exported, unmangled functions")]
 
 use crate::error::{policyc_error, policyc_status, report};
 use crate::guard::guard;
 use crate::handle::{self, Handle, Kind, Live};
 use crate::text::{c_str, c_string, refused_free, utf8};
 use crate::user::policyc_user;
-use ::policyc_gate::point::{Decision, EnforcementPoint, Level, PointSettings, Voice};
+use ::policyc_gate::point::{Decision, EnforcementPoint, PointSettings, syslog_voice};
 use std::ffi::{CString, c_char};
-use std::sync::Arc;
 
 /// An enforcement point. Shared by threads; free with `policyc_gate_free`.
 #[derive(Debug)]
@@ -48,27 +47,6 @@ impl From<&Decision> for policyc_decision {
     }
 }
 
-/// The gate's voice: syslog (facility authpriv), as the modules'.
-pub(crate) fn syslog(process: &'static str) -> Voice {
-    Arc::new(move |level, text| {
-        let formatter = syslog::Formatter3164 {
-            facility: syslog::Facility::LOG_AUTHPRIV,
-            hostname: None,
-            process: process.into(),
-            pid: std::process::id(),
-        };
-        // No syslog socket (a container): the audit log and the decision still say it.
-        if let Ok(mut logger) = syslog::unix(formatter) {
-            let line = ::policyc_gate::files::log_line(text);
-            let _ = match level {
-                Level::Info => logger.info(line),
-                Level::Warning => logger.warning(line),
-                Level::Error => logger.err(line),
-            };
-        }
-    })
-}
-
 /// Opens a gate from `key=value` words separated by spaces (NULL: every default):
 /// `policy=PATH` (default `/etc/policyc/policy.policyc`), `key=PATH` and `min_serial=N` (signed
 /// policies only), `serials=DIR`, `audit=PATH|none` (default `/var/log/policyc/audit.jsonl`),
@@ -93,7 +71,7 @@ pub extern "C" fn policyc_gate_open(
                 PointSettings::parse(words.split_ascii_whitespace(), &[]).map_err(|e| {
                     policyc_error::new(policyc_status::POLICYC_ERROR_SETTINGS, e.to_string())
                 })?;
-            Ok(EnforcementPoint::new("capi", settings, syslog("policyc")))
+            Ok(EnforcementPoint::new("capi", settings, syslog_voice("policyc")))
         },
     );
     match opened {

@@ -168,6 +168,64 @@ pub enum Level {
 /// Where a point says things: the host's log. Never given a password.
 pub type Voice = Arc<dyn Fn(Level, &str) + Send + Sync>;
 
+/// A voice that speaks to syslog (facility authpriv, as `process`): the voice of a point in
+/// another program. A machine without a syslog socket (a container) hears nothing from it; the
+/// decision and the audit log still say everything.
+#[cfg(unix)]
+pub fn syslog_voice(process: &'static str) -> Voice {
+    Arc::new(move |level, text| {
+        let formatter = syslog::Formatter3164 {
+            facility: syslog::Facility::LOG_AUTHPRIV,
+            hostname: None,
+            process: process.into(),
+            pid: std::process::id(),
+        };
+        if let Ok(mut logger) = syslog::unix(formatter) {
+            let line = crate::files::log_line(text);
+            let _ = match level {
+                Level::Info => logger.info(line),
+                Level::Warning => logger.warning(line),
+                Level::Error => logger.err(line),
+            };
+        }
+    })
+}
+
+/// The points a host process keeps, one per settings line: a long-lived host (slapd, a PAM
+/// stack in a daemon) keeps its policy loaded and its reload state between calls.
+#[derive(Default)]
+pub struct Points {
+    points: Mutex<Vec<(String, Arc<EnforcementPoint>)>>,
+}
+
+impl std::fmt::Debug for Points {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Points").finish_non_exhaustive()
+    }
+}
+
+impl Points {
+    /// The point for `words` (made from [`PointSettings::parse`] on first use, then kept), with
+    /// the words the host reads itself (`keep`).
+    pub fn get(
+        &self,
+        source: &'static str,
+        words: &str,
+        keep: &[&str],
+        voice: impl FnOnce() -> Voice,
+    ) -> Result<(Arc<EnforcementPoint>, Vec<String>), SettingsError> {
+        let (settings, kept) = PointSettings::parse(words.split_ascii_whitespace(), keep)?;
+        let kept = kept.into_iter().map(str::to_string).collect();
+        let mut points = lock(&self.points);
+        if let Some((_, p)) = points.iter().find(|(w, _)| w == words) {
+            return Ok((p.clone(), kept));
+        }
+        let point = Arc::new(EnforcementPoint::new(source, settings, voice()));
+        points.push((words.to_string(), point.clone()));
+        Ok((point, kept))
+    }
+}
+
 /// One decision, without the password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
