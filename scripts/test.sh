@@ -46,6 +46,17 @@ if ! command -v cc >/dev/null || ! command -v valgrind >/dev/null || ! command -
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends gcc libc6-dev valgrind pkg-config >/dev/null
 fi
 
+# pam_policyc.so links libpam (libpam0g-dev) and is tested in a real PAM stack through
+# pam_wrapper and pypamtest (crates/pam/tests/pam_wrapper.rs), with nothing in /etc/pam.d.
+if [ ! -e /usr/lib/x86_64-linux-gnu/libpam.so ] || [ ! -e /usr/lib/x86_64-linux-gnu/libpam_wrapper.so ] \
+  || ! /usr/bin/python3 -c 'import pypamtest' 2>/dev/null; then
+  echo "== installing libpam0g-dev, libpam-wrapper and python3-pypamtest for the PAM module's tests"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends libpam0g-dev libpam-wrapper python3-pypamtest >/dev/null
+fi
+
 # The Windows LSA filter: built for x86_64-pc-windows-gnu and run under Wine by
 # tests/windows_filter.rs (which runs scripts/windows.sh itself; here it installs what it needs).
 scripts/windows.sh
