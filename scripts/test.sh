@@ -57,6 +57,23 @@ if [ ! -e /usr/lib/x86_64-linux-gnu/libpam.so ] || [ ! -e /usr/lib/x86_64-linux-
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends libpam0g-dev libpam-wrapper python3-pypamtest >/dev/null
 fi
 
+# policyc_ppolicy.so is tested in a real slapd (crates/ldap/tests/slapd.rs), started by the test
+# on 127.0.0.1; the package's own slapd service is kept from starting (policy-rc.d).
+if [ ! -x /usr/sbin/slapd ] || ! command -v ldappasswd >/dev/null; then
+  echo "== installing slapd and ldap-utils for the OpenLDAP module's test (the service is not started)"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  blocker=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    blocker=/usr/sbin/policy-rc.d
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null
+  [ -n "$blocker" ] && $sudo rm -f "$blocker"
+fi
+
 # The Windows LSA filter: built for x86_64-pc-windows-gnu and run under Wine by
 # tests/windows_filter.rs (which runs scripts/windows.sh itself; here it installs what it needs).
 scripts/windows.sh

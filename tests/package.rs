@@ -116,6 +116,12 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
         "./usr/share/bash-completion/completions/policyc",
         "./usr/share/zsh/vendor-completions/_policyc",
         "./usr/share/fish/vendor_completions.d/policyc.fish",
+        "./usr/lib/x86_64-linux-gnu/libpolicyc.so",
+        "./usr/lib/x86_64-linux-gnu/libpolicyc.a",
+        "./usr/include/policyc.h",
+        "./usr/lib/x86_64-linux-gnu/pkgconfig/policyc.pc",
+        "./usr/lib/x86_64-linux-gnu/security/pam_policyc.so",
+        "./usr/lib/ldap/policyc_ppolicy.so",
     ] {
         assert!(
             listing.lines().any(|l| l.ends_with(file)),
@@ -134,6 +140,17 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     assert_eq!(mode("/var/log/policyc"), (0o750, 0, adm()));
     let said = text(&run(Command::new("/usr/bin/policyc").arg("--version")));
     assert!(said.starts_with(&format!("policyc {VERSION} (artifact formats")), "{said}");
+
+    // The installed C library: a program built with pkg-config's flags links and runs it.
+    let program = std::env::temp_dir().join(format!("policyc-pkg-{}", std::process::id()));
+    let source = program.with_extension("c");
+    std::fs::write(&source, "#include <policyc.h>\n#include <stdio.h>\nint main(void) { puts(policyc_version()); return 0; }\n").unwrap();
+    let flags = text(&run(Command::new("pkg-config").args(["--cflags", "--libs", "policyc"])));
+    run(Command::new("cc").arg(&source).arg("-o").arg(&program).args(flags.split_whitespace()));
+    let said = text(&run(&mut Command::new(&program)));
+    assert!(said.starts_with(&format!("policyc {VERSION} (artifact formats")), "{said}");
+    let _ = std::fs::remove_file(&source);
+    let _ = std::fs::remove_file(&program);
 
     // The units: systemd's own verifier, and the same hardening in both services.
     let units = [
@@ -270,6 +287,9 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
         "/var/log/policyc",
         "/lib/systemd/system/policyc-agent.service",
         "/etc/logrotate.d/policyc",
+        "/usr/lib/x86_64-linux-gnu/security/pam_policyc.so",
+        "/usr/lib/ldap/policyc_ppolicy.so",
+        "/usr/include/policyc.h",
     ] {
         assert!(!Path::new(gone).exists(), "{gone} is left after dpkg --purge");
     }
