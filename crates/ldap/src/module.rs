@@ -60,9 +60,32 @@ pub(crate) fn fit(message: &str) -> &str {
     &message[..end]
 }
 
+/// Keeps this module loaded once slapd has loaded it. slapd 2.5 opens the module for every
+/// check and closes it after; pinned (`RTLD_NODELETE`), its loaded policy and reload state
+/// survive between checks instead of being loaded and verified again each time.
+fn pin_in_memory() {
+    static PINNED: std::sync::Once = std::sync::Once::new();
+    PINNED.call_once(|| {
+        // SAFETY: dladdr reads the loader's tables for an address inside this library and fills
+        // `info`; dlopen with RTLD_NOLOAD only marks the already loaded library (by the path the
+        // loader gave) as not to be unloaded, and its handle is kept for the process's life.
+        unsafe {
+            let mut info: libc::Dl_info = std::mem::zeroed();
+            let here = pin_in_memory as fn() as *const libc::c_void;
+            if libc::dladdr(here, &mut info) != 0 && !info.dli_fname.is_null() {
+                libc::dlopen(
+                    info.dli_fname,
+                    libc::RTLD_NOW | libc::RTLD_NOLOAD | libc::RTLD_NODELETE,
+                );
+            }
+        }
+    });
+}
+
 /// Runs [`judge`] with every failure (a panic, caught) a refusal.
 fn guarded(password: *const c_char, entry: *const Entry, arg: *const BerVal) -> Result<(), String> {
     catch_unwind(AssertUnwindSafe(|| {
+        pin_in_memory();
         if password.is_null() {
             return Err("The password could not be checked: slapd passed none.".to_string());
         }
