@@ -278,3 +278,38 @@ fn the_gate_decides_records_and_reloads_from_c() {
         ok(&run(Build::Shared, false, &[Path::new("gate"), Path::new("fail=sometimes")], "")).0;
     assert!(out.contains("open: 6 setting `fail=sometimes`: expected `closed` or `open`"), "{out}");
 }
+
+/// The README's C example compiles against the library and prints what the README shows.
+#[test]
+fn the_readme_c_example_prints_what_the_readme_shows() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let block = |fence: &str, from: usize| -> (String, usize) {
+        let start = readme[from..].find(fence).map(|i| from + i + fence.len()).unwrap();
+        let end = start + readme[start..].find("```").unwrap();
+        (readme[start..end].to_string(), end)
+    };
+    let (source, end) = block("```c\n", 0);
+    let (expected, _) = block("```text\n", end);
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("example.c");
+    std::fs::write(&c, source).unwrap();
+    let lib = built();
+    let exe = dir.path().join("example");
+    let status = Command::new(tool("cc"))
+        .args(["-std=c11", "-Wall", "-Werror", "-I"])
+        .arg(&lib)
+        .arg(&c)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(&lib)
+        .arg("-lpolicyc")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::copy(&policies().office365, dir.path().join("office365.policyc")).unwrap();
+    let out = Command::new(&exe).current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "noncompliant: exit 1");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+}
