@@ -6,7 +6,7 @@
 use crate::event::Level;
 use crate::settings::{FailMode, Settings};
 use crate::text::TextError;
-use policyc_gate::audit::{AuditLog, AuditWriter, Event, now};
+use policyc_gate::audit::{AuditLog, AuditWriter, Event};
 use policyc_gate::gate::{PolicyInForce, Reload, Ruling, after_audit, judge};
 use policyc_gate::outcome::Outcome;
 use policyc_runtime::Validator;
@@ -290,17 +290,7 @@ pub fn event<'a>(
     policy: Option<String>,
     detail: Option<String>,
 ) -> Event<'a> {
-    Event {
-        time: now(),
-        source: "filter",
-        outcome,
-        account,
-        user: None,
-        rules: rules.iter().map(String::as_str).collect(),
-        policy,
-        change: None,
-        detail,
-    }
+    Event::decision("filter", outcome, account, rules, policy, detail)
 }
 
 /// The judgement alone.

@@ -12,7 +12,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{built, policies, tool};
+use common::{built, compile_c, policies};
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -44,19 +44,8 @@ fn main() {
     }
     let lib = built();
     let exe = std::env::temp_dir().join(format!("policyc-capi-bench-{}", std::process::id()));
-    let status = Command::new(tool("cc"))
-        .args(["-O2", "-std=c11", "-I"])
-        .arg(&lib)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/capi_bench.c"))
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(&lib)
-        .arg("-lpolicyc")
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/capi_bench.c");
+    compile_c(&source, &exe, &["-O2", "-std=c11"]);
     let input = passwords(10_000);
     let p = policies();
     let run = |args: &[&str]| {

@@ -293,21 +293,8 @@ fn the_readme_c_example_prints_what_the_readme_shows() {
     let dir = tempfile::tempdir().unwrap();
     let c = dir.path().join("example.c");
     std::fs::write(&c, source).unwrap();
-    let lib = built();
     let exe = dir.path().join("example");
-    let status = Command::new(tool("cc"))
-        .args(["-std=c11", "-Wall", "-Werror", "-I"])
-        .arg(&lib)
-        .arg(&c)
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(&lib)
-        .arg("-lpolicyc")
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::compile_c(&c, &exe, &["-std=c11", "-Wall", "-Werror"]);
     std::fs::copy(&policies().office365, dir.path().join("office365.policyc")).unwrap();
     let out = Command::new(&exe).current_dir(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "noncompliant: exit 1");

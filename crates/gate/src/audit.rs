@@ -34,6 +34,31 @@ pub struct Event<'a> {
     pub detail: Option<String>,
 }
 
+impl<'a> Event<'a> {
+    /// A decision of an enforcement point (`source`), now: its outcome, the account, the rule
+    /// ids, the policy's label, and what went wrong if anything did.
+    pub fn decision(
+        source: &'a str,
+        outcome: Outcome,
+        account: Option<&'a str>,
+        rules: &'a [String],
+        policy: Option<String>,
+        detail: Option<String>,
+    ) -> Event<'a> {
+        Event {
+            time: now(),
+            source,
+            outcome,
+            account,
+            user: None,
+            rules: rules.iter().map(String::as_str).collect(),
+            policy,
+            change: None,
+            detail,
+        }
+    }
+}
+
 /// A record as written: the event and the host that wrote it (with several DCs, which DC
 /// refused or queued a change).
 #[derive(Serialize)]

@@ -7,7 +7,7 @@
 //! Everything here is bounded: no call waits on a network, a lock is held for the length of a
 //! check, and nothing holds the password after the call.
 
-use crate::audit::{AuditLog, AuditWriter, Event, now};
+use crate::audit::{AuditLog, AuditWriter, Event};
 use crate::gate::{FailMode, PolicyInForce, Reload, RuleSaid, Ruling, after_audit, judge};
 use crate::outcome::Outcome;
 use crate::policy_file::{PolicyError, Trust};
@@ -319,7 +319,7 @@ impl EnforcementPoint {
             Reload::Kept { .. } | Reload::Unavailable { .. } => (Level::Error, None),
         };
         (self.voice)(level, &format!("policyc {}: {text}", self.source));
-        let line = self.event(reload.outcome(), None, &[], policy, Some(text));
+        let line = Event::decision(self.source, reload.outcome(), None, &[], policy, Some(text));
         if let Err(e) = self.record(&line) {
             (self.voice)(Level::Error, &format!("policyc {}: {e}", self.source));
         }
@@ -339,7 +339,14 @@ impl EnforcementPoint {
         );
         let mut d = decision(&ruling, label);
         let rules: Vec<String> = ruling.rules();
-        let line = self.event(d.outcome, account, &rules, d.policy.clone(), d.problem.clone());
+        let line = Event::decision(
+            self.source,
+            d.outcome,
+            account,
+            &rules,
+            d.policy.clone(),
+            d.problem.clone(),
+        );
         let audited = after_audit(d.accept, self.settings.fail, self.record(&line));
         let taken_back = audited.taken_back(d.accept);
         if let Some(what) = audited.unrecorded {
@@ -386,27 +393,6 @@ impl EnforcementPoint {
                 ),
             ),
             (None, true) => {}
-        }
-    }
-
-    fn event<'a>(
-        &self,
-        outcome: Outcome,
-        account: Option<&'a str>,
-        rules: &'a [String],
-        policy: Option<String>,
-        detail: Option<String>,
-    ) -> Event<'a> {
-        Event {
-            time: now(),
-            source: self.source,
-            outcome,
-            account,
-            user: None,
-            rules: rules.iter().map(String::as_str).collect(),
-            policy,
-            change: None,
-            detail,
         }
     }
 

@@ -75,3 +75,23 @@ pub fn tool(name: &str) -> PathBuf {
         panic!("`{name}` is not installed: the C API tests need it (apt-get install gcc valgrind)")
     })
 }
+
+/// Compiles the C file `source` into `out` with `flags`, against the built header and linked to
+/// the built `libpolicyc.so` (found again at run time through the rpath).
+pub fn compile_c(source: &Path, out: &Path, flags: &[&str]) {
+    let lib = built();
+    let status = Command::new(tool("cc"))
+        .args(flags)
+        .arg("-I")
+        .arg(&lib)
+        .arg(source)
+        .arg("-o")
+        .arg(out)
+        .arg("-L")
+        .arg(&lib)
+        .arg("-lpolicyc")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .status()
+        .unwrap();
+    assert!(status.success(), "cc {} failed", source.display());
+}
