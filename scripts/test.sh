@@ -71,7 +71,7 @@ if [ ! -x /usr/sbin/slapd ] || ! command -v ldappasswd >/dev/null; then
     blocker=/usr/sbin/policy-rc.d
   fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null
-  [ -n "$blocker" ] && $sudo rm -f "$blocker"
+  if [ -n "$blocker" ]; then $sudo rm -f "$blocker"; fi
 fi
 
 # The Windows LSA filter: built for x86_64-pc-windows-gnu and run under Wine by
