@@ -65,6 +65,16 @@ fn slapd_refuses_with_policyc_and_follows_the_fail_mode() {
     let (ok, said) = slapd.change("Tr0ub4dor&3", "Autumn-Forest-31");
     assert!(ok, "{said}");
 
+    // A damaged artifact: refused under fail-closed (a policy that does not verify is none).
+    let mut bytes = std::fs::read(&office365).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xFF;
+    let damaged = slapd.path("damaged.policyc");
+    std::fs::write(&damaged, bytes).unwrap();
+    slapd.settings(&format!("policy={} audit={}", damaged.display(), audit.display()));
+    let (ok, said) = slapd.change("Autumn-Forest-31", "Spring-River-52");
+    assert!(!ok && said.contains("the password policy is unavailable"), "{said}");
+
     // No policy: refused (fail closed, the default); accepted unchecked with fail=open.
     let missing = slapd.path("missing.policyc");
     slapd.settings(&format!("policy={} audit={}", missing.display(), audit.display()));

@@ -105,6 +105,12 @@ fn chauthtok(pamh: *mut pam_handle_t, flags: c_int, args: &[&CStr]) -> c_int {
     let local = !has("local_users_only")
         || unsafe { ffi::pam_modutil_check_user_in_passwd(pamh, user, std::ptr::null()) }
             == ffi::PAM_SUCCESS;
+    if !local {
+        voice()(
+            policyc_gate::point::Level::Info,
+            &format!("pam_policyc: `{name}` is not in /etc/passwd: not checked (local_users_only)"),
+        );
+    }
     let ctx = context(user_c, &name);
 
     for _ in 0..retry {

@@ -125,3 +125,13 @@ fn without_a_policy_the_change_is_refused_and_bad_settings_refuse_everything() {
     assert_eq!(lines.last().unwrap()["source"], "pam");
     change("bad", "fail=sometimes", "root", &["Tr0ub4dor&3", "Tr0ub4dor&3"], 3);
 }
+
+/// `local_users_only`: a user outside /etc/passwd (a directory user) is not checked; a local one
+/// is.
+#[test]
+fn local_users_only_leaves_directory_users_unchecked() {
+    let args =
+        format!("policy={} audit=none enforce_for_root local_users_only", policy("office365"));
+    change("nonlocal", &args, "policyc-directory-user", &["short", "short"], PAM_SUCCESS);
+    change("local", &args, "root", &["short"], PAM_AUTHTOK_ERR);
+}

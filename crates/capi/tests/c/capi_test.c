@@ -8,6 +8,7 @@
  *   capi_test gate SETTINGS        (prints one line per decision)
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,10 @@ static int misuse(const char *office365, const char *damaged) {
     CHECK(policyc_error_code(policyc_verdict_error(r)) == POLICYC_ERROR_ARGUMENT);
     policyc_verdict_free(r);
     r = policyc_check(NULL, "Tr0ub4dor&3", 11, NULL);
+    CHECK(!policyc_verdict_compliant(r));
+    CHECK(policyc_error_code(policyc_verdict_error(r)) == POLICYC_ERROR_ARGUMENT);
+    policyc_verdict_free(r);
+    r = policyc_check(v, "Tr0ub4dor&3", SIZE_MAX, NULL); /* a length no buffer has */
     CHECK(!policyc_verdict_compliant(r));
     CHECK(policyc_error_code(policyc_verdict_error(r)) == POLICYC_ERROR_ARGUMENT);
     policyc_verdict_free(r);
