@@ -300,3 +300,25 @@ fn the_readme_c_example_prints_what_the_readme_shows() {
     assert_eq!(out.status.code(), Some(1), "noncompliant: exit 1");
     assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
 }
+
+/// A signed policy opens with its key and a serial it meets, and is refused (`TRUST`) with
+/// another key, a higher minimum serial, or unsigned.
+#[test]
+fn a_signed_policy_opens_only_with_its_key_and_serial() {
+    use policyc_gate::signing::{keygen, sign};
+    let p = policies();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("signing.key");
+    keygen(&secret).unwrap();
+    keygen(&dir.path().join("other.key")).unwrap();
+    let signed = dir.path().join("signed.policyc");
+    std::fs::copy(&p.office365, &signed).unwrap();
+    let bytes = std::fs::read(&signed).unwrap();
+    sign(&secret, &signed, &bytes, "office365", Some(5)).unwrap();
+    let key = dir.path().join("signing.key.pub");
+    let other = dir.path().join("other.key.pub");
+    for (stdout, _) in every_build(&[Path::new("signed"), &signed, &key, &other, &p.office365]) {
+        assert_eq!(stdout.matches("refused: ").count(), 3, "{stdout}");
+        assert!(stdout.contains("serial"), "{stdout}");
+    }
+}

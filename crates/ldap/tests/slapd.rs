@@ -35,9 +35,14 @@ fn slapd_refuses_with_policyc_and_follows_the_fail_mode() {
     let (ok, said) = slapd.change("Initial-Passw0rd", "Tr0ub4dor&3");
     assert!(ok, "{said}");
 
-    // The entry's attributes: ad-default refuses a password holding the uid or a name.
+    // The policy file replaced in place (as `policyc compile` replaces it): the module, kept
+    // loaded, takes the new policy within a second once it verifies. ad-default refuses a
+    // password holding the entry's uid or a name, which office365 accepts.
     let ad_default = compile(d, "ad-default", None);
-    slapd.settings(&format!("policy={} audit={}", ad_default.display(), audit.display()));
+    let staged = slapd.path("staged.policyc");
+    std::fs::copy(&ad_default, &staged).unwrap();
+    std::fs::rename(&staged, &office365).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let (ok, said) = slapd.change("Tr0ub4dor&3", "Liddell-2024!");
     assert!(!ok && said.contains("Do not use your account name"), "{said}");
 

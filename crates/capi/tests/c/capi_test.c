@@ -5,6 +5,7 @@
  *   capi_test basic OFFICE365 AD_DEFAULT ENTRA
  *   capi_test misuse OFFICE365 DAMAGED
  *   capi_test threads OFFICE365
+ *   capi_test signed SIGNED PUBLIC_KEY OTHER_PUBLIC_KEY UNSIGNED
  *   capi_test gate SETTINGS        (prints one line per decision)
  */
 #include <pthread.h>
@@ -194,6 +195,28 @@ static int misuse(const char *office365, const char *damaged) {
     return failures;
 }
 
+/* A signed policy: used with its key and a serial it meets; refused with another key, a higher
+ * minimum serial, or unsigned. */
+static int signed_policy(const char *signed_path, const char *key, const char *other_key,
+                         const char *unsigned_path) {
+    policyc_error *error = NULL;
+    policyc_validator *v = policyc_validator_open_signed(signed_path, key, 5, &error);
+    CHECK(v != NULL && error == NULL);
+    policyc_validator_free(v);
+    struct {
+        const char *path, *key;
+        uint64_t min_serial;
+    } refused[] = {{signed_path, key, 6}, {signed_path, other_key, 0}, {unsigned_path, key, 0}};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        v = policyc_validator_open_signed(refused[i].path, refused[i].key, refused[i].min_serial, &error);
+        CHECK(v == NULL);
+        CHECK(policyc_error_code(error) == POLICYC_ERROR_TRUST);
+        printf("refused: %s\n", policyc_error_message(error));
+        policyc_error_free(error);
+    }
+    return failures;
+}
+
 struct job {
     const policyc_validator *v;
     int compliant;
@@ -274,6 +297,8 @@ int main(int argc, char **argv) {
         return basic(argv[2], argv[3], argv[4]) != 0;
     if (argc == 4 && strcmp(argv[1], "misuse") == 0)
         return misuse(argv[2], argv[3]) != 0;
+    if (argc == 6 && strcmp(argv[1], "signed") == 0)
+        return signed_policy(argv[2], argv[3], argv[4], argv[5]) != 0;
     if (argc == 3 && strcmp(argv[1], "threads") == 0)
         return threads(argv[2]) != 0;
     if (argc == 3 && strcmp(argv[1], "gate") == 0)
