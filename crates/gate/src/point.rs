@@ -24,6 +24,10 @@ pub const RELOAD_CHECK: Duration = Duration::from_secs(1);
 /// through the voice and the audit log).
 pub const UNCHECKED_MESSAGE: &str = "The password could not be checked: the password policy is unavailable; contact your administrator.";
 
+/// What the user is told when a module's settings cannot be used (syslog says which): every
+/// change is refused until they are mended.
+pub const MISCONFIGURED_MESSAGE: &str = "The password could not be checked: the password policy module is misconfigured; contact your administrator.";
+
 /// What the user is told when a yes could not be recorded and was taken back.
 pub const UNRECORDED_MESSAGE: &str =
     "The password could not be checked: the change cannot be recorded; contact your administrator.";

@@ -2,7 +2,7 @@
 #![allow(unsafe_code, reason = "the boundary with slapd")]
 
 use crate::entry::{self, BerVal, Entry};
-use policyc_gate::point::{Level, Points, syslog_voice};
+use policyc_gate::point::{Level, MISCONFIGURED_MESSAGE, Points, syslog_voice};
 use std::ffi::{CStr, c_char, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;
@@ -25,7 +25,7 @@ fn judge(password: &CStr, entry: *const Entry, arg: Option<&[u8]>) -> Result<(),
             Level::Error,
             "policyc ldap: pwdCheckModuleArg is not UTF-8; refusing every change",
         );
-        return Err(MISCONFIGURED.into());
+        return Err(MISCONFIGURED_MESSAGE.into());
     };
     // A NUL ends a berval's value as slapd prints it.
     let words = words.trim_end_matches('\0');
@@ -36,7 +36,7 @@ fn judge(password: &CStr, entry: *const Entry, arg: Option<&[u8]>) -> Result<(),
                 Level::Error,
                 &format!("policyc ldap: pwdCheckModuleArg: {e}; refusing every change"),
             );
-            return Err(MISCONFIGURED.into());
+            return Err(MISCONFIGURED_MESSAGE.into());
         }
     };
     // SAFETY: slapd's entry for the change, alive for the call.
@@ -47,9 +47,6 @@ fn judge(password: &CStr, entry: *const Entry, arg: Option<&[u8]>) -> Result<(),
     let decision = point.decide(password, &ctx, account.as_deref());
     if decision.accept { Ok(()) } else { Err(decision.message) }
 }
-
-/// What the client is told when the module's settings are wrong (syslog says which).
-const MISCONFIGURED: &str = "The password could not be checked: the password policy module is misconfigured; contact your administrator.";
 
 /// `message` cut to ppolicy's limit, at a character boundary.
 pub(crate) fn fit(message: &str) -> &str {

@@ -2,7 +2,7 @@
 #![allow(unsafe_code, reason = "the boundary with libpam: its handle, arguments and strings")]
 
 use crate::ffi::{self, pam_handle_t};
-use policyc_gate::point::{Points, syslog_voice};
+use policyc_gate::point::{MISCONFIGURED_MESSAGE, Points, syslog_voice};
 use policyc_runtime::Context;
 use policyc_runtime::ir::Attribute;
 use std::ffi::{CStr, CString, c_char, c_int};
@@ -62,6 +62,7 @@ fn chauthtok(pamh: *mut pam_handle_t, flags: c_int, args: &[&CStr]) -> c_int {
             policyc_gate::point::Level::Error,
             "pam_policyc: an argument is not UTF-8; refusing every change",
         );
+        say(pamh, MISCONFIGURED_MESSAGE);
         return ffi::PAM_SERVICE_ERR;
     };
     let has = |flag: &str| words.contains(&flag);
@@ -88,6 +89,7 @@ fn chauthtok(pamh: *mut pam_handle_t, flags: c_int, args: &[&CStr]) -> c_int {
                 policyc_gate::point::Level::Error,
                 &format!("pam_policyc: {e}; refusing every change"),
             );
+            say(pamh, MISCONFIGURED_MESSAGE);
             return ffi::PAM_SERVICE_ERR;
         }
     };

@@ -123,7 +123,14 @@ fn without_a_policy_the_change_is_refused_and_bad_settings_refuse_everything() {
     let lines = audit_lines("missing");
     assert_eq!(lines.last().unwrap()["outcome"], "rejected_no_policy");
     assert_eq!(lines.last().unwrap()["source"], "pam");
-    change("bad", "fail=sometimes", "root", &["Tr0ub4dor&3", "Tr0ub4dor&3"], 3);
+    let c = change("bad", "fail=sometimes", "root", &["Tr0ub4dor&3", "Tr0ub4dor&3"], 3);
+    assert_eq!(
+        c.errors,
+        [
+            "The password could not be checked: the password policy module is misconfigured; contact your administrator."
+        ],
+        "the user is told, not only syslog"
+    );
 }
 
 /// `local_users_only`: a user outside /etc/passwd (a directory user) is not checked; a local one
