@@ -7,7 +7,7 @@ use crate::error::{policyc_error, policyc_status, report};
 use crate::guard::guard;
 use crate::handle::{self, Handle, Kind, Live};
 use crate::text::{c_str, c_string, refused_free, utf8};
-use crate::user::policyc_user;
+use crate::user::{context, policyc_user};
 use ::policyc_gate::point::{Decision, EnforcementPoint, PointSettings, syslog_voice};
 use std::ffi::{CString, c_char};
 
@@ -116,15 +116,7 @@ pub extern "C" fn policyc_gate_check(
                         "the gate is not a live policyc_gate",
                     )
                 })?;
-                let ctx = match user.is_null() {
-                    true => policyc_runtime::Context::new(),
-                    false => live.get(user).map(policyc_user::context).ok_or_else(|| {
-                        policyc_error::new(
-                            policyc_status::POLICYC_ERROR_ARGUMENT,
-                            "the user is not a live policyc_user",
-                        )
-                    })?,
-                };
+                let ctx = context(&live, user)?;
                 let account = c_str(account, "account")?;
                 let password = utf8(password, len, "password")?;
                 Ok(policyc_decision::from(&g.point.decide(password, &ctx, account)))

@@ -1,9 +1,9 @@
 //! The user whose password is checked: attributes for the policy's name and group rules.
 #![allow(unsafe_code, reason = "the boundary with C: exported, unmangled functions")]
 
-use crate::error::policyc_status;
+use crate::error::{policyc_error, policyc_status};
 use crate::guard::guard;
-use crate::handle::{self, Handle, Kind};
+use crate::handle::{self, Handle, Kind, Live};
 use crate::text::{refused_free, utf8};
 use policyc_runtime::Context;
 use policyc_runtime::ir::Attribute;
@@ -58,7 +58,7 @@ impl Handle for policyc_user {
 
 impl policyc_user {
     /// The attributes, as the validator takes them.
-    pub(crate) fn context(&self) -> Context {
+    fn attributes(&self) -> Context {
         self.context.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
@@ -116,4 +116,17 @@ const ATTRIBUTES: [policyc_attribute; 7] = [
 #[unsafe(no_mangle)]
 pub extern "C" fn policyc_user_free(user: *mut policyc_user) {
     guard(|| (), || refused_free(user.is_null() || handle::free(user), "policyc_user_free"));
+}
+
+/// The user's attributes, or none.
+pub(crate) fn context(live: &Live, user: *const policyc_user) -> Result<Context, policyc_error> {
+    if user.is_null() {
+        return Ok(Context::new());
+    }
+    live.get(user).map(policyc_user::attributes).ok_or_else(|| {
+        policyc_error::new(
+            policyc_status::POLICYC_ERROR_ARGUMENT,
+            "the user is not a live policyc_user",
+        )
+    })
 }

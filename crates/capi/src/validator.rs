@@ -5,11 +5,11 @@ use crate::error::{policyc_error, policyc_status, report};
 use crate::guard::guard;
 use crate::handle::{self, Handle, Kind, Live};
 use crate::text::{c_str, c_string, refused_free, utf8};
-use crate::user::policyc_user;
+use crate::user::{context, policyc_user};
 use ::policyc_gate::policy_file::{PolicyError, Trust, load_policy};
 use ::policyc_gate::signing::PublicKey;
+use policyc_runtime::Validator;
 use policyc_runtime::ir::Severity;
-use policyc_runtime::{Context, Validator};
 use std::ffi::{CString, c_char};
 use std::path::Path;
 
@@ -213,19 +213,6 @@ pub extern "C" fn policyc_validator_open_bytes(
 #[unsafe(no_mangle)]
 pub extern "C" fn policyc_validator_free(v: *mut policyc_validator) {
     guard(|| (), || refused_free(v.is_null() || handle::free(v), "policyc_validator_free"));
-}
-
-/// The user's attributes, or none.
-fn context(live: &Live, user: *const policyc_user) -> Result<Context, policyc_error> {
-    if user.is_null() {
-        return Ok(Context::new());
-    }
-    live.get(user).map(policyc_user::context).ok_or_else(|| {
-        policyc_error::new(
-            policyc_status::POLICYC_ERROR_ARGUMENT,
-            "the user is not a live policyc_user",
-        )
-    })
 }
 
 /// Checks `len` bytes of UTF-8 at `password` (read in place, never copied) for `user` (NULL: no
