@@ -147,11 +147,13 @@ void policyc_gate_free(policyc_gate *g);
 policyc_user *policyc_user_new(void);
 
 // Adds a value (`len` bytes of UTF-8) to one of the user's attributes (`attribute`: a
-// `policyc_attribute`; any other number is refused).
+// `policyc_attribute`; any other number is refused). On failure, the code, and `*error` set
+// if `error` is not NULL (free it with `policyc_error_free`).
 policyc_status policyc_user_add(policyc_user *user,
                                 uint32_t attribute,
                                 const char *value,
-                                size_t len);
+                                size_t len,
+                                policyc_error **error);
 
 // Frees a user. NULL is ignored; a pointer that is not a live user is refused.
 void policyc_user_free(policyc_user *user);

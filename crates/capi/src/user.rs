@@ -1,7 +1,7 @@
 //! The user whose password is checked: attributes for the policy's name and group rules.
 #![allow(unsafe_code, reason = "the boundary with C: exported, unmangled functions")]
 
-use crate::error::{policyc_error, policyc_status};
+use crate::error::{policyc_error, policyc_status, report};
 use crate::guard::guard;
 use crate::handle::{self, Handle, Kind, Live};
 use crate::text::{refused_free, utf8};
@@ -70,35 +70,58 @@ pub extern "C" fn policyc_user_new() -> *mut policyc_user {
 }
 
 /// Adds a value (`len` bytes of UTF-8) to one of the user's attributes (`attribute`: a
-/// `policyc_attribute`; any other number is refused).
+/// `policyc_attribute`; any other number is refused). On failure, the code, and `*error` set
+/// if `error` is not NULL (free it with `policyc_error_free`).
 #[unsafe(no_mangle)]
 pub extern "C" fn policyc_user_add(
     user: *mut policyc_user,
     attribute: u32,
     value: *const c_char,
     len: usize,
+    error: *mut *mut policyc_error,
 ) -> policyc_status {
-    guard(
-        || policyc_status::POLICYC_ERROR_INTERNAL,
+    let added = guard(
         || {
-            let live = handle::Live::read();
-            let Some(user) = live.get(user) else {
-                return policyc_status::POLICYC_ERROR_ARGUMENT;
-            };
-            let Some(&attribute) = ATTRIBUTES.get(attribute as usize) else {
-                return policyc_status::POLICYC_ERROR_ARGUMENT;
-            };
-            match utf8(value, len, "attribute value") {
-                Ok(v) => {
-                    let mut ctx =
-                        user.context.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    ctx.add(attribute.into(), v);
-                    policyc_status::POLICYC_OK
-                }
-                Err(e) => e.code(),
-            }
+            Err(policyc_error::new(
+                policyc_status::POLICYC_ERROR_INTERNAL,
+                "internal error (caught)",
+            ))
         },
-    )
+        || {
+            // Released before an error is handed out (that takes the write lock).
+            let live = Live::read();
+            let user = live.get(user).ok_or_else(|| {
+                policyc_error::new(
+                    policyc_status::POLICYC_ERROR_ARGUMENT,
+                    "the user is not a live policyc_user",
+                )
+            })?;
+            let Some(&attribute) = ATTRIBUTES.get(attribute as usize) else {
+                return Err(policyc_error::new(
+                    policyc_status::POLICYC_ERROR_ARGUMENT,
+                    format!(
+                        "attribute {attribute} is not a policyc_attribute (0 to {})",
+                        ATTRIBUTES.len() - 1
+                    ),
+                ));
+            };
+            let value = utf8(value, len, "attribute value")?;
+            let mut ctx = user.context.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            ctx.add(attribute.into(), value);
+            Ok(())
+        },
+    );
+    match added {
+        Ok(()) => {
+            report(error, None);
+            policyc_status::POLICYC_OK
+        }
+        Err(e) => {
+            let code = e.code();
+            report(error, Some(e));
+            code
+        }
+    }
 }
 
 /// The attributes by their C value.

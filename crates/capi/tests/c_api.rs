@@ -128,6 +128,10 @@ fn misuse_is_refused_never_followed() {
     let p = policies();
     for (stdout, stderr) in every_build(&[Path::new("misuse"), &p.office365, &p.damaged]) {
         assert!(stdout.contains("missing: "), "{stdout}");
+        assert!(
+            stdout.contains("attribute: attribute 99 is not a policyc_attribute (0 to 6)"),
+            "{stdout}"
+        );
         assert!(stdout.contains("/nonexistent/p.policyc"), "the file is named: {stdout}");
         assert!(stdout.contains("invalid utf-8: The password could not be checked: the password is not valid UTF-8 (at byte 0)."), "{stdout}");
         assert!(

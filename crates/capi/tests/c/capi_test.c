@@ -83,9 +83,9 @@ static int basic(const char *office365, const char *ad_default, const char *entr
     /* User attributes: ad-default refuses a password holding the account name. */
     v = open_or_die(ad_default);
     policyc_user *user = policyc_user_new();
-    CHECK(policyc_user_add(user, POLICYC_ATTRIBUTE_ACCOUNT_NAME, "jdoe", 4) == POLICYC_OK);
-    CHECK(policyc_user_add(user, POLICYC_ATTRIBUTE_DISPLAY_NAME, "John Doe", 8) == POLICYC_OK);
-    CHECK(policyc_user_add(user, POLICYC_ATTRIBUTE_MEMBER_OF, "CN=Staff,DC=example,DC=com", 26) == POLICYC_OK);
+    CHECK(policyc_user_add(user, POLICYC_ATTRIBUTE_ACCOUNT_NAME, "jdoe", 4, NULL) == POLICYC_OK);
+    CHECK(policyc_user_add(user, POLICYC_ATTRIBUTE_DISPLAY_NAME, "John Doe", 8, NULL) == POLICYC_OK);
+    CHECK(policyc_user_add(user, POLICYC_ATTRIBUTE_MEMBER_OF, "CN=Staff,DC=example,DC=com", 26, NULL) == POLICYC_OK);
     r = check(v, "Xjdoe-2024!", user);
     CHECK(!policyc_verdict_compliant(r));
     int names = 0;
@@ -167,9 +167,13 @@ static int misuse(const char *office365, const char *damaged) {
 
     /* User attributes: an unknown attribute, invalid UTF-8, a NULL user. */
     policyc_user *user = policyc_user_new();
-    CHECK(policyc_user_add(user, 99, "x", 1) == POLICYC_ERROR_ARGUMENT);
-    CHECK(policyc_user_add(user, POLICYC_ATTRIBUTE_MAIL, "\xc3", 1) == POLICYC_ERROR_UTF8);
-    CHECK(policyc_user_add(NULL, POLICYC_ATTRIBUTE_MAIL, "a", 1) == POLICYC_ERROR_ARGUMENT);
+    CHECK(policyc_user_add(user, 99, "x", 1, &error) == POLICYC_ERROR_ARGUMENT);
+    printf("attribute: %s\n", policyc_error_message(error));
+    policyc_error_free(error);
+    CHECK(policyc_user_add(user, POLICYC_ATTRIBUTE_MAIL, "\xc3", 1, &error) == POLICYC_ERROR_UTF8);
+    CHECK(policyc_error_code(error) == POLICYC_ERROR_UTF8);
+    policyc_error_free(error);
+    CHECK(policyc_user_add(NULL, POLICYC_ATTRIBUTE_MAIL, "a", 1, NULL) == POLICYC_ERROR_ARGUMENT);
     policyc_user_free(user);
     r = policyc_check(v, "Tr0ub4dor&3", 11, user); /* freed: refused, not read */
     CHECK(policyc_error_code(policyc_verdict_error(r)) == POLICYC_ERROR_ARGUMENT);
@@ -274,7 +278,7 @@ static int gate(const char *settings) {
         *space = 0;
         const char *password = space + 1;
         policyc_user *user = policyc_user_new();
-        policyc_user_add(user, POLICYC_ATTRIBUTE_ACCOUNT_NAME, line, strlen(line));
+        policyc_user_add(user, POLICYC_ATTRIBUTE_ACCOUNT_NAME, line, strlen(line), NULL);
         policyc_decision *d = policyc_gate_check(g, password, strlen(password), user, line);
         printf("%s %s %s", line, policyc_decision_accepted(d) ? "yes" : "no",
                policyc_decision_outcome(d));
