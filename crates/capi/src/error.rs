@@ -45,12 +45,41 @@ impl policyc_error {
         policyc_error { code, message: c_string(message.as_ref()) }
     }
 
-    pub(crate) fn code(&self) -> policyc_status {
-        self.code
-    }
-
     pub(crate) fn text(&self) -> &std::ffi::CStr {
         &self.message
+    }
+}
+
+/// A defect inside the library (a panic), caught at the boundary.
+pub(crate) fn internal() -> policyc_error {
+    policyc_error::new(policyc_status::POLICYC_ERROR_INTERNAL, "internal error (caught)")
+}
+
+/// A pointer that is not a live `kind` (NULL, freed, foreign, another kind), named as `what`.
+pub(crate) fn not_live(what: &str, kind: &str) -> policyc_error {
+    policyc_error::new(
+        policyc_status::POLICYC_ERROR_ARGUMENT,
+        format!("the {what} is not a live {kind}"),
+    )
+}
+
+/// Runs a call's `body` (a panic is an internal error) and reports through `out`: its error,
+/// or none. `body` must have released the registry's read lock when it returns (reporting
+/// hands an error out, which takes the write lock).
+pub(crate) fn reported<T>(
+    out: *mut *mut policyc_error,
+    body: impl FnOnce() -> Result<T, policyc_error>,
+) -> Result<T, policyc_status> {
+    match guard(|| Err(internal()), body) {
+        Ok(value) => {
+            report(out, None);
+            Ok(value)
+        }
+        Err(e) => {
+            let code = e.code;
+            report(out, Some(e));
+            Err(code)
+        }
     }
 }
 

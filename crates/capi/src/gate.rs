@@ -3,7 +3,7 @@
 //! modules make it. Audit lines say `"source":"capi"`.
 #![allow(unsafe_code, reason = "the boundary with C: exported, unmangled functions")]
 
-use crate::error::{policyc_error, policyc_status, report};
+use crate::error::{not_live, policyc_error, policyc_status, reported};
 use crate::guard::guard;
 use crate::handle::{self, Handle, Kind, Live};
 use crate::text::{c_str, c_string, refused_free, utf8};
@@ -58,32 +58,17 @@ pub extern "C" fn policyc_gate_open(
     settings: *const c_char,
     error: *mut *mut policyc_error,
 ) -> *mut policyc_gate {
-    let opened = guard(
-        || {
-            Err(policyc_error::new(
-                policyc_status::POLICYC_ERROR_INTERNAL,
-                "internal error (caught)",
-            ))
-        },
-        || {
-            let words = c_str(settings, "settings")?.unwrap_or("");
-            let (settings, _) =
-                PointSettings::parse(words.split_ascii_whitespace(), &[]).map_err(|e| {
-                    policyc_error::new(policyc_status::POLICYC_ERROR_SETTINGS, e.to_string())
-                })?;
-            Ok(EnforcementPoint::new("capi", settings, syslog_voice("policyc")))
-        },
-    );
-    match opened {
-        Ok(point) => {
-            report(error, None);
-            guard(std::ptr::null_mut, || handle::give(policyc_gate { point }))
-        }
-        Err(e) => {
-            report(error, Some(e));
-            std::ptr::null_mut()
-        }
-    }
+    let opened = reported(error, || {
+        let words = c_str(settings, "settings")?.unwrap_or("");
+        let (settings, _) =
+            PointSettings::parse(words.split_ascii_whitespace(), &[]).map_err(|e| {
+                policyc_error::new(policyc_status::POLICYC_ERROR_SETTINGS, e.to_string())
+            })?;
+        Ok(EnforcementPoint::new("capi", settings, syslog_voice("policyc")))
+    });
+    opened.map_or(std::ptr::null_mut(), |point| {
+        guard(std::ptr::null_mut, || handle::give(policyc_gate { point }))
+    })
 }
 
 /// Judges `len` bytes of UTF-8 at `password` for `user` (NULL: no attributes); `account`
@@ -110,12 +95,7 @@ pub extern "C" fn policyc_gate_check(
         || {
             let live = Live::read();
             let decided = (|| {
-                let g = live.get(g).ok_or_else(|| {
-                    policyc_error::new(
-                        policyc_status::POLICYC_ERROR_ARGUMENT,
-                        "the gate is not a live policyc_gate",
-                    )
-                })?;
+                let g = live.get(g).ok_or_else(|| not_live("gate", "policyc_gate"))?;
                 let ctx = context(&live, user)?;
                 let account = c_str(account, "account")?;
                 let password = utf8(password, len, "password")?;

@@ -1,7 +1,7 @@
 //! The user whose password is checked: attributes for the policy's name and group rules.
 #![allow(unsafe_code, reason = "the boundary with C: exported, unmangled functions")]
 
-use crate::error::{policyc_error, policyc_status, report};
+use crate::error::{not_live, policyc_error, policyc_status, reported};
 use crate::guard::guard;
 use crate::handle::{self, Handle, Kind, Live};
 use crate::text::{refused_free, utf8};
@@ -80,48 +80,25 @@ pub extern "C" fn policyc_user_add(
     len: usize,
     error: *mut *mut policyc_error,
 ) -> policyc_status {
-    let added = guard(
-        || {
-            Err(policyc_error::new(
-                policyc_status::POLICYC_ERROR_INTERNAL,
-                "internal error (caught)",
-            ))
-        },
-        || {
-            // Released before an error is handed out (that takes the write lock).
-            let live = Live::read();
-            let user = live.get(user).ok_or_else(|| {
-                policyc_error::new(
-                    policyc_status::POLICYC_ERROR_ARGUMENT,
-                    "the user is not a live policyc_user",
-                )
-            })?;
-            let Some(&attribute) = ATTRIBUTES.get(attribute as usize) else {
-                return Err(policyc_error::new(
-                    policyc_status::POLICYC_ERROR_ARGUMENT,
-                    format!(
-                        "attribute {attribute} is not a policyc_attribute (0 to {})",
-                        ATTRIBUTES.len() - 1
-                    ),
-                ));
-            };
-            let value = utf8(value, len, "attribute value")?;
-            let mut ctx = user.context.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            ctx.add(attribute.into(), value);
-            Ok(())
-        },
-    );
-    match added {
-        Ok(()) => {
-            report(error, None);
-            policyc_status::POLICYC_OK
-        }
-        Err(e) => {
-            let code = e.code();
-            report(error, Some(e));
-            code
-        }
-    }
+    let added = reported(error, || {
+        // Released before an error is handed out (that takes the write lock).
+        let live = Live::read();
+        let user = live.get(user).ok_or_else(|| not_live("user", "policyc_user"))?;
+        let Some(&attribute) = ATTRIBUTES.get(attribute as usize) else {
+            return Err(policyc_error::new(
+                policyc_status::POLICYC_ERROR_ARGUMENT,
+                format!(
+                    "attribute {attribute} is not a policyc_attribute (0 to {})",
+                    ATTRIBUTES.len() - 1
+                ),
+            ));
+        };
+        let value = utf8(value, len, "attribute value")?;
+        let mut ctx = user.context.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        ctx.add(attribute.into(), value);
+        Ok(())
+    });
+    added.map_or_else(|code| code, |()| policyc_status::POLICYC_OK)
 }
 
 /// The attributes by their C value.
@@ -146,10 +123,5 @@ pub(crate) fn context(live: &Live, user: *const policyc_user) -> Result<Context,
     if user.is_null() {
         return Ok(Context::new());
     }
-    live.get(user).map(policyc_user::attributes).ok_or_else(|| {
-        policyc_error::new(
-            policyc_status::POLICYC_ERROR_ARGUMENT,
-            "the user is not a live policyc_user",
-        )
-    })
+    live.get(user).map(policyc_user::attributes).ok_or_else(|| not_live("user", "policyc_user"))
 }

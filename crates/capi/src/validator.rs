@@ -1,7 +1,7 @@
 //! The validator: load a policy artifact, check passwords, read verdicts, explain.
 #![allow(unsafe_code, reason = "the boundary with C: exported, unmangled functions")]
 
-use crate::error::{policyc_error, policyc_status, report};
+use crate::error::{internal, not_live, policyc_error, policyc_status, reported};
 use crate::guard::guard;
 use crate::handle::{self, Handle, Kind, Live};
 use crate::text::{c_str, c_string, refused_free, utf8};
@@ -121,34 +121,11 @@ fn policy_error(e: &PolicyError) -> policyc_error {
     policyc_error::new(code, e.to_string())
 }
 
-/// Hands out a validator, or reports why there is none.
-fn opened(
-    loaded: Result<Validator, policyc_error>,
-    error: *mut *mut policyc_error,
-) -> *mut policyc_validator {
-    match loaded {
-        Ok(validator) => {
-            report(error, None);
-            handle::give(policyc_validator { validator })
-        }
-        Err(e) => {
-            report(error, Some(e));
-            std::ptr::null_mut()
-        }
-    }
-}
-
-fn internal(error: *mut *mut policyc_error) -> impl FnOnce() -> *mut policyc_validator {
-    move || {
-        report(
-            error,
-            Some(policyc_error::new(
-                policyc_status::POLICYC_ERROR_INTERNAL,
-                "internal error (caught)",
-            )),
-        );
-        std::ptr::null_mut()
-    }
+/// Hands out what a call loaded, or NULL (its error reported).
+fn given(loaded: Result<Validator, policyc_status>) -> *mut policyc_validator {
+    loaded.map_or(std::ptr::null_mut(), |validator| {
+        guard(std::ptr::null_mut, || handle::give(policyc_validator { validator }))
+    })
 }
 
 /// Loads the compiled policy at `path` (a NUL-terminated UTF-8 path): a regular file of root's
@@ -172,22 +149,19 @@ pub extern "C" fn policyc_validator_open_signed(
     min_serial: u64,
     error: *mut *mut policyc_error,
 ) -> *mut policyc_validator {
-    guard(internal(error), || {
-        let loaded = (|| {
-            let Some(path) = c_str(path, "policy path")? else {
-                return Err(policyc_error::new(
-                    policyc_status::POLICYC_ERROR_ARGUMENT,
-                    "the policy path is NULL",
-                ));
-            };
-            let key = c_str(public_key, "public key path")?;
-            let key = key.map(|k| PublicKey::from_file(Path::new(k))).transpose();
-            let key = key.map_err(|e| policy_error(&PolicyError::from(e)))?;
-            let trust = Trust { key, min_serial, serials: None, record: false };
-            load_policy(Path::new(path), &trust).map_err(|e| policy_error(&e))
-        })();
-        opened(loaded, error)
-    })
+    given(reported(error, || {
+        let Some(path) = c_str(path, "policy path")? else {
+            return Err(policyc_error::new(
+                policyc_status::POLICYC_ERROR_ARGUMENT,
+                "the policy path is NULL",
+            ));
+        };
+        let key = c_str(public_key, "public key path")?;
+        let key = key.map(|k| PublicKey::from_file(Path::new(k))).transpose();
+        let key = key.map_err(|e| policy_error(&PolicyError::from(e)))?;
+        let trust = Trust { key, min_serial, serials: None, record: false };
+        load_policy(Path::new(path), &trust).map_err(|e| policy_error(&e))
+    }))
 }
 
 /// Loads a compiled policy from `len` bytes at `bytes` (copied; the caller keeps its buffer),
@@ -198,14 +172,11 @@ pub extern "C" fn policyc_validator_open_bytes(
     len: usize,
     error: *mut *mut policyc_error,
 ) -> *mut policyc_validator {
-    guard(internal(error), || {
-        let loaded = crate::text::bytes(bytes, len, "policy").and_then(|b| {
-            Validator::from_bytes(b).map_err(|e| {
-                policyc_error::new(policyc_status::POLICYC_ERROR_POLICY, e.to_string())
-            })
-        });
-        opened(loaded, error)
-    })
+    given(reported(error, || {
+        let bytes = crate::text::bytes(bytes, len, "policy")?;
+        Validator::from_bytes(bytes)
+            .map_err(|e| policyc_error::new(policyc_status::POLICYC_ERROR_POLICY, e.to_string()))
+    }))
 }
 
 /// Frees a validator (verdicts it gave stay valid). NULL is ignored; a pointer that is not a
@@ -227,22 +198,12 @@ pub extern "C" fn policyc_check(
     user: *const policyc_user,
 ) -> *mut policyc_verdict {
     let verdict = guard(
-        || {
-            policyc_verdict::unchecked(policyc_error::new(
-                policyc_status::POLICYC_ERROR_INTERNAL,
-                "internal error (caught)",
-            ))
-        },
+        || policyc_verdict::unchecked(internal()),
         || {
             let checked = (|| {
                 // Released before the verdict is handed out (that takes the write lock).
                 let live = Live::read();
-                let v = live.get(v).ok_or_else(|| {
-                    policyc_error::new(
-                        policyc_status::POLICYC_ERROR_ARGUMENT,
-                        "the validator is not a live policyc_validator",
-                    )
-                })?;
+                let v = live.get(v).ok_or_else(|| not_live("validator", "policyc_validator"))?;
                 let ctx = context(&live, user)?;
                 let password = utf8(password, len, "password")?;
                 let verdict = v.validator.check(password, &ctx);
@@ -340,41 +301,20 @@ pub extern "C" fn policyc_explain_json(
     user: *const policyc_user,
     error: *mut *mut policyc_error,
 ) -> *mut c_char {
-    let json = guard(
-        || {
-            Err(policyc_error::new(
-                policyc_status::POLICYC_ERROR_INTERNAL,
-                "internal error (caught)",
-            ))
-        },
-        || {
-            let live = Live::read();
-            let v = live.get(v).ok_or_else(|| {
-                policyc_error::new(
-                    policyc_status::POLICYC_ERROR_ARGUMENT,
-                    "the validator is not a live policyc_validator",
-                )
-            })?;
-            let ctx = context(&live, user)?;
-            let password = utf8(password, len, "password")?;
-            let explanation = v.validator.explain(password, &ctx);
-            let name = &v.validator.program().name;
-            let report = policyc_runtime::runtime::words::json(name, &explanation);
-            serde_json::to_string(&Versioned { schema: 1, body: &report }).map_err(|e| {
-                policyc_error::new(policyc_status::POLICYC_ERROR_INTERNAL, e.to_string())
-            })
-        },
-    );
-    match json {
-        Ok(text) => {
-            report(error, None);
-            guard(std::ptr::null_mut, || handle::give_string(c_string(&text)))
-        }
-        Err(e) => {
-            report(error, Some(e));
-            std::ptr::null_mut()
-        }
-    }
+    let json = reported(error, || {
+        let live = Live::read();
+        let v = live.get(v).ok_or_else(|| not_live("validator", "policyc_validator"))?;
+        let ctx = context(&live, user)?;
+        let password = utf8(password, len, "password")?;
+        let explanation = v.validator.explain(password, &ctx);
+        let name = &v.validator.program().name;
+        let report = policyc_runtime::runtime::words::json(name, &explanation);
+        serde_json::to_string(&Versioned { schema: 1, body: &report })
+            .map_err(|e| policyc_error::new(policyc_status::POLICYC_ERROR_INTERNAL, e.to_string()))
+    });
+    json.map_or(std::ptr::null_mut(), |text| {
+        guard(std::ptr::null_mut, || handle::give_string(c_string(&text)))
+    })
 }
 
 /// A JSON document with its schema number first, as the command line writes them.

@@ -209,24 +209,23 @@ impl std::fmt::Debug for Points {
 }
 
 impl Points {
-    /// The point for `words` (made from [`PointSettings::parse`] on first use, then kept), with
-    /// the words the host reads itself (`keep`).
+    /// The point for `words` (made from [`PointSettings::parse`] on first use, then kept); the
+    /// words the host reads itself (`keep`) are its own.
     pub fn get(
         &self,
         source: &'static str,
         words: &str,
         keep: &[&str],
         voice: impl FnOnce() -> Voice,
-    ) -> Result<(Arc<EnforcementPoint>, Vec<String>), SettingsError> {
-        let (settings, kept) = PointSettings::parse(words.split_ascii_whitespace(), keep)?;
-        let kept = kept.into_iter().map(str::to_string).collect();
+    ) -> Result<Arc<EnforcementPoint>, SettingsError> {
         let mut points = lock(&self.points);
         if let Some((_, p)) = points.iter().find(|(w, _)| w == words) {
-            return Ok((p.clone(), kept));
+            return Ok(p.clone());
         }
+        let (settings, _) = PointSettings::parse(words.split_ascii_whitespace(), keep)?;
         let point = Arc::new(EnforcementPoint::new(source, settings, voice()));
         points.push((words.to_string(), point.clone()));
-        Ok((point, kept))
+        Ok(point)
     }
 }
 

@@ -30,7 +30,7 @@ fn judge(password: &CStr, entry: *const Entry, arg: Option<&[u8]>) -> Result<(),
     // A NUL ends a berval's value as slapd prints it.
     let words = words.trim_end_matches('\0');
     let point = match POINTS.get("ldap", words, &[], voice) {
-        Ok((point, _)) => point,
+        Ok(point) => point,
         Err(e) => {
             voice()(
                 Level::Error,

@@ -83,7 +83,7 @@ fn chauthtok(pamh: *mut pam_handle_t, flags: c_int, args: &[&CStr]) -> c_int {
         false => format!("{} mode=report", words.join(" ")),
     };
     let point = match POINTS.get("pam", &line, OWN, voice) {
-        Ok((point, _)) => point,
+        Ok(point) => point,
         Err(e) => {
             voice()(
                 policyc_gate::point::Level::Error,
