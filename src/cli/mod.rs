@@ -13,6 +13,7 @@ mod diff;
 mod doctor;
 mod double;
 mod explain;
+mod export;
 mod fmt;
 mod generate;
 mod help;
@@ -79,6 +80,7 @@ enum Command {
     Sign(sign::Args),
     Store(store::Args),
     Import(import::Args),
+    Export(export::Args),
     Doctor(doctor::Args),
     Completions(CompletionsArgs),
     Man(ManArgs),
@@ -202,6 +204,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Compile(a) => compile::run(a),
         Command::Import(a) => reported(import::run(a)),
+        Command::Export(a) => reported(export::run(a)),
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),

@@ -9,6 +9,7 @@ use crate::user::{context, policyc_user};
 use ::policyc_gate::policy_file::{PolicyError, Trust, load_policy};
 use ::policyc_gate::signing::PublicKey;
 use policyc_runtime::Validator;
+use policyc_runtime::runtime::words::Versioned;
 use policyc_runtime::ir::Severity;
 use std::ffi::{CString, c_char};
 use std::path::Path;
@@ -317,13 +318,6 @@ pub extern "C" fn policyc_explain_json(
     })
 }
 
-/// A JSON document with its schema number first, as the command line writes them.
-#[derive(serde::Serialize)]
-struct Versioned<'a, T> {
-    schema: u32,
-    #[serde(flatten)]
-    body: &'a T,
-}
 
 /// Frees a string the library returned. NULL is ignored; any other pointer is refused.
 #[unsafe(no_mangle)]

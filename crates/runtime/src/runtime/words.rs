@@ -4,6 +4,17 @@
 
 use super::explain::{Detail, Explanation, Measurement, Outcome, RuleReport};
 
+/// A JSON document with its schema number first, as the command line, the C library and the
+/// browser module write them.
+#[derive(Debug, serde::Serialize)]
+pub struct Versioned<'a, T> {
+    /// The schema's number (1).
+    pub schema: u32,
+    /// The document.
+    #[serde(flatten)]
+    pub body: &'a T,
+}
+
 /// An explanation as JSON (what `policyc explain --format json` and the C library's
 /// `policyc_explain_json` write, after their schema number): the verdict and, per rule, what the
 /// text report says of it. Never the password.

@@ -1,0 +1,64 @@
+//! What the page shows before a password is typed: the policy, its rules, and which user
+//! attributes it reads (so it asks only for those).
+
+use policyc_runtime::Validator;
+use policyc_runtime::ir::{Attribute, Predicate};
+use serde::Serialize;
+
+/// A loaded policy, described.
+#[derive(Serialize)]
+pub(crate) struct Info<'a> {
+    policy: &'a str,
+    description: &'a str,
+    digest: String,
+    /// LDAP names of the attributes its rules read.
+    attributes: Vec<&'static str>,
+    /// Whether a rule scores the tenant's name (Entra Password Protection).
+    tenant: bool,
+    /// Whether a rule needs a breached-password store, which a browser does not have.
+    stores: bool,
+    rules: Vec<RuleInfo<'a>>,
+}
+
+#[derive(Serialize)]
+struct RuleInfo<'a> {
+    rule: &'a str,
+    severity: &'a str,
+    message: &'a str,
+}
+
+impl<'a> Info<'a> {
+    pub(crate) fn of(v: &'a Validator) -> Info<'a> {
+        let program = v.program();
+        let set = v.attributes();
+        let (mut tenant, mut stores) = (false, false);
+        for rule in &program.rules {
+            rule.predicate.walk(&mut |p| match p {
+                Predicate::EntraScore { .. } => tenant = true,
+                Predicate::NotIn { .. } => stores = true,
+                _ => {}
+            });
+        }
+        Info {
+            policy: &program.name,
+            description: &program.description,
+            digest: v.digest_hex(),
+            attributes: Attribute::ALL
+                .into_iter()
+                .filter(|a| set.contains(*a))
+                .map(Attribute::ldap_name)
+                .collect(),
+            tenant,
+            stores,
+            rules: program
+                .rules
+                .iter()
+                .map(|r| RuleInfo {
+                    rule: r.id.as_str(),
+                    severity: r.severity.as_str(),
+                    message: &r.message,
+                })
+                .collect(),
+        }
+    }
+}
