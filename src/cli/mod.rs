@@ -22,6 +22,7 @@ mod import;
 mod input;
 mod inspect;
 mod keygen;
+mod page;
 mod policy_arg;
 mod sign;
 mod store;
@@ -81,6 +82,7 @@ enum Command {
     Store(store::Args),
     Import(import::Args),
     Export(export::Args),
+    Page(page::Args),
     Doctor(doctor::Args),
     Completions(CompletionsArgs),
     Man(ManArgs),
@@ -205,6 +207,7 @@ pub fn main() -> ExitCode {
         Command::Compile(a) => compile::run(a),
         Command::Import(a) => reported(import::run(a)),
         Command::Export(a) => reported(export::run(a)),
+        Command::Page(a) => reported(page::run(a)),
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),

@@ -54,6 +54,14 @@ pub(crate) struct PolicyNames {
 impl PolicyNames {
     /// Loads each of `paths` with its name. On failure, the message to print.
     pub(crate) fn load_all(&self, paths: &[&Path]) -> Result<Vec<Validator>, String> {
+        Ok(self.load_artifacts(paths)?.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// As [`PolicyNames::load_all`], with each artifact's bytes.
+    pub(crate) fn load_artifacts(
+        &self,
+        paths: &[&Path],
+    ) -> Result<Vec<(Vec<u8>, Validator)>, String> {
         if !self.names.is_empty() && self.names.len() != paths.len() {
             return Err(format!(
                 "error: {} given for {}: give one per policy argument, in order",
@@ -62,7 +70,7 @@ impl PolicyNames {
             ));
         }
         let names = self.names.iter().map(|n| Some(n.as_str())).chain(std::iter::repeat(None));
-        paths.iter().zip(names).map(|(path, name)| load(path, name)).collect()
+        paths.iter().zip(names).map(|(path, name)| load_artifact(path, name)).collect()
     }
 }
 
@@ -70,8 +78,16 @@ impl PolicyNames {
 /// With `policy`, a policy file's policy of that name, or an artifact that must be of it.
 /// `-` reads either from standard input.
 pub(crate) fn load(path: &Path, policy: Option<&str>) -> Result<Validator, String> {
+    load_artifact(path, policy).map(|(_, validator)| validator)
+}
+
+/// As [`load`], with the artifact's bytes (compiled here for a policy file).
+pub(crate) fn load_artifact(
+    path: &Path,
+    policy: Option<&str>,
+) -> Result<(Vec<u8>, Validator), String> {
     let started = std::time::Instant::now();
-    let validator = load_from(path, policy)?;
+    let (bytes, validator) = load_from(path, policy)?;
     super::style::detail!(
         "policy {} from {} ({}, loaded in {:.1?})",
         validator.label(),
@@ -79,10 +95,10 @@ pub(crate) fn load(path: &Path, policy: Option<&str>) -> Result<Validator, Strin
         super::count(validator.program().rules.len() as u64, "rule", "rules"),
         started.elapsed()
     );
-    Ok(validator)
+    Ok((bytes, validator))
 }
 
-fn load_from(path: &Path, policy: Option<&str>) -> Result<Validator, String> {
+fn load_from(path: &Path, policy: Option<&str>) -> Result<(Vec<u8>, Validator), String> {
     let (bytes, name) = input::read_bytes(path)?;
     if bytes.starts_with(&MAGIC) {
         let validator = Validator::from_bytes(&bytes).map_err(|e| format!("error: {name}: {e}"))?;
@@ -91,7 +107,7 @@ fn load_from(path: &Path, policy: Option<&str>) -> Result<Validator, String> {
                 "error: {name} is the compiled policy `{}`, not `{wanted}` (--policy-name)",
                 validator.name()
             )),
-            _ => Ok(validator),
+            _ => Ok((bytes, validator)),
         };
     }
     let options =
@@ -110,6 +126,7 @@ fn load_from(path: &Path, policy: Option<&str>) -> Result<Validator, String> {
         let color = super::style::color_stderr();
         eprint!("{}", compiled.warnings.render_styled(&compiled.sources, color));
     }
-    Validator::from_bytes(&compiled.artifact)
-        .map_err(|e| format!("error: internal: compiled artifact does not load: {e}"))
+    let validator = Validator::from_bytes(&compiled.artifact)
+        .map_err(|e| format!("error: internal: compiled artifact does not load: {e}"))?;
+    Ok((compiled.artifact, validator))
 }
