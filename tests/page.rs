@@ -1,0 +1,299 @@
+//! The self-service page (`policyc page`) in a real browser: Debian's headless Chromium, driven
+//! through chromedriver, against the page served on 127.0.0.1 by the test.
+//!
+//! One browser for every step (it is the slow set-up): each case password of the shipped
+//! policies' case files and of tests/cases, typed, gets the verdict and the failing rules
+//! `policyc check` gives; after loading, the page makes no request (the browser's network log
+//! and the server's own log) and keeps working with its server stopped; a policy that does not
+//! load is said on the page; screenshots of the empty, failing and passing states are kept in
+//! target/page-screenshots for review.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+#[path = "common/browser.rs"]
+mod browser;
+
+use browser::{Browser, Server};
+use policyc_cli::cases;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One password to type, for a user.
+struct Typed {
+    label: String,
+    password: String,
+    /// Address parameters: attributes by LDAP name, and the tenant.
+    query: Vec<(String, String)>,
+}
+
+/// `application/x-www-form-urlencoded`, for the page's address.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn query_string(query: &[(String, String)]) -> String {
+    let parts: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
+}
+
+/// Every password of a case file, with its user, in order.
+fn typed(path: &Path) -> (PathBuf, Option<String>, Vec<Typed>) {
+    let suite = cases::load(path).unwrap();
+    let policy = path.parent().unwrap().join(&suite.file.policy);
+    let mut all = Vec::new();
+    for (i, case) in suite.file.cases.iter().enumerate() {
+        let mut query = Vec::new();
+        for (name, values) in &case.user {
+            match values {
+                cases::Values::One(v) => query.push((name.clone(), v.clone())),
+                cases::Values::Many(vs) => query.extend(vs.iter().map(|v| (name.clone(), v.clone()))),
+            }
+        }
+        if let Some(t) = &case.tenant {
+            query.push(("tenant".into(), t.clone()));
+        }
+        for password in case.passwords(&suite.base).unwrap() {
+            all.push(Typed { label: case.label(i), password: password.to_string(), query: query.clone() });
+        }
+    }
+    (policy, suite.file.policy_name.clone(), all)
+}
+
+/// What `policyc check` says of each password: (compliant, violated rule ids).
+fn expected(policy: &Path, name: Option<&str>, typed: &[Typed], dir: &Path) -> Vec<(bool, Vec<String>)> {
+    let input = dir.join("passwords.jsonl");
+    let lines: Vec<String> = typed
+        .iter()
+        .map(|t| {
+            let mut user: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            let mut tenant = None;
+            for (k, v) in &t.query {
+                match k.as_str() {
+                    "tenant" => tenant = Some(v.as_str()),
+                    _ => user.entry(k.as_str()).or_default().push(v.as_str()),
+                }
+            }
+            json!({ "password": t.password, "user": user, "tenant": tenant }).to_string()
+        })
+        .collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_policyc"));
+    cmd.arg("check").arg(policy).arg("--format").arg("json").arg("--input").arg(&input);
+    if let Some(n) = name {
+        cmd.arg("--policy-name").arg(n);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.code().is_some_and(|c| c <= 1), "policyc check: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let rules = v["violations"].as_array().unwrap().iter().map(|x| x["rule"].as_str().unwrap().to_string()).collect();
+            (v["compliant"].as_bool().unwrap(), rules)
+        })
+        .collect()
+}
+
+/// The page's verdict and the rules it shows as not met (ids without the policy's prefix).
+fn shown(browser: &Browser) -> (String, Vec<String>) {
+    let v = browser.run(
+        "return [document.getElementById('verdict').dataset.verdict,
+                 [...document.querySelectorAll('li[data-met=\"false\"]')].map(e => e.dataset.rule)];",
+        json!([]),
+    );
+    let verdict = v[0].as_str().unwrap().to_string();
+    let rules = v[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().split_once('.').unwrap().1.to_string())
+        .collect();
+    (verdict, rules)
+}
+
+/// Empties the password field (as selecting it all and deleting would) and focuses it.
+fn clear(browser: &Browser) {
+    browser.run(
+        "const p = document.getElementById('password'); p.value = '';
+         p.dispatchEvent(new Event('input')); p.focus();",
+        json!([]),
+    );
+}
+
+fn type_password(browser: &Browser, password: &str) {
+    clear(browser);
+    browser.type_text(password);
+}
+
+/// Every case password, typed, gets `policyc check`'s verdict and failing rules.
+fn same_verdicts_as_check(browser: &Browser, work: &Path) -> usize {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in ["policies/tests", "tests/cases"] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    let mut mismatches = Vec::new();
+    let mut count = 0;
+    for file in &files {
+        let (policy, name, typed) = typed(file);
+        let site = work.join(file.file_stem().unwrap());
+        let mut args = vec![policy.to_str().unwrap().to_string()];
+        if let Some(n) = &name {
+            args.extend(["--policy-name".to_string(), n.clone()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        browser::page(&site, &args[..1], &args[1..]);
+        let expected = expected(&policy, name.as_deref(), &typed, work);
+        let server = Server::start(&site);
+        let mut at = None;
+        for (t, (compliant, rules)) in typed.iter().zip(expected) {
+            let url = server.url(&format!("index.html{}", query_string(&t.query)));
+            if at.as_ref() != Some(&url) {
+                browser.goto(&url);
+                assert_eq!(browser.wait_ready(), "true", "{}: the page did not load", file.display());
+                at = Some(url);
+            }
+            type_password(browser, &t.password);
+            let (verdict, failing) = shown(browser);
+            let want = if compliant { "accepted" } else { "refused" };
+            if verdict != want || failing != rules {
+                mismatches.push(format!(
+                    "{} / {}: the page says {verdict} {failing:?}, policyc check says {want} {rules:?}",
+                    file.display(),
+                    t.label
+                ));
+            }
+            count += 1;
+        }
+    }
+    assert!(mismatches.is_empty(), "{} of {count} passwords differ:\n{}", mismatches.len(), mismatches.join("\n"));
+    count
+}
+
+/// After loading: no request at all, nothing stored, and the page works with its server gone.
+fn offline_after_load(browser: &Browser, work: &Path) {
+    let site = work.join("hybrid");
+    browser::page(
+        &site,
+        &["policies/ad-default.policy=Active Directory", "policies/office365.policy=Microsoft 365"],
+        &[],
+    );
+    let mut server = Server::start(&site);
+    browser.goto(&server.url("index.html?sAMAccountName=jdoe&displayName=John%20Doe"));
+    assert_eq!(browser.wait_ready(), "true");
+    let loading = browser.network_events();
+    assert!(
+        loading.iter().any(|e| e["method"] == "Network.requestWillBeSent"),
+        "the network log holds the page's loading (else it proves nothing)"
+    );
+    let served = server.requests().len();
+
+    // The empty state, then a failing and a passing password, as a user types them.
+    clear(browser);
+    browser.screenshot(&browser::artifacts().join("empty.png"));
+    type_password(browser, "jdoe2024");
+    let (verdict, failing) = shown(browser);
+    assert_eq!(verdict, "refused");
+    assert_eq!(failing, ["names", "complexity", "classes"], "{verdict}");
+    browser.screenshot(&browser::artifacts().join("failing.png"));
+    type_password(browser, "Tr0ub4dor&3");
+    assert_eq!(shown(browser), ("accepted".to_string(), vec![]));
+    let text = browser.run("return document.getElementById('verdict').textContent", json!([]));
+    assert_eq!(text, "This password will be accepted by Active Directory and Microsoft 365.");
+    browser.screenshot(&browser::artifacts().join("passing.png"));
+    // The account field, the reveal toggle, and back.
+    browser.run("document.getElementById('account').focus()", json!([]));
+    browser.type_text("x");
+    browser.run("document.getElementById('reveal').click(); document.getElementById('reveal').click();", json!([]));
+    type_password(browser, "Pass wor");
+    assert_eq!(shown(browser).1, ["complexity", "classes"]);
+
+    let after = browser.network_events();
+    let requests: Vec<&Value> =
+        after.iter().filter(|e| e["method"] == "Network.requestWillBeSent").collect();
+    assert!(requests.is_empty(), "requests after load: {requests:?}");
+    assert_eq!(server.requests().len(), served, "the server was asked for {:?}", &server.requests()[served..]);
+    let stored = browser.run(
+        "return [localStorage.length, sessionStorage.length, document.cookie,
+                 document.getElementById('password').getAttribute('autocomplete'),
+                 document.getElementById('password').getAttribute('passwordrules')];",
+        json!([]),
+    );
+    let rules = Command::new(env!("CARGO_BIN_EXE_policyc"))
+        .current_dir(root())
+        .args(["export", "apple", "policies/ad-default.policy", "policies/office365.policy"])
+        .output()
+        .unwrap();
+    let rules = String::from_utf8(rules.stdout).unwrap();
+    assert_eq!(stored, json!([0, 0, "", "new-password", rules.trim_end()]));
+
+    // The server stops; the page goes on.
+    server.stop();
+    type_password(browser, "Short1!");
+    assert_eq!(shown(browser), ("refused".to_string(), vec!["length".to_string()]));
+    type_password(browser, "Zq#Kw9mPv");
+    assert_eq!(shown(browser).0, "accepted");
+}
+
+/// A policy that does not load is said on the page, never shown as accepted.
+fn a_broken_policy_is_said(browser: &Browser, work: &Path) {
+    let site = work.join("broken");
+    browser::page(&site, &["policies/office365.policy"], &[]);
+    let artifact = site.join("policies/office365.policyc");
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&artifact, bytes).unwrap();
+    let server = Server::start(&site);
+    browser.goto(&server.url("index.html"));
+    assert_eq!(browser.wait_ready(), "error");
+    let v = browser.run(
+        "const v = document.getElementById('verdict'); return [v.dataset.verdict, v.textContent];",
+        json!([]),
+    );
+    assert_eq!(v[0], "error");
+    let text = v[1].as_str().unwrap();
+    assert!(text.starts_with("The password rules could not be checked here (") && text.contains("SHA-256"), "{text}");
+    let disabled = browser.run("return document.getElementById('password').disabled", json!([]));
+    assert_eq!(disabled, json!(true));
+    std::fs::remove_file(site.join("policies/office365.policyc")).unwrap();
+    browser.goto(&server.url("index.html"));
+    assert_eq!(browser.wait_ready(), "error");
+    let text = browser.run("return document.getElementById('verdict').textContent", json!([]));
+    assert!(text.as_str().unwrap().contains("HTTP 404"), "{text}");
+}
+
+#[test]
+fn the_page_in_chromium() {
+    let work = tempfile::tempdir().unwrap();
+    let browser = Browser::start();
+    let typed = same_verdicts_as_check(&browser, work.path());
+    assert!(typed > 150, "only {typed} case passwords");
+    offline_after_load(&browser, work.path());
+    a_broken_policy_is_said(&browser, work.path());
+    let errors: Vec<Value> = browser
+        .console()
+        .into_iter()
+        .filter(|m| m["level"] == "SEVERE" && !m["message"].as_str().unwrap_or("").contains("office365.policyc"))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
