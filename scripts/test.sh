@@ -74,6 +74,18 @@ if [ ! -x /usr/sbin/slapd ] || ! command -v ldappasswd >/dev/null; then
   if [ -n "$blocker" ]; then $sudo rm -f "$blocker"; fi
 fi
 
+# The self-service page is tested in Debian's headless Chromium, driven through chromedriver
+# (tests/page.rs); its WebAssembly module is built by scripts/wasm.sh (the wasm32 target and the
+# wasm-bindgen CLI at Cargo.lock's version are installed there if missing).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "== installing chromium and chromium-driver for the self-service page's test"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+scripts/wasm.sh
+
 # The Windows LSA filter: built for x86_64-pc-windows-gnu and run under Wine by
 # tests/windows_filter.rs (which runs scripts/windows.sh itself; here it installs what it needs).
 scripts/windows.sh
@@ -110,3 +122,4 @@ forbid -p policyc-runtime --no-default-features -- policyc-compiler pest regex-s
 forbid -p policyc --no-default-features -- policyc-compiler pest regex-syntax serde_norway clap
 forbid -p policyc-gate -- policyc-compiler pest regex-syntax serde_norway clap ureq ldap3
 forbid -p policyc-agent -- policyc-compiler pest regex-syntax clap
+forbid -p policyc-wasm --target wasm32-unknown-unknown -- policyc-compiler policyc-gate pest regex-syntax serde_norway clap

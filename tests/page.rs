@@ -45,7 +45,8 @@ fn encode(text: &str) -> String {
 }
 
 fn query_string(query: &[(String, String)]) -> String {
-    let parts: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    let parts: Vec<String> =
+        query.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
     if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
 }
 
@@ -59,21 +60,32 @@ fn typed(path: &Path) -> (PathBuf, Option<String>, Vec<Typed>) {
         for (name, values) in &case.user {
             match values {
                 cases::Values::One(v) => query.push((name.clone(), v.clone())),
-                cases::Values::Many(vs) => query.extend(vs.iter().map(|v| (name.clone(), v.clone()))),
+                cases::Values::Many(vs) => {
+                    query.extend(vs.iter().map(|v| (name.clone(), v.clone())))
+                }
             }
         }
         if let Some(t) = &case.tenant {
             query.push(("tenant".into(), t.clone()));
         }
         for password in case.passwords(&suite.base).unwrap() {
-            all.push(Typed { label: case.label(i), password: password.to_string(), query: query.clone() });
+            all.push(Typed {
+                label: case.label(i),
+                password: password.to_string(),
+                query: query.clone(),
+            });
         }
     }
     (policy, suite.file.policy_name.clone(), all)
 }
 
 /// What `policyc check` says of each password: (compliant, violated rule ids).
-fn expected(policy: &Path, name: Option<&str>, typed: &[Typed], dir: &Path) -> Vec<(bool, Vec<String>)> {
+fn expected(
+    policy: &Path,
+    name: Option<&str>,
+    typed: &[Typed],
+    dir: &Path,
+) -> Vec<(bool, Vec<String>)> {
     let input = dir.join("passwords.jsonl");
     let lines: Vec<String> = typed
         .iter()
@@ -96,13 +108,22 @@ fn expected(policy: &Path, name: Option<&str>, typed: &[Typed], dir: &Path) -> V
         cmd.arg("--policy-name").arg(n);
     }
     let out = cmd.output().unwrap();
-    assert!(out.status.code().is_some_and(|c| c <= 1), "policyc check: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "policyc check: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
-            let rules = v["violations"].as_array().unwrap().iter().map(|x| x["rule"].as_str().unwrap().to_string()).collect();
+            let rules = v["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["rule"].as_str().unwrap().to_string())
+                .collect();
             (v["compliant"].as_bool().unwrap(), rules)
         })
         .collect()
@@ -169,7 +190,12 @@ fn same_verdicts_as_check(browser: &Browser, work: &Path) -> usize {
             let url = server.url(&format!("index.html{}", query_string(&t.query)));
             if at.as_ref() != Some(&url) {
                 browser.goto(&url);
-                assert_eq!(browser.wait_ready(), "true", "{}: the page did not load", file.display());
+                assert_eq!(
+                    browser.wait_ready(),
+                    "true",
+                    "{}: the page did not load",
+                    file.display()
+                );
                 at = Some(url);
             }
             type_password(browser, &t.password);
@@ -185,7 +211,12 @@ fn same_verdicts_as_check(browser: &Browser, work: &Path) -> usize {
             count += 1;
         }
     }
-    assert!(mismatches.is_empty(), "{} of {count} passwords differ:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} of {count} passwords differ:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
     count
 }
 
@@ -223,7 +254,10 @@ fn offline_after_load(browser: &Browser, work: &Path) {
     // The account field, the reveal toggle, and back.
     browser.run("document.getElementById('account').focus()", json!([]));
     browser.type_text("x");
-    browser.run("document.getElementById('reveal').click(); document.getElementById('reveal').click();", json!([]));
+    browser.run(
+        "document.getElementById('reveal').click(); document.getElementById('reveal').click();",
+        json!([]),
+    );
     type_password(browser, "Pass wor");
     assert_eq!(shown(browser).1, ["complexity", "classes"]);
 
@@ -231,7 +265,12 @@ fn offline_after_load(browser: &Browser, work: &Path) {
     let requests: Vec<&Value> =
         after.iter().filter(|e| e["method"] == "Network.requestWillBeSent").collect();
     assert!(requests.is_empty(), "requests after load: {requests:?}");
-    assert_eq!(server.requests().len(), served, "the server was asked for {:?}", &server.requests()[served..]);
+    assert_eq!(
+        server.requests().len(),
+        served,
+        "the server was asked for {:?}",
+        &server.requests()[served..]
+    );
     let stored = browser.run(
         "return [localStorage.length, sessionStorage.length, document.cookie,
                  document.getElementById('password').getAttribute('autocomplete'),
@@ -272,7 +311,11 @@ fn a_broken_policy_is_said(browser: &Browser, work: &Path) {
     );
     assert_eq!(v[0], "error");
     let text = v[1].as_str().unwrap();
-    assert!(text.starts_with("The password rules could not be checked here (") && text.contains("SHA-256"), "{text}");
+    assert!(
+        text.starts_with("The password rules could not be checked here (")
+            && text.contains("SHA-256"),
+        "{text}"
+    );
     let disabled = browser.run("return document.getElementById('password').disabled", json!([]));
     assert_eq!(disabled, json!(true));
     std::fs::remove_file(site.join("policies/office365.policyc")).unwrap();
@@ -293,7 +336,10 @@ fn the_page_in_chromium() {
     let errors: Vec<Value> = browser
         .console()
         .into_iter()
-        .filter(|m| m["level"] == "SEVERE" && !m["message"].as_str().unwrap_or("").contains("office365.policyc"))
+        .filter(|m| {
+            m["level"] == "SEVERE"
+                && !m["message"].as_str().unwrap_or("").contains("office365.policyc")
+        })
         .collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }

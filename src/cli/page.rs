@@ -103,7 +103,8 @@ fn module(explicit: Option<&Path>, flavour: &str) -> Result<Vec<(&'static str, V
     let Some(dir) =
         homes.iter().map(|h| h.join(flavour)).find(|d| MODULE.iter().all(|f| d.join(f).is_file()))
     else {
-        let looked: Vec<String> = homes.iter().map(|h| format!("\n  {}", h.join(flavour).display())).collect();
+        let looked: Vec<String> =
+            homes.iter().map(|h| format!("\n  {}", h.join(flavour).display())).collect();
         return Err(format!(
             "error: the browser module ({flavour}: {}) was not found; looked in:{}\nBuild it with scripts/wasm.sh, or give its directory with --wasm DIR.",
             MODULE.join(", "),
@@ -149,7 +150,9 @@ fn index(strings: &serde_json::Map<String, serde_json::Value>, passwordrules: &s
     html
 }
 
-fn strings(path: Option<&Path>) -> Result<(String, serde_json::Map<String, serde_json::Value>), String> {
+fn strings(
+    path: Option<&Path>,
+) -> Result<(String, serde_json::Map<String, serde_json::Value>), String> {
     let text = match path {
         Some(p) => super::input::read_text(p)?,
         None => STRINGS.to_string(),
@@ -161,7 +164,10 @@ fn strings(path: Option<&Path>) -> Result<(String, serde_json::Map<String, serde
     let missing: Vec<&str> =
         defaults.keys().filter(|k| !given.contains_key(*k)).map(String::as_str).collect();
     if !missing.is_empty() {
-        return Err(format!("error: the strings lack {}: translate every key of the default strings.json", missing.join(", ")));
+        return Err(format!(
+            "error: the strings lack {}: translate every key of the default strings.json",
+            missing.join(", ")
+        ));
     }
     Ok((text, given))
 }
@@ -202,7 +208,9 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     ];
     files.extend(STATIC.iter().map(|(name, text)| (name.to_string(), text.as_bytes().to_vec())));
     files.extend(module.into_iter().map(|(name, bytes)| (name.to_string(), bytes)));
-    files.extend(shown.iter().zip(&loaded).map(|(s, (bytes, _))| (s.artifact.clone(), bytes.clone())));
+    files.extend(
+        shown.iter().zip(&loaded).map(|(s, (bytes, _))| (s.artifact.clone(), bytes.clone())),
+    );
     write(&a.output, &files)?;
 
     let raw: usize = files.iter().map(|(_, b)| b.len()).sum();

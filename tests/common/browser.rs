@@ -3,7 +3,12 @@
 //! and a static web server on 127.0.0.1 that records every request it serves.
 
 #![allow(dead_code, reason = "the test and the bench use a subset")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test setup fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test setup fails loudly"
+)]
 
 use serde_json::{Value, json};
 use std::net::TcpListener;
@@ -163,8 +168,7 @@ impl Browser {
             },
             "goog:loggingPrefs": { "performance": "ALL", "browser": "ALL" },
         }}});
-        let mut browser =
-            Browser { driver, base: root.clone(), http, _profile: profile };
+        let mut browser = Browser { driver, base: root.clone(), http, _profile: profile };
         let session = browser.send("POST", "/session", Some(caps));
         let id = session["sessionId"].as_str().expect("a session id").to_string();
         browser.base = format!("{root}/session/{id}");
@@ -174,13 +178,16 @@ impl Browser {
     fn send(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}{path}", self.base);
         let mut response = match body {
-            Some(b) => self.http.post(&url).header("Content-Type", "application/json").send(b.to_string()),
+            Some(b) => {
+                self.http.post(&url).header("Content-Type", "application/json").send(b.to_string())
+            }
             None if method == "DELETE" => self.http.delete(&url).call(),
             None => self.http.get(&url).call(),
         }
         .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
         let status = response.status();
-        let value: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        let value: Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
         assert!(status.is_success(), "WebDriver {method} {path}: {status}: {value}");
         value.get("value").cloned().unwrap_or(value)
     }
@@ -220,7 +227,8 @@ impl Browser {
     pub fn wait_ready(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let ready = self.run("return document.body ? document.body.dataset.ready || '' : ''", json!([]));
+            let ready = self
+                .run("return document.body ? document.body.dataset.ready || '' : ''", json!([]));
             if let Some(r) = ready.as_str().filter(|r| !r.is_empty()) {
                 return r.to_string();
             }
@@ -250,7 +258,8 @@ impl Browser {
     pub fn screenshot(&self, path: &Path) {
         let png = self.send("GET", "/screenshot", None);
         use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
     }

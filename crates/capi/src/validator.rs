@@ -9,8 +9,8 @@ use crate::user::{context, policyc_user};
 use ::policyc_gate::policy_file::{PolicyError, Trust, load_policy};
 use ::policyc_gate::signing::PublicKey;
 use policyc_runtime::Validator;
-use policyc_runtime::runtime::words::Versioned;
 use policyc_runtime::ir::Severity;
+use policyc_runtime::runtime::words::Versioned;
 use std::ffi::{CString, c_char};
 use std::path::Path;
 
@@ -317,7 +317,6 @@ pub extern "C" fn policyc_explain_json(
         guard(std::ptr::null_mut, || handle::give_string(c_string(&text)))
     })
 }
-
 
 /// Frees a string the library returned. NULL is ignored; any other pointer is refused.
 #[unsafe(no_mangle)]

@@ -18,7 +18,9 @@ struct Ascii(u128);
 
 const PRINTABLE: Ascii = Ascii(((1u128 << 95) - 1) << 0x20);
 /// `A-Z`, `a-z` and `0-9`: what is not Apple's `special`.
-const ALNUM: Ascii = Ascii((((1u128 << 26) - 1) << b'A') | (((1u128 << 26) - 1) << b'a') | (((1u128 << 10) - 1) << b'0'));
+const ALNUM: Ascii = Ascii(
+    (((1u128 << 26) - 1) << b'A') | (((1u128 << 26) - 1) << b'a') | (((1u128 << 10) - 1) << b'0'),
+);
 
 impl Ascii {
     fn range(from: u8, to: u8) -> Ascii {
@@ -137,8 +139,13 @@ pub struct Export {
 
 /// Exports the policies (one, or several a password must meet together) as `passwordrules`.
 pub fn export(programs: &[&Program]) -> Export {
-    let mut rules =
-        Rules { min: 0, max: None, max_consecutive: None, required: Vec::new(), allowed: PRINTABLE };
+    let mut rules = Rules {
+        min: 0,
+        max: None,
+        max_consecutive: None,
+        required: Vec::new(),
+        allowed: PRINTABLE,
+    };
     let mut notes = Vec::new();
     for program in programs {
         for rule in &program.rules {
@@ -169,7 +176,10 @@ fn one(program: &Program, rule: &Rule, rules: &mut Rules) -> (Fidelity, String) 
         return (NotExpressed, "audit only: it refuses nothing".into());
     }
     if !rule.conditions.is_empty() {
-        return (NotExpressed, "applies only when its `when` holds; passwordrules has no conditions".into());
+        return (
+            NotExpressed,
+            "applies only when its `when` holds; passwordrules has no conditions".into(),
+        );
     }
     let class = |id: policyc_runtime::ir::ClassId| &program.classes[usize::from(id.0)];
     match &rule.predicate {
