@@ -23,4 +23,6 @@ bind() {
 }
 build --no-default-features && bind lean
 build && bind full
-ls -l target/wasm/lean target/wasm/full
+for flavour in lean full; do
+  echo "target/wasm/$flavour: $(wc -c < "target/wasm/$flavour/policyc_wasm_bg.wasm") bytes of module"
+done
