@@ -98,7 +98,10 @@ fn main() {
     let sites: [(&str, &[&str], Value); 2] = [
         (
             "office365 + ad-default",
-            &["policies/ad-default.policy=Active Directory", "policies/office365.policy=Microsoft 365"],
+            &[
+                "policies/ad-default.policy=Active Directory",
+                "policies/office365.policy=Microsoft 365",
+            ],
             json!({ "sAMAccountName": "jdoe", "displayName": "John Doe" }),
         ),
         (
@@ -107,7 +110,12 @@ fn main() {
             json!({ "tenant": "Contoso", "displayName": "John Doe" }),
         ),
     ];
-    println!("page (Chromium {}, {} loads, {} passwords typed a character at a time):", version(), loads, passwords.len());
+    println!(
+        "page (Chromium {}, {} loads, {} passwords typed a character at a time):",
+        version(),
+        loads,
+        passwords.len()
+    );
     for (name, policies, user) in sites {
         let site = work.path().join(name.replace([' ', '+'], "_"));
         browser::page(&site, policies, &[]);
@@ -116,23 +124,42 @@ fn main() {
         for _ in 0..loads {
             browser.goto(&server.url("index.html"));
             assert_eq!(browser.wait_ready(), "true");
-            let t = browser.run("return performance.getEntriesByName('policyc-ready')[0].startTime", json!([]));
+            let t = browser.run(
+                "return performance.getEntriesByName('policyc-ready')[0].startTime",
+                json!([]),
+            );
             ready.push(t.as_f64().unwrap());
         }
         ready.sort_by(f64::total_cmp);
         let typed = browser.run_async(TYPING, json!([passwords, user]));
         assert!(typed.get("error").is_none(), "{typed}");
-        assert_eq!(typed["isolated"], true, "the page is not cross-origin isolated: timings would be rounded to 100 µs");
+        assert_eq!(
+            typed["isolated"], true,
+            "the page is not cross-origin isolated: timings would be rounded to 100 µs"
+        );
         let ((raw, gz), (module_raw, module_gz)) = sizes(&site);
         let (c50, c99, keys) = quantiles(&typed["check"]);
         let (e50, e99, _) = quantiles(&typed["explain"]);
         let (k50, k99, _) = quantiles(&typed["keystroke"]);
         println!("  {name}:");
-        println!("    ready            p50 {:.1} ms, max {:.1} ms", at(&ready, 0.5), at(&ready, 1.0));
+        println!(
+            "    ready            p50 {:.1} ms, max {:.1} ms",
+            at(&ready, 0.5),
+            at(&ready, 1.0)
+        );
         println!("    check            p50 {:.3} ms, p99 {:.3} ms ({keys} keystrokes)", c50, c99);
         println!("    explain          p50 {:.3} ms, p99 {:.3} ms", e50, e99);
-        println!("    keystroke        p50 {:.3} ms, p99 {:.3} ms (input handler: check + explain + page update)", k50, k99);
-        println!("    transfer         {} KiB ({} KiB gzip); module {} KiB ({} KiB gzip)", raw.div_ceil(1024), gz.div_ceil(1024), module_raw.div_ceil(1024), module_gz.div_ceil(1024));
+        println!(
+            "    keystroke        p50 {:.3} ms, p99 {:.3} ms (input handler: check + explain + page update)",
+            k50, k99
+        );
+        println!(
+            "    transfer         {} KiB ({} KiB gzip); module {} KiB ({} KiB gzip)",
+            raw.div_ceil(1024),
+            gz.div_ceil(1024),
+            module_raw.div_ceil(1024),
+            module_gz.div_ceil(1024)
+        );
     }
 }
 

@@ -325,6 +325,68 @@ fn a_broken_policy_is_said(browser: &Browser, work: &Path) {
     assert!(text.as_str().unwrap().contains("HTTP 404"), "{text}");
 }
 
+/// The worked example of docs/browser.md: the live check on LTB Self Service Password's change
+/// form (its fields, `#login` and `#newpassword`, as templates/change.tpl has them).
+fn ltb_self_service_password(browser: &Browser, work: &Path) {
+    let site = work.join("ssp");
+    browser::page(
+        &site,
+        &["policies/ad-default.policy=Active Directory", "policies/office365.policy=Microsoft 365"],
+        &[],
+    );
+    std::fs::copy(root().join("docs/browser/ltb-ssp.js"), site.join("ltb-ssp.js")).unwrap();
+    std::fs::write(
+        site.join("change.html"),
+        r##"<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>SSP</title></head><body>
+<form action="#" method="post">
+<input type="text" name="login" id="login">
+<input type="password" autocomplete="current-password" name="oldpassword" id="oldpassword">
+<input type="password" autocomplete="new-password" name="newpassword" id="newpassword">
+<input type="password" autocomplete="new-password" name="confirmpassword" id="confirmpassword">
+<button type="submit">Send</button>
+</form>
+<div id="policyc-rules" aria-live="polite"></div>
+<script type="module" src="ltb-ssp.js"></script>
+</body></html>"##,
+    )
+    .unwrap();
+    let server = Server::start(&site);
+    browser.goto(&server.url("change.html"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let ready = loop {
+        let r = browser
+            .run("return document.getElementById('policyc-rules').dataset.ready || ''", json!([]));
+        if r != "" {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "the SSP example never became ready");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(ready, "true");
+    let state = |b: &Browser| {
+        b.run(
+            "const p = document.getElementById('policyc-rules');
+             return [p.dataset.compliant, [...p.querySelectorAll('[data-rule]')].map(e => e.dataset.rule),
+                     document.getElementById('newpassword').validity.customError];",
+            json!([]),
+        )
+    };
+    browser.run("document.getElementById('login').focus()", json!([]));
+    browser.type_text("jdoe");
+    browser.run("document.getElementById('newpassword').focus()", json!([]));
+    browser.type_text("jdoe2024");
+    assert_eq!(
+        state(browser),
+        json!(["false", ["ad_default.names", "ad_default.complexity", "office365.classes"], true])
+    );
+    browser.run(
+        "const p = document.getElementById('newpassword'); p.value = ''; p.focus();",
+        json!([]),
+    );
+    browser.type_text("Tr0ub4dor&3");
+    assert_eq!(state(browser), json!(["true", [], false]));
+}
+
 #[test]
 fn the_page_in_chromium() {
     let work = tempfile::tempdir().unwrap();
@@ -333,6 +395,7 @@ fn the_page_in_chromium() {
     assert!(typed > 150, "only {typed} case passwords");
     offline_after_load(&browser, work.path());
     a_broken_policy_is_said(&browser, work.path());
+    ltb_self_service_password(&browser, work.path());
     let errors: Vec<Value> = browser
         .console()
         .into_iter()

@@ -112,16 +112,16 @@ function each(what, password, user) {
   if (loaded.length === 0) {
     throw new PolicycError('no policy is loaded: call load(artifactUrl) first');
   }
-  const results = loaded.map((p) => ({ title: p.title, ...p[what](password, user) }));
+  const results = loaded.map((p) => ({ policy: p.name, title: p.title, ...p[what](password, user) }));
   return { compliant: results.every((r) => r.compliant), policies: results };
 }
 
-/** Checks against every loaded policy: `{ compliant, policies: [{ title, compliant, violations }] }`. */
+/** Checks against every loaded policy: `{ compliant, policies: [{ policy, title, compliant, violations }] }`. */
 export function check(password, user = {}) {
   return each('check', password, user);
 }
 
-/** Explains against every loaded policy: `{ compliant, policies: [{ title, policy, rules }] }`. */
+/** Explains against every loaded policy: `{ compliant, policies: [{ policy, title, compliant, rules }] }`. */
 export function explain(password, user = {}) {
   return each('explain', password, user);
 }
