@@ -122,6 +122,9 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
         "./usr/lib/x86_64-linux-gnu/pkgconfig/policyc.pc",
         "./usr/lib/x86_64-linux-gnu/security/pam_policyc.so",
         "./usr/lib/ldap/policyc_ppolicy.so",
+        "./usr/share/policyc/wasm/lean/policyc_wasm_bg.wasm",
+        "./usr/share/policyc/wasm/full/policyc_wasm.js",
+        "./usr/share/doc/policyc/browser.md",
     ] {
         assert!(
             listing.lines().any(|l| l.ends_with(file)),
@@ -151,6 +154,16 @@ fn the_package_installs_works_against_the_doubles_rotates_and_purges() {
     assert!(said.starts_with(&format!("policyc {VERSION} (artifact formats")), "{said}");
     let _ = std::fs::remove_file(&source);
     let _ = std::fs::remove_file(&program);
+
+    // The self-service page from the installed binary and module, nothing else given.
+    let site = std::env::temp_dir().join(format!("policyc-pkg-site-{}", std::process::id()));
+    run(Command::new("/usr/bin/policyc")
+        .args(["page", "/usr/share/policyc/policies/office365.policy", "-o"])
+        .arg(&site));
+    for file in ["index.html", "policyc.js", "policyc_wasm_bg.wasm", "policies/office365.policyc"] {
+        assert!(site.join(file).is_file(), "{file} not in the page the package writes");
+    }
+    let _ = std::fs::remove_dir_all(&site);
 
     // The units: systemd's own verifier, and the same hardening in both services.
     let units = [

@@ -118,3 +118,19 @@ fn every_shown_example_reproduces() {
     }
     assert!(ran >= 3, "only {ran} README examples found");
 }
+
+/// The other documents' shown commands (`$ ` lines) reproduce too.
+#[test]
+fn the_documents_examples_reproduce() {
+    let dir = scratch();
+    let mut ran = 0;
+    for doc in ["docs/browser.md"] {
+        let text = std::fs::read_to_string(doc).unwrap();
+        for e in examples(&text) {
+            let said = run(dir.path(), &e.command);
+            assert_eq!(said, e.expected, "{doc}:{}: `{}`", e.line, e.command);
+            ran += 1;
+        }
+    }
+    assert!(ran >= 1, "no examples found in the documents");
+}
