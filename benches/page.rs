@@ -111,7 +111,7 @@ fn main() {
         ),
     ];
     println!(
-        "page (Chromium {}, {} loads, {} passwords typed a character at a time):",
+        "page ({}, {} loads, {} passwords typed a character at a time):",
         version(),
         loads,
         passwords.len()
