@@ -387,6 +387,96 @@ fn ltb_self_service_password(browser: &Browser, work: &Path) {
     assert_eq!(state(browser), json!(["true", [], false]));
 }
 
+/// WCAG contrast of an element's text against its background (the first opaque one up the tree).
+const CONTRAST: &str = r"
+const lum = (c) => {
+  const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map((v) => {
+    v = v / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const background = (e) => {
+  for (; e; e = e.parentElement) {
+    const c = getComputedStyle(e).backgroundColor;
+    if (!c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c;
+  }
+  return 'rgb(255, 255, 255)';
+};
+return [...document.querySelectorAll(arguments[0])].filter((e) => e.offsetParent).map((e) => {
+  const [a, b] = [lum(getComputedStyle(e).color), lum(background(e))];
+  return [e.id || e.className || e.tagName, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+});
+";
+
+/// Labels, a live region, the keyboard alone, contrast, and a phone's width.
+fn accessible_on_a_keyboard_and_a_phone(browser: &Browser, work: &Path) {
+    let site = work.join("hybrid");
+    let server = Server::start(&site);
+    browser.goto(&server.url("index.html"));
+    assert_eq!(browser.wait_ready(), "true");
+    let unlabelled = browser.run(
+        "return [...document.querySelectorAll('input')].filter(i => !i.hidden && i.labels.length === 0).map(i => i.id)",
+        json!([]),
+    );
+    assert_eq!(unlabelled, json!([]));
+    let live = browser.run(
+        "const v = document.getElementById('verdict'); return [v.getAttribute('role'), v.getAttribute('aria-live')]",
+        json!([]),
+    );
+    assert_eq!(live, json!(["status", "polite"]));
+
+    // The keyboard alone: Tab to the password, type, Tab to the toggle, Space shows it.
+    browser.run("document.activeElement.blur()", json!([]));
+    let active = || browser.run("return document.activeElement.id", json!([]));
+    let mut tabs = 0;
+    while active() != "password" {
+        browser.press("Tab", "Tab", 9);
+        tabs += 1;
+        assert!(tabs <= 4, "Tab never reaches the password (at {})", active());
+    }
+    browser.type_text("Tr0ub4dor&3");
+    assert_eq!(shown(browser).0, "accepted");
+    browser.press("Tab", "Tab", 9);
+    assert_eq!(active(), "reveal");
+    browser.press(" ", "Space", 32);
+    let revealed = browser.run(
+        "return [document.getElementById('password').type, document.getElementById('reveal').getAttribute('aria-pressed'), document.getElementById('reveal').textContent]",
+        json!([]),
+    );
+    assert_eq!(revealed, json!(["text", "true", "Hide password"]));
+    browser.press("Enter", "Enter", 13);
+    let hidden = browser.run("return document.getElementById('password').type", json!([]));
+    assert_eq!(hidden, "password");
+
+    // Contrast (WCAG AA: 4.5) of every text, in each verdict's colours.
+    type_password(browser, "short");
+    for state in ["refused", "accepted", "error"] {
+        browser.run(
+            &format!("document.getElementById('verdict').dataset.verdict = '{state}'"),
+            json!([]),
+        );
+        let ratios = browser.run(
+            CONTRAST,
+            json!(["h1, p, label, legend, button, #verdict, .mark, .message, .hint, h2"]),
+        );
+        for pair in ratios.as_array().unwrap() {
+            let ratio = pair[1].as_f64().unwrap();
+            assert!(ratio >= 4.5, "{state}: {} has contrast {ratio:.2}", pair[0]);
+        }
+    }
+
+    // A phone: one column, nothing wider than the screen.
+    browser.resize(390, 844);
+    browser.goto(&server.url("index.html?sAMAccountName=jdoe"));
+    assert_eq!(browser.wait_ready(), "true");
+    type_password(browser, "jdoe2024");
+    let overflow =
+        browser.run("return [document.documentElement.scrollWidth, window.innerWidth]", json!([]));
+    assert!(overflow[0].as_u64() <= overflow[1].as_u64(), "wider than the screen: {overflow}");
+    browser.screenshot(&browser::artifacts().join("phone.png"));
+}
+
 #[test]
 fn the_page_in_chromium() {
     let work = tempfile::tempdir().unwrap();
@@ -396,6 +486,7 @@ fn the_page_in_chromium() {
     offline_after_load(&browser, work.path());
     a_broken_policy_is_said(&browser, work.path());
     ltb_self_service_password(&browser, work.path());
+    accessible_on_a_keyboard_and_a_phone(&browser, work.path());
     let errors: Vec<Value> = browser
         .console()
         .into_iter()
@@ -405,4 +496,109 @@ fn the_page_in_chromium() {
         })
         .collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
+}
+
+/// What `policyc page` said, and its exit code.
+fn page_fails(dir: &Path, policies: &[&str], extra: &[&str]) -> String {
+    let out = browser::run_page(dir, policies, extra);
+    assert_eq!(out.status.code(), Some(2), "policyc page {policies:?} {extra:?} succeeded");
+    assert!(out.stdout.is_empty());
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn signed_policies_only_with_a_key() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let policyc = |args: &[&str]| {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_policyc")).current_dir(w).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let source = root().join("policies/office365.policy");
+    let source = source.to_str().unwrap();
+    policyc(&["keygen", "-o", "k.key"]);
+    policyc(&["compile", source, "-o", "signed.policyc", "--sign", "k.key", "--serial", "7"]);
+    policyc(&["compile", source, "-o", "unsigned.policyc"]);
+    let key = w.join("k.key.pub");
+    let key = key.to_str().unwrap();
+    let signed = w.join("signed.policyc");
+    browser::page(&w.join("site"), &[signed.to_str().unwrap()], &["--key", key]);
+    let site: Value =
+        serde_json::from_str(&std::fs::read_to_string(w.join("site/site.json")).unwrap()).unwrap();
+    assert_eq!(site["policies"][0]["signed_serial"], 7);
+    let unsigned = w.join("unsigned.policyc");
+    let said = page_fails(&w.join("no"), &[unsigned.to_str().unwrap()], &["--key", key]);
+    assert!(said.contains("is not signed") && said.contains("policyc compile --sign"), "{said}");
+    let said = page_fails(&w.join("no"), &[source], &["--key", key]);
+    assert!(said.contains("is not signed"), "{said}");
+    assert!(!w.join("no").exists(), "a refused page wrote files");
+}
+
+#[test]
+fn bad_arguments_are_said_and_write_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("site");
+    let said =
+        page_fails(&out, &["policies/office365.policy", "policies/office365.policy=Again"], &[]);
+    assert_eq!(said, "error: the policy `office365` is given twice\n");
+    let said = page_fails(&out, &["policies/missing.policy"], &[]);
+    assert!(said.starts_with("error: cannot read"), "{said}");
+    let strings = work.path().join("de.json");
+    std::fs::write(&strings, r#"{"lang": "de", "title": "Neues Passwort"}"#).unwrap();
+    let said =
+        page_fails(&out, &["policies/office365.policy"], &["--strings", strings.to_str().unwrap()]);
+    assert!(said.starts_with("error: the strings lack accepted, account, and, "), "{said}");
+    std::fs::write(&strings, "[1, 2]").unwrap();
+    let said =
+        page_fails(&out, &["policies/office365.policy"], &["--strings", strings.to_str().unwrap()]);
+    assert!(said.starts_with("error: the strings are not a JSON object of texts"), "{said}");
+    let said = String::from_utf8(
+        Command::new(env!("CARGO_BIN_EXE_policyc"))
+            .current_dir(root())
+            .args(["page", "policies/office365.policy", "-o"])
+            .arg(&out)
+            .args(["--wasm", "/nonexistent"])
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .unwrap();
+    assert_eq!(
+        said,
+        "error: the browser module (lean: policyc_wasm.js, policyc_wasm_bg.wasm) was not found; looked in:\n  /nonexistent/lean\nBuild it with scripts/wasm.sh, or give its directory with --wasm DIR.\n"
+    );
+    assert!(!out.exists(), "a refused page wrote files");
+}
+
+/// The page's own strings come from one file: a translation replaces every one of them.
+#[test]
+fn a_translation_replaces_the_page_strings() {
+    let work = tempfile::tempdir().unwrap();
+    let default: serde_json::Map<String, Value> = serde_json::from_str(
+        &std::fs::read_to_string(root().join("crates/wasm/web/strings.json")).unwrap(),
+    )
+    .unwrap();
+    let german: serde_json::Map<String, Value> = default
+        .keys()
+        .map(|k| {
+            (k.clone(), Value::String(if k == "lang" { "de".into() } else { format!("DE:{k}") }))
+        })
+        .collect();
+    let strings = work.path().join("de.json");
+    std::fs::write(&strings, serde_json::to_string(&german).unwrap()).unwrap();
+    let site = work.path().join("site");
+    browser::page(&site, &["policies/office365.policy"], &["--strings", strings.to_str().unwrap()]);
+    let html = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(
+        html.contains("<html lang=\"de\">") && html.contains("<title>DE:title</title>"),
+        "{html}"
+    );
+    assert!(!html.contains("{{"), "a placeholder is left: {html}");
+    for (key, value) in &default {
+        let text = value.as_str().unwrap();
+        if key != "lang" {
+            assert!(!html.contains(&format!(">{text}<")), "`{key}` is still in English");
+        }
+    }
 }

@@ -27,6 +27,7 @@ const MODULE: [&str; 2] = ["policyc_wasm.js", "policyc_wasm_bg.wasm"];
 #[command(after_help = "Examples:
   policyc page policies/ad-default.policy='Active Directory' policies/office365.policy='Microsoft 365' -o /var/www/password
   policyc page office365.policyc -o site --strings strings.de.json
+  policyc page office365.policyc -o site --key /etc/policyc/policy.pub
 
 Each policy may be named as the page shows it, after `=` (default: the policy's name). The site
 works from any web server (its Content-Security-Policy is in the page); users may give their
@@ -52,6 +53,10 @@ pub(crate) struct Args {
     /// them [default: target/wasm next to a built policyc, or share/policyc/wasm installed].
     #[arg(long, value_name = "DIR")]
     wasm: Option<PathBuf>,
+    /// A public key (`policyc keygen`): every policy must be an artifact signed with it
+    /// (`ARTIFACT.sig`, verified as the hook verifies it), and the page names each signature.
+    #[arg(long, value_name = "PUBLIC_KEY")]
+    key: Option<PathBuf>,
 }
 
 /// One policy on the page.
@@ -61,6 +66,9 @@ struct Shown {
     policy: String,
     artifact: String,
     digest: String,
+    /// The signature verified with `--key`: its serial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_serial: Option<u64>,
 }
 
 #[derive(serde::Serialize)]
@@ -177,8 +185,19 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
         a.policies.iter().map(|p| titled(p)).unzip();
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let loaded = a.names.load_artifacts(&refs)?;
+    let key = a
+        .key
+        .as_deref()
+        .map(policyc_gate::signing::PublicKey::from_file)
+        .transpose()
+        .map_err(|e| format!("error: {e}"))?;
     let mut shown = Vec::new();
-    for ((_, v), title) in loaded.iter().zip(titles) {
+    for (((bytes, v), title), path) in loaded.iter().zip(titles).zip(&paths) {
+        let signed_serial = key
+            .as_ref()
+            .map(|key| key.verify(path, bytes).map(|signed| signed.serial))
+            .transpose()
+            .map_err(|e| format!("error: {}: {e}", path.display()))?;
         if shown.iter().any(|s: &Shown| s.policy == v.name()) {
             return Err(format!("error: the policy `{}` is given twice", v.name()));
         }
@@ -187,6 +206,7 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
             policy: v.name().to_string(),
             artifact: format!("policies/{}.policyc", v.name()),
             digest: v.digest_hex(),
+            signed_serial,
         });
     }
     let programs: Vec<_> = loaded.iter().map(|(_, v)| v.program()).collect();

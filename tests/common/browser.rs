@@ -25,13 +25,20 @@ fn free_port() -> u16 {
 /// Builds the browser module (`scripts/wasm.sh`: incremental, installs the wasm32 target and
 /// the wasm-bindgen CLI if missing) and writes the page for `policies` into `dir`.
 pub fn page(dir: &Path, policies: &[&str], extra: &[&str]) {
+    let out = run_page(dir, policies, extra);
+    assert!(out.status.success(), "policyc page: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `policyc page POLICIES EXTRA -o DIR --wasm target/wasm`, run from the repository, the module
+/// built first; what it did.
+pub fn run_page(dir: &Path, policies: &[&str], extra: &[&str]) -> std::process::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     static BUILT: std::sync::Once = std::sync::Once::new();
     BUILT.call_once(|| {
         let status = Command::new("bash").arg(root.join("scripts/wasm.sh")).status().unwrap();
         assert!(status.success(), "scripts/wasm.sh failed: the browser module cannot be built");
     });
-    let out = Command::new(env!("CARGO_BIN_EXE_policyc"))
+    Command::new(env!("CARGO_BIN_EXE_policyc"))
         .current_dir(root)
         .arg("page")
         .args(policies)
@@ -41,8 +48,7 @@ pub fn page(dir: &Path, policies: &[&str], extra: &[&str]) {
         .arg("--wasm")
         .arg(root.join("target/wasm"))
         .output()
-        .unwrap();
-    assert!(out.status.success(), "policyc page: {}", String::from_utf8_lossy(&out.stderr));
+        .unwrap()
 }
 
 /// A static web server for one directory, on a free loopback port, recording each request's
@@ -221,6 +227,24 @@ impl Browser {
         for c in text.chars() {
             self.cdp("Input.insertText", json!({ "text": c.to_string() }));
         }
+    }
+
+    /// Presses a key (`"Tab"`, `"Enter"`, `" "`) as a keyboard does: down, then up.
+    pub fn press(&self, key: &str, code: &str, key_code: u32) {
+        // A key that types a character (Enter's "\r") goes down as `keyDown` with its text,
+        // which is what activates a button on Enter.
+        let text = if key == "Enter" { "\r" } else { "" };
+        for kind in [if text.is_empty() { "rawKeyDown" } else { "keyDown" }, "keyUp"] {
+            self.cdp(
+                "Input.dispatchKeyEvent",
+                json!({ "type": kind, "key": key, "code": code, "windowsVirtualKeyCode": key_code, "text": text }),
+            );
+        }
+    }
+
+    /// Resizes the window (CSS pixels, the browser's frame included).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({ "width": width, "height": height }));
     }
 
     /// Waits until the page says it is ready (`body[data-ready]`); its value.

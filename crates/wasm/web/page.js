@@ -160,7 +160,6 @@ function reveal() {
   input.type = shown ? 'text' : 'password';
   $('reveal').setAttribute('aria-pressed', String(shown));
   $('reveal').textContent = say(shown ? 'hide' : 'reveal');
-  input.focus();
 }
 
 async function main() {
