@@ -97,3 +97,28 @@ fn custom_classes_are_written_as_the_language_asks() {
     // `-` first and `]` last in a custom class; `digit` by its name.
     assert_eq!(export.value, "minlength: 4; required: [-ab]]; allowed: digit, [-ab]];");
 }
+
+/// A custom class holding `;` (and `]`, `-`): Apple's parser reads a class character by
+/// character, so the export writes it as it is, and the import reads it back whole (it split
+/// the rules at every `;` before, and refused the export; found by the `export_apple` fuzz
+/// target).
+#[test]
+fn a_semicolon_in_a_custom_class_goes_there_and_back() {
+    let text = "policy p {\n  class odd = [;\\]\\-x]\n  rule only \"x\" : only odd | lower\n  rule one \"x\" : count odd >= 1\n}\n";
+    let v = Validator::from_bytes(
+        &compile_str("p.policy", text, &CompileOptions::default()).unwrap().artifact,
+    )
+    .unwrap();
+    let export = apple::export(&[v.program()]);
+    assert_eq!(export.value, "required: [-;x]]; allowed: lower, [-;]];");
+    let back = policyc_import::apple::import(&export.value, "exported.txt").unwrap();
+    let back = Validator::from_bytes(
+        &compile_str("back.policy", &back, &CompileOptions::default()).unwrap().artifact,
+    )
+    .unwrap();
+    for (password, accepted) in
+        [("ab;c", true), ("ab]c", true), ("ab-c", true), ("abc", false), ("ab!c", false)]
+    {
+        assert_eq!(back.check(password, &Context::new()).is_compliant(), accepted, "{password}");
+    }
+}

@@ -75,6 +75,28 @@ impl Class {
     }
 }
 
+/// The `name: value` properties, split at each `;` outside a custom class (Apple's parser reads
+/// a class character by character: a `;` inside one is a member). A `]` closes a class unless
+/// another `]` follows it, as [`custom`] reads it.
+fn properties(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut in_class) = (0, false);
+    let mut it = text.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        match c {
+            '[' if !in_class => in_class = true,
+            ']' if in_class && it.peek().is_none_or(|&(_, n)| n != ']') => in_class = false,
+            ';' if !in_class => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
 /// Reads a `[…]` at the start of `s` (after the `[`): its characters and what follows the `]`.
 fn custom(s: &str) -> Result<(Vec<char>, &str), String> {
     let mut chars = Vec::new();
@@ -147,7 +169,7 @@ pub fn import(text: &str, path: &str) -> Result<String, ImportError> {
     let mut allowed: Vec<Class> = Vec::new();
     let (mut min, mut max, mut consecutive) = (None::<u32>, None::<u32>, None::<u32>);
     let mut notes = String::new();
-    for property in text.trim().split(';').map(str::trim).filter(|p| !p.is_empty()) {
+    for property in properties(text.trim()).into_iter().map(str::trim).filter(|p| !p.is_empty()) {
         let (name, value) = property
             .split_once(':')
             .ok_or_else(|| bad(format!("`{}`: expected `name: value`", printable(property))))?;

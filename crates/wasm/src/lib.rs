@@ -16,7 +16,7 @@
 //! reported in the verdict's `unavailable` list, as a validator that cannot read its store does.
 
 mod info;
-mod user;
+pub mod user;
 
 use policyc_runtime::Validator;
 use policyc_runtime::runtime::words::{self, Versioned};

@@ -1,4 +1,5 @@
-//! The user a password is checked for, from the JSON the JS side sends.
+//! The user a password is checked for, from the JSON the JS side sends (the page builds it
+//! from its address, which anyone can write: fuzzed, `fuzz/fuzz_targets/browser_user.rs`).
 
 use policyc_runtime::Context;
 use serde_json::Value;
@@ -6,7 +7,7 @@ use serde_json::Value;
 /// `{"sAMAccountName": "jdoe", "memberOf": ["CN=…", …], "tenant": "Contoso"}`: attributes by
 /// LDAP name (any case), each a string or a list of strings, and the tenant name Entra scoring
 /// reads. `""` or `{}` is nobody.
-pub(crate) fn context(json: &str) -> Result<Context, String> {
+pub fn context(json: &str) -> Result<Context, String> {
     let mut ctx = Context::new();
     if json.trim().is_empty() {
         return Ok(ctx);

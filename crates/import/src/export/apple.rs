@@ -162,7 +162,7 @@ pub fn export(programs: &[&Program]) -> Export {
     let allowed = rules.allowed;
     let mut required: Vec<Ascii> = Vec::new();
     for set in rules.required.iter().map(|s| s.and(allowed)) {
-        if !required.contains(&set) {
+        if !set.is_empty() && !required.contains(&set) {
             required.push(set);
         }
     }
@@ -194,14 +194,20 @@ fn one(program: &Program, rule: &Rule, rules: &mut Rules) -> (Fidelity, String) 
         }
         Predicate::Only(id) => {
             let c = class(*id);
-            rules.allowed = rules.allowed.and(Ascii::of(c));
+            let Some(narrowed) = nonempty(rules.allowed.and(Ascii::of(c))) else {
+                return (Weaker, format!("only {}: leaves no ASCII character, and passwordrules has only ASCII", c.name));
+            };
+            rules.allowed = narrowed;
             match Ascii::beyond(c) {
                 true => (Stricter, format!("only {}: its ASCII characters allowed", c.name)),
                 false => (Exact, format!("only {}", c.name)),
             }
         }
         Predicate::NoneOf(id) => {
-            rules.allowed = rules.allowed.without(Ascii::of(class(*id)));
+            let Some(narrowed) = nonempty(rules.allowed.without(Ascii::of(class(*id)))) else {
+                return (Weaker, format!("no {}: leaves no ASCII character, and passwordrules has only ASCII", class(*id).name));
+            };
+            rules.allowed = narrowed;
             (Exact, format!("no {}", class(*id).name))
         }
         Predicate::AtLeastOf { n, classes } => {
@@ -222,6 +228,9 @@ fn one(program: &Program, rule: &Rule, rules: &mut Rules) -> (Fidelity, String) 
             }
         }
         Predicate::Count { class: id, bounds } if bounds.min >= 1 => {
+            if Ascii::of(class(*id)).is_empty() {
+                return (Weaker, format!("{bounds} of {}: it has no ASCII character", class(*id).name));
+            }
             rules.required.push(Ascii::of(class(*id)));
             match (bounds.min, bounds.max) {
                 (1, None) => (Exact, format!("a character of {}", class(*id).name)),
@@ -247,6 +256,11 @@ fn one(program: &Program, rule: &Rule, rules: &mut Rules) -> (Fidelity, String) 
         ),
         _ => (NotExpressed, "not expressible in passwordrules".into()),
     }
+}
+
+/// The allowed characters narrowed to `to`, unless that leaves none.
+fn nonempty(to: Ascii) -> Option<Ascii> {
+    (!to.is_empty()).then_some(to)
 }
 
 /// Narrows the length; exact for character counts.
