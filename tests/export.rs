@@ -19,6 +19,12 @@ fn compiled(path: &str) -> Validator {
         .unwrap()
 }
 
+/// A validator for policy text.
+fn from_source(text: &str) -> Validator {
+    let compiled = compile_str("p.policy", text, &CompileOptions::default()).unwrap();
+    Validator::from_bytes(&compiled.artifact).unwrap()
+}
+
 #[test]
 fn passwords_built_to_the_export_pass_the_policies() {
     let sets: [&[&str]; 4] = [
@@ -38,8 +44,7 @@ fn passwords_built_to_the_export_pass_the_policies() {
             export.notes
         );
         let text = policyc_import::apple::import(&export.value, "exported.txt").unwrap();
-        let rules = compile_str("exported.policy", &text, &CompileOptions::default()).unwrap();
-        let rules = Validator::from_bytes(&rules.artifact).unwrap();
+        let rules = from_source(&text);
         let mut rng = Seeded::new(29);
         let mut checked = 0;
         for length in [8, 12, 16, 24, 64] {
@@ -89,10 +94,7 @@ fn passwords_built_to_the_export_pass_the_policies() {
 #[test]
 fn custom_classes_are_written_as_the_language_asks() {
     let text = "policy p {\n  class odd = [\\]a\\-b]\n  rule length \"x\" : length >= 4\n  rule only \"x\" : only odd | digit\n  rule one \"x\" : count odd >= 1\n}\n";
-    let v = Validator::from_bytes(
-        &compile_str("p.policy", text, &CompileOptions::default()).unwrap().artifact,
-    )
-    .unwrap();
+    let v = from_source(text);
     let export = apple::export(&[v.program()]);
     // `-` first and `]` last in a custom class; `digit` by its name.
     assert_eq!(export.value, "minlength: 4; required: [-ab]]; allowed: digit, [-ab]];");
@@ -105,17 +107,11 @@ fn custom_classes_are_written_as_the_language_asks() {
 #[test]
 fn a_semicolon_in_a_custom_class_goes_there_and_back() {
     let text = "policy p {\n  class odd = [;\\]\\-x]\n  rule only \"x\" : only odd | lower\n  rule one \"x\" : count odd >= 1\n}\n";
-    let v = Validator::from_bytes(
-        &compile_str("p.policy", text, &CompileOptions::default()).unwrap().artifact,
-    )
-    .unwrap();
+    let v = from_source(text);
     let export = apple::export(&[v.program()]);
     assert_eq!(export.value, "required: [-;x]]; allowed: lower, [-;]];");
     let back = policyc_import::apple::import(&export.value, "exported.txt").unwrap();
-    let back = Validator::from_bytes(
-        &compile_str("back.policy", &back, &CompileOptions::default()).unwrap().artifact,
-    )
-    .unwrap();
+    let back = from_source(&back);
     for (password, accepted) in
         [("ab;c", true), ("ab]c", true), ("ab-c", true), ("abc", false), ("ab!c", false)]
     {

@@ -220,14 +220,14 @@ fn same_verdicts_as_check(browser: &Browser, work: &Path) -> usize {
     count
 }
 
+/// The hybrid set-up's page: the domain's policy and the cloud's, named as users know them.
+const HYBRID: [&str; 2] =
+    ["policies/ad-default.policy=Active Directory", "policies/office365.policy=Microsoft 365"];
+
 /// After loading: no request at all, nothing stored, and the page works with its server gone.
 fn offline_after_load(browser: &Browser, work: &Path) {
     let site = work.join("hybrid");
-    browser::page(
-        &site,
-        &["policies/ad-default.policy=Active Directory", "policies/office365.policy=Microsoft 365"],
-        &[],
-    );
+    browser::page(&site, &HYBRID, &[]);
     let mut server = Server::start(&site);
     browser.goto(&server.url("index.html?sAMAccountName=jdoe&displayName=John%20Doe"));
     assert_eq!(browser.wait_ready(), "true");
@@ -329,11 +329,7 @@ fn a_broken_policy_is_said(browser: &Browser, work: &Path) {
 /// form (its fields, `#login` and `#newpassword`, as templates/change.tpl has them).
 fn ltb_self_service_password(browser: &Browser, work: &Path) {
     let site = work.join("ssp");
-    browser::page(
-        &site,
-        &["policies/ad-default.policy=Active Directory", "policies/office365.policy=Microsoft 365"],
-        &[],
-    );
+    browser::page(&site, &HYBRID, &[]);
     std::fs::copy(root().join("docs/browser/ltb-ssp.js"), site.join("ltb-ssp.js")).unwrap();
     std::fs::write(
         site.join("change.html"),

@@ -171,6 +171,16 @@ pub(crate) fn versioned<T: serde::Serialize>(body: &T) -> Versioned<'_, T> {
     Versioned { schema: JSON_SCHEMA, body }
 }
 
+/// Text for HTML or XML, in an element or a quoted attribute (`policyc page`, `policyc test
+/// --format junit`).
+pub(crate) fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 /// `n` and the noun, singular for one: "1 rule", "3 rules".
 pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();

@@ -138,21 +138,12 @@ fn needs_strength(v: &Validator) -> bool {
     found
 }
 
-/// Text for HTML, in an element or a quoted attribute.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 /// index.html: the template with the strings and the `passwordrules` filled in.
 fn index(strings: &serde_json::Map<String, serde_json::Value>, passwordrules: &str) -> String {
-    let mut html = INDEX.replace("{{passwordrules}}", &escape(passwordrules));
+    let mut html = INDEX.replace("{{passwordrules}}", &super::escape_markup(passwordrules));
     for (key, value) in strings {
         if let Some(text) = value.as_str() {
-            html = html.replace(&format!("{{{{{key}}}}}"), &escape(text));
+            html = html.replace(&format!("{{{{{key}}}}}"), &super::escape_markup(text));
         }
     }
     html

@@ -69,8 +69,8 @@ pub(crate) fn run(args: Args) -> u8 {
                 let _ = write!(
                     junit,
                     "  <testsuite name=\"{}\" tests=\"1\" errors=\"1\">\n    <testcase name=\"load\"><error message=\"{}\"/></testcase>\n  </testsuite>\n",
-                    xml(&name),
-                    xml(&e)
+                    super::escape_markup(&name),
+                    super::escape_markup(&e)
                 );
                 continue;
             }
@@ -86,7 +86,7 @@ pub(crate) fn run(args: Args) -> u8 {
         let _ = writeln!(
             junit,
             "  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{}\">",
-            xml(&name),
+            super::escape_markup(&name),
             failures.len()
         );
         for (i, case) in suite.file.cases.iter().enumerate() {
@@ -96,17 +96,17 @@ pub(crate) fn run(args: Args) -> u8 {
                     let _ = writeln!(
                         junit,
                         "    <testcase name=\"{}\" classname=\"{}\"><failure message=\"{}\"/></testcase>",
-                        xml(&label),
-                        xml(&suite.program.name),
-                        xml(&f.difference)
+                        super::escape_markup(&label),
+                        super::escape_markup(&suite.program.name),
+                        super::escape_markup(&f.difference)
                     );
                 }
                 None => {
                     let _ = writeln!(
                         junit,
                         "    <testcase name=\"{}\" classname=\"{}\"/>",
-                        xml(&label),
-                        xml(&suite.program.name)
+                        super::escape_markup(&label),
+                        super::escape_markup(&suite.program.name)
                     );
                 }
             }
@@ -138,13 +138,4 @@ pub(crate) fn run(args: Args) -> u8 {
     } else {
         EXIT_OK
     }
-}
-
-/// Escapes text for an XML attribute.
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
