@@ -212,16 +212,18 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     }))
     .map_err(|e| format!("error: internal: {e}"))?;
 
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("index.html".into(), index(&strings, &rules.value).into_bytes()),
-        ("site.json".into(), site.into_bytes()),
-        ("strings.json".into(), strings_text.into_bytes()),
-    ];
-    files.extend(STATIC.iter().map(|(name, text)| (name.to_string(), text.as_bytes().to_vec())));
+    // index.html last: a server that serves the directory while it is rewritten shows the new
+    // page only once everything it loads is in place.
+    let mut files: Vec<(String, Vec<u8>)> = shown
+        .iter()
+        .zip(&loaded)
+        .map(|(s, (bytes, _))| (s.artifact.clone(), bytes.clone()))
+        .collect();
     files.extend(module.into_iter().map(|(name, bytes)| (name.to_string(), bytes)));
-    files.extend(
-        shown.iter().zip(&loaded).map(|(s, (bytes, _))| (s.artifact.clone(), bytes.clone())),
-    );
+    files.extend(STATIC.iter().map(|(name, text)| (name.to_string(), text.as_bytes().to_vec())));
+    files.push(("strings.json".into(), strings_text.into_bytes()));
+    files.push(("site.json".into(), site.into_bytes()));
+    files.push(("index.html".into(), index(&strings, &rules.value).into_bytes()));
     write(&a.output, &files)?;
 
     let raw: usize = files.iter().map(|(_, b)| b.len()).sum();
@@ -238,14 +240,22 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     Ok(EXIT_OK)
 }
 
+/// Writes the site's files into `dir` (created if missing): each replaced whole (a new file
+/// renamed over the old, never written through a link), its `policies/` a real directory.
 fn write(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
     for (name, bytes) in files {
         let path = dir.join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("error: cannot create `{}`: {e}", parent.display()))?;
+            if parent != dir && std::fs::symlink_metadata(parent).is_ok_and(|m| !m.is_dir()) {
+                return Err(format!(
+                    "error: `{}` is a link, not a directory: remove it, policyc page writes there",
+                    parent.display()
+                ));
+            }
         }
-        std::fs::write(&path, bytes)
+        policyc_runtime::files::replace(&path, bytes, 0o644)
             .map_err(|e| format!("error: cannot write `{}`: {e}", path.display()))?;
     }
     Ok(())

@@ -31,7 +31,8 @@ async function fetchJson(url) {
 }
 
 function say(key, values = {}) {
-  const text = strings[key] ?? key;
+  // Before strings.json has loaded, the error's words come from the page (written from it).
+  const text = strings[key] ?? (key === 'error' ? $('verdict').dataset.error : key);
   return text.replace(/\{(\w+)\}/g, (_, k) => values[k] ?? '');
 }
 
