@@ -35,6 +35,14 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     ("bench", "0 measured; 2 an error"),
     (
+        "export",
+        "0 written (rules it cannot express exactly are said on standard error, not an error); 2 an error",
+    ),
+    (
+        "page",
+        "0 the site was written; 2 an error: a policy, the module, the strings or a signature with --key (nothing is written), or a file that cannot be written",
+    ),
+    (
         "inspect",
         "0 shown (a signature that does not verify with --key is shown as such); 2 not an artifact, a damaged one, or an error",
     ),
