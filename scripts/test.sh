@@ -122,4 +122,7 @@ forbid -p policyc-runtime --no-default-features -- policyc-compiler pest regex-s
 forbid -p policyc --no-default-features -- policyc-compiler pest regex-syntax serde_norway clap
 forbid -p policyc-gate -- policyc-compiler pest regex-syntax serde_norway clap ureq ldap3
 forbid -p policyc-agent -- policyc-compiler pest regex-syntax clap
-forbid -p policyc-wasm --target wasm32-unknown-unknown -- policyc-compiler policyc-gate pest regex-syntax serde_norway clap
+# The browser module: no compiler and no gate; without strength rules no regex compiler either
+# (zxcvbn's own patterns bring regex-syntax with them).
+forbid -p policyc-wasm --target wasm32-unknown-unknown --no-default-features -- policyc-compiler policyc-gate pest regex-syntax serde_norway clap
+forbid -p policyc-wasm --target wasm32-unknown-unknown -- policyc-compiler policyc-gate pest serde_norway clap
