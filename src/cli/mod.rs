@@ -29,6 +29,7 @@ mod store;
 mod test;
 
 use clap::{Parser, Subcommand};
+use policyc_runtime::runtime::words::Versioned;
 use std::process::ExitCode;
 
 /// What `--version` says: the release and the artifact formats this build reads (`policyc
@@ -158,15 +159,8 @@ impl FormatArg {
 /// bumped when a field changes meaning or goes away; fields may be added within a version.
 pub(crate) const JSON_SCHEMA: u32 = 1;
 
-/// A JSON document: `"schema"` first, then `body`'s fields.
-#[derive(Debug, serde::Serialize)]
-pub(crate) struct Versioned<'a, T: serde::Serialize> {
-    schema: u32,
-    #[serde(flatten)]
-    body: &'a T,
-}
-
-/// `body` (a struct or a map) as a versioned JSON document.
+/// `body` (a struct or a map) as a versioned JSON document: `"schema"` first, then its fields,
+/// as the C library and the browser module write theirs.
 pub(crate) fn versioned<T: serde::Serialize>(body: &T) -> Versioned<'_, T> {
     Versioned { schema: JSON_SCHEMA, body }
 }

@@ -1,8 +1,11 @@
-//! Importers and exporters. Importers: other checkers' configurations written as policies (`policyc import`). Each
+//! Importers: other checkers' configurations written as policies (`policyc import`). Each
 //! importer reads one format, maps every option it supports onto rules whose verdicts agree
 //! with the original checker (tested against the real library where Debian ships one), cites
 //! the line each rule comes from, and refuses an option it cannot express exactly with an
 //! error naming it, unless the caller asks to skip that option, which the policy then says.
+//!
+//! And the other way, [`export`]: a compiled policy as another checker's configuration
+//! (`policyc export`), with a note per rule on how faithfully.
 
 pub mod apple;
 pub mod export;
