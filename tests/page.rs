@@ -146,6 +146,15 @@ fn shown(browser: &Browser) -> (String, Vec<String>) {
     (verdict, rules)
 }
 
+/// The verdict element's state and words.
+fn verdict(browser: &Browser) -> (String, String) {
+    let v = browser.run(
+        "const v = document.getElementById('verdict'); return [v.dataset.verdict, v.textContent];",
+        json!([]),
+    );
+    (v[0].as_str().unwrap().to_string(), v[1].as_str().unwrap().to_string())
+}
+
 /// Empties the password field (as selecting it all and deleting would) and focuses it.
 fn clear(browser: &Browser) {
     browser.run(
@@ -242,14 +251,16 @@ fn offline_after_load(browser: &Browser, work: &Path) {
     clear(browser);
     browser.screenshot(&browser::artifacts().join("empty.png"));
     type_password(browser, "jdoe2024");
-    let (verdict, failing) = shown(browser);
-    assert_eq!(verdict, "refused");
-    assert_eq!(failing, ["names", "complexity", "classes"], "{verdict}");
+    let (state, failing) = shown(browser);
+    assert_eq!(state, "refused");
+    assert_eq!(failing, ["names", "complexity", "classes"], "{state}");
     browser.screenshot(&browser::artifacts().join("failing.png"));
     type_password(browser, "Tr0ub4dor&3");
     assert_eq!(shown(browser), ("accepted".to_string(), vec![]));
-    let text = browser.run("return document.getElementById('verdict').textContent", json!([]));
-    assert_eq!(text, "This password will be accepted by Active Directory and Microsoft 365.");
+    assert_eq!(
+        verdict(browser).1,
+        "This password will be accepted by Active Directory and Microsoft 365."
+    );
     browser.screenshot(&browser::artifacts().join("passing.png"));
     // The account field, the reveal toggle, and back.
     browser.run("document.getElementById('account').focus()", json!([]));
@@ -305,12 +316,8 @@ fn a_broken_policy_is_said(browser: &Browser, work: &Path) {
     let server = Server::start(&site);
     browser.goto(&server.url("index.html"));
     assert_eq!(browser.wait_ready(), "error");
-    let v = browser.run(
-        "const v = document.getElementById('verdict'); return [v.dataset.verdict, v.textContent];",
-        json!([]),
-    );
-    assert_eq!(v[0], "error");
-    let text = v[1].as_str().unwrap();
+    let (state, text) = verdict(browser);
+    assert_eq!(state, "error");
     assert!(
         text.starts_with("The password rules could not be checked here (")
             && text.contains("SHA-256"),
@@ -323,17 +330,63 @@ fn a_broken_policy_is_said(browser: &Browser, work: &Path) {
     std::fs::remove_file(site.join("strings.json")).unwrap();
     browser.goto(&server.url("index.html"));
     assert_eq!(browser.wait_ready(), "error");
-    let text = browser.run("return document.getElementById('verdict').textContent", json!([]));
     assert_eq!(
-        text,
-        "The password rules could not be checked here (cannot fetch strings.json: HTTP 404). Your new password is still checked when you change it."
+        verdict(browser),
+        ("error".to_string(), "The password rules could not be checked here (cannot fetch strings.json: HTTP 404). Your new password is still checked when you change it.".to_string())
     );
     std::fs::write(site.join("strings.json"), strings).unwrap();
     std::fs::remove_file(site.join("policies/office365.policyc")).unwrap();
     browser.goto(&server.url("index.html"));
     assert_eq!(browser.wait_ready(), "error");
-    let text = browser.run("return document.getElementById('verdict').textContent", json!([]));
-    assert!(text.as_str().unwrap().contains("HTTP 404"), "{text}");
+    let (state, text) = verdict(browser);
+    assert!(state == "error" && text.contains("HTTP 404"), "{state}: {text}");
+}
+
+/// A breached-password store is not in the browser: its rule is said to be checked when the
+/// password changes, never shown met, and a password every other rule accepts gets the
+/// "unchecked" verdict, neither accepted nor refused.
+fn stores_stay_on_the_domain_controllers(browser: &Browser, work: &Path) {
+    let dir = work.join("breached");
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("breached.txt");
+    std::fs::write(&list, "Summer-2024-Rocks!\n").unwrap();
+    let store = dir.join("pwned");
+    let mut options = policyc_runtime::store::build::BuildOptions::new(&store, vec![list]);
+    options.shard_bits = Some(1);
+    policyc_runtime::store::build::build(&options, &policyc_runtime::store::build::Quiet).unwrap();
+    let policy = dir.join("breached.policy");
+    std::fs::write(
+        &policy,
+        "policy breached {\n  store pwned = \"pwned\"\n  rule length \"Use 8 or more characters.\" : length >= 8\n  \
+         rule breached \"This password appeared in a data breach.\" : not in pwned\n}\n",
+    )
+    .unwrap();
+    let site = dir.join("site");
+    browser::page(&site, &[&format!("{}=Directory", policy.display())], &[]);
+    let server = Server::start(&site);
+    browser.goto(&server.url("index.html"));
+    assert_eq!(browser.wait_ready(), "true");
+    type_password(browser, "Tr0ub4dor&3");
+    let item = browser.run(
+        "const i = document.querySelector('[data-rule=\"breached.breached\"]');
+         return [i.dataset.met, i.dataset.unavailable, i.querySelector('.mark').textContent, i.querySelector('.hint').textContent];",
+        json!([]),
+    );
+    assert_eq!(
+        item,
+        json!([
+            "false",
+            "true",
+            "? Not checked here: ",
+            "Checked when you change your password, not in the browser."
+        ])
+    );
+    assert_eq!(
+        verdict(browser),
+        ("unchecked".to_string(), "Every rule that can be checked here is met; Directory checks the rest when you change your password.".to_string())
+    );
+    type_password(browser, "Short1");
+    assert_eq!(verdict(browser).0, "refused");
 }
 
 /// The worked example of docs/browser.md: the live check on LTB Self Service Password's change
@@ -458,7 +511,7 @@ fn accessible_on_a_keyboard_and_a_phone(browser: &Browser, work: &Path) {
 
     // Contrast (WCAG AA: 4.5) of every text, in each verdict's colours.
     type_password(browser, "short");
-    for state in ["refused", "accepted", "error"] {
+    for state in ["refused", "accepted", "unchecked", "error"] {
         browser.run(
             &format!("document.getElementById('verdict').dataset.verdict = '{state}'"),
             json!([]),
@@ -493,6 +546,7 @@ fn the_page_in_chromium() {
     offline_after_load(&browser, work.path());
     a_broken_policy_is_said(&browser, work.path());
     ltb_self_service_password(&browser, work.path());
+    stores_stay_on_the_domain_controllers(&browser, work.path());
     accessible_on_a_keyboard_and_a_phone(&browser, work.path());
     let errors: Vec<Value> = browser
         .console()
@@ -558,6 +612,15 @@ fn bad_arguments_are_said_and_write_nothing() {
     let said =
         page_fails(&out, &["policies/office365.policy"], &["--strings", strings.to_str().unwrap()]);
     assert!(said.starts_with("error: the strings lack accepted, account, and, "), "{said}");
+    let mut numbered: serde_json::Map<String, Value> = serde_json::from_str(
+        &std::fs::read_to_string(root().join("crates/wasm/web/strings.json")).unwrap(),
+    )
+    .unwrap();
+    numbered.insert("title".into(), json!(5));
+    std::fs::write(&strings, serde_json::to_string(&numbered).unwrap()).unwrap();
+    let said =
+        page_fails(&out, &["policies/office365.policy"], &["--strings", strings.to_str().unwrap()]);
+    assert_eq!(said, "error: the strings' `title` is not text (a JSON string)\n");
     std::fs::write(&strings, "[1, 2]").unwrap();
     let said =
         page_fails(&out, &["policies/office365.policy"], &["--strings", strings.to_str().unwrap()]);

@@ -31,13 +31,18 @@ function show() {
     const verdict = check(password.value, user);
     const why = explain(password.value, user);
     const list = document.createElement('ul');
+    const refused = [];
     verdict.policies.forEach((p, i) => {
-      if (p.compliant) {
+      // Rules on breached-password stores are checked by the server, not here.
+      const unavailable = new Set((p.unavailable ?? []).map((u) => u.rule));
+      const failing = p.violations.filter((v) => v.severity === 'enforce' && !unavailable.has(v.rule));
+      if (failing.length === 0) {
         list.append(line(`✓ ${p.title} will accept this password.`, 'policyc-met'));
         return;
       }
+      refused.push(p.title);
       const rules = new Map(why.policies[i].rules.map((r) => [r.rule, r.explanation]));
-      for (const v of p.violations.filter((v) => v.severity === 'enforce')) {
+      for (const v of failing) {
         const item = line(`✗ ${p.title}: ${v.message}`, 'policyc-not-met');
         item.dataset.rule = `${p.policy}.${v.rule}`;
         if (password.value !== '') item.append(document.createElement('br'), rules.get(v.rule) ?? '');
@@ -45,8 +50,7 @@ function show() {
       }
     });
     panel.replaceChildren(list);
-    panel.dataset.compliant = String(verdict.compliant);
-    const refused = verdict.policies.filter((p) => !p.compliant).map((p) => p.title);
+    panel.dataset.compliant = String(refused.length === 0);
     password.setCustomValidity(refused.length ? `Refused by ${refused.join(' and ')}.` : '');
   } catch (e) {
     // The page cannot check: say so, and leave the decision to the server.

@@ -130,21 +130,12 @@ fn module(explicit: Option<&Path>, flavour: &str) -> Result<Vec<(&'static str, V
         .collect()
 }
 
-fn needs_strength(v: &Validator) -> bool {
-    let mut found = false;
-    for rule in &v.program().rules {
-        rule.predicate.walk(&mut |p| found |= matches!(p, Predicate::Strength { .. }));
-    }
-    found
-}
-
 /// index.html: the template with the strings and the `passwordrules` filled in.
 fn index(strings: &serde_json::Map<String, serde_json::Value>, passwordrules: &str) -> String {
     let mut html = INDEX.replace("{{passwordrules}}", &super::escape_markup(passwordrules));
     for (key, value) in strings {
-        if let Some(text) = value.as_str() {
-            html = html.replace(&format!("{{{{{key}}}}}"), &super::escape_markup(text));
-        }
+        let text = value.as_str().unwrap_or_default();
+        html = html.replace(&format!("{{{{{key}}}}}"), &super::escape_markup(text));
     }
     html
 }
@@ -167,6 +158,9 @@ fn strings(
             "error: the strings lack {}: translate every key of the default strings.json",
             missing.join(", ")
         ));
+    }
+    if let Some((key, _)) = given.iter().find(|(_, v)| !v.is_string()) {
+        return Err(format!("error: the strings' `{key}` is not text (a JSON string)"));
     }
     Ok((text, given))
 }
@@ -202,7 +196,8 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     }
     let programs: Vec<_> = loaded.iter().map(|(_, v)| v.program()).collect();
     let rules = apple::export(&programs);
-    let flavour = if loaded.iter().any(|(_, v)| needs_strength(v)) { "full" } else { "lean" };
+    let strength = |v: &Validator| v.program().has(|p| matches!(p, Predicate::Strength { .. }));
+    let flavour = if loaded.iter().any(|(_, v)| strength(v)) { "full" } else { "lean" };
     let module = module(a.wasm.as_deref(), flavour)?;
     let (strings_text, strings) = strings(a.strings.as_deref())?;
     let site = serde_json::to_string_pretty(&super::versioned(&Site {

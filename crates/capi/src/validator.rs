@@ -102,11 +102,7 @@ fn severity(s: Severity) -> policyc_severity {
 #[unsafe(no_mangle)]
 pub extern "C" fn policyc_version() -> *const c_char {
     static VERSION: std::sync::LazyLock<CString> = std::sync::LazyLock::new(|| {
-        use policyc_runtime::artifact::{FORMAT_VERSION, OLDEST_READABLE_VERSION};
-        c_string(&format!(
-            "policyc {} (artifact formats {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})",
-            env!("CARGO_PKG_VERSION"),
-        ))
+        c_string(&policyc_runtime::artifact::version_line(env!("CARGO_PKG_VERSION")))
     });
     guard(std::ptr::null, || VERSION.as_ptr())
 }

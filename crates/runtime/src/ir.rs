@@ -39,6 +39,16 @@ impl Program {
     pub fn attributes(&self) -> AttributeSet {
         self.rules.iter().fold(AttributeSet::default(), |set, r| set.union(r.attributes()))
     }
+
+    /// Whether some rule has a predicate, at any depth, for which `f` holds (what a program
+    /// needs from whoever runs it: strength rules, the tenant's name).
+    pub fn has(&self, f: impl Fn(&Predicate) -> bool) -> bool {
+        let mut found = false;
+        for rule in &self.rules {
+            rule.predicate.walk(&mut |p| found |= f(p));
+        }
+        found
+    }
 }
 
 impl Rule {

@@ -31,14 +31,6 @@ impl<'a> Info<'a> {
     pub(crate) fn of(v: &'a Validator) -> Info<'a> {
         let program = v.program();
         let set = v.attributes();
-        let (mut tenant, mut stores) = (false, false);
-        for rule in &program.rules {
-            rule.predicate.walk(&mut |p| match p {
-                Predicate::EntraScore { .. } => tenant = true,
-                Predicate::NotIn { .. } => stores = true,
-                _ => {}
-            });
-        }
         Info {
             policy: &program.name,
             description: &program.description,
@@ -48,8 +40,8 @@ impl<'a> Info<'a> {
                 .filter(|a| set.contains(*a))
                 .map(Attribute::ldap_name)
                 .collect(),
-            tenant,
-            stores,
+            tenant: program.has(|p| matches!(p, Predicate::EntraScore { .. })),
+            stores: !program.stores.is_empty(),
             rules: program
                 .rules
                 .iter()

@@ -69,9 +69,5 @@ impl Policy {
 /// The module's version and the artifact formats it reads.
 #[wasm_bindgen]
 pub fn version() -> String {
-    use policyc_runtime::artifact::{FORMAT_VERSION, OLDEST_READABLE_VERSION};
-    format!(
-        "policyc {} (artifact formats {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})",
-        env!("CARGO_PKG_VERSION")
-    )
+    policyc_runtime::artifact::version_line(env!("CARGO_PKG_VERSION"))
 }

@@ -105,25 +105,34 @@ function update() {
   try {
     const accepted = [];
     const refused = [];
+    /** Policies refused only by rules the browser cannot check (breached-password stores). */
+    const unchecked = [];
     for (const p of policies) {
       const verdict = p.check(password, u);
       const explanation = p.explain(password, u);
       const failing = new Set(verdict.violations.map((v) => v.rule));
-      const unavailable = new Set(verdict.unavailable ?? []);
+      const unavailable = new Set((verdict.unavailable ?? []).map((x) => x.rule));
       const why = new Map(explanation.rules.map((r) => [r.rule, r.explanation]));
       for (const item of document.querySelectorAll(`[data-policy="${p.name}"] li`)) {
         const rule = item.dataset.rule.slice(p.name.length + 1);
         const met = !failing.has(rule);
         item.dataset.met = String(met);
-        item.querySelector('.mark').textContent = say(met ? 'met' : 'not_met');
+        item.dataset.unavailable = String(unavailable.has(rule));
+        item.querySelector('.mark').textContent =
+          say(unavailable.has(rule) ? 'unchecked_mark' : met ? 'met' : 'not_met');
         item.querySelector('.hint').textContent = unavailable.has(rule)
           ? say('unavailable')
           : met || password === '' ? '' : why.get(rule) ?? '';
       }
-      (verdict.compliant ? accepted : refused).push(p.title);
+      const refusing = verdict.violations.filter(
+        (v) => v.severity === 'enforce' && !unavailable.has(v.rule),
+      );
+      (verdict.compliant ? accepted : refusing.length ? refused : unchecked).push(p.title);
     }
     if (password === '') {
       setVerdict('refused', say('empty'));
+    } else if (refused.length === 0 && unchecked.length > 0) {
+      setVerdict('unchecked', say('unchecked', { unchecked: listed(unchecked) }));
     } else if (refused.length === 0) {
       setVerdict('accepted', say('accepted', { accepted: listed(accepted) }));
     } else if (accepted.length === 0) {

@@ -46,6 +46,14 @@ pub const FORMAT_VERSION: u16 = 8;
 /// The oldest artifact format this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 5;
 
+/// What a build says of itself, for `--version`-like answers: `policyc 0.1.0 (artifact formats
+/// 5 to 8)`, with the caller's crate version (the C library, the browser module).
+pub fn version_line(crate_version: &str) -> String {
+    format!(
+        "policyc {crate_version} (artifact formats {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})"
+    )
+}
+
 /// The format version an artifact's header declares, if `bytes` start like an artifact
 /// (whether this build reads it or not: for `policyc doctor`'s message).
 pub fn format_version(bytes: &[u8]) -> Option<u16> {

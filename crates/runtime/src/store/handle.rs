@@ -33,6 +33,16 @@ struct Stamp {
     inode: u64,
 }
 
+/// Now, where there is a clock. In a browser (wasm32-unknown-unknown) `Instant::now` panics:
+/// there, no clock, so every lookup looks for the store again, and fails as reading any file
+/// does there (the rule is then reported unavailable, as with a store that cannot be read).
+fn now() -> Option<Instant> {
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    return None;
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    Some(Instant::now())
+}
+
 fn stamp(path: &Path) -> Result<Stamp, StoreError> {
     let m = std::fs::metadata(path).map_err(|e| StoreError::io(path, &e))?;
     #[cfg(unix)]
@@ -82,7 +92,7 @@ impl StoreHandle {
         if let (Some(store), false) = (&state.store, due) {
             return Ok(Arc::clone(store));
         }
-        state.checked = Some(Instant::now());
+        state.checked = now();
         let manifest = self.path.join(MANIFEST_FILE);
         let now = match stamp(&manifest) {
             Ok(s) => s,
