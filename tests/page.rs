@@ -193,6 +193,12 @@ fn same_verdicts_as_check(browser: &Browser, work: &Path) -> usize {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         browser::page(&site, &args[..1], &args[1..]);
         let expected = expected(&policy, name.as_deref(), &typed, work);
+        assert_eq!(
+            expected.len(),
+            typed.len(),
+            "{}: policyc check answered for every password",
+            file.display()
+        );
         let server = Server::start(&site);
         let mut at = None;
         for (t, (compliant, rules)) in typed.iter().zip(expected) {
