@@ -75,13 +75,14 @@ fn artifacts_of_previous_versions_are_refused_with_the_version_this_build_reads(
 }
 
 /// Version 5 artifacts (before the predicates of version 6), version 6 artifacts (before
-/// normalization steps, version 7) and version 7 artifacts (before measures in code units,
-/// version 8) still load, and give the same verdicts as the same policies compiled now.
+/// normalization steps, version 7), version 7 artifacts (before measures in code units,
+/// version 8) and version 8 artifacts (before `not contains … in bytes`, version 9) still
+/// load, and give the same verdicts as the same policies compiled now.
 #[test]
-fn artifacts_of_versions_5_to_7_still_load_and_agree_with_a_fresh_compile() {
+fn artifacts_of_versions_5_to_8_still_load_and_agree_with_a_fresh_compile() {
     let passwords = ["Tr0ub4dor&3", "Résumé12", "Short1!", "Erin2024!", "contoso1!", "password"];
     let ctx = Context::new().with(Attribute::DisplayName, "Erin M. Hagens");
-    for version in [5u16, 6, 7] {
+    for version in [5u16, 6, 7, 8] {
         for (name, policy) in GOLDEN {
             let path = format!("tests/golden/artifacts/v{version}/{name}.policyc");
             let old = std::fs::read(path).unwrap();

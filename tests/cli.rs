@@ -1093,7 +1093,7 @@ fn completions_and_man_pages_are_generated() {
     }
     let out = policyc(&["--version"], b"");
     assert!(
-        out.stdout.contains("artifact formats 5 to 8, writes 8; features: compiler, agent"),
+        out.stdout.contains("artifact formats 5 to 9, writes 9; features: compiler, agent"),
         "{}",
         out.stdout
     );
@@ -1145,7 +1145,7 @@ fn inspect_shows_what_an_artifact_holds() {
         let out = policyc(command, b"");
         assert_eq!(out.code, 2, "{command:?}");
         assert!(
-            out.stderr.contains("is a compiled policy (artifact format 8), not policy source"),
+            out.stderr.contains("is a compiled policy (artifact format 9), not policy source"),
             "{command:?}: {}",
             out.stderr
         );

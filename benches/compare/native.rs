@@ -59,6 +59,11 @@ impl Pwquality {
 
     /// A checker closure: `pwquality_check(settings, password, NULL, NULL, &aux) >= 0`.
     pub fn checker(&self) -> Result<impl Fn(&CStr) -> bool + '_, String> {
+        self.checker_for(None)
+    }
+
+    /// [`Pwquality::checker`] for a user: `pwquality_check(settings, password, NULL, user, &aux)`.
+    pub fn checker_for(&self, user: Option<CString>) -> Result<impl Fn(&CStr) -> bool + '_, String> {
         type Check = unsafe extern "C" fn(
             *mut Settings,
             *const c_char,
@@ -74,7 +79,8 @@ impl Pwquality {
             // SAFETY: valid settings and a NUL-terminated password; `aux` only ever receives a
             // pointer to a static message (cracklib's reason), which is not freed.
             unsafe {
-                check(self.settings, pw.as_ptr(), std::ptr::null(), std::ptr::null(), &mut aux) >= 0
+                let user = user.as_ref().map_or(std::ptr::null(), |u| u.as_ptr());
+                check(self.settings, pw.as_ptr(), std::ptr::null(), user, &mut aux) >= 0
             }
         })
     }

@@ -53,12 +53,30 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
         }
     }
     .map_err(|e| format!("error: {e}"))?;
+    if !enforces(&policy, &name) {
+        let skipped = match a.skip.is_empty() {
+            true => String::new(),
+            false => format!(" (`--skip {}` left out what it had)", a.skip.join(" --skip ")),
+        };
+        eprintln!(
+            "warning: the imported policy has no enforce rule{skipped}: it accepts every password"
+        );
+    }
     match a.output.as_deref().filter(|p| !super::input::is_stdio(p)) {
         Some(path) => std::fs::write(path, policy)
             .map_err(|e| format!("error: cannot write `{}`: {e}", path.display()))?,
         None => out!("{policy}"),
     }
     Ok(EXIT_OK)
+}
+
+/// Whether an imported policy refuses anything: it has an enforce rule (an import always
+/// compiles; a policy that did not is treated as refusing, the importer's error says why).
+fn enforces(policy: &str, name: &str) -> bool {
+    let options = policyc_compiler::CompileOptions::default();
+    policyc_compiler::compile_str(name, policy, &options).map_or(true, |c| {
+        c.program.rules.iter().any(|r| r.severity == policyc_runtime::ir::Severity::Enforce)
+    })
 }
 
 /// The policy string of a Keycloak input: the file itself, or the `passwordPolicy` of a realm

@@ -36,7 +36,7 @@ use std::process::ExitCode;
 /// doctor` reads it from the binary Samba runs).
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
-    " (artifact formats 5 to 8, writes 8; features: compiler, agent, strength)"
+    " (artifact formats 5 to 9, writes 9; features: compiler, agent, strength)"
 );
 
 /// Exit code: every password complies / the command succeeded.

@@ -204,7 +204,7 @@ fn hook(options: &Options, config: &AgentConfig) -> Check {
     }
 }
 
-/// `(oldest, newest)` from `policyc --version` (`policyc 0.1.0 (artifact formats 5 to 8)`).
+/// `(oldest, newest)` from `policyc --version` (`policyc 0.1.0 (artifact formats 5 to 9)`).
 fn reads_formats(version: &str) -> Option<(u16, u16)> {
     let rest = version.split("artifact formats ").nth(1)?;
     let mut words = rest.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty());

@@ -159,7 +159,7 @@ policyc_status policyc_user_add(policyc_user *user,
 void policyc_user_free(policyc_user *user);
 
 // The library's version and the artifact formats it reads, e.g.
-// `policyc 0.1.0 (artifact formats 5 to 8)`. A static string: never freed.
+// `policyc 0.1.0 (artifact formats 5 to 9)`. A static string: never freed.
 const char *policyc_version(void);
 
 // Loads the compiled policy at `path` (a NUL-terminated UTF-8 path): a regular file of root's

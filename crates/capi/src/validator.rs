@@ -98,7 +98,7 @@ fn severity(s: Severity) -> policyc_severity {
 }
 
 /// The library's version and the artifact formats it reads, e.g.
-/// `policyc 0.1.0 (artifact formats 5 to 8)`. A static string: never freed.
+/// `policyc 0.1.0 (artifact formats 5 to 9)`. A static string: never freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn policyc_version() -> *const c_char {
     static VERSION: std::sync::LazyLock<CString> = std::sync::LazyLock::new(|| {

@@ -12,9 +12,11 @@
 //!
 //! Classes: `upper` A–Z, `lower` a–z, `digit` 0–9, `special` the 33 ASCII printable characters
 //! that are neither (the space among them), `ascii-printable` U+0020–U+007E, `unicode` every
-//! character, and `[…]` custom classes of ASCII printable characters (`-` first only, `]` last
-//! only). A value of 0 is no rule, as Apple's parser drops it. Anything Apple's parser would skip
-//! or stop at is an error here, naming it: a rule silently lost would be a password accepted.
+//! character, and `[…]` custom classes of ASCII printable characters (`]` last only). A value
+//! of 0 is no rule, and a custom class loses a character that is not ASCII printable and a `-`
+//! that is not first, as Apple's parser drops them: the policy says each in a comment. Anything
+//! else Apple's parser would skip or stop at is an error here, naming it: a rule silently lost
+//! would be a password accepted.
 
 use super::{ImportError, Policy, printable};
 use policyc_compiler::syntax::printer::string as quoted;
@@ -97,23 +99,27 @@ fn properties(text: &str) -> Vec<&str> {
     out
 }
 
-/// Reads a `[…]` at the start of `s` (after the `[`): its characters and what follows the `]`.
-fn custom(s: &str) -> Result<(Vec<char>, &str), String> {
-    let mut chars = Vec::new();
+/// A `[…]` custom class as Apple's parser reads it.
+struct Custom<'a> {
+    /// Its members.
+    chars: Vec<char>,
+    /// What the parser drops: characters that are not ASCII printable, and a `-` not first.
+    dropped: String,
+    /// What follows the `]`.
+    tail: &'a str,
+}
+
+/// Reads a `[…]` at the start of `s` (after the `[`).
+fn custom(s: &str) -> Result<Custom<'_>, String> {
+    let (mut chars, mut dropped) = (Vec::new(), String::new());
     let mut it = s.char_indices().peekable();
     while let Some((i, c)) = it.next() {
         let last = it.peek().is_none_or(|&(_, n)| n != ']');
         match c {
             // `]]`: the first is a member, the second closes.
-            ']' if last => return Ok((chars, &s[i + 1..])),
-            '-' if !chars.is_empty() => {
-                return Err("a `-` may only come first in a custom class".into());
-            }
-            c if !(' '..='~').contains(&c) => {
-                return Err(format!(
-                    "`{}` in a custom class: Apple's parser keeps ASCII printable characters only",
-                    printable(&c.to_string())
-                ));
+            ']' if last => return Ok(Custom { chars, dropped, tail: &s[i + 1..] }),
+            c if !(' '..='~').contains(&c) || (c == '-' && !chars.is_empty()) => {
+                dropped.push(c);
             }
             c => {
                 if !chars.contains(&c) {
@@ -125,17 +131,27 @@ fn custom(s: &str) -> Result<(Vec<char>, &str), String> {
     Err("a custom class is not closed with `]`".into())
 }
 
-/// The classes of a `required` or `allowed` value.
-fn classes(value: &str) -> Result<Vec<Class>, String> {
+/// The classes of a `required` or `allowed` value; what Apple's parser drops is said in
+/// `notes` (`name`: the property).
+fn classes(name: &str, value: &str, notes: &mut String) -> Result<Vec<Class>, String> {
     let mut out = Vec::new();
     let mut rest = value.trim();
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix('[') {
-            let (chars, tail) = custom(after)?;
-            if chars.is_empty() {
-                return Err("an empty custom class".into());
+            let Custom { chars, dropped, tail } = custom(after)?;
+            if !dropped.is_empty() {
+                let _ = writeln!(
+                    notes,
+                    "  # {name}: `{}` dropped from a custom class, as Apple's parser drops a character that is not ASCII printable and a `-` that is not first",
+                    printable(&dropped)
+                );
             }
-            out.push(Class::Custom(chars));
+            match chars.is_empty() {
+                true => {
+                    let _ = writeln!(notes, "  # {name}: an empty custom class, dropped");
+                }
+                false => out.push(Class::Custom(chars)),
+            }
             rest = tail.trim_start();
         } else {
             let end = rest.find([',', ' ', '\t']).unwrap_or(rest.len());
@@ -192,8 +208,16 @@ pub fn import(text: &str, path: &str) -> Result<String, ImportError> {
             continue;
         }
         match name {
-            "required" => required.push(classes(value).map_err(bad)?),
-            "allowed" => allowed.extend(classes(value).map_err(bad)?),
+            "required" => {
+                let classes = classes(name, value, &mut notes).map_err(bad)?;
+                match classes.is_empty() {
+                    true => {
+                        let _ = writeln!(notes, "  # required: no class left, no rule");
+                    }
+                    false => required.push(classes),
+                }
+            }
+            "allowed" => allowed.extend(classes(name, value, &mut notes).map_err(bad)?),
             // The length properties.
             _ => {
                 let n = number()?;

@@ -131,8 +131,9 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     let items = items(text, path)?;
     let mut refusals = Refusals::new(skip);
     let mut notes = String::new();
-    let mut rules = String::new();
-    let mut seen = std::collections::HashSet::new();
+    // Each policy's rule, in the order first given; a policy given again replaces its rule, as
+    // Keycloak's `PasswordPolicy.parse` puts each into a map (the last value wins).
+    let mut blocks: Vec<(&str, String)> = Vec::new();
     for item in &items {
         if let Some((_, why)) = REFUSED.iter().find(|(n, _)| *n == item.name) {
             refusals.refuse(item.name, 1, why);
@@ -151,7 +152,7 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             })?),
             (d, _) => d,
         };
-        let _ = writeln!(rules, "  # {}", shown(item));
+        let mut rules = format!("  # {}\n", shown(item));
         let n = n.unwrap_or(0);
         let plural =
             |one: &str, many: &str| if n == 1 { one.to_string() } else { many.to_string() };
@@ -198,15 +199,21 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             }
         };
         let id = item.name;
-        if !seen.insert(item.name) {
-            return Err(ImportError::Malformed {
-                path: path.into(),
-                line: 1,
-                message: format!("`{}` is given twice (Keycloak refuses that too)", item.name),
-            });
-        }
         let _ = writeln!(rules, "  rule {id} \"{message}\" : {predicate}");
+        match blocks.iter_mut().find(|(name, _)| *name == item.name) {
+            Some((_, earlier)) => {
+                let _ = writeln!(
+                    notes,
+                    "  # {} given again: Keycloak keeps the last value ({})",
+                    item.name,
+                    shown(item)
+                );
+                *earlier = rules;
+            }
+            None => blocks.push((item.name, rules)),
+        }
     }
+    let rules: String = blocks.into_iter().map(|(_, rules)| rules).collect();
     let skipped = refusals.check(path)?;
     Policy {
         format: "keycloak",

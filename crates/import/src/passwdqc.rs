@@ -396,10 +396,10 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     Policy {
         format: "passwdqc",
         path,
-        about: "# Each rule cites the options it comes from; passwdqc's defaults fill in what the file\n\
-                # leaves out. passwdqc counts bytes: lengths here are in bytes too. It classifies bytes\n\
-                # in ASCII: the policy agrees with it on ASCII passwords and, beyond ASCII, counts no\n\
-                # kind for a non-ASCII character (passwdqc sometimes counts one).\n",
+        about: "# Each rule cites the options it comes from. What the file leaves out takes passwdqc\n\
+                # 2.0's defaults (2.0.2, Debian 12's: min=disabled,24,11,8,7 max=72 passphrase=3);\n\
+                # passwdqc 2.1 changed its defaults, so set min, max and passphrase in the file to\n\
+                # be sure of them. passwdqc counts and classifies bytes, as the rules here do.\n",
         what: "the passwdqc configuration",
         reference: "https://www.openwall.com/passwdqc/",
         body: &[
@@ -412,10 +412,10 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     .write()
 }
 
-/// `line N`, or `passwdqc's default` for a default.
+/// `line N`, or `passwdqc 2.0's default` for a default (2.1 changed them).
 fn cited(line: usize) -> String {
     match line {
-        0 => "passwdqc's default".to_string(),
+        0 => "passwdqc 2.0's default".to_string(),
         n => format!("line {n}"),
     }
 }

@@ -20,9 +20,18 @@
 //! non-ASCII passwords (`tests/import.rs`): `₂` (e2 82 82) repeats a byte, `ééé` (c3 a9 c3 a9
 //! c3 a9) does not, and only an ASCII string reads the same backwards byte by byte.
 //!
-//! Not expressible, so refused unless skipped: `dictcheck` (cracklib; on by default), `usercheck` (on by default; besides
-//! containment it refuses a password within four edits of the user name), `gecoscheck`,
-//! `badwords` (the same edit distance), and negative `maxrepeat`/`maxsequence`. `difok` compares
+//! | `badwords = W…` (`difok` 1 or less) | `avoid pwquality_badwords contains after ascii_lowercase and not matches /^(?:…)$/`: each word of 4 bytes or more, lower-cased, and read backwards, in the password; or the password the word up to repeated characters |
+//!
+//! libpwquality (1.4) looks for the user name and each bad word (`wordcheck`) in the
+//! lower-cased password, forwards and backwards, and refuses a password fewer than `difok`
+//! (at least 1) steps from the word by its own edit distance, which charges a step only where
+//! the characters compared differ: at 1, the word up to repeated characters (`sumer2024` for
+//! `summer2024`). The bad words are known here, so that is a pattern; the user name is not.
+//!
+//! Not expressible, so refused unless skipped: `dictcheck` (cracklib; on by default),
+//! `usercheck` (on by default: the name up to repeated characters), `gecoscheck` (the host's
+//! password database), `usersubstr` of 4 or more (pieces of the user name), `badwords` with
+//! `difok` above 1 or a word outside ASCII, and negative `maxrepeat`/`maxsequence`. `difok` compares
 //! with the old password, which a directory hook does not see; `retry`, `enforce_for_root`,
 //! `local_users_only` and `dictpath` are PAM's or cracklib's business: noted, no rule.
 
@@ -123,6 +132,32 @@ impl Options {
 /// characters and bytes are one).
 fn in_bytes(class: &str) -> &'static str {
     if class == "other" { " in bytes" } else { "" }
+}
+
+/// A pattern for the texts libpwquality's `distance` puts 0 steps from `word` (lower-case
+/// ASCII): the same characters in the same order, each repeated once or more, ASCII letters in
+/// either case.
+fn collapsed_pattern(word: &str) -> String {
+    let mut out = String::new();
+    let mut last = None;
+    for c in word.chars() {
+        if last == Some(c) {
+            continue;
+        }
+        last = Some(c);
+        match c.is_ascii_alphabetic() {
+            true => {
+                let _ = write!(out, "[{}{}]+", c, c.to_ascii_uppercase());
+            }
+            false if c.is_ascii_alphanumeric() => {
+                let _ = write!(out, "{c}+");
+            }
+            false => {
+                let _ = write!(out, "\\x{{{:x}}}+", c as u32);
+            }
+        }
+    }
+    out
 }
 
 /// Where a rule comes from, for its comment.
@@ -270,14 +305,9 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             "cracklib's dictionary check is not imported; refuse dictionary words with `avoid LIST` and a word list, and set `dictcheck = 0`",
         ),
         (
-            "usercheck",
-            1,
-            "besides the user name forwards and backwards, libpwquality refuses a password within four edits of it, which policyc cannot express; `not contains user.sAMAccountName or reversed` is the nearest rule",
-        ),
-        (
             "gecoscheck",
             0,
-            "the GECOS words are checked within four edits, which policyc cannot express",
+            "the GECOS field is read from the password database of the host pam_pwquality runs on, which a directory hook does not see",
         ),
     ] {
         let (on, line) = o.int(name, default)?;
@@ -285,15 +315,96 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             refuse(name, line, reason);
         }
     }
-    if let Some(s) = o.text("badwords") {
-        refuse(
-            "badwords",
-            s.line,
-            "bad words are refused within four edits of the password, which policyc cannot express; use `avoid LIST contains`",
-        );
+    // usercheck and badwords (`wordcheck`): the word, lower-cased, forwards or backwards in the
+    // lower-cased password; words under 4 bytes are not looked for. And the whole password
+    // fewer than difok (at least 1) steps from the word by libpwquality's `distance`, which
+    // charges a step only where the characters compared differ: at 1, a password that is the
+    // word up to repeated characters (`sumer2024` for `summer2024`).
+    let (difok, difok_line) = o.int("difok", 1)?;
+    let near = |what: &str| {
+        format!(
+            "with difok = {difok} (line {difok_line}) libpwquality also refuses a password fewer than {difok} steps of its edit distance from {what}, forwards or backwards, which policyc cannot express; with difok = 1 (its default) the check is imported exactly"
+        )
+    };
+    let (usercheck, usercheck_line) = o.int("usercheck", 1)?;
+    let (usersubstr, usersubstr_line) = o.int("usersubstr", 0)?;
+    let mut words_rules = String::new();
+    if usercheck != 0 {
+        if usersubstr >= 4 {
+            refuse(
+                "usersubstr",
+                usersubstr_line,
+                &format!(
+                    "libpwquality then looks for every {usersubstr}-character piece of the user name, which policyc cannot express; set usersubstr = 0 to look for the whole name"
+                ),
+            );
+        } else {
+            refuse(
+                "usercheck",
+                usercheck_line,
+                "besides the user name in the password (`not contains user.sAMAccountName in bytes skip shorter than 4 or reversed`), libpwquality refuses a password that is the name up to repeated characters (`aliice` for alice; more with difok above 1), which policyc cannot express yet",
+            );
+        }
     }
-    o.int("difok", 1)?;
-    o.int("usersubstr", 0)?;
+    let mut terms = String::new();
+    if let Some(s) = o.text("badwords") {
+        // libpwquality splits the list at each space; a word under 4 bytes is not looked for.
+        let words: Vec<&str> = s.value.split(' ').filter(|w| w.len() >= 4).collect();
+        if difok > 1 {
+            refuse("badwords", s.line, &near("a bad word"));
+        } else if let Some(w) = words.iter().find(|w| !w.is_ascii()) {
+            refuse(
+                "badwords",
+                s.line,
+                &format!(
+                    "`{}` is not ASCII: libpwquality reverses a bad word byte by byte, which matches no character of the word read backwards",
+                    super::printable(w)
+                ),
+            );
+        } else if !words.is_empty() {
+            let mut listed: Vec<String> = Vec::new();
+            for w in &words {
+                let lower = w.to_ascii_lowercase();
+                let back: String = lower.chars().rev().collect();
+                for t in [lower, back] {
+                    if !listed.contains(&t) {
+                        listed.push(t);
+                    }
+                }
+            }
+            let quoted: Vec<String> =
+                listed.iter().map(|t| policyc_compiler::syntax::printer::string(t)).collect();
+            let _ = writeln!(terms, "  terms pwquality_badwords = [{}]", quoted.join(", "));
+            let lower: Vec<String> =
+                ('A'..='Z').map(|c| format!("\"{c}\" -> \"{}\"", c.to_ascii_lowercase())).collect();
+            let _ = writeln!(terms, "  normalization ascii_lowercase = {}\n", lower.join(", "));
+            let _ = writeln!(
+                words_rules,
+                "  # badwords = {} (line {})\n  # (each bad word, lower-cased, forwards or backwards; libpwquality lower-cases ASCII only)",
+                super::printable(&s.value),
+                s.line
+            );
+            let whole: Vec<String> = listed.iter().map(|t| collapsed_pattern(t)).collect();
+            let _ = writeln!(
+                words_rules,
+                "  # (and the password as a whole one of them up to repeated characters, which libpwquality's\n  # edit distance counts as 0 steps: `sumer2024` for summer2024)"
+            );
+            let _ = writeln!(
+                words_rules,
+                "  {kind} badwords \"Do not use a word of the list of bad words.\" :\n    avoid pwquality_badwords contains after ascii_lowercase and not matches /^(?:{})$/",
+                whole.join("|")
+            );
+        }
+        let short: Vec<&str> = s.value.split(' ').filter(|w| !w.is_empty() && w.len() < 4).collect();
+        if !short.is_empty() {
+            let _ = writeln!(
+                words_rules,
+                "  # (not looked for, as libpwquality skips a word under 4 bytes: {})",
+                super::printable(&short.join(" "))
+            );
+        }
+    }
+    rules.push_str(&words_rules);
     o.int("retry", 1)?;
     o.int("enforce_for_root", 0)?;
     o.int("local_users_only", 0)?;
@@ -301,7 +412,7 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     let mut notes = String::new();
     for (name, what) in [
         ("difok", "compares with the old password, which a directory hook does not see"),
-        ("usersubstr", "applies to usercheck"),
+        ("usersubstr", "applies to usercheck (0 or under 4: the whole name)"),
         ("retry", "PAM's prompt count"),
         ("enforce_for_root", "PAM's behaviour for root"),
         ("local_users_only", "PAM's behaviour for users outside /etc/passwd"),
@@ -325,7 +436,7 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
                 # ASCII is 2 to 4 bytes of \"other\", so the rules count bytes where it does (`in bytes`).\n",
         what: "the libpwquality configuration",
         reference: "https://github.com/libpwquality/libpwquality",
-        body: &["  class other = any - [0-9A-Za-z]\n\n", &notes, &skipped, &rules],
+        body: &["  class other = any - [0-9A-Za-z]\n\n", &terms, &notes, &skipped, &rules],
     }
     .write()
 }

@@ -61,7 +61,9 @@ impl Rule {
             }
         }
         self.predicate.walk(&mut |p| match p {
-            Predicate::NotContains(list) | Predicate::NotContainsEitherWay(list) => {
+            Predicate::NotContains(list)
+            | Predicate::NotContainsEitherWay(list)
+            | Predicate::NotContainsInBytes { checks: list, .. } => {
                 list.iter().for_each(|c| set.insert(c.attribute))
             }
             Predicate::NotEquals(attribute) => set.insert(*attribute),
@@ -324,6 +326,16 @@ pub enum Predicate {
         /// What is measured.
         measure: Measure,
     },
+    /// `not contains user.ATTR in bytes` (format 9): no value or token of the attributes
+    /// occurs in the password compared as bytes, ASCII letters ignoring case and nothing else
+    /// (what libpwquality does, in the C locale); `min_chars` counts bytes. With `reversed`,
+    /// the values' bytes read backwards are looked for too. Last, so that older programs decode.
+    NotContainsInBytes {
+        /// The attributes looked for.
+        checks: Vec<Containment>,
+        /// Also the values' bytes backwards.
+        reversed: bool,
+    },
 }
 
 /// What a [`Predicate::Measured`] measures over the password's code units. A code unit belongs
@@ -373,6 +385,7 @@ impl Predicate {
             Predicate::Distinct(_) => "distinct",
             Predicate::NotEquals(_) => "not_equals",
             Predicate::NotContainsEitherWay(_) => "not_contains_either_way",
+            Predicate::NotContainsInBytes { .. } => "not_contains_in_bytes",
             Predicate::Quorum { .. } => "quorum",
             Predicate::Points { .. } => "points",
             Predicate::LengthIn { .. } => "length_in",
@@ -758,6 +771,13 @@ impl Containment {
         let mut tokens = value.split(|c| self.delimiters.contains(&c)).filter(long).peekable();
         let whole = (tokens.peek().is_none() && long(&value)).then_some(value);
         tokens.chain(whole)
+    }
+
+    /// The parts of one attribute value looked for by [`Predicate::NotContainsInBytes`]: the
+    /// value, or with delimiters its tokens, each of at least `min_chars` bytes.
+    pub fn byte_tokens<'v>(&'v self, value: &'v str) -> impl Iterator<Item = &'v str> + 'v {
+        let min = self.min_chars.max(1) as usize;
+        value.split(|c| self.delimiters.contains(&c)).filter(move |t| t.len() >= min)
     }
 }
 

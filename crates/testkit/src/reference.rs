@@ -175,6 +175,26 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
                 contains_attribute(c, password, ctx) || contains_attribute(c, password, &reversed)
             })
         }
+        Predicate::NotContainsInBytes { checks, reversed } => {
+            // Bytes, ASCII letters folded to lower case, each value or token of enough bytes
+            // looked for at every position, its bytes backwards too when asked.
+            let lower = |b: &u8| if b.is_ascii_uppercase() { b + 32 } else { *b };
+            let text: Vec<u8> = password.bytes().map(|b| lower(&b)).collect();
+            let found_at = |needle: &[u8]| {
+                (0..=text.len()).any(|i| text.get(i..).is_some_and(|rest| rest.starts_with(needle)))
+            };
+            !checks.iter().any(|c| {
+                ctx.get(c.attribute).iter().any(|v| {
+                    v.split(|ch| c.delimiters.contains(&ch))
+                        .filter(|t| !t.is_empty() && t.len() >= c.min_chars as usize)
+                        .any(|t| {
+                            let forwards: Vec<u8> = t.bytes().map(|b| lower(&b)).collect();
+                            let backwards: Vec<u8> = forwards.iter().rev().copied().collect();
+                            found_at(&forwards) || (*reversed && found_at(&backwards))
+                        })
+                })
+            })
+        }
         Predicate::NotPalindrome { ignore_case } => {
             let text = if *ignore_case { caseless(password) } else { password.to_string() };
             let v: Vec<char> = text.chars().collect();

@@ -341,7 +341,8 @@ fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool 
         | (Predicate::NotPalindrome { .. }, _)
         | (Predicate::Distinct(_), _)
         | (Predicate::NotEquals(_), _)
-        | (Predicate::NotContainsEitherWay(_), _) => x == y,
+        | (Predicate::NotContainsEitherWay(_), _)
+        | (Predicate::NotContainsInBytes { .. }, _) => x == y,
         _ => false,
     }
 }
@@ -405,6 +406,18 @@ fn construct(
                     .flat_map(move |v| c.tokens(v).map(str::to_string).collect::<Vec<_>>())
             })
             .filter(|t| !t.is_empty())
+            .flat_map(|t| {
+                let back = reversed.then(|| t.chars().rev().collect::<String>());
+                std::iter::once(t).chain(back)
+            })
+            .collect(),
+        Predicate::NotContainsInBytes { checks, reversed } => checks
+            .iter()
+            .flat_map(|c| {
+                ctx.get(c.attribute)
+                    .iter()
+                    .flat_map(move |v| c.byte_tokens(v).map(str::to_string).collect::<Vec<_>>())
+            })
             .flat_map(|t| {
                 let back = reversed.then(|| t.chars().rev().collect::<String>());
                 std::iter::once(t).chain(back)

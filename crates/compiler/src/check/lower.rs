@@ -319,7 +319,13 @@ impl<'s> Lowerer<'s> {
                     _ => Predicate::MaxKeyboardRun(max),
                 }
             }
-            ast::Predicate::NotContains { attribute, split_on, skip_shorter_than, or_reversed } => {
+            ast::Predicate::NotContains {
+                attribute,
+                unit,
+                split_on,
+                skip_shorter_than,
+                or_reversed,
+            } => {
                 let attribute = attribute_of(attribute, diags)?;
                 let mut delimiters: Vec<char> = Vec::new();
                 if let Some(s) = split_on {
@@ -340,6 +346,26 @@ impl<'s> Lowerer<'s> {
                     .as_ref()
                     .map_or(0, |n| u32::try_from(n.value).unwrap_or(u32::MAX));
                 let checks = vec![Containment { attribute, delimiters, min_chars }];
+                match (unit_of(unit), unit) {
+                    (Unit::Bytes, _) => {
+                        return Some(Predicate::NotContainsInBytes {
+                            checks,
+                            reversed: *or_reversed,
+                        });
+                    }
+                    (Unit::Utf16, Some(u)) => {
+                        diags.push(
+                            Diagnostic::error(
+                                "`not contains` counts characters or bytes, not UTF-16 units",
+                                u.span,
+                                "not supported here",
+                            )
+                            .with_help("drop `in utf16 units`, or write `in bytes`"),
+                        );
+                        return None;
+                    }
+                    _ => {}
+                }
                 if *or_reversed {
                     Predicate::NotContainsEitherWay(checks)
                 } else {

@@ -87,7 +87,18 @@ pub(crate) fn check(
     };
     let resolved = resolver.resolve(target, None);
     let resolved = resolved?;
+    let enforcing = resolved.rules.iter().any(|p| p.rule.severity == ir::Severity::Enforce);
     let checked = r.finish(target, resolved.description, resolved.reference, resolved.rules, diags);
+    if !enforcing && let Some(policy) = policies.get(target) {
+        diags.push(
+            Diagnostic::warning(
+                format!("policy `{target}` has no enforce rule: it accepts every password"),
+                policy.name.span,
+                "nothing here refuses a password",
+            )
+            .with_help("add a `rule`, or make an `audit rule` a `rule`"),
+        );
+    }
     if diags.has_errors() { None } else { checked }
 }
 

@@ -380,10 +380,12 @@ pub enum Predicate {
     LongestRun(SetExpr, Option<Spanned<UnitKw>>, Spanned<CmpOp>, Spanned<u64>),
     /// `longest keyboard sequence OP N`.
     LongestKeyboard(Spanned<CmpOp>, Spanned<u64>),
-    /// `not contains user.ATTR [split on "..."] [skip shorter than N] [or reversed]`.
+    /// `not contains user.ATTR [in bytes] [split on "..."] [skip shorter than N] [or reversed]`.
     NotContains {
         /// The attribute name as written.
         attribute: Spanned<String>,
+        /// `in bytes`: compared byte by byte, ASCII letters ignoring case, lengths in bytes.
+        unit: Option<Spanned<UnitKw>>,
         /// Delimiters to split the value on.
         split_on: Option<Spanned<String>>,
         /// Values or tokens shorter than this are not checked.

@@ -1037,10 +1037,12 @@ impl<'a> Builder<'a> {
         let mut split_on = None;
         let mut skip_shorter_than = None;
         let mut or_reversed = false;
+        let mut unit = None;
         for c in inner(p) {
             match c.as_rule() {
                 Rule::kw_ad_names => return Some(Predicate::NotContainsAdNames(self.span(&c))),
                 Rule::attribute => attribute = Some(self.attribute(c)),
+                Rule::unit_in => unit = Some(self.unit(&c)),
                 Rule::split_on => {
                     split_on = parts(c).into_iter().next().map(|s| self.string(s));
                 }
@@ -1052,7 +1054,7 @@ impl<'a> Builder<'a> {
             }
         }
         let attribute = attribute.unwrap_or(Spanned { value: String::new(), span });
-        Some(Predicate::NotContains { attribute, split_on, skip_shorter_than, or_reversed })
+        Some(Predicate::NotContains { attribute, unit, split_on, skip_shorter_than, or_reversed })
     }
 
     fn set_expr(&mut self, p: Pair<'_, Rule>) -> Option<SetExpr> {

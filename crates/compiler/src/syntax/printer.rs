@@ -272,8 +272,8 @@ fn predicate(p: &Predicate) -> String {
         Predicate::LongestKeyboard(op, n) => {
             format!("longest keyboard sequence {} {}", op.value.as_str(), n.value)
         }
-        Predicate::NotContains { attribute, split_on, skip_shorter_than, or_reversed } => {
-            let mut s = format!("not contains user.{}", attribute.value);
+        Predicate::NotContains { attribute, unit: u, split_on, skip_shorter_than, or_reversed } => {
+            let mut s = format!("not contains user.{}{}", attribute.value, unit(u));
             if let Some(d) = split_on {
                 s.push_str(&format!(" split on {}", string(&d.value)));
             }

@@ -247,6 +247,7 @@ fn one(program: &Program, rule: &Rule, rules: &mut Rules) -> (Fidelity, String) 
         | Predicate::NotIn { .. }
         | Predicate::NotContains(_)
         | Predicate::NotContainsEitherWay(_)
+        | Predicate::NotContainsInBytes { .. }
         | Predicate::NotEquals(_)
         | Predicate::NotPalindrome { .. }
         | Predicate::MaxSequence(_)

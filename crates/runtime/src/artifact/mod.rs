@@ -40,14 +40,15 @@ pub const MAGIC: [u8; 8] = *b"POLICYC\0";
 /// composite forms); version 7 made a normalization a list of steps (deleting and trimming
 /// characters); version 8 added measures in code units (`count SET in bytes`, `longest repeat
 /// in bytes`, `distinct in bytes`, `longest run of SET`, `N per SET in bytes`), new variants
-/// only, so a version 7 artifact reads as it is. This build reads versions 5 and 6 through
-/// their old layout (`legacy`).
-pub const FORMAT_VERSION: u16 = 8;
+/// only, so a version 7 artifact reads as it is; version 9 added `not contains user.ATTR in
+/// bytes`, a new variant only too. This build reads versions 5 and 6 through their old layout
+/// (`legacy`).
+pub const FORMAT_VERSION: u16 = 9;
 /// The oldest artifact format this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 5;
 
 /// What a build says of itself, for `--version`-like answers: `policyc 0.1.0 (artifact formats
-/// 5 to 8)`, with the caller's crate version (the C library, the browser module).
+/// 5 to 9)`, with the caller's crate version (the C library, the browser module).
 pub fn version_line(crate_version: &str) -> String {
     format!(
         "policyc {crate_version} (artifact formats {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})"

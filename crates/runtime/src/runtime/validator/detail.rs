@@ -2,7 +2,7 @@
 
 use super::Validator;
 use super::evaluate::{
-    Scratch, distinct_chars, equals_attribute, found_reversed, found_tokens, is_palindrome,
+    Scratch, distinct_chars, equals_attribute, found_in_bytes, found_reversed, found_tokens, is_palindrome,
 };
 use crate::ir::{Award, Measure, Predicate, Unit};
 use crate::runtime::context::Context;
@@ -144,6 +144,16 @@ impl Validator {
                 }
                 Detail::Contains { checked: checks.iter().map(|c| c.attribute).collect(), found }
             }
+            Predicate::NotContainsInBytes { checks, reversed } => Detail::Contains {
+                checked: checks.iter().map(|c| c.attribute).collect(),
+                found: checks
+                    .iter()
+                    .flat_map(|c| {
+                        let found = found_in_bytes(c, *reversed, password, ctx);
+                        found.into_iter().map(|t| (c.attribute, t))
+                    })
+                    .collect(),
+            },
             Predicate::NotPalindrome { ignore_case } => {
                 Detail::Palindrome { palindrome: is_palindrome(password, *ignore_case) }
             }

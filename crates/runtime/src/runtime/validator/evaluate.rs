@@ -105,6 +105,9 @@ impl Validator {
                 found_tokens(c, password, ctx, &mut scratch.folded).next().is_none()
                     && found_reversed(c, password, ctx, &mut scratch.folded).is_empty()
             }),
+            Predicate::NotContainsInBytes { checks, reversed } => {
+                checks.iter().all(|c| found_in_bytes(c, *reversed, password, ctx).is_empty())
+            }
             Predicate::NotPalindrome { ignore_case } => !is_palindrome(password, *ignore_case),
             Predicate::Distinct(b) => b.contains(distinct_chars(password)),
             Predicate::NotEquals(attribute) => !equals_attribute(ctx, *attribute, password),
@@ -357,6 +360,32 @@ pub(super) fn found_reversed(
         .map(|t| t.chars().rev().collect::<String>())
         .filter(|t| contains_caseless(password, t, folded))
         .collect()
+}
+
+/// The values or tokens of `check`'s attribute found in the password by
+/// [`Predicate::NotContainsInBytes`]: compared as bytes, ASCII letters ignoring case; with
+/// `reversed`, their bytes backwards too (shown as text, a broken character replaced).
+pub(super) fn found_in_bytes(
+    check: &Containment,
+    reversed: bool,
+    password: &str,
+    ctx: &Context,
+) -> Vec<String> {
+    let lowered = Zeroizing::new(password.to_ascii_lowercase().into_bytes());
+    let occurs = |needle: &[u8]| lowered.windows(needle.len()).any(|w| w == needle);
+    let mut found = Vec::new();
+    for token in ctx.get(check.attribute).iter().flat_map(|v| check.byte_tokens(v)) {
+        let forwards = token.to_ascii_lowercase().into_bytes();
+        if occurs(&forwards) {
+            found.push(token.to_string());
+        }
+        let backwards: Vec<u8> = forwards.iter().rev().copied().collect();
+        if reversed && occurs(&backwards) {
+            let shown: Vec<u8> = token.bytes().rev().collect();
+            found.push(String::from_utf8_lossy(&shown).into_owned());
+        }
+    }
+    found
 }
 
 /// Whether `token` occurs in `password`, ignoring case ([`push_caseless`]); `folded` keeps the
