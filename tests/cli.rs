@@ -1126,7 +1126,7 @@ fn inspect_shows_what_an_artifact_holds() {
     let shown = json(&["inspect", &artifact, "--format", "json"]);
     assert_eq!(shown["schema"], 1);
     assert_eq!(shown["policy"], "office365");
-    assert_eq!(shown["format_version"], 8);
+    assert_eq!(shown["format_version"], 9);
     assert_eq!(shown["rules"].as_array().unwrap().len(), 3);
     assert_eq!(shown["rules"][2]["kind"], "at_least_of");
     assert!(shown["signature"]["status"].as_str().unwrap().starts_with("not verified"));

@@ -63,7 +63,10 @@ impl Pwquality {
     }
 
     /// [`Pwquality::checker`] for a user: `pwquality_check(settings, password, NULL, user, &aux)`.
-    pub fn checker_for(&self, user: Option<CString>) -> Result<impl Fn(&CStr) -> bool + '_, String> {
+    pub fn checker_for(
+        &self,
+        user: Option<CString>,
+    ) -> Result<impl Fn(&CStr) -> bool + '_, String> {
         type Check = unsafe extern "C" fn(
             *mut Settings,
             *const c_char,

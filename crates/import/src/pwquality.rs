@@ -395,7 +395,8 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
                 whole.join("|")
             );
         }
-        let short: Vec<&str> = s.value.split(' ').filter(|w| !w.is_empty() && w.len() < 4).collect();
+        let short: Vec<&str> =
+            s.value.split(' ').filter(|w| !w.is_empty() && w.len() < 4).collect();
         if !short.is_empty() {
             let _ = writeln!(
                 words_rules,

@@ -89,7 +89,11 @@ pub(crate) fn check(
     let resolved = resolved?;
     let enforcing = resolved.rules.iter().any(|p| p.rule.severity == ir::Severity::Enforce);
     let checked = r.finish(target, resolved.description, resolved.reference, resolved.rules, diags);
-    if !enforcing && let Some(policy) = policies.get(target) {
+    // Said of a policy that otherwise compiles (a rule with an error is not counted).
+    if !enforcing
+        && !diags.has_errors()
+        && let Some(policy) = policies.get(target)
+    {
         diags.push(
             Diagnostic::warning(
                 format!("policy `{target}` has no enforce rule: it accepts every password"),

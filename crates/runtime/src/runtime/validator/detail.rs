@@ -2,7 +2,8 @@
 
 use super::Validator;
 use super::evaluate::{
-    Scratch, distinct_chars, equals_attribute, found_in_bytes, found_reversed, found_tokens, is_palindrome,
+    Scratch, distinct_chars, equals_attribute, found_in_bytes, found_reversed, found_tokens,
+    is_palindrome,
 };
 use crate::ir::{Award, Measure, Predicate, Unit};
 use crate::runtime::context::Context;
