@@ -87,6 +87,13 @@ fn password() -> impl Strategy<Value = String> {
         }),
         // A user's name exactly, or reversed.
         1 => (name(), any::<bool>()).prop_map(|(n, rev)| if rev { n.chars().rev().collect() } else { n }),
+        // A user's name with a character doubled or dropped (libpwquality's distance 0 or 1).
+        1 => (name(), any::<prop::sample::Index>(), any::<bool>()).prop_map(|(n, at, double)| {
+            let mut chars: Vec<char> = n.chars().collect();
+            let i = at.index(chars.len());
+            if double { chars.insert(i, chars[i]) } else { chars.remove(i); }
+            chars.into_iter().collect()
+        }),
     ]
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// citing its line, a clear error naming each option policyc cannot express exactly.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip usercheck\n  policyc import passwdqc /etc/passwdqc.conf --skip match\n  policyc import keycloak realm-export.json -o keycloak.policy\n  ldapsearch -LLL -b cn=ppolicy,dc=example,dc=com pwdCheckModuleArg > ppolicy.ldif\n  policyc import ppm ppolicy.ldif -o ppm.policy\n  { samba-tool domain passwordsettings show; samba-tool domain passwordsettings pso show AdminsPSO; } > samba.txt\n  policyc import samba samba.txt -o directory.policy"
+    after_help = "Examples:\n  policyc import pwquality /etc/security/pwquality.conf -o pwquality.policy\n  policyc import pwquality pwquality.conf --skip dictcheck --skip gecoscheck\n  policyc import passwdqc /etc/passwdqc.conf --skip match\n  policyc import keycloak realm-export.json -o keycloak.policy\n  ldapsearch -LLL -b cn=ppolicy,dc=example,dc=com pwdCheckModuleArg > ppolicy.ldif\n  policyc import ppm ppolicy.ldif -o ppm.policy\n  { samba-tool domain passwordsettings show; samba-tool domain passwordsettings pso show AdminsPSO; } > samba.txt\n  policyc import samba samba.txt -o directory.policy"
 )]
 pub(crate) struct Args {
     /// The input's format.

@@ -20,18 +20,20 @@
 //! non-ASCII passwords (`tests/import.rs`): `₂` (e2 82 82) repeats a byte, `ééé` (c3 a9 c3 a9
 //! c3 a9) does not, and only an ASCII string reads the same backwards byte by byte.
 //!
-//! | `badwords = W…` (`difok` 1 or less) | `avoid pwquality_badwords contains after ascii_lowercase and not matches /^(?:…)$/`: each word of 4 bytes or more, lower-cased, and read backwards, in the password; or the password the word up to repeated characters |
+//! | `usercheck` (on by default) | `not contains user.sAMAccountName in bytes skip shorter than 4 or reversed or closer than 1` |
+//! | `badwords = W…` | `avoid pwquality_badwords contains after ascii_lowercase and not matches /^(?:…)$/`: each word of 4 bytes or more, lower-cased, and read backwards, in the password; or the password the word up to repeated characters |
 //!
 //! libpwquality (1.4) looks for the user name and each bad word (`wordcheck`) in the
-//! lower-cased password, forwards and backwards, and refuses a password fewer than `difok`
-//! (at least 1) steps from the word by its own edit distance, which charges a step only where
-//! the characters compared differ: at 1, the word up to repeated characters (`sumer2024` for
-//! `summer2024`). The bad words are known here, so that is a pattern; the user name is not.
+//! lower-cased password, forwards and backwards, and refuses a password 0 steps from the word
+//! by its own edit distance, which charges a step only where the characters compared differ:
+//! the word up to repeated characters (`sumer2024` for `summer2024`). 1.4.5 compares with its
+//! default `difok`, 1, whatever the file sets. For the user name the runtime computes that
+//! distance (`or closer than 1`); the bad words are known here, so for them it is a pattern.
 //!
 //! Not expressible, so refused unless skipped: `dictcheck` (cracklib; on by default),
-//! `usercheck` (on by default: the name up to repeated characters), `gecoscheck` (the host's
-//! password database), `usersubstr` of 4 or more (pieces of the user name), `badwords` with
-//! `difok` above 1 or a word outside ASCII, and negative `maxrepeat`/`maxsequence`. `difok` compares
+//! `gecoscheck` (the host's
+//! password database), `usersubstr` of 4 or more (pieces of the user name), a bad word outside
+//! ASCII, and negative `maxrepeat`/`maxsequence`. `difok` compares
 //! with the old password, which a directory hook does not see; `retry`, `enforce_for_root`,
 //! `local_users_only` and `dictpath` are PAM's or cracklib's business: noted, no rule.
 
@@ -316,16 +318,11 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
         }
     }
     // usercheck and badwords (`wordcheck`): the word, lower-cased, forwards or backwards in the
-    // lower-cased password; words under 4 bytes are not looked for. And the whole password
-    // fewer than difok (at least 1) steps from the word by libpwquality's `distance`, which
-    // charges a step only where the characters compared differ: at 1, a password that is the
-    // word up to repeated characters (`sumer2024` for `summer2024`).
-    let (difok, difok_line) = o.int("difok", 1)?;
-    let near = |what: &str| {
-        format!(
-            "with difok = {difok} (line {difok_line}) libpwquality also refuses a password fewer than {difok} steps of its edit distance from {what}, forwards or backwards, which policyc cannot express; with difok = 1 (its default) the check is imported exactly"
-        )
-    };
+    // lower-cased password; words under 4 bytes are not looked for. And the whole password 0
+    // steps from the word by libpwquality's `distance`, which charges a step only where the
+    // characters compared differ: the word up to repeated characters (`sumer2024` for
+    // `summer2024`). libpwquality 1.4.5 compares that distance with its default difok, 1,
+    // whatever the file sets (checked against it: DISA STIG's difok = 8 changes nothing).
     let (usercheck, usercheck_line) = o.int("usercheck", 1)?;
     let (usersubstr, usersubstr_line) = o.int("usersubstr", 0)?;
     let mut words_rules = String::new();
@@ -339,10 +336,13 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
                 ),
             );
         } else {
-            refuse(
-                "usercheck",
-                usercheck_line,
-                "besides the user name in the password (`not contains user.sAMAccountName in bytes skip shorter than 4 or reversed`), libpwquality refuses a password that is the name up to repeated characters (`aliice` for alice; more with difok above 1), which policyc cannot express yet",
+            words_rules.push_str(&cite("usercheck", usercheck, usercheck_line));
+            words_rules.push_str(
+                "  # (the user name, lower-cased, forwards or backwards, in the password, or the whole password\n  # the name up to repeated characters: 0 of libpwquality's steps; a name under 4 bytes is not looked for)\n",
+            );
+            let _ = writeln!(
+                words_rules,
+                "  {kind} usercheck \"Do not use your user name, forwards or backwards.\" :\n    not contains user.sAMAccountName in bytes skip shorter than 4 or reversed or closer than 1"
             );
         }
     }
@@ -350,9 +350,7 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     if let Some(s) = o.text("badwords") {
         // libpwquality splits the list at each space; a word under 4 bytes is not looked for.
         let words: Vec<&str> = s.value.split(' ').filter(|w| w.len() >= 4).collect();
-        if difok > 1 {
-            refuse("badwords", s.line, &near("a bad word"));
-        } else if let Some(w) = words.iter().find(|w| !w.is_ascii()) {
+        if let Some(w) = words.iter().find(|w| !w.is_ascii()) {
             refuse(
                 "badwords",
                 s.line,

@@ -329,12 +329,17 @@ pub enum Predicate {
     /// `not contains user.ATTR in bytes` (format 9): no value or token of the attributes
     /// occurs in the password compared as bytes, ASCII letters ignoring case and nothing else
     /// (what libpwquality does, in the C locale); `min_chars` counts bytes. With `reversed`,
-    /// the values' bytes read backwards are looked for too. Last, so that older programs decode.
+    /// the values' bytes read backwards are looked for too. With `closer_than` N above 0, a
+    /// password whose [`pwquality_distance`] from a value (or, with `reversed`, its bytes
+    /// backwards) is below N is refused too (libpwquality's `wordcheck` with `difok` N). Last,
+    /// so that older programs decode.
     NotContainsInBytes {
         /// The attributes looked for.
         checks: Vec<Containment>,
         /// Also the values' bytes backwards.
         reversed: bool,
+        /// Refused below this distance from the whole password; 0: no distance check.
+        closer_than: u32,
     },
 }
 
@@ -747,6 +752,26 @@ impl TermSet {
     }
 }
 
+/// libpwquality's distance between two texts (`check.c`, `distance`), ASCII letters lower-cased:
+/// the cheapest path through the table of their bytes that moves on in one, the other or both,
+/// paying a step only where the two bytes it arrives at differ. So repeating or dropping a
+/// repeated byte is free (`sumer2024` is 0 from `summer2024`); it is not the Levenshtein
+/// distance. Two rows of the table: time `a.len() × b.len()`, bounded by what is compared.
+pub fn pwquality_distance(a: &[u8], b: &[u8]) -> usize {
+    let lower = |x: u8| x.to_ascii_lowercase();
+    let mut above: Vec<usize> = (0..=b.len()).collect();
+    let mut row = vec![0; b.len() + 1];
+    for (i, &x) in a.iter().enumerate() {
+        row[0] = i + 1;
+        for (j, &y) in b.iter().enumerate() {
+            let cheapest = above[j].min(above[j + 1]).min(row[j]);
+            row[j + 1] = cheapest + usize::from(lower(x) != lower(y));
+        }
+        std::mem::swap(&mut above, &mut row);
+    }
+    above[b.len()]
+}
+
 /// One attribute-containment check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Containment {
@@ -907,5 +932,28 @@ impl FromStr for Attribute {
             .into_iter()
             .find(|a| a.ldap_name().eq_ignore_ascii_case(s))
             .ok_or_else(|| UnknownAttribute { name: s.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pwquality_distance;
+
+    /// libpwquality's distance is not Levenshtein's: a repeated byte comes and goes for free,
+    /// case is ignored, and a step is paid where the bytes compared differ.
+    #[test]
+    fn pwquality_distance_charges_only_where_bytes_differ() {
+        let d = |a: &str, b: &str| pwquality_distance(a.as_bytes(), b.as_bytes());
+        assert_eq!(d("Sumer2024", "summer2024"), 0);
+        assert_eq!(d("summer20024", "summer2024"), 0);
+        assert_eq!(d("smer2024", "summer2024"), 1);
+        assert_eq!(d("summer20", "summer2024"), 2);
+        assert_eq!(d("", "abcd"), 4);
+        assert_eq!(d("abcd", ""), 4);
+        assert_eq!(d("xbcd", "abcd"), 1);
+        // Levenshtein says 2 here (delete two `b`s); libpwquality pays nothing for the run,
+        // but pays for each `b` where there is none to compare with.
+        assert_eq!(d("abbbc", "abc"), 0);
+        assert_eq!(d("abbbc", "ac"), 3);
     }
 }

@@ -175,7 +175,7 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
                 contains_attribute(c, password, ctx) || contains_attribute(c, password, &reversed)
             })
         }
-        Predicate::NotContainsInBytes { checks, reversed } => {
+        Predicate::NotContainsInBytes { checks, reversed, closer_than } => {
             // Bytes, ASCII letters folded to lower case, each value or token of enough bytes
             // looked for at every position, its bytes backwards too when asked.
             let lower = |b: &u8| if b.is_ascii_uppercase() { b + 32 } else { *b };
@@ -190,7 +190,12 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
                         .any(|t| {
                             let forwards: Vec<u8> = t.bytes().map(|b| lower(&b)).collect();
                             let backwards: Vec<u8> = forwards.iter().rev().copied().collect();
-                            found_at(&forwards) || (*reversed && found_at(&backwards))
+                            let near = |word: &[u8]| {
+                                (pwquality_steps(&text, word) as u64) < u64::from(*closer_than)
+                            };
+                            found_at(&forwards)
+                                || near(&forwards)
+                                || (*reversed && (found_at(&backwards) || near(&backwards)))
                         })
                 })
             })
@@ -612,4 +617,30 @@ fn matches_ignoring_case(pattern: &str, haystack: &str) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// libpwquality's `distance` as its `check.c` computes it, from the far corner back with a
+/// memo (independent of the runtime's two rows): a step where the two bytes differ, moving on
+/// in either text or both for free otherwise. Both texts are already lower-cased.
+fn pwquality_steps(a: &[u8], b: &[u8]) -> usize {
+    fn at(memo: &mut Vec<Vec<Option<usize>>>, a: &[u8], b: &[u8], i: usize, j: usize) -> usize {
+        if i == 0 || j == 0 {
+            return i + j;
+        }
+        if let Some(d) = memo[i][j] {
+            return d;
+        }
+        let best = at(memo, a, b, i - 1, j - 1).min(at(memo, a, b, i, j - 1)).min(at(
+            memo,
+            a,
+            b,
+            i - 1,
+            j,
+        ));
+        let d = best + usize::from(a[i - 1] != b[j - 1]);
+        memo[i][j] = Some(d);
+        d
+    }
+    let mut memo = vec![vec![None; b.len() + 1]; a.len() + 1];
+    at(&mut memo, a, b, a.len(), b.len())
 }

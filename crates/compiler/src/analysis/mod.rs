@@ -411,7 +411,7 @@ fn construct(
                 std::iter::once(t).chain(back)
             })
             .collect(),
-        Predicate::NotContainsInBytes { checks, reversed } => checks
+        Predicate::NotContainsInBytes { checks, reversed, .. } => checks
             .iter()
             .flat_map(|c| {
                 ctx.get(c.attribute)

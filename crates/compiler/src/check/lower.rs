@@ -325,6 +325,7 @@ impl<'s> Lowerer<'s> {
                 split_on,
                 skip_shorter_than,
                 or_reversed,
+                closer_than,
             } => {
                 let attribute = attribute_of(attribute, diags)?;
                 let mut delimiters: Vec<char> = Vec::new();
@@ -348,9 +349,13 @@ impl<'s> Lowerer<'s> {
                 let checks = vec![Containment { attribute, delimiters, min_chars }];
                 match (unit_of(unit), unit) {
                     (Unit::Bytes, _) => {
+                        let closer_than = closer_than
+                            .as_ref()
+                            .map_or(0, |n| u32::try_from(n.value).unwrap_or(u32::MAX));
                         return Some(Predicate::NotContainsInBytes {
                             checks,
                             reversed: *or_reversed,
+                            closer_than,
                         });
                     }
                     (Unit::Utf16, Some(u)) => {
@@ -365,6 +370,17 @@ impl<'s> Lowerer<'s> {
                         return None;
                     }
                     _ => {}
+                }
+                if let Some(n) = closer_than {
+                    diags.push(
+                        Diagnostic::error(
+                            "`or closer than` is libpwquality's distance, over bytes",
+                            n.span,
+                            "needs `in bytes`",
+                        )
+                        .with_help("write `not contains user.ATTR in bytes … or closer than N`"),
+                    );
+                    return None;
                 }
                 if *or_reversed {
                     Predicate::NotContainsEitherWay(checks)

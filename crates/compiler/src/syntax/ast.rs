@@ -392,6 +392,9 @@ pub enum Predicate {
         skip_shorter_than: Option<Spanned<u64>>,
         /// `or reversed`: the values read backwards are looked for too.
         or_reversed: bool,
+        /// `or closer than N` (with `in bytes`): libpwquality's distance from the whole
+        /// password below N refuses too.
+        closer_than: Option<Spanned<u64>>,
     },
     /// `not contains ad_names`: the Active Directory complexity name checks.
     NotContainsAdNames(Span),

@@ -211,6 +211,7 @@ fn keyword_text(r: Rule) -> Option<&'static str> {
         Rule::kw_equals => "equals",
         Rule::kw_or => "or",
         Rule::kw_reversed => "reversed",
+        Rule::kw_closer => "closer",
         Rule::kw_ignoring => "ignoring",
         Rule::kw_case => "case",
         Rule::kw_bytes => "bytes",
@@ -1038,6 +1039,7 @@ impl<'a> Builder<'a> {
         let mut skip_shorter_than = None;
         let mut or_reversed = false;
         let mut unit = None;
+        let mut closer_than = None;
         for c in inner(p) {
             match c.as_rule() {
                 Rule::kw_ad_names => return Some(Predicate::NotContainsAdNames(self.span(&c))),
@@ -1050,11 +1052,21 @@ impl<'a> Builder<'a> {
                     skip_shorter_than = parts(c).into_iter().next().map(|n| self.number(n));
                 }
                 Rule::or_reversed => or_reversed = true,
+                Rule::or_closer => {
+                    closer_than = parts(c).into_iter().next().map(|n| self.number(n));
+                }
                 _ => {}
             }
         }
         let attribute = attribute.unwrap_or(Spanned { value: String::new(), span });
-        Some(Predicate::NotContains { attribute, unit, split_on, skip_shorter_than, or_reversed })
+        Some(Predicate::NotContains {
+            attribute,
+            unit,
+            split_on,
+            skip_shorter_than,
+            or_reversed,
+            closer_than,
+        })
     }
 
     fn set_expr(&mut self, p: Pair<'_, Rule>) -> Option<SetExpr> {

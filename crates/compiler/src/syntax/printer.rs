@@ -272,7 +272,14 @@ fn predicate(p: &Predicate) -> String {
         Predicate::LongestKeyboard(op, n) => {
             format!("longest keyboard sequence {} {}", op.value.as_str(), n.value)
         }
-        Predicate::NotContains { attribute, unit: u, split_on, skip_shorter_than, or_reversed } => {
+        Predicate::NotContains {
+            attribute,
+            unit: u,
+            split_on,
+            skip_shorter_than,
+            or_reversed,
+            closer_than,
+        } => {
             let mut s = format!("not contains user.{}{}", attribute.value, unit(u));
             if let Some(d) = split_on {
                 s.push_str(&format!(" split on {}", string(&d.value)));
@@ -282,6 +289,9 @@ fn predicate(p: &Predicate) -> String {
             }
             if *or_reversed {
                 s.push_str(" or reversed");
+            }
+            if let Some(n) = closer_than {
+                s.push_str(&format!(" or closer than {}", n.value));
             }
             s
         }

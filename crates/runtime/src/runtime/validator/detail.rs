@@ -145,12 +145,12 @@ impl Validator {
                 }
                 Detail::Contains { checked: checks.iter().map(|c| c.attribute).collect(), found }
             }
-            Predicate::NotContainsInBytes { checks, reversed } => Detail::Contains {
+            Predicate::NotContainsInBytes { checks, reversed, closer_than } => Detail::Contains {
                 checked: checks.iter().map(|c| c.attribute).collect(),
                 found: checks
                     .iter()
                     .flat_map(|c| {
-                        let found = found_in_bytes(c, *reversed, password, ctx);
+                        let found = found_in_bytes(c, *reversed, *closer_than, password, ctx);
                         found.into_iter().map(|t| (c.attribute, t))
                     })
                     .collect(),

@@ -2,7 +2,7 @@
 //! the per-check scratch state and the helpers `explain`'s details share.
 
 use super::Validator;
-use crate::ir::{Attribute, Award, Condition, Containment, Predicate, Rule};
+use crate::ir::{Attribute, Award, Condition, Containment, Predicate, Rule, pwquality_distance};
 use crate::runtime::context::Context;
 use crate::runtime::entra;
 use crate::runtime::fold::{Folding, contains_folded, push_caseless};
@@ -105,9 +105,9 @@ impl Validator {
                 found_tokens(c, password, ctx, &mut scratch.folded).next().is_none()
                     && found_reversed(c, password, ctx, &mut scratch.folded).is_empty()
             }),
-            Predicate::NotContainsInBytes { checks, reversed } => {
-                checks.iter().all(|c| found_in_bytes(c, *reversed, password, ctx).is_empty())
-            }
+            Predicate::NotContainsInBytes { checks, reversed, closer_than } => checks
+                .iter()
+                .all(|c| found_in_bytes(c, *reversed, *closer_than, password, ctx).is_empty()),
             Predicate::NotPalindrome { ignore_case } => !is_palindrome(password, *ignore_case),
             Predicate::Distinct(b) => b.contains(distinct_chars(password)),
             Predicate::NotEquals(attribute) => !equals_attribute(ctx, *attribute, password),
@@ -364,15 +364,21 @@ pub(super) fn found_reversed(
 
 /// The values or tokens of `check`'s attribute found in the password by
 /// [`Predicate::NotContainsInBytes`]: compared as bytes, ASCII letters ignoring case; with
-/// `reversed`, their bytes backwards too (shown as text, a broken character replaced).
+/// `reversed`, their bytes backwards too (shown as text, a broken character replaced); with
+/// `closer_than` above 0, also those the whole password is fewer steps than that from
+/// ([`pwquality_distance`]).
 pub(super) fn found_in_bytes(
     check: &Containment,
     reversed: bool,
+    closer_than: u32,
     password: &str,
     ctx: &Context,
 ) -> Vec<String> {
     let lowered = Zeroizing::new(password.to_ascii_lowercase().into_bytes());
-    let occurs = |needle: &[u8]| lowered.windows(needle.len()).any(|w| w == needle);
+    let occurs = |needle: &[u8]| {
+        lowered.windows(needle.len()).any(|w| w == needle)
+            || pwquality_distance(&lowered, needle) < closer_as_usize(closer_than)
+    };
     let mut found = Vec::new();
     for token in ctx.get(check.attribute).iter().flat_map(|v| check.byte_tokens(v)) {
         let forwards = token.to_ascii_lowercase().into_bytes();
@@ -386,6 +392,11 @@ pub(super) fn found_in_bytes(
         }
     }
     found
+}
+
+/// `closer_than` as a bound on a distance (0: none is below it).
+fn closer_as_usize(closer_than: u32) -> usize {
+    usize::try_from(closer_than).unwrap_or(usize::MAX)
 }
 
 /// Whether `token` occurs in `password`, ignoring case ([`push_caseless`]); `folded` keeps the
