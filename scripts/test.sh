@@ -86,6 +86,10 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
 fi
 scripts/wasm.sh
 
+# ppm (OpenLDAP's check_password module) is not in Debian: the import and export tests compile
+# ppm.c from OpenLDAP's source, fetched and checked here.
+scripts/ppm-source.sh
+
 # The Windows LSA filter: built for x86_64-pc-windows-gnu and run under Wine by
 # tests/windows_filter.rs (which runs scripts/windows.sh itself; here it installs what it needs).
 scripts/windows.sh

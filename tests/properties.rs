@@ -115,6 +115,9 @@ fn name() -> impl Strategy<Value = String> {
         "Li",
         "𝔄𝔅",
         "fix",
+        "j.smith",
+        "ab[cd",
+        "x*y.q",
     ])
     .prop_map(str::to_string)
 }

@@ -10,8 +10,14 @@
 //! | `minQuality N` (default 3) | `at least N of { count C >= MINFORPOINT, … }`: a point per class with enough characters (a class with MINFORPOINT 0 always gives its point) |
 //! | `forbiddenChars CHARS` | `no [CHARS]` |
 //! | `maxConsecutivePerClass N` | per class, `not matches /[C]{N+1}/` |
-//! | `checkRDN 1` | `not contains user.sAMAccountName split on " ,;-_£\t" skip shorter than 3` (the RDN's value: `uid=` is the account name) |
+//! | `checkRDN 1` | `not contains user.sAMAccountName in bytes as patterns split on " ,;-_£\t" skip shorter than 3` (the RDN's value: `uid=` is the account name) |
 //! | `checkAttributes a,b` | the same for each attribute, split on `" ,;-_@\t"` |
+//!
+//! ppm compiles each token of 3 bytes or more as a POSIX basic regular expression
+//! (`regcomp(…, REG_ICASE)`: a uid `j.smith` refuses `Aj_smith1`) and stops looking at the
+//! first one that does not compile (`ab[cd`): `as patterns` does the same, glibc's way
+//! (`policyc_runtime::runtime::posix`, checked against glibc itself). It splits on bytes, so
+//! `£` is two delimiters (0xC2, 0xA3) and `in bytes` splits there too.
 //!
 //! ppm matches bytes (`strchr` over the password's bytes): a class member such as `é` counts
 //! once per UTF-8 byte, and a password's `ñ` (C3 B1) counts once as `special` because `é`
@@ -397,7 +403,7 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
         rules.push_str("  # (the RDN's value, `uid=…`, is the account name the hook passes)\n");
         let _ = writeln!(
             rules,
-            "  rule ppm_rdn \"Do not use a part of your user name.\" : not contains user.sAMAccountName split on \"{}\" skip shorter than 3",
+            "  rule ppm_rdn \"Do not use a part of your user name.\" : not contains user.sAMAccountName in bytes as patterns split on \"{}\" skip shorter than 3",
             RDN_DELIMITERS.replace('\t', "\\t")
         );
     }
@@ -411,7 +417,7 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             seen.push(a);
             let _ = writeln!(
                 rules,
-                "  rule ppm_attribute_{a} \"Do not use a part of your {a}.\" : not contains user.{a} split on \"{}\" skip shorter than 3",
+                "  rule ppm_attribute_{a} \"Do not use a part of your {a}.\" : not contains user.{a} in bytes as patterns split on \"{}\" skip shorter than 3",
                 ATTRIBUTE_DELIMITERS.replace('\t', "\\t")
             );
         }
@@ -426,7 +432,7 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
         about: "# Each rule cites the parameter it comes from; ppm's defaults fill in what the configuration\n\
                 # leaves out. ppm matches bytes where policyc matches characters: the two agree on ASCII\n\
                 # passwords; a non-ASCII class member counts once here (ppm counts each of its bytes).\n\
-                # ppm reads RDN and attribute tokens as POSIX regular expressions; here they are text.\n",
+                # RDN and attribute tokens are POSIX basic regular expressions, as ppm reads them.\n",
         what: "the ppm configuration",
         reference: "https://github.com/ltb-project/ppm",
         body: &[&defs, &notes, &skipped, &rules],

@@ -66,6 +66,7 @@ impl Rule {
             | Predicate::NotContainsInBytes { checks: list, .. } => {
                 list.iter().for_each(|c| set.insert(c.attribute))
             }
+            Predicate::NotContainsPatterns(c) => set.insert(c.attribute),
             Predicate::NotEquals(attribute) => set.insert(*attribute),
             Predicate::EntraScore { .. } => {
                 set.insert(Attribute::GivenName);
@@ -341,6 +342,13 @@ pub enum Predicate {
         /// Refused below this distance from the whole password; 0: no distance check.
         closer_than: u32,
     },
+    /// `not contains user.ATTR in bytes as patterns` (format 9): each token of the attribute's
+    /// values read as a POSIX basic regular expression, as glibc's `regcomp(…, REG_ICASE)`
+    /// reads it in the C locale ([`crate::runtime::posix`]), and looked for in the password:
+    /// what ppm does with the RDN and `checkAttributes`. A token that does not compile ends
+    /// the search, the password passing, as ppm's does; one the runtime cannot search (a
+    /// back-reference) refuses it.
+    NotContainsPatterns(Containment),
 }
 
 /// What a [`Predicate::Measured`] measures over the password's code units. A code unit belongs
@@ -391,6 +399,7 @@ impl Predicate {
             Predicate::NotEquals(_) => "not_equals",
             Predicate::NotContainsEitherWay(_) => "not_contains_either_way",
             Predicate::NotContainsInBytes { .. } => "not_contains_in_bytes",
+            Predicate::NotContainsPatterns(_) => "not_contains_patterns",
             Predicate::Quorum { .. } => "quorum",
             Predicate::Points { .. } => "points",
             Predicate::LengthIn { .. } => "length_in",
@@ -798,11 +807,20 @@ impl Containment {
         tokens.chain(whole)
     }
 
-    /// The parts of one attribute value looked for by [`Predicate::NotContainsInBytes`]: the
-    /// value, or with delimiters its tokens, each of at least `min_chars` bytes.
-    pub fn byte_tokens<'v>(&'v self, value: &'v str) -> impl Iterator<Item = &'v str> + 'v {
+    /// The parts of one attribute value looked for by [`Predicate::NotContainsInBytes`] and
+    /// [`Predicate::NotContainsPatterns`]: the value, or with delimiters its tokens, each of at
+    /// least `min_chars` bytes. The value is split at every byte of the delimiters' UTF-8, as a
+    /// C library's `strtok` does (ppm's `£` is two delimiters, `0xC2` and `0xA3`), so a token
+    /// may end inside a character.
+    pub fn byte_tokens<'v>(&'v self, value: &'v str) -> impl Iterator<Item = &'v [u8]> + 'v {
         let min = self.min_chars.max(1) as usize;
-        value.split(|c| self.delimiters.contains(&c)).filter(move |t| t.len() >= min)
+        let mut cut = [false; 256];
+        for c in &self.delimiters {
+            for b in c.to_string().bytes() {
+                cut[usize::from(b)] = true;
+            }
+        }
+        value.as_bytes().split(move |b| cut[usize::from(*b)]).filter(move |t| t.len() >= min)
     }
 }
 

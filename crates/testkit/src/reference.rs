@@ -19,6 +19,7 @@ use policyc_runtime::ir::{
     Attribute, Award, Condition, Containment, Edge, MatchMode, Measure, NormStep, Normalization,
     Predicate, Program, Rule, Severity, TermSet, Unit,
 };
+use policyc_runtime::runtime::posix::{self, Search};
 use policyc_runtime::runtime::terms::FUZZY_MIN_CHARS;
 use policyc_runtime::runtime::{INPUT_SIZE_RULE, MAX_INPUT_BYTES};
 use regex_automata::nfa::thompson::pikevm::PikeVM;
@@ -185,10 +186,13 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
             };
             !checks.iter().any(|c| {
                 ctx.get(c.attribute).iter().any(|v| {
-                    v.split(|ch| c.delimiters.contains(&ch))
+                    v.as_bytes()
+                        .split(|b| {
+                            c.delimiters.iter().any(|d| d.to_string().as_bytes().contains(b))
+                        })
                         .filter(|t| !t.is_empty() && t.len() >= c.min_chars as usize)
                         .any(|t| {
-                            let forwards: Vec<u8> = t.bytes().map(|b| lower(&b)).collect();
+                            let forwards: Vec<u8> = t.iter().map(lower).collect();
                             let backwards: Vec<u8> = forwards.iter().rev().copied().collect();
                             let near = |word: &[u8]| {
                                 (pwquality_steps(&text, word) as u64) < u64::from(*closer_than)
@@ -199,6 +203,26 @@ fn holds(program: &Program, predicate: &Predicate, password: &str, ctx: &Context
                         })
                 })
             })
+        }
+        Predicate::NotContainsPatterns(c) => {
+            // The pattern engine's own reference is glibc (tests/posix.rs); here, the order
+            // of tokens and ppm's stop at the first that does not compile.
+            let mut tokens = ctx.get(c.attribute).iter().flat_map(|v| {
+                let parts: Vec<Vec<u8>> = v
+                    .as_bytes()
+                    .split(|b| c.delimiters.iter().any(|d| d.to_string().as_bytes().contains(b)))
+                    .filter(|t| t.len() >= (c.min_chars as usize).max(1))
+                    .map(<[u8]>::to_vec)
+                    .collect();
+                parts
+            });
+            loop {
+                match tokens.next().map(|t| posix::search(&t, password.as_bytes())) {
+                    None | Some(Search::Invalid) => break true,
+                    Some(Search::Found | Search::Unsupported) => break false,
+                    Some(Search::NotFound) => {}
+                }
+            }
         }
         Predicate::NotPalindrome { ignore_case } => {
             let text = if *ignore_case { caseless(password) } else { password.to_string() };

@@ -342,7 +342,8 @@ fn same_check(pa: &Program, x: &Predicate, pb: &Program, y: &Predicate) -> bool 
         | (Predicate::Distinct(_), _)
         | (Predicate::NotEquals(_), _)
         | (Predicate::NotContainsEitherWay(_), _)
-        | (Predicate::NotContainsInBytes { .. }, _) => x == y,
+        | (Predicate::NotContainsInBytes { .. }, _)
+        | (Predicate::NotContainsPatterns(_), _) => x == y,
         _ => false,
     }
 }
@@ -414,9 +415,12 @@ fn construct(
         Predicate::NotContainsInBytes { checks, reversed, .. } => checks
             .iter()
             .flat_map(|c| {
-                ctx.get(c.attribute)
-                    .iter()
-                    .flat_map(move |v| c.byte_tokens(v).map(str::to_string).collect::<Vec<_>>())
+                ctx.get(c.attribute).iter().flat_map(move |v| {
+                    c.byte_tokens(v)
+                        .filter_map(|t| std::str::from_utf8(t).ok())
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
             })
             .flat_map(|t| {
                 let back = reversed.then(|| t.chars().rev().collect::<String>());

@@ -326,6 +326,7 @@ impl<'s> Lowerer<'s> {
                 skip_shorter_than,
                 or_reversed,
                 closer_than,
+                as_patterns,
             } => {
                 let attribute = attribute_of(attribute, diags)?;
                 let mut delimiters: Vec<char> = Vec::new();
@@ -347,6 +348,27 @@ impl<'s> Lowerer<'s> {
                     .as_ref()
                     .map_or(0, |n| u32::try_from(n.value).unwrap_or(u32::MAX));
                 let checks = vec![Containment { attribute, delimiters, min_chars }];
+                if let Some(span) = as_patterns {
+                    let problem = match (unit_of(unit), *or_reversed, closer_than) {
+                        (Unit::Bytes, false, None) => None,
+                        (Unit::Bytes, _, _) => Some((
+                            "a pattern is not read backwards or by distance",
+                            "drop `or reversed` and `or closer than`",
+                        )),
+                        _ => Some((
+                            "patterns are read over bytes, as glibc does",
+                            "write `in bytes as patterns`",
+                        )),
+                    };
+                    if let Some((message, help)) = problem {
+                        diags.push(
+                            Diagnostic::error(message, *span, "not with these").with_help(help),
+                        );
+                        return None;
+                    }
+                    let check = checks.into_iter().next()?;
+                    return Some(Predicate::NotContainsPatterns(check));
+                }
                 match (unit_of(unit), unit) {
                     (Unit::Bytes, _) => {
                         let closer_than = closer_than

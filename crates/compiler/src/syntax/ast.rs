@@ -395,6 +395,8 @@ pub enum Predicate {
         /// `or closer than N` (with `in bytes`): libpwquality's distance from the whole
         /// password below N refuses too.
         closer_than: Option<Spanned<u64>>,
+        /// `as patterns` (with `in bytes`): each token a POSIX basic expression, as ppm reads it.
+        as_patterns: Option<Span>,
     },
     /// `not contains ad_names`: the Active Directory complexity name checks.
     NotContainsAdNames(Span),

@@ -212,6 +212,8 @@ fn keyword_text(r: Rule) -> Option<&'static str> {
         Rule::kw_or => "or",
         Rule::kw_reversed => "reversed",
         Rule::kw_closer => "closer",
+        Rule::kw_as => "as",
+        Rule::kw_patterns => "patterns",
         Rule::kw_ignoring => "ignoring",
         Rule::kw_case => "case",
         Rule::kw_bytes => "bytes",
@@ -1040,6 +1042,7 @@ impl<'a> Builder<'a> {
         let mut or_reversed = false;
         let mut unit = None;
         let mut closer_than = None;
+        let mut as_patterns = None;
         for c in inner(p) {
             match c.as_rule() {
                 Rule::kw_ad_names => return Some(Predicate::NotContainsAdNames(self.span(&c))),
@@ -1052,6 +1055,7 @@ impl<'a> Builder<'a> {
                     skip_shorter_than = parts(c).into_iter().next().map(|n| self.number(n));
                 }
                 Rule::or_reversed => or_reversed = true,
+                Rule::as_patterns => as_patterns = Some(self.span(&c)),
                 Rule::or_closer => {
                     closer_than = parts(c).into_iter().next().map(|n| self.number(n));
                 }
@@ -1066,6 +1070,7 @@ impl<'a> Builder<'a> {
             skip_shorter_than,
             or_reversed,
             closer_than,
+            as_patterns,
         })
     }
 

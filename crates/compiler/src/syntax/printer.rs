@@ -279,8 +279,12 @@ fn predicate(p: &Predicate) -> String {
             skip_shorter_than,
             or_reversed,
             closer_than,
+            as_patterns,
         } => {
             let mut s = format!("not contains user.{}{}", attribute.value, unit(u));
+            if as_patterns.is_some() {
+                s.push_str(" as patterns");
+            }
             if let Some(d) = split_on {
                 s.push_str(&format!(" split on {}", string(&d.value)));
             }

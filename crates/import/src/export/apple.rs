@@ -248,6 +248,7 @@ fn one(program: &Program, rule: &Rule, rules: &mut Rules) -> (Fidelity, String) 
         | Predicate::NotContains(_)
         | Predicate::NotContainsEitherWay(_)
         | Predicate::NotContainsInBytes { .. }
+        | Predicate::NotContainsPatterns(_)
         | Predicate::NotEquals(_)
         | Predicate::NotPalindrome { .. }
         | Predicate::MaxSequence(_)

@@ -9,6 +9,7 @@ mod fast;
 pub mod fold;
 mod measure;
 mod plan;
+pub mod posix;
 mod scan;
 #[cfg(feature = "strength")]
 pub mod strength;

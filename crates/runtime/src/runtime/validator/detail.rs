@@ -2,8 +2,8 @@
 
 use super::Validator;
 use super::evaluate::{
-    Scratch, distinct_chars, equals_attribute, found_in_bytes, found_reversed, found_tokens,
-    is_palindrome,
+    Scratch, distinct_chars, equals_attribute, found_in_bytes, found_patterns, found_reversed,
+    found_tokens, is_palindrome,
 };
 use crate::ir::{Award, Measure, Predicate, Unit};
 use crate::runtime::context::Context;
@@ -153,6 +153,13 @@ impl Validator {
                         let found = found_in_bytes(c, *reversed, *closer_than, password, ctx);
                         found.into_iter().map(|t| (c.attribute, t))
                     })
+                    .collect(),
+            },
+            Predicate::NotContainsPatterns(c) => Detail::Contains {
+                checked: vec![c.attribute],
+                found: found_patterns(c, password, ctx)
+                    .into_iter()
+                    .map(|t| (c.attribute, t))
                     .collect(),
             },
             Predicate::NotPalindrome { ignore_case } => {

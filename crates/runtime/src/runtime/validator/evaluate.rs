@@ -8,6 +8,7 @@ use crate::runtime::entra;
 use crate::runtime::fold::{Folding, contains_folded, push_caseless};
 use crate::runtime::measure;
 use crate::runtime::plan::bit;
+use crate::runtime::posix::{self, Search};
 use crate::runtime::scan::Scan;
 use crate::runtime::terms::{self, Trie, normalize_into};
 use crate::runtime::verdict::Told;
@@ -108,6 +109,7 @@ impl Validator {
             Predicate::NotContainsInBytes { checks, reversed, closer_than } => checks
                 .iter()
                 .all(|c| found_in_bytes(c, *reversed, *closer_than, password, ctx).is_empty()),
+            Predicate::NotContainsPatterns(c) => found_patterns(c, password, ctx).is_empty(),
             Predicate::NotPalindrome { ignore_case } => !is_palindrome(password, *ignore_case),
             Predicate::Distinct(b) => b.contains(distinct_chars(password)),
             Predicate::NotEquals(attribute) => !equals_attribute(ctx, *attribute, password),
@@ -381,14 +383,33 @@ pub(super) fn found_in_bytes(
     };
     let mut found = Vec::new();
     for token in ctx.get(check.attribute).iter().flat_map(|v| check.byte_tokens(v)) {
-        let forwards = token.to_ascii_lowercase().into_bytes();
+        let forwards = token.to_ascii_lowercase();
         if occurs(&forwards) {
-            found.push(token.to_string());
+            found.push(String::from_utf8_lossy(token).into_owned());
         }
         let backwards: Vec<u8> = forwards.iter().rev().copied().collect();
         if reversed && occurs(&backwards) {
-            let shown: Vec<u8> = token.bytes().rev().collect();
+            let shown: Vec<u8> = token.iter().rev().copied().collect();
             found.push(String::from_utf8_lossy(&shown).into_owned());
+        }
+    }
+    found
+}
+
+/// The tokens of `check`'s attribute that, read as POSIX basic expressions
+/// ([`Predicate::NotContainsPatterns`]), occur in the password, in order, up to the first
+/// that does not compile (ppm stops there); one that cannot be searched counts as found.
+pub(super) fn found_patterns(check: &Containment, password: &str, ctx: &Context) -> Vec<String> {
+    let mut found = Vec::new();
+    for token in ctx.get(check.attribute).iter().flat_map(|v| check.byte_tokens(v)) {
+        match posix::search(token, password.as_bytes()) {
+            Search::Found | Search::Unsupported => {
+                found.push(String::from_utf8_lossy(token).into_owned());
+                // ppm refuses at the first token found.
+                break;
+            }
+            Search::Invalid => break,
+            Search::NotFound => {}
         }
     }
     found
