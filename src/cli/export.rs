@@ -2,14 +2,14 @@
 
 use super::policy_arg::PolicyNames;
 use super::{EXIT_OK, FormatArg};
-use policyc_import::export::{RuleNote, apple};
+use policyc_import::export::{self, Draft, Export, RuleNote, apple};
 use std::path::PathBuf;
 
 /// Write a policy as another checker's configuration, and say, rule by rule, how faithfully:
 /// exact, stricter, weaker, or not expressed.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  policyc export apple policies/office365.policy\n  policyc export apple policies/ad-default.policy policies/office365.policy --json\n\nWith several policies, the export asks what a password needs to meet them all."
+    after_help = "Examples:\n  policyc export pwquality policies/office365.policy -o /etc/security/pwquality.conf\n  policyc export keycloak policies/office365.policy\n  policyc export ppm policies/office365.policy -o ppm.conf\n  policyc export samba policies/ad-default.policy\n  policyc export apple policies/ad-default.policy policies/office365.policy --json\n\nEach rule's note says whether the export is exact, stricter or weaker, with a password that shows\nthe difference (found by importing the export back and comparing both ways, as `policyc diff` does,\nfor an example user jsmith, John Smith). Apple's takes several policies: what a password needs to\nmeet them all; the others take one."
 )]
 pub(crate) struct Args {
     /// The checker's format.
@@ -30,6 +30,16 @@ pub(crate) struct Args {
 /// The formats `policyc export` writes.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Format {
+    /// libpwquality's pwquality.conf (pam_pwquality on Linux hosts).
+    Pwquality,
+    /// passwdqc's passwdqc.conf (pam_passwdqc, pwqcheck).
+    Passwdqc,
+    /// ppm's configuration (OpenLDAP ppolicy's `pwdCheckModuleArg`).
+    Ppm,
+    /// A Keycloak realm's password policy string.
+    Keycloak,
+    /// `samba-tool domain passwordsettings set` (a Samba or Windows domain's own policy).
+    Samba,
     /// Apple's password rules (the `passwordrules` HTML attribute, iOS password rules), for
     /// password managers to propose a compliant password.
     Apple,
@@ -38,8 +48,49 @@ enum Format {
 impl Format {
     fn name(self) -> &'static str {
         match self {
+            Format::Pwquality => "pwquality",
+            Format::Passwdqc => "passwdqc",
+            Format::Ppm => "ppm",
+            Format::Keycloak => "keycloak",
+            Format::Samba => "samba",
             Format::Apple => "apple",
         }
+    }
+
+    /// The checker's configuration for one policy, checked by importing it back.
+    fn export(self, policy: &policyc_runtime::Validator) -> Result<Export, String> {
+        use policyc_import as import;
+        let program = policy.program();
+        let path = format!("{}-export", self.name());
+        let (draft, imported): (Draft, _) = match self {
+            Format::Pwquality => {
+                let d = export::pwquality::export(program);
+                let i = import::pwquality::import(&d.value, &path, &[]);
+                (d, i)
+            }
+            Format::Passwdqc => {
+                let d = export::passwdqc::export(program);
+                let i = import::passwdqc::import(&d.value, &path, &[]);
+                (d, i)
+            }
+            Format::Ppm => {
+                let d = export::ppm::export(program);
+                let i = import::ppm::import(&d.value, &path, &[]);
+                (d, i)
+            }
+            Format::Keycloak => {
+                let d = export::keycloak::export(program);
+                let i = import::keycloak::import(&d.value, &path, &[]);
+                (d, i)
+            }
+            Format::Samba => {
+                let d = export::samba::export(program);
+                let i = import::samba::import(&export::samba::shown(&d.value), &path);
+                (d, i)
+            }
+            Format::Apple => return Ok(apple::export(&[program])),
+        };
+        export::confirm(policy, self.name(), draft, imported).map_err(|e| format!("error: {e}"))
     }
 }
 
@@ -54,8 +105,17 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
     let paths: Vec<&std::path::Path> = a.policies.iter().map(PathBuf::as_path).collect();
     let validators = a.names.load_all(&paths)?;
     let programs: Vec<_> = validators.iter().map(|v| v.program()).collect();
-    let export = match a.checker {
-        Format::Apple => apple::export(&programs),
+    let export = match (a.checker, validators.as_slice()) {
+        (Format::Apple, _) => apple::export(&programs),
+        (checker, [one]) => checker.export(one)?,
+        (checker, _) => {
+            return Err(format!(
+                "error: `policyc export {}` takes one policy ({} given): {} has one configuration",
+                checker.name(),
+                validators.len(),
+                checker.name()
+            ));
+        }
     };
     let text = match a.format_arg.json() {
         true => {
@@ -67,8 +127,12 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
         }
         false => {
             for n in &export.notes {
+                let witness = match &n.witness {
+                    Some(w) => format!(" (e.g. {w:?})"),
+                    None => String::new(),
+                };
                 super::style::note!(
-                    "{}.{}: {}: {}",
+                    "{}.{}: {}: {}{witness}",
                     n.policy,
                     n.rule.as_str(),
                     n.fidelity.as_str(),

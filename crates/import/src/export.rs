@@ -1,7 +1,22 @@
 //! Exporters: a compiled policy written as another checker's configuration (`policyc export`),
 //! with, rule by rule, how faithfully: exact, stricter, weaker, or not expressed (and why).
+//!
+//! Each exporter but Apple's (which serves password generators, several policies at once) is
+//! checked the same way ([`confirm`]): its configuration is imported back with the importer
+//! of the same checker, and `diff` compares the policy with that import both ways. A password
+//! the checker would accept and a rule refuses makes that rule weaker; one a rule accepts and
+//! the checker refuses, stricter; each note carries such a witness password. A rule with none
+//! is exact where the diff proves it.
 
 pub mod apple;
+mod confirm;
+pub mod keycloak;
+pub mod passwdqc;
+pub mod ppm;
+pub mod pwquality;
+pub mod samba;
+
+pub use confirm::{Draft, EXAMPLE_USER, Export, confirm};
 
 use policyc_runtime::ir::RuleId;
 
@@ -42,4 +57,8 @@ pub struct RuleNote {
     pub fidelity: Fidelity,
     /// What the export does with it, and why.
     pub note: String,
+    /// A password showing the difference, where the export is not exact: one the checker
+    /// accepts and the rule refuses (weaker), or the other way (stricter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witness: Option<String>,
 }

@@ -9,7 +9,7 @@
 //! scripts keeps its ASCII part. Rules on words, names, strength or stores are not expressed
 //! (a random generated password passes them except by chance), and the notes say so.
 
-use super::{Fidelity, RuleNote};
+use super::{Export, Fidelity, RuleNote};
 use policyc_runtime::ir::{Bounds, CharClass, Predicate, Program, Rule, Severity, Unit};
 
 /// A set of printable ASCII characters (space to `~`), one bit each.
@@ -127,16 +127,6 @@ impl Rules {
     }
 }
 
-/// A `passwordrules` value for the policies together (what a password must meet for all of
-/// them), and a note per rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Export {
-    /// The attribute's value: `minlength: 8; maxlength: 256; required: lower; …`.
-    pub value: String,
-    /// One note per rule of every policy, in order.
-    pub notes: Vec<RuleNote>,
-}
-
 /// Exports the policies (one, or several a password must meet together) as `passwordrules`.
 pub fn export(programs: &[&Program]) -> Export {
     let mut rules = Rules {
@@ -155,6 +145,7 @@ pub fn export(programs: &[&Program]) -> Export {
                 rule: rule.id.clone(),
                 fidelity,
                 note,
+                witness: None,
             });
         }
     }

@@ -1,0 +1,173 @@
+//! A Keycloak password policy string (a realm's `passwordPolicy`) for a policy, checked through
+//! `policyc import keycloak` and `diff` ([`super::confirm`]).
+//!
+//! | rule | policy |
+//! |---|---|
+//! | `length between N and M` (any unit) | `length(N) and maxLength(M)` (Keycloak counts UTF-16 units) |
+//! | `count digit/upper/lower/OTHER >= N` | `digits(N)`, `upperCase(N)`, `lowerCase(N)`, `specialChars(N)` |
+//! | `at least N of { … }` | the first N of its classes each required once: Keycloak has no "N of M" |
+//! | `not equals user.sAMAccountName` | `notUsername` |
+//! | `not contains user.sAMAccountName …` / `user.mail` | `notContainsUsername` / `notEmail` |
+//!
+//! Allowed characters, words, strength and stores are not expressed (`regexPattern` and
+//! `passwordBlacklist` are Keycloak's, but policyc's import cannot check them either).
+
+use super::{Draft, Fidelity, RuleNote};
+use policyc_runtime::ir::{Attribute, Predicate, Program, Rule, RuleId, Severity};
+
+/// Keycloak's character policies, in the order written.
+const KINDS: [&str; 4] = ["digits", "upperCase", "lowerCase", "specialChars"];
+
+/// Which of Keycloak's policies counts a class: ASCII digits, upper or lower case letters, or
+/// else special characters.
+fn kind_of(ranges: &[(u32, u32)]) -> usize {
+    match ranges {
+        [(0x30, 0x39)] => 0,
+        [(0x41, 0x5a)] => 1,
+        [(0x61, 0x7a)] => 2,
+        _ => 3,
+    }
+}
+
+#[derive(Default)]
+struct Policies {
+    length: Option<u32>,
+    max_length: Option<u32>,
+    kinds: [Option<u32>; 4],
+    not_username: bool,
+    not_contains_username: bool,
+    not_email: bool,
+}
+
+/// The policy string for `program`, with a note per rule.
+pub fn export(program: &Program) -> Draft {
+    let mut p = Policies::default();
+    let mut notes = Vec::new();
+    let mut sources: Vec<(String, Option<RuleId>)> = Vec::new();
+    for rule in &program.rules {
+        let (fidelity, note, ids) = one(program, rule, &mut p);
+        sources.extend(ids.into_iter().map(|id| (id.to_string(), Some(rule.id.clone()))));
+        notes.push(RuleNote {
+            policy: program.name.clone(),
+            rule: rule.id.clone(),
+            fidelity,
+            note,
+            witness: None,
+        });
+    }
+    let mut items = Vec::new();
+    if let Some(n) = p.length {
+        items.push(format!("length({n})"));
+    }
+    if let Some(n) = p.max_length {
+        items.push(format!("maxLength({n})"));
+    }
+    for (i, kind) in KINDS.iter().enumerate() {
+        if let Some(n) = p.kinds[i] {
+            items.push(format!("{kind}({n})"));
+        }
+    }
+    for (on, name) in [
+        (p.not_username, "notUsername"),
+        (p.not_contains_username, "notContainsUsername"),
+        (p.not_email, "notEmail"),
+    ] {
+        if on {
+            items.push(name.to_string());
+        }
+    }
+    Draft { value: format!("{}\n", items.join(" and ")), notes, sources }
+}
+
+fn one(program: &Program, rule: &Rule, p: &mut Policies) -> (Fidelity, String, Vec<&'static str>) {
+    use Fidelity::{Exact, NotExpressed, Stricter};
+    if rule.severity == Severity::Audit {
+        return (NotExpressed, "audit only: it refuses nothing".into(), Vec::new());
+    }
+    if !rule.conditions.is_empty() {
+        return (
+            NotExpressed,
+            "applies only when its `when` holds; Keycloak has no conditions".into(),
+            Vec::new(),
+        );
+    }
+    let class = |id: policyc_runtime::ir::ClassId| program.classes.get(usize::from(id.0));
+    let mut require = |k: usize, n: u32| p.kinds[k] = Some(p.kinds[k].map_or(n, |m| m.max(n)));
+    match &rule.predicate {
+        Predicate::Length(b) | Predicate::LengthIn { bounds: b, .. } => {
+            let mut ids = Vec::new();
+            if b.min > 0 {
+                p.length = Some(p.length.map_or(b.min, |m| m.max(b.min)));
+                ids.push("length");
+            }
+            if let Some(max) = b.max {
+                p.max_length = Some(p.max_length.map_or(max, |m| m.min(max)));
+                ids.push("maxLength");
+            }
+            (Exact, format!("length {b} (Keycloak counts UTF-16 units)"), ids)
+        }
+        Predicate::Count { class: c, bounds } if bounds.min > 0 && bounds.max.is_none() => {
+            let Some(c) = class(*c) else {
+                return (NotExpressed, "an unknown class".into(), Vec::new());
+            };
+            let k = kind_of(&c.ranges);
+            require(k, bounds.min);
+            (Exact, format!("{}({}) for {}", KINDS[k], bounds.min, c.name), vec![KINDS[k]])
+        }
+        Predicate::AtLeastOf { n, classes } => {
+            let mut ids = Vec::new();
+            let mut named = Vec::new();
+            for c in classes.iter().filter_map(|c| class(*c)).take(*n as usize) {
+                let k = kind_of(&c.ranges);
+                require(k, 1);
+                ids.push(KINDS[k]);
+                named.push(format!("{}(1) for {}", KINDS[k], c.name));
+            }
+            let fidelity = if *n as usize == classes.len() { Exact } else { Stricter };
+            (
+                fidelity,
+                format!(
+                    "at least {n} of {}: Keycloak has no choice of classes, so {}",
+                    classes.len(),
+                    named.join(", ")
+                ),
+                ids,
+            )
+        }
+        Predicate::NotEquals(Attribute::SamAccountName) => {
+            p.not_username = true;
+            (Exact, "notUsername".into(), vec!["notUsername"])
+        }
+        Predicate::NotContains(checks)
+        | Predicate::NotContainsEitherWay(checks)
+        | Predicate::NotContainsInBytes { checks, .. } => {
+            let mut ids = Vec::new();
+            for c in checks {
+                match c.attribute {
+                    Attribute::SamAccountName => {
+                        p.not_contains_username = true;
+                        ids.push("notContainsUsername");
+                    }
+                    Attribute::Mail => {
+                        p.not_email = true;
+                        ids.push("notEmail");
+                    }
+                    _ => {}
+                }
+            }
+            match ids.is_empty() {
+                true => (
+                    NotExpressed,
+                    "Keycloak looks for the username and the email address only".into(),
+                    ids,
+                ),
+                false => {
+                    (Exact, format!("{} (the whole value, ignoring case)", ids.join(" and ")), ids)
+                }
+            }
+        }
+        _ => {
+            (NotExpressed, "Keycloak has no such policy that policyc can check".into(), Vec::new())
+        }
+    }
+}
