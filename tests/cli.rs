@@ -594,12 +594,8 @@ fn import_writes_a_policy_or_names_what_it_cannot_express() {
     let o = policyc(&["import", "pwquality", conf_s, "-o", out_s], b"");
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("`dictcheck` (the default)"), "{}", o.stderr);
-    assert!(o.stderr.contains("`usercheck` (the default)"), "{}", o.stderr);
     assert!(!out.exists(), "nothing is written when the import fails");
-    let o = policyc(
-        &["import", "pwquality", conf_s, "-o", out_s, "--skip", "dictcheck", "--skip", "usercheck"],
-        b"",
-    );
+    let o = policyc(&["import", "pwquality", conf_s, "-o", out_s, "--skip", "dictcheck"], b"");
     assert_eq!(o.code, 0, "{}", o.stderr);
     let policy = std::fs::read_to_string(&out).unwrap();
     assert!(policy.contains("# dictcheck skipped (--skip)"), "{policy}");
@@ -1291,4 +1287,34 @@ fn generate_and_bench_speak_json_too() {
     assert_eq!(json["accepted"], 2);
     assert!(json["checks_per_second"].as_f64().unwrap() > 0.0, "{json}");
     assert!(json["ns_per_check"]["p50"].as_f64().unwrap() > 0.0, "{json}");
+}
+
+/// A policy that refuses nothing is said, never compiled or imported silently: `compile` warns
+/// of a policy with no enforce rule, and `import` of one `--skip` left empty.
+#[test]
+fn a_policy_without_an_enforce_rule_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("realm.txt");
+    std::fs::write(&input, "regexPattern(^[a-z]+$)\n").unwrap();
+    let o =
+        policyc(&["import", "keycloak", input.to_str().unwrap(), "--skip", "regexPattern"], b"");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("warning: the imported policy has no enforce rule (`--skip regexPattern` left out what it had): it accepts every password"),
+        "{}",
+        o.stderr
+    );
+    let policy = dir.path().join("audit.policy");
+    std::fs::write(&policy, "policy audit_only {\n  audit rule long \"Long.\" : length >= 20\n}\n")
+        .unwrap();
+    let out = dir.path().join("audit.policyc");
+    let o = policyc(&["compile", policy.to_str().unwrap(), "-o", out.to_str().unwrap()], b"");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(
+            "warning: policy `audit_only` has no enforce rule: it accepts every password"
+        ),
+        "{}",
+        o.stderr
+    );
 }

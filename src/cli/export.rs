@@ -126,10 +126,13 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
                 + "\n"
         }
         false => {
+            let checker = a.checker.name();
             for n in &export.notes {
-                let witness = match &n.witness {
-                    Some(w) => format!(" (e.g. {w:?})"),
-                    None => String::new(),
+                let witness = match (&n.accepted, &n.refused) {
+                    (Some(a), Some(r)) => format!(" ({checker} accepts {a:?}, refuses {r:?})"),
+                    (Some(a), None) => format!(" ({checker} accepts {a:?})"),
+                    (None, Some(r)) => format!(" ({checker} refuses {r:?})"),
+                    (None, None) => String::new(),
                 };
                 super::style::note!(
                     "{}.{}: {}: {}{witness}",

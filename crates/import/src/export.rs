@@ -30,6 +30,8 @@ pub enum Fidelity {
     Stricter,
     /// The export asks less: it accepts some passwords the rule refuses.
     Weaker,
+    /// Both: it refuses some passwords the rule accepts, and accepts some it refuses.
+    StricterAndWeaker,
     /// The export says nothing of the rule.
     NotExpressed,
 }
@@ -41,6 +43,7 @@ impl Fidelity {
             Fidelity::Exact => "exact",
             Fidelity::Stricter => "stricter",
             Fidelity::Weaker => "weaker",
+            Fidelity::StricterAndWeaker => "stricter and weaker",
             Fidelity::NotExpressed => "not expressed",
         }
     }
@@ -57,8 +60,10 @@ pub struct RuleNote {
     pub fidelity: Fidelity,
     /// What the export does with it, and why.
     pub note: String,
-    /// A password showing the difference, where the export is not exact: one the checker
-    /// accepts and the rule refuses (weaker), or the other way (stricter).
+    /// A password the checker accepts and the rule refuses (the export is weaker there).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub witness: Option<String>,
+    pub accepted: Option<String>,
+    /// A password the rule accepts and the checker refuses (the export is stricter there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }

@@ -9,7 +9,7 @@
 //! | `class-NAME CHARS MIN MINFORPOINT MAX` (defaults: upperCase, lowerCase, digit, special, each `0 1 0`) | a class; `count C >= MIN`; `count C <= MAX` when MAX is not 0 |
 //! | `minQuality N` (default 3) | `at least N of { count C >= MINFORPOINT, … }`: a point per class with enough characters (a class with MINFORPOINT 0 always gives its point) |
 //! | `forbiddenChars CHARS` | `no [CHARS]` |
-//! | `maxConsecutivePerClass N` | per class, `not matches /[C]{N+1}/` |
+//! | `maxConsecutivePerClass N` | per class, `longest run of C <= N` |
 //! | `checkRDN 1` | `not contains user.sAMAccountName in bytes as patterns split on " ,;-_£\t" skip shorter than 3` (the RDN's value: `uid=` is the account name) |
 //! | `checkAttributes a,b` | the same for each attribute, split on `" ,;-_@\t"` |
 //!
@@ -148,16 +148,6 @@ fn set_literal(chars: &[char]) -> String {
         '\\' | ']' | '[' | '-' | '^' => format!("\\{c}"),
         c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
         c => c.to_string(),
-    };
-    format!("[{}]", ranged(chars, &one))
-}
-
-/// A regular-expression class of these characters (each escaped as `\x{..}` unless it is an
-/// ASCII letter or digit).
-fn regex_class(chars: &[char]) -> String {
-    let one = |c: char| match c.is_ascii_alphanumeric() {
-        true => c.to_string(),
-        false => format!("\\x{{{:x}}}", c as u32),
     };
     format!("[{}]", ranged(chars, &one))
 }
@@ -386,15 +376,13 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
             "maxConsecutivePerClass {run} is negative: ppm refuses every password"
         )));
     } else if run > 0 {
-        for (i, (short, s)) in classes.iter().enumerate() {
-            let chars: Vec<char> = s.value.chars().collect();
+        for (i, (short, _)) in classes.iter().enumerate() {
             let _ = writeln!(
                 rules,
-                "  rule ppm_run_{} {} : not matches /{}{{{}}}/",
+                "  rule ppm_run_{} {} : longest run of {} <= {run}",
                 &idents[i][4..],
                 message_text(&format!("Use at most {run} {short} {} in a row.", characters(run))),
-                regex_class(&chars),
-                run + 1
+                idents[i]
             );
         }
     }

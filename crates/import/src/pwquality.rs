@@ -370,6 +370,8 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
                     }
                 }
             }
+            // In order: the same words give the same rule, however the file lists them.
+            listed.sort();
             let quoted: Vec<String> =
                 listed.iter().map(|t| policyc_compiler::syntax::printer::string(t)).collect();
             let _ = writeln!(terms, "  terms pwquality_badwords = [{}]", quoted.join(", "));

@@ -145,7 +145,8 @@ pub fn export(programs: &[&Program]) -> Export {
                 rule: rule.id.clone(),
                 fidelity,
                 note,
-                witness: None,
+                accepted: None,
+                refused: None,
             });
         }
     }

@@ -4,6 +4,7 @@
 
 use super::{Fidelity, RuleNote};
 use crate::ImportError;
+use policyc_compiler::analysis::generate::{GenerateOptions, Seeded, generate};
 use policyc_compiler::analysis::{DiffLimits, Direction, diff};
 use policyc_compiler::{CompileOptions, compile_str};
 use policyc_runtime::ir::{Attribute, RuleId};
@@ -60,37 +61,66 @@ pub fn confirm(
     let ctx = EXAMPLE_USER.iter().fold(Context::new(), |c, (a, v)| c.with(*a, *v));
     // [what the policy accepts and the checker refuses, what the checker accepts and the
     // policy refuses].
-    let [stricter, weaker] = diff(policy, &back, &ctx, DiffLimits::default());
+    let [stricter, weaker] = diff(policy, &back, &ctx, LIMITS);
+    // Where the diff could only sample or ran out of budget, probing finds more: the policy's
+    // own passwords, as they are and changed a little (a space, a letter of another script, a
+    // length at its edge, a name).
+    let (probed_weaker, probed_stricter) = probe(policy, &back, &ctx);
     let mut notes = Vec::new();
     for mut note in draft.notes {
-        let weak = witness(&weaker, note.rule.as_str());
-        let strict = draft
-            .sources
-            .iter()
-            .filter(|(_, from)| from.as_ref() == Some(&note.rule))
-            .find_map(|(id, _)| witness(&stricter, id));
+        let weak = witness(&weaker, note.rule.as_str()).or_else(|| {
+            probed_weaker.iter().find(|(r, _)| *r == note.rule.as_str()).map(|(_, w)| w.clone())
+        });
+        let strict =
+            draft.sources.iter().filter(|(_, from)| from.as_ref() == Some(&note.rule)).find_map(
+                |(id, _)| {
+                    witness(&stricter, id).or_else(|| {
+                        probed_stricter.iter().find(|(r, _)| r == id).map(|(_, w)| w.clone())
+                    })
+                },
+            );
         let undecided =
             weaker.sampled.iter().chain(&weaker.exhausted).any(|r| r == note.rule.as_str());
-        (note.fidelity, note.witness) = match (weak, strict) {
-            (Some(w), _) if note.fidelity == Fidelity::NotExpressed => {
-                (Fidelity::NotExpressed, Some(w))
-            }
-            (Some(w), _) => (Fidelity::Weaker, Some(w)),
-            (None, Some(w)) => (Fidelity::Stricter, Some(w)),
+        note.fidelity = match (&weak, &strict) {
+            (Some(_), _) if note.fidelity == Fidelity::NotExpressed => Fidelity::NotExpressed,
+            (Some(_), Some(_)) => Fidelity::StricterAndWeaker,
+            (Some(_), None) => Fidelity::Weaker,
+            (None, Some(_)) => Fidelity::Stricter,
             (None, None) if undecided => {
                 note.note.push_str(" (no difference found by sampling; not proved)");
-                (note.fidelity, None)
+                note.fidelity
             }
             (None, None) => {
                 if note.fidelity == Fidelity::NotExpressed {
                     note.note.push_str("; the rest of the export implies it (diff proves it)");
                 }
-                (Fidelity::Exact, None)
+                Fidelity::Exact
             }
         };
+        (note.accepted, note.refused) = (weak, strict);
         notes.push(note);
     }
     // What the checker refuses on its own, beyond every rule of the policy.
+    for (rule, password) in &probed_stricter {
+        let mapped = draft.sources.iter().any(|(id, from)| id == rule && from.is_some());
+        if !mapped && !stricter.witnesses.iter().any(|w| &w.rule == rule) {
+            let message = back
+                .program()
+                .rules
+                .iter()
+                .find(|r| r.id.as_str() == rule)
+                .map(|r| r.message.clone())
+                .unwrap_or_default();
+            notes.push(RuleNote {
+                policy: checker.to_string(),
+                rule: RuleId(rule.clone()),
+                fidelity: Fidelity::Stricter,
+                note: format!("{checker} refuses on its own: {message}"),
+                accepted: None,
+                refused: Some(password.clone()),
+            });
+        }
+    }
     for w in &stricter.witnesses {
         let mapped = draft.sources.iter().any(|(id, from)| id == &w.rule && from.is_some());
         if !mapped {
@@ -99,7 +129,8 @@ pub fn confirm(
                 rule: RuleId(w.rule.clone()),
                 fidelity: Fidelity::Stricter,
                 note: format!("{} refuses on its own: {}", checker, w.message),
-                witness: Some(w.password.clone()),
+                accepted: None,
+                refused: Some(w.password.clone()),
             });
         }
     }
@@ -120,11 +151,127 @@ pub fn confirm(
                 rule: RuleId(id.clone()),
                 fidelity: Fidelity::Stricter,
                 note: format!("{checker} may refuse on its own (no password found by sampling; not proved either way): {message}"),
-                witness: None,
+                accepted: None,
+            refused: None,
             });
         }
     }
     Ok(Export { value: draft.value, notes })
+}
+
+/// Changes to try on a password the policy accepts: characters that checkers class
+/// differently (a space, letters and digits of other scripts, an astral character, symbols).
+const PROBES: [&str; 12] =
+    [" ", "é", "Ω", "\u{663}", "\u{1D7D8}", "😀", "_", "~", "a", "ß", "\u{212A}", "İ"];
+
+/// The search budget of the diff: smaller than `policyc diff`'s, as probing follows it.
+const LIMITS: DiffLimits =
+    DiffLimits { states: 300_000, time: std::time::Duration::from_secs(2), samples: 3_000 };
+
+/// Witnesses by probing, each with the rule it breaks (one per rule, the one breaking fewest
+/// others): passwords the checker (`back`) accepts and a rule of the policy refuses, and
+/// passwords the policy accepts and a rule of the checker's refuses. From a few hundred of
+/// the policy's own passwords, as they are and changed once or twice.
+fn probe(policy: &Validator, back: &Validator, ctx: &Context) -> (Witnesses, Witnesses) {
+    let mut random = Seeded::new(0x0E_C0DE);
+    let options = GenerateOptions { count: 200, ..GenerateOptions::default() };
+    let seeds = generate(std::slice::from_ref(policy), ctx, &options, &mut |b| random.fill(b))
+        .unwrap_or_default();
+    let (mut weaker, mut stricter): (Vec<Found>, Vec<Found>) = (Vec::new(), Vec::new());
+    for seed in &seeds {
+        keep(&mut stricter, back, policy, seed, ctx);
+        for _ in 0..32 {
+            let mut pw: Vec<char> = seed.chars().collect();
+            for _ in 0..1 + random.below(2) {
+                let at = random.below(pw.len());
+                let kind = |c: char| match c {
+                    c if c.is_ascii_digit() => 0,
+                    c if c.is_ascii_uppercase() => 1,
+                    c if c.is_ascii_lowercase() => 2,
+                    _ => 3,
+                };
+                match random.below(6) {
+                    // A part of the user's names, as a user writes it: in capitals, `ss` as
+                    // `ß`, `k` as the Kelvin sign, `i` as `İ` (folding that checkers differ on).
+                    5 => {
+                        let values: Vec<&str> = EXAMPLE_USER
+                            .iter()
+                            .flat_map(|(_, v)| v.split([' ', '.', '@']))
+                            .collect();
+                        let token = values[random.below(values.len())].to_uppercase();
+                        let token = match random.below(4) {
+                            0 => token.replace("SS", "ß").replace('S', "ß"),
+                            1 => token.replace('K', "\u{212A}"),
+                            2 => token.replace('I', "İ"),
+                            _ => token,
+                        };
+                        let at = at.min(pw.len());
+                        pw.splice(at..at, token.chars());
+                    }
+                    // Every character of one kind replaced: a kind gone.
+                    4 if at < pw.len() => {
+                        let (gone, probe) = (kind(pw[at]), PROBES[random.below(PROBES.len())]);
+                        let with: Vec<char> = probe.chars().collect();
+                        pw = pw
+                            .iter()
+                            .flat_map(|&c| if kind(c) == gone { with.clone() } else { vec![c] })
+                            .collect();
+                    }
+                    0 if !pw.is_empty() => {
+                        pw.remove(at.min(pw.len() - 1));
+                    }
+                    1 => pw.truncate(at),
+                    _ => {
+                        let probe: Vec<char> = PROBES[random.below(PROBES.len())].chars().collect();
+                        if at < pw.len() {
+                            pw.splice(at..=at, probe);
+                        } else {
+                            pw.extend(probe);
+                        }
+                    }
+                }
+            }
+            let pw: String = pw.into_iter().collect();
+            keep(&mut weaker, policy, back, &pw, ctx);
+            keep(&mut stricter, back, policy, &pw, ctx);
+        }
+    }
+    let pairs = |found: Vec<Found>| found.into_iter().map(|(r, w, _)| (r, w)).collect();
+    (pairs(weaker), pairs(stricter))
+}
+
+/// A rule, a witness, and how many rules it breaks.
+type Found = (String, String, usize);
+
+/// Rules and a witness for each.
+type Witnesses = Vec<(String, String)>;
+
+/// Keeps `pw` as a witness for the rules of `refusing` it breaks, if `accepting` accepts it
+/// (one per rule: the one breaking fewest rules).
+fn keep(
+    found: &mut Vec<Found>,
+    refusing: &Validator,
+    accepting: &Validator,
+    pw: &str,
+    ctx: &Context,
+) {
+    if !accepting.check(pw, ctx).is_compliant() {
+        return;
+    }
+    let verdict = refusing.check(pw, ctx);
+    let broken: Vec<String> = verdict
+        .violations()
+        .iter()
+        .filter(|v| v.severity() == policyc_runtime::ir::Severity::Enforce)
+        .map(|v| v.rule().to_string())
+        .collect();
+    for rule in &broken {
+        match found.iter_mut().find(|(r, _, _)| r == rule) {
+            Some(f) if f.2 > broken.len() => *f = (rule.clone(), pw.to_string(), broken.len()),
+            Some(_) => {}
+            None => found.push((rule.clone(), pw.to_string(), broken.len())),
+        }
+    }
 }
 
 /// The witness password a direction holds for `rule`, if any.

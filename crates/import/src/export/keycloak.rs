@@ -13,18 +13,20 @@
 //! `passwordBlacklist` are Keycloak's, but policyc's import cannot check them either).
 
 use super::{Draft, Fidelity, RuleNote};
-use policyc_runtime::ir::{Attribute, Predicate, Program, Rule, RuleId, Severity};
+use policyc_runtime::ir::{
+    Attribute, Award, CharClass, Predicate, Program, Rule, RuleId, Severity,
+};
 
 /// Keycloak's character policies, in the order written.
 const KINDS: [&str; 4] = ["digits", "upperCase", "lowerCase", "specialChars"];
 
-/// Which of Keycloak's policies counts a class: ASCII digits, upper or lower case letters, or
-/// else special characters.
-fn kind_of(ranges: &[(u32, u32)]) -> usize {
-    match ranges {
-        [(0x30, 0x39)] => 0,
-        [(0x41, 0x5a)] => 1,
-        [(0x61, 0x7a)] => 2,
+/// Which of Keycloak's policies counts a class: digits, upper or lower case letters (ASCII,
+/// or Java's own, as `policyc import keycloak` names them), or else special characters.
+fn kind_of(class: &CharClass) -> usize {
+    match (class.name.as_str(), class.ranges.as_slice()) {
+        ("java_digit", _) | (_, [(0x30, 0x39)]) => 0,
+        ("java_upper", _) | (_, [(0x41, 0x5a)]) => 1,
+        ("java_lower", _) | (_, [(0x61, 0x7a)]) => 2,
         _ => 3,
     }
 }
@@ -52,7 +54,8 @@ pub fn export(program: &Program) -> Draft {
             rule: rule.id.clone(),
             fidelity,
             note,
-            witness: None,
+            accepted: None,
+            refused: None,
         });
     }
     let mut items = Vec::new();
@@ -110,7 +113,7 @@ fn one(program: &Program, rule: &Rule, p: &mut Policies) -> (Fidelity, String, V
             let Some(c) = class(*c) else {
                 return (NotExpressed, "an unknown class".into(), Vec::new());
             };
-            let k = kind_of(&c.ranges);
+            let k = kind_of(c);
             require(k, bounds.min);
             (Exact, format!("{}({}) for {}", KINDS[k], bounds.min, c.name), vec![KINDS[k]])
         }
@@ -118,7 +121,7 @@ fn one(program: &Program, rule: &Rule, p: &mut Policies) -> (Fidelity, String, V
             let mut ids = Vec::new();
             let mut named = Vec::new();
             for c in classes.iter().filter_map(|c| class(*c)).take(*n as usize) {
-                let k = kind_of(&c.ranges);
+                let k = kind_of(c);
                 require(k, 1);
                 ids.push(KINDS[k]);
                 named.push(format!("{}(1) for {}", KINDS[k], c.name));
@@ -133,6 +136,19 @@ fn one(program: &Program, rule: &Rule, p: &mut Policies) -> (Fidelity, String, V
                 ),
                 ids,
             )
+        }
+        Predicate::Points { min, awards } if *min > 0 => {
+            let special = awards.iter().any(|a| match a {
+                Award::Per { class: Some(c), .. } => class(*c).is_some_and(|c| kind_of(c) == 3),
+                _ => false,
+            });
+            match special {
+                true => {
+                    require(3, *min);
+                    (Exact, format!("specialChars({min})"), vec!["specialChars"])
+                }
+                false => (NotExpressed, "points: Keycloak has no such policy".into(), Vec::new()),
+            }
         }
         Predicate::NotEquals(Attribute::SamAccountName) => {
             p.not_username = true;

@@ -31,7 +31,8 @@ pub fn export(program: &Program) -> Draft {
             rule: rule.id.clone(),
             fidelity,
             note,
-            witness: None,
+            accepted: None,
+            refused: None,
         });
     }
     let length = min.unwrap_or(8).max(1);

@@ -81,7 +81,8 @@ pub fn export(program: &Program) -> Draft {
             rule: rule.id.clone(),
             fidelity,
             note,
-            witness: None,
+            accepted: None,
+            refused: None,
         });
     }
     let mut text = format!(

@@ -16,7 +16,9 @@
 //! `usercheck = 0` unless the policy looks for the account name.
 
 use super::{Draft, Fidelity, RuleNote};
-use policyc_runtime::ir::{Attribute, MatchMode, Predicate, Program, Rule, RuleId, Severity};
+use policyc_runtime::ir::{
+    Attribute, MatchMode, Measure, Predicate, Program, Rule, RuleId, Severity,
+};
 use std::fmt::Write as _;
 
 /// The settings, in the order written.
@@ -46,6 +48,19 @@ fn credit_of(ranges: &[(u32, u32)]) -> usize {
     }
 }
 
+/// The list a rule avoids (`avoid LIST contains`, alone or with more): its index.
+fn avoided(p: &Predicate) -> Option<u32> {
+    let found = std::cell::Cell::new(None);
+    p.any(&|q| match q {
+        Predicate::Avoid { set, mode: MatchMode::Contains } => {
+            found.set(Some(*set));
+            true
+        }
+        _ => false,
+    });
+    found.get()
+}
+
 /// The configuration for `program`, with a note per rule.
 pub fn export(program: &Program) -> Draft {
     let mut s = Settings::default();
@@ -54,7 +69,7 @@ pub fn export(program: &Program) -> Draft {
     let mut palindrome = None;
     for rule in &program.rules {
         let (fidelity, note, source) = one(program, rule, &mut s);
-        if matches!(rule.predicate, Predicate::NotPalindrome { .. }) {
+        if rule.predicate.any(&|p| matches!(p, Predicate::NotPalindrome { .. })) {
             palindrome = Some(rule.id.clone());
         }
         if let Some(id) = source {
@@ -65,7 +80,8 @@ pub fn export(program: &Program) -> Draft {
             rule: rule.id.clone(),
             fidelity,
             note,
-            witness: None,
+            accepted: None,
+            refused: None,
         });
     }
     sources.push(("palindrome".into(), palindrome));
@@ -155,11 +171,12 @@ fn one(
                 Some(option),
             )
         }
-        Predicate::MaxRepeat(n) => {
+        Predicate::MaxRepeat(n) | Predicate::Measured { measure: Measure::MaxRepeat(n), .. } => {
             s.maxrepeat = Some(*n);
             (Exact, format!("maxrepeat = {n}"), Some("maxrepeat"))
         }
-        Predicate::MaxSequence(n) => {
+        Predicate::MaxSequence(n)
+        | Predicate::Measured { measure: Measure::MaxSequence(n), .. } => {
             s.maxsequence = Some(*n);
             (Exact, format!("maxsequence = {n}"), Some("maxsequence"))
         }
@@ -171,8 +188,8 @@ fn one(
             s.usercheck = true;
             (Exact, "usercheck = 1: the login name, forwards or backwards (pwquality sees no other attribute)".into(), Some("usercheck"))
         }
-        Predicate::Avoid { set, mode: MatchMode::Contains } => {
-            let Some(terms) = program.term_sets.get(*set as usize) else {
+        p if avoided(p).is_some() => {
+            let Some(terms) = avoided(p).and_then(|set| program.term_sets.get(set as usize)) else {
                 return (NotExpressed, "an unknown list".into(), None);
             };
             let words: Vec<String> = terms
@@ -191,7 +208,7 @@ fn one(
                 Some("badwords"),
             )
         }
-        Predicate::NotPalindrome { .. } => {
+        p if p.any(&|q| matches!(q, Predicate::NotPalindrome { .. })) => {
             (Exact, "pwquality refuses palindromes on its own".into(), Some("palindrome"))
         }
         _ => (NotExpressed, "pwquality has no such setting".into(), None),

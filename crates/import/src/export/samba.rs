@@ -29,7 +29,8 @@ pub fn export(program: &Program) -> Draft {
             rule: rule.id.clone(),
             fidelity,
             note,
-            witness: None,
+            accepted: None,
+            refused: None,
         });
     }
     let length = min_length.unwrap_or(0);
