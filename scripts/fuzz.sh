@@ -35,7 +35,7 @@ for target in $(cargo +nightly fuzz list); do
     import_ppm) seeds=(tests/golden/import/ppm) ;;
     import_keycloak) seeds=(tests/golden/import/keycloak) ;;
     import_apple) seeds=(tests/golden/import/apple) ;;
-    export_apple) seeds=(tests/golden/fmt tests/policies) ;;
+    export_apple | export_checkers) seeds=(tests/golden/fmt tests/policies) ;;
     import_samba) seeds=(tests/golden/import/samba) ;;
     samba_blobs) seeds=(tests/golden/samba_blobs) ;;
   esac

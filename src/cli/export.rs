@@ -142,7 +142,10 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
                     n.note
                 );
             }
-            format!("{}\n", export.value)
+            match export.value.ends_with('\n') {
+                true => export.value.clone(),
+                false => format!("{}\n", export.value),
+            }
         }
     };
     match a.output.as_deref().filter(|p| !super::input::is_stdio(p)) {

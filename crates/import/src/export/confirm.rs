@@ -190,7 +190,12 @@ fn probe(policy: &Validator, back: &Validator, ctx: &Context) -> (Witnesses, Wit
                     c if c.is_ascii_lowercase() => 2,
                     _ => 3,
                 };
-                match random.below(6) {
+                match random.below(7) {
+                    // Read the same backwards (libpwquality refuses that).
+                    6 => {
+                        let back: Vec<char> = pw.iter().rev().copied().collect();
+                        pw.extend(back);
+                    }
                     // A part of the user's names, as a user writes it: in capitals, `ss` as
                     // `ß`, `k` as the Kelvin sign, `i` as `İ` (folding that checkers differ on).
                     5 => {
