@@ -427,7 +427,14 @@ fn pwquality_checks_policyc_cannot_express_are_refused_with_the_reason() {
 
 /// passwdqc configurations covering every option the importer supports; `match=0` in each
 /// (the dictionary and personal checks are not imported).
-const PASSWDQC_CONFIGS: [(&str, &str); 6] = [
+const PASSWDQC_CONFIGS: [(&str, &str); 8] = [
+    // Held out from the exports' tests: a hardening guide's (14 characters of three kinds or
+    // more, no passphrase) and a long-passphrase configuration.
+    (
+        "hardening guide, three kinds",
+        "min=disabled,disabled,disabled,14,14\nmax=64\nmatch=0\npassphrase=0\nsimilar=deny\n",
+    ),
+    ("long passphrases", "min=disabled,24,20,12,10\nmatch=0\npassphrase=5\nmax=128\n"),
     ("passwdqc defaults", "match=0\n"),
     ("shorter, two-word passphrases", "min=disabled,12,10,8,6\nmatch=0\npassphrase=2\n"),
     (
@@ -525,16 +532,26 @@ fn keycloak_passwords(n: usize, seed: u64) -> Vec<String> {
 /// astral characters included.
 #[test]
 fn imported_keycloak_policies_agree_with_keycloaks_checks() {
-    let configs: [&[(&str, u32)]; 3] = [
+    let configs: [&[(&str, u32)]; 5] = [
         &[("length", 12), ("digits", 2), ("lowerCase", 1), ("upperCase", 1), ("specialChars", 2)],
         &[("length", 8), ("maxLength", 16), ("specialChars", 3)],
         &[("digits", 1), ("upperCase", 2), ("lowerCase", 3), ("length", 10)],
+        // Repeated: Keycloak keeps the last value (its `PasswordPolicy.parse` fills a map).
+        &[("length", 20), ("digits", 3), ("length", 9), ("upperCase", 1)],
+        &[("maxLength", 12), ("specialChars", 1), ("maxLength", 40), ("lowerCase", 2)],
     ];
     for (i, config) in configs.iter().enumerate() {
         let text: Vec<String> = config.iter().map(|(name, n)| format!("{name}({n})")).collect();
         let text = text.join(" and ");
         let policy = keycloak::import(&text, "keycloak.txt", &[]).unwrap();
-        let model = |pw: &CStr| keycloak_accepts(config, pw.to_str().unwrap());
+        // The model as Keycloak reads the string: each policy's last value.
+        let last: Vec<(&str, u32)> = config
+            .iter()
+            .enumerate()
+            .filter(|(i, (name, _))| !config[i + 1..].iter().any(|(n, _)| n == name))
+            .map(|(_, p)| *p)
+            .collect();
+        let model = |pw: &CStr| keycloak_accepts(&last, pw.to_str().unwrap());
         agree(&text, &policy, &model, &keycloak_passwords(100_000, 0x5EED + i as u64));
     }
 }
