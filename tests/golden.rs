@@ -113,3 +113,32 @@ fn samba_imports_read_well() {
         insta::assert_snapshot!(rendered_import(|text, rel, _| samba::import(text, rel), path));
     });
 }
+
+/// What `policyc export` says, per checker, of the shipped policies: the configuration on
+/// standard output, a note per rule with its witnesses on standard error (as an administrator
+/// reads them).
+#[test]
+fn exports_read_well() {
+    for checker in ["pwquality", "passwdqc", "ppm", "keycloak", "samba", "apple"] {
+        for policy in ["policies/office365.policy", "policies/ad-default.policy"] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_policyc"))
+                .args(["export", checker, policy])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{checker} {policy}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let name = Path::new(policy).file_stem().unwrap().to_str().unwrap();
+            insta::assert_snapshot!(
+                format!("export_{checker}_{name}"),
+                format!(
+                    "$ policyc export {checker} {policy}\n{}--- standard error\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            );
+        }
+    }
+}

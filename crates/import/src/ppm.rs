@@ -51,9 +51,6 @@ const PARAMETERS: [&str; 7] = [
     "cracklibDict",
 ];
 
-/// The longest run limit imported: its rule is a regular expression of N+1 repetitions.
-const MAX_RUN: i64 = 255;
-
 /// The most classes imported (a policy holds at most 32, and the rules need a few of their own).
 const MAX_PPM_CLASSES: usize = 24;
 
@@ -240,15 +237,6 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
         }
     }
     let run = int("maxConsecutivePerClass");
-    if run > MAX_RUN {
-        refusals.refuse(
-            "maxConsecutivePerClass",
-            line("maxConsecutivePerClass"),
-            &format!(
-                "a run limit above {MAX_RUN} makes an automaton larger than policyc builds; it only matters for passwords longer than that"
-            ),
-        );
-    }
     let classes_set = settings.keys().filter(|n| n.starts_with("class-")).count();
     if classes_set > MAX_PPM_CLASSES {
         refusals.refuse(
