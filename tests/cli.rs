@@ -1318,3 +1318,84 @@ fn a_policy_without_an_enforce_rule_is_said() {
         o.stderr
     );
 }
+
+/// `policyc export ppm --ldif DN`: an LDIF change for ldapmodify that `policyc import ppm` reads
+/// back as the same configuration; `--ldif` for another checker, or several policies for one
+/// configuration, is exit 2 with nothing written.
+#[test]
+fn export_writes_each_checkers_configuration_or_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let ldif = dir.path().join("ppm.ldif");
+    let (ldif_s, plain_s) = (ldif.to_str().unwrap(), dir.path().join("ppm.conf"));
+    let o = policyc(
+        &[
+            "export",
+            "ppm",
+            "policies/office365.policy",
+            "--ldif",
+            "cn=default,ou=policies,dc=example,dc=com",
+            "-o",
+            ldif_s,
+        ],
+        b"",
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let text = std::fs::read_to_string(&ldif).unwrap();
+    assert!(text.contains("dn: cn=default,ou=policies,dc=example,dc=com\nchangetype: modify\nreplace: pwdCheckModuleArg\npwdCheckModuleArg:: "), "{text}");
+    let o = policyc(
+        &["export", "ppm", "policies/office365.policy", "-o", plain_s.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let from_ldif = policyc(&["import", "ppm", ldif_s], b"");
+    let from_plain = policyc(&["import", "ppm", plain_s.to_str().unwrap()], b"");
+    assert_eq!(from_ldif.code, 0, "{}", from_ldif.stderr);
+    let body = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with('#') && !l.contains("description"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(body(&from_ldif.stdout), body(&from_plain.stdout));
+    let bad = dir.path().join("bad.conf");
+    let o = policyc(
+        &[
+            "export",
+            "pwquality",
+            "policies/office365.policy",
+            "--ldif",
+            "cn=x",
+            "-o",
+            bad.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("--ldif is for ppm's configuration"), "{}", o.stderr);
+    let o = policyc(
+        &[
+            "export",
+            "keycloak",
+            "policies/office365.policy",
+            "policies/ad-default.policy",
+            "-o",
+            bad.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("takes one policy (2 given)"), "{}", o.stderr);
+    assert!(!bad.exists(), "nothing is written on an error");
+    let o = policyc(&["export", "pwquality", "policies/office365.policy", "--format", "json"], b"");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let report: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(report["format"], "pwquality");
+    assert!(
+        report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["fidelity"] == "weaker" && r["accepted"].is_string()),
+        "{report}"
+    );
+}

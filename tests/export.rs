@@ -1,7 +1,9 @@
-//! `policyc export apple`: a password a password manager builds to the exported `passwordrules`
-//! passes the policies it was exported from (the export errs stricter, never weaker, on what it
-//! expresses). Checked by importing the export back (Apple's own semantics, `policyc import
-//! apple`), generating passwords that policy accepts, and checking each against the originals.
+//! `policyc export`. Apple's: a password a password manager builds to the exported
+//! `passwordrules` passes the policies it was exported from (the export errs stricter, never
+//! weaker, on what it expresses), checked by importing the export back (Apple's own semantics,
+//! `policyc import apple`), generating passwords that policy accepts, and checking each against
+//! the originals. The other checkers': held to the real checker, every difference announced by
+//! a note and every witness confirmed; import then export reads back the same policy.
 
 #![allow(
     clippy::unwrap_used,
@@ -131,7 +133,7 @@ mod peers {
 use policyc_compiler::analysis::{DiffLimits, diff};
 use policyc_import::export::{EXAMPLE_USER, Export, confirm};
 use policyc_runtime::ir::Severity;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 
 /// The example user's context (the witnesses are found for them).
 fn example_user() -> Context {
@@ -442,7 +444,3 @@ fn import_then_export_gives_back_the_same_policy() {
         );
     }
 }
-
-/// The real checkers' verdicts for a password, for the doc examples.
-#[allow(dead_code, reason = "kept beside the checkers it calls")]
-fn _c(_: &CStr) {}

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// exact, stricter, weaker, or not expressed.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  policyc export pwquality policies/office365.policy -o /etc/security/pwquality.conf\n  policyc export keycloak policies/office365.policy\n  policyc export ppm policies/office365.policy -o ppm.conf\n  policyc export samba policies/ad-default.policy\n  policyc export apple policies/ad-default.policy policies/office365.policy --json\n\nEach rule's note says whether the export is exact, stricter or weaker, with a password that shows\nthe difference (found by importing the export back and comparing both ways, as `policyc diff` does,\nfor an example user jsmith, John Smith). Apple's takes several policies: what a password needs to\nmeet them all; the others take one."
+    after_help = "Examples:\n  policyc export pwquality policies/office365.policy -o /etc/security/pwquality.conf\n  policyc export keycloak policies/office365.policy\n  policyc export ppm policies/office365.policy --ldif cn=default,ou=policies,dc=example,dc=com -o ppm.ldif\n  policyc export samba policies/ad-default.policy\n  policyc export apple policies/ad-default.policy policies/office365.policy --json\n\nEach rule's note says whether the export is exact, stricter or weaker, with a password that shows\nthe difference (found by importing the export back and comparing both ways, as `policyc diff` does,\nfor an example user jsmith, John Smith). Apple's takes several policies: what a password needs to\nmeet them all; the others take one."
 )]
 pub(crate) struct Args {
     /// The checker's format.
@@ -23,6 +23,10 @@ pub(crate) struct Args {
     /// Where to write the configuration (`-`: standard output) [default: standard output].
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// ppm only: write an LDIF change for `ldapmodify` setting `pwdCheckModuleArg` of the
+    /// password policy entry DN (the configuration base64-encoded, as it holds line breaks).
+    #[arg(long, value_name = "DN")]
+    ldif: Option<String>,
     #[command(flatten)]
     format_arg: FormatArg,
 }
@@ -117,6 +121,16 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
             ));
         }
     };
+    let export = match (&a.ldif, a.checker) {
+        (None, _) => export,
+        (Some(dn), Format::Ppm) => Export { value: ldif(dn, &export.value)?, notes: export.notes },
+        (Some(_), checker) => {
+            return Err(format!(
+                "error: --ldif is for ppm's configuration (an LDAP attribute), not {}",
+                checker.name()
+            ));
+        }
+    };
     let text = match a.format_arg.json() {
         true => {
             let report =
@@ -154,4 +168,16 @@ pub(crate) fn run(a: Args) -> Result<u8, String> {
         None => out!("{text}"),
     }
     Ok(EXIT_OK)
+}
+
+/// An LDIF change setting `pwdCheckModuleArg` of the entry `dn` to `config`.
+fn ldif(dn: &str, config: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    if dn.trim().is_empty() || dn.contains(['\n', '\r']) {
+        return Err("error: --ldif needs the password policy entry's DN, on one line".to_string());
+    }
+    let value = base64::engine::general_purpose::STANDARD.encode(config);
+    Ok(format!(
+        "# For ldapmodify: ppm's configuration, written by `policyc export ppm`.\ndn: {dn}\nchangetype: modify\nreplace: pwdCheckModuleArg\npwdCheckModuleArg:: {value}\n-\n"
+    ))
 }
