@@ -10,9 +10,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The compiler's input limits: largest policy file and term-list file (bytes), most terms in
-/// one list.
+/// one list, longest term (characters).
 pub use crate::check::load::{MAX_LIST_BYTES, MAX_SOURCE_BYTES};
-pub use crate::check::terms::MAX_LIST_TERMS;
+pub use crate::check::terms::{MAX_LIST_TERMS, MAX_TERM_CHARS};
 
 /// What to compile and within which limits.
 #[derive(Debug, Clone, Default)]

@@ -350,7 +350,17 @@ pub fn import(text: &str, path: &str, skip: &[String]) -> Result<String, ImportE
     if let Some(s) = o.text("badwords") {
         // libpwquality splits the list at each space; a word under 4 bytes is not looked for.
         let words: Vec<&str> = s.value.split(' ').filter(|w| w.len() >= 4).collect();
-        if let Some(w) = words.iter().find(|w| !w.is_ascii()) {
+        let limit = policyc_compiler::compile::MAX_TERM_CHARS;
+        if let Some(w) = words.iter().find(|w| w.chars().count() > limit) {
+            refuse(
+                "badwords",
+                s.line,
+                &format!(
+                    "`{}…` is longer than the {limit} characters a policyc word list holds",
+                    super::printable(&w.chars().take(16).collect::<String>())
+                ),
+            );
+        } else if let Some(w) = words.iter().find(|w| !w.is_ascii()) {
             refuse(
                 "badwords",
                 s.line,
