@@ -9,8 +9,9 @@
 //! scripts keeps its ASCII part. Rules on words, names, strength or stores are not expressed
 //! (a random generated password passes them except by chance), and the notes say so.
 
-use super::{Export, Fidelity, RuleNote};
-use policyc_runtime::ir::{Bounds, CharClass, Predicate, Program, Rule, Severity, Unit};
+use super::confirm::map_rules;
+use super::{Export, Fidelity};
+use policyc_runtime::ir::{Bounds, CharClass, Predicate, Program, Rule, Unit};
 
 /// A set of printable ASCII characters (space to `~`), one bit each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,17 +139,11 @@ pub fn export(programs: &[&Program]) -> Export {
     };
     let mut notes = Vec::new();
     for program in programs {
-        for rule in &program.rules {
+        let (mapped, _) = map_rules(program, "passwordrules", |rule| {
             let (fidelity, note) = one(program, rule, &mut rules);
-            notes.push(RuleNote {
-                policy: program.name.clone(),
-                rule: rule.id.clone(),
-                fidelity,
-                note,
-                accepted: None,
-                refused: None,
-            });
-        }
+            (fidelity, note, Vec::new())
+        });
+        notes.extend(mapped);
     }
     // A required set only the allowed characters can meet.
     let allowed = rules.allowed;
@@ -164,15 +159,6 @@ pub fn export(programs: &[&Program]) -> Export {
 
 fn one(program: &Program, rule: &Rule, rules: &mut Rules) -> (Fidelity, String) {
     use Fidelity::{Exact, NotExpressed, Stricter, Weaker};
-    if rule.severity == Severity::Audit {
-        return (NotExpressed, "audit only: it refuses nothing".into());
-    }
-    if !rule.conditions.is_empty() {
-        return (
-            NotExpressed,
-            "applies only when its `when` holds; passwordrules has no conditions".into(),
-        );
-    }
     let class = |id: policyc_runtime::ir::ClassId| &program.classes[usize::from(id.0)];
     match &rule.predicate {
         Predicate::Length(bounds) => (length(rules, *bounds), format!("length {bounds}")),

@@ -7,7 +7,7 @@ use crate::ImportError;
 use policyc_compiler::analysis::generate::{GenerateOptions, Seeded, generate};
 use policyc_compiler::analysis::{DiffLimits, Direction, diff};
 use policyc_compiler::{CompileOptions, compile_str};
-use policyc_runtime::ir::{Attribute, RuleId};
+use policyc_runtime::ir::{Attribute, Program, Rule, RuleId, Severity};
 use policyc_runtime::{Context, Validator};
 
 /// The user the witnesses are found for (rules about names need one).
@@ -31,6 +31,45 @@ pub struct Draft {
     /// The rules the configuration imports back as (their ids in the import) and the
     /// policy's rule each comes from; `None` for what the checker does on its own.
     pub sources: Vec<(String, Option<RuleId>)>,
+}
+
+/// What an exporter makes of one rule: the fidelity it expects, the note, and the rules of the
+/// configuration's import it reads back as.
+pub(crate) type Mapped = (Fidelity, String, Vec<String>);
+
+/// The notes of `program`'s rules, each mapped by `one`, and the import's rules each reads back
+/// as. An audit rule refuses nothing, and no checker has `when`: those are not expressed,
+/// without asking `one`.
+pub(crate) fn map_rules(
+    program: &Program,
+    checker: &str,
+    mut one: impl FnMut(&Rule) -> Mapped,
+) -> (Vec<RuleNote>, Vec<(String, Option<RuleId>)>) {
+    let mut notes = Vec::new();
+    let mut sources = Vec::new();
+    for rule in &program.rules {
+        let (fidelity, note, ids) = match (rule.severity, rule.conditions.is_empty()) {
+            (Severity::Audit, _) => {
+                (Fidelity::NotExpressed, "audit only: it refuses nothing".to_string(), Vec::new())
+            }
+            (_, false) => (
+                Fidelity::NotExpressed,
+                format!("applies only when its `when` holds; {checker} has no conditions"),
+                Vec::new(),
+            ),
+            _ => one(rule),
+        };
+        sources.extend(ids.into_iter().map(|id| (id, Some(rule.id.clone()))));
+        notes.push(RuleNote {
+            policy: program.name.clone(),
+            rule: rule.id.clone(),
+            fidelity,
+            note,
+            accepted: None,
+            refused: None,
+        });
+    }
+    (notes, sources)
 }
 
 /// An export: the checker's configuration, and a note per rule.

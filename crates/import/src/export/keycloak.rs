@@ -12,10 +12,9 @@
 //! Allowed characters, words, strength and stores are not expressed (`regexPattern` and
 //! `passwordBlacklist` are Keycloak's, but policyc's import cannot check them either).
 
-use super::{Draft, Fidelity, RuleNote};
-use policyc_runtime::ir::{
-    Attribute, Award, CharClass, Predicate, Program, Rule, RuleId, Severity,
-};
+use super::confirm::map_rules;
+use super::{Draft, Fidelity};
+use policyc_runtime::ir::{Attribute, Award, CharClass, Predicate, Program, Rule};
 
 /// Keycloak's character policies, in the order written.
 const KINDS: [&str; 4] = ["digits", "upperCase", "lowerCase", "specialChars"];
@@ -44,20 +43,10 @@ struct Policies {
 /// The policy string for `program`, with a note per rule.
 pub fn export(program: &Program) -> Draft {
     let mut p = Policies::default();
-    let mut notes = Vec::new();
-    let mut sources: Vec<(String, Option<RuleId>)> = Vec::new();
-    for rule in &program.rules {
+    let (notes, sources) = map_rules(program, "Keycloak", |rule| {
         let (fidelity, note, ids) = one(program, rule, &mut p);
-        sources.extend(ids.into_iter().map(|id| (id.to_string(), Some(rule.id.clone()))));
-        notes.push(RuleNote {
-            policy: program.name.clone(),
-            rule: rule.id.clone(),
-            fidelity,
-            note,
-            accepted: None,
-            refused: None,
-        });
-    }
+        (fidelity, note, ids.into_iter().map(str::to_string).collect())
+    });
     let mut items = Vec::new();
     if let Some(n) = p.length {
         items.push(format!("length({n})"));
@@ -84,16 +73,6 @@ pub fn export(program: &Program) -> Draft {
 
 fn one(program: &Program, rule: &Rule, p: &mut Policies) -> (Fidelity, String, Vec<&'static str>) {
     use Fidelity::{Exact, NotExpressed, Stricter};
-    if rule.severity == Severity::Audit {
-        return (NotExpressed, "audit only: it refuses nothing".into(), Vec::new());
-    }
-    if !rule.conditions.is_empty() {
-        return (
-            NotExpressed,
-            "applies only when its `when` holds; Keycloak has no conditions".into(),
-            Vec::new(),
-        );
-    }
     let class = |id: policyc_runtime::ir::ClassId| program.classes.get(usize::from(id.0));
     let mut require = |k: usize, n: u32| p.kinds[k] = Some(p.kinds[k].map_or(n, |m| m.max(n)));
     match &rule.predicate {

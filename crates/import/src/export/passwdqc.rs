@@ -12,8 +12,9 @@
 //! many different bytes as a random password of that length would have, and does not count a
 //! capital first or a digit last: the notes' witnesses show where that is stricter.
 
-use super::{Draft, Fidelity, RuleNote};
-use policyc_runtime::ir::{Predicate, Program, Rule, RuleId, Severity};
+use super::confirm::map_rules;
+use super::{Draft, Fidelity};
+use policyc_runtime::ir::{Predicate, Program, Rule};
 
 /// passwdqc's largest `max`.
 const MAX_MAX: u32 = 10_000;
@@ -21,20 +22,10 @@ const MAX_MAX: u32 = 10_000;
 /// The configuration for `program`, with a note per rule.
 pub fn export(program: &Program) -> Draft {
     let (mut min, mut max, mut kinds) = (None::<u32>, None::<u32>, 0u32);
-    let mut notes = Vec::new();
-    let mut sources: Vec<(String, Option<RuleId>)> = Vec::new();
-    for rule in &program.rules {
+    let (notes, mut sources) = map_rules(program, "passwdqc", |rule| {
         let (fidelity, note, ids) = one(rule, &mut min, &mut max, &mut kinds);
-        sources.extend(ids.iter().map(|id| (id.to_string(), Some(rule.id.clone()))));
-        notes.push(RuleNote {
-            policy: program.name.clone(),
-            rule: rule.id.clone(),
-            fidelity,
-            note,
-            accepted: None,
-            refused: None,
-        });
-    }
+        (fidelity, note, ids.iter().map(|id| id.to_string()).collect())
+    });
     let length = min.unwrap_or(8).max(1);
     let at = |need: u32| if kinds <= need { length.to_string() } else { "disabled".to_string() };
     // N0 one kind, N1 two, N2 passphrases (as two kinds), N3 three, N4 four.
@@ -59,16 +50,6 @@ fn one(
     kinds: &mut u32,
 ) -> (Fidelity, String, Vec<&'static str>) {
     use Fidelity::{Exact, NotExpressed};
-    if rule.severity == Severity::Audit {
-        return (NotExpressed, "audit only: it refuses nothing".into(), Vec::new());
-    }
-    if !rule.conditions.is_empty() {
-        return (
-            NotExpressed,
-            "applies only when its `when` holds; passwdqc has no conditions".into(),
-            Vec::new(),
-        );
-    }
     match &rule.predicate {
         Predicate::Length(b) | Predicate::LengthIn { bounds: b, .. } => {
             let mut ids = Vec::new();

@@ -15,9 +15,10 @@
 //! this export names in a comment. ppm's four default classes are overridden by the policy's
 //! (or emptied of a point), so only the policy's classes count.
 
-use super::{Draft, Fidelity, RuleNote};
+use super::confirm::map_rules;
+use super::{Draft, Fidelity};
 use policyc_runtime::ir::{
-    Attribute, CharClass, ClassId, Measure, Predicate, Program, Rule, RuleId, Severity,
+    Attribute, CharClass, ClassId, Measure, Predicate, Program, Rule, RuleId,
 };
 use std::fmt::Write as _;
 
@@ -71,20 +72,10 @@ impl Parameters {
 /// The configuration for `program`, with a note per rule.
 pub fn export(program: &Program) -> Draft {
     let mut p = Parameters::default();
-    let mut notes = Vec::new();
-    let mut sources: Vec<(String, Option<RuleId>)> = Vec::new();
-    for rule in &program.rules {
+    let (notes, mut sources) = map_rules(program, "ppm", |rule| {
         let (fidelity, note, ids) = one(program, rule, &mut p);
-        sources.extend(ids.into_iter().map(|id| (id, Some(rule.id.clone()))));
-        notes.push(RuleNote {
-            policy: program.name.clone(),
-            rule: rule.id.clone(),
-            fidelity,
-            note,
-            accepted: None,
-            refused: None,
-        });
-    }
+        (fidelity, note, ids)
+    });
     let mut text = format!(
         "# ppm configuration (pwdCheckModuleArg) written by `policyc export ppm` from the policy `{}`.\n",
         program.name
@@ -147,16 +138,6 @@ pub fn export(program: &Program) -> Draft {
 
 fn one(program: &Program, rule: &Rule, p: &mut Parameters) -> (Fidelity, String, Vec<String>) {
     use Fidelity::{Exact, NotExpressed};
-    if rule.severity == Severity::Audit {
-        return (NotExpressed, "audit only: it refuses nothing".into(), Vec::new());
-    }
-    if !rule.conditions.is_empty() {
-        return (
-            NotExpressed,
-            "applies only when its `when` holds; ppm has no conditions".into(),
-            Vec::new(),
-        );
-    }
     match &rule.predicate {
         Predicate::Length(b) | Predicate::LengthIn { bounds: b, .. } if b.min > 0 => {
             p.min_length = Some(p.min_length.map_or(b.min, |m| m.max(b.min)));

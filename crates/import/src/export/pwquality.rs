@@ -15,10 +15,9 @@
 //! other than the login) is not expressed. `dictcheck = 0` (cracklib is not the policy's) and
 //! `usercheck = 0` unless the policy looks for the account name.
 
-use super::{Draft, Fidelity, RuleNote};
-use policyc_runtime::ir::{
-    Attribute, MatchMode, Measure, Predicate, Program, Rule, RuleId, Severity,
-};
+use super::confirm::map_rules;
+use super::{Draft, Fidelity};
+use policyc_runtime::ir::{Attribute, MatchMode, Measure, Predicate, Program, Rule, Severity};
 use std::fmt::Write as _;
 
 /// The settings, in the order written.
@@ -64,26 +63,16 @@ fn avoided(p: &Predicate) -> Option<u32> {
 /// The configuration for `program`, with a note per rule.
 pub fn export(program: &Program) -> Draft {
     let mut s = Settings::default();
-    let mut notes = Vec::new();
-    let mut sources: Vec<(String, Option<RuleId>)> = Vec::new();
-    let mut palindrome = None;
-    for rule in &program.rules {
+    let (notes, mut sources) = map_rules(program, "pwquality", |rule| {
         let (fidelity, note, source) = one(program, rule, &mut s);
-        if rule.predicate.any(&|p| matches!(p, Predicate::NotPalindrome { .. })) {
-            palindrome = Some(rule.id.clone());
-        }
-        if let Some(id) = source {
-            sources.push((id.to_string(), Some(rule.id.clone())));
-        }
-        notes.push(RuleNote {
-            policy: program.name.clone(),
-            rule: rule.id.clone(),
-            fidelity,
-            note,
-            accepted: None,
-            refused: None,
-        });
-    }
+        (fidelity, note, source.into_iter().map(str::to_string).collect())
+    });
+    let palindrome = program
+        .rules
+        .iter()
+        .filter(|r| r.severity == Severity::Enforce && r.conditions.is_empty())
+        .find(|r| r.predicate.any(&|p| matches!(p, Predicate::NotPalindrome { .. })))
+        .map(|r| r.id.clone());
     sources.push(("palindrome".into(), palindrome));
     let mut text = format!(
         "# pwquality.conf written by `policyc export pwquality` from the policy `{}`.\n# The policy's rules that pwquality cannot express are listed by `policyc export`.\n",
@@ -124,16 +113,6 @@ fn one(
     s: &mut Settings,
 ) -> (Fidelity, String, Option<&'static str>) {
     use Fidelity::{Exact, NotExpressed};
-    if rule.severity == Severity::Audit {
-        return (NotExpressed, "audit only: it refuses nothing".into(), None);
-    }
-    if !rule.conditions.is_empty() {
-        return (
-            NotExpressed,
-            "applies only when its `when` holds; pwquality has no conditions".into(),
-            None,
-        );
-    }
     let class = |id: policyc_runtime::ir::ClassId| program.classes.get(usize::from(id.0));
     match &rule.predicate {
         Predicate::Length(b) | Predicate::LengthIn { bounds: b, .. } if b.min > 0 => {

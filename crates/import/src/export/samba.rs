@@ -10,8 +10,9 @@
 //! A maximum length, allowed characters, words, strength and stores are not expressed: the
 //! DC has none of them (the policyc hook is how a DC gets them).
 
-use super::{Draft, Fidelity, RuleNote};
-use policyc_runtime::ir::{Attribute, Predicate, Program, Rule, RuleId, Severity};
+use super::confirm::map_rules;
+use super::{Draft, Fidelity};
+use policyc_runtime::ir::{Attribute, Predicate, Program, Rule};
 
 /// The longest minimum a DC takes.
 const MAX_MIN_LENGTH: u32 = 255;
@@ -19,20 +20,10 @@ const MAX_MIN_LENGTH: u32 = 255;
 /// The commands for `program`, with a note per rule.
 pub fn export(program: &Program) -> Draft {
     let (mut min_length, mut complexity) = (None::<u32>, false);
-    let mut notes = Vec::new();
-    let mut sources: Vec<(String, Option<RuleId>)> = Vec::new();
-    for rule in &program.rules {
+    let (notes, sources) = map_rules(program, "the domain policy", |rule| {
         let (fidelity, note, ids) = one(rule, &mut min_length, &mut complexity);
-        sources.extend(ids.iter().map(|id| (id.to_string(), Some(rule.id.clone()))));
-        notes.push(RuleNote {
-            policy: program.name.clone(),
-            rule: rule.id.clone(),
-            fidelity,
-            note,
-            accepted: None,
-            refused: None,
-        });
-    }
+        (fidelity, note, ids.iter().map(|id| id.to_string()).collect())
+    });
     let length = min_length.unwrap_or(0);
     let value = format!(
         "# Written by `policyc export samba` from the policy `{}`: run on a domain controller.\nsamba-tool domain passwordsettings set --complexity={} --min-pwd-length={length}\n",
@@ -65,12 +56,6 @@ fn one(
     complexity: &mut bool,
 ) -> (Fidelity, String, Vec<&'static str>) {
     use Fidelity::{Exact, NotExpressed, Stricter};
-    if rule.severity == Severity::Audit {
-        return (NotExpressed, "audit only: it refuses nothing".into(), Vec::new());
-    }
-    if !rule.conditions.is_empty() {
-        return (NotExpressed, "applies only when its `when` holds: a fine-grained policy (PSO) would, which this export does not write".into(), Vec::new());
-    }
     match &rule.predicate {
         Predicate::Length(b) | Predicate::LengthIn { bounds: b, .. } if b.min > 0 => {
             let n = b.min.min(MAX_MIN_LENGTH);
