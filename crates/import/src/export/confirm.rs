@@ -139,61 +139,33 @@ pub fn confirm(
         (note.accepted, note.refused) = (weak, strict);
         notes.push(note);
     }
-    // What the checker refuses on its own, beyond every rule of the policy.
-    for (rule, password) in &probed_stricter {
-        let mapped = draft.sources.iter().any(|(id, from)| id == rule && from.is_some());
-        if !mapped && !stricter.witnesses.iter().any(|w| &w.rule == rule) {
-            let message = back
-                .program()
-                .rules
-                .iter()
-                .find(|r| r.id.as_str() == rule)
-                .map(|r| r.message.clone())
-                .unwrap_or_default();
-            notes.push(RuleNote {
-                policy: checker.to_string(),
-                rule: RuleId(rule.clone()),
-                fidelity: Fidelity::Stricter,
-                note: format!("{checker} refuses on its own: {message}"),
-                accepted: None,
-                refused: Some(password.clone()),
-            });
-        }
-    }
-    for w in &stricter.witnesses {
-        let mapped = draft.sources.iter().any(|(id, from)| id == &w.rule && from.is_some());
-        if !mapped {
-            notes.push(RuleNote {
-                policy: checker.to_string(),
-                rule: RuleId(w.rule.clone()),
-                fidelity: Fidelity::Stricter,
-                note: format!("{} refuses on its own: {}", checker, w.message),
-                accepted: None,
-                refused: Some(w.password.clone()),
-            });
-        }
-    }
-    // And what it may refuse on its own that the diff could only sample (pwquality's
-    // palindromes): said, not proved.
-    for id in stricter.sampled.iter().chain(&stricter.exhausted) {
+    // What the checker refuses on its own, beyond every rule of the policy: with a witness
+    // from the diff or probing, else (the diff could only sample it, as pwquality's
+    // palindromes) said but not proved. One note per rule of the import, the first found.
+    let witnessed = stricter.witnesses.iter().map(|w| (&w.rule, Some(&w.password)));
+    let probed = probed_stricter.iter().map(|(r, w)| (r, Some(w)));
+    let undecided = stricter.sampled.iter().chain(&stricter.exhausted).map(|r| (r, None));
+    for (id, password) in witnessed.chain(probed).chain(undecided) {
         let mapped = draft.sources.iter().any(|(s, from)| s == id && from.is_some());
-        if !mapped && !notes.iter().any(|n| n.rule.as_str() == id) {
-            let message = back
-                .program()
-                .rules
-                .iter()
-                .find(|r| r.id.as_str() == id)
-                .map(|r| r.message.clone())
-                .unwrap_or_default();
-            notes.push(RuleNote {
-                policy: checker.to_string(),
-                rule: RuleId(id.clone()),
-                fidelity: Fidelity::Stricter,
-                note: format!("{checker} may refuse on its own (no password found by sampling; not proved either way): {message}"),
-                accepted: None,
-            refused: None,
-            });
+        if mapped || notes.iter().any(|n| n.policy == checker && n.rule.as_str() == id) {
+            continue;
         }
+        let rule = back.program().rules.iter().find(|r| r.id.as_str() == id);
+        let message = rule.map_or("", |r| r.message.as_str());
+        let note = match password {
+            Some(_) => format!("{checker} refuses on its own: {message}"),
+            None => format!(
+                "{checker} may refuse on its own (no password found by sampling; not proved either way): {message}"
+            ),
+        };
+        notes.push(RuleNote {
+            policy: checker.to_string(),
+            rule: RuleId(id.clone()),
+            fidelity: Fidelity::Stricter,
+            note,
+            accepted: None,
+            refused: password.cloned(),
+        });
     }
     Ok(Export { value: draft.value, notes })
 }

@@ -377,9 +377,11 @@ pub(super) fn found_in_bytes(
     ctx: &Context,
 ) -> Vec<String> {
     let lowered = Zeroizing::new(password.to_ascii_lowercase().into_bytes());
+    // The distance (time: both lengths multiplied) only for a rule that asks it.
     let occurs = |needle: &[u8]| {
         lowered.windows(needle.len()).any(|w| w == needle)
-            || pwquality_distance(&lowered, needle) < closer_as_usize(closer_than)
+            || (closer_than > 0
+                && pwquality_distance(&lowered, needle) < closer_as_usize(closer_than))
     };
     let mut found = Vec::new();
     for token in ctx.get(check.attribute).iter().flat_map(|v| check.byte_tokens(v)) {
